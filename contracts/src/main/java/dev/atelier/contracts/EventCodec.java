@@ -1,0 +1,115 @@
+package dev.atelier.contracts;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Map;
+
+/**
+ * Writes and reads Atelier events as JSON. Instants are ISO-8601 strings, money is a plain decimal
+ * number, unknown fields are ignored (a newer producer may add fields), and a body that does not
+ * match its declared type is rejected with a {@link MalformedEventException} naming the fault.
+ */
+public final class EventCodec {
+
+  private static final ObjectMapper MAPPER =
+      new ObjectMapper()
+          .registerModule(new JavaTimeModule())
+          .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+          .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+          .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+          .setSerializationInclusion(JsonInclude.Include.NON_NULL);
+
+  private static final Map<String, Class<? extends AtelierEvent>> TYPES =
+      Map.of(
+          StepRequested.TYPE, StepRequested.class,
+          StepCompleted.TYPE, StepCompleted.class,
+          StepFailed.TYPE, StepFailed.class,
+          LlmCallRecorded.TYPE, LlmCallRecorded.class,
+          WorkflowStatusChanged.TYPE, WorkflowStatusChanged.class);
+
+  private EventCodec() {}
+
+  public static byte[] write(AtelierEvent event) {
+    try {
+      return MAPPER.writeValueAsBytes(event);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Reads an event of a known class and checks its envelope. */
+  public static <T extends AtelierEvent> T read(byte[] body, Class<T> type) {
+    T event;
+    try {
+      event = MAPPER.readValue(body, type);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new MalformedEventException(
+          "cannot read " + type.getSimpleName() + ": " + rootMessage(e), e);
+    }
+    checkEnvelope(event);
+    return event;
+  }
+
+  /** Reads an event whose class is given by its {@code type} field. */
+  public static AtelierEvent read(byte[] body) {
+    JsonNode tree;
+    try {
+      tree = MAPPER.readTree(body);
+    } catch (IOException e) {
+      throw new MalformedEventException("body is not JSON: " + rootMessage(e), e);
+    }
+    if (tree == null || !tree.isObject()) {
+      throw new MalformedEventException("body is not a JSON object", null);
+    }
+    String type = tree.path("type").asText(null);
+    Class<? extends AtelierEvent> cls = type == null ? null : TYPES.get(type);
+    if (cls == null) {
+      throw new MalformedEventException("unknown event type: " + type, null);
+    }
+    try {
+      AtelierEvent event = MAPPER.treeToValue(tree, cls);
+      checkEnvelope(event);
+      return event;
+    } catch (IOException | IllegalArgumentException e) {
+      throw new MalformedEventException("cannot read " + type + ": " + rootMessage(e), e);
+    }
+  }
+
+  /** The mapper the codec uses, for callers that embed event parts (agent specs) in other JSON. */
+  public static ObjectMapper mapper() {
+    return MAPPER;
+  }
+
+  private static void checkEnvelope(AtelierEvent event) {
+    if (event == null) {
+      throw new MalformedEventException("body is empty", null);
+    }
+    if (event.eventId() == null) {
+      throw new MalformedEventException("eventId is missing", null);
+    }
+    if (event.type() == null || event.occurredAt() == null) {
+      throw new MalformedEventException("type or occurredAt is missing", null);
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    String message = t.getMessage();
+    // Jackson appends source locations that repeat the whole payload; the first line names the
+    // fault.
+    return message == null
+        ? t.getClass().getSimpleName()
+        : message.lines().findFirst().orElse(message);
+  }
+}

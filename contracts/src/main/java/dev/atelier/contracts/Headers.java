@@ -1,0 +1,31 @@
+package dev.atelier.contracts;
+
+/** HTTP and AMQP header names. */
+public final class Headers {
+
+  /** W3C trace context, in AMQP headers and HTTP. */
+  public static final String TRACEPARENT = "traceparent";
+
+  public static final String TRACESTATE = "tracestate";
+  public static final String BAGGAGE = "baggage";
+
+  /** The event's versioned type, duplicated from the body so consumers can route before parsing. */
+  public static final String EVENT_TYPE = "x-atelier-event-type";
+
+  /**
+   * Set on a dead-lettered message by the consumer that rejected it: why it could not be processed.
+   */
+  public static final String DEAD_LETTER_REASON = "x-atelier-dead-letter-reason";
+
+  /** Attribution of an LLM call to a workflow, step, agent and conversation (gateway requests). */
+  public static final String WORKFLOW_ID = "X-Atelier-Workflow-Id";
+
+  public static final String STEP_ID = "X-Atelier-Step-Id";
+  public static final String AGENT = "X-Atelier-Agent";
+  public static final String CONVERSATION_ID = "X-Atelier-Conversation-Id";
+
+  /** Idempotency key of a retried write (context-service artifact writes, workflow submission). */
+  public static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+
+  private Headers() {}
+}

@@ -1,0 +1,31 @@
+package dev.atelier.contracts;
+
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * Published by a worker to {@link Topology#STEP_RESULTS_EXCHANGE} with {@link
+ * Topology#RESULT_FAILED} when an attempt cannot produce its output.
+ *
+ * @param errorCode stable machine-readable code, for example {@code output_invalid} or {@code
+ *     provider_unavailable}
+ * @param message a human-readable reason, free of secrets
+ * @param retryable whether another attempt may succeed
+ */
+public record StepFailed(
+    UUID eventId,
+    String type,
+    Instant occurredAt,
+    UUID workflowId,
+    UUID stepId,
+    String stepKey,
+    String role,
+    int attempt,
+    String errorCode,
+    String message,
+    boolean retryable,
+    Instant startedAt)
+    implements AtelierEvent {
+
+  public static final String TYPE = "atelier.step.failed.v1";
+}

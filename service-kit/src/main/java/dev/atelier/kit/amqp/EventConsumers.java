@@ -1,0 +1,147 @@
+package dev.atelier.kit.amqp;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.DefaultConsumer;
+import com.rabbitmq.client.Envelope;
+import dev.atelier.contracts.AtelierEvent;
+import dev.atelier.contracts.EventCodec;
+import dev.atelier.contracts.Headers;
+import dev.atelier.contracts.MalformedEventException;
+import dev.atelier.contracts.QueueSpec;
+import dev.atelier.kit.tracing.TraceContexts;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Scope;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+import org.jboss.logging.Logger;
+
+/**
+ * Starts consumers with manual acknowledgement and bounded prefetch. Each delivery is handled
+ * inside a {@code process <queue>} span that continues the producer's trace, and is acknowledged
+ * only after the handler returns. A body that is not a valid event is copied to the queue's
+ * dead-letter exchange with the reason in {@link Headers#DEAD_LETTER_REASON}, then acknowledged, so
+ * it never blocks the queue.
+ */
+@ApplicationScoped
+public class EventConsumers {
+
+  private static final Logger LOG = Logger.getLogger(EventConsumers.class);
+
+  private final RabbitBroker broker;
+  private final MessagingSpans spans;
+  private final TraceContexts traces;
+
+  EventConsumers(RabbitBroker broker, MessagingSpans spans, TraceContexts traces) {
+    this.broker = broker;
+    this.spans = spans;
+    this.traces = traces;
+  }
+
+  /**
+   * Declares {@code queue} and consumes it with {@code concurrency} channels, each with {@code
+   * prefetch} unacknowledged deliveries at most.
+   */
+  public <T extends AtelierEvent> void consume(
+      QueueSpec queue, Class<T> type, int prefetch, int concurrency, EventHandler<T> handler) {
+    broker.declare(queue);
+    for (int i = 0; i < concurrency; i++) {
+      try {
+        Channel ch = broker.connection().createChannel();
+        ch.basicQos(prefetch);
+        ch.basicConsume(queue.name(), false, new Handling<>(ch, queue, type, handler));
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot consume " + queue.name() + ": " + e, e);
+      }
+    }
+    LOG.infof("consuming %s (%d x prefetch %d)", queue.name(), concurrency, prefetch);
+  }
+
+  private final class Handling<T extends AtelierEvent> extends DefaultConsumer {
+    private final QueueSpec queue;
+    private final Class<T> type;
+    private final EventHandler<T> handler;
+
+    Handling(Channel channel, QueueSpec queue, Class<T> type, EventHandler<T> handler) {
+      super(channel);
+      this.queue = queue;
+      this.type = type;
+      this.handler = handler;
+    }
+
+    @Override
+    public void handleDelivery(
+        String consumerTag, Envelope envelope, AMQP.BasicProperties props, byte[] body)
+        throws IOException {
+      Map<String, Object> headers = props.getHeaders() == null ? Map.of() : props.getHeaders();
+      Span span =
+          spans.process(
+              traces.extract(headers),
+              envelope.getExchange(),
+              envelope.getRoutingKey(),
+              queue.name(),
+              body.length);
+      long tag = envelope.getDeliveryTag();
+      try (Scope ignored = span.makeCurrent()) {
+        // A queue that carries several event types is consumed as AtelierEvent: the body's type
+        // field decides.
+        T event =
+            type == AtelierEvent.class
+                ? type.cast(EventCodec.read(body))
+                : EventCodec.read(body, type);
+        span.setAttribute(MessagingSpans.MESSAGE_ID, event.eventId().toString());
+        if (event.workflowId() != null) {
+          span.setAttribute(MessagingSpans.WORKFLOW_ID, event.workflowId().toString());
+        }
+        handler.handle(
+            event,
+            new EventHandler.Delivery(
+                queue.name(),
+                envelope.getRoutingKey(),
+                envelope.isRedeliver(),
+                deliveryCount(headers)));
+        getChannel().basicAck(tag, false);
+      } catch (MalformedEventException e) {
+        span.setStatus(StatusCode.ERROR, e.getMessage());
+        deadLetter(tag, props, body, e.getMessage());
+      } catch (Exception e) {
+        span.recordException(e);
+        span.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
+        LOG.warnf(
+            "handling a message from %s failed, returning it to the queue: %s",
+            queue.name(), e.toString());
+        if (getChannel().isOpen()) {
+          getChannel().basicNack(tag, false, true);
+        }
+      } finally {
+        span.end();
+      }
+    }
+
+    private void deadLetter(long tag, AMQP.BasicProperties props, byte[] body, String reason)
+        throws IOException {
+      LOG.errorf("dead-lettering a message from %s: %s", queue.name(), reason);
+      Map<String, Object> headers =
+          new HashMap<>(props.getHeaders() == null ? Map.of() : props.getHeaders());
+      headers.put(Headers.DEAD_LETTER_REASON, reason);
+      headers.put("x-atelier-original-queue", queue.name());
+      try {
+        Channel ch = getChannel();
+        ch.basicPublish(
+            queue.deadLetterExchange(), "", props.builder().headers(headers).build(), body);
+        ch.basicAck(tag, false);
+      } catch (IOException | RuntimeException e) {
+        // Could not copy it with its reason: let the broker dead-letter it without one.
+        getChannel().basicReject(tag, false);
+      }
+    }
+  }
+
+  private static long deliveryCount(Map<String, Object> headers) {
+    Object count = headers.get("x-delivery-count");
+    return count instanceof Number n ? n.longValue() : 0;
+  }
+}

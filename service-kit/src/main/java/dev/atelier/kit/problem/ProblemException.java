@@ -1,0 +1,47 @@
+package dev.atelier.kit.problem;
+
+/**
+ * Thrown by services to answer with a specific problem. The detail is shown to the client: it names
+ * the fault and carries no secrets or internals.
+ */
+public class ProblemException extends RuntimeException {
+
+  private final int status;
+  private final String slug;
+  private final String title;
+
+  public ProblemException(int status, String slug, String title, String detail) {
+    super(detail);
+    this.status = status;
+    this.slug = slug;
+    this.title = title;
+  }
+
+  public static ProblemException badRequest(String slug, String detail) {
+    return new ProblemException(400, slug, "Bad request", detail);
+  }
+
+  public static ProblemException notFound(String what, Object id) {
+    return new ProblemException(404, "not-found", "Not found", what + " " + id + " does not exist");
+  }
+
+  public static ProblemException conflict(String slug, String detail) {
+    return new ProblemException(409, slug, "Conflict", detail);
+  }
+
+  public static ProblemException tooLarge(String slug, String detail) {
+    return new ProblemException(413, slug, "Payload too large", detail);
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public String slug() {
+    return slug;
+  }
+
+  public String title() {
+    return title;
+  }
+}

@@ -1,0 +1,121 @@
+package dev.atelier.kit.problem;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import jakarta.validation.ConstraintViolation;
+import jakarta.validation.ConstraintViolationException;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import java.util.Comparator;
+import java.util.List;
+import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/**
+ * Turns every error a resource can raise into {@code application/problem+json}. Unexpected
+ * exceptions become a 500 whose detail says nothing about the code; the exception goes to the log
+ * with the trace id.
+ */
+public class ProblemMappers {
+
+  private static final Logger LOG = Logger.getLogger(ProblemMappers.class);
+
+  @ServerExceptionMapper
+  public Response problem(ProblemException e, UriInfo uri) {
+    return respond(e.status(), e.slug(), e.title(), e.getMessage(), uri, null);
+  }
+
+  @ServerExceptionMapper
+  public Response invalid(ConstraintViolationException e, UriInfo uri) {
+    List<Problem.FieldError> errors =
+        e.getConstraintViolations().stream()
+            .map(v -> new Problem.FieldError(field(v), v.getMessage()))
+            .sorted(Comparator.comparing(Problem.FieldError::field))
+            .toList();
+    String detail =
+        errors.stream()
+            .map(f -> f.field() + ": " + f.message())
+            .reduce((a, b) -> a + "; " + b)
+            .orElse("");
+    return respond(400, "validation", "Invalid request", detail, uri, errors);
+  }
+
+  @ServerExceptionMapper
+  public Response unreadable(JsonProcessingException e, UriInfo uri) {
+    String detail;
+    if (e instanceof InvalidFormatException f) {
+      detail = "invalid value for " + path(f) + ": " + f.getValue();
+    } else if (e instanceof MismatchedInputException m && !m.getPath().isEmpty()) {
+      detail = "invalid value for " + path(m);
+    } else {
+      detail = "the request body is not valid JSON: " + e.getOriginalMessage();
+    }
+    return respond(400, "malformed-body", "Malformed request body", detail, uri, null);
+  }
+
+  @ServerExceptionMapper
+  public Response web(WebApplicationException e, UriInfo uri) {
+    int status = e.getResponse().getStatus();
+    // Quarkus reports unreadable bodies as a bare 400 with the Jackson exception as cause.
+    if (e.getCause() instanceof JsonProcessingException jpe) {
+      return unreadable(jpe, uri);
+    }
+    Response.StatusType type = Response.Status.fromStatusCode(status);
+    String title = type == null ? "HTTP " + status : type.getReasonPhrase();
+    String detail = status == 404 ? "no resource at " + uri.getPath() : title;
+    return respond(status, slugOf(title), title, detail, uri, null);
+  }
+
+  @ServerExceptionMapper
+  public Response unexpected(Throwable e, UriInfo uri) {
+    LOG.errorf(e, "unexpected error handling %s", uri.getPath());
+    return respond(
+        500,
+        "internal",
+        "Internal error",
+        "the request could not be completed; the error is logged with this request's trace id",
+        uri,
+        null);
+  }
+
+  private static Response respond(
+      int status,
+      String slug,
+      String title,
+      String detail,
+      UriInfo uri,
+      List<Problem.FieldError> errors) {
+    Problem body =
+        new Problem(
+            Problem.TYPE_BASE + slug,
+            title,
+            status,
+            detail,
+            uri == null ? null : uri.getPath(),
+            errors);
+    return Response.status(status).type(Problem.MEDIA_TYPE).entity(body).build();
+  }
+
+  private static String field(ConstraintViolation<?> v) {
+    // "submit.request.requirement" -> "requirement": the method and parameter names mean nothing to
+    // a client.
+    String path = v.getPropertyPath().toString();
+    String[] parts = path.split("\\.");
+    return parts.length > 2
+        ? String.join(".", List.of(parts).subList(2, parts.length))
+        : parts[parts.length - 1];
+  }
+
+  private static String path(MismatchedInputException e) {
+    return e.getPath().stream()
+        .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+        .reduce((a, b) -> b.startsWith("[") ? a + b : a + "." + b)
+        .orElse("body");
+  }
+
+  private static String slugOf(String title) {
+    return title.toLowerCase().replaceAll("[^a-z0-9]+", "-");
+  }
+}
