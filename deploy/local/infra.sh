@@ -49,7 +49,7 @@ ensure_rabbitmq() {
   local vhosts
   vhosts=$(rabbitmqctl -q list_vhosts 2>/dev/null || true)
   for vhost in atelier atelier-test-orchestrator atelier-test-worker atelier-test-gateway atelier-test-tracking \
-      atelier-test-context atelier-test-system; do
+      atelier-test-context atelier-test-kit atelier-test-system; do
     if ! grep -qx "$vhost" <<<"$vhosts"; then
       log "creating RabbitMQ virtual host $vhost"
       $SUDO rabbitmqctl -q add_vhost "$vhost" >/dev/null

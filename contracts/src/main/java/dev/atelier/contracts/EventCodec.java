@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,6 +26,8 @@ public final class EventCodec {
           .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
           .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
           .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+          // Keep 4.250000 as 4.250000 when events pass through a tree: money keeps its scale.
+          .configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false)
           .setSerializationInclusion(JsonInclude.Include.NON_NULL);
 
   private static final Map<String, Class<? extends AtelierEvent>> TYPES =
@@ -45,21 +48,35 @@ public final class EventCodec {
     }
   }
 
-  /** Reads an event of a known class and checks its envelope. */
+  /** Reads an event of a known class; the body's {@code type} must be that class's type. */
   public static <T extends AtelierEvent> T read(byte[] body, Class<T> type) {
-    T event;
-    try {
-      event = MAPPER.readValue(body, type);
-    } catch (IOException | IllegalArgumentException e) {
+    JsonNode tree = envelope(body);
+    String declared = tree.get("type").asText();
+    if (TYPES.get(declared) != type) {
       throw new MalformedEventException(
-          "cannot read " + type.getSimpleName() + ": " + rootMessage(e), e);
+          "expected a " + type.getSimpleName() + " event, got type " + declared, null);
     }
-    checkEnvelope(event);
-    return event;
+    return convert(tree, type);
   }
 
   /** Reads an event whose class is given by its {@code type} field. */
   public static AtelierEvent read(byte[] body) {
+    JsonNode tree = envelope(body);
+    String declared = tree.get("type").asText();
+    Class<? extends AtelierEvent> cls = TYPES.get(declared);
+    if (cls == null) {
+      throw new MalformedEventException("unknown event type: " + declared, null);
+    }
+    return convert(tree, cls);
+  }
+
+  /** The mapper the codec uses, for callers that embed event parts (agent specs) in other JSON. */
+  public static ObjectMapper mapper() {
+    return MAPPER;
+  }
+
+  /** Parses the body and checks the fields every event has, so the error names what is missing. */
+  private static JsonNode envelope(byte[] body) {
     JsonNode tree;
     try {
       tree = MAPPER.readTree(body);
@@ -69,34 +86,20 @@ public final class EventCodec {
     if (tree == null || !tree.isObject()) {
       throw new MalformedEventException("body is not a JSON object", null);
     }
-    String type = tree.path("type").asText(null);
-    Class<? extends AtelierEvent> cls = type == null ? null : TYPES.get(type);
-    if (cls == null) {
-      throw new MalformedEventException("unknown event type: " + type, null);
+    for (String field : new String[] {"eventId", "type", "occurredAt"}) {
+      if (!tree.hasNonNull(field)) {
+        throw new MalformedEventException(field + " is missing", null);
+      }
     }
+    return tree;
+  }
+
+  private static <T extends AtelierEvent> T convert(JsonNode tree, Class<T> type) {
     try {
-      AtelierEvent event = MAPPER.treeToValue(tree, cls);
-      checkEnvelope(event);
-      return event;
+      return MAPPER.treeToValue(tree, type);
     } catch (IOException | IllegalArgumentException e) {
-      throw new MalformedEventException("cannot read " + type + ": " + rootMessage(e), e);
-    }
-  }
-
-  /** The mapper the codec uses, for callers that embed event parts (agent specs) in other JSON. */
-  public static ObjectMapper mapper() {
-    return MAPPER;
-  }
-
-  private static void checkEnvelope(AtelierEvent event) {
-    if (event == null) {
-      throw new MalformedEventException("body is empty", null);
-    }
-    if (event.eventId() == null) {
-      throw new MalformedEventException("eventId is missing", null);
-    }
-    if (event.type() == null || event.occurredAt() == null) {
-      throw new MalformedEventException("type or occurredAt is missing", null);
+      throw new MalformedEventException(
+          "cannot read " + tree.get("type").asText() + ": " + rootMessage(e), e);
     }
   }
 

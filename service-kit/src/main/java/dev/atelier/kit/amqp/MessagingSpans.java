@@ -34,7 +34,7 @@ public class MessagingSpans {
 
   private final Tracer tracer;
 
-  MessagingSpans(OpenTelemetry openTelemetry) {
+  public MessagingSpans(OpenTelemetry openTelemetry) {
     this.tracer = openTelemetry.getTracer("dev.atelier.messaging");
   }
 

@@ -35,7 +35,7 @@ public class TraceContexts {
 
   private final OpenTelemetry openTelemetry;
 
-  TraceContexts(OpenTelemetry openTelemetry) {
+  public TraceContexts(OpenTelemetry openTelemetry) {
     this.openTelemetry = openTelemetry;
   }
 

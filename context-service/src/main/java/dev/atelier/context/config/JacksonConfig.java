@@ -1,0 +1,22 @@
+package dev.atelier.context.config;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
+import io.quarkus.jackson.ObjectMapperCustomizer;
+import jakarta.inject.Singleton;
+
+/**
+ * Artifact content is arbitrary JSON held as {@code JsonNode}. By default Jackson reads decimals
+ * into doubles (losing digits past ~17) and strips trailing zeros; PostgreSQL's jsonb keeps numbers
+ * exactly, so the service must not alter them on the way in or out. Only JsonNode reading is
+ * affected; typed records keep their usual mapping.
+ */
+@Singleton
+public class JacksonConfig implements ObjectMapperCustomizer {
+
+  @Override
+  public void customize(ObjectMapper mapper) {
+    mapper.configure(JsonNodeFeature.USE_BIG_DECIMAL_FOR_FLOATS, true);
+    mapper.configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
+  }
+}

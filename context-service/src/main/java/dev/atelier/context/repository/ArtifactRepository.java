@@ -1,0 +1,240 @@
+package dev.atelier.context.repository;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.atelier.context.model.ArtifactKind;
+import dev.atelier.context.model.ArtifactSummary;
+import dev.atelier.context.model.ArtifactVersion;
+import dev.atelier.context.model.Producer;
+import dev.atelier.contracts.ArtifactRef;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * Artifact versions in PostgreSQL, in plain JDBC. Callers own the transaction; the write methods
+ * must run inside one.
+ */
+@ApplicationScoped
+public class ArtifactRepository {
+
+  private static final String META_COLUMNS =
+      "workflow_id, name, version, kind, media_type, producer, size_bytes, sha256, created_at";
+  private static final String ALL_COLUMNS = META_COLUMNS + ", content";
+
+  private final DataSource dataSource;
+  private final ObjectMapper mapper;
+
+  ArtifactRepository(DataSource dataSource, ObjectMapper mapper) {
+    this.dataSource = dataSource;
+    this.mapper = mapper;
+  }
+
+  /**
+   * Serialises writers of one idempotency key until the transaction ends, so that a retry racing
+   * its own first attempt waits for it and then finds its row instead of failing on the unique
+   * constraint. A hash collision between two keys only makes them wait for each other.
+   */
+  public void lockIdempotencyKey(UUID workflowId, String key) {
+    query(
+        "select pg_advisory_xact_lock(hashtextextended(?, 0))",
+        ps -> ps.setString(1, workflowId + ":" + key),
+        rs -> null);
+  }
+
+  public Optional<StoredWrite> findByIdempotencyKey(UUID workflowId, String key) {
+    return query(
+        "select "
+            + ALL_COLUMNS
+            + ", request_sha256 from artifact_version where workflow_id = ? and idempotency_key = ?",
+        ps -> {
+          ps.setObject(1, workflowId);
+          ps.setString(2, key);
+        },
+        rs -> rs.next() ? Optional.of(new StoredWrite(full(rs), rs.getString("request_sha256"))) : Optional.empty());
+  }
+
+  /**
+   * Allocates the next version of an artifact (1 for a new one). The upsert locks the artifact's
+   * head row until commit, which makes concurrent writers of the same artifact take turns.
+   */
+  public int nextVersion(UUID workflowId, String name) {
+    return query(
+        """
+        insert into artifact_head (workflow_id, name, latest_version) values (?, ?, 1)
+        on conflict (workflow_id, name)
+        do update set latest_version = artifact_head.latest_version + 1
+        returning latest_version
+        """,
+        ps -> {
+          ps.setObject(1, workflowId);
+          ps.setString(2, name);
+        },
+        rs -> {
+          rs.next();
+          return rs.getInt(1);
+        });
+  }
+
+  /**
+   * Inserts a version; returns it as stored, or empty when the idempotency key was taken meanwhile
+   * (not expected while the caller holds {@link #lockIdempotencyKey}).
+   */
+  public Optional<ArtifactVersion> insert(NewVersion v) {
+    return query(
+        "insert into artifact_version (workflow_id, name, version, kind, media_type, content,"
+            + " producer, size_bytes, sha256, idempotency_key, request_sha256)"
+            + " values (?, ?, ?, ?, ?, cast(? as jsonb), cast(? as jsonb), ?, ?, ?, ?)"
+            + " on conflict (workflow_id, idempotency_key) do nothing returning "
+            + ALL_COLUMNS,
+        ps -> {
+          ps.setObject(1, v.workflowId());
+          ps.setString(2, v.name());
+          ps.setInt(3, v.version());
+          ps.setString(4, v.kind().wire());
+          ps.setString(5, v.mediaType());
+          ps.setString(6, v.contentJson());
+          ps.setString(7, v.producer() == null ? null : write(v.producer()));
+          ps.setInt(8, v.sizeBytes());
+          ps.setString(9, v.sha256());
+          ps.setString(10, v.idempotencyKey());
+          ps.setString(11, v.requestSha256());
+        },
+        rs -> rs.next() ? Optional.of(full(rs)) : Optional.empty());
+  }
+
+  public Optional<ArtifactVersion> findLatest(UUID workflowId, String name) {
+    return query(
+        "select "
+            + ALL_COLUMNS
+            + " from artifact_version where workflow_id = ? and name = ?"
+            + " order by version desc limit 1",
+        ps -> {
+          ps.setObject(1, workflowId);
+          ps.setString(2, name);
+        },
+        rs -> rs.next() ? Optional.of(full(rs)) : Optional.empty());
+  }
+
+  public Optional<ArtifactVersion> findVersion(UUID workflowId, String name, int version) {
+    return query(
+        "select "
+            + ALL_COLUMNS
+            + " from artifact_version where workflow_id = ? and name = ? and version = ?",
+        ps -> {
+          ps.setObject(1, workflowId);
+          ps.setString(2, name);
+          ps.setInt(3, version);
+        },
+        rs -> rs.next() ? Optional.of(full(rs)) : Optional.empty());
+  }
+
+  /** Every version of one artifact, oldest first. */
+  public List<ArtifactSummary> listVersions(UUID workflowId, String name) {
+    return query(
+        "select "
+            + META_COLUMNS
+            + " from artifact_version where workflow_id = ? and name = ? order by version",
+        ps -> {
+          ps.setObject(1, workflowId);
+          ps.setString(2, name);
+        },
+        this::summaries);
+  }
+
+  /** The latest version of each artifact of a workflow, in the order the artifacts were created. */
+  public List<ArtifactSummary> listLatest(UUID workflowId) {
+    return query(
+        "select v."
+            + META_COLUMNS.replace(", ", ", v.")
+            + " from artifact_head h join artifact_version v"
+            + " on v.workflow_id = h.workflow_id and v.name = h.name and v.version = h.latest_version"
+            + " where h.workflow_id = ? order by h.created_at, h.name",
+        ps -> ps.setObject(1, workflowId),
+        this::summaries);
+  }
+
+  private List<ArtifactSummary> summaries(ResultSet rs) throws SQLException {
+    List<ArtifactSummary> list = new ArrayList<>();
+    while (rs.next()) {
+      list.add(meta(rs, null).summary());
+    }
+    return list;
+  }
+
+  private ArtifactVersion full(ResultSet rs) throws SQLException {
+    return meta(rs, read(rs.getString("content")));
+  }
+
+  private ArtifactVersion meta(ResultSet rs, JsonNode content) throws SQLException {
+    String name = rs.getString("name");
+    int version = rs.getInt("version");
+    String producer = rs.getString("producer");
+    return new ArtifactVersion(
+        rs.getObject("workflow_id", UUID.class),
+        name,
+        version,
+        new ArtifactRef(name, version),
+        ArtifactKind.fromWire(rs.getString("kind")),
+        rs.getString("media_type"),
+        content,
+        producer == null ? null : readProducer(producer),
+        rs.getInt("size_bytes"),
+        rs.getString("sha256"),
+        rs.getTimestamp("created_at").toInstant());
+  }
+
+  private JsonNode read(String json) {
+    try {
+      return mapper.readTree(json);
+    } catch (JsonProcessingException e) {
+      throw new DataAccessException("stored content is not JSON", e);
+    }
+  }
+
+  private Producer readProducer(String json) {
+    try {
+      return mapper.readValue(json, Producer.class);
+    } catch (JsonProcessingException e) {
+      throw new DataAccessException("stored producer is not readable", e);
+    }
+  }
+
+  private String write(Object value) {
+    try {
+      return mapper.writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new DataAccessException("cannot serialise " + value.getClass().getSimpleName(), e);
+    }
+  }
+
+  private <T> T query(String sql, Binder binder, Reader<T> reader) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      binder.bind(ps);
+      try (ResultSet rs = ps.executeQuery()) {
+        return reader.read(rs);
+      }
+    } catch (SQLException e) {
+      throw new DataAccessException("artifact query failed: " + e.getMessage(), e);
+    }
+  }
+
+  @FunctionalInterface
+  private interface Binder {
+    void bind(PreparedStatement ps) throws SQLException;
+  }
+
+  @FunctionalInterface
+  private interface Reader<T> {
+    T read(ResultSet rs) throws SQLException;
+  }
+}

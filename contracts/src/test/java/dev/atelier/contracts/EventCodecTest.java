@@ -1,0 +1,140 @@
+package dev.atelier.contracts;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class EventCodecTest {
+
+  static Iterable<AtelierEvent> events() {
+    return Samples.all();
+  }
+
+  @ParameterizedTest
+  @MethodSource("events")
+  void everyEventSurvivesARoundTripByClassAndByType(AtelierEvent event) {
+    byte[] json = EventCodec.write(event);
+
+    assertThat(EventCodec.read(json, event.getClass())).isEqualTo(event);
+    assertThat(EventCodec.read(json)).isEqualTo(event);
+  }
+
+  @Test
+  void instantsAreIsoStringsAndMoneyIsAPlainExactDecimal() throws Exception {
+    JsonNode tree = EventCodec.mapper().readTree(EventCodec.write(Samples.llmCall()));
+
+    assertThat(tree.get("occurredAt").asText()).isEqualTo("2026-11-22T10:15:30.123456Z");
+    assertThat(tree.get("costUsd").isNumber()).isTrue();
+    assertThat(tree.get("costUsd").decimalValue())
+        .isEqualByComparingTo(new BigDecimal("1.23456789E-10"));
+    assertThat(
+            EventCodec.read(EventCodec.write(Samples.llmCall()), LlmCallRecorded.class).costUsd())
+        .isEqualTo(new BigDecimal("0.000000000123456789"));
+  }
+
+  @Test
+  void unknownCostIsAbsentNotZero() throws Exception {
+    LlmCallRecorded known = Samples.llmCall();
+    LlmCallRecorded unknown =
+        new LlmCallRecorded(
+            known.eventId(),
+            known.type(),
+            known.occurredAt(),
+            known.workflowId(),
+            known.stepId(),
+            known.agent(),
+            known.conversationId(),
+            known.team(),
+            known.operation(),
+            known.provider(),
+            known.requestModel(),
+            known.responseModel(),
+            known.status(),
+            known.errorCode(),
+            known.streamed(),
+            known.inputTokens(),
+            known.cachedInputTokens(),
+            known.outputTokens(),
+            known.reasoningTokens(),
+            known.usageSource(),
+            null,
+            null,
+            known.startedAt(),
+            known.latencyMs(),
+            known.timeToFirstTokenMs(),
+            known.simulated(),
+            known.traceId());
+
+    JsonNode tree = EventCodec.mapper().readTree(EventCodec.write(unknown));
+
+    assertThat(tree.has("costUsd")).isFalse();
+    assertThat(EventCodec.read(EventCodec.write(unknown), LlmCallRecorded.class).costUsd())
+        .isNull();
+  }
+
+  @Test
+  void artifactRefsAreWrittenAsNameAtVersion() throws Exception {
+    JsonNode tree = EventCodec.mapper().readTree(EventCodec.write(Samples.stepRequested()));
+
+    assertThat(tree.get("inputs").get(0).asText()).isEqualTo("analysis@1");
+  }
+
+  @Test
+  void fieldsAddedByANewerProducerAreIgnored() {
+    String json =
+        new String(EventCodec.write(Samples.stepFailed()), StandardCharsets.UTF_8)
+            .replaceFirst("\\{", "{\"addedInV2\":{\"x\":1},");
+
+    assertThat(EventCodec.read(json.getBytes(StandardCharsets.UTF_8))).isEqualTo(readBack(json));
+  }
+
+  private static AtelierEvent readBack(String json) {
+    return EventCodec.read(json.getBytes(StandardCharsets.UTF_8), StepFailed.class);
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "not json",
+        "[1,2]",
+        "{\"type\":\"atelier.unknown.v1\",\"eventId\":\"6f1c7a52-8d0e-4b8e-9a55-0f4a2a1e9c31\"}",
+        "{\"type\":\"atelier.step.failed.v1\",\"occurredAt\":\"2026-11-22T10:15:30Z\"}",
+        "{\"type\":\"atelier.step.failed.v1\",\"eventId\":\"nope\",\"occurredAt\":\"2026-11-22T10:15:30Z\"}",
+        "{\"type\":\"atelier.step.failed.v1\",\"eventId\":\"6f1c7a52-8d0e-4b8e-9a55-0f4a2a1e9c31\","
+            + "\"occurredAt\":\"2026-11-22T10:15:30Z\",\"attempt\":null}",
+        "{\"type\":\"atelier.step.completed.v1\",\"eventId\":\"6f1c7a52-8d0e-4b8e-9a55-0f4a2a1e9c31\","
+            + "\"occurredAt\":\"2026-11-22T10:15:30Z\",\"attempt\":1,\"outputs\":[\"no-version\"]}"
+      })
+  void malformedBodiesAreRejectedWithAReason(String body) {
+    assertThatThrownBy(() -> EventCodec.read(body.getBytes(StandardCharsets.UTF_8)))
+        .isInstanceOf(MalformedEventException.class)
+        .hasMessageNotContaining("dev.atelier")
+        .message()
+        .isNotBlank();
+  }
+
+  @Test
+  void aMissingEnvelopeFieldIsNamed() {
+    byte[] json = "{}".getBytes(StandardCharsets.UTF_8);
+
+    assertThatThrownBy(() -> EventCodec.read(json, StepCompleted.class))
+        .isInstanceOf(MalformedEventException.class)
+        .hasMessage("eventId is missing");
+  }
+
+  @Test
+  void readingAsTheWrongClassFailsClearly() {
+    byte[] json = EventCodec.write(Samples.stepFailed());
+
+    assertThatThrownBy(() -> EventCodec.read(json, StepCompleted.class))
+        .isInstanceOf(MalformedEventException.class)
+        .hasMessage("expected a StepCompleted event, got type atelier.step.failed.v1");
+  }
+}

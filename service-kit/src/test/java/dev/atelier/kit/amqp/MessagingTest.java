@@ -1,0 +1,240 @@
+package dev.atelier.kit.amqp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.GetResponse;
+import dev.atelier.contracts.Headers;
+import dev.atelier.contracts.QueueSpec;
+import dev.atelier.contracts.StepFailed;
+import dev.atelier.contracts.Topology;
+import dev.atelier.kit.tracing.TraceContexts;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.TraceFlags;
+import io.opentelemetry.api.trace.TraceState;
+import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.propagation.ContextPropagators;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Publisher and consumers against the real RabbitMQ, in their own virtual host. */
+class MessagingTest {
+
+  private static final String EXCHANGE = Topology.STEP_RESULTS_EXCHANGE;
+  private static RabbitBroker broker;
+  private static EventPublisher publisher;
+  private static EventConsumers consumers;
+
+  @BeforeAll
+  static void connect() {
+    OpenTelemetry otel =
+        OpenTelemetry.propagating(
+            ContextPropagators.create(W3CTraceContextPropagator.getInstance()));
+    broker = new RabbitBroker(new TestConfig());
+    TraceContexts traces = new TraceContexts(otel);
+    MessagingSpans spans = new MessagingSpans(otel);
+    publisher = new EventPublisher(broker, spans, traces);
+    consumers = new EventConsumers(broker, spans, traces);
+  }
+
+  @AfterAll
+  static void close() throws Exception {
+    broker.connection().close();
+  }
+
+  @Test
+  void aConfirmedPublishIsOnTheQueueWithItsIdTypeAndTraceContext() throws Exception {
+    QueueSpec queue = freshQueue();
+    StepFailed event = failure(1);
+    SpanContext parent = remoteParent();
+
+    publisher.publishAll(
+        List.of(
+            new Outgoing(
+                EXCHANGE, routingKeyOf(queue), event, Context.root().with(Span.wrap(parent)))));
+
+    try (Channel ch = broker.connection().createChannel()) {
+      GetResponse got = ch.basicGet(queue.name(), true);
+      assertThat(got).isNotNull();
+      assertThat(got.getProps().getMessageId()).isEqualTo(event.eventId().toString());
+      assertThat(got.getProps().getDeliveryMode()).isEqualTo(2);
+      assertThat(got.getProps().getHeaders().get(Headers.EVENT_TYPE).toString())
+          .isEqualTo(StepFailed.TYPE);
+      assertThat(got.getProps().getHeaders().get(Headers.TRACEPARENT).toString())
+          .startsWith("00-" + parent.getTraceId() + "-");
+    }
+  }
+
+  @Test
+  void anEventNoQueueWouldReceiveIsReportedNotDropped() {
+    assertThatThrownBy(
+            () -> publisher.publish(EXCHANGE, "nobody.listens." + UUID.randomUUID(), failure(1)))
+        .isInstanceOf(PublishException.class)
+        .hasMessageContaining("unroutable");
+  }
+
+  @Test
+  void aPoisonMessageIsDeadLetteredWithItsReasonAndTheQueueMovesOn() throws Exception {
+    QueueSpec queue = freshQueue();
+    List<StepFailed> handled = new CopyOnWriteArrayList<>();
+    consumers.consume(queue, StepFailed.class, 5, 1, (e, d) -> handled.add(e));
+
+    try (Channel ch = broker.connection().createChannel()) {
+      ch.basicPublish(
+          EXCHANGE, routingKeyOf(queue), null, "{not json".getBytes(StandardCharsets.UTF_8));
+    }
+    StepFailed good = failure(1);
+    publisher.publish(EXCHANGE, routingKeyOf(queue), good);
+
+    await(() -> handled.size() == 1);
+    assertThat(handled).containsExactly(good);
+    try (Channel ch = broker.connection().createChannel()) {
+      GetResponse dead = awaitMessage(ch, queue.deadLetterQueue());
+      assertThat(new String(dead.getBody(), StandardCharsets.UTF_8)).isEqualTo("{not json");
+      assertThat(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON).toString())
+          .startsWith("body is not JSON");
+    }
+  }
+
+  @Test
+  void aFailingHandlerGetsTheMessageAgainInTheSameTrace() throws Exception {
+    QueueSpec queue = freshQueue();
+    AtomicInteger calls = new AtomicInteger();
+    List<String> traceIds = new CopyOnWriteArrayList<>();
+    List<Long> deliveryCounts = new CopyOnWriteArrayList<>();
+    consumers.consume(
+        queue,
+        StepFailed.class,
+        1,
+        1,
+        (e, d) -> {
+          traceIds.add(Span.current().getSpanContext().getTraceId());
+          deliveryCounts.add(d.deliveryCount());
+          if (calls.incrementAndGet() == 1) {
+            throw new IllegalStateException("database briefly unavailable");
+          }
+        });
+    SpanContext parent = remoteParent();
+
+    publisher.publishAll(
+        List.of(
+            new Outgoing(
+                EXCHANGE,
+                routingKeyOf(queue),
+                failure(1),
+                Context.root().with(Span.wrap(parent)))));
+
+    await(() -> calls.get() == 2);
+    assertThat(traceIds).containsOnly(parent.getTraceId());
+    assertThat(deliveryCounts).containsExactly(0L, 1L);
+    try (Channel ch = broker.connection().createChannel()) {
+      assertThat(ch.messageCount(queue.name())).isZero();
+    }
+  }
+
+  private static QueueSpec freshQueue() {
+    String name = "kit-test." + UUID.randomUUID();
+    QueueSpec spec = QueueSpec.of(name, EXCHANGE, "kit." + name);
+    broker.declare(spec);
+    return spec;
+  }
+
+  private static String routingKeyOf(QueueSpec queue) {
+    return queue.routingKeys().get(0);
+  }
+
+  private static StepFailed failure(int attempt) {
+    return new StepFailed(
+        UUID.randomUUID(),
+        StepFailed.TYPE,
+        Instant.now(),
+        UUID.randomUUID(),
+        UUID.randomUUID(),
+        "implement",
+        "developer",
+        attempt,
+        "provider_unavailable",
+        "upstream 503",
+        true,
+        Instant.now());
+  }
+
+  private static SpanContext remoteParent() {
+    String traceId = UUID.randomUUID().toString().replace("-", "");
+    String spanId = traceId.substring(0, 16);
+    return SpanContext.createFromRemoteParent(
+        traceId, spanId, TraceFlags.getSampled(), TraceState.getDefault());
+  }
+
+  private static GetResponse awaitMessage(Channel ch, String queue) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (System.nanoTime() < deadline) {
+      GetResponse r = ch.basicGet(queue, true);
+      if (r != null) {
+        return r;
+      }
+      Thread.onSpinWait();
+    }
+    throw new AssertionError("no message on " + queue);
+  }
+
+  private static void await(java.util.function.BooleanSupplier condition) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("condition not met within 10 s");
+      }
+      Thread.onSpinWait();
+    }
+  }
+
+  private static final class TestConfig implements RabbitConfig {
+    public String host() {
+      return System.getenv().getOrDefault("RABBITMQ_HOST", "127.0.0.1");
+    }
+
+    public int port() {
+      return 5672;
+    }
+
+    public String username() {
+      return "guest";
+    }
+
+    public String password() {
+      return "guest";
+    }
+
+    public String virtualHost() {
+      return "atelier-test-kit";
+    }
+
+    public Duration startupTimeout() {
+      return Duration.ofSeconds(10);
+    }
+
+    public int consumerThreads() {
+      return 4;
+    }
+
+    public int publisherChannels() {
+      return 2;
+    }
+
+    public Duration confirmTimeout() {
+      return Duration.ofSeconds(5);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+package dev.atelier.tracking.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+
+/**
+ * tracking-service settings. Each can be set from the environment, e.g. {@code
+ * TRACKING_INGEST_CONCURRENCY} or {@code TRACKING_QUERY_MAX_LIMIT}.
+ */
+@ConfigMapping(prefix = "tracking")
+public interface TrackingConfig {
+
+  Ingest ingest();
+
+  Partitions partitions();
+
+  Query query();
+
+  /** How the ledger consumes its queues. */
+  interface Ingest {
+
+    /** Unacknowledged LLM-call records per channel. */
+    @WithDefault("100")
+    int prefetch();
+
+    /** Channels consuming LLM-call records. */
+    @WithDefault("2")
+    int concurrency();
+
+    /**
+     * Unacknowledged workflow events. One channel only, so the events of a workflow are applied in
+     * the order the broker holds them (the upsert also ignores older ones).
+     */
+    @WithDefault("20")
+    int workflowPrefetch();
+  }
+
+  /** Monthly partitions of the ledger table, created ahead of the data. */
+  interface Partitions {
+
+    /** Past months kept ready, for late records. */
+    @WithDefault("1")
+    int monthsBehind();
+
+    /** Future months created in advance, so a month boundary never waits for maintenance. */
+    @WithDefault("2")
+    int monthsAhead();
+  }
+
+  /** Limits of the query API. */
+  interface Query {
+
+    @WithDefault("50")
+    int defaultLimit();
+
+    /** Largest page of calls; a larger {@code limit} is a 400, never silently capped. */
+    @WithDefault("500")
+    int maxLimit();
+
+    /** Time range of a usage report when the request gives no {@code from}. */
+    @WithDefault("P30D")
+    Duration defaultUsageRange();
+
+    @WithDefault("100")
+    int defaultGroups();
+
+    /** Most groups one usage report returns. */
+    @WithDefault("1000")
+    int maxGroups();
+  }
+}

@@ -1,0 +1,13 @@
+package dev.atelier.tracking.model;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Usage grouped by one dimension over {@code [from, to)}. Time groups are in time order, the others
+ * by number of calls, largest first.
+ *
+ * @param truncated true when more groups matched than the requested limit
+ */
+public record UsageReport(
+    String groupBy, Instant from, Instant to, List<UsageGroup> groups, boolean truncated) {}

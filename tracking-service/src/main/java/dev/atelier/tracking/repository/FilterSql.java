@@ -1,0 +1,60 @@
+package dev.atelier.tracking.repository;
+
+import dev.atelier.tracking.model.LlmCallFilter;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A {@code where} clause for an {@link LlmCallFilter}, with its parameters. Only values are bound;
+ * the SQL text is fixed, so no input reaches it.
+ */
+final class FilterSql {
+
+  /** The expression {@code model} filters and groups on; the same as the index's. */
+  static final String MODEL = "coalesce(response_model, request_model)";
+
+  private final List<String> conditions = new ArrayList<>();
+  private final List<Object> params = new ArrayList<>();
+
+  private FilterSql() {}
+
+  static FilterSql of(LlmCallFilter f) {
+    FilterSql sql = new FilterSql();
+    sql.equal("workflow_id", f.workflowId());
+    sql.equal("step_id", f.stepId());
+    sql.equal("agent", f.agent());
+    sql.equal("conversation_id", f.conversationId());
+    sql.equal("team", f.team());
+    sql.equal("provider", f.provider());
+    sql.equal(MODEL, f.model());
+    sql.equal("status", f.status());
+    if (f.from() != null) {
+      sql.add("occurred_at >= ?", f.from());
+    }
+    if (f.to() != null) {
+      sql.add("occurred_at < ?", f.to());
+    }
+    return sql;
+  }
+
+  FilterSql add(String condition, Object... values) {
+    conditions.add(condition);
+    params.addAll(List.of(values));
+    return this;
+  }
+
+  private void equal(String column, Object value) {
+    if (value != null) {
+      add(column + " = ?", value);
+    }
+  }
+
+  /** {@code where ...}, or an empty string when nothing is filtered. */
+  String where() {
+    return conditions.isEmpty() ? "" : " where " + String.join(" and ", conditions);
+  }
+
+  List<Object> params() {
+    return params;
+  }
+}

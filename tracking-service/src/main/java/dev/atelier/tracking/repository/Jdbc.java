@@ -1,0 +1,49 @@
+package dev.atelier.tracking.repository;
+
+import java.math.BigDecimal;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.List;
+
+/** Conversions between JDBC and the API's types, shared by the repositories. */
+final class Jdbc {
+
+  private Jdbc() {}
+
+  static OffsetDateTime timestamp(Instant instant) {
+    return instant == null ? null : OffsetDateTime.ofInstant(instant, ZoneOffset.UTC);
+  }
+
+  static Instant instant(ResultSet rs, String column) throws SQLException {
+    OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
+    return t == null ? null : t.toInstant();
+  }
+
+  static Long nullableLong(ResultSet rs, String column) throws SQLException {
+    long value = rs.getLong(column);
+    return rs.wasNull() ? null : value;
+  }
+
+  static Double nullableDouble(ResultSet rs, String column) throws SQLException {
+    double value = rs.getDouble(column);
+    return rs.wasNull() ? null : value;
+  }
+
+  /** The column's exact value without the trailing zeros its scale adds. */
+  static BigDecimal money(ResultSet rs, String column) throws SQLException {
+    BigDecimal value = rs.getBigDecimal(column);
+    return value == null ? null : value.stripTrailingZeros();
+  }
+
+  /** Binds positional parameters; {@link Instant}s become {@code timestamptz}. */
+  static void bind(PreparedStatement ps, List<?> params) throws SQLException {
+    for (int i = 0; i < params.size(); i++) {
+      Object p = params.get(i);
+      ps.setObject(i + 1, p instanceof Instant t ? timestamp(t) : p);
+    }
+  }
+}
