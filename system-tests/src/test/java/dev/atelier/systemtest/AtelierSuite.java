@@ -1,0 +1,145 @@
+package dev.atelier.systemtest;
+
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import dev.atelier.contracts.QueueSpec;
+import dev.atelier.contracts.Topology;
+import java.nio.file.Path;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.awaitility.Awaitility;
+
+/**
+ * The five services as separate processes with databases ({@code atelier_*_systest}) and a RabbitMQ
+ * virtual host ({@code atelier-test-system}) of their own, wiped before each start, exporting
+ * traces to an in-test receiver.
+ */
+final class AtelierSuite implements AutoCloseable {
+
+  static final String VHOST = "atelier-test-system";
+  static final List<String> ROLES =
+      List.of(
+          "business-analyst", "architect", "developer", "tester", "reviewer", "technical-writer");
+
+  final OtlpReceiver otlp;
+  final Map<String, ServiceProcess> services = new LinkedHashMap<>();
+
+  private AtelierSuite(OtlpReceiver otlp) {
+    this.otlp = otlp;
+  }
+
+  static AtelierSuite start() throws Exception {
+    resetDatabases();
+    resetQueues();
+    AtelierSuite suite = new AtelierSuite(new OtlpReceiver());
+    try {
+      suite.launch();
+    } catch (Exception | AssertionError e) {
+      suite.close();
+      throw e;
+    }
+    return suite;
+  }
+
+  private void launch() throws Exception {
+    Path root = ServiceProcess.root();
+    Map<String, Integer> ports = new HashMap<>();
+    for (String m : List.of("context", "llm-gateway", "tracking", "agent-worker", "orchestrator")) {
+      ports.put(m, ServiceProcess.freePort());
+    }
+    Map<String, String> common = new HashMap<>();
+    common.put("RABBITMQ_VIRTUAL_HOST", VHOST);
+    common.put("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint());
+    common.put("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+    common.put("QUARKUS_OTEL_BSP_SCHEDULE_DELAY", "200ms");
+    common.put("CONTEXT_URL", "http://127.0.0.1:" + ports.get("context"));
+    common.put("GATEWAY_URL", "http://127.0.0.1:" + ports.get("llm-gateway"));
+
+    for (String m : List.of("context", "llm-gateway", "tracking", "orchestrator", "agent-worker")) {
+      String module = m + "-service";
+      Map<String, String> env = new HashMap<>(common);
+      String db = m.replace("llm-", "").replace("-", "_");
+      env.put("DB_URL", "jdbc:postgresql://127.0.0.1:5432/atelier_" + db + "_systest");
+      services.put(m, ServiceProcess.start(root, module, ports.get(m), env));
+    }
+    for (ServiceProcess p : services.values()) {
+      Awaitility.await(p.module() + " ready")
+          .atMost(Duration.ofSeconds(120))
+          .pollInterval(Duration.ofMillis(250))
+          .until(p::ready);
+    }
+  }
+
+  String url(String service) {
+    return services.get(service).url();
+  }
+
+  /** The tail of every service's log, for failure messages. */
+  String logs() {
+    StringBuilder sb = new StringBuilder();
+    services
+        .values()
+        .forEach(
+            p ->
+                sb.append("\n===== ")
+                    .append(p.module())
+                    .append(" (")
+                    .append(p.log())
+                    .append(")\n")
+                    .append(p.tail()));
+    return sb.toString();
+  }
+
+  private static void resetDatabases() throws Exception {
+    try (var c =
+            DriverManager.getConnection(
+                "jdbc:postgresql://127.0.0.1:5432/postgres", "postgres", null);
+        Statement s = c.createStatement()) {
+      for (String db : List.of("orchestrator", "gateway", "context", "tracking")) {
+        s.execute("drop database if exists atelier_" + db + "_systest with (force)");
+      }
+    }
+  }
+
+  /** Durable queues outlive a run; start every run from empty ones. */
+  private static void resetQueues() throws Exception {
+    ConnectionFactory f = new ConnectionFactory();
+    f.setHost("127.0.0.1");
+    f.setVirtualHost(VHOST);
+    List<QueueSpec> specs =
+        new ArrayList<>(
+            List.of(
+                Topology.ORCHESTRATOR_RESULTS,
+                Topology.ORCHESTRATOR_LLM_CALLS,
+                Topology.TRACKING_LLM_CALLS,
+                Topology.TRACKING_WORKFLOW_EVENTS));
+    ROLES.forEach(r -> specs.add(Topology.stepQueue(r)));
+    try (Connection c = f.newConnection("system-test-reset")) {
+      for (QueueSpec q : specs) {
+        for (String name : List.of(q.name(), q.deadLetterQueue())) {
+          try (Channel ch = c.createChannel()) {
+            ch.queueDelete(name);
+          } catch (Exception absent) {
+            // not there yet: nothing to reset
+          }
+        }
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    // Stop workers first so nothing is mid-step when its dependencies go away.
+    List<ServiceProcess> reverse = new ArrayList<>(services.values());
+    java.util.Collections.reverse(reverse);
+    reverse.forEach(ServiceProcess::close);
+    otlp.close();
+  }
+}

@@ -1,0 +1,134 @@
+package dev.atelier.systemtest;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One packaged Atelier service started as a child process (java -jar quarkus-run.jar) on a free
+ * port.
+ */
+final class ServiceProcess implements AutoCloseable {
+
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  private final String module;
+  private final int port;
+  private final Path log;
+  private final Process process;
+
+  private ServiceProcess(String module, int port, Path log, Process process) {
+    this.module = module;
+    this.port = port;
+    this.log = log;
+    this.process = process;
+  }
+
+  /** Starts {@code module} from {@code <root>/<module>/target/quarkus-app/quarkus-run.jar}. */
+  static ServiceProcess start(Path root, String module, int port, Map<String, String> env)
+      throws IOException {
+    Path jar = root.resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException(
+          jar + " is missing: package the services first (./mvnw verify does)");
+    }
+    Path logDir = root.resolve("system-tests/target/service-logs");
+    Files.createDirectories(logDir);
+    Path log = logDir.resolve(module + ".log");
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    // Small heaps and one GC thread: five JVMs and the test share two cores.
+    command.addAll(
+        List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", jar.toString()));
+    ProcessBuilder pb =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.directory(root.resolve(module).toFile());
+    // A real provider key in the developer's shell must not turn a test run into paid calls.
+    pb.environment().remove("OPENAI_API_KEY");
+    pb.environment().remove("OPENAI_BASE_URL");
+    pb.environment().put("HTTP_PORT", Integer.toString(port));
+    pb.environment().putAll(env);
+    return new ServiceProcess(module, port, log, pb.start());
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      s.setReuseAddress(true);
+      return s.getLocalPort();
+    }
+  }
+
+  String url() {
+    return "http://127.0.0.1:" + port;
+  }
+
+  String module() {
+    return module;
+  }
+
+  Path log() {
+    return log;
+  }
+
+  /** True once /q/health/ready answers 200; throws if the process died. */
+  boolean ready() {
+    if (!process.isAlive()) {
+      throw new IllegalStateException(
+          module + " exited with " + process.exitValue() + "; see " + log + "\n" + tail());
+    }
+    try {
+      HttpResponse<Void> r =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create(url() + "/q/health/ready"))
+                  .timeout(Duration.ofSeconds(2))
+                  .build(),
+              HttpResponse.BodyHandlers.discarding());
+      return r.statusCode() == 200;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  String tail() {
+    try {
+      List<String> lines = Files.readAllLines(log);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    } catch (IOException e) {
+      return "(no log: " + e + ")";
+    }
+  }
+
+  /** Stops the service gracefully (SIGTERM) so it flushes its spans, then forcibly if it hangs. */
+  @Override
+  public void close() {
+    process.destroy();
+    try {
+      if (!process.waitFor(20, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      process.destroyForcibly();
+    }
+  }
+
+  static Path root() {
+    String root = System.getProperty("atelier.root");
+    return root != null ? Path.of(root) : new File("..").toPath().toAbsolutePath().normalize();
+  }
+}
