@@ -3,7 +3,6 @@ package dev.atelier.context.model;
 import dev.atelier.contracts.ArtifactRef;
 import java.time.Instant;
 import java.util.UUID;
-import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /** An artifact version's metadata, as listed; the content is fetched by its ref. */
@@ -11,7 +10,8 @@ public record ArtifactSummary(
     UUID workflowId,
     String name,
     int version,
-    @Schema(type = SchemaType.STRING, examples = "analysis@2") ArtifactRef ref,
+    @Schema(implementation = String.class, description = "name@version", examples = "analysis@2")
+        ArtifactRef ref,
     ArtifactKind kind,
     String mediaType,
     Producer producer,

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.atelier.contracts.ArtifactRef;
 import java.time.Instant;
 import java.util.UUID;
-import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /**
@@ -19,7 +18,8 @@ public record ArtifactVersion(
     UUID workflowId,
     String name,
     int version,
-    @Schema(type = SchemaType.STRING, examples = "analysis@2") ArtifactRef ref,
+    @Schema(implementation = String.class, description = "name@version", examples = "analysis@2")
+        ArtifactRef ref,
     ArtifactKind kind,
     String mediaType,
     @Schema(

@@ -25,6 +25,7 @@ public record NewArtifact(
         String mediaType,
     @NotNull
         @Schema(
+            required = true,
             description = "object or array for kind json, string for markdown and text",
             implementation = Object.class)
         JsonNode content,

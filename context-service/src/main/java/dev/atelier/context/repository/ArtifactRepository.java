@@ -59,7 +59,10 @@ public class ArtifactRepository {
           ps.setObject(1, workflowId);
           ps.setString(2, key);
         },
-        rs -> rs.next() ? Optional.of(new StoredWrite(full(rs), rs.getString("request_sha256"))) : Optional.empty());
+        rs ->
+            rs.next()
+                ? Optional.of(new StoredWrite(full(rs), rs.getString("request_sha256")))
+                : Optional.empty());
   }
 
   /**

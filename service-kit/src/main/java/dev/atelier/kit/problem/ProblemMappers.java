@@ -55,6 +55,17 @@ public class ProblemMappers {
     return respond(400, "malformed-body", "Malformed request body", detail, uri, null);
   }
 
+  /**
+   * Quarkus ships its own mapper for {@link MismatchedInputException} (a wrong-typed value or an
+   * unknown enum constant in the body); being more specific than {@code JsonProcessingException} it
+   * would win and answer a bare 400. This one is as specific, and an application's mapper takes
+   * precedence over the built-in one.
+   */
+  @ServerExceptionMapper
+  public Response mismatched(MismatchedInputException e, UriInfo uri) {
+    return unreadable(e, uri);
+  }
+
   @ServerExceptionMapper
   public Response web(WebApplicationException e, UriInfo uri) {
     int status = e.getResponse().getStatus();

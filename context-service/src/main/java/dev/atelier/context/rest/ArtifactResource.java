@@ -1,0 +1,172 @@
+package dev.atelier.context.rest;
+
+import dev.atelier.context.model.ArtifactSummary;
+import dev.atelier.context.model.ArtifactVersion;
+import dev.atelier.context.model.NewArtifact;
+import dev.atelier.context.service.ArtifactService;
+import dev.atelier.context.service.WriteOutcome;
+import dev.atelier.contracts.Headers;
+import dev.atelier.kit.problem.Problem;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.net.URI;
+import java.util.List;
+import java.util.UUID;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.ParameterIn;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+/**
+ * The shared context of a workflow: its artifacts, each an append-only series of versions addressed
+ * as {@code name@version}. Workers write step outputs here and read step inputs from here.
+ */
+@Path("/api/v1/workflows/{workflowId}/artifacts")
+@Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "artifacts", description = "Versioned artifacts of a workflow")
+public class ArtifactResource {
+
+  /** Replays answer 200 with this header set, so a client can tell them from a first write. */
+  static final String REPLAYED = "Idempotent-Replayed";
+
+  private final ArtifactService service;
+
+  ArtifactResource(ArtifactService service) {
+    this.service = service;
+  }
+
+  @POST
+  @Consumes(MediaType.APPLICATION_JSON)
+  @Operation(
+      summary = "Write a new version of an artifact",
+      description =
+          "Appends version max+1 of the named artifact. Retrying with the same Idempotency-Key"
+              + " returns the version the key first wrote (200) instead of appending another.")
+  @APIResponse(
+      responseCode = "201",
+      description = "Version created",
+      content = @Content(schema = @Schema(implementation = ArtifactVersion.class)))
+  @APIResponse(
+      responseCode = "200",
+      description = "Replay: this key already wrote this version",
+      content = @Content(schema = @Schema(implementation = ArtifactVersion.class)))
+  @APIResponse(
+      responseCode = "400",
+      description = "Invalid body, name or missing key",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
+  @APIResponse(
+      responseCode = "413",
+      description = "Content over the size limit",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
+  @APIResponse(
+      responseCode = "422",
+      description = "The key already wrote a different request",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
+  public Response write(
+      @PathParam("workflowId") UUID workflowId,
+      @Parameter(
+              in = ParameterIn.HEADER,
+              required = true,
+              description =
+                  "Identifies the write across retries; workers send <stepId>:<attempt>:<name>")
+          @HeaderParam(Headers.IDEMPOTENCY_KEY)
+          String idempotencyKey,
+      @NotNull @Valid NewArtifact artifact) {
+    WriteOutcome outcome = service.write(workflowId, idempotencyKey, artifact);
+    ArtifactVersion v = outcome.version();
+    URI location =
+        URI.create(
+            "/api/v1/workflows/"
+                + workflowId
+                + "/artifacts/"
+                + v.name()
+                + "/versions/"
+                + v.version());
+    if (outcome.created()) {
+      return Response.created(location).entity(v).build();
+    }
+    return Response.ok(v).contentLocation(location).header(REPLAYED, "true").build();
+  }
+
+  @GET
+  @Operation(
+      summary = "List the latest version of each artifact (without content), oldest artifact first")
+  @APIResponse(
+      responseCode = "404",
+      description = "The workflow has no artifacts",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
+  public List<ArtifactSummary> list(@PathParam("workflowId") UUID workflowId) {
+    return service.latestOfEach(workflowId);
+  }
+
+  @GET
+  @Path("{name}")
+  @Operation(summary = "Read the latest version of an artifact, with content")
+  @APIResponse(
+      responseCode = "404",
+      description = "No such artifact",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
+  public ArtifactVersion latest(
+      @PathParam("workflowId") UUID workflowId, @PathParam("name") String name) {
+    return service.latest(workflowId, name);
+  }
+
+  @GET
+  @Path("{name}/versions")
+  @Operation(summary = "List the versions of an artifact (without content), oldest first")
+  @APIResponse(
+      responseCode = "404",
+      description = "No such artifact",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
+  public List<ArtifactSummary> versions(
+      @PathParam("workflowId") UUID workflowId, @PathParam("name") String name) {
+    return service.versions(workflowId, name);
+  }
+
+  @GET
+  @Path("{name}/versions/{version}")
+  @Operation(summary = "Read one version of an artifact, with content")
+  @APIResponse(
+      responseCode = "404",
+      description = "No such version",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
+  public ArtifactVersion version(
+      @PathParam("workflowId") UUID workflowId,
+      @PathParam("name") String name,
+      @PathParam("version") int version) {
+    return service.version(workflowId, name, version);
+  }
+}

@@ -1,0 +1,242 @@
+package dev.atelier.context.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atelier.context.config.ArtifactLimits;
+import dev.atelier.context.model.ArtifactKind;
+import dev.atelier.context.model.ArtifactSummary;
+import dev.atelier.context.model.ArtifactVersion;
+import dev.atelier.context.model.NewArtifact;
+import dev.atelier.context.repository.ArtifactRepository;
+import dev.atelier.context.repository.NewVersion;
+import dev.atelier.context.repository.StoredWrite;
+import dev.atelier.contracts.Headers;
+import dev.atelier.kit.problem.ProblemException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.transaction.Transactional;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Writes and reads versioned artifacts. Every write appends a version; a write retried with the
+ * same idempotency key returns the version it wrote the first time.
+ */
+@ApplicationScoped
+public class ArtifactService {
+
+  private final ArtifactRepository repository;
+  private final CanonicalJson canonical;
+  private final ObjectMapper mapper;
+  private final ArtifactLimits limits;
+  private final Counter created;
+  private final Counter replayed;
+
+  ArtifactService(
+      ArtifactRepository repository,
+      CanonicalJson canonical,
+      ObjectMapper mapper,
+      ArtifactLimits limits,
+      MeterRegistry registry) {
+    this.repository = repository;
+    this.canonical = canonical;
+    this.mapper = mapper;
+    this.limits = limits;
+    this.created = writes(registry, "created");
+    this.replayed = writes(registry, "replayed");
+  }
+
+  /**
+   * Appends a version of {@code artifact.name()}, or returns the one this idempotency key already
+   * wrote.
+   *
+   * @throws ProblemException 400 for a missing key or content of the wrong shape, 413 for content
+   *     over the limit, 422 when the key already wrote a different request
+   */
+  @Transactional
+  public WriteOutcome write(UUID workflowId, String idempotencyKey, NewArtifact artifact) {
+    String key = checkKey(idempotencyKey);
+    byte[] content = contentBytes(artifact);
+    String requestSha256 = CanonicalJson.sha256(canonical.bytes(requestOf(artifact)));
+
+    repository.lockIdempotencyKey(workflowId, key);
+    var previous = repository.findByIdempotencyKey(workflowId, key);
+    if (previous.isPresent()) {
+      return replay(previous.get(), key, requestSha256);
+    }
+    int version = repository.nextVersion(workflowId, artifact.name());
+    ArtifactVersion stored =
+        repository
+            .insert(
+                new NewVersion(
+                    workflowId,
+                    artifact.name(),
+                    version,
+                    artifact.kind(),
+                    artifact.effectiveMediaType(),
+                    contentJson(artifact.content()),
+                    artifact.producer(),
+                    content.length,
+                    CanonicalJson.sha256(content),
+                    key,
+                    requestSha256))
+            .orElseThrow(
+                () ->
+                    ProblemException.conflict(
+                        "concurrent-write",
+                        "another write with this Idempotency-Key is in progress; retry"));
+    created.increment();
+    return new WriteOutcome(stored, true);
+  }
+
+  public ArtifactVersion latest(UUID workflowId, String name) {
+    return repository.findLatest(workflowId, name).orElseThrow(() -> notFound(workflowId, name));
+  }
+
+  public ArtifactVersion version(UUID workflowId, String name, int version) {
+    return repository
+        .findVersion(workflowId, name, version)
+        .orElseThrow(
+            () ->
+                ProblemException.notFound(
+                    "artifact version", name + "@" + version + " of workflow " + workflowId));
+  }
+
+  public List<ArtifactSummary> versions(UUID workflowId, String name) {
+    List<ArtifactSummary> versions = repository.listVersions(workflowId, name);
+    if (versions.isEmpty()) {
+      throw notFound(workflowId, name);
+    }
+    return versions;
+  }
+
+  /**
+   * The latest version of each artifact. context-service keeps no workflow registry: a workflow
+   * that has written nothing is unknown here, hence 404 rather than an empty list.
+   */
+  public List<ArtifactSummary> latestOfEach(UUID workflowId) {
+    List<ArtifactSummary> latest = repository.listLatest(workflowId);
+    if (latest.isEmpty()) {
+      throw new ProblemException(
+          404, "not-found", "Not found", "workflow " + workflowId + " has no artifacts");
+    }
+    return latest;
+  }
+
+  private WriteOutcome replay(StoredWrite previous, String key, String requestSha256) {
+    if (!previous.requestSha256().equals(requestSha256)) {
+      throw new ProblemException(
+          422,
+          "idempotency-key-reuse",
+          "Idempotency key reused",
+          Headers.IDEMPOTENCY_KEY
+              + " '"
+              + key
+              + "' already wrote "
+              + previous.version().ref()
+              + " from a different request; reuse a key only to retry the same write");
+    }
+    replayed.increment();
+    return new WriteOutcome(previous.version(), false);
+  }
+
+  private String checkKey(String key) {
+    if (key == null || key.isBlank()) {
+      throw ProblemException.badRequest(
+          "missing-idempotency-key",
+          "the " + Headers.IDEMPOTENCY_KEY + " header is required, e.g. <stepId>:<attempt>:<name>");
+    }
+    if (key.length() > limits.maxIdempotencyKeyLength()) {
+      throw ProblemException.badRequest(
+          "invalid-idempotency-key",
+          "the "
+              + Headers.IDEMPOTENCY_KEY
+              + " header is longer than "
+              + limits.maxIdempotencyKeyLength()
+              + " characters");
+    }
+    return key;
+  }
+
+  /** Checks the content's shape against its kind and its size against the limit. */
+  private byte[] contentBytes(NewArtifact artifact) {
+    JsonNode content = artifact.content();
+    boolean json = artifact.kind() == ArtifactKind.JSON;
+    if (json ? !content.isContainerNode() : !content.isTextual()) {
+      throw ProblemException.badRequest(
+          "invalid-content",
+          "content of a "
+              + artifact.kind().wire()
+              + " artifact must be "
+              + (json ? "a JSON object or array" : "a string")
+              + ", got "
+              + content.getNodeType().name().toLowerCase());
+    }
+    byte[] bytes = json ? canonical.bytes(content) : CanonicalJson.utf8(content.textValue());
+    if (bytes.length > limits.maxContentBytes()) {
+      throw ProblemException.tooLarge(
+          "artifact-too-large",
+          "artifact content is "
+              + bytes.length
+              + " bytes; the limit (context.artifacts.max-content-bytes) is "
+              + limits.maxContentBytes()
+              + " bytes");
+    }
+    if (containsNul(content)) {
+      // PostgreSQL text and jsonb cannot hold U+0000; refuse it here rather than fail in SQL.
+      throw ProblemException.badRequest(
+          "invalid-content", "content must not contain the character U+0000");
+    }
+    return bytes;
+  }
+
+  private static boolean containsNul(JsonNode node) {
+    if (node.isTextual()) {
+      return node.textValue().indexOf('\0') >= 0;
+    }
+    for (Map.Entry<String, JsonNode> field : node.properties()) {
+      if (field.getKey().indexOf('\0') >= 0 || containsNul(field.getValue())) {
+        return true;
+      }
+    }
+    if (node.isArray()) {
+      for (JsonNode element : node) {
+        if (containsNul(element)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Everything that defines the write, so a replay can be told apart from a different request. */
+  private JsonNode requestOf(NewArtifact artifact) {
+    ObjectNode request = mapper.createObjectNode();
+    request.put("name", artifact.name());
+    request.put("kind", artifact.kind().wire());
+    request.put("mediaType", artifact.effectiveMediaType());
+    request.set("content", artifact.content());
+    request.set("producer", mapper.valueToTree(artifact.producer()));
+    return request;
+  }
+
+  private String contentJson(JsonNode content) {
+    return new String(canonical.bytes(content), StandardCharsets.UTF_8);
+  }
+
+  private static ProblemException notFound(UUID workflowId, String name) {
+    return ProblemException.notFound("artifact", name + " of workflow " + workflowId);
+  }
+
+  private static Counter writes(MeterRegistry registry, String outcome) {
+    return Counter.builder("atelier.context.artifact.writes")
+        .description(
+            "Artifact writes, by outcome (created a version, or replayed an idempotent one)")
+        .tag("outcome", outcome)
+        .register(registry);
+  }
+}

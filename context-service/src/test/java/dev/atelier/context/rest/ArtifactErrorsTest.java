@@ -1,0 +1,134 @@
+package dev.atelier.context.rest;
+
+import static dev.atelier.context.rest.Artifacts.assertProblem;
+import static dev.atelier.context.rest.Artifacts.base;
+import static dev.atelier.context.rest.Artifacts.get;
+import static dev.atelier.context.rest.Artifacts.markdown;
+import static dev.atelier.context.rest.Artifacts.post;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.Response;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+@QuarkusTest
+class ArtifactErrorsTest {
+
+  private static final int LIMIT = 1024 * 1024;
+
+  private final UUID workflow = UUID.randomUUID();
+
+  /** Bad input changes nothing: the workflow still has no artifacts. */
+  @AfterEach
+  void nothingStored() {
+    assertProblem(get(base(workflow)), 404, "not-found");
+  }
+
+  @Test
+  void contentOverTheLimitIsRefusedWith413NamingTheLimit() {
+    Response tooLarge = post(workflow, "big:1", markdown("big", "x".repeat(LIMIT + 1)));
+
+    assertProblem(tooLarge, 413, "artifact-too-large");
+    assertThat(tooLarge.jsonPath().getString("detail"))
+        .contains(String.valueOf(LIMIT + 1))
+        .contains("context.artifacts.max-content-bytes")
+        .contains(String.valueOf(LIMIT));
+  }
+
+  @Test
+  void contentExactlyAtTheLimitIsAccepted() {
+    UUID other = UUID.randomUUID();
+    Response atLimit = post(other, "big:1", markdown("big", "é".repeat(LIMIT / 2)));
+    assertThat(atLimit.statusCode()).as(atLimit.asString()).isEqualTo(201);
+    assertThat(atLimit.jsonPath().getInt("sizeBytes")).isEqualTo(LIMIT);
+  }
+
+  @Test
+  void namesOutsideThePatternAreRefused() {
+    for (String name :
+        new String[] {"Analysis", "-lead", "has space", "a@1", "x".repeat(101), ""}) {
+      Response bad = post(workflow, "k:" + name, markdown(name, "text"));
+      assertProblem(bad, 400, "validation");
+      assertThat(bad.jsonPath().getString("detail")).contains("name");
+    }
+  }
+
+  @Test
+  void aMissingOrBlankIdempotencyKeyIsRefused() {
+    assertProblem(post(workflow, null, markdown("doc", "text")), 400, "missing-idempotency-key");
+    Response blank = post(workflow, " ", markdown("doc", "text"));
+    assertProblem(blank, 400, "missing-idempotency-key");
+    assertThat(blank.jsonPath().getString("detail")).contains("Idempotency-Key");
+    assertProblem(
+        post(workflow, "k".repeat(256), markdown("doc", "text")), 400, "invalid-idempotency-key");
+  }
+
+  @Test
+  void malformedOrMistypedBodiesAreRefused() {
+    assertProblem(post(workflow, "k:1", "{\"name\": \"doc\", \"kind\": "), 400, "malformed-body");
+    assertProblem(
+        post(workflow, "k:2", Map.of("name", "doc", "kind", "xml", "content", "a")),
+        400,
+        "malformed-body");
+    assertProblem(post(workflow, "k:3", Map.of("name", "doc", "kind", "text")), 400, "validation");
+    assertProblem(
+        post(workflow, "k:4", Map.of("name", "doc", "kind", "json", "content", "not an object")),
+        400,
+        "invalid-content");
+    assertProblem(
+        post(workflow, "k:5", Map.of("name", "doc", "kind", "markdown", "content", Map.of())),
+        400,
+        "invalid-content");
+    assertProblem(
+        post(workflow, "k:6", "{\"name\":\"doc\",\"kind\":\"text\",\"content\":null}"),
+        400,
+        "invalid-content");
+    assertProblem(
+        post(workflow, "k:7", "{\"name\":\"doc\",\"kind\":\"text\",\"content\":\"a\\u0000b\"}"),
+        400,
+        "invalid-content");
+    assertProblem(
+        post(
+            workflow,
+            "k:8",
+            Map.of(
+                "name", "doc", "kind", "text", "content", "a", "producer", Map.of("attempt", 0))),
+        400,
+        "validation");
+    assertProblem(
+        post(
+            workflow,
+            "k:9",
+            Map.of("name", "doc", "kind", "text", "content", "a", "mediaType", "not a type")),
+        400,
+        "validation");
+  }
+
+  @Test
+  void unknownWorkflowsArtifactsAndVersionsAre404() {
+    UUID written = UUID.randomUUID();
+    assertThat(post(written, "k:1", markdown("doc", "text")).statusCode()).isEqualTo(201);
+
+    assertProblem(get(base(written) + "/missing"), 404, "not-found");
+    assertProblem(get(base(written) + "/missing/versions"), 404, "not-found");
+    assertProblem(get(base(written) + "/doc/versions/2"), 404, "not-found");
+    assertProblem(get(base(written) + "/doc/versions/0"), 404, "not-found");
+    assertProblem(get(base(workflow) + "/doc"), 404, "not-found");
+    Response unknown = get(base(workflow));
+    assertProblem(unknown, 404, "not-found");
+    assertThat(unknown.jsonPath().getString("detail")).contains(workflow.toString());
+  }
+
+  @Test
+  void malformedPathParametersAreProblems() {
+    assertProblem(get("/api/v1/workflows/not-a-uuid/artifacts"), 404, "not-found");
+    assertProblem(
+        Artifacts.postTo("/api/v1/workflows/123/artifacts", "k", markdown("doc", "x")),
+        404,
+        "not-found");
+    assertProblem(get(base(workflow) + "/doc/versions/latest"), 404, "not-found");
+  }
+}
