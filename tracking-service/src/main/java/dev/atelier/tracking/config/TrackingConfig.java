@@ -46,6 +46,10 @@ public interface TrackingConfig {
     /** Future months created in advance, so a month boundary never waits for maintenance. */
     @WithDefault("2")
     int monthsAhead();
+
+    /** When the daily maintenance runs (Quartz-style cron, UTC). */
+    @WithDefault("0 17 3 * * ?")
+    String cron();
   }
 
   /** Limits of the query API. */

@@ -15,7 +15,9 @@ public record PageCursor(Instant occurredAt, UUID id) {
 
   public String encode() {
     String raw = occurredAt + "|" + id;
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
+    return Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(raw.getBytes(StandardCharsets.UTF_8));
   }
 
   /**

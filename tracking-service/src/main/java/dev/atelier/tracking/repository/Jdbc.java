@@ -14,6 +14,21 @@ final class Jdbc {
 
   private Jdbc() {}
 
+  /** JDBC work that may fail with an {@link SQLException}. */
+  @FunctionalInterface
+  interface SqlWork<T> {
+    T run() throws SQLException;
+  }
+
+  /** Runs {@code work}, turning an {@link SQLException} into a {@link DataAccessException}. */
+  static <T> T unchecked(String what, SqlWork<T> work) {
+    try {
+      return work.run();
+    } catch (SQLException e) {
+      throw new DataAccessException(what + " failed: " + e.getMessage(), e);
+    }
+  }
+
   static OffsetDateTime timestamp(Instant instant) {
     return instant == null ? null : OffsetDateTime.ofInstant(instant, ZoneOffset.UTC);
   }

@@ -1,0 +1,194 @@
+package dev.atelier.tracking.repository;
+
+import dev.atelier.tracking.model.AgentUsage;
+import dev.atelier.tracking.model.GroupBy;
+import dev.atelier.tracking.model.LlmCallFilter;
+import dev.atelier.tracking.model.StepUsage;
+import dev.atelier.tracking.model.UsageFigures;
+import dev.atelier.tracking.model.UsageGroup;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.math.BigDecimal;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * Usage aggregates computed on the raw ledger rows. (Rollup tables maintained at ingest would take
+ * over here at tens of millions of rows; the figures and their meaning would stay the same.)
+ */
+@ApplicationScoped
+public class UsageRepository {
+
+  /**
+   * The figures of a group. {@code sum(cost_usd)} ignores unknown (null) costs, which are counted
+   * apart; it is null only when no call of the group had a known cost.
+   */
+  private static final String FIGURES =
+      """
+      count(*) as calls,
+      count(*) filter (where status = 'error') as errors,
+      coalesce(sum(input_tokens), 0) as input_tokens,
+      coalesce(sum(cached_input_tokens), 0) as cached_input_tokens,
+      coalesce(sum(output_tokens), 0) as output_tokens,
+      coalesce(sum(reasoning_tokens), 0) as reasoning_tokens,
+      sum(cost_usd) as cost_usd,
+      count(*) filter (where cost_usd is null) as unknown_cost_calls,
+      percentile_cont(0.5) within group (order by latency_ms) as latency_p50,
+      percentile_cont(0.95) within group (order by latency_ms) as latency_p95
+      """;
+
+  private final DataSource dataSource;
+
+  UsageRepository(DataSource dataSource) {
+    this.dataSource = dataSource;
+  }
+
+  /** Totals over every call that matches {@code filter}. */
+  public UsageFigures totals(LlmCallFilter filter) {
+    return Jdbc.unchecked("summing usage", () -> selectTotals(filter));
+  }
+
+  private UsageFigures selectTotals(LlmCallFilter filter) throws SQLException {
+    FilterSql where = FilterSql.of(filter);
+    String sql = "select " + FIGURES + " from llm_call" + where.where();
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      Jdbc.bind(ps, where.params());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return figures(rs);
+      }
+    }
+  }
+
+  /** One workflow's usage per step (and the agent that ran it), in order of first call. */
+  public List<StepUsage> byStep(UUID workflowId) {
+    return Jdbc.unchecked("summing usage by step", () -> selectByStep(workflowId));
+  }
+
+  private List<StepUsage> selectByStep(UUID workflowId) throws SQLException {
+    String sql =
+        "select step_id, agent, min(occurred_at) as first_call_at,"
+            + " max(occurred_at) as last_call_at, "
+            + FIGURES
+            + " from llm_call where workflow_id = ? group by step_id, agent"
+            + " order by first_call_at, step_id nulls last, agent nulls last";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setObject(1, workflowId);
+      List<StepUsage> steps = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          steps.add(
+              new StepUsage(
+                  rs.getString("step_id"),
+                  rs.getString("agent"),
+                  Jdbc.instant(rs, "first_call_at"),
+                  Jdbc.instant(rs, "last_call_at"),
+                  figures(rs)));
+        }
+      }
+      return steps;
+    }
+  }
+
+  /** One workflow's usage per agent, in order of first call. */
+  public List<AgentUsage> byAgent(UUID workflowId) {
+    return Jdbc.unchecked("summing usage by agent", () -> selectByAgent(workflowId));
+  }
+
+  private List<AgentUsage> selectByAgent(UUID workflowId) throws SQLException {
+    String sql =
+        "select agent, min(occurred_at) as first_call_at, max(occurred_at) as last_call_at, "
+            + FIGURES
+            + " from llm_call where workflow_id = ? group by agent"
+            + " order by first_call_at, agent nulls last";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setObject(1, workflowId);
+      List<AgentUsage> agents = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          agents.add(
+              new AgentUsage(
+                  rs.getString("agent"),
+                  Jdbc.instant(rs, "first_call_at"),
+                  Jdbc.instant(rs, "last_call_at"),
+                  figures(rs)));
+        }
+      }
+      return agents;
+    }
+  }
+
+  /**
+   * Usage of the calls matching {@code filter}, grouped by {@code groupBy}; at most {@code limit}
+   * groups, time groups in time order and the others by calls, largest first.
+   */
+  public List<UsageGroup> grouped(GroupBy groupBy, LlmCallFilter filter, int limit) {
+    return Jdbc.unchecked("grouping usage", () -> selectGrouped(groupBy, filter, limit));
+  }
+
+  private List<UsageGroup> selectGrouped(GroupBy groupBy, LlmCallFilter filter, int limit)
+      throws SQLException {
+    FilterSql where = FilterSql.of(filter);
+    boolean timeGroups = groupBy == GroupBy.DAY || groupBy == GroupBy.HOUR;
+    String sql =
+        "select "
+            + keyExpression(groupBy)
+            + " as group_key, "
+            + FIGURES
+            + " from llm_call"
+            + where.where()
+            + " group by group_key order by "
+            + (timeGroups ? "group_key" : "calls desc, group_key nulls last")
+            + " limit "
+            + limit;
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      Jdbc.bind(ps, where.params());
+      List<UsageGroup> groups = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          groups.add(new UsageGroup(rs.getString("group_key"), figures(rs)));
+        }
+      }
+      return groups;
+    }
+  }
+
+  private static String keyExpression(GroupBy groupBy) {
+    return switch (groupBy) {
+      case WORKFLOW -> "workflow_id::text";
+      case STEP -> "step_id";
+      case AGENT -> "agent";
+      case TEAM -> "team";
+      case PROVIDER -> "provider";
+      case MODEL -> FilterSql.MODEL;
+      case HOUR -> "to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24\":00Z\"')";
+      case DAY -> "to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD')";
+    };
+  }
+
+  private static UsageFigures figures(ResultSet rs) throws SQLException {
+    long calls = rs.getLong("calls");
+    BigDecimal cost = Jdbc.money(rs, "cost_usd");
+    return new UsageFigures(
+        calls,
+        rs.getLong("errors"),
+        rs.getLong("input_tokens"),
+        rs.getLong("cached_input_tokens"),
+        rs.getLong("output_tokens"),
+        rs.getLong("reasoning_tokens"),
+        // No calls cost nothing; calls that all lack a price have an unknown cost (null).
+        calls == 0 ? BigDecimal.ZERO : cost,
+        rs.getLong("unknown_cost_calls"),
+        Jdbc.nullableDouble(rs, "latency_p50"),
+        Jdbc.nullableDouble(rs, "latency_p95"));
+  }
+}

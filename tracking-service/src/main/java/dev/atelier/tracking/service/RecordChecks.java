@@ -1,0 +1,60 @@
+package dev.atelier.tracking.service;
+
+import dev.atelier.contracts.LlmCallRecorded;
+import dev.atelier.contracts.MalformedEventException;
+import dev.atelier.contracts.WorkflowStatusChanged;
+import java.math.BigDecimal;
+
+/**
+ * What a well-formed record must satisfy before it enters the ledger. A violation throws {@link
+ * MalformedEventException}, which the consumer dead-letters with the reason: retrying a record that
+ * can never be valid would only block the queue.
+ */
+final class RecordChecks {
+
+  /** Integer digits {@code numeric(20, 10)} can hold. */
+  private static final int COST_INTEGER_DIGITS = 10;
+
+  private RecordChecks() {}
+
+  static void check(LlmCallRecorded r) {
+    require(LlmCallRecorded.TYPE.equals(r.type()), "unexpected event type " + r.type());
+    require(notBlank(r.operation()), "operation is missing");
+    require(notBlank(r.provider()), "provider is missing");
+    require(
+        LlmCallRecorded.STATUS_OK.equals(r.status())
+            || LlmCallRecorded.STATUS_ERROR.equals(r.status()),
+        "status must be ok or error, was " + r.status());
+    require(
+        r.inputTokens() >= 0
+            && r.cachedInputTokens() >= 0
+            && r.outputTokens() >= 0
+            && r.reasoningTokens() >= 0,
+        "token counts must not be negative");
+    require(r.latencyMs() >= 0, "latencyMs must not be negative");
+    require(
+        r.timeToFirstTokenMs() == null || r.timeToFirstTokenMs() >= 0,
+        "timeToFirstTokenMs must not be negative");
+    BigDecimal cost = r.costUsd();
+    require(cost == null || cost.signum() >= 0, "costUsd must not be negative");
+    require(
+        cost == null || cost.precision() - cost.scale() <= COST_INTEGER_DIGITS,
+        "costUsd is out of range: " + cost);
+  }
+
+  static void check(WorkflowStatusChanged e) {
+    require(WorkflowStatusChanged.TYPE.equals(e.type()), "unexpected event type " + e.type());
+    require(e.workflowId() != null, "workflowId is missing");
+    require(notBlank(e.status()), "status is missing");
+  }
+
+  private static boolean notBlank(String s) {
+    return s != null && !s.isBlank();
+  }
+
+  private static void require(boolean condition, String reason) {
+    if (!condition) {
+      throw new MalformedEventException(reason, null);
+    }
+  }
+}

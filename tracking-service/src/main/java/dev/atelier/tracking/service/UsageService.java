@@ -1,0 +1,78 @@
+package dev.atelier.tracking.service;
+
+import dev.atelier.kit.problem.ProblemException;
+import dev.atelier.tracking.config.TrackingConfig;
+import dev.atelier.tracking.model.GroupBy;
+import dev.atelier.tracking.model.LlmCallFilter;
+import dev.atelier.tracking.model.UsageFigures;
+import dev.atelier.tracking.model.UsageGroup;
+import dev.atelier.tracking.model.UsageReport;
+import dev.atelier.tracking.model.WorkflowInfo;
+import dev.atelier.tracking.model.WorkflowUsage;
+import dev.atelier.tracking.repository.UsageRepository;
+import dev.atelier.tracking.repository.WorkflowRepository;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/** Token, cost and latency figures computed from the ledger. */
+@ApplicationScoped
+public class UsageService {
+
+  private final UsageRepository usage;
+  private final WorkflowRepository workflows;
+  private final TrackingConfig config;
+  private final Clock clock = Clock.systemUTC();
+
+  UsageService(UsageRepository usage, WorkflowRepository workflows, TrackingConfig config) {
+    this.usage = usage;
+    this.workflows = workflows;
+    this.config = config;
+  }
+
+  /**
+   * A workflow's totals, per step and per agent; empty when the ledger knows neither a call nor a
+   * status of the workflow.
+   */
+  public Optional<WorkflowUsage> workflowUsage(UUID workflowId) {
+    Optional<WorkflowInfo> info = workflows.find(workflowId);
+    LlmCallFilter filter =
+        new LlmCallFilter(workflowId, null, null, null, null, null, null, null, null, null);
+    UsageFigures totals = usage.totals(filter);
+    if (info.isEmpty() && totals.calls() == 0) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new WorkflowUsage(
+            workflowId,
+            info.map(WorkflowInfo::title).orElse(null),
+            info.map(WorkflowInfo::definition).orElse(null),
+            info.map(WorkflowInfo::team).orElse(null),
+            info.map(WorkflowInfo::status).orElse(null),
+            totals,
+            totals.calls() == 0 ? List.of() : usage.byStep(workflowId),
+            totals.calls() == 0 ? List.of() : usage.byAgent(workflowId)));
+  }
+
+  /**
+   * Usage grouped by one dimension. The time range defaults to the configured span ending now.
+   *
+   * @param limit most groups to return
+   */
+  public UsageReport report(GroupBy groupBy, LlmCallFilter filter, int limit) {
+    Instant to = filter.to() != null ? filter.to() : clock.instant();
+    Instant from =
+        filter.from() != null ? filter.from() : to.minus(config.query().defaultUsageRange());
+    if (from.isAfter(to)) {
+      throw ProblemException.badRequest(
+          "invalid-range", "from must not be after to (to defaults to now)");
+    }
+    List<UsageGroup> groups = usage.grouped(groupBy, filter.withTimeRange(from, to), limit + 1);
+    boolean truncated = groups.size() > limit;
+    return new UsageReport(
+        groupBy.value(), from, to, truncated ? groups.subList(0, limit) : groups, truncated);
+  }
+}
