@@ -1,0 +1,45 @@
+package dev.atelier.worker.client;
+
+import io.opentelemetry.api.baggage.Baggage;
+import io.opentelemetry.context.Context;
+import java.util.Optional;
+
+/**
+ * Who an LLM call is made for. It travels as OpenTelemetry baggage in the step's context, so it
+ * reaches every outbound call made while the step runs (and the gateway's trace) without being
+ * passed through each method; {@link AttributionHeaders} turns it into the gateway's attribution
+ * headers.
+ */
+public record Attribution(String workflowId, String stepId, String agent, String conversationId) {
+
+  static final String WORKFLOW_ID = "atelier.workflow.id";
+  static final String STEP_ID = "atelier.step.id";
+  static final String AGENT = "atelier.agent";
+  static final String CONVERSATION_ID = "atelier.conversation.id";
+
+  /** {@code context} with this attribution added to its baggage. */
+  public Context storeIn(Context context) {
+    return Baggage.fromContext(context).toBuilder()
+        .put(WORKFLOW_ID, workflowId)
+        .put(STEP_ID, stepId)
+        .put(AGENT, agent)
+        .put(CONVERSATION_ID, conversationId)
+        .build()
+        .storeInContext(context);
+  }
+
+  /** The attribution in the current context's baggage, if a step is running. */
+  public static Optional<Attribution> current() {
+    Baggage baggage = Baggage.current();
+    String stepId = baggage.getEntryValue(STEP_ID);
+    if (stepId == null) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new Attribution(
+            baggage.getEntryValue(WORKFLOW_ID),
+            stepId,
+            baggage.getEntryValue(AGENT),
+            baggage.getEntryValue(CONVERSATION_ID)));
+  }
+}

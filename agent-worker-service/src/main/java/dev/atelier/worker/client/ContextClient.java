@@ -1,0 +1,126 @@
+package dev.atelier.worker.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.atelier.contracts.ArtifactRef;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.ws.rs.ProcessingException;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.Response;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.eclipse.microprofile.faulttolerance.Retry;
+import org.eclipse.microprofile.faulttolerance.Timeout;
+import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
+import org.eclipse.microprofile.rest.client.inject.RestClient;
+
+/**
+ * The worker's only way to context-service. Every call has a timeout and is retried a few times on
+ * transient failures (connection errors, timeouts, 408/409/429/5xx); other answers are final and
+ * surface as {@link ContextRejectedException}. Writes are safe to retry because each carries an
+ * idempotency key.
+ */
+@ApplicationScoped
+public class ContextClient {
+
+  private final ContextApi api;
+  private final ObjectMapper mapper;
+
+  ContextClient(@RestClient ContextApi api, ObjectMapper mapper) {
+    this.api = api;
+    this.mapper = mapper;
+  }
+
+  /** Reads one artifact version with its content. */
+  @Timeout(value = 15, unit = ChronoUnit.SECONDS)
+  @Retry(
+      maxRetries = 3,
+      delay = 250,
+      jitter = 100,
+      retryOn = {ContextUnavailableException.class, TimeoutException.class})
+  public ArtifactView read(UUID workflowId, ArtifactRef ref) {
+    try {
+      return api.version(workflowId, ref.name(), ref.version());
+    } catch (WebApplicationException | ProcessingException e) {
+      throw translate(e, "reading " + ref);
+    }
+  }
+
+  /** The versions of an artifact, without content; empty when the artifact does not exist. */
+  @Timeout(value = 15, unit = ChronoUnit.SECONDS)
+  @Retry(
+      maxRetries = 3,
+      delay = 250,
+      jitter = 100,
+      retryOn = {ContextUnavailableException.class, TimeoutException.class})
+  public List<ArtifactView> versions(UUID workflowId, String name) {
+    try {
+      return api.versions(workflowId, name);
+    } catch (WebApplicationException e) {
+      if (e.getResponse().getStatus() == 404) {
+        return List.of();
+      }
+      throw translate(e, "listing versions of " + name);
+    } catch (ProcessingException e) {
+      throw translate(e, "listing versions of " + name);
+    }
+  }
+
+  /**
+   * Writes a version under {@code idempotencyKey}: the first call appends a version, a retry with
+   * the same key and body returns that same version.
+   */
+  @Timeout(value = 15, unit = ChronoUnit.SECONDS)
+  @Retry(
+      maxRetries = 3,
+      delay = 250,
+      jitter = 100,
+      retryOn = {ContextUnavailableException.class, TimeoutException.class})
+  public ArtifactView write(UUID workflowId, String idempotencyKey, NewArtifact artifact) {
+    try {
+      return api.write(workflowId, idempotencyKey, artifact);
+    } catch (WebApplicationException | ProcessingException e) {
+      throw translate(e, "writing " + artifact.name());
+    }
+  }
+
+  private RuntimeException translate(RuntimeException e, String what) {
+    if (e instanceof WebApplicationException wae) {
+      Response response = wae.getResponse();
+      int status = response.getStatus();
+      String detail = detail(response).map(d -> ": " + d).orElse("");
+      String message = "context-service answered " + status + " " + what + detail;
+      if (status == 408 || status == 409 || status == 429 || status >= 500) {
+        return new ContextUnavailableException(message, e);
+      }
+      return new ContextRejectedException(status, message);
+    }
+    // Connection refused, reset or timed out: nothing reached the service, or its answer was lost.
+    return new ContextUnavailableException(
+        "context-service unreachable " + what + ": " + rootMessage(e), e);
+  }
+
+  /** The problem+json detail, which context-service keeps free of internals. */
+  private Optional<String> detail(Response response) {
+    try {
+      String body = response.readEntity(String.class);
+      if (body == null || body.isBlank()) {
+        return Optional.empty();
+      }
+      JsonNode problem = mapper.readTree(body);
+      return Optional.ofNullable(problem.path("detail").textValue());
+    } catch (RuntimeException | java.io.IOException ignored) {
+      return Optional.empty();
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+  }
+}

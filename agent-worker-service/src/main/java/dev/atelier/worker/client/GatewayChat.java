@@ -1,0 +1,108 @@
+package dev.atelier.worker.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.langchain4j.exception.HttpException;
+import dev.langchain4j.exception.NonRetriableException;
+import dev.langchain4j.exception.RetriableException;
+import dev.langchain4j.model.chat.ChatModel;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+
+/**
+ * Chat completions through llm-gateway-service's OpenAI-compatible endpoint, via the ChatModel that
+ * quarkus-langchain4j configures ({@code quarkus.langchain4j.openai.*}). Retries are left to the
+ * orchestrator's step retry policy (langchain4j makes one attempt), so a failure here is classified
+ * once: retryable or not.
+ */
+@ApplicationScoped
+public class GatewayChat {
+
+  private static final int MAX_DETAIL = 300;
+
+  private final ChatModel model;
+  private final ObjectMapper mapper;
+
+  GatewayChat(ChatModel model, ObjectMapper mapper) {
+    this.model = model;
+    this.mapper = mapper;
+  }
+
+  /**
+   * Sends one chat request.
+   *
+   * @throws GatewayException when the gateway cannot be reached or answers with an error
+   */
+  public ChatResponse chat(ChatRequest request) {
+    try {
+      return model.chat(request);
+    } catch (RuntimeException e) {
+      throw classify(e);
+    }
+  }
+
+  GatewayException classify(RuntimeException e) {
+    HttpException http = find(e, HttpException.class);
+    if (http != null) {
+      int status = http.statusCode();
+      boolean retryable = status == 408 || status == 425 || status == 429 || status >= 500;
+      return new GatewayException(
+          retryable, "the LLM gateway answered " + status + errorDetail(http.getMessage()), e);
+    }
+    if (find(e, NonRetriableException.class) != null) {
+      return new GatewayException(false, "the LLM gateway rejected the request", e);
+    }
+    if (find(e, RetriableException.class) != null) {
+      return new GatewayException(true, "the LLM gateway did not answer in time", e);
+    }
+    // Connection refused or reset, or a timeout outside langchain4j's mapping: the request may not
+    // even have reached the gateway, so trying again is reasonable.
+    return new GatewayException(
+        true,
+        "the LLM gateway is unreachable (" + rootCause(e).getClass().getSimpleName() + ")",
+        e);
+  }
+
+  /**
+   * The error message from an OpenAI-style ({@code error.message}) or problem+json ({@code detail})
+   * body, shortened. Only these fields are used: a raw body might echo anything.
+   */
+  private String errorDetail(String body) {
+    if (body == null || body.isBlank()) {
+      return "";
+    }
+    try {
+      JsonNode tree = mapper.readTree(body);
+      String message = tree.path("error").path("message").textValue();
+      if (message == null) {
+        message = tree.path("detail").textValue();
+      }
+      if (message == null || message.isBlank()) {
+        return "";
+      }
+      return ": "
+          + (message.length() > MAX_DETAIL ? message.substring(0, MAX_DETAIL) + "..." : message);
+    } catch (IOException | RuntimeException notJson) {
+      return "";
+    }
+  }
+
+  private static <T extends Throwable> T find(Throwable e, Class<T> type) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (type.isInstance(t)) {
+        return type.cast(t);
+      }
+    }
+    return null;
+  }
+
+  private static Throwable rootCause(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t;
+  }
+}

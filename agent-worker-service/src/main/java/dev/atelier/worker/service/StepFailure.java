@@ -1,0 +1,53 @@
+package dev.atelier.worker.service;
+
+/**
+ * Why a step attempt produced no output. The code and retryable flag go into {@code StepFailed}
+ * unchanged, so the orchestrator's retry policy can act on them; the message is shown to users and
+ * must carry no secrets.
+ */
+public class StepFailure extends RuntimeException {
+
+  /** The attempt's deadline had passed when the worker received it. */
+  public static final String DEADLINE_EXCEEDED = "deadline_exceeded";
+
+  /** The step request is unusable (incomplete agent definition, invalid output schema). */
+  public static final String REQUEST_INVALID = "request_invalid";
+
+  /** An input artifact the step names does not exist. */
+  public static final String INPUT_MISSING = "input_missing";
+
+  /** context-service could not be reached, even after retries. */
+  public static final String CONTEXT_UNAVAILABLE = "context_unavailable";
+
+  /** context-service refused a read or write (for example content over its size limit). */
+  public static final String CONTEXT_REJECTED = "context_rejected";
+
+  /** The gateway or its provider could not answer now (timeout, connection, 429, 5xx). */
+  public static final String PROVIDER_UNAVAILABLE = "provider_unavailable";
+
+  /** The gateway refused the call (400, 401, 403, 404, ...). */
+  public static final String PROVIDER_REJECTED = "provider_rejected";
+
+  /** The model's answer did not conform to the output schema, even after repair attempts. */
+  public static final String OUTPUT_INVALID = "output_invalid";
+
+  /** An unexpected fault in the worker; logged with the trace id. */
+  public static final String INTERNAL_ERROR = "internal_error";
+
+  private final String errorCode;
+  private final boolean retryable;
+
+  public StepFailure(String errorCode, boolean retryable, String message) {
+    super(message);
+    this.errorCode = errorCode;
+    this.retryable = retryable;
+  }
+
+  public String errorCode() {
+    return errorCode;
+  }
+
+  public boolean retryable() {
+    return retryable;
+  }
+}

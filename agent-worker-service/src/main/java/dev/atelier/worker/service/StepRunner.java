@@ -1,0 +1,326 @@
+package dev.atelier.worker.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.TextNode;
+import com.networknt.schema.JsonSchema;
+import dev.atelier.contracts.AgentSpec;
+import dev.atelier.contracts.ArtifactRef;
+import dev.atelier.contracts.StepRequested;
+import dev.atelier.worker.client.ArtifactView;
+import dev.atelier.worker.client.Attribution;
+import dev.atelier.worker.client.ContextClient;
+import dev.atelier.worker.client.ContextRejectedException;
+import dev.atelier.worker.client.ContextUnavailableException;
+import dev.atelier.worker.client.NewArtifact;
+import dev.atelier.worker.client.Producer;
+import dev.atelier.worker.tracing.AgentSpans;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
+import org.jboss.logging.Logger;
+
+/**
+ * Runs one attempt of one step: reads its inputs from context-service, asks the model through the
+ * gateway, validates the answer, and stores it (JSON and a Markdown rendering) under idempotency
+ * keys derived from (step, attempt, artifact). A repeated delivery of the same attempt finds the
+ * output that attempt already stored and reuses it instead of calling the model again, so a worker
+ * killed between storing and acknowledging costs nothing and duplicates nothing.
+ *
+ * <p>Every expected failure becomes a {@link StepOutcome.Failed}; the caller publishes the outcome.
+ */
+@ApplicationScoped
+public class StepRunner {
+
+  private static final Logger LOG = Logger.getLogger(StepRunner.class);
+  private static final String JSON_MEDIA_TYPE = "application/json";
+  private static final String MARKDOWN_MEDIA_TYPE = "text/markdown";
+  private static final int SUMMARY_LENGTH = 200;
+  private static final List<String> SUMMARY_KEYS =
+      List.of("summary", "title", "overview", "description");
+
+  private final ContextClient context;
+  private final PromptRenderer prompts;
+  private final OutputValidator validator;
+  private final AgentInvoker invoker;
+  private final MarkdownRenderer markdown;
+  private final AgentSpans spans;
+  private final ObjectMapper mapper;
+
+  StepRunner(
+      ContextClient context,
+      PromptRenderer prompts,
+      OutputValidator validator,
+      AgentInvoker invoker,
+      MarkdownRenderer markdown,
+      AgentSpans spans,
+      ObjectMapper mapper) {
+    this.context = context;
+    this.prompts = prompts;
+    this.validator = validator;
+    this.invoker = invoker;
+    this.markdown = markdown;
+    this.spans = spans;
+    this.mapper = mapper;
+  }
+
+  /**
+   * Runs the step inside its {@code invoke_agent} span, with the step's attribution in the
+   * context's baggage so every outbound call carries it.
+   */
+  public StepOutcome run(StepRequested step) {
+    String role = step.agent() == null ? null : step.agent().role();
+    String conversationId = step.workflowId() + ":" + step.stepKey();
+    Span span = spans.start(step, conversationId);
+    Attribution attribution =
+        new Attribution(
+            step.workflowId().toString(), step.stepId().toString(), role, conversationId);
+    try (Scope ignored = attribution.storeIn(Context.current().with(span)).makeCurrent()) {
+      StepOutcome outcome;
+      try {
+        outcome = execute(step, span);
+      } catch (StepFailure f) {
+        outcome = StepOutcome.Failed.of(f);
+      } catch (RuntimeException e) {
+        // A defect, not a property of the step: another attempt (maybe on a fixed worker) may pass.
+        LOG.errorf(e, "step %s attempt %d failed unexpectedly", step.stepId(), step.attempt());
+        span.recordException(e);
+        outcome =
+            new StepOutcome.Failed(
+                StepFailure.INTERNAL_ERROR,
+                "the worker failed unexpectedly; the error is logged with this step's trace id",
+                true);
+      }
+      if (outcome instanceof StepOutcome.Failed failed) {
+        AgentSpans.failed(span, failed.errorCode(), failed.message());
+      }
+      return outcome;
+    } finally {
+      span.end();
+    }
+  }
+
+  private StepOutcome execute(StepRequested step, Span span) {
+    if (step.deadline() != null && !Instant.now().isBefore(step.deadline())) {
+      throw new StepFailure(
+          StepFailure.DEADLINE_EXCEEDED,
+          true,
+          "the attempt's deadline " + step.deadline() + " had passed when a worker received it");
+    }
+    AgentSpec agent = checked(step.agent());
+    JsonSchema schema = validator.compile(agent.outputSchema());
+
+    JsonNode output;
+    ArtifactRef jsonRef;
+    Optional<ArtifactView> stored = storedOutput(step, agent.outputArtifact());
+    if (stored.isPresent()) {
+      LOG.infof(
+          "step %s attempt %d already stored %s; reusing it",
+          step.stepId(), step.attempt(), stored.get().artifactRef());
+      jsonRef = stored.get().artifactRef();
+      output = withContext(() -> context.read(step.workflowId(), jsonRef)).content();
+    } else {
+      RenderedPrompt prompt =
+          prompts.render(agent, step.requirement(), step.feedback(), readInputs(step));
+      if (!prompt.truncations().isEmpty()) {
+        LOG.infof("step %s: context limit applied: %s", step.stepId(), prompt.truncations());
+      }
+      AgentInvoker.Answer answer =
+          invoker.invoke(
+              agent,
+              prompt,
+              AgentInvoker.responseSchema(agent),
+              text -> validator.check(schema, text));
+      span.setAttribute(AgentSpans.LLM_CALLS, (long) answer.calls());
+      span.setAttribute(AgentSpans.INPUT_TOKENS, answer.inputTokens());
+      span.setAttribute(AgentSpans.OUTPUT_TOKENS, answer.outputTokens());
+      if (answer.responseModel() != null) {
+        span.setAttribute(AgentSpans.RESPONSE_MODEL, answer.responseModel());
+      }
+      output = answer.output();
+      jsonRef =
+          store(
+              step,
+              new NewArtifact(
+                  agent.outputArtifact(),
+                  NewArtifact.KIND_JSON,
+                  JSON_MEDIA_TYPE,
+                  output,
+                  producer(step)));
+    }
+
+    String byline =
+        "Written by "
+            + agent.role()
+            + " (agent version "
+            + agent.version()
+            + ") for step "
+            + step.stepKey()
+            + ", attempt "
+            + step.attempt();
+    ArtifactRef markdownRef =
+        store(
+            step,
+            new NewArtifact(
+                agent.outputArtifact() + ".md",
+                NewArtifact.KIND_MARKDOWN,
+                MARKDOWN_MEDIA_TYPE,
+                TextNode.valueOf(markdown.render(agent.outputArtifact(), byline, output)),
+                producer(step)));
+    return new StepOutcome.Completed(
+        List.of(jsonRef, markdownRef), verdict(output), summary(agent, jsonRef, output));
+  }
+
+  private static AgentSpec checked(AgentSpec agent) {
+    List<String> missing = new ArrayList<>();
+    if (agent.role() == null || agent.role().isBlank()) {
+      missing.add("role");
+    }
+    if (agent.userPromptTemplate() == null) {
+      missing.add("userPromptTemplate");
+    }
+    if (agent.outputArtifact() == null || agent.outputArtifact().isBlank()) {
+      missing.add("outputArtifact");
+    }
+    if (agent.outputSchema() == null) {
+      missing.add("outputSchema");
+    }
+    if (agent.model() == null || agent.model().isBlank()) {
+      missing.add("model");
+    }
+    if (!missing.isEmpty()) {
+      throw new StepFailure(
+          StepFailure.REQUEST_INVALID,
+          false,
+          "the step's agent definition lacks " + String.join(", ", missing));
+    }
+    return agent;
+  }
+
+  /** The output this very attempt already stored, if an earlier delivery got that far. */
+  private Optional<ArtifactView> storedOutput(StepRequested step, String name) {
+    return withContext(() -> context.versions(step.workflowId(), name)).stream()
+        .filter(v -> v.writtenBy(step.stepId(), step.attempt()))
+        .findFirst();
+  }
+
+  private List<LoadedInput> readInputs(StepRequested step) {
+    List<LoadedInput> inputs = new ArrayList<>();
+    for (ArtifactRef ref : step.inputs()) {
+      ArtifactView artifact;
+      try {
+        artifact = context.read(step.workflowId(), ref);
+      } catch (ContextRejectedException e) {
+        throw new StepFailure(
+            e.status() == 404 ? StepFailure.INPUT_MISSING : StepFailure.CONTEXT_REJECTED,
+            false,
+            "input " + ref + " cannot be read: " + e.getMessage());
+      } catch (RuntimeException e) {
+        throw contextFailure(e);
+      }
+      inputs.add(new LoadedInput(ref.name(), ref.version(), text(artifact.content())));
+    }
+    return inputs;
+  }
+
+  private String text(JsonNode content) {
+    if (content == null || content.isNull()) {
+      return "";
+    }
+    if (content.isTextual()) {
+      return content.textValue();
+    }
+    try {
+      return mapper.writerWithDefaultPrettyPrinter().writeValueAsString(content);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      return content.toString();
+    }
+  }
+
+  /**
+   * Stores one artifact under the key {@code <stepId>:<attempt>:<name>}. If the key already wrote a
+   * different body (an earlier delivery of this attempt got another answer from the model), the
+   * version it wrote is the attempt's output.
+   */
+  private ArtifactRef store(StepRequested step, NewArtifact artifact) {
+    String key = step.stepId() + ":" + step.attempt() + ":" + artifact.name();
+    try {
+      return context.write(step.workflowId(), key, artifact).artifactRef();
+    } catch (ContextRejectedException e) {
+      if (e.status() == 422) {
+        Optional<ArtifactView> earlier =
+            withContext(() -> context.versions(step.workflowId(), artifact.name())).stream()
+                .filter(v -> v.writtenBy(step.stepId(), step.attempt()))
+                .findFirst();
+        if (earlier.isPresent()) {
+          return earlier.get().artifactRef();
+        }
+      }
+      throw contextFailure(e);
+    } catch (RuntimeException e) {
+      throw contextFailure(e);
+    }
+  }
+
+  private static Producer producer(StepRequested step) {
+    return new Producer(
+        step.stepId().toString(),
+        step.stepKey(),
+        step.attempt(),
+        step.agent().role(),
+        step.agent().version());
+  }
+
+  private static <T> T withContext(Supplier<T> call) {
+    try {
+      return call.get();
+    } catch (RuntimeException e) {
+      throw contextFailure(e);
+    }
+  }
+
+  /** A context-service failure as a step failure; anything else is rethrown as is. */
+  private static RuntimeException contextFailure(RuntimeException e) {
+    if (e instanceof ContextUnavailableException) {
+      return new StepFailure(StepFailure.CONTEXT_UNAVAILABLE, true, e.getMessage());
+    }
+    if (e instanceof ContextRejectedException) {
+      return new StepFailure(StepFailure.CONTEXT_REJECTED, false, e.getMessage());
+    }
+    if (e instanceof TimeoutException) {
+      return new StepFailure(
+          StepFailure.CONTEXT_UNAVAILABLE, true, "context-service did not answer in time");
+    }
+    return e;
+  }
+
+  private static String verdict(JsonNode output) {
+    JsonNode verdict = output.path("verdict");
+    return verdict.isTextual() ? verdict.textValue() : null;
+  }
+
+  /** The output's own summary line when it has one, else what was written. */
+  private static String summary(AgentSpec agent, ArtifactRef ref, JsonNode output) {
+    for (String key : SUMMARY_KEYS) {
+      JsonNode value = output.path(key);
+      if (value.isTextual() && !value.textValue().isBlank()) {
+        String line = value.textValue().strip().lines().findFirst().orElse("");
+        return line.length() > SUMMARY_LENGTH ? line.substring(0, SUMMARY_LENGTH) + "..." : line;
+      }
+    }
+    StringBuilder fields = new StringBuilder();
+    for (Iterator<String> names = output.fieldNames(); names.hasNext(); ) {
+      fields.append(fields.isEmpty() ? "" : ", ").append(names.next());
+    }
+    String line = agent.role() + " wrote " + ref + (fields.isEmpty() ? "" : " (" + fields + ")");
+    return line.length() > SUMMARY_LENGTH ? line.substring(0, SUMMARY_LENGTH) + "..." : line;
+  }
+}

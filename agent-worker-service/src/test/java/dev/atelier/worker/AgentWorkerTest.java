@@ -1,0 +1,580 @@
+package dev.atelier.worker;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.is;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.stubbing.Scenario;
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import dev.atelier.contracts.AgentSpec;
+import dev.atelier.contracts.ArtifactRef;
+import dev.atelier.contracts.AtelierEvent;
+import dev.atelier.contracts.Headers;
+import dev.atelier.contracts.StepCompleted;
+import dev.atelier.contracts.StepFailed;
+import dev.atelier.contracts.StepRequested;
+import dev.atelier.contracts.Topology;
+import dev.atelier.kit.amqp.EventPublisher;
+import dev.atelier.worker.messaging.ResultPublisher;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import jakarta.inject.Inject;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The worker end to end inside one Quarkus boot: real RabbitMQ (vhost atelier-test-worker), the
+ * real context-service as a child process, and WireMock in place of the LLM gateway.
+ */
+@QuarkusTest
+@QuarkusTestResource(WireMockResource.class)
+@QuarkusTestResource(ContextServiceResource.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class AgentWorkerTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final String CHAT = "/v1/chat/completions";
+  private static final String SYSTEM_PROMPT = "You are a software architect. Answer in JSON.";
+  private static final String TEMPLATE =
+      "Requirement:\n{{requirement}}\n\nAnalysis:\n{{input:analysis}}\n\nFeedback: {{feedback}}";
+
+  @WireMockResource.Gateway WireMockServer gateway;
+
+  @Inject EventPublisher publisher;
+  @Inject TestSpans spans;
+
+  @ConfigProperty(name = "quarkus.rest-client.context.url")
+  String contextUrl;
+
+  private ResultInbox inbox;
+
+  @BeforeAll
+  void openInbox() throws Exception {
+    inbox = new ResultInbox("atelier-test-worker");
+  }
+
+  @AfterAll
+  void closeInbox() throws Exception {
+    inbox.close();
+  }
+
+  @Test
+  void completesAStepAndStoresItsArtifacts() throws Exception {
+    UUID workflowId = UUID.randomUUID();
+    ObjectNode analysis = (ObjectNode) JSON.readTree("{\"stories\":[\"As a user I log in\"]}");
+    ArtifactRef input = writeArtifact(workflowId, "analysis", analysis);
+    StepRequested step = step(workflowId, "design", List.of(input), Instant.now().plusSeconds(300));
+    ObjectNode answer = validArchitecture();
+    stubAnswer(step, answer.toString());
+
+    publish(step);
+
+    StepCompleted done = awaitOne(step, StepCompleted.class);
+    assertThat(done.eventId()).isEqualTo(ResultPublisher.eventId(step.stepId(), 1, "completed"));
+    assertThat(done.outputs())
+        .containsExactly(
+            ArtifactRef.parse("architecture@1"), ArtifactRef.parse("architecture.md@1"));
+    assertThat(done.summary()).isEqualTo("Two services behind a gateway");
+    assertThat(done.verdict()).isNull();
+    assertThat(done.role()).isEqualTo("architect");
+    assertThat(done.attempt()).isEqualTo(1);
+
+    // The exact request the gateway received.
+    List<LoggedRequest> calls = callsFor(step);
+    assertThat(calls).hasSize(1);
+    LoggedRequest call = calls.get(0);
+    assertThat(call.getHeader("X-Atelier-Workflow-Id")).isEqualTo(workflowId.toString());
+    assertThat(call.getHeader("X-Atelier-Step-Id")).isEqualTo(step.stepId().toString());
+    assertThat(call.getHeader("X-Atelier-Agent")).isEqualTo("architect");
+    assertThat(call.getHeader("X-Atelier-Conversation-Id")).isEqualTo(workflowId + ":design");
+    assertThat(call.getHeader("Authorization")).isEqualTo("Bearer atelier-local-key");
+    // The attribution also travels as W3C baggage.
+    assertThat(call.getHeader("baggage")).contains("atelier.step.id=" + step.stepId());
+
+    String renderedInput = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(analysis);
+    ObjectNode expected = JSON.createObjectNode();
+    expected.put("model", "gpt-test");
+    ArrayNode messages = expected.putArray("messages");
+    messages.addObject().put("role", "system").put("content", SYSTEM_PROMPT);
+    messages
+        .addObject()
+        .put("role", "user")
+        .put(
+            "content",
+            "Requirement:\nA shop that sells books\n\nAnalysis:\n"
+                + renderedInput
+                + "\n\nFeedback: none");
+    expected.put("temperature", 0.2).put("top_p", 1.0).put("max_tokens", 2000);
+    expected.put("presence_penalty", 0.0).put("frequency_penalty", 0.0);
+    ObjectNode format = expected.putObject("response_format").put("type", "json_schema");
+    format
+        .putObject("json_schema")
+        .put("name", "architecture")
+        .put("strict", false)
+        .set("schema", architectureSchema());
+    assertThat(JSON.readTree(call.getBodyAsString())).isEqualTo(expected);
+
+    // The artifacts, read back from context-service.
+    JsonNode stored = readArtifact(workflowId, "architecture", 1);
+    assertThat(stored.path("kind").asText()).isEqualTo("json");
+    assertThat(stored.path("content")).isEqualTo(answer);
+    assertThat(stored.path("producer").path("stepId").asText()).isEqualTo(step.stepId().toString());
+    assertThat(stored.path("producer").path("stepKey").asText()).isEqualTo("design");
+    assertThat(stored.path("producer").path("attempt").asInt()).isEqualTo(1);
+    assertThat(stored.path("producer").path("agent").asText()).isEqualTo("architect");
+    assertThat(stored.path("producer").path("agentVersion").asInt()).isEqualTo(3);
+    JsonNode markdown = readArtifact(workflowId, "architecture.md", 1);
+    assertThat(markdown.path("kind").asText()).isEqualTo("markdown");
+    assertThat(markdown.path("mediaType").asText()).startsWith("text/markdown");
+    assertThat(markdown.path("content").asText())
+        .startsWith("# Architecture\n")
+        .contains("## Components")
+        .contains("### catalog")
+        .contains("```mermaid\ngraph TD\n");
+
+    // The step ran in an invoke_agent span inside the delivery's consumer span.
+    SpanData agentSpan =
+        await()
+            .atMost(WAIT)
+            .until(() -> span("invoke_agent architect", step.stepId()), s -> s != null);
+    assertThat(agentSpan.getKind()).isEqualTo(SpanKind.INTERNAL);
+    assertThat(agentSpan.getAttributes().get(AttributeKey.stringKey("gen_ai.operation.name")))
+        .isEqualTo("invoke_agent");
+    assertThat(agentSpan.getAttributes().get(AttributeKey.stringKey("gen_ai.agent.name")))
+        .isEqualTo("architect");
+    assertThat(agentSpan.getAttributes().get(AttributeKey.stringKey("gen_ai.request.model")))
+        .isEqualTo("gpt-test");
+    assertThat(agentSpan.getAttributes().get(AttributeKey.stringKey("atelier.workflow.id")))
+        .isEqualTo(workflowId.toString());
+    assertThat(agentSpan.getAttributes().get(AttributeKey.stringKey("atelier.step.key")))
+        .isEqualTo("design");
+    assertThat(agentSpan.getAttributes().get(AttributeKey.longKey("atelier.attempt")))
+        .isEqualTo(1L);
+    SpanData consumer =
+        spans.exporter().getFinishedSpanItems().stream()
+            .filter(s -> s.getSpanId().equals(agentSpan.getParentSpanId()))
+            .findFirst()
+            .orElseThrow();
+    assertThat(consumer.getName()).isEqualTo("process atelier.steps.architect");
+    assertThat(consumer.getKind()).isEqualTo(SpanKind.CONSUMER);
+  }
+
+  @Test
+  void repairsAnInvalidAnswer() throws Exception {
+    StepRequested step = step(UUID.randomUUID(), "design", List.of(), future());
+    String scenario = "repair-" + step.stepId();
+    gateway.stubFor(
+        chatFor(step)
+            .inScenario(scenario)
+            .whenScenarioStateIs(Scenario.STARTED)
+            .willReturn(completion("Here is the design: two services"))
+            .willSetStateTo("repaired"));
+    gateway.stubFor(
+        chatFor(step)
+            .inScenario(scenario)
+            .whenScenarioStateIs("repaired")
+            .willReturn(completion(validArchitecture().toString())));
+
+    publish(step);
+
+    StepCompleted done = awaitOne(step, StepCompleted.class);
+    assertThat(done.outputs()).hasSize(2);
+    List<LoggedRequest> calls = callsFor(step);
+    assertThat(calls).hasSize(2);
+    JsonNode repair = JSON.readTree(calls.get(1).getBodyAsString()).path("messages");
+    assertThat(repair).hasSize(4);
+    assertThat(repair.get(2).path("role").asText()).isEqualTo("assistant");
+    assertThat(repair.get(2).path("content").asText())
+        .isEqualTo("Here is the design: two services");
+    assertThat(repair.get(3).path("role").asText()).isEqualTo("user");
+    assertThat(repair.get(3).path("content").asText())
+        .contains("not valid for the required JSON Schema")
+        .contains("not valid JSON");
+    // The feedback placeholder says "none" and no input section is invented.
+    assertThat(repair.get(1).path("content").asText())
+        .endsWith("Analysis:\nnone\n\nFeedback: none");
+  }
+
+  @Test
+  void failsNonRetryablyWhenTheAnswerNeverConforms() throws Exception {
+    UUID workflowId = UUID.randomUUID();
+    StepRequested step = step(workflowId, "design", List.of(), future());
+    stubAnswer(step, "{\"summary\": 42}");
+
+    publish(step);
+
+    StepFailed failed = awaitOne(step, StepFailed.class);
+    assertThat(failed.errorCode()).isEqualTo("output_invalid");
+    assertThat(failed.retryable()).isFalse();
+    assertThat(failed.message()).contains("after 3 attempts").contains("components");
+    assertThat(failed.eventId()).isEqualTo(ResultPublisher.eventId(step.stepId(), 1, "failed"));
+    assertThat(callsFor(step)).hasSize(3);
+    given().get(contextUrl + "/api/v1/workflows/{wf}/artifacts", workflowId).then().statusCode(404);
+  }
+
+  @Test
+  void classifiesGatewayErrors() throws Exception {
+    StepRequested unavailable = step(UUID.randomUUID(), "design", List.of(), future());
+    gateway.stubFor(
+        chatFor(unavailable)
+            .willReturn(
+                aResponse()
+                    .withStatus(503)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody("{\"error\":{\"message\":\"no provider available\"}}")));
+    StepRequested rejected = step(UUID.randomUUID(), "design", List.of(), future());
+    gateway.stubFor(
+        chatFor(rejected)
+            .willReturn(
+                aResponse()
+                    .withStatus(401)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody("{\"error\":{\"message\":\"invalid api key\"}}")));
+
+    publish(unavailable);
+    publish(rejected);
+
+    StepFailed retryable = awaitOne(unavailable, StepFailed.class);
+    assertThat(retryable.errorCode()).isEqualTo("provider_unavailable");
+    assertThat(retryable.retryable()).isTrue();
+    assertThat(retryable.message()).contains("503").contains("no provider available");
+    // langchain4j's single quick retry (max-retries=1, its minimum); the rest is the
+    // orchestrator's job.
+    assertThat(callsFor(unavailable)).hasSize(2);
+
+    StepFailed final401 = awaitOne(rejected, StepFailed.class);
+    assertThat(final401.errorCode()).isEqualTo("provider_rejected");
+    assertThat(final401.retryable()).isFalse();
+    assertThat(final401.message()).contains("401").doesNotContain("atelier-local-key");
+    // A rejection is final: not retried at all.
+    assertThat(callsFor(rejected)).hasSize(1);
+  }
+
+  @Test
+  void aRedeliveredStepWritesNothingTwiceAndRepeatsItsEventId() throws Exception {
+    UUID workflowId = UUID.randomUUID();
+    StepRequested step = step(workflowId, "design", List.of(), future());
+    stubAnswer(step, validArchitecture().toString());
+
+    publish(step);
+    StepCompleted first = awaitOne(step, StepCompleted.class);
+    publish(step);
+    await().atMost(WAIT).until(() -> inbox.resultsOf(step.stepId()).size() == 2);
+
+    List<AtelierEvent> results = inbox.resultsOf(step.stepId());
+    assertThat(results).allSatisfy(e -> assertThat(e.eventId()).isEqualTo(first.eventId()));
+    assertThat(((StepCompleted) results.get(1)).outputs()).isEqualTo(first.outputs());
+    given()
+        .get(contextUrl + "/api/v1/workflows/{wf}/artifacts/architecture/versions", workflowId)
+        .then()
+        .statusCode(200)
+        .body("size()", is(1));
+    given()
+        .get(contextUrl + "/api/v1/workflows/{wf}/artifacts/architecture.md/versions", workflowId)
+        .then()
+        .statusCode(200)
+        .body("size()", is(1));
+    // The second delivery reused the stored output instead of asking the model again.
+    assertThat(callsFor(step)).hasSize(1);
+  }
+
+  @Test
+  void rejectsStepsThatCannotRun() throws Exception {
+    StepRequested late =
+        step(UUID.randomUUID(), "design", List.of(), Instant.now().minusSeconds(1));
+    StepRequested missingInput =
+        step(UUID.randomUUID(), "design", List.of(ArtifactRef.parse("analysis@7")), future());
+    StepRequested noSchema = withoutSchema(step(UUID.randomUUID(), "design", List.of(), future()));
+
+    publish(late);
+    publish(missingInput);
+    publish(noSchema);
+
+    StepFailed deadline = awaitOne(late, StepFailed.class);
+    assertThat(deadline.errorCode()).isEqualTo("deadline_exceeded");
+    assertThat(deadline.retryable()).isTrue();
+    StepFailed input = awaitOne(missingInput, StepFailed.class);
+    assertThat(input.errorCode()).isEqualTo("input_missing");
+    assertThat(input.retryable()).isFalse();
+    assertThat(input.message()).contains("analysis@7");
+    StepFailed invalid = awaitOne(noSchema, StepFailed.class);
+    assertThat(invalid.errorCode()).isEqualTo("request_invalid");
+    assertThat(invalid.retryable()).isFalse();
+    assertThat(invalid.message()).contains("outputSchema");
+    assertThat(callsFor(late)).isEmpty();
+    assertThat(callsFor(missingInput)).isEmpty();
+    assertThat(callsFor(noSchema)).isEmpty();
+  }
+
+  @Test
+  void deadLettersARequestThatCannotBeAnswered() throws Exception {
+    StepRequested valid = step(UUID.randomUUID(), "design", List.of(), future());
+    StepRequested noAgent =
+        new StepRequested(
+            valid.eventId(),
+            valid.type(),
+            valid.occurredAt(),
+            valid.workflowId(),
+            valid.stepId(),
+            valid.stepKey(),
+            1,
+            null,
+            valid.requirement(),
+            List.of(),
+            valid.deadline(),
+            null,
+            null,
+            Map.of());
+    List<String> reasons = new CopyOnWriteArrayList<>();
+    try (Connection connection = rabbit().newConnection("agent-worker-test-dlq")) {
+      Channel ch = connection.createChannel();
+      ch.basicConsume(
+          Topology.STEPS_DEAD_LETTER_QUEUE,
+          false,
+          (tag, delivery) -> {
+            if (noAgent.eventId().toString().equals(delivery.getProperties().getMessageId())) {
+              reasons.add(
+                  String.valueOf(
+                      delivery.getProperties().getHeaders().get(Headers.DEAD_LETTER_REASON)));
+              ch.basicAck(delivery.getEnvelope().getDeliveryTag(), false);
+            }
+          },
+          tag -> {});
+
+      publisher.publish(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey("architect"), noAgent);
+
+      await().atMost(WAIT).until(() -> !reasons.isEmpty());
+    }
+    assertThat(reasons.get(0)).contains("lacks workflowId, stepId or agent");
+    assertThat(inbox.resultsOf(noAgent.stepId())).isEmpty();
+    assertThat(callsFor(noAgent)).isEmpty();
+  }
+
+  @Test
+  void isReadyWithBrokerAndContextService() {
+    given()
+        .get("/q/health/ready")
+        .then()
+        .statusCode(200)
+        .body("checks.name", hasItem("rabbitmq"))
+        .body("checks.name", hasItem("context-service"))
+        .body("status", is("UP"));
+  }
+
+  // --- helpers
+
+  private StepRequested step(
+      UUID workflowId, String stepKey, List<ArtifactRef> inputs, Instant deadline)
+      throws Exception {
+    AgentSpec agent =
+        new AgentSpec(
+            "architect",
+            3,
+            SYSTEM_PROMPT,
+            TEMPLATE,
+            "architecture",
+            architectureSchema(),
+            "gpt-test",
+            List.of(),
+            new BigDecimal("0.2"),
+            2000);
+    return new StepRequested(
+        UUID.randomUUID(),
+        StepRequested.TYPE,
+        Instant.now(),
+        workflowId,
+        UUID.randomUUID(),
+        stepKey,
+        1,
+        agent,
+        "A shop that sells books",
+        inputs,
+        deadline,
+        null,
+        null,
+        Map.of());
+  }
+
+  private static StepRequested withoutSchema(StepRequested s) {
+    AgentSpec a = s.agent();
+    AgentSpec broken =
+        new AgentSpec(
+            a.role(),
+            a.version(),
+            a.systemPrompt(),
+            a.userPromptTemplate(),
+            a.outputArtifact(),
+            null,
+            a.model(),
+            a.fallbackModels(),
+            a.temperature(),
+            a.maxTokens());
+    return new StepRequested(
+        s.eventId(),
+        s.type(),
+        s.occurredAt(),
+        s.workflowId(),
+        s.stepId(),
+        s.stepKey(),
+        s.attempt(),
+        broken,
+        s.requirement(),
+        s.inputs(),
+        s.deadline(),
+        s.budgetRemainingUsd(),
+        s.feedback(),
+        s.metadata());
+  }
+
+  private static ConnectionFactory rabbit() {
+    ConnectionFactory factory = new ConnectionFactory();
+    factory.setHost("127.0.0.1");
+    factory.setVirtualHost("atelier-test-worker");
+    return factory;
+  }
+
+  private static Instant future() {
+    return Instant.now().plusSeconds(300);
+  }
+
+  private static JsonNode architectureSchema() throws Exception {
+    return JSON.readTree(
+        """
+        {"type":"object","required":["summary","components"],"additionalProperties":false,
+         "properties":{
+           "summary":{"type":"string"},
+           "components":{"type":"array","minItems":1,"items":{"type":"object",
+             "required":["name","responsibility"],
+             "properties":{"name":{"type":"string"},"responsibility":{"type":"string"}}}},
+           "diagram":{"type":"string"}}}
+        """);
+  }
+
+  private static ObjectNode validArchitecture() throws Exception {
+    return (ObjectNode)
+        JSON.readTree(
+            """
+            {"summary":"Two services behind a gateway",
+             "components":[{"name":"catalog","responsibility":"books and search"},
+                           {"name":"orders","responsibility":"carts and payment"}],
+             "diagram":"graph TD\\n  gateway --> catalog\\n  gateway --> orders"}
+            """);
+  }
+
+  private void publish(StepRequested step) {
+    publisher.publish(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(step.role()), step);
+  }
+
+  private com.github.tomakehurst.wiremock.client.MappingBuilder chatFor(StepRequested step) {
+    return post(urlEqualTo(CHAT))
+        .withHeader("X-Atelier-Step-Id", equalTo(step.stepId().toString()));
+  }
+
+  private void stubAnswer(StepRequested step, String content) {
+    gateway.stubFor(chatFor(step).willReturn(completion(content)));
+  }
+
+  private static com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder completion(
+      String content) {
+    ObjectNode body = JSON.createObjectNode();
+    body.put("id", "chatcmpl-test").put("object", "chat.completion").put("created", 1700000000);
+    body.put("model", "gpt-test-2025");
+    ObjectNode choice = body.putArray("choices").addObject();
+    choice.put("index", 0).put("finish_reason", "stop");
+    choice.putObject("message").put("role", "assistant").put("content", content);
+    body.putObject("usage")
+        .put("prompt_tokens", 120)
+        .put("completion_tokens", 40)
+        .put("total_tokens", 160);
+    return aResponse()
+        .withStatus(200)
+        .withHeader("Content-Type", "application/json")
+        .withBody(body.toString());
+  }
+
+  private List<LoggedRequest> callsFor(StepRequested step) {
+    return gateway.findAll(
+        postRequestedFor(urlEqualTo(CHAT))
+            .withHeader("X-Atelier-Step-Id", equalTo(step.stepId().toString())));
+  }
+
+  private <T extends AtelierEvent> T awaitOne(StepRequested step, Class<T> type) {
+    List<AtelierEvent> results =
+        await().atMost(WAIT).until(() -> inbox.resultsOf(step.stepId()), r -> !r.isEmpty());
+    assertThat(results.get(0)).isInstanceOf(type);
+    return type.cast(results.get(0));
+  }
+
+  private ArtifactRef writeArtifact(UUID workflowId, String name, JsonNode content) {
+    ObjectNode body = JSON.createObjectNode();
+    body.put("name", name).put("kind", "json").set("content", content);
+    String ref =
+        given()
+            .contentType(ContentType.JSON)
+            .header("Idempotency-Key", "test:" + UUID.randomUUID())
+            .body(body.toString())
+            .post(contextUrl + "/api/v1/workflows/{wf}/artifacts", workflowId)
+            .then()
+            .statusCode(201)
+            .extract()
+            .path("ref");
+    return ArtifactRef.parse(ref);
+  }
+
+  private JsonNode readArtifact(UUID workflowId, String name, int version) throws Exception {
+    String body =
+        given()
+            .get(
+                contextUrl + "/api/v1/workflows/{wf}/artifacts/{name}/versions/{v}",
+                workflowId,
+                name,
+                version)
+            .then()
+            .statusCode(200)
+            .extract()
+            .asString();
+    return JSON.readTree(body);
+  }
+
+  private SpanData span(String name, UUID stepId) {
+    return spans.exporter().getFinishedSpanItems().stream()
+        .filter(s -> s.getName().equals(name))
+        .filter(
+            s ->
+                stepId
+                    .toString()
+                    .equals(s.getAttributes().get(AttributeKey.stringKey("atelier.step.id"))))
+        .findFirst()
+        .orElse(null);
+  }
+}
