@@ -1,0 +1,136 @@
+package dev.atelier.gateway.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * The gateway's settings. Every value has an environment variable in application.properties; the
+ * provider key is only ever read from the environment.
+ */
+@ConfigMapping(prefix = "gateway")
+public interface GatewayConfig {
+
+  /**
+   * Caller keys and their teams as {@code key=team,key=team}. A single string rather than a map so
+   * that one environment variable ({@code GATEWAY_API_KEYS}) can carry it.
+   */
+  @WithDefault("atelier-local-key=default")
+  String apiKeys();
+
+  /** Bearer key of the {@code /admin} endpoints. */
+  @WithDefault("atelier-local-admin-key")
+  String adminKey();
+
+  /**
+   * Optional model routing as {@code alias=provider[:upstream-model],...}. Models not listed go to
+   * the default provider: {@code openai} when a provider key is set, else {@code simulated}.
+   */
+  Optional<String> models();
+
+  /**
+   * When true, only aliases and the models of the price table are served, others are answered 404
+   * {@code model_not_found}; when false every model goes to the default provider.
+   */
+  @WithDefault("false")
+  boolean strictModels();
+
+  Limits limits();
+
+  OpenAi openai();
+
+  Simulated simulated();
+
+  Prices prices();
+
+  Records records();
+
+  /** Request limits. */
+  interface Limits {
+    /** Largest accepted request body; larger ones are answered 413. */
+    @WithDefault("4194304")
+    long maxRequestBytes();
+
+    /** Bodies above this are parsed and counted on a worker thread, not the event loop. */
+    @WithDefault("262144")
+    long offloadAboveBytes();
+  }
+
+  /** The OpenAI-compatible upstream provider, enabled when an API key is set. */
+  interface OpenAi {
+    Optional<String> apiKey();
+
+    @WithDefault("https://api.openai.com/v1")
+    String baseUrl();
+
+    @WithDefault("5s")
+    Duration connectTimeout();
+
+    /** Longest silence from the upstream (whole answer, or between two stream chunks). */
+    @WithDefault("120s")
+    Duration timeout();
+
+    /** Retries of connect errors, 429 and 5xx; never of other 4xx. */
+    @WithDefault("2")
+    int maxRetries();
+
+    @WithDefault("200ms")
+    Duration retryBackoff();
+
+    @WithDefault("64")
+    int maxConnections();
+  }
+
+  /** The built-in deterministic provider. */
+  interface Simulated {
+    Latency latency();
+
+    /** Simulated provider latency, so benchmarks can model a real provider. */
+    interface Latency {
+      /** {@code none}, {@code fixed} or {@code lognormal}. */
+      @WithDefault("none")
+      LatencyMode mode();
+
+      @WithDefault("0ms")
+      Duration fixed();
+
+      /** Median of the lognormal distribution. */
+      @WithDefault("800ms")
+      Duration median();
+
+      /** Shape (standard deviation of the underlying normal) of the lognormal distribution. */
+      @WithDefault("0.5")
+      double sigma();
+    }
+  }
+
+  /** How simulated latency is drawn. */
+  enum LatencyMode {
+    none,
+    fixed,
+    lognormal
+  }
+
+  /** Price table cache. */
+  interface Prices {
+    /** How often the in-memory price table is reloaded from the database. */
+    @WithDefault("5m")
+    Duration refreshInterval();
+  }
+
+  /** Publishing of {@code LlmCallRecorded}. */
+  interface Records {
+    /** Records waiting for the publisher thread; overflow goes straight to the database spool. */
+    @WithDefault("10000")
+    int queueCapacity();
+
+    /** Records published per broker confirm. */
+    @WithDefault("100")
+    int batchSize();
+
+    /** How often spooled records are re-published. */
+    @WithDefault("5s")
+    Duration retryInterval();
+  }
+}

@@ -1,0 +1,68 @@
+package dev.atelier.gateway.messaging;
+
+import dev.atelier.contracts.Topology;
+import dev.atelier.kit.amqp.EventPublisher;
+import dev.atelier.kit.amqp.Outgoing;
+import dev.atelier.kit.amqp.PublishException;
+import dev.atelier.kit.tracing.TraceContexts;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.transaction.Transactional;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Re-publishes spooled records. Rows are locked while their publish is confirmed and deleted in the
+ * same transaction, so two replicas never publish the same row at once; a crash between confirm and
+ * commit republishes a record, which consumers deduplicate on its event id.
+ */
+@ApplicationScoped
+public class PendingRecordDrainer {
+
+  private final PendingRecordRepository repository;
+  private final EventPublisher publisher;
+  private final TraceContexts traces;
+
+  PendingRecordDrainer(
+      PendingRecordRepository repository, EventPublisher publisher, TraceContexts traces) {
+    this.repository = repository;
+    this.publisher = publisher;
+    this.traces = traces;
+  }
+
+  /**
+   * Publishes up to {@code limit} of the oldest spooled records.
+   *
+   * @return how many were published; 0 when the spool is empty or the broker refused them
+   */
+  @Transactional
+  public int drainOnce(int limit) {
+    try {
+      List<PendingRecordRepository.Pending> batch = repository.lockOldest(limit);
+      if (batch.isEmpty()) {
+        return 0;
+      }
+      List<UUID> ids = batch.stream().map(p -> p.event().eventId()).toList();
+      try {
+        publisher.publishAll(
+            batch.stream()
+                .map(
+                    p ->
+                        new Outgoing(
+                            Topology.LLM_CALLS_EXCHANGE,
+                            Topology.LLM_CALL,
+                            p.event(),
+                            traces.extract(p.traceHeaders())))
+                .toList());
+      } catch (PublishException e) {
+        // Keep the rows (committed with their attempt count) for the next round.
+        repository.markFailed(ids, e.getMessage());
+        return 0;
+      }
+      repository.delete(ids);
+      return batch.size();
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot read the record spool: " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,27 @@
+package dev.atelier.gateway.provider;
+
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * An LLM provider speaking OpenAI's chat completion format. Failures are {@link
+ * dev.atelier.gateway.service.GatewayException}s with the status the caller should see.
+ */
+public interface Provider {
+
+  /** The provider's name in records, spans and metrics ({@code openai}, {@code simulated}). */
+  String name();
+
+  /** True for the built-in simulated provider. */
+  boolean simulated();
+
+  /** One complete answer. */
+  Uni<Completion> complete(ProviderCall call);
+
+  /**
+   * A streamed answer as the {@code data} payloads of its server-sent events, without the final
+   * {@code [DONE]}. A provider always includes its usage chunk; the gateway decides whether the
+   * caller sees it. A failure before the first item means nothing was sent to the caller yet.
+   */
+  Multi<StreamEvent> stream(ProviderCall call);
+}

@@ -1,0 +1,424 @@
+package dev.atelier.gateway.provider.openai;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.atelier.gateway.config.GatewayConfig;
+import dev.atelier.gateway.provider.Completion;
+import dev.atelier.gateway.provider.Provider;
+import dev.atelier.gateway.provider.ProviderCall;
+import dev.atelier.gateway.provider.StreamEvent;
+import dev.atelier.gateway.service.GatewayException;
+import dev.atelier.gateway.service.Usage;
+import dev.atelier.kit.tracing.TraceContexts;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.MultiEmitter;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.tracing.TracingPolicy;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Any OpenAI-compatible endpoint (OpenAI, Groq, Ollama, vLLM, ...), enabled when a provider key is
+ * configured.
+ *
+ * <p>It uses the Vert.x core HTTP client rather than the Quarkus REST client: the call never blocks
+ * a thread, a streamed answer is relayed chunk by chunk as the network delivers it (the REST client
+ * would re-frame server-sent events), and the bytes of a plain answer go back to the caller
+ * untouched. Vert.x's own tracing of this client is off; the provider opens the HTTP client span
+ * itself, as a child of the call's {@code chat} span, and propagates it in {@code traceparent}.
+ */
+@ApplicationScoped
+public class OpenAiCompatibleProvider implements Provider {
+
+  public static final String NAME = "openai";
+  private static final AttributeKey<String> HTTP_METHOD =
+      AttributeKey.stringKey("http.request.method");
+  private static final AttributeKey<Long> HTTP_STATUS =
+      AttributeKey.longKey("http.response.status_code");
+  private static final AttributeKey<String> SERVER_ADDRESS =
+      AttributeKey.stringKey("server.address");
+  private static final AttributeKey<Long> SERVER_PORT = AttributeKey.longKey("server.port");
+  private static final AttributeKey<String> URL_FULL = AttributeKey.stringKey("url.full");
+  private static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
+
+  private final GatewayConfig.OpenAi config;
+  private final ObjectMapper mapper;
+  private final Tracer tracer;
+  private final TraceContexts traces;
+  private final Optional<String> apiKey;
+  private final String host;
+  private final int port;
+  private final boolean ssl;
+  private final String path;
+  private final String url;
+  private final HttpClient client;
+
+  OpenAiCompatibleProvider(
+      GatewayConfig config,
+      Vertx vertx,
+      ObjectMapper mapper,
+      OpenTelemetry openTelemetry,
+      TraceContexts traces) {
+    this.config = config.openai();
+    this.mapper = mapper;
+    this.tracer = openTelemetry.getTracer("dev.atelier.gateway");
+    this.traces = traces;
+    this.apiKey = this.config.apiKey().filter(k -> !k.isBlank());
+    URI base = URI.create(this.config.baseUrl().replaceAll("/+$", ""));
+    this.ssl = "https".equalsIgnoreCase(base.getScheme());
+    this.host = base.getHost();
+    this.port = base.getPort() > 0 ? base.getPort() : ssl ? 443 : 80;
+    this.path = (base.getRawPath() == null ? "" : base.getRawPath()) + "/chat/completions";
+    this.url = base + "/chat/completions";
+    this.client =
+        apiKey.isEmpty()
+            ? null
+            : vertx.createHttpClient(
+                new HttpClientOptions()
+                    .setSsl(ssl)
+                    .setKeepAlive(true)
+                    .setMaxPoolSize(this.config.maxConnections())
+                    .setConnectTimeout((int) this.config.connectTimeout().toMillis())
+                    .setTracingPolicy(TracingPolicy.IGNORE));
+  }
+
+  @PreDestroy
+  void close() {
+    if (client != null) {
+      client.close();
+    }
+  }
+
+  /** True when a provider key is configured. */
+  public boolean enabled() {
+    return apiKey.isPresent();
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public boolean simulated() {
+    return false;
+  }
+
+  @Override
+  public Uni<Completion> complete(ProviderCall call) {
+    byte[] body = body(call);
+    return retried(
+        Uni.createFrom()
+            .<Completion>emitter(
+                em -> {
+                  Span span = httpSpan(call);
+                  AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
+                  AtomicBoolean done = new AtomicBoolean();
+                  em.onTermination(
+                      () -> {
+                        HttpClientRequest r = sent.get();
+                        if (done.compareAndSet(false, true)) {
+                          if (r != null) {
+                            r.reset(); // the caller went away: stop the provider's work
+                          }
+                          endSpan(span, null, null);
+                        }
+                      });
+                  client
+                      .request(options(span, call))
+                      .compose(
+                          req -> {
+                            sent.set(req);
+                            return req.send(Buffer.buffer(body));
+                          })
+                      .compose(resp -> resp.body().map(b -> new Answer(resp, b)))
+                      .onComplete(
+                          ar -> {
+                            if (!done.compareAndSet(false, true)) {
+                              return;
+                            }
+                            if (ar.failed()) {
+                              GatewayException g = UpstreamErrors.fromFailure(ar.cause());
+                              endSpan(span, null, g);
+                              em.fail(g);
+                              return;
+                            }
+                            Answer a = ar.result();
+                            int status = a.response.statusCode();
+                            if (status >= 400) {
+                              GatewayException g =
+                                  UpstreamErrors.fromResponse(
+                                      mapper,
+                                      status,
+                                      a.body.getBytes(),
+                                      a.response.getHeader("Retry-After"));
+                              endSpan(span, status, g);
+                              em.fail(g);
+                              return;
+                            }
+                            endSpan(span, status, null);
+                            try {
+                              em.complete(completion(a.body.getBytes()));
+                            } catch (GatewayException g) {
+                              em.fail(g);
+                            }
+                          });
+                }));
+  }
+
+  private record Answer(HttpClientResponse response, Buffer body) {}
+
+  @Override
+  public Multi<StreamEvent> stream(ProviderCall call) {
+    byte[] body = body(call);
+    Multi<StreamEvent> attempt = Multi.createFrom().emitter(em -> streamOnce(call, body, em));
+    int retries = config.maxRetries();
+    if (retries <= 0) {
+      return attempt;
+    }
+    // A failure after the first event is never retryable (see streamOnce), so a retry can never
+    // repeat content the caller already received.
+    return attempt
+        .onFailure(t -> t instanceof GatewayException g && g.retryable())
+        .retry()
+        .withBackOff(config.retryBackoff(), config.retryBackoff().multipliedBy(8))
+        .withJitter(0.2)
+        .atMost(retries);
+  }
+
+  private void streamOnce(ProviderCall call, byte[] body, MultiEmitter<? super StreamEvent> em) {
+    Span span = httpSpan(call);
+    AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
+    AtomicBoolean emitted = new AtomicBoolean();
+    AtomicBoolean done = new AtomicBoolean();
+    em.onTermination(
+        () -> {
+          HttpClientRequest r = sent.get();
+          if (done.compareAndSet(false, true)) {
+            if (r != null) {
+              r.reset(); // the caller went away: stop the provider generating (and billing)
+            }
+            endSpan(span, null, null);
+          }
+        });
+    client
+        .request(options(span, call))
+        .compose(
+            req -> {
+              sent.set(req);
+              return req.send(Buffer.buffer(body));
+            })
+        .onComplete(
+            ar -> {
+              if (ar.failed()) {
+                if (done.compareAndSet(false, true)) {
+                  GatewayException g = UpstreamErrors.fromFailure(ar.cause());
+                  endSpan(span, null, g);
+                  em.fail(g);
+                }
+                return;
+              }
+              HttpClientResponse resp = ar.result();
+              int status = resp.statusCode();
+              if (status >= 400) {
+                resp.body()
+                    .onComplete(
+                        b -> {
+                          GatewayException g =
+                              UpstreamErrors.fromResponse(
+                                  mapper,
+                                  status,
+                                  b.succeeded() ? b.result().getBytes() : new byte[0],
+                                  resp.getHeader("Retry-After"));
+                          if (done.compareAndSet(false, true)) {
+                            endSpan(span, status, g);
+                            em.fail(g);
+                          }
+                        });
+                return;
+              }
+              SseSplitter splitter = new SseSplitter();
+              resp.handler(
+                  buf -> {
+                    for (String data : splitter.feed(buf.getBytes())) {
+                      relay(data, em, emitted);
+                    }
+                  });
+              resp.exceptionHandler(
+                  t -> {
+                    if (done.compareAndSet(false, true)) {
+                      GatewayException g = UpstreamErrors.fromFailure(t);
+                      endSpan(span, status, g);
+                      em.fail(emitted.get() ? notRetryable(g) : g);
+                    }
+                  });
+              resp.endHandler(
+                  v -> {
+                    for (String data : splitter.finish()) {
+                      relay(data, em, emitted);
+                    }
+                    if (done.compareAndSet(false, true)) {
+                      endSpan(span, status, null);
+                      em.complete();
+                    }
+                  });
+            });
+  }
+
+  private void relay(String data, MultiEmitter<? super StreamEvent> em, AtomicBoolean emitted) {
+    String trimmed = data.trim();
+    if (trimmed.isEmpty() || "[DONE]".equals(trimmed)) {
+      return; // the gateway sends its own [DONE] once the call is accounted for
+    }
+    JsonNode json;
+    try {
+      json = mapper.readTree(trimmed);
+    } catch (JsonProcessingException e) {
+      em.fail(
+          notRetryable(
+              new GatewayException(
+                  502,
+                  GatewayException.UPSTREAM,
+                  "provider_bad_stream",
+                  null,
+                  "The provider sent an unreadable stream event",
+                  true,
+                  false,
+                  null,
+                  e)));
+      return;
+    }
+    if (json.has("error") && !json.has("choices")) {
+      JsonNode error = json.get("error");
+      em.fail(
+          new GatewayException(
+              502,
+              GatewayException.UPSTREAM,
+              error.path("code").isTextual() ? error.get("code").asText() : "provider_stream_error",
+              null,
+              "The provider failed mid-stream: " + error.path("message").asText("unknown error"),
+              true,
+              false,
+              null,
+              null));
+      return;
+    }
+    emitted.set(true);
+    em.emit(new StreamEvent(trimmed, json));
+  }
+
+  private static GatewayException notRetryable(GatewayException g) {
+    return g.retryable()
+        ? new GatewayException(
+            g.status(), g.type(), g.code(), g.param(), g.getMessage(), true, false, null, g)
+        : g;
+  }
+
+  private Uni<Completion> retried(Uni<Completion> once) {
+    int retries = config.maxRetries();
+    if (retries <= 0) {
+      return once;
+    }
+    return once.onFailure(t -> t instanceof GatewayException g && g.retryable())
+        .retry()
+        .withBackOff(config.retryBackoff(), config.retryBackoff().multipliedBy(8))
+        .withJitter(0.2)
+        .atMost(retries);
+  }
+
+  private Completion completion(byte[] body) {
+    JsonNode json;
+    try {
+      json = mapper.readTree(body);
+    } catch (java.io.IOException e) {
+      json = null;
+    }
+    if (json == null || !json.isObject()) {
+      throw new GatewayException(
+          502,
+          GatewayException.UPSTREAM,
+          "provider_bad_response",
+          null,
+          "The provider returned a response that is not a JSON object",
+          true,
+          false,
+          null,
+          null);
+    }
+    return new Completion(body, json, Usage.fromOpenAi(json.get("usage")));
+  }
+
+  private byte[] body(ProviderCall call) {
+    if (client == null) {
+      throw new IllegalStateException("the openai provider has no API key configured");
+    }
+    try {
+      return mapper.writeValueAsBytes(call.request().forUpstream(call.upstreamModel()));
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private RequestOptions options(Span span, ProviderCall call) {
+    RequestOptions options =
+        new RequestOptions()
+            .setMethod(HttpMethod.POST)
+            .setHost(host)
+            .setPort(port)
+            .setSsl(ssl)
+            .setURI(path)
+            .setIdleTimeout(config.timeout().toMillis())
+            .putHeader("Content-Type", "application/json")
+            .putHeader("Accept", call.request().stream() ? "text/event-stream" : "application/json")
+            .putHeader("Authorization", "Bearer " + apiKey.orElseThrow());
+    Map<String, Object> carrier = new HashMap<>();
+    traces.inject(call.trace().with(span), carrier);
+    carrier.forEach((k, v) -> options.putHeader(k, String.valueOf(v)));
+    return options;
+  }
+
+  private Span httpSpan(ProviderCall call) {
+    return tracer
+        .spanBuilder("POST")
+        .setParent(call.trace())
+        .setSpanKind(SpanKind.CLIENT)
+        .setAttribute(HTTP_METHOD, "POST")
+        .setAttribute(SERVER_ADDRESS, host)
+        .setAttribute(SERVER_PORT, (long) port)
+        .setAttribute(URL_FULL, url)
+        .startSpan();
+  }
+
+  private static void endSpan(Span span, Integer status, GatewayException error) {
+    if (status != null) {
+      span.setAttribute(HTTP_STATUS, (long) status);
+    }
+    if (error != null) {
+      span.setAttribute(ERROR_TYPE, status != null ? String.valueOf(status) : error.code());
+      span.setStatus(StatusCode.ERROR, error.getMessage());
+    }
+    span.end();
+  }
+}

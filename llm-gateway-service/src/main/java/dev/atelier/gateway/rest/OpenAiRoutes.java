@@ -1,0 +1,320 @@
+package dev.atelier.gateway.rest;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atelier.gateway.config.GatewayConfig;
+import dev.atelier.gateway.pricing.Price;
+import dev.atelier.gateway.pricing.PriceCatalog;
+import dev.atelier.gateway.provider.ProviderRouter;
+import dev.atelier.gateway.provider.Route;
+import dev.atelier.gateway.service.ApiKeys;
+import dev.atelier.gateway.service.Attribution;
+import dev.atelier.gateway.service.ChatCall;
+import dev.atelier.gateway.service.ChatRequest;
+import dev.atelier.gateway.service.ChatService;
+import dev.atelier.gateway.service.GatewayException;
+import io.opentelemetry.context.Context;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
+import io.smallrye.mutiny.subscription.Cancellable;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jboss.logging.Logger;
+
+/**
+ * The OpenAI-compatible API: {@code POST /v1/chat/completions} (plain and streamed), {@code GET
+ * /v1/models}, {@code POST /v1/embeddings}.
+ *
+ * <p>These are Vert.x routes rather than JAX-RS resources because the gateway needs byte-level
+ * control of the answer: a provider's body is returned unchanged, a stream is written event by
+ * event as {@code data: ...} lines exactly as OpenAI frames them, the HTTP status of a stream is
+ * decided only when its first event (or its failure) arrives, and every error, including a
+ * too-large body, is in OpenAI's error shape rather than problem+json.
+ */
+@ApplicationScoped
+public class OpenAiRoutes {
+
+  private static final Logger LOG = Logger.getLogger(OpenAiRoutes.class);
+  static final String CALL_ID_HEADER = "X-Atelier-Call-Id";
+
+  private final ApiKeys apiKeys;
+  private final ChatService chats;
+  private final ProviderRouter router;
+  private final PriceCatalog prices;
+  private final ObjectMapper mapper;
+  private final long maxRequestBytes;
+  private final long offloadAboveBytes;
+
+  OpenAiRoutes(
+      ApiKeys apiKeys,
+      ChatService chats,
+      ProviderRouter router,
+      PriceCatalog prices,
+      ObjectMapper mapper,
+      GatewayConfig config) {
+    this.apiKeys = apiKeys;
+    this.chats = chats;
+    this.router = router;
+    this.prices = prices;
+    this.mapper = mapper;
+    this.maxRequestBytes = config.limits().maxRequestBytes();
+    this.offloadAboveBytes = config.limits().offloadAboveBytes();
+  }
+
+  void register(@Observes Router http) {
+    http.route("/v1/*").handler(BodyHandler.create(false).setBodyLimit(maxRequestBytes));
+    http.post("/v1/chat/completions").handler(this::chat);
+    http.get("/v1/models").handler(this::models);
+    http.post("/v1/embeddings").handler(this::embeddings);
+    http.route("/v1/*")
+        .handler(
+            rc ->
+                OpenAiErrors.write(
+                    rc.response(),
+                    new GatewayException(
+                        404,
+                        GatewayException.INVALID_REQUEST,
+                        "unknown_url",
+                        null,
+                        "Invalid URL (" + rc.request().method() + " " + rc.request().path() + ")",
+                        false,
+                        false,
+                        null,
+                        null)));
+    http.route("/v1/*").failureHandler(this::failure);
+  }
+
+  /** {@code POST /v1/chat/completions}. */
+  void chat(RoutingContext rc) {
+    // The server span is current on the event loop only: carry it explicitly past any thread hop.
+    Context parent = Context.current();
+    Buffer body = rc.body().buffer();
+    if (body != null && body.length() > offloadAboveBytes) {
+      // Parsing and counting a large prompt would hold the event loop for milliseconds.
+      Infrastructure.getDefaultWorkerPool().execute(() -> chat(rc, parent, body));
+    } else {
+      chat(rc, parent, body);
+    }
+  }
+
+  private void chat(RoutingContext rc, Context parent, Buffer body) {
+    ChatCall call = null;
+    try {
+      String team = apiKeys.authenticate(rc.request().getHeader(HttpHeaders.AUTHORIZATION));
+      if (body == null || body.length() == 0) {
+        throw GatewayException.invalid("invalid_json", null, "The request body is empty");
+      }
+      if (body.length() > maxRequestBytes) {
+        throw GatewayException.tooLarge(maxRequestBytes);
+      }
+      ChatRequest request = ChatRequest.parse(mapper, body.getBytes());
+      Attribution attribution = Attribution.from(rc.request()::getHeader);
+      call = chats.start(request, team, attribution, parent);
+      rc.response().putHeader(CALL_ID_HEADER, call.id().toString());
+      if (request.stream()) {
+        stream(rc, call);
+      } else {
+        complete(rc, call);
+      }
+    } catch (GatewayException e) {
+      if (call != null) {
+        chats.abandon(call, e);
+      }
+      OpenAiErrors.write(rc.response(), e);
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "chat request failed");
+      OpenAiErrors.write(rc.response(), internal());
+    }
+  }
+
+  private void complete(RoutingContext rc, ChatCall call) {
+    HttpServerResponse response = rc.response();
+    AtomicReference<Cancellable> subscription = new AtomicReference<>();
+    AtomicBoolean gone = new AtomicBoolean();
+    response.closeHandler(
+        v -> {
+          gone.set(true);
+          Cancellable c = subscription.get();
+          if (c != null) {
+            c.cancel();
+          }
+        });
+    subscription.set(
+        chats
+            .complete(call)
+            .subscribe()
+            .with(
+                completion -> {
+                  if (!response.ended() && !response.closed()) {
+                    response
+                        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                        .end(Buffer.buffer(completion.body()));
+                  }
+                },
+                failure -> OpenAiErrors.write(response, asGatewayError(failure))));
+    if (gone.get()) {
+      subscription.get().cancel();
+    }
+  }
+
+  private void stream(RoutingContext rc, ChatCall call) {
+    HttpServerResponse response = rc.response();
+    AtomicBoolean started = new AtomicBoolean();
+    AtomicReference<Cancellable> subscription = new AtomicReference<>();
+    AtomicBoolean gone = new AtomicBoolean();
+    response.closeHandler(
+        v -> {
+          gone.set(true);
+          Cancellable c = subscription.get();
+          if (c != null) {
+            c.cancel();
+          }
+        });
+    subscription.set(
+        chats.stream(call)
+            .subscribe()
+            .with(
+                data -> {
+                  if (response.closed() || response.ended()) {
+                    return;
+                  }
+                  if (started.compareAndSet(false, true)) {
+                    response
+                        .setChunked(true)
+                        .putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream; charset=utf-8")
+                        .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache")
+                        .putHeader("X-Accel-Buffering", "no");
+                  }
+                  response.write("data: " + data + "\n\n");
+                },
+                failure -> {
+                  GatewayException e = asGatewayError(failure);
+                  if (!started.get()) {
+                    OpenAiErrors.write(response, e);
+                  } else if (!response.closed() && !response.ended()) {
+                    // Mid-stream the status is already sent: OpenAI reports the error as an event.
+                    response.end("data: " + OpenAiErrors.body(e) + "\n\n");
+                  }
+                },
+                () -> {
+                  if (!response.closed() && !response.ended()) {
+                    response.end();
+                  }
+                }));
+    if (gone.get()) {
+      subscription.get().cancel();
+    }
+  }
+
+  /** {@code GET /v1/models}: the configured aliases and the models the default provider serves. */
+  void models(RoutingContext rc) {
+    try {
+      apiKeys.authenticate(rc.request().getHeader(HttpHeaders.AUTHORIZATION));
+    } catch (GatewayException e) {
+      OpenAiErrors.write(rc.response(), e);
+      return;
+    }
+    ObjectNode root = mapper.createObjectNode();
+    root.put("object", "list");
+    ArrayNode data = root.putArray("data");
+    for (Map.Entry<String, Route> alias : router.aliases().entrySet()) {
+      model(data, alias.getKey(), 0, alias.getValue().provider().name());
+    }
+    String owner = router.defaultProvider().name();
+    for (String model : router.pricedModels()) {
+      if (!router.aliases().containsKey(model)) {
+        long created =
+            prices.all().stream()
+                .filter(p -> p.model().equals(model))
+                .map(Price::effectiveFrom)
+                .min(java.util.Comparator.naturalOrder())
+                .map(java.time.Instant::getEpochSecond)
+                .orElse(0L);
+        model(data, model, created, owner);
+      }
+    }
+    rc.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(root.toString());
+  }
+
+  private static void model(ArrayNode data, String id, long created, String owner) {
+    ObjectNode m = data.addObject();
+    m.put("id", id);
+    m.put("object", "model");
+    m.put("created", created);
+    m.put("owned_by", owner);
+  }
+
+  /** {@code POST /v1/embeddings}: not served yet, answered in OpenAI's shape. */
+  void embeddings(RoutingContext rc) {
+    try {
+      apiKeys.authenticate(rc.request().getHeader(HttpHeaders.AUTHORIZATION));
+      throw new GatewayException(
+          501,
+          GatewayException.INVALID_REQUEST,
+          "not_implemented",
+          null,
+          "The gateway does not serve embeddings yet",
+          false,
+          false,
+          null,
+          null);
+    } catch (GatewayException e) {
+      OpenAiErrors.write(rc.response(), e);
+    }
+  }
+
+  private void failure(RoutingContext rc) {
+    Throwable t = rc.failure();
+    if (t instanceof GatewayException g) {
+      OpenAiErrors.write(rc.response(), g);
+    } else if (rc.statusCode() == 413) {
+      OpenAiErrors.write(rc.response(), GatewayException.tooLarge(maxRequestBytes));
+    } else if (rc.statusCode() >= 400 && rc.statusCode() < 500) {
+      OpenAiErrors.write(
+          rc.response(),
+          new GatewayException(
+              rc.statusCode(),
+              GatewayException.INVALID_REQUEST,
+              null,
+              null,
+              "The request could not be read (HTTP " + rc.statusCode() + ")",
+              false,
+              false,
+              null,
+              null));
+    } else {
+      LOG.errorf(t, "unexpected failure on %s", rc.request().path());
+      OpenAiErrors.write(rc.response(), internal());
+    }
+  }
+
+  private static GatewayException asGatewayError(Throwable t) {
+    if (t instanceof GatewayException g) {
+      return g.status() == 499 ? internal() : g;
+    }
+    LOG.errorf(t, "chat call failed");
+    return internal();
+  }
+
+  private static GatewayException internal() {
+    return new GatewayException(
+        500,
+        GatewayException.SERVER,
+        "internal_error",
+        null,
+        "The gateway failed to complete the request; the error is logged with its trace id",
+        false,
+        false,
+        null,
+        null);
+  }
+}

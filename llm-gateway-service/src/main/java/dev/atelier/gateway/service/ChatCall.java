@@ -1,0 +1,159 @@
+package dev.atelier.gateway.service;
+
+import dev.atelier.gateway.provider.Provider;
+import dev.atelier.gateway.provider.Route;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Context;
+import java.time.Instant;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The state of one call from the moment it is routed until it is recorded. A stream updates it from
+ * the provider's thread while the caller's connection may close from another, so the fields that
+ * change are volatile and the call is finished exactly once.
+ */
+public final class ChatCall {
+
+  private final UUID id = UUID.randomUUID();
+  private final ChatRequest request;
+  private final String team;
+  private final Attribution attribution;
+  private final Route route;
+  private final Instant startedAt;
+  private final long startNanos;
+  private final AtomicBoolean finished = new AtomicBoolean();
+  private final StringBuilder streamedText = new StringBuilder();
+  private Span span;
+  private Context context;
+  private volatile long firstTokenNanos = -1;
+  private volatile boolean anyOutput;
+  private volatile Usage providerUsage;
+  private volatile String responseModel;
+  private volatile String responseId;
+  private volatile String finishReason;
+
+  ChatCall(ChatRequest request, String team, Attribution attribution, Route route) {
+    this.request = request;
+    this.team = team;
+    this.attribution = attribution;
+    this.route = route;
+    this.startedAt = Instant.now();
+    this.startNanos = System.nanoTime();
+  }
+
+  void traced(Span span, Context context) {
+    this.span = span;
+    this.context = context;
+  }
+
+  /** The call id, which is also the event id of its record. */
+  public UUID id() {
+    return id;
+  }
+
+  public ChatRequest request() {
+    return request;
+  }
+
+  public String team() {
+    return team;
+  }
+
+  public Attribution attribution() {
+    return attribution;
+  }
+
+  public Provider provider() {
+    return route.provider();
+  }
+
+  public String upstreamModel() {
+    return route.upstreamModel();
+  }
+
+  Instant startedAt() {
+    return startedAt;
+  }
+
+  long startNanos() {
+    return startNanos;
+  }
+
+  Span span() {
+    return span;
+  }
+
+  /** The trace context of the call's {@code chat} span. */
+  public Context context() {
+    return context;
+  }
+
+  boolean markFinished() {
+    return finished.compareAndSet(false, true);
+  }
+
+  void firstToken() {
+    if (firstTokenNanos < 0) {
+      firstTokenNanos = System.nanoTime();
+    }
+  }
+
+  Long timeToFirstTokenMs() {
+    long t = firstTokenNanos;
+    return t < 0 ? null : (t - startNanos) / 1_000_000;
+  }
+
+  void output(String text) {
+    anyOutput = true;
+    synchronized (streamedText) {
+      streamedText.append(text);
+    }
+  }
+
+  boolean anyOutput() {
+    return anyOutput;
+  }
+
+  String streamedText() {
+    synchronized (streamedText) {
+      return streamedText.toString();
+    }
+  }
+
+  Usage providerUsage() {
+    return providerUsage;
+  }
+
+  void providerUsage(Usage usage) {
+    this.providerUsage = usage;
+  }
+
+  String responseModel() {
+    return responseModel;
+  }
+
+  void responseModel(String model) {
+    if (responseModel == null) {
+      this.responseModel = model;
+    }
+  }
+
+  String responseId() {
+    return responseId;
+  }
+
+  void responseId(String id) {
+    if (responseId == null) {
+      this.responseId = id;
+    }
+  }
+
+  String finishReason() {
+    return finishReason;
+  }
+
+  void finishReason(String reason) {
+    this.finishReason = reason;
+  }
+}

@@ -1,0 +1,331 @@
+package dev.atelier.gateway.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atelier.contracts.LlmCallRecorded;
+import dev.atelier.gateway.messaging.LlmCallPublisher;
+import dev.atelier.gateway.pricing.PriceCatalog;
+import dev.atelier.gateway.pricing.PricedCost;
+import dev.atelier.gateway.provider.Completion;
+import dev.atelier.gateway.provider.ProviderCall;
+import dev.atelier.gateway.provider.ProviderRouter;
+import dev.atelier.gateway.provider.StreamEvent;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.context.Context;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
+import java.time.Instant;
+import org.jboss.logging.Logger;
+
+/**
+ * Runs a chat call: routes it, calls the provider, meters the answer (provider usage, else a
+ * tokenizer estimate), prices it, ends its span, records its metrics and hands exactly one {@link
+ * LlmCallRecorded} to the publisher, whether the call succeeded, failed at the provider, or was
+ * abandoned by the caller.
+ */
+@ApplicationScoped
+public class ChatService {
+
+  /** Error code of a call whose caller went away before the answer was complete. */
+  public static final String CLIENT_DISCONNECTED = "client_disconnected";
+
+  private static final Logger LOG = Logger.getLogger(ChatService.class);
+
+  private final ProviderRouter router;
+  private final TokenCounter tokens;
+  private final PriceCatalog prices;
+  private final GenAiTelemetry telemetry;
+  private final LlmCallPublisher publisher;
+
+  ChatService(
+      ProviderRouter router,
+      TokenCounter tokens,
+      PriceCatalog prices,
+      GenAiTelemetry telemetry,
+      LlmCallPublisher publisher) {
+    this.router = router;
+    this.tokens = tokens;
+    this.prices = prices;
+    this.telemetry = telemetry;
+    this.publisher = publisher;
+  }
+
+  /**
+   * Routes a call and opens its span.
+   *
+   * @param parent the caller's trace context (the server request span)
+   * @throws GatewayException 404 when the model is not served
+   */
+  public ChatCall start(ChatRequest request, String team, Attribution attribution, Context parent) {
+    ChatCall call = new ChatCall(request, team, attribution, router.route(request.model()));
+    Span span = telemetry.startChat(call, parent);
+    call.traced(span, parent.with(span));
+    return call;
+  }
+
+  /** A complete answer; its body is returned to the caller as the provider sent it. */
+  public Uni<Completion> complete(ChatCall call) {
+    return call.provider()
+        .complete(new ProviderCall(call.request(), call.upstreamModel(), call.context()))
+        .onItem()
+        .invoke(c -> finishCompletion(call, c))
+        .onFailure()
+        .invoke(t -> finishFailed(call, t))
+        .onCancellation()
+        .invoke(() -> finishFailed(call, null));
+  }
+
+  /**
+   * A streamed answer as the {@code data} payloads to send, ending with {@code [DONE]}. The usage
+   * chunk the gateway always asks for is passed on only when the caller asked for it. The call is
+   * recorded before {@code [DONE]} is emitted.
+   */
+  public Multi<String> stream(ChatCall call) {
+    boolean callerWantsUsage = call.request().includeUsage();
+    return call.provider().stream(
+            new ProviderCall(call.request(), call.upstreamModel(), call.context()))
+        .onItem()
+        .invoke(e -> observe(call, e))
+        .select()
+        .where(e -> callerWantsUsage || !usageOnly(e))
+        .onItem()
+        .transform(e -> callerWantsUsage || !hasUsage(e.json()) ? e.data() : withoutUsage(e))
+        .onCompletion()
+        .invoke(() -> finishStream(call, null))
+        .onCompletion()
+        .continueWith("[DONE]")
+        .onFailure()
+        .invoke(t -> finishStream(call, t))
+        .onCancellation()
+        .invoke(() -> finishStream(call, new CallerGone()));
+  }
+
+  /** Ends a call that failed before it reached a provider (its span only; nothing is recorded). */
+  public void abandon(ChatCall call, GatewayException error) {
+    if (call.markFinished()) {
+      call.span().recordException(error);
+      call.span().end();
+    }
+  }
+
+  private void observe(ChatCall call, StreamEvent e) {
+    JsonNode json = e.json();
+    if (json.path("model").isTextual()) {
+      call.responseModel(json.get("model").asText());
+    }
+    if (json.path("id").isTextual()) {
+      call.responseId(json.get("id").asText());
+    }
+    if (hasUsage(json)) {
+      Usage.fromOpenAi(json.get("usage")).ifPresent(call::providerUsage);
+    }
+    for (JsonNode choice : json.path("choices")) {
+      JsonNode delta = choice.path("delta");
+      boolean content = false;
+      JsonNode text = delta.get("content");
+      if (text != null && text.isTextual() && !text.asText().isEmpty()) {
+        call.output(text.asText());
+        content = true;
+      }
+      for (JsonNode tc : delta.path("tool_calls")) {
+        JsonNode fn = tc.path("function");
+        call.output(fn.path("name").asText("") + fn.path("arguments").asText(""));
+        content = true;
+      }
+      JsonNode refusal = delta.get("refusal");
+      if (refusal != null && refusal.isTextual() && !refusal.asText().isEmpty()) {
+        call.output(refusal.asText());
+        content = true;
+      }
+      if (content) {
+        call.firstToken();
+      }
+      if (choice.path("finish_reason").isTextual()) {
+        call.finishReason(choice.get("finish_reason").asText());
+      }
+    }
+  }
+
+  private static boolean hasUsage(JsonNode json) {
+    JsonNode usage = json.get("usage");
+    return usage != null && usage.isObject();
+  }
+
+  /** The final usage chunk OpenAI sends when asked: no choices, only usage. */
+  private static boolean usageOnly(StreamEvent e) {
+    return hasUsage(e.json()) && e.json().path("choices").isEmpty();
+  }
+
+  /** Some providers put usage on the last chunk that still carries choices: keep the choices. */
+  private static String withoutUsage(StreamEvent e) {
+    ObjectNode copy = ((ObjectNode) e.json()).deepCopy();
+    copy.remove("usage");
+    return copy.toString();
+  }
+
+  private void finishCompletion(ChatCall call, Completion c) {
+    if (!call.markFinished()) {
+      return;
+    }
+    JsonNode json = c.json();
+    JsonNode choice = json.path("choices").path(0);
+    Usage usage =
+        c.usage()
+            .orElseGet(
+                () -> {
+                  JsonNode message = choice.path("message");
+                  JsonNode toolCalls = message.get("tool_calls");
+                  return Usage.estimated(
+                      tokens.promptTokens(call.upstreamModel(), call.request().body()),
+                      tokens.completionTokens(
+                          call.upstreamModel(),
+                          ChatRequest.text(message.get("content")),
+                          toolCalls == null || toolCalls.isNull() ? null : toolCalls.toString()));
+                });
+    String finishReason =
+        choice.path("finish_reason").isTextual() ? choice.get("finish_reason").asText() : null;
+    String responseId = json.path("id").isTextual() ? json.get("id").asText() : null;
+    record(call, usage, c.responseModel(), responseId, finishReason, null);
+  }
+
+  private void finishStream(ChatCall call, Throwable failure) {
+    if (!call.markFinished()) {
+      return;
+    }
+    GatewayException error = failure == null ? null : asGatewayError(failure);
+    if (error != null && !error.fromProvider() && !(failure instanceof CallerGone)) {
+      endWithoutRecord(call, error);
+      return;
+    }
+    Usage usage = call.providerUsage();
+    if (usage == null) {
+      boolean reached = error == null || call.anyOutput() || failure instanceof CallerGone;
+      usage =
+          reached
+              ? Usage.estimated(
+                  tokens.promptTokens(call.upstreamModel(), call.request().body()),
+                  tokens.count(call.upstreamModel(), call.streamedText()))
+              : Usage.NONE;
+    }
+    record(call, usage, call.responseModel(), call.responseId(), call.finishReason(), error);
+  }
+
+  private void finishFailed(ChatCall call, Throwable failure) {
+    if (!call.markFinished()) {
+      return;
+    }
+    if (failure == null) {
+      // The caller went away while waiting: the provider has read the prompt, so it is counted.
+      Usage usage =
+          Usage.estimated(tokens.promptTokens(call.upstreamModel(), call.request().body()), 0);
+      record(call, usage, null, null, null, new CallerGone().asError());
+      return;
+    }
+    GatewayException error = asGatewayError(failure);
+    if (!error.fromProvider()) {
+      endWithoutRecord(call, error);
+      return;
+    }
+    record(call, Usage.NONE, null, null, null, error);
+  }
+
+  private void endWithoutRecord(ChatCall call, GatewayException error) {
+    call.span().setStatus(io.opentelemetry.api.trace.StatusCode.ERROR, error.getMessage());
+    call.span().end();
+  }
+
+  private void record(
+      ChatCall call,
+      Usage usage,
+      String responseModel,
+      String responseId,
+      String finishReason,
+      GatewayException error) {
+    Instant now = Instant.now();
+    Duration latency = Duration.ofNanos(System.nanoTime() - call.startNanos());
+    PricedCost cost =
+        prices.price(
+            call.provider().name(), call.upstreamModel(), responseModel, usage, call.startedAt());
+    if (!cost.known() && usage.total() > 0) {
+      LOG.debugf(
+          "no price for %s/%s; cost recorded as unknown",
+          call.provider().name(), call.upstreamModel());
+    }
+    telemetry.finish(call, usage, cost, responseModel, responseId, finishReason, error, latency);
+    SpanContext sc = call.span().getSpanContext();
+    Attribution a = call.attribution();
+    LlmCallRecorded event =
+        new LlmCallRecorded(
+            call.id(),
+            LlmCallRecorded.TYPE,
+            now,
+            a.workflowId(),
+            a.stepId(),
+            a.agent(),
+            a.conversationId(),
+            call.team(),
+            "chat",
+            call.provider().name(),
+            call.request().model(),
+            responseModel != null ? responseModel : call.upstreamModel(),
+            error == null ? LlmCallRecorded.STATUS_OK : LlmCallRecorded.STATUS_ERROR,
+            error == null ? null : GenAiTelemetry.errorType(error),
+            call.request().stream(),
+            usage.input(),
+            usage.cachedInput(),
+            usage.output(),
+            usage.reasoning(),
+            usage.source(),
+            cost.costUsd(),
+            cost.priceVersion(),
+            call.startedAt(),
+            latency.toMillis(),
+            call.request().stream() ? call.timeToFirstTokenMs() : null,
+            call.provider().simulated(),
+            sc.isValid() ? sc.getTraceId() : null);
+    publisher.record(event, call.context());
+  }
+
+  private static GatewayException asGatewayError(Throwable t) {
+    if (t instanceof GatewayException g) {
+      return g;
+    }
+    if (t instanceof CallerGone gone) {
+      return gone.asError();
+    }
+    LOG.errorf(t, "chat call failed unexpectedly");
+    return new GatewayException(
+        500,
+        GatewayException.SERVER,
+        "internal_error",
+        null,
+        "The gateway failed to complete the call",
+        true,
+        false,
+        null,
+        t);
+  }
+
+  /** Marks a stream the caller abandoned. */
+  private static final class CallerGone extends RuntimeException {
+    CallerGone() {
+      super("the caller disconnected", null, false, false);
+    }
+
+    GatewayException asError() {
+      return new GatewayException(
+          499,
+          GatewayException.INVALID_REQUEST,
+          CLIENT_DISCONNECTED,
+          null,
+          "The caller disconnected before the answer was complete",
+          true,
+          false,
+          null,
+          null);
+    }
+  }
+}

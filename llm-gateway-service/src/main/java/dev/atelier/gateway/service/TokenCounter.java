@@ -1,0 +1,97 @@
+package dev.atelier.gateway.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.knuddels.jtokkit.Encodings;
+import com.knuddels.jtokkit.api.Encoding;
+import com.knuddels.jtokkit.api.EncodingRegistry;
+import com.knuddels.jtokkit.api.EncodingResult;
+import com.knuddels.jtokkit.api.EncodingType;
+import jakarta.enterprise.context.ApplicationScoped;
+
+/**
+ * Counts tokens with OpenAI's tokenizers (jtokkit): {@code o200k_base} for the GPT-4o, GPT-4.1,
+ * GPT-5 and o-series families and anything unknown, {@code cl100k_base} for GPT-4, GPT-3.5 and the
+ * text-embedding models.
+ *
+ * <p>A chat prompt is counted the way OpenAI documents it for its chat models: every message costs
+ * 3 tokens of framing plus its role and content (plus 1 and the name when named), the reply is
+ * primed with 3 more, and tool definitions and tool calls count as their JSON. The simulated
+ * provider reports exactly these counts; for a real provider they are only the fallback estimate.
+ */
+@ApplicationScoped
+public class TokenCounter {
+
+  static final int TOKENS_PER_MESSAGE = 3;
+  static final int TOKENS_PER_NAME = 1;
+  static final int REPLY_PRIMING = 3;
+
+  private final Encoding o200k;
+  private final Encoding cl100k;
+
+  public TokenCounter() {
+    EncodingRegistry registry = Encodings.newDefaultEncodingRegistry();
+    this.o200k = registry.getEncoding(EncodingType.O200K_BASE);
+    this.cl100k = registry.getEncoding(EncodingType.CL100K_BASE);
+  }
+
+  /** The tokenizer of a model. */
+  public Encoding encoding(String model) {
+    String m = model == null ? "" : model.toLowerCase();
+    boolean legacy =
+        (m.startsWith("gpt-4") && !m.startsWith("gpt-4o") && !m.startsWith("gpt-4.1"))
+            || m.startsWith("gpt-3.5")
+            || m.startsWith("text-embedding");
+    return legacy ? cl100k : o200k;
+  }
+
+  public int count(String model, String text) {
+    return countOrdinary(encoding(model), text);
+  }
+
+  /** Prompt tokens of a chat request body (messages and tools). */
+  public long promptTokens(String model, JsonNode body) {
+    Encoding enc = encoding(model);
+    long total = REPLY_PRIMING;
+    for (JsonNode m : body.path("messages")) {
+      total += TOKENS_PER_MESSAGE;
+      total += countOrdinary(enc, m.path("role").asText(""));
+      total += countOrdinary(enc, ChatRequest.text(m.get("content")));
+      JsonNode name = m.get("name");
+      if (name != null && name.isTextual()) {
+        total += TOKENS_PER_NAME + countOrdinary(enc, name.asText());
+      }
+      JsonNode toolCalls = m.get("tool_calls");
+      if (toolCalls != null && toolCalls.isArray() && !toolCalls.isEmpty()) {
+        total += countOrdinary(enc, toolCalls.toString());
+      }
+    }
+    JsonNode tools = body.get("tools");
+    if (tools != null && tools.isArray() && !tools.isEmpty()) {
+      total += countOrdinary(enc, tools.toString());
+    }
+    return total;
+  }
+
+  /** Completion tokens of an assistant message: its content and any tool calls. */
+  public long completionTokens(String model, String content, String toolCallsJson) {
+    Encoding enc = encoding(model);
+    long total = countOrdinary(enc, content);
+    if (toolCallsJson != null && !toolCallsJson.isEmpty()) {
+      total += countOrdinary(enc, toolCallsJson);
+    }
+    return total;
+  }
+
+  /** The longest prefix of {@code text} of at most {@code maxTokens} tokens. */
+  public String truncate(String model, String text, int maxTokens) {
+    Encoding enc = encoding(model);
+    EncodingResult result = enc.encodeOrdinary(text, maxTokens);
+    return result.isTruncated() ? enc.decode(result.getTokens()) : text;
+  }
+
+  // Prompt text may contain strings like "<|endoftext|>": the caller's text is counted as text, not
+  // as special tokens, which is also what makes jtokkit's encode() refuse it.
+  private static int countOrdinary(Encoding enc, String text) {
+    return text == null || text.isEmpty() ? 0 : enc.countTokensOrdinary(text);
+  }
+}

@@ -1,0 +1,54 @@
+package dev.atelier.gateway.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.atelier.contracts.LlmCallRecorded;
+import java.util.Optional;
+
+/**
+ * Token counts of one call. {@code input} includes {@code cachedInput}; {@code output} includes
+ * {@code reasoning} (OpenAI bills reasoning tokens as output and reports them inside {@code
+ * completion_tokens}).
+ *
+ * @param source {@link LlmCallRecorded#USAGE_PROVIDER} or {@link LlmCallRecorded#USAGE_ESTIMATED}
+ */
+public record Usage(long input, long cachedInput, long output, long reasoning, String source) {
+
+  public static final Usage NONE = new Usage(0, 0, 0, 0, LlmCallRecorded.USAGE_PROVIDER);
+
+  public Usage {
+    // A provider that reports more cached than prompt tokens would otherwise produce a negative
+    // uncached count and a cost below the true one.
+    cachedInput = Math.min(Math.max(cachedInput, 0), Math.max(input, 0));
+    reasoning = Math.max(reasoning, 0);
+  }
+
+  public static Usage estimated(long input, long output) {
+    return new Usage(input, 0, output, 0, LlmCallRecorded.USAGE_ESTIMATED);
+  }
+
+  public long total() {
+    return input + output;
+  }
+
+  /**
+   * Reads an OpenAI {@code usage} object, with {@code prompt_tokens_details.cached_tokens} and
+   * {@code completion_tokens_details.reasoning_tokens} when present; empty when there is none.
+   */
+  public static Optional<Usage> fromOpenAi(JsonNode usage) {
+    if (usage == null || !usage.isObject()) {
+      return Optional.empty();
+    }
+    JsonNode prompt = usage.get("prompt_tokens");
+    JsonNode completion = usage.get("completion_tokens");
+    if ((prompt == null || !prompt.isNumber()) && (completion == null || !completion.isNumber())) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new Usage(
+            usage.path("prompt_tokens").asLong(0),
+            usage.path("prompt_tokens_details").path("cached_tokens").asLong(0),
+            usage.path("completion_tokens").asLong(0),
+            usage.path("completion_tokens_details").path("reasoning_tokens").asLong(0),
+            LlmCallRecorded.USAGE_PROVIDER));
+  }
+}
