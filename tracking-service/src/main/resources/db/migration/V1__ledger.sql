@@ -35,7 +35,7 @@ create table llm_call (
     reasoning_tokens       bigint         not null,
     usage_source           text,
     -- exact USD; null means no price was known, which is never the same as 0
-    cost_usd               numeric(20, 10),
+    cost_usd               numeric(30, 18),
     price_version          text,
     started_at             timestamptz,
     latency_ms             bigint         not null,

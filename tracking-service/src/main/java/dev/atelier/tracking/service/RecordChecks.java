@@ -12,8 +12,14 @@ import java.math.BigDecimal;
  */
 final class RecordChecks {
 
-  /** Integer digits {@code numeric(20, 10)} can hold. */
-  private static final int COST_INTEGER_DIGITS = 10;
+  /**
+   * Integer digits and decimals {@code numeric(30, 18)} holds. Gateway costs are exact products of
+   * per-1M prices (9 decimals) and token counts, so they need up to 15 decimals; the ledger stores
+   * them unrounded.
+   */
+  private static final int COST_INTEGER_DIGITS = 12;
+
+  private static final int COST_SCALE = 18;
 
   private RecordChecks() {}
 
@@ -40,6 +46,9 @@ final class RecordChecks {
     require(
         cost == null || cost.precision() - cost.scale() <= COST_INTEGER_DIGITS,
         "costUsd is out of range: " + cost);
+    require(
+        cost == null || cost.stripTrailingZeros().scale() <= COST_SCALE,
+        "costUsd has more than " + COST_SCALE + " decimals and would be rounded: " + cost);
   }
 
   static void check(WorkflowStatusChanged e) {

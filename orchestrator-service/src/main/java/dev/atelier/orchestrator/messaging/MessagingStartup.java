@@ -1,0 +1,78 @@
+package dev.atelier.orchestrator.messaging;
+
+import dev.atelier.contracts.AtelierEvent;
+import dev.atelier.contracts.LlmCallRecorded;
+import dev.atelier.contracts.Topology;
+import dev.atelier.kit.amqp.EventConsumers;
+import dev.atelier.kit.amqp.RabbitBroker;
+import dev.atelier.orchestrator.config.OrchestratorConfig;
+import dev.atelier.orchestrator.model.AgentDefinition;
+import dev.atelier.orchestrator.service.AgentService;
+import dev.atelier.orchestrator.service.ResultService;
+import dev.atelier.orchestrator.service.StepScheduler;
+import dev.atelier.orchestrator.service.UsageService;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.interceptor.Interceptor;
+
+/**
+ * Declares the queues the orchestrator publishes to and consumes, then starts the consumers, the
+ * outbox relay and the scheduler — after the definitions are seeded.
+ */
+@ApplicationScoped
+public class MessagingStartup {
+
+  private final RabbitBroker broker;
+  private final EventConsumers consumers;
+  private final StepQueues stepQueues;
+  private final AgentService agents;
+  private final ResultService results;
+  private final UsageService usage;
+  private final OutboxRelay relay;
+  private final StepScheduler scheduler;
+  private final OrchestratorConfig config;
+
+  MessagingStartup(
+      RabbitBroker broker,
+      EventConsumers consumers,
+      StepQueues stepQueues,
+      AgentService agents,
+      ResultService results,
+      UsageService usage,
+      OutboxRelay relay,
+      StepScheduler scheduler,
+      OrchestratorConfig config) {
+    this.broker = broker;
+    this.consumers = consumers;
+    this.stepQueues = stepQueues;
+    this.agents = agents;
+    this.results = results;
+    this.usage = usage;
+    this.relay = relay;
+    this.scheduler = scheduler;
+    this.config = config;
+  }
+
+  void onStart(@Observes @Priority(Interceptor.Priority.APPLICATION + 100) StartupEvent event) {
+    stepQueues.ensureAll(agents.list().stream().map(AgentDefinition::name).toList());
+    // Status events must not be lost while tracking-service is down: its queue holds them.
+    broker.declare(Topology.TRACKING_WORKFLOW_EVENTS);
+    OrchestratorConfig.Consumers c = config.consumers();
+    consumers.consume(
+        Topology.ORCHESTRATOR_RESULTS,
+        AtelierEvent.class,
+        c.resultsPrefetch(),
+        c.resultsConcurrency(),
+        (e, delivery) -> results.handle(e));
+    consumers.consume(
+        Topology.ORCHESTRATOR_LLM_CALLS,
+        LlmCallRecorded.class,
+        c.llmCallsPrefetch(),
+        c.llmCallsConcurrency(),
+        (e, delivery) -> usage.record(e));
+    relay.start();
+    scheduler.start();
+  }
+}

@@ -1,0 +1,121 @@
+package dev.atelier.orchestrator.messaging;
+
+import dev.atelier.contracts.AtelierEvent;
+import dev.atelier.contracts.EventCodec;
+import dev.atelier.contracts.Topology;
+import dev.atelier.kit.amqp.EventPublisher;
+import dev.atelier.kit.amqp.Outgoing;
+import dev.atelier.kit.amqp.PublishException;
+import dev.atelier.kit.tracing.TraceContexts;
+import dev.atelier.orchestrator.config.OrchestratorConfig;
+import dev.atelier.orchestrator.repository.OutboxRepository;
+import dev.atelier.orchestrator.repository.OutboxRepository.Row;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.transaction.Transactional;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jboss.logging.Logger;
+
+/**
+ * Publishes one batch of due outbox rows and deletes them, in one transaction that holds the rows'
+ * locks. If the process dies between the broker's confirm and the commit, the rows are published
+ * again; consumers deduplicate on the event id.
+ */
+@ApplicationScoped
+public class OutboxPublisher {
+
+  private static final Logger LOG = Logger.getLogger(OutboxPublisher.class);
+
+  private final OutboxRepository outbox;
+  private final EventPublisher publisher;
+  private final TraceContexts traces;
+  private final StepQueues stepQueues;
+  private final OrchestratorConfig config;
+
+  OutboxPublisher(
+      OutboxRepository outbox,
+      EventPublisher publisher,
+      TraceContexts traces,
+      StepQueues stepQueues,
+      OrchestratorConfig config) {
+    this.outbox = outbox;
+    this.publisher = publisher;
+    this.traces = traces;
+    this.stepQueues = stepQueues;
+    this.config = config;
+  }
+
+  /** Publishes up to {@code limit} due rows; returns how many were due. */
+  @Transactional
+  public int publishDue(int limit) {
+    List<Row> rows = outbox.lockDue(limit);
+    if (rows.isEmpty()) {
+      return 0;
+    }
+    Map<Row, Outgoing> batch = new LinkedHashMap<>();
+    for (Row row : rows) {
+      try {
+        AtelierEvent event = EventCodec.read(row.payload());
+        // Each publish joins the trace of the transaction that wrote the row.
+        batch.put(
+            row,
+            new Outgoing(
+                row.exchange(), row.routingKey(), event, traces.extract(row.traceHeaders())));
+      } catch (RuntimeException e) {
+        LOG.errorf("outbox row %d cannot be read, keeping it aside: %s", row.id(), e.getMessage());
+        postpone(row, "unreadable: " + e.getMessage());
+      }
+    }
+    stepQueues.ensureAll(
+        batch.keySet().stream()
+            .filter(r -> r.exchange().equals(Topology.STEPS_EXCHANGE))
+            .map(r -> r.routingKey().substring(r.routingKey().indexOf('.') + 1))
+            .toList());
+    List<Long> published = new ArrayList<>();
+    try {
+      publisher.publishAll(List.copyOf(batch.values()));
+      batch.keySet().forEach(r -> published.add(r.id()));
+    } catch (PublishException e) {
+      // Find the rows the broker refuses, so one unroutable row does not hold back the others.
+      // When the broker itself fails (not one row), the rest waits for the next round.
+      boolean brokerFailing = false;
+      for (Map.Entry<Row, Outgoing> entry : batch.entrySet()) {
+        Row row = entry.getKey();
+        if (brokerFailing) {
+          postpone(row, e.getMessage());
+          continue;
+        }
+        try {
+          publisher.publishAll(List.of(entry.getValue()));
+          published.add(row.id());
+        } catch (PublishException single) {
+          LOG.warnf(
+              "outbox row %d (%s %s) not published, will retry: %s",
+              row.id(), row.exchange(), row.routingKey(), single.getMessage());
+          postpone(row, single.getMessage());
+          brokerFailing = !isUnroutable(single);
+        }
+      }
+    }
+    outbox.delete(published);
+    return rows.size();
+  }
+
+  private static boolean isUnroutable(PublishException e) {
+    return e.getMessage() != null && e.getMessage().startsWith("unroutable");
+  }
+
+  private void postpone(Row row, String error) {
+    Duration base = config.outbox().retryBackoff();
+    long factor = 1L << Math.min(row.publishAttempts(), 16);
+    Duration wait = base.multipliedBy(factor);
+    if (wait.compareTo(config.outbox().retryBackoffMax()) > 0) {
+      wait = config.outbox().retryBackoffMax();
+    }
+    outbox.postpone(row.id(), Instant.now().plus(wait), error);
+  }
+}

@@ -1,0 +1,151 @@
+package dev.atelier.orchestrator.model;
+
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * One workflow as stored. Only its status (and what goes with it) changes, and only under the
+ * workflow's row lock.
+ */
+public final class WorkflowRun {
+
+  private final UUID id;
+  private final String title;
+  private final String requirement;
+  private final String definitionName;
+  private final int definitionVersion;
+  private final String team;
+  private final BigDecimal budgetUsd;
+  private final Map<String, String> metadata;
+  private final Map<String, String> traceContext;
+  private final String traceId;
+  private final Instant createdAt;
+  private final Usage usage;
+  private WorkflowStatus status;
+  private String failureReason;
+  private Instant updatedAt;
+  private Instant completedAt;
+
+  public WorkflowRun(
+      UUID id,
+      String title,
+      String requirement,
+      String definitionName,
+      int definitionVersion,
+      String team,
+      WorkflowStatus status,
+      BigDecimal budgetUsd,
+      Map<String, String> metadata,
+      Map<String, String> traceContext,
+      String traceId,
+      String failureReason,
+      Instant createdAt,
+      Instant updatedAt,
+      Instant completedAt,
+      Usage usage) {
+    this.id = id;
+    this.title = title;
+    this.requirement = requirement;
+    this.definitionName = definitionName;
+    this.definitionVersion = definitionVersion;
+    this.team = team;
+    this.status = status;
+    this.budgetUsd = budgetUsd;
+    this.metadata = Map.copyOf(metadata);
+    this.traceContext = Map.copyOf(traceContext);
+    this.traceId = traceId;
+    this.failureReason = failureReason;
+    this.createdAt = createdAt;
+    this.updatedAt = updatedAt;
+    this.completedAt = completedAt;
+    this.usage = usage;
+  }
+
+  public void complete(Instant now) {
+    status = WorkflowStatus.COMPLETED;
+    updatedAt = now;
+    completedAt = now;
+  }
+
+  public void fail(String reason, Instant now) {
+    status = WorkflowStatus.FAILED;
+    failureReason = reason;
+    updatedAt = now;
+    completedAt = now;
+  }
+
+  /** What the workflow may still spend, or {@code null} without a budget. */
+  public BigDecimal budgetRemainingUsd() {
+    if (budgetUsd == null) {
+      return null;
+    }
+    BigDecimal left = budgetUsd.subtract(usage.costUsd());
+    return left.signum() < 0 ? BigDecimal.ZERO : left;
+  }
+
+  public UUID id() {
+    return id;
+  }
+
+  public String title() {
+    return title;
+  }
+
+  public String requirement() {
+    return requirement;
+  }
+
+  public String definitionName() {
+    return definitionName;
+  }
+
+  public int definitionVersion() {
+    return definitionVersion;
+  }
+
+  public String team() {
+    return team;
+  }
+
+  public WorkflowStatus status() {
+    return status;
+  }
+
+  public BigDecimal budgetUsd() {
+    return budgetUsd;
+  }
+
+  public Map<String, String> metadata() {
+    return metadata;
+  }
+
+  public Map<String, String> traceContext() {
+    return traceContext;
+  }
+
+  public String traceId() {
+    return traceId;
+  }
+
+  public String failureReason() {
+    return failureReason;
+  }
+
+  public Instant createdAt() {
+    return createdAt;
+  }
+
+  public Instant updatedAt() {
+    return updatedAt;
+  }
+
+  public Instant completedAt() {
+    return completedAt;
+  }
+
+  public Usage usage() {
+    return usage;
+  }
+}

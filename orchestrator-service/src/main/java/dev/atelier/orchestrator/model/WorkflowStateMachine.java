@@ -1,0 +1,236 @@
+package dev.atelier.orchestrator.model;
+
+import dev.atelier.contracts.ArtifactRef;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.DoubleSupplier;
+
+/**
+ * The rules of a workflow run, free of I/O: which steps start, what a result or a failure does,
+ * when a loop fires, when the workflow ends. Callers hold the workflow's row lock and pass all its
+ * steps; the machine changes them in memory and reports what changed in a {@link Transition}.
+ */
+public final class WorkflowStateMachine {
+
+  /** The error code of an attempt that produced no result before its deadline. */
+  public static final String TIMEOUT = "timeout";
+
+  private final DoubleSupplier random;
+
+  /**
+   * @param random uniform values in [0, 1) for retry jitter
+   */
+  public WorkflowStateMachine(DoubleSupplier random) {
+    this.random = random;
+  }
+
+  /** Sends out the steps that need nothing. */
+  public Transition start(
+      WorkflowRun workflow, List<StepRun> steps, WorkflowDefinition definition, Instant now) {
+    Transition t = new Transition(null);
+    dispatchReady(workflow, steps, definition, now, t);
+    return t;
+  }
+
+  /**
+   * A step's awaited attempt succeeded: record it, loop back if its verdict says so, start what is
+   * now ready, and complete the workflow when every step is done.
+   */
+  public Transition completed(
+      WorkflowRun workflow,
+      List<StepRun> steps,
+      WorkflowDefinition definition,
+      StepRun step,
+      List<ArtifactRef> outputs,
+      String verdict,
+      String summary,
+      Instant startedAt,
+      Instant now) {
+    Transition t = new Transition(workflow.status());
+    step.succeed(outputs, verdict, summary, startedAt, now);
+    t.succeeded().add(step);
+    LoopPolicy loop = stepDefinition(definition, step).loop();
+    if (loop != null
+        && verdict != null
+        && loop.onVerdict().equals(verdict)
+        && step.loopCount() < loop.maxIterations()) {
+      loopBack(steps, definition, step, loop, t);
+    }
+    dispatchReady(workflow, steps, definition, now, t);
+    if (steps.stream().allMatch(s -> s.state().isSatisfied())) {
+      workflow.complete(now);
+    }
+    return t;
+  }
+
+  /**
+   * A step's awaited attempt failed (or timed out). Retry it per its policy, or fail it and the
+   * workflow, cancelling the work still out.
+   */
+  public Transition failed(
+      WorkflowRun workflow,
+      List<StepRun> steps,
+      WorkflowDefinition definition,
+      StepRun step,
+      String errorCode,
+      String message,
+      boolean retryable,
+      Instant startedAt,
+      Instant now) {
+    Transition t = new Transition(workflow.status());
+    RetryPolicy policy = stepDefinition(definition, step).retry();
+    boolean notRetryable = !retryable || policy.nonRetryableErrors().contains(errorCode);
+    if (!notRetryable && step.tries() < policy.maxAttempts()) {
+      Instant at = now.plus(policy.backoff(step.tries(), random.getAsDouble()));
+      step.scheduleRetry(errorCode, message, startedAt, at, now);
+      t.retryScheduled().add(step);
+      return t;
+    }
+    step.fail(errorCode, message, startedAt, now);
+    t.failed().add(step);
+    for (StepRun other : steps) {
+      if (other != step
+          && (other.state().isInFlight()
+              || other.state() == StepState.RETRY_SCHEDULED
+              || other.state() == StepState.WAITING_APPROVAL)) {
+        other.cancel(now);
+        t.cancelled().add(other);
+      }
+    }
+    String why =
+        notRetryable
+            ? "a non-retryable error"
+            : "%d attempt%s".formatted(step.tries(), step.tries() == 1 ? "" : "s");
+    workflow.fail(
+        "step '%s' (%s) failed after %s: %s: %s"
+            .formatted(step.key(), step.role(), why, errorCode, message),
+        now);
+    return t;
+  }
+
+  /** Sends out the next try of a step whose retry time has come. */
+  public Transition retryDue(
+      WorkflowRun workflow,
+      List<StepRun> steps,
+      WorkflowDefinition definition,
+      StepRun step,
+      Instant now) {
+    Transition t = new Transition(workflow.status());
+    step.dispatch(now, stepDefinition(definition, step).timeout());
+    t.dispatched().add(step);
+    return t;
+  }
+
+  /**
+   * The artifacts a step reads: the outputs of every step it needs, directly or not (restricted to
+   * the step's declared {@code inputs} when it has some), then what a loop added.
+   */
+  public List<ArtifactRef> inputsOf(StepRun step, List<StepRun> steps, WorkflowDefinition def) {
+    StepDefinition sd = stepDefinition(def, step);
+    Set<ArtifactRef> refs = new LinkedHashSet<>();
+    for (String ancestor : DefinitionGraph.of(def).ancestors(step.key())) {
+      for (ArtifactRef ref : byKey(steps, ancestor).outputs()) {
+        if (sd.inputs().isEmpty() || sd.inputs().contains(ref.name())) {
+          refs.add(ref);
+        }
+      }
+    }
+    refs.addAll(step.extraInputs());
+    return List.copyOf(refs);
+  }
+
+  private void loopBack(
+      List<StepRun> steps,
+      WorkflowDefinition definition,
+      StepRun looping,
+      LoopPolicy loop,
+      Transition t) {
+    StepRun target = byKey(steps, loop.to());
+    int iteration = looping.loopCount() + 1;
+    String summary = looping.summary() == null ? "" : " Its summary: " + looping.summary().strip();
+    String targetFeedback =
+        ("Step '%s' (%s) returned '%s' on your previous output %s (round %d of at most %d).%s"
+                + " Its full output is %s. Address every finding and produce a complete new"
+                + " version.")
+            .formatted(
+                looping.key(),
+                looping.role(),
+                looping.verdict(),
+                refs(target.outputs()),
+                iteration,
+                loop.maxIterations(),
+                summary,
+                refs(looping.outputs()));
+    String loopingFeedback =
+        ("This is round %d of this step. Your previous output was %s; check that what it asked"
+                + " for is addressed in the new inputs.")
+            .formatted(iteration + 1, refs(looping.outputs()));
+    List<ArtifactRef> targetExtra = new ArrayList<>(looping.outputs());
+    targetExtra.addAll(target.outputs());
+    List<ArtifactRef> loopingExtra = List.copyOf(looping.outputs());
+    looping.countLoop();
+    for (String key : DefinitionGraph.of(definition).between(loop.to(), looping.key())) {
+      StepRun s = byKey(steps, key);
+      if (s == target) {
+        s.requeue(targetFeedback, targetExtra);
+      } else if (s == looping) {
+        s.requeue(loopingFeedback, loopingExtra);
+      } else {
+        s.requeue(null, List.of());
+      }
+    }
+    t.markLooped();
+  }
+
+  private void dispatchReady(
+      WorkflowRun workflow,
+      List<StepRun> steps,
+      WorkflowDefinition definition,
+      Instant now,
+      Transition t) {
+    if (workflow.status() != WorkflowStatus.RUNNING) {
+      return;
+    }
+    for (StepRun s : steps) {
+      if (s.state() != StepState.PENDING) {
+        continue;
+      }
+      StepDefinition sd = stepDefinition(definition, s);
+      boolean ready = sd.needs().stream().allMatch(n -> byKey(steps, n).state().isSatisfied());
+      if (ready) {
+        s.dispatch(now, sd.timeout());
+        t.dispatched().add(s);
+      }
+    }
+  }
+
+  private static StepDefinition stepDefinition(WorkflowDefinition definition, StepRun step) {
+    return definition
+        .step(step.key())
+        .orElseThrow(
+            () ->
+                new IllegalStateException(
+                    "step "
+                        + step.key()
+                        + " is not in "
+                        + definition.name()
+                        + " v"
+                        + definition.version()));
+  }
+
+  private static StepRun byKey(List<StepRun> steps, String key) {
+    return steps.stream()
+        .filter(s -> s.key().equals(key))
+        .findFirst()
+        .orElseThrow(() -> new IllegalStateException("no step " + key));
+  }
+
+  private static String refs(List<ArtifactRef> refs) {
+    return refs.isEmpty()
+        ? "(none)"
+        : String.join(", ", refs.stream().map(ArtifactRef::toString).toList());
+  }
+}

@@ -1,0 +1,120 @@
+package dev.atelier.orchestrator.repository;
+
+import dev.atelier.contracts.AtelierEvent;
+import dev.atelier.contracts.EventCodec;
+import jakarta.inject.Singleton;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/** The transactional outbox table. */
+@Singleton
+public class OutboxRepository {
+
+  /** One message waiting to be published. */
+  public record Row(
+      long id,
+      String exchange,
+      String routingKey,
+      UUID eventId,
+      byte[] payload,
+      Map<String, String> traceHeaders,
+      int publishAttempts) {}
+
+  private final DataSource dataSource;
+  private final JsonColumns json;
+
+  OutboxRepository(DataSource dataSource, JsonColumns json) {
+    this.dataSource = dataSource;
+    this.json = json;
+  }
+
+  public void insert(
+      String exchange, String routingKey, AtelierEvent event, Map<String, String> traceHeaders) {
+    String sql =
+        "insert into outbox (exchange, routing_key, event_id, event_type, workflow_id, payload,"
+            + " trace_headers) values (?, ?, ?, ?, ?, ?::jsonb, ?::jsonb)";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, exchange);
+      ps.setString(2, routingKey);
+      ps.setObject(3, event.eventId());
+      ps.setString(4, event.type());
+      ps.setObject(5, event.workflowId());
+      ps.setString(6, new String(EventCodec.write(event), StandardCharsets.UTF_8));
+      ps.setString(7, json.write(traceHeaders));
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      throw Sql.failure("cannot write to the outbox", e);
+    }
+  }
+
+  /**
+   * Locks up to {@code limit} due rows, oldest first. Rows another relay holds are skipped, so
+   * relays of several replicas share the work without publishing a row twice at once.
+   */
+  public List<Row> lockDue(int limit) {
+    String sql =
+        "select id, exchange, routing_key, event_id, payload::text as payload,"
+            + " trace_headers::text as trace_headers, publish_attempts from outbox"
+            + " where next_attempt_at <= now() order by id limit ? for update skip locked";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setInt(1, limit);
+      List<Row> rows = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          rows.add(
+              new Row(
+                  rs.getLong("id"),
+                  rs.getString("exchange"),
+                  rs.getString("routing_key"),
+                  Sql.uuid(rs, "event_id"),
+                  rs.getString("payload").getBytes(StandardCharsets.UTF_8),
+                  json.stringMap(rs.getString("trace_headers")),
+                  rs.getInt("publish_attempts")));
+        }
+      }
+      return rows;
+    } catch (SQLException e) {
+      throw Sql.failure("cannot read the outbox", e);
+    }
+  }
+
+  public void delete(List<Long> ids) {
+    if (ids.isEmpty()) {
+      return;
+    }
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement("delete from outbox where id = any(?)")) {
+      ps.setArray(1, c.createArrayOf("bigint", ids.toArray()));
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      throw Sql.failure("cannot delete from the outbox", e);
+    }
+  }
+
+  /** Keeps a row the broker refused, to be tried again at {@code next}. */
+  public void postpone(long id, Instant next, String error) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "update outbox set publish_attempts = publish_attempts + 1, next_attempt_at = ?,"
+                    + " last_error = ? where id = ?")) {
+      ps.setObject(1, Sql.ts(next));
+      ps.setString(2, error);
+      ps.setLong(3, id);
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      throw Sql.failure("cannot postpone outbox row " + id, e);
+    }
+  }
+}

@@ -1,0 +1,209 @@
+package dev.atelier.orchestrator.repository;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.sql.DataSource;
+
+/**
+ * A table of immutable, versioned definitions ({@code name, version, definition jsonb, ...}). The
+ * latest version of a name is its current one unless retired. Versions never change once written,
+ * so they are cached by {@code (name, version)}.
+ *
+ * @param <T> the definition record
+ */
+public abstract class VersionedStore<T> {
+
+  /** One stored version. */
+  public record Stored<T>(
+      T definition,
+      String name,
+      int version,
+      String contentHash,
+      String source,
+      Instant createdAt,
+      Instant retiredAt) {
+
+    public boolean retired() {
+      return retiredAt != null;
+    }
+  }
+
+  private static final String COLUMNS =
+      "name, version, definition::text as definition, content_hash, source, created_at,"
+          + " retired_at";
+
+  private final DataSource dataSource;
+  private final JsonColumns json;
+  private final String table;
+  private final Class<T> type;
+  private final Map<String, T> versions = new ConcurrentHashMap<>();
+
+  protected VersionedStore(DataSource dataSource, JsonColumns json, String table, Class<T> type) {
+    this.dataSource = dataSource;
+    this.json = json;
+    this.table = table;
+    this.type = type;
+  }
+
+  /** The stored definition with its identity filled in from the row. */
+  protected abstract T stamp(T definition, String name, int version, Instant createdAt);
+
+  /** The latest version of {@code name}, retired or not. */
+  public Optional<Stored<T>> latest(String name) {
+    List<Stored<T>> rows =
+        query(
+            "select "
+                + COLUMNS
+                + " from "
+                + table
+                + " where name = ? order by version desc limit 1",
+            name);
+    return rows.stream().findFirst();
+  }
+
+  /** One exact version, retired or not. */
+  public Optional<T> find(String name, int version) {
+    T cached = versions.get(name + "@" + version);
+    if (cached != null) {
+      return Optional.of(cached);
+    }
+    return query(
+            "select " + COLUMNS + " from " + table + " where name = ? and version = ?",
+            name,
+            version)
+        .stream()
+        .findFirst()
+        .map(Stored::definition);
+  }
+
+  /** The current (latest, not retired) version of every name, by name. */
+  public List<Stored<T>> current() {
+    return query(
+            "select * from (select distinct on (name) "
+                + COLUMNS
+                + " from "
+                + table
+                + " order by name, version desc) latest where retired_at is null order by name")
+        .stream()
+        .toList();
+  }
+
+  /** The current versions of the given names; names without one are absent from the map. */
+  public Map<String, T> current(Collection<String> names) {
+    Map<String, T> result = new LinkedHashMap<>();
+    for (Stored<T> s :
+        query(
+            "select * from (select distinct on (name) "
+                + COLUMNS
+                + " from "
+                + table
+                + " where name = any(?) order by name, version desc) latest"
+                + " where retired_at is null",
+            (Object) names.toArray(String[]::new))) {
+      result.put(s.name(), s.definition());
+    }
+    return result;
+  }
+
+  /**
+   * Serialises writers of {@code name} (and seeding replicas) until the transaction ends, so "read
+   * latest, insert latest + 1" cannot race.
+   */
+  public void lock(String name) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement("select pg_advisory_xact_lock(hashtext(?))")) {
+      ps.setString(1, table + ":" + name);
+      ps.execute();
+    } catch (SQLException e) {
+      throw Sql.failure("cannot lock " + table + " " + name, e);
+    }
+  }
+
+  public void insert(String name, int version, T definition, String contentHash, String source) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "insert into "
+                    + table
+                    + " (name, version, definition, content_hash, source)"
+                    + " values (?, ?, ?::jsonb, ?, ?)")) {
+      ps.setString(1, name);
+      ps.setInt(2, version);
+      ps.setString(3, json.write(definition));
+      ps.setString(4, contentHash);
+      ps.setString(5, source);
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      throw Sql.failure("cannot store " + table + " " + name + " v" + version, e);
+    }
+  }
+
+  public void retire(String name, int version, Instant at) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "update " + table + " set retired_at = ? where name = ? and version = ?")) {
+      ps.setObject(1, Sql.ts(at));
+      ps.setString(2, name);
+      ps.setInt(3, version);
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      throw Sql.failure("cannot retire " + table + " " + name + " v" + version, e);
+    }
+  }
+
+  private List<Stored<T>> query(String sql, Object... params) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < params.length; i++) {
+        if (params[i] instanceof String[] array) {
+          ps.setArray(i + 1, c.createArrayOf("text", array));
+        } else {
+          ps.setObject(i + 1, params[i]);
+        }
+      }
+      List<Stored<T>> result = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          String name = rs.getString("name");
+          int version = rs.getInt("version");
+          Instant createdAt = Sql.instant(rs, "created_at");
+          T definition =
+              versions.computeIfAbsent(
+                  name + "@" + version,
+                  k -> stamp(json.read(readText(rs), type), name, version, createdAt));
+          result.add(
+              new Stored<>(
+                  definition,
+                  name,
+                  version,
+                  rs.getString("content_hash"),
+                  rs.getString("source"),
+                  createdAt,
+                  Sql.instant(rs, "retired_at")));
+        }
+      }
+      return result;
+    } catch (SQLException e) {
+      throw Sql.failure("cannot read " + table, e);
+    }
+  }
+
+  private static String readText(ResultSet rs) {
+    try {
+      return rs.getString("definition");
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

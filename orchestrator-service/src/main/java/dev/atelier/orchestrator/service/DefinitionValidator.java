@@ -1,0 +1,284 @@
+package dev.atelier.orchestrator.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.atelier.orchestrator.model.AgentDefinition;
+import dev.atelier.orchestrator.model.DefinitionGraph;
+import dev.atelier.orchestrator.model.LoopPolicy;
+import dev.atelier.orchestrator.model.RetryPolicy;
+import dev.atelier.orchestrator.model.StepDefinition;
+import dev.atelier.orchestrator.model.WorkflowDefinition;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Checks definitions before they are stored. Each fault names the step or field and what is wrong,
+ * so a 400 tells the author exactly what to fix.
+ */
+public final class DefinitionValidator {
+
+  /** Names of definitions, roles, steps and artifacts. */
+  public static final Pattern NAME = Pattern.compile("[a-z][a-z0-9-]{0,62}");
+
+  private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{\\s*([^}]*?)\\s*}}");
+  private static final int MAX_STEPS = 50;
+  private static final Duration MAX_TIMEOUT = Duration.ofHours(24);
+  private static final Duration MAX_BACKOFF = Duration.ofHours(24);
+
+  private DefinitionValidator() {}
+
+  /**
+   * Faults of an agent definition; empty when valid.
+   *
+   * @param name the name it is stored under
+   */
+  public static List<String> validate(String name, AgentDefinition agent) {
+    List<String> faults = new ArrayList<>();
+    if (name == null || !NAME.matcher(name).matches()) {
+      faults.add("name '" + name + "' must match " + NAME.pattern());
+    }
+    if (agent.name() != null && !agent.name().equals(name)) {
+      faults.add("name '" + agent.name() + "' in the body differs from '" + name + "'");
+    }
+    if (blank(agent.systemPrompt())) {
+      faults.add("systemPrompt is required");
+    }
+    if (blank(agent.userPromptTemplate())) {
+      faults.add("userPromptTemplate is required");
+    } else {
+      for (String p : placeholders(agent.userPromptTemplate())) {
+        boolean known =
+            p.equals("requirement")
+                || p.equals("feedback")
+                || (p.startsWith("input:") && NAME.matcher(p.substring(6)).matches());
+        if (!known) {
+          faults.add(
+              "userPromptTemplate has an unknown placeholder {{"
+                  + p
+                  + "}} (use {{requirement}}, {{feedback}} or {{input:<artifact>}})");
+        }
+      }
+    }
+    if (agent.outputArtifact() == null || !NAME.matcher(agent.outputArtifact()).matches()) {
+      faults.add("outputArtifact '" + agent.outputArtifact() + "' must match " + NAME.pattern());
+    }
+    JsonNode schema = agent.outputSchema();
+    if (schema == null || !schema.isObject()) {
+      faults.add("outputSchema must be a JSON Schema object");
+    } else if (!"object".equals(schema.path("type").asText())) {
+      faults.add("outputSchema must describe an object (\"type\": \"object\")");
+    }
+    if (blank(agent.model())) {
+      faults.add("model must not be blank");
+    }
+    if (agent.fallbackModels().stream().anyMatch(DefinitionValidator::blank)) {
+      faults.add("fallbackModels must not contain blank names");
+    }
+    BigDecimal t = agent.temperature();
+    if (t != null && (t.signum() < 0 || t.compareTo(BigDecimal.valueOf(2)) > 0)) {
+      faults.add("temperature " + t + " must be between 0 and 2");
+    }
+    Integer max = agent.maxTokens();
+    if (max != null && (max < 1 || max > 1_000_000)) {
+      faults.add("maxTokens " + max + " must be between 1 and 1000000");
+    }
+    return faults;
+  }
+
+  /**
+   * Faults of a workflow definition; empty when valid.
+   *
+   * @param name the name it is stored under
+   * @param agents the current agent definitions by role
+   */
+  public static List<String> validate(
+      String name, WorkflowDefinition workflow, Map<String, AgentDefinition> agents) {
+    List<String> faults = new ArrayList<>();
+    if (name == null || !NAME.matcher(name).matches()) {
+      faults.add("name '" + name + "' must match " + NAME.pattern());
+    }
+    if (workflow.name() != null && !workflow.name().equals(name)) {
+      faults.add("name '" + workflow.name() + "' in the body differs from '" + name + "'");
+    }
+    List<StepDefinition> steps = workflow.steps();
+    if (steps.isEmpty()) {
+      faults.add("steps must not be empty");
+      return faults;
+    }
+    if (steps.size() > MAX_STEPS) {
+      faults.add("a workflow has at most " + MAX_STEPS + " steps, not " + steps.size());
+    }
+    Set<String> ids = new HashSet<>();
+    for (int i = 0; i < steps.size(); i++) {
+      StepDefinition s = steps.get(i);
+      if (s.id() == null || !NAME.matcher(s.id()).matches()) {
+        faults.add("steps[" + i + "].id '" + s.id() + "' must match " + NAME.pattern());
+      } else if (!ids.add(s.id())) {
+        faults.add("step id '" + s.id() + "' is used twice");
+      }
+    }
+    if (!faults.isEmpty()) {
+      return faults;
+    }
+    for (StepDefinition s : steps) {
+      String at = "step '" + s.id() + "'";
+      if (blank(s.role())) {
+        faults.add(at + ": role is required");
+      } else if (!agents.containsKey(s.role())) {
+        faults.add(at + ": unknown role '" + s.role() + "'");
+      }
+      Set<String> seen = new HashSet<>();
+      for (String n : s.needs()) {
+        if (n.equals(s.id())) {
+          faults.add(at + " needs itself");
+        } else if (!ids.contains(n)) {
+          faults.add(at + " needs unknown step '" + n + "'");
+        } else if (!seen.add(n)) {
+          faults.add(at + " needs '" + n + "' twice");
+        }
+      }
+      if (s.approval()) {
+        faults.add(at + ": approval gates are not available yet");
+      }
+      checkRetry(at, s.retry(), faults);
+      if (s.timeout().isNegative()
+          || s.timeout().isZero()
+          || s.timeout().compareTo(MAX_TIMEOUT) > 0) {
+        faults.add(at + ": timeout must be positive and at most 24h");
+      }
+    }
+    if (!faults.isEmpty()) {
+      return faults;
+    }
+    DefinitionGraph graph = new DefinitionGraph(steps);
+    List<String> stuck = graph.stuckOnCycles();
+    if (!stuck.isEmpty()) {
+      faults.add(
+          "steps "
+              + stuck
+              + " can never start: their needs form a cycle (to repeat steps, declare a loop)");
+      return faults;
+    }
+    for (StepDefinition s : steps) {
+      String at = "step '" + s.id() + "'";
+      List<String> ancestors = graph.ancestors(s.id());
+      Set<String> readable = new LinkedHashSet<>();
+      for (String a : ancestors) {
+        AgentDefinition producer = agents.get(workflow.step(a).orElseThrow().role());
+        readable.add(producer.outputArtifact());
+      }
+      for (String input : s.inputs()) {
+        if (!readable.contains(input)) {
+          faults.add(
+              at + " reads '" + input + "', which none of the steps it needs produces " + readable);
+        }
+      }
+      AgentDefinition agent = agents.get(s.role());
+      for (String p : placeholders(agent.userPromptTemplate())) {
+        if (p.startsWith("input:")) {
+          String artifact = p.substring(6);
+          boolean available =
+              readable.contains(artifact)
+                  && (s.inputs().isEmpty() || s.inputs().contains(artifact));
+          if (!available) {
+            faults.add(
+                at
+                    + " ("
+                    + s.role()
+                    + ") reads {{"
+                    + p
+                    + "}}, but the steps it needs produce only "
+                    + readable);
+          }
+        }
+      }
+      if (s.loop() != null) {
+        checkLoop(at, s, s.loop(), ancestors, agent, faults);
+      }
+    }
+    return faults;
+  }
+
+  private static void checkLoop(
+      String at,
+      StepDefinition s,
+      LoopPolicy loop,
+      List<String> ancestors,
+      AgentDefinition agent,
+      List<String> faults) {
+    if (blank(loop.onVerdict())) {
+      faults.add(at + ": loop.onVerdict is required");
+    } else {
+      JsonNode verdicts = agent.outputSchema().path("properties").path("verdict").path("enum");
+      if (!agent.outputSchema().path("properties").has("verdict")) {
+        faults.add(
+            at + ": loop on a verdict, but role '" + s.role() + "' gives no verdict property");
+      } else if (verdicts.isArray()) {
+        boolean listed = false;
+        for (JsonNode v : verdicts) {
+          listed |= v.asText().equals(loop.onVerdict());
+        }
+        if (!listed) {
+          faults.add(
+              at
+                  + ": loop.onVerdict '"
+                  + loop.onVerdict()
+                  + "' is not a verdict role '"
+                  + s.role()
+                  + "' can give "
+                  + verdicts);
+        }
+      }
+    }
+    if (blank(loop.to())) {
+      faults.add(at + ": loop.to is required");
+    } else if (!ancestors.contains(loop.to())) {
+      faults.add(at + ": loop.to '" + loop.to() + "' must be a step it needs (directly or not)");
+    }
+    if (loop.maxIterations() < 1 || loop.maxIterations() > 10) {
+      faults.add(at + ": loop.maxIterations must be between 1 and 10");
+    }
+  }
+
+  private static void checkRetry(String at, RetryPolicy r, List<String> faults) {
+    if (r.maxAttempts() < 1 || r.maxAttempts() > 20) {
+      faults.add(at + ": retry.maxAttempts must be between 1 and 20");
+    }
+    if (r.initialBackoff().isNegative() || r.initialBackoff().compareTo(MAX_BACKOFF) > 0) {
+      faults.add(at + ": retry.initialBackoff must be between 0 and 24h");
+    }
+    if (r.maxBackoff().compareTo(r.initialBackoff()) < 0
+        || r.maxBackoff().compareTo(MAX_BACKOFF) > 0) {
+      faults.add(at + ": retry.maxBackoff must be at least initialBackoff and at most 24h");
+    }
+    if (r.multiplier() < 1 || r.multiplier() > 10) {
+      faults.add(at + ": retry.multiplier must be between 1 and 10");
+    }
+    if (r.jitter() < 0 || r.jitter() > 1) {
+      faults.add(at + ": retry.jitter must be between 0 and 1");
+    }
+    if (r.nonRetryableErrors().stream().anyMatch(DefinitionValidator::blank)) {
+      faults.add(at + ": retry.nonRetryableErrors must not contain blank codes");
+    }
+  }
+
+  static List<String> placeholders(String template) {
+    List<String> result = new ArrayList<>();
+    Matcher m = PLACEHOLDER.matcher(template == null ? "" : template);
+    while (m.find()) {
+      result.add(m.group(1));
+    }
+    return result;
+  }
+
+  private static boolean blank(String s) {
+    return s == null || s.isBlank();
+  }
+}

@@ -1,0 +1,144 @@
+package dev.atelier.orchestrator.service;
+
+import dev.atelier.kit.problem.ProblemException;
+import dev.atelier.orchestrator.model.AgentDefinition;
+import dev.atelier.orchestrator.model.StepDefinition;
+import dev.atelier.orchestrator.model.StepRun;
+import dev.atelier.orchestrator.model.Transition;
+import dev.atelier.orchestrator.model.Usage;
+import dev.atelier.orchestrator.model.WorkflowDefinition;
+import dev.atelier.orchestrator.model.WorkflowRun;
+import dev.atelier.orchestrator.model.WorkflowStateMachine;
+import dev.atelier.orchestrator.model.WorkflowStatus;
+import dev.atelier.orchestrator.repository.StepRepository;
+import dev.atelier.orchestrator.repository.WorkflowRepository;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.transaction.Transactional;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Stores a new workflow, its steps, and the messages that start it, in one transaction: either all
+ * of it exists and will be published, or none of it.
+ */
+@ApplicationScoped
+class WorkflowCreation {
+
+  /** A validated submission. */
+  record Command(
+      UUID id,
+      String title,
+      String requirement,
+      String definition,
+      String team,
+      BigDecimal budgetUsd,
+      Map<String, String> metadata,
+      Map<String, String> traceContext,
+      String traceId,
+      String idempotencyKey,
+      String requestHash) {}
+
+  private final WorkflowDefinitionService definitions;
+  private final AgentService agents;
+  private final WorkflowRepository workflows;
+  private final StepRepository steps;
+  private final WorkflowStateMachine machine;
+  private final WorkflowEngine engine;
+
+  WorkflowCreation(
+      WorkflowDefinitionService definitions,
+      AgentService agents,
+      WorkflowRepository workflows,
+      StepRepository steps,
+      WorkflowStateMachine machine,
+      WorkflowEngine engine) {
+    this.definitions = definitions;
+    this.agents = agents;
+    this.workflows = workflows;
+    this.steps = steps;
+    this.machine = machine;
+    this.engine = engine;
+  }
+
+  @Transactional
+  WorkflowDetails create(Command c) {
+    WorkflowDefinition definition =
+        definitions
+            .findCurrent(c.definition())
+            .orElseThrow(
+                () ->
+                    ProblemException.badRequest(
+                        "unknown-definition",
+                        "there is no workflow definition '"
+                            + c.definition()
+                            + "'; see GET /api/v1/workflow-definitions"));
+    List<String> roles = definition.steps().stream().map(StepDefinition::role).distinct().toList();
+    Map<String, AgentDefinition> roleVersions = agents.current(roles);
+    List<String> missing = roles.stream().filter(r -> !roleVersions.containsKey(r)).toList();
+    if (!missing.isEmpty()) {
+      throw ProblemException.conflict(
+          "role-missing",
+          "workflow definition "
+              + definition.name()
+              + " uses roles that no longer exist: "
+              + missing);
+    }
+    Instant now = WorkflowEngine.now();
+    WorkflowRun workflow =
+        new WorkflowRun(
+            c.id(),
+            c.title(),
+            c.requirement(),
+            definition.name(),
+            definition.version(),
+            c.team(),
+            WorkflowStatus.RUNNING,
+            c.budgetUsd(),
+            c.metadata(),
+            c.traceContext(),
+            c.traceId(),
+            null,
+            now,
+            now,
+            null,
+            Usage.NONE);
+    if (!workflows.insert(workflow, c.idempotencyKey(), c.requestHash())) {
+      return existing(c);
+    }
+    // Steps are pinned to the role versions current now: later edits never change this run.
+    List<StepRun> created = new ArrayList<>();
+    for (int i = 0; i < definition.steps().size(); i++) {
+      StepDefinition sd = definition.steps().get(i);
+      created.add(
+          StepRun.pending(c.id(), sd.id(), i, sd.role(), roleVersions.get(sd.role()).version()));
+    }
+    Transition t = machine.start(workflow, created, definition, now);
+    steps.insertAll(created);
+    engine.publish(workflow, created, definition, t);
+    return new WorkflowDetails(workflow, created, true);
+  }
+
+  private WorkflowDetails existing(Command c) {
+    WorkflowRepository.KeyedSubmission keyed =
+        workflows
+            .findByIdempotencyKey(c.idempotencyKey())
+            .orElseThrow(() -> new IllegalStateException("idempotency key vanished"));
+    if (!keyed.requestHash().equals(c.requestHash())) {
+      throw new ProblemException(
+          422,
+          "idempotency-key-reused",
+          "Idempotency key reused",
+          "Idempotency-Key '"
+              + c.idempotencyKey()
+              + "' was already used for a different request (workflow "
+              + keyed.id()
+              + ")");
+    }
+    WorkflowRun workflow = workflows.find(keyed.id()).orElseThrow();
+    return new WorkflowDetails(workflow, steps.findByWorkflow(keyed.id()), false);
+  }
+}

@@ -1,0 +1,206 @@
+package dev.atelier.orchestrator.service;
+
+import dev.atelier.contracts.StepRequested;
+import dev.atelier.contracts.Topology;
+import dev.atelier.contracts.WorkflowStatusChanged;
+import dev.atelier.kit.tracing.TraceContexts;
+import dev.atelier.orchestrator.model.AgentDefinition;
+import dev.atelier.orchestrator.model.StepRun;
+import dev.atelier.orchestrator.model.StepState;
+import dev.atelier.orchestrator.model.Transition;
+import dev.atelier.orchestrator.model.WorkflowDefinition;
+import dev.atelier.orchestrator.model.WorkflowRun;
+import dev.atelier.orchestrator.model.WorkflowStateMachine;
+import dev.atelier.orchestrator.model.WorkflowStatus;
+import dev.atelier.orchestrator.repository.StepRepository;
+import dev.atelier.orchestrator.repository.WorkflowRepository;
+import io.opentelemetry.context.Scope;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.transaction.Transactional;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.jboss.logging.Logger;
+
+/**
+ * Turns the state machine's transitions into rows and outbox messages, in the caller's transaction,
+ * and runs the time-driven transitions (due retries, timeouts) for the scheduler.
+ */
+@ApplicationScoped
+public class WorkflowEngine {
+
+  private static final Logger LOG = Logger.getLogger(WorkflowEngine.class);
+
+  private final WorkflowStateMachine machine;
+  private final WorkflowRepository workflows;
+  private final StepRepository steps;
+  private final AgentService agents;
+  private final WorkflowDefinitionService definitions;
+  private final Outbox outbox;
+  private final WorkflowMetrics metrics;
+  private final AfterCommit afterCommit;
+  private final TraceContexts traces;
+
+  WorkflowEngine(
+      WorkflowStateMachine machine,
+      WorkflowRepository workflows,
+      StepRepository steps,
+      AgentService agents,
+      WorkflowDefinitionService definitions,
+      Outbox outbox,
+      WorkflowMetrics metrics,
+      AfterCommit afterCommit,
+      TraceContexts traces) {
+    this.machine = machine;
+    this.workflows = workflows;
+    this.steps = steps;
+    this.agents = agents;
+    this.definitions = definitions;
+    this.outbox = outbox;
+    this.metrics = metrics;
+    this.afterCommit = afterCommit;
+    this.traces = traces;
+  }
+
+  /** Timestamps as PostgreSQL keeps them, so what is returned equals what is read back. */
+  public static Instant now() {
+    return Instant.now().truncatedTo(ChronoUnit.MICROS);
+  }
+
+  /** Writes back an existing workflow's changed steps and status, then queues the messages. */
+  public void apply(
+      WorkflowRun workflow, List<StepRun> all, WorkflowDefinition definition, Transition t) {
+    steps.updateChanged(all);
+    if (t.statusBefore() != workflow.status()) {
+      workflows.updateStatus(workflow);
+    } else {
+      workflows.touch(workflow.id(), now());
+    }
+    publish(workflow, all, definition, t);
+  }
+
+  /**
+   * Queues what a transition sends: a {@link StepRequested} per dispatched step and a {@link
+   * WorkflowStatusChanged} when the status changed; counts it once committed.
+   */
+  public void publish(
+      WorkflowRun workflow, List<StepRun> all, WorkflowDefinition definition, Transition t) {
+    for (StepRun s : t.dispatched()) {
+      AgentDefinition agent = agents.version(s.role(), s.agentVersion());
+      StepRequested request =
+          new StepRequested(
+              UUID.randomUUID(),
+              StepRequested.TYPE,
+              now(),
+              workflow.id(),
+              s.id(),
+              s.key(),
+              s.attempt(),
+              agent.toSpec(),
+              workflow.requirement(),
+              machine.inputsOf(s, all, definition),
+              s.deadlineAt(),
+              workflow.budgetRemainingUsd(),
+              s.feedback(),
+              workflow.metadata());
+      outbox.add(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(s.role()), request);
+    }
+    if (t.statusBefore() != workflow.status()) {
+      WorkflowStatusChanged changed =
+          new WorkflowStatusChanged(
+              UUID.randomUUID(),
+              WorkflowStatusChanged.TYPE,
+              now(),
+              workflow.id(),
+              workflow.definitionName(),
+              workflow.definitionVersion(),
+              workflow.title(),
+              workflow.team(),
+              workflow.status().value(),
+              t.statusBefore() == null ? null : t.statusBefore().value(),
+              workflow.failureReason());
+      outbox.add(
+          Topology.WORKFLOW_EVENTS_EXCHANGE,
+          Topology.workflowStatusRoutingKey(workflow.status().value()),
+          changed);
+    }
+    List<Runnable> counts = new ArrayList<>();
+    t.dispatched().forEach(s -> counts.add(() -> metrics.stepDispatched(s.role())));
+    t.succeeded().forEach(s -> counts.add(() -> metrics.stepCompleted(s.role())));
+    t.failed().forEach(s -> counts.add(() -> metrics.stepFailed(s.role())));
+    t.retryScheduled().forEach(s -> counts.add(() -> metrics.stepRetried(s.role(), s.errorCode())));
+    if (t.statusBefore() != workflow.status()) {
+      if (t.statusBefore() == null) {
+        counts.add(() -> metrics.submitted(workflow.definitionName()));
+      } else if (workflow.status().isTerminal()) {
+        counts.add(() -> metrics.finished(workflow));
+      }
+    }
+    if (!counts.isEmpty()) {
+      afterCommit.run(() -> counts.forEach(Runnable::run));
+    }
+  }
+
+  /**
+   * Dispatches the workflow's due retries and times out its overdue attempts. Skips the workflow
+   * when another transaction holds it (a result being applied, another replica's scheduler); the
+   * next tick comes back to it.
+   */
+  @Transactional
+  public void processDue(UUID workflowId) {
+    WorkflowRun workflow = workflows.tryLock(workflowId).orElse(null);
+    if (workflow == null || workflow.status() != WorkflowStatus.RUNNING) {
+      return;
+    }
+    List<StepRun> all = steps.findByWorkflow(workflowId);
+    WorkflowDefinition definition =
+        definitions.version(workflow.definitionName(), workflow.definitionVersion());
+    Instant now = now();
+    WorkflowStatus before = workflow.status();
+    boolean changed = false;
+    // Messages caused by the clock join the workflow's own trace.
+    try (Scope ignored = traces.extract(workflow.traceContext()).makeCurrent()) {
+      for (StepRun s : all) {
+        if (workflow.status() != WorkflowStatus.RUNNING) {
+          break;
+        }
+        Transition t = null;
+        if (s.state() == StepState.RETRY_SCHEDULED && !s.nextAttemptAt().isAfter(now)) {
+          LOG.infof(
+              "workflow %s: retrying step %s (attempt %d)", workflowId, s.key(), s.attempt() + 1);
+          t = machine.retryDue(workflow, all, definition, s, now);
+        } else if (s.state().isInFlight()
+            && s.deadlineAt() != null
+            && !s.deadlineAt().isAfter(now)) {
+          LOG.warnf("workflow %s: step %s attempt %d timed out", workflowId, s.key(), s.attempt());
+          t =
+              machine.failed(
+                  workflow,
+                  all,
+                  definition,
+                  s,
+                  WorkflowStateMachine.TIMEOUT,
+                  "no result by the deadline " + s.deadlineAt() + " (attempt " + s.attempt() + ")",
+                  true,
+                  null,
+                  now);
+        }
+        if (t != null) {
+          // Published per transition: each one's status change is announced exactly once.
+          publish(workflow, all, definition, t);
+          changed = true;
+        }
+      }
+    }
+    if (changed) {
+      steps.updateChanged(all);
+      if (workflow.status() != before) {
+        workflows.updateStatus(workflow);
+      } else {
+        workflows.touch(workflowId, now);
+      }
+    }
+  }
+}

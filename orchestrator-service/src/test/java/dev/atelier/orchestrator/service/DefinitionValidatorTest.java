@@ -1,0 +1,144 @@
+package dev.atelier.orchestrator.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.atelier.orchestrator.model.AgentDefinition;
+import dev.atelier.orchestrator.model.WorkflowDefinition;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Validation of the shipped definitions and of broken ones. */
+class DefinitionValidatorTest {
+
+  private static final List<String> ROLES =
+      List.of(
+          "business-analyst", "architect", "developer", "tester", "reviewer", "technical-writer");
+
+  private final DefinitionCodec codec =
+      new DefinitionCodec(new ObjectMapper().registerModule(new JavaTimeModule()));
+  private final Map<String, AgentDefinition> agents = new LinkedHashMap<>();
+
+  {
+    for (String role : ROLES) {
+      agents.put(
+          role,
+          codec
+              .agent(codec.resource("definitions/agents/" + role + ".yaml"))
+              .stored(role, 1, null));
+    }
+  }
+
+  private ObjectNode delivery() {
+    return (ObjectNode) codec.resource("definitions/workflows/software-delivery.yaml");
+  }
+
+  private List<String> faults(JsonNode definition) {
+    WorkflowDefinition wf = codec.workflow(definition);
+    return DefinitionValidator.validate(wf.name(), wf, agents);
+  }
+
+  @Test
+  void builtInRolesAndWorkflowAreValid() {
+    agents.forEach(
+        (name, agent) -> assertThat(DefinitionValidator.validate(name, agent)).isEmpty());
+    assertThat(faults(delivery())).isEmpty();
+    assertThat(agents.get("reviewer").outputSchema().at("/properties/verdict/enum").toString())
+        .isEqualTo("[\"approved\",\"changes_requested\"]");
+  }
+
+  @Test
+  void unknownRoleIsNamed() {
+    ObjectNode d = delivery();
+    ((ObjectNode) d.withArray("steps").get(1)).put("role", "poet");
+    assertThat(faults(d)).containsExactly("step 'design': unknown role 'poet'");
+  }
+
+  @Test
+  void unknownNeedIsNamed() {
+    ObjectNode d = delivery();
+    ((ObjectNode) d.withArray("steps").get(1)).putArray("needs").add("analyze");
+    assertThat(faults(d)).contains("step 'design' needs unknown step 'analyze'");
+  }
+
+  @Test
+  void cycleIsNamedWithItsSteps() {
+    ObjectNode d = delivery();
+    ((ObjectNode) d.withArray("steps").get(0)).putArray("needs").add("document");
+    assertThat(faults(d))
+        .singleElement()
+        .asString()
+        .contains("[analyse, design, implement, test-plan, review, document]")
+        .contains("cycle");
+  }
+
+  @Test
+  void loopMustGoBackToAnAncestorOnAVerdictTheRoleGives() {
+    ObjectNode d = delivery();
+    ObjectNode loop = (ObjectNode) d.withArray("steps").get(4).get("loop");
+    loop.put("to", "document").put("onVerdict", "rejected");
+    assertThat(faults(d))
+        .containsExactly(
+            "step 'review': loop.onVerdict 'rejected' is not a verdict role 'reviewer' can give"
+                + " [\"approved\",\"changes_requested\"]",
+            "step 'review': loop.to 'document' must be a step it needs (directly or not)");
+  }
+
+  @Test
+  void badRetryPolicyAndTimeoutAreNamed() {
+    ObjectNode d = delivery();
+    ObjectNode s = (ObjectNode) d.withArray("steps").get(0);
+    s.putObject("retry").put("maxAttempts", 0).put("jitter", 2);
+    s.put("timeout", "0s");
+    assertThat(faults(d))
+        .containsExactly(
+            "step 'analyse': retry.maxAttempts must be between 1 and 20",
+            "step 'analyse': retry.jitter must be between 0 and 1",
+            "step 'analyse': timeout must be positive and at most 24h");
+  }
+
+  @Test
+  void templateInputsMustBeProducedByNeededSteps() {
+    ObjectNode d = delivery();
+    // The tester reads the architecture; without 'design' among its needs nothing produces it.
+    ((ObjectNode) d.withArray("steps").get(3)).putArray("needs").add("analyse");
+    assertThat(faults(d))
+        .containsExactly(
+            "step 'test-plan' (tester) reads {{input:architecture}}, but the steps it needs"
+                + " produce only [analysis]");
+  }
+
+  @Test
+  void agentFaultsAreNamed() {
+    AgentDefinition bad =
+        new AgentDefinition(
+            "poet", 0, null, " ", "Write {{poem}}", "bad@name", null, null, null, null, 0, null);
+    assertThat(DefinitionValidator.validate("Poet", bad))
+        .containsExactly(
+            "name 'Poet' must match [a-z][a-z0-9-]{0,62}",
+            "name 'poet' in the body differs from 'Poet'",
+            "systemPrompt is required",
+            "userPromptTemplate has an unknown placeholder {{poem}} (use {{requirement}},"
+                + " {{feedback}} or {{input:<artifact>}})",
+            "outputArtifact 'bad@name' must match [a-z][a-z0-9-]{0,62}",
+            "outputSchema must be a JSON Schema object",
+            "maxTokens 0 must be between 1 and 1000000");
+  }
+
+  @Test
+  void unknownFieldsAreRejectedNotIgnored() {
+    ObjectNode d = delivery();
+    ((ObjectNode) d.withArray("steps").get(1)).putArray("need").add("analyse");
+    try {
+      codec.workflow(d);
+      throw new AssertionError("expected a fault");
+    } catch (IllegalArgumentException e) {
+      assertThat(e.getMessage()).contains("unknown field 'need'").contains("steps[1]");
+    }
+  }
+}
