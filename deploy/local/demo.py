@@ -37,7 +37,8 @@ def main(path):
         sys.exit(f"submission refused ({status}): {json.dumps(body, indent=2)}")
     workflow_id = body["id"]
     print(f"{BOLD}workflow {workflow_id}{RESET} submitted: {request.get('title', '')}")
-    print(f"{DIM}  GET {ORCHESTRATOR}{headers.get('Location', '/api/v1/workflows/' + workflow_id)}{RESET}")
+    location = headers.get("Location") or f"/api/v1/workflows/{workflow_id}"
+    print(f"{DIM}  GET {location if location.startswith('http') else ORCHESTRATOR + location}{RESET}")
 
     seen, started, workflow = {}, time.monotonic(), body
     while True:
@@ -56,7 +57,7 @@ def main(path):
             break
         if time.monotonic() - started > 1800:
             sys.exit("gave up after 30 minutes; the workflow is still running")
-        time.sleep(1)
+        time.sleep(0.3)
 
     print(f"\n{BOLD}workflow {workflow['status']}{RESET} in {time.monotonic() - started:.1f}s"
           + (f": {workflow.get('failureReason')}" if workflow.get("failureReason") else ""))

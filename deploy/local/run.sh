@@ -61,7 +61,7 @@ export RABBITMQ_VIRTUAL_HOST="${RABBITMQ_VIRTUAL_HOST:-atelier}"
 export CONTEXT_URL="${CONTEXT_URL:-http://127.0.0.1:8083}"
 export GATEWAY_URL="${GATEWAY_URL:-http://127.0.0.1:8082}"
 
-ready() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$1/q/health/ready"; }
+ready() { curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$1/q/health/ready"; }
 
 for entry in $SERVICES; do
   module=${entry%%:*}; port=${entry##*:}

@@ -111,7 +111,10 @@ class EndToEndIT {
     List<JsonNode> ledger = awaitLedger(workflowId, gatewayCalls);
     assertThat(gatewayCalls).isGreaterThanOrEqualTo(AtelierSuite.ROLES.size());
     assertThat(ledger).hasSize((int) gatewayCalls);
-    assertThat(ledger).extracting(c -> c.path("eventId").asText()).doesNotHaveDuplicates();
+    assertThat(ledger)
+        .extracting(c -> c.path("id").asText())
+        .doesNotHaveDuplicates()
+        .doesNotContain("");
     assertThat(ledger)
         .allSatisfy(
             c -> {
@@ -252,10 +255,9 @@ class EndToEndIT {
     metrics
         .lines()
         .filter(l -> l.startsWith("gen_ai_client_operation_duration_seconds_count"))
-        .forEach(
-            l ->
-                counts.merge(
-                    "calls", Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)), Double::sum));
+        // name{labels} value [# {exemplar labels} value timestamp]
+        .map(l -> l.substring(l.indexOf("} ") + 2).split(" ")[0])
+        .forEach(value -> counts.merge("calls", Double.parseDouble(value), Double::sum));
     assertThat(counts)
         .as("gateway metric gen_ai_client_operation_duration_seconds_count")
         .containsKey("calls");
