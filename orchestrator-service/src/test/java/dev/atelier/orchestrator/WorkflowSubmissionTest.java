@@ -257,6 +257,30 @@ class WorkflowSubmissionTest {
         .statusCode(200)
         .body("items.size()", equalTo(0));
 
+    // Time window: from is inclusive, to exclusive.
+    String secondCreated =
+        given().get("/api/v1/workflows/{id}", ids.get(1)).then().extract().path("createdAt");
+    given()
+        .queryParam("team", team)
+        .queryParam("createdFrom", secondCreated)
+        .get("/api/v1/workflows")
+        .then()
+        .statusCode(200)
+        .body("items.title", equalTo(List.of("third", "second")));
+    given()
+        .queryParam("team", team)
+        .queryParam("definition", "test-single")
+        .queryParam("createdTo", secondCreated)
+        .get("/api/v1/workflows")
+        .then()
+        .statusCode(200)
+        .body("items.title", equalTo(List.of("first")));
+    given()
+        .queryParam("createdFrom", "yesterday")
+        .get("/api/v1/workflows")
+        .then()
+        .statusCode(400)
+        .contentType(PROBLEM);
     given()
         .queryParam("limit", 101)
         .get("/api/v1/workflows")

@@ -22,6 +22,8 @@ public interface OrchestratorConfig {
 
   Seed seed();
 
+  Events events();
+
   /**
    * Base URL of context-service; a workflow's artifacts are linked as {@code
    * <url>/api/v1/workflows/<id>/artifacts}.
@@ -114,5 +116,16 @@ public interface OrchestratorConfig {
     List<String> agents();
 
     List<String> workflows();
+  }
+
+  /** The progress stream, {@code GET /api/v1/workflows/{id}/events}. */
+  interface Events {
+    /** How often an open stream looks for new events (the log is shared by all replicas). */
+    @WithDefault("500ms")
+    Duration pollInterval();
+
+    /** Most events read per look. */
+    @WithDefault("200")
+    int batchSize();
   }
 }

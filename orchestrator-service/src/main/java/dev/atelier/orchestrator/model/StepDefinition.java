@@ -11,7 +11,10 @@ import java.util.List;
  * @param id unique within the definition, for example {@code implement}
  * @param role the agent definition that runs it
  * @param needs steps that must have succeeded first; steps whose needs are met run in parallel
- * @param approval whether a person approves the step's start (a gate; not enforced yet)
+ * @param approval whether a person approves the step's start (a gate): once its needs are met the
+ *     step waits in {@code waiting_approval} until approved or rejected
+ * @param onReject an earlier step (one it needs, directly or not) that a rejection sends the work
+ *     back to, with the reviewer's comment as feedback; without it a rejection fails the workflow
  * @param loop optional loop back to an earlier step on a verdict
  * @param retry retry policy of failed attempts
  * @param timeout how long an attempt may take before it counts as failed ({@code timeout})
@@ -23,6 +26,7 @@ public record StepDefinition(
     String role,
     List<String> needs,
     Boolean approval,
+    String onReject,
     LoopPolicy loop,
     RetryPolicy retry,
     @JsonSerialize(using = DurationText.Serializer.class)

@@ -123,10 +123,12 @@ public final class StepRun {
    * {@link StepState#RETRY_SCHEDULED} it is the next try of the round.
    */
   public void dispatch(Instant now, Duration timeout) {
-    if (state != StepState.PENDING && state != StepState.RETRY_SCHEDULED) {
+    if (state != StepState.PENDING
+        && state != StepState.RETRY_SCHEDULED
+        && state != StepState.WAITING_APPROVAL) {
       throw new IllegalStateException("cannot dispatch step " + key + " in state " + state);
     }
-    tries = state == StepState.PENDING ? 1 : tries + 1;
+    tries = state == StepState.RETRY_SCHEDULED ? tries + 1 : 1;
     attempt++;
     state = StepState.DISPATCHED;
     dispatchedAt = now;
@@ -134,6 +136,49 @@ public final class StepRun {
     nextAttemptAt = null;
     startedAt = null;
     finishedAt = null;
+    changed = true;
+  }
+
+  /** Its needs are met, but a person must approve its start. */
+  public void awaitApproval(Instant now) {
+    if (state != StepState.PENDING) {
+      throw new IllegalStateException(
+          "step " + key + " in state " + state + " cannot await approval");
+    }
+    this.state = StepState.WAITING_APPROVAL;
+    this.nextAttemptAt = null;
+    this.deadlineAt = null;
+    this.finishedAt = null;
+    changed = true;
+  }
+
+  /**
+   * Approved: sends out its attempt; a non-blank {@code comment} becomes the feedback the agent
+   * receives.
+   */
+  public void approve(String comment, Instant now, Duration timeout) {
+    if (state != StepState.WAITING_APPROVAL) {
+      throw new IllegalStateException(
+          "step " + key + " in state " + state + " is not awaiting approval");
+    }
+    if (comment != null && !comment.isBlank()) {
+      this.feedback = "Approved with this comment: " + comment.strip();
+    }
+    dispatch(now, timeout);
+  }
+
+  /**
+   * A failed or cancelled step of a failed workflow goes back to wait for its needs; its attempt
+   * counter keeps counting, so the worker's writes of the new attempts do not collide.
+   */
+  public void reopen() {
+    if (state != StepState.FAILED && state != StepState.CANCELLED) {
+      throw new IllegalStateException("step " + key + " in state " + state + " cannot be reopened");
+    }
+    this.state = StepState.PENDING;
+    this.nextAttemptAt = null;
+    this.deadlineAt = null;
+    this.finishedAt = null;
     changed = true;
   }
 

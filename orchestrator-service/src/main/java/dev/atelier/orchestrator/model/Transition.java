@@ -15,6 +15,7 @@ public final class Transition {
   private final List<StepRun> failed = new ArrayList<>();
   private final List<StepRun> retryScheduled = new ArrayList<>();
   private final List<StepRun> cancelled = new ArrayList<>();
+  private final List<StepRun> awaitingApproval = new ArrayList<>();
   private boolean looped;
 
   public Transition(WorkflowStatus statusBefore) {
@@ -43,6 +44,10 @@ public final class Transition {
 
   public List<StepRun> cancelled() {
     return cancelled;
+  }
+
+  public List<StepRun> awaitingApproval() {
+    return awaitingApproval;
   }
 
   public boolean looped() {

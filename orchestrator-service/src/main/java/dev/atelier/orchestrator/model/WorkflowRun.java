@@ -76,6 +76,38 @@ public final class WorkflowRun {
     completedAt = now;
   }
 
+  /** Stopped by a person; {@code reason} says why. */
+  public void cancel(String reason, Instant now) {
+    status = WorkflowStatus.CANCELLED;
+    failureReason = reason;
+    updatedAt = now;
+    completedAt = now;
+  }
+
+  /** A failed workflow runs again (its failed steps are retried). */
+  public void reopen(Instant now) {
+    status = WorkflowStatus.RUNNING;
+    failureReason = null;
+    updatedAt = now;
+    completedAt = null;
+  }
+
+  /**
+   * An active workflow waits for approval while one of its steps does, else runs; a finished one
+   * stays as it is.
+   */
+  public void settle(boolean awaitingApproval, Instant now) {
+    if (status.isTerminal()) {
+      return;
+    }
+    WorkflowStatus next =
+        awaitingApproval ? WorkflowStatus.WAITING_APPROVAL : WorkflowStatus.RUNNING;
+    if (next != status) {
+      status = next;
+      updatedAt = now;
+    }
+  }
+
   /** What the workflow may still spend, or {@code null} without a budget. */
   public BigDecimal budgetRemainingUsd() {
     if (budgetUsd == null) {

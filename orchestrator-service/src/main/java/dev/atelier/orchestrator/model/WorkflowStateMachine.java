@@ -91,15 +91,7 @@ public final class WorkflowStateMachine {
     }
     step.fail(errorCode, message, startedAt, now);
     t.failed().add(step);
-    for (StepRun other : steps) {
-      if (other != step
-          && (other.state().isInFlight()
-              || other.state() == StepState.RETRY_SCHEDULED
-              || other.state() == StepState.WAITING_APPROVAL)) {
-        other.cancel(now);
-        t.cancelled().add(other);
-      }
-    }
+    cancelActive(steps, step, now, t);
     String why =
         notRetryable
             ? "a non-retryable error"
@@ -108,6 +100,100 @@ public final class WorkflowStateMachine {
         "step '%s' (%s) failed after %s: %s: %s"
             .formatted(step.key(), step.role(), why, errorCode, message),
         now);
+    return t;
+  }
+
+  /**
+   * A person cancelled the workflow: every step still out, scheduled, waiting for approval or for
+   * its needs is cancelled; results still on their way are ignored.
+   */
+  public Transition cancel(WorkflowRun workflow, List<StepRun> steps, String reason, Instant now) {
+    Transition t = new Transition(workflow.status());
+    for (StepRun s : steps) {
+      if (s.state() == StepState.PENDING) {
+        s.cancel(now);
+        t.cancelled().add(s);
+      }
+    }
+    cancelActive(steps, null, now, t);
+    workflow.cancel(reason, now);
+    return t;
+  }
+
+  /** A person approved a gated step: it is sent out, with the comment as feedback. */
+  public Transition approve(
+      WorkflowRun workflow,
+      List<StepRun> steps,
+      WorkflowDefinition definition,
+      StepRun step,
+      String comment,
+      Instant now) {
+    Transition t = new Transition(workflow.status());
+    step.approve(comment, now, stepDefinition(definition, step).timeout());
+    t.dispatched().add(step);
+    settle(workflow, steps, now);
+    return t;
+  }
+
+  /**
+   * A person rejected a gated step. With {@code onReject} the work goes back to that earlier step
+   * (it and every step after it run again), the comment being its feedback; without, the step fails
+   * and the workflow with it, the comment being the reason.
+   */
+  public Transition reject(
+      WorkflowRun workflow,
+      List<StepRun> steps,
+      WorkflowDefinition definition,
+      StepRun step,
+      String comment,
+      Instant now) {
+    Transition t = new Transition(workflow.status());
+    String because = comment == null || comment.isBlank() ? "(no comment)" : comment.strip();
+    String target = stepDefinition(definition, step).onReject();
+    if (target == null) {
+      step.fail("rejected", because, null, now);
+      t.failed().add(step);
+      cancelActive(steps, step, now, t);
+      workflow.fail(
+          "step '%s' (%s) was rejected: %s".formatted(step.key(), step.role(), because), now);
+      return t;
+    }
+    String feedback =
+        ("The work was sent back to you: step '%s' (%s) was rejected at its approval gate with"
+                + " this comment: %s. Address it and produce a complete new version.")
+            .formatted(step.key(), step.role(), because);
+    // The target and everything built on it run again: their inputs change. Results of their
+    // attempts still out no longer match (the step is pending), so they are ignored.
+    List<String> rerun = new ArrayList<>();
+    rerun.add(target);
+    rerun.addAll(DefinitionGraph.of(definition).descendants(target));
+    for (String key : rerun) {
+      StepRun s = byKey(steps, key);
+      if (key.equals(target)) {
+        s.requeue(feedback, s.extraInputs());
+      } else if (s.state() != StepState.PENDING) {
+        s.requeue(null, List.of());
+      }
+    }
+    t.markLooped();
+    dispatchReady(workflow, steps, definition, now, t);
+    return t;
+  }
+
+  /**
+   * Resumes a failed workflow: its failed and cancelled steps wait for their needs again and are
+   * sent out as new attempts; succeeded steps keep their outputs and do not run again.
+   */
+  public Transition resume(
+      WorkflowRun workflow, List<StepRun> steps, WorkflowDefinition definition, Instant now) {
+    Transition t = new Transition(workflow.status());
+    for (StepRun s : steps) {
+      if (s.state() == StepState.FAILED || s.state() == StepState.CANCELLED) {
+        s.reopen();
+      }
+    }
+    workflow.reopen(now);
+    dispatchReady(workflow, steps, definition, now, t);
     return t;
   }
 
@@ -191,7 +277,7 @@ public final class WorkflowStateMachine {
       WorkflowDefinition definition,
       Instant now,
       Transition t) {
-    if (workflow.status() != WorkflowStatus.RUNNING) {
+    if (workflow.status().isTerminal()) {
       return;
     }
     for (StepRun s : steps) {
@@ -200,9 +286,30 @@ public final class WorkflowStateMachine {
       }
       StepDefinition sd = stepDefinition(definition, s);
       boolean ready = sd.needs().stream().allMatch(n -> byKey(steps, n).state().isSatisfied());
-      if (ready) {
+      if (ready && sd.approval()) {
+        s.awaitApproval(now);
+        t.awaitingApproval().add(s);
+      } else if (ready) {
         s.dispatch(now, sd.timeout());
         t.dispatched().add(s);
+      }
+    }
+    settle(workflow, steps, now);
+  }
+
+  private static void settle(WorkflowRun workflow, List<StepRun> steps, Instant now) {
+    workflow.settle(steps.stream().anyMatch(s -> s.state() == StepState.WAITING_APPROVAL), now);
+  }
+
+  /** Cancels every step still out, scheduled or awaiting approval, except {@code except}. */
+  private static void cancelActive(List<StepRun> steps, StepRun except, Instant now, Transition t) {
+    for (StepRun other : steps) {
+      if (other != except
+          && (other.state().isInFlight()
+              || other.state() == StepState.RETRY_SCHEDULED
+              || other.state() == StepState.WAITING_APPROVAL)) {
+        other.cancel(now);
+        t.cancelled().add(other);
       }
     }
   }

@@ -21,6 +21,11 @@ public enum WorkflowStatus {
     return this == COMPLETED || this == FAILED || this == CANCELLED;
   }
 
+  /** Still going: steps may be out, results are applied. */
+  public boolean isActive() {
+    return !isTerminal();
+  }
+
   /** Parses the lower-case name; {@link IllegalArgumentException} for anything else. */
   @JsonCreator
   public static WorkflowStatus of(String value) {

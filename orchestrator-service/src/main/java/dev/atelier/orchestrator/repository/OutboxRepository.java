@@ -117,4 +117,20 @@ public class OutboxRepository {
       throw Sql.failure("cannot postpone outbox row " + id, e);
     }
   }
+
+  /**
+   * Deletes the workflow's step requests not yet sent; a row a relay is publishing right now is
+   * waited for (its lock), and its result will be ignored.
+   */
+  public int deleteUnsent(UUID workflowId, String eventType) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement("delete from outbox where workflow_id = ? and event_type = ?")) {
+      ps.setObject(1, workflowId);
+      ps.setString(2, eventType);
+      return ps.executeUpdate();
+    } catch (SQLException e) {
+      throw Sql.failure("cannot delete outbox rows of workflow " + workflowId, e);
+    }
+  }
 }

@@ -152,7 +152,7 @@ public class StepRepository {
   public List<UUID> workflowsWithDueWork(Instant now, int limit) {
     String sql =
         "select distinct s.workflow_id from workflow_step s join workflow w on w.id = s.workflow_id"
-            + " where w.status = 'running' and ((s.state = 'retry_scheduled'"
+            + " where w.status in ('running', 'waiting_approval') and ((s.state = 'retry_scheduled'"
             + " and s.next_attempt_at <= ?) or (s.state in ('dispatched', 'running')"
             + " and s.deadline_at <= ?)) limit ?";
     try (Connection c = dataSource.getConnection();

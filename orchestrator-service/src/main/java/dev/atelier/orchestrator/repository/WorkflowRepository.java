@@ -29,6 +29,8 @@ public class WorkflowRepository {
       WorkflowStatus status,
       String team,
       String definition,
+      Instant createdFrom,
+      Instant createdTo,
       Instant beforeCreatedAt,
       UUID beforeId,
       int limit) {}
@@ -186,6 +188,14 @@ public class WorkflowRepository {
     if (q.definition() != null) {
       sql.append(" and definition_name = ?");
       params.add(q.definition());
+    }
+    if (q.createdFrom() != null) {
+      sql.append(" and created_at >= ?");
+      params.add(Sql.ts(q.createdFrom()));
+    }
+    if (q.createdTo() != null) {
+      sql.append(" and created_at < ?");
+      params.add(Sql.ts(q.createdTo()));
     }
     if (q.beforeCreatedAt() != null) {
       sql.append(" and (created_at, id) < (?, ?)");

@@ -3,9 +3,14 @@ package dev.atelier.orchestrator.rest;
 import dev.atelier.contracts.Headers;
 import dev.atelier.kit.problem.Problem;
 import dev.atelier.orchestrator.config.OrchestratorConfig;
+import dev.atelier.orchestrator.model.ProgressEvent;
 import dev.atelier.orchestrator.service.SubmitWorkflow;
+import dev.atelier.orchestrator.service.WorkflowControl;
 import dev.atelier.orchestrator.service.WorkflowDetails;
+import dev.atelier.orchestrator.service.WorkflowProgress;
 import dev.atelier.orchestrator.service.WorkflowService;
+import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Multi;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
@@ -16,8 +21,11 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.sse.OutboundSseEvent;
+import jakarta.ws.rs.sse.Sse;
 import java.net.URI;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
@@ -33,10 +41,18 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 public class WorkflowResource {
 
   private final WorkflowService workflows;
+  private final WorkflowControl control;
+  private final WorkflowProgress progress;
   private final OrchestratorConfig config;
 
-  WorkflowResource(WorkflowService workflows, OrchestratorConfig config) {
+  WorkflowResource(
+      WorkflowService workflows,
+      WorkflowControl control,
+      WorkflowProgress progress,
+      OrchestratorConfig config) {
     this.workflows = workflows;
+    this.control = control;
+    this.progress = progress;
     this.config = config;
   }
 
@@ -101,12 +117,157 @@ public class WorkflowResource {
           String status,
       @QueryParam("team") String team,
       @Parameter(description = "definition name") @QueryParam("definition") String definition,
+      @Parameter(description = "created at or after this instant (ISO-8601)")
+          @QueryParam("createdFrom")
+          String createdFrom,
+      @Parameter(description = "created before this instant (ISO-8601)") @QueryParam("createdTo")
+          String createdTo,
       @Parameter(description = "page size, 1 to 100 (default 20)") @QueryParam("limit")
           Integer limit,
       @Parameter(description = "nextCursor of the previous page") @QueryParam("cursor")
           String cursor) {
-    WorkflowService.Page page = workflows.list(status, team, definition, limit, cursor);
+    WorkflowService.Page page =
+        workflows.list(status, team, definition, createdFrom, createdTo, limit, cursor);
     return new WorkflowSummary.Page(
         page.items().stream().map(WorkflowSummary::of).toList(), page.nextCursor());
+  }
+
+  @POST
+  @Path("{id}/cancel")
+  @Consumes(MediaType.APPLICATION_JSON)
+  @Operation(
+      summary = "Cancel a workflow",
+      description =
+          "Stops dispatching (unsent step requests are dropped), cancels the steps still out and"
+              + " ignores their late results. Body optional: {\"comment\": reason}.")
+  @APIResponse(
+      responseCode = "200",
+      description = "The cancelled workflow",
+      content = @Content(schema = @Schema(implementation = WorkflowView.class)))
+  @APIResponse(
+      responseCode = "404",
+      description = "No such workflow",
+      content = @Content(mediaType = Problem.MEDIA_TYPE))
+  @APIResponse(
+      responseCode = "409",
+      description = "The workflow has already ended",
+      content = @Content(mediaType = Problem.MEDIA_TYPE))
+  public WorkflowView cancel(@PathParam("id") String id, Decision body) {
+    return WorkflowView.of(control.cancel(id, Decision.of(body)), config.contextServiceUrl());
+  }
+
+  @POST
+  @Path("{id}/retry")
+  @Operation(
+      summary = "Retry a failed workflow",
+      description =
+          "Runs its failed and cancelled steps again as new attempts (the attempt number goes on);"
+              + " succeeded steps are not run again.")
+  @APIResponse(
+      responseCode = "200",
+      description = "The running workflow",
+      content = @Content(schema = @Schema(implementation = WorkflowView.class)))
+  @APIResponse(
+      responseCode = "404",
+      description = "No such workflow",
+      content = @Content(mediaType = Problem.MEDIA_TYPE))
+  @APIResponse(
+      responseCode = "409",
+      description = "The workflow has not failed",
+      content = @Content(mediaType = Problem.MEDIA_TYPE))
+  public WorkflowView retry(@PathParam("id") String id) {
+    return WorkflowView.of(control.retry(id), config.contextServiceUrl());
+  }
+
+  @POST
+  @Path("{id}/steps/{step}/approve")
+  @Consumes(MediaType.APPLICATION_JSON)
+  @Operation(
+      summary = "Approve a step waiting at its approval gate",
+      description = "Sends the step out; the optional comment becomes the agent's feedback.")
+  @APIResponse(
+      responseCode = "200",
+      description = "The workflow",
+      content = @Content(schema = @Schema(implementation = WorkflowView.class)))
+  @APIResponse(
+      responseCode = "404",
+      description = "No such workflow or step",
+      content = @Content(mediaType = Problem.MEDIA_TYPE))
+  @APIResponse(
+      responseCode = "409",
+      description = "The step is not waiting for approval",
+      content = @Content(mediaType = Problem.MEDIA_TYPE))
+  public WorkflowView approve(
+      @PathParam("id") String id,
+      @Parameter(description = "step key (as in the definition) or step id") @PathParam("step")
+          String step,
+      Decision body) {
+    return WorkflowView.of(
+        control.approve(id, step, Decision.of(body)), config.contextServiceUrl());
+  }
+
+  @POST
+  @Path("{id}/steps/{step}/reject")
+  @Consumes(MediaType.APPLICATION_JSON)
+  @Operation(
+      summary = "Reject a step waiting at its approval gate",
+      description =
+          "With onReject in the step's definition the work goes back to that step, the comment"
+              + " being its feedback; otherwise the workflow fails with the comment as reason.")
+  @APIResponse(
+      responseCode = "200",
+      description = "The workflow",
+      content = @Content(schema = @Schema(implementation = WorkflowView.class)))
+  @APIResponse(
+      responseCode = "404",
+      description = "No such workflow or step",
+      content = @Content(mediaType = Problem.MEDIA_TYPE))
+  @APIResponse(
+      responseCode = "409",
+      description = "The step is not waiting for approval",
+      content = @Content(mediaType = Problem.MEDIA_TYPE))
+  public WorkflowView reject(
+      @PathParam("id") String id,
+      @Parameter(description = "step key (as in the definition) or step id") @PathParam("step")
+          String step,
+      Decision body) {
+    return WorkflowView.of(control.reject(id, step, Decision.of(body)), config.contextServiceUrl());
+  }
+
+  @GET
+  @Path("{id}/events")
+  @Produces(MediaType.SERVER_SENT_EVENTS)
+  // The checks before the stream read the database: not on the event loop.
+  @Blocking
+  @Operation(
+      summary = "The workflow's progress as Server-Sent Events",
+      description =
+          "Every step dispatched, succeeded, failed, retry scheduled, cancelled or waiting for"
+              + " approval and every status change, with the usage so far; the event id is its"
+              + " number in the workflow's log. Reconnect with Last-Event-ID to get what followed."
+              + " The stream ends after the workflow's final event.")
+  @APIResponse(responseCode = "200", description = "The event stream")
+  @APIResponse(
+      responseCode = "400",
+      description = "Last-Event-ID is not an event id",
+      content = @Content(mediaType = Problem.MEDIA_TYPE))
+  @APIResponse(
+      responseCode = "404",
+      description = "No such workflow",
+      content = @Content(mediaType = Problem.MEDIA_TYPE))
+  public Multi<OutboundSseEvent> events(
+      @PathParam("id") String id,
+      @Parameter(description = "id of the last event received") @HeaderParam("Last-Event-ID")
+          String lastEventId,
+      @Context Sse sse) {
+    return progress.stream(id, lastEventId)
+        .map(
+            e ->
+                sse.newEventBuilder()
+                    .id(Long.toString(e.seq()))
+                    .name(e.type())
+                    .mediaType(MediaType.APPLICATION_JSON_TYPE)
+                    .data(ProgressEvent.class, e)
+                    .build());
   }
 }

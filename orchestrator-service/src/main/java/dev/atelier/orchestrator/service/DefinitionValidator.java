@@ -144,8 +144,8 @@ public final class DefinitionValidator {
           faults.add(at + " needs '" + n + "' twice");
         }
       }
-      if (s.approval()) {
-        faults.add(at + ": approval gates are not available yet");
+      if (s.onReject() != null && !s.approval()) {
+        faults.add(at + ": onReject needs approval: true");
       }
       checkRetry(at, s.retry(), faults);
       if (s.timeout().isNegative()
@@ -198,6 +198,14 @@ public final class DefinitionValidator {
                     + readable);
           }
         }
+      }
+      if (s.onReject() != null && !ancestors.contains(s.onReject())) {
+        faults.add(
+            at
+                + ": onReject '"
+                + s.onReject()
+                + "' must be a step it needs, directly or not "
+                + ancestors);
       }
       if (s.loop() != null) {
         checkLoop(at, s, s.loop(), ancestors, agent, faults);

@@ -8,7 +8,6 @@ import dev.atelier.orchestrator.model.Transition;
 import dev.atelier.orchestrator.model.WorkflowDefinition;
 import dev.atelier.orchestrator.model.WorkflowRun;
 import dev.atelier.orchestrator.model.WorkflowStateMachine;
-import dev.atelier.orchestrator.model.WorkflowStatus;
 import dev.atelier.orchestrator.repository.ProcessedEventRepository;
 import dev.atelier.orchestrator.repository.StepRepository;
 import dev.atelier.orchestrator.repository.WorkflowRepository;
@@ -115,8 +114,9 @@ public class ResultService {
           event.type(), event.eventId(), workflow.id(), stepId);
       return;
     }
-    if (workflow.status() != WorkflowStatus.RUNNING || !step.awaits(attempt)) {
-      // A result of a superseded attempt (retried, timed out, looped) or of a finished workflow.
+    if (workflow.status().isTerminal() || !step.awaits(attempt)) {
+      // A result of a superseded attempt (retried, timed out, looped, sent back) or of a finished
+      // (completed, failed, cancelled) workflow.
       LOG.infof(
           "ignoring late %s %s for step %s attempt %d: the step is %s at attempt %d, the"
               + " workflow %s",

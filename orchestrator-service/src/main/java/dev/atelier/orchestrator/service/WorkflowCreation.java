@@ -118,6 +118,10 @@ class WorkflowCreation {
     }
     Transition t = machine.start(workflow, created, definition, now);
     steps.insertAll(created);
+    if (workflow.status() != WorkflowStatus.RUNNING) {
+      // The first step is an approval gate.
+      workflows.updateStatus(workflow);
+    }
     engine.publish(workflow, created, definition, t);
     return new WorkflowDetails(workflow, created, true);
   }

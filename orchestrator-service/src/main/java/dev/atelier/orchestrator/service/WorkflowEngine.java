@@ -5,6 +5,7 @@ import dev.atelier.contracts.Topology;
 import dev.atelier.contracts.WorkflowStatusChanged;
 import dev.atelier.kit.tracing.TraceContexts;
 import dev.atelier.orchestrator.model.AgentDefinition;
+import dev.atelier.orchestrator.model.ProgressEvent;
 import dev.atelier.orchestrator.model.StepRun;
 import dev.atelier.orchestrator.model.StepState;
 import dev.atelier.orchestrator.model.Transition;
@@ -13,6 +14,7 @@ import dev.atelier.orchestrator.model.WorkflowRun;
 import dev.atelier.orchestrator.model.WorkflowStateMachine;
 import dev.atelier.orchestrator.model.WorkflowStatus;
 import dev.atelier.orchestrator.repository.StepRepository;
+import dev.atelier.orchestrator.repository.WorkflowEventRepository;
 import dev.atelier.orchestrator.repository.WorkflowRepository;
 import io.opentelemetry.context.Scope;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -42,6 +44,7 @@ public class WorkflowEngine {
   private final WorkflowMetrics metrics;
   private final AfterCommit afterCommit;
   private final TraceContexts traces;
+  private final WorkflowEventRepository events;
 
   WorkflowEngine(
       WorkflowStateMachine machine,
@@ -52,7 +55,8 @@ public class WorkflowEngine {
       Outbox outbox,
       WorkflowMetrics metrics,
       AfterCommit afterCommit,
-      TraceContexts traces) {
+      TraceContexts traces,
+      WorkflowEventRepository events) {
     this.machine = machine;
     this.workflows = workflows;
     this.steps = steps;
@@ -62,6 +66,7 @@ public class WorkflowEngine {
     this.metrics = metrics;
     this.afterCommit = afterCommit;
     this.traces = traces;
+    this.events = events;
   }
 
   /** Timestamps as PostgreSQL keeps them, so what is returned equals what is read back. */
@@ -126,6 +131,7 @@ public class WorkflowEngine {
           Topology.workflowStatusRoutingKey(workflow.status().value()),
           changed);
     }
+    logProgress(workflow, t);
     List<Runnable> counts = new ArrayList<>();
     t.dispatched().forEach(s -> counts.add(() -> metrics.stepDispatched(s.role())));
     t.succeeded().forEach(s -> counts.add(() -> metrics.stepCompleted(s.role())));
@@ -143,6 +149,59 @@ public class WorkflowEngine {
     }
   }
 
+  /** Appends what the transition did to the workflow's progress log, in the same transaction. */
+  private void logProgress(WorkflowRun workflow, Transition t) {
+    Instant now = now();
+    List<ProgressEvent> log = new ArrayList<>();
+    boolean statusChanged = t.statusBefore() != workflow.status();
+    if (statusChanged && t.statusBefore() == null) {
+      // A new workflow: its start comes before its first steps.
+      log.add(statusEvent(workflow, now));
+    }
+    t.succeeded().forEach(s -> log.add(stepEvent(workflow, s, "step.succeeded", now)));
+    t.failed().forEach(s -> log.add(stepEvent(workflow, s, "step.failed", now)));
+    t.retryScheduled().forEach(s -> log.add(stepEvent(workflow, s, "step.retry_scheduled", now)));
+    t.cancelled().forEach(s -> log.add(stepEvent(workflow, s, "step.cancelled", now)));
+    t.dispatched().forEach(s -> log.add(stepEvent(workflow, s, "step.dispatched", now)));
+    t.awaitingApproval()
+        .forEach(s -> log.add(stepEvent(workflow, s, "step.waiting_approval", now)));
+    if (statusChanged && t.statusBefore() != null) {
+      log.add(statusEvent(workflow, now));
+    }
+    events.append(workflow.id(), log);
+  }
+
+  private static ProgressEvent statusEvent(WorkflowRun w, Instant now) {
+    return new ProgressEvent(
+        0,
+        "workflow." + w.status().value(),
+        w.id(),
+        w.status().value(),
+        null,
+        null,
+        null,
+        null,
+        w.failureReason(),
+        w.usage(),
+        now);
+  }
+
+  private static ProgressEvent stepEvent(WorkflowRun w, StepRun s, String type, Instant now) {
+    boolean error = type.equals("step.failed") || type.equals("step.retry_scheduled");
+    return new ProgressEvent(
+        0,
+        type,
+        w.id(),
+        s.state().value(),
+        s.key(),
+        s.id(),
+        s.attempt(),
+        error ? s.errorCode() : null,
+        error ? s.errorMessage() : null,
+        w.usage(),
+        now);
+  }
+
   /**
    * Dispatches the workflow's due retries and times out its overdue attempts. Skips the workflow
    * when another transaction holds it (a result being applied, another replica's scheduler); the
@@ -151,7 +210,7 @@ public class WorkflowEngine {
   @Transactional
   public void processDue(UUID workflowId) {
     WorkflowRun workflow = workflows.tryLock(workflowId).orElse(null);
-    if (workflow == null || workflow.status() != WorkflowStatus.RUNNING) {
+    if (workflow == null || workflow.status().isTerminal()) {
       return;
     }
     List<StepRun> all = steps.findByWorkflow(workflowId);
@@ -163,7 +222,7 @@ public class WorkflowEngine {
     // Messages caused by the clock join the workflow's own trace.
     try (Scope ignored = traces.extract(workflow.traceContext()).makeCurrent()) {
       for (StepRun s : all) {
-        if (workflow.status() != WorkflowStatus.RUNNING) {
+        if (workflow.status().isTerminal()) {
           break;
         }
         Transition t = null;

@@ -141,7 +141,14 @@ public class WorkflowService {
   }
 
   /** Workflows newest first, filtered, {@code limit} at a time. */
-  public Page list(String status, String team, String definition, Integer limit, String cursor) {
+  public Page list(
+      String status,
+      String team,
+      String definition,
+      String createdFrom,
+      String createdTo,
+      Integer limit,
+      String cursor) {
     OrchestratorConfig.Submission limits = config.submission();
     int size = limit == null ? limits.pageSizeDefault() : limit;
     if (size < 1 || size > limits.pageSizeMax()) {
@@ -156,6 +163,8 @@ public class WorkflowService {
           "invalid-status",
           "status must be one of running, waiting_approval, completed, failed, cancelled");
     }
+    Instant from = instant("createdFrom", createdFrom);
+    Instant to = instant("createdTo", createdTo);
     Instant beforeCreatedAt = null;
     UUID beforeId = null;
     if (cursor != null && !cursor.isBlank()) {
@@ -174,6 +183,8 @@ public class WorkflowService {
                 wanted,
                 blankToNull(team),
                 blankToNull(definition),
+                from,
+                to,
                 beforeCreatedAt,
                 beforeId,
                 size + 1));
@@ -188,6 +199,18 @@ public class WorkflowService {
                   (last.createdAt() + "|" + last.id()).getBytes(StandardCharsets.UTF_8));
     }
     return new Page(rows, next);
+  }
+
+  private static Instant instant(String name, String value) {
+    if (value == null || value.isBlank()) {
+      return null;
+    }
+    try {
+      return Instant.parse(value.strip());
+    } catch (java.time.format.DateTimeParseException e) {
+      throw ProblemException.badRequest(
+          "invalid-" + name, name + " must be an ISO-8601 instant such as 2026-01-31T12:00:00Z");
+    }
   }
 
   private static UUID parseId(String id) {

@@ -22,7 +22,8 @@ class WorkflowStateMachineTest {
   private final WorkflowStateMachine machine = new WorkflowStateMachine(() -> 0.5);
 
   private static StepDefinition step(String id, String role, List<String> needs, LoopPolicy loop) {
-    return new StepDefinition(id, role, needs, false, loop, RETRY, Duration.ofMinutes(10), null);
+    return new StepDefinition(
+        id, role, needs, false, null, loop, RETRY, Duration.ofMinutes(10), null);
   }
 
   private static final WorkflowDefinition DELIVERY =
@@ -215,5 +216,93 @@ class WorkflowStateMachineTest {
     assertThat(DurationText.parse("PT1H")).isEqualTo(Duration.ofHours(1));
     assertThat(DurationText.format(Duration.ofSeconds(90))).isEqualTo("90s");
     assertThat(DurationText.format(Duration.ofMinutes(10))).isEqualTo("10m");
+  }
+
+  @Test
+  void aGatedBranchWaitsWhileTheOtherRunsAndARejectionReworksEverythingAfterTheTarget() {
+    WorkflowDefinition gated =
+        new WorkflowDefinition(
+            "software-delivery",
+            1,
+            null,
+            DELIVERY.steps().stream()
+                .map(
+                    sd ->
+                        sd.id().equals("test-plan")
+                            ? new StepDefinition(
+                                sd.id(),
+                                sd.role(),
+                                sd.needs(),
+                                true,
+                                "design",
+                                null,
+                                RETRY,
+                                sd.timeout(),
+                                null)
+                            : sd)
+                .toList(),
+            null);
+    machine.start(workflow, steps, gated, T0);
+    for (String key : List.of("analyse", "design")) {
+      StepRun s = step(key);
+      machine.completed(
+          workflow, steps, gated, s, List.of(new ArtifactRef(key, 1)), null, null, T0, T0);
+    }
+    assertThat(step("implement").state()).isEqualTo(StepState.DISPATCHED);
+    assertThat(step("test-plan").state()).isEqualTo(StepState.WAITING_APPROVAL);
+    assertThat(workflow.status()).isEqualTo(WorkflowStatus.WAITING_APPROVAL);
+
+    // The other branch's result is applied while the gate waits.
+    Transition done =
+        machine.completed(
+            workflow,
+            steps,
+            gated,
+            step("implement"),
+            List.of(new ArtifactRef("code", 1)),
+            null,
+            null,
+            T0,
+            T0);
+    assertThat(done.dispatched()).isEmpty();
+    assertThat(step("implement").state()).isEqualTo(StepState.SUCCEEDED);
+    assertThat(workflow.status()).isEqualTo(WorkflowStatus.WAITING_APPROVAL);
+
+    Transition rejected =
+        machine.reject(workflow, steps, gated, step("test-plan"), "too thin", T0.plusSeconds(5));
+    assertThat(keys(rejected.dispatched())).containsExactly("design");
+    assertThat(step("design").attempt()).isEqualTo(2);
+    assertThat(step("design").feedback()).contains("'test-plan'", "too thin");
+    assertThat(step("implement").state()).isEqualTo(StepState.PENDING);
+    assertThat(step("test-plan").state()).isEqualTo(StepState.PENDING);
+    assertThat(step("analyse").state()).isEqualTo(StepState.SUCCEEDED);
+    assertThat(workflow.status()).isEqualTo(WorkflowStatus.RUNNING);
+    assertThat(rejected.statusBefore()).isEqualTo(WorkflowStatus.WAITING_APPROVAL);
+  }
+
+  @Test
+  void cancelStopsEveryUnfinishedStepAndResumeRerunsOnlyWhatFailed() {
+    machine.start(workflow, steps, DELIVERY, T0);
+    complete("analyse", "analysis", null);
+    Transition failed =
+        machine.failed(workflow, steps, DELIVERY, step("design"), "bad", "x", false, T0, T0);
+    assertThat(workflow.status()).isEqualTo(WorkflowStatus.FAILED);
+    assertThat(keys(failed.failed())).containsExactly("design");
+
+    Transition resumed = machine.resume(workflow, steps, DELIVERY, T0.plusSeconds(9));
+    assertThat(keys(resumed.dispatched())).containsExactly("design");
+    assertThat(step("design").attempt()).isEqualTo(2);
+    assertThat(step("design").tries()).isEqualTo(1);
+    assertThat(step("analyse").attempt()).isEqualTo(1);
+    assertThat(workflow.status()).isEqualTo(WorkflowStatus.RUNNING);
+    assertThat(workflow.failureReason()).isNull();
+
+    Transition cancelled = machine.cancel(workflow, steps, "cancelled: no", T0.plusSeconds(10));
+    assertThat(keys(cancelled.cancelled()))
+        .containsExactlyInAnyOrder("design", "implement", "test-plan", "review", "document");
+    assertThat(step("analyse").state()).isEqualTo(StepState.SUCCEEDED);
+    assertThat(step("design").awaits(2)).isFalse();
+    assertThat(workflow.status()).isEqualTo(WorkflowStatus.CANCELLED);
+    assertThat(workflow.failureReason()).isEqualTo("cancelled: no");
   }
 }

@@ -1,0 +1,38 @@
+package dev.atelier.orchestrator.model;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * One entry of a workflow's progress log, as the events stream sends it.
+ *
+ * @param seq position in the workflow's log, from 1; the stream's event id
+ * @param type {@code step.dispatched}, {@code step.succeeded}, {@code step.failed}, {@code
+ *     step.retry_scheduled}, {@code step.cancelled}, {@code step.waiting_approval} or {@code
+ *     workflow.<status>}
+ * @param usage the workflow's LLM usage so far
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record ProgressEvent(
+    long seq,
+    String type,
+    UUID workflowId,
+    String status,
+    String stepKey,
+    UUID stepId,
+    Integer attempt,
+    String errorCode,
+    String message,
+    Usage usage,
+    Instant at) {
+
+  /** Whether the workflow ended with this event: nothing follows it unless it is retried. */
+  @JsonIgnore
+  public boolean isFinal() {
+    return type.equals("workflow.completed")
+        || type.equals("workflow.failed")
+        || type.equals("workflow.cancelled");
+  }
+}

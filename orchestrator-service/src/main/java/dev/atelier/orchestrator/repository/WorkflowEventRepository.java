@@ -1,0 +1,89 @@
+package dev.atelier.orchestrator.repository;
+
+import dev.atelier.orchestrator.model.ProgressEvent;
+import jakarta.inject.Singleton;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * The per-workflow progress log. Appends happen under the workflow's row lock (every state change
+ * holds it), so numbering by {@code max(seq) + 1} cannot race.
+ */
+@Singleton
+public class WorkflowEventRepository {
+
+  private final DataSource dataSource;
+  private final JsonColumns json;
+
+  WorkflowEventRepository(DataSource dataSource, JsonColumns json) {
+    this.dataSource = dataSource;
+    this.json = json;
+  }
+
+  /** Appends the events in order; their {@code seq} is assigned here (the given one is ignored). */
+  public void append(UUID workflowId, List<ProgressEvent> events) {
+    if (events.isEmpty()) {
+      return;
+    }
+    String sql =
+        "insert into workflow_event (workflow_id, seq, type, data, created_at)"
+            + " select ?, coalesce(max(seq), 0) + 1, ?, ?::jsonb, ? from workflow_event"
+            + " where workflow_id = ? returning seq";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      for (ProgressEvent e : events) {
+        ps.setObject(1, workflowId);
+        ps.setString(2, e.type());
+        ps.setString(3, json.write(e));
+        ps.setObject(4, Sql.ts(e.at()));
+        ps.setObject(5, workflowId);
+        // One by one: each insert must see the previous one's seq.
+        ps.executeQuery().close();
+      }
+    } catch (SQLException e) {
+      throw Sql.failure("cannot log progress of workflow " + workflowId, e);
+    }
+  }
+
+  /** Up to {@code limit} events after {@code afterSeq}, in order. */
+  public List<ProgressEvent> after(UUID workflowId, long afterSeq, int limit) {
+    String sql =
+        "select seq, data::text as data from workflow_event where workflow_id = ? and seq > ?"
+            + " order by seq limit ?";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setObject(1, workflowId);
+      ps.setLong(2, afterSeq);
+      ps.setInt(3, limit);
+      List<ProgressEvent> result = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          ProgressEvent stored = json.read(rs.getString("data"), ProgressEvent.class);
+          long seq = rs.getLong("seq");
+          result.add(
+              new ProgressEvent(
+                  seq,
+                  stored.type(),
+                  stored.workflowId(),
+                  stored.status(),
+                  stored.stepKey(),
+                  stored.stepId(),
+                  stored.attempt(),
+                  stored.errorCode(),
+                  stored.message(),
+                  stored.usage(),
+                  stored.at()));
+        }
+      }
+      return result;
+    } catch (SQLException e) {
+      throw Sql.failure("cannot read progress of workflow " + workflowId, e);
+    }
+  }
+}
