@@ -26,6 +26,7 @@ final class CallBuilder {
   private long reasoningTokens;
   private BigDecimal costUsd = new BigDecimal("0.0001500000");
   private long latencyMs = 120;
+  private Long timeToFirstTokenMs;
 
   static CallBuilder call() {
     return new CallBuilder();
@@ -81,6 +82,16 @@ final class CallBuilder {
     return this;
   }
 
+  CallBuilder ttft(Long ms) {
+    this.timeToFirstTokenMs = ms;
+    return this;
+  }
+
+  CallBuilder provider(String provider) {
+    this.provider = provider;
+    return this;
+  }
+
   LlmCallRecorded build() {
     boolean failed = LlmCallRecorded.STATUS_ERROR.equals(status);
     return new LlmCallRecorded(
@@ -98,7 +109,7 @@ final class CallBuilder {
         failed ? null : responseModel,
         status,
         failed ? "upstream_timeout" : null,
-        false,
+        timeToFirstTokenMs != null,
         inputTokens,
         cachedInputTokens,
         outputTokens,
@@ -108,7 +119,7 @@ final class CallBuilder {
         costUsd == null ? null : "2025-01",
         occurredAt.minusMillis(latencyMs),
         latencyMs,
-        null,
+        timeToFirstTokenMs,
         "simulated".equals(provider),
         "0af7651916cd43dd8448eb211c80319c");
   }

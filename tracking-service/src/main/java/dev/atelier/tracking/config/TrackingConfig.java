@@ -15,14 +15,24 @@ public interface TrackingConfig {
 
   Partitions partitions();
 
+  Retention retention();
+
   Query query();
 
   /** How the ledger consumes its queues. */
   interface Ingest {
 
-    /** Unacknowledged LLM-call records per channel. */
-    @WithDefault("100")
+    /** Unacknowledged LLM-call records per channel; at least {@link #batchSize()}. */
+    @WithDefault("1000")
     int prefetch();
+
+    /** Most LLM-call records stored in one transaction. */
+    @WithDefault("500")
+    int batchSize();
+
+    /** Longest a record waits for its batch to fill before the batch is stored anyway. */
+    @WithDefault("PT0.05S")
+    Duration batchWait();
 
     /** Channels consuming LLM-call records. */
     @WithDefault("2")
@@ -50,6 +60,25 @@ public interface TrackingConfig {
     /** When the daily maintenance runs (Quartz-style cron, UTC). */
     @WithDefault("0 17 3 * * ?")
     String cron();
+  }
+
+  /**
+   * How long raw ledger rows are kept. Whole monthly partitions are dropped once every row they can
+   * hold is older than {@link #keep()}; the usage rollups are kept.
+   */
+  interface Retention {
+
+    /** Age after which raw rows may go ({@code TRACKING_RETENTION_KEEP}). */
+    @WithDefault("P400D")
+    Duration keep();
+
+    /** When the daily retention run happens (Quartz-style cron, UTC). */
+    @WithDefault("0 47 3 * * ?")
+    String cron();
+
+    /** Longest wait for the brief table lock a drop takes, so ingest is never stalled behind it. */
+    @WithDefault("PT2S")
+    Duration lockTimeout();
   }
 
   /** Limits of the query API. */

@@ -3,6 +3,7 @@ package dev.atelier.tracking.messaging;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.Topology;
 import dev.atelier.contracts.WorkflowStatusChanged;
+import dev.atelier.kit.amqp.BatchConsumers;
 import dev.atelier.kit.amqp.EventConsumers;
 import dev.atelier.tracking.config.TrackingConfig;
 import dev.atelier.tracking.service.LedgerService;
@@ -15,24 +16,28 @@ import jakarta.enterprise.event.Observes;
 
 /**
  * Starts consuming the ledger's two queues once the database is migrated and the current partitions
- * exist. service-kit declares the queues, acknowledges after the handler returns, dead-letters
- * malformed or invalid records with the reason, and redelivers on other failures; the handlers are
- * idempotent on the event id, so a redelivery is harmless.
+ * exist. LLM-call records are consumed in batches (service-kit's BatchConsumers): a batch is stored
+ * in one transaction and acknowledged as a whole after the commit; a malformed or invalid record is
+ * dead-lettered alone with the reason; a failed batch is redelivered. The handlers are idempotent
+ * on the event id, so a redelivery is harmless.
  */
 @ApplicationScoped
 public class IngestConsumers {
 
   private final EventConsumers consumers;
+  private final BatchConsumers batchConsumers;
   private final LedgerService ledger;
   private final WorkflowService workflows;
   private final TrackingConfig config;
 
   IngestConsumers(
       EventConsumers consumers,
+      BatchConsumers batchConsumers,
       LedgerService ledger,
       WorkflowService workflows,
       TrackingConfig config) {
     this.consumers = consumers;
+    this.batchConsumers = batchConsumers;
     this.ledger = ledger;
     this.workflows = workflows;
     this.config = config;
@@ -40,12 +45,18 @@ public class IngestConsumers {
 
   void onStart(
       @Observes @Priority(PartitionMaintenance.STARTUP_PRIORITY + 100) StartupEvent event) {
-    consumers.consume(
+    // Batches: one transaction and one multi-row insert per batch, acknowledged together after the
+    // commit. Each record is checked on arrival, so an invalid one is dead-lettered alone.
+    batchConsumers.consume(
         Topology.TRACKING_LLM_CALLS,
         LlmCallRecorded.class,
-        config.ingest().prefetch(),
-        config.ingest().concurrency(),
-        (record, delivery) -> ledger.record(record));
+        new BatchConsumers.Options(
+            config.ingest().batchSize(),
+            config.ingest().batchWait(),
+            Math.max(config.ingest().prefetch(), config.ingest().batchSize()),
+            config.ingest().concurrency()),
+        LedgerService::check,
+        ledger::recordAll);
     consumers.consume(
         Topology.TRACKING_WORKFLOW_EVENTS,
         WorkflowStatusChanged.class,

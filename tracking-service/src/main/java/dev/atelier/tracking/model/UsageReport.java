@@ -8,6 +8,13 @@ import java.util.List;
  * by number of calls, largest first.
  *
  * @param truncated true when more groups matched than the requested limit
+ * @param source where the figures came from: {@code raw} (the ledger rows, with percentiles),
+ *     {@code rollup-hourly} or {@code rollup-daily} (no percentiles)
  */
 public record UsageReport(
-    String groupBy, Instant from, Instant to, List<UsageGroup> groups, boolean truncated) {}
+    String groupBy,
+    Instant from,
+    Instant to,
+    List<UsageGroup> groups,
+    boolean truncated,
+    String source) {}

@@ -37,6 +37,28 @@ final class FilterSql {
     return sql;
   }
 
+  /**
+   * The same filter on a rollup table, whose rows are keyed by {@code bucket} and {@code model}.
+   */
+  static FilterSql ofRollup(LlmCallFilter f) {
+    if (f.stepId() != null || f.conversationId() != null || f.status() != null) {
+      throw new IllegalArgumentException("the rollups have no step, conversation or status");
+    }
+    FilterSql sql = new FilterSql();
+    sql.equal("workflow_id", f.workflowId());
+    sql.equal("agent", f.agent());
+    sql.equal("team", f.team());
+    sql.equal("provider", f.provider());
+    sql.equal("model", f.model());
+    if (f.from() != null) {
+      sql.add("bucket >= ?", f.from());
+    }
+    if (f.to() != null) {
+      sql.add("bucket < ?", f.to());
+    }
+    return sql;
+  }
+
   FilterSql add(String condition, Object... values) {
     conditions.add(condition);
     params.addAll(List.of(values));

@@ -10,6 +10,11 @@ import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
 /**
@@ -22,6 +27,8 @@ public class LedgerPartitions {
   private static final DateTimeFormatter SUFFIX = DateTimeFormatter.ofPattern("yyyy_MM");
   private static final DateTimeFormatter BOUND =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ssxxx").withZone(ZoneOffset.UTC);
+
+  private static final Pattern MONTHLY = Pattern.compile("llm_call_p(\\d{4}_\\d{2})");
 
   private final DataSource dataSource;
 
@@ -122,5 +129,64 @@ public class LedgerPartitions {
         return rs.getBoolean(1);
       }
     }
+  }
+
+  /** The months that have a partition, oldest first. */
+  public List<YearMonth> months() {
+    return Jdbc.unchecked("listing ledger partitions", this::listMonths);
+  }
+
+  private List<YearMonth> listMonths() throws SQLException {
+    List<YearMonth> months = new ArrayList<>();
+    try (Connection c = dataSource.getConnection();
+        Statement st = c.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "select k.relname from pg_inherits i join pg_class k on k.oid = i.inhrelid"
+                    + " where i.inhparent = 'llm_call'::regclass order by k.relname")) {
+      while (rs.next()) {
+        Matcher m = MONTHLY.matcher(rs.getString(1));
+        if (m.matches()) {
+          try {
+            months.add(YearMonth.parse(m.group(1), SUFFIX));
+          } catch (DateTimeParseException e) {
+            // Not one of ours; leave it alone.
+          }
+        }
+      }
+    }
+    return months;
+  }
+
+  /**
+   * Drops {@code month}'s partition, waiting at most {@code lockTimeoutMs} for the short exclusive
+   * lock PostgreSQL takes on {@code llm_call} to do so (a concurrent insert holds a weaker lock for
+   * the length of its transaction). Must run in a transaction: the timeout is local to it.
+   */
+  public void drop(YearMonth month, long lockTimeoutMs) {
+    Jdbc.unchecked(
+        "dropping partition " + name(month),
+        () -> {
+          try (Connection c = dataSource.getConnection();
+              Statement st = c.createStatement()) {
+            st.execute("set local lock_timeout = " + lockTimeoutMs);
+            st.execute("drop table if exists " + name(month));
+          }
+          return null;
+        });
+  }
+
+  /** Deletes rows older than {@code cutoff} that sit in the default partition (rare strays). */
+  public int deleteFromDefaultBefore(Instant cutoff) {
+    return Jdbc.unchecked(
+        "trimming the default partition",
+        () -> {
+          try (Connection c = dataSource.getConnection();
+              PreparedStatement ps =
+                  c.prepareStatement("delete from llm_call_default where occurred_at < ?")) {
+            ps.setObject(1, Jdbc.timestamp(cutoff));
+            return ps.executeUpdate();
+          }
+        });
   }
 }

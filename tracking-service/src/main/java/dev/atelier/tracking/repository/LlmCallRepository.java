@@ -5,6 +5,7 @@ import dev.atelier.tracking.model.LlmCall;
 import dev.atelier.tracking.model.LlmCallFilter;
 import dev.atelier.tracking.model.PageCursor;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -12,6 +13,7 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -88,6 +90,9 @@ public class LlmCallRepository {
     Map<UUID, LlmCallRecorded> unique = new LinkedHashMap<>();
     records.forEach(r -> unique.putIfAbsent(r.eventId(), r));
     List<LlmCallRecorded> rows = new ArrayList<>(unique.values());
+    // One key order for every consumer: two batches that share a (re-published) event then wait
+    // for each other's row in the same order and cannot deadlock.
+    rows.sort(Comparator.comparing(LlmCallRecorded::eventId));
     Set<UUID> stored = new HashSet<>();
     try (Connection c = dataSource.getConnection()) {
       for (int start = 0; start < rows.size(); start += MAX_ROWS_PER_STATEMENT) {
@@ -156,6 +161,38 @@ public class LlmCallRepository {
         }
       }
       return Collections.unmodifiableList(calls);
+    }
+  }
+
+  /** Rows fetched per round trip while streaming. */
+  private static final int STREAM_FETCH_SIZE = 1000;
+
+  /**
+   * Every call matching {@code filter}, newest first, handed to {@code sink} one at a time: the
+   * driver reads through a server-side cursor ({@code fetchSize} needs autocommit off), so memory
+   * stays flat however many rows match.
+   */
+  public void stream(LlmCallFilter filter, RowSink<LlmCall> sink) throws IOException {
+    FilterSql where = FilterSql.of(filter);
+    String sql = SELECT + where.where() + " order by occurred_at desc, event_id desc";
+    try (Connection c = dataSource.getConnection()) {
+      boolean autoCommit = c.getAutoCommit();
+      c.setAutoCommit(false);
+      try (PreparedStatement ps = c.prepareStatement(sql)) {
+        ps.setFetchSize(STREAM_FETCH_SIZE);
+        Jdbc.bind(ps, where.params());
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            sink.accept(map(rs));
+          }
+        }
+      } finally {
+        // Read-only: nothing to commit; end the transaction that holds the cursor.
+        c.rollback();
+        c.setAutoCommit(autoCommit);
+      }
+    } catch (SQLException e) {
+      throw new DataAccessException("streaming LLM calls failed: " + e.getMessage(), e);
     }
   }
 

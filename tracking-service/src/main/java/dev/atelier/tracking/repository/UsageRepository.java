@@ -18,8 +18,9 @@ import java.util.UUID;
 import javax.sql.DataSource;
 
 /**
- * Usage aggregates computed on the raw ledger rows. (Rollup tables maintained at ingest would take
- * over here at tens of millions of rows; the figures and their meaning would stay the same.)
+ * Usage aggregates, computed on the raw ledger rows or, when no percentile is wanted, read from the
+ * hourly/daily rollups maintained at ingest (same figures and meaning, a few rows per hour instead
+ * of every call).
  */
 @ApplicationScoped
 public class UsageRepository {
@@ -39,7 +40,30 @@ public class UsageRepository {
       sum(cost_usd) as cost_usd,
       count(*) filter (where cost_usd is null) as unknown_cost_calls,
       percentile_cont(0.5) within group (order by latency_ms) as latency_p50,
-      percentile_cont(0.95) within group (order by latency_ms) as latency_p95
+      percentile_cont(0.95) within group (order by latency_ms) as latency_p95,
+      percentile_cont(0.99) within group (order by latency_ms) as latency_p99,
+      avg(latency_ms)::float8 as latency_mean,
+      percentile_cont(0.5) within group (order by time_to_first_token_ms) as ttft_p50,
+      percentile_cont(0.95) within group (order by time_to_first_token_ms) as ttft_p95
+      """;
+
+  /** The same figures from a rollup table; percentiles need raw rows, so they are null. */
+  private static final String ROLLUP_FIGURES =
+      """
+      sum(calls) as calls,
+      sum(errors) as errors,
+      sum(input_tokens) as input_tokens,
+      sum(cached_input_tokens) as cached_input_tokens,
+      sum(output_tokens) as output_tokens,
+      sum(reasoning_tokens) as reasoning_tokens,
+      sum(cost_usd) as cost_usd,
+      sum(unknown_cost_calls) as unknown_cost_calls,
+      null::float8 as latency_p50,
+      null::float8 as latency_p95,
+      null::float8 as latency_p99,
+      (sum(latency_ms_sum)::float8 / sum(calls)) as latency_mean,
+      null::float8 as ttft_p50,
+      null::float8 as ttft_p95
       """;
 
   private final DataSource dataSource;
@@ -162,6 +186,59 @@ public class UsageRepository {
     }
   }
 
+  /**
+   * Like {@link #grouped} but from a rollup table: the caller makes sure {@code filter} uses only
+   * rollup dimensions and that its bounds are on {@code grain} boundaries.
+   */
+  public List<UsageGroup> groupedFromRollups(
+      UsageRollupRepository.Grain grain, GroupBy groupBy, LlmCallFilter filter, int limit) {
+    return Jdbc.unchecked(
+        "grouping usage from rollups", () -> selectRollups(grain, groupBy, filter, limit));
+  }
+
+  private List<UsageGroup> selectRollups(
+      UsageRollupRepository.Grain grain, GroupBy groupBy, LlmCallFilter filter, int limit)
+      throws SQLException {
+    FilterSql where = FilterSql.ofRollup(filter);
+    boolean timeGroups = groupBy == GroupBy.DAY || groupBy == GroupBy.HOUR;
+    String sql =
+        "select "
+            + rollupKeyExpression(groupBy)
+            + " as group_key, "
+            + ROLLUP_FIGURES
+            + " from "
+            + grain.table
+            + where.where()
+            + " group by group_key order by "
+            + (timeGroups ? "group_key" : "calls desc, group_key nulls last")
+            + " limit "
+            + limit;
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      Jdbc.bind(ps, where.params());
+      List<UsageGroup> groups = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          groups.add(new UsageGroup(rs.getString("group_key"), figures(rs)));
+        }
+      }
+      return groups;
+    }
+  }
+
+  private static String rollupKeyExpression(GroupBy groupBy) {
+    return switch (groupBy) {
+      case WORKFLOW -> "workflow_id::text";
+      case AGENT -> "agent";
+      case TEAM -> "team";
+      case PROVIDER -> "provider";
+      case MODEL -> "model";
+      case HOUR -> "to_char(bucket at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24\":00Z\"')";
+      case DAY -> "to_char(bucket at time zone 'UTC', 'YYYY-MM-DD')";
+      case STEP -> throw new IllegalArgumentException("the rollups have no step");
+    };
+  }
+
   private static String keyExpression(GroupBy groupBy) {
     return switch (groupBy) {
       case WORKFLOW -> "workflow_id::text";
@@ -189,6 +266,10 @@ public class UsageRepository {
         calls == 0 ? BigDecimal.ZERO : cost,
         rs.getLong("unknown_cost_calls"),
         Jdbc.nullableDouble(rs, "latency_p50"),
-        Jdbc.nullableDouble(rs, "latency_p95"));
+        Jdbc.nullableDouble(rs, "latency_p95"),
+        Jdbc.nullableDouble(rs, "latency_p99"),
+        Jdbc.nullableDouble(rs, "latency_mean"),
+        Jdbc.nullableDouble(rs, "ttft_p50"),
+        Jdbc.nullableDouble(rs, "ttft_p95"));
   }
 }

@@ -13,6 +13,12 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.StreamingOutput;
+import java.io.BufferedWriter;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
@@ -77,24 +83,146 @@ public class LlmCallResource {
           String limit,
       @Parameter(description = "nextCursor of the previous page") @QueryParam("cursor")
           String cursor) {
-    Instant fromTime = QueryParams.instant("from", from);
-    Instant toTime = QueryParams.instant("to", to);
-    QueryParams.range(fromTime, toTime);
     LlmCallFilter filter =
-        new LlmCallFilter(
-            QueryParams.uuid("workflowId", workflowId),
-            QueryParams.text(stepId),
-            QueryParams.text(agent),
-            QueryParams.text(conversationId),
-            QueryParams.text(team),
-            QueryParams.text(provider),
-            QueryParams.text(model),
-            QueryParams.status(status),
-            fromTime,
-            toTime);
+        filter(workflowId, stepId, agent, conversationId, team, provider, model, status, from, to);
     int pageSize =
         QueryParams.limit("limit", limit, config.query().defaultLimit(), config.query().maxLimit());
     return ledger.list(filter, QueryParams.cursor(cursor), pageSize);
+  }
+
+  @GET
+  // qs < 1: a client that accepts anything (*/*) gets JSON, CSV only when it asks for it.
+  @Produces(Csv.PRODUCES)
+  @Operation(
+      summary = "Export LLM calls as CSV",
+      description =
+          "Every call matching the filters (no paging), newest first, streamed as RFC 4180 CSV with"
+              + " a header row; asked for with Accept: text/csv or format=csv. Costs are exact"
+              + " decimals; an unknown cost is an empty field.")
+  @APIResponse(
+      responseCode = "200",
+      description = "The calls",
+      content = @Content(mediaType = Csv.MEDIA_TYPE))
+  @APIResponse(
+      responseCode = "400",
+      description = "A malformed parameter or from after to",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
+  public Response export(
+      @QueryParam("workflowId") String workflowId,
+      @QueryParam("stepId") String stepId,
+      @QueryParam("agent") String agent,
+      @QueryParam("conversationId") String conversationId,
+      @QueryParam("team") String team,
+      @QueryParam("provider") String provider,
+      @QueryParam("model") String model,
+      @QueryParam("status") String status,
+      @QueryParam("from") String from,
+      @QueryParam("to") String to) {
+    // Parsed before streaming starts, so a bad parameter is still a 400 problem.
+    LlmCallFilter filter =
+        filter(workflowId, stepId, agent, conversationId, team, provider, model, status, from, to);
+    StreamingOutput body =
+        out -> {
+          Writer writer =
+              new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 64 * 1024);
+          Csv csv = new Csv(writer);
+          csv.row((Object[]) CSV_COLUMNS);
+          ledger.export(
+              filter,
+              c ->
+                  csv.row(
+                      c.id(),
+                      c.occurredAt(),
+                      c.workflowId(),
+                      c.stepId(),
+                      c.agent(),
+                      c.conversationId(),
+                      c.team(),
+                      c.operation(),
+                      c.provider(),
+                      c.requestModel(),
+                      c.responseModel(),
+                      c.status(),
+                      c.errorCode(),
+                      c.streamed(),
+                      c.inputTokens(),
+                      c.cachedInputTokens(),
+                      c.outputTokens(),
+                      c.reasoningTokens(),
+                      c.usageSource(),
+                      c.costUsd(),
+                      c.priceVersion(),
+                      c.startedAt(),
+                      c.latencyMs(),
+                      c.timeToFirstTokenMs(),
+                      c.simulated(),
+                      c.traceId(),
+                      c.recordedAt()));
+          writer.flush();
+        };
+    return Response.ok(body, Csv.MEDIA_TYPE + "; charset=utf-8")
+        .header("Content-Disposition", "attachment; filename=\"llm-calls.csv\"")
+        .build();
+  }
+
+  private static final String[] CSV_COLUMNS = {
+    "id",
+    "occurredAt",
+    "workflowId",
+    "stepId",
+    "agent",
+    "conversationId",
+    "team",
+    "operation",
+    "provider",
+    "requestModel",
+    "responseModel",
+    "status",
+    "errorCode",
+    "streamed",
+    "inputTokens",
+    "cachedInputTokens",
+    "outputTokens",
+    "reasoningTokens",
+    "usageSource",
+    "costUsd",
+    "priceVersion",
+    "startedAt",
+    "latencyMs",
+    "timeToFirstTokenMs",
+    "simulated",
+    "traceId",
+    "recordedAt"
+  };
+
+  private static LlmCallFilter filter(
+      String workflowId,
+      String stepId,
+      String agent,
+      String conversationId,
+      String team,
+      String provider,
+      String model,
+      String status,
+      String from,
+      String to) {
+    Instant fromTime = QueryParams.instant("from", from);
+    Instant toTime = QueryParams.instant("to", to);
+    QueryParams.range(fromTime, toTime);
+    return new LlmCallFilter(
+        QueryParams.uuid("workflowId", workflowId),
+        QueryParams.text(stepId),
+        QueryParams.text(agent),
+        QueryParams.text(conversationId),
+        QueryParams.text(team),
+        QueryParams.text(provider),
+        QueryParams.text(model),
+        QueryParams.status(status),
+        fromTime,
+        toTime);
   }
 
   @GET

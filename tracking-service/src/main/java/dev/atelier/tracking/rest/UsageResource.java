@@ -5,6 +5,8 @@ import dev.atelier.kit.problem.ProblemException;
 import dev.atelier.tracking.config.TrackingConfig;
 import dev.atelier.tracking.model.GroupBy;
 import dev.atelier.tracking.model.LlmCallFilter;
+import dev.atelier.tracking.model.UsageFigures;
+import dev.atelier.tracking.model.UsageGroup;
 import dev.atelier.tracking.model.UsageReport;
 import dev.atelier.tracking.service.UsageService;
 import jakarta.ws.rs.GET;
@@ -12,6 +14,12 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.StreamingOutput;
+import java.io.BufferedWriter;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.stream.Collectors;
@@ -45,8 +53,10 @@ public class UsageResource {
       summary = "Usage grouped by one dimension",
       description =
           "Calls, errors, tokens, exact cost (known costs only; unknownCostCalls counts the rest)"
-              + " and latency p50/p95 per group over [from, to). The range defaults to the last"
-              + " 30 days; day and hour groups are UTC.")
+              + " latency p50/p95/p99/mean and time-to-first-token p50/p95 per group over"
+              + " [from, to). The range defaults to the last 30 days; day and hour groups are UTC."
+              + " With percentiles=false and bounds on whole hours/days the report is read from"
+              + " the rollups (source tells which).")
   @APIResponse(responseCode = "200", description = "The report")
   @APIResponse(
       responseCode = "400",
@@ -92,7 +102,110 @@ public class UsageResource {
           String provider,
       @Parameter(description = "Only this model's calls") @QueryParam("model") String model,
       @Parameter(description = "Most groups, 1 to 1000 (default 100)") @QueryParam("limit")
-          String limit) {
+          String limit,
+      @Parameter(
+              description =
+                  "false: no latency/TTFT percentiles, so a range on whole UTC hours or days is"
+                      + " answered from the rollup tables (fast at any size); default true")
+          @QueryParam("percentiles")
+          String percentiles) {
+    return build(groupBy, from, to, workflowId, team, agent, provider, model, limit, percentiles);
+  }
+
+  @GET
+  // qs < 1: a client that accepts anything (*/*) gets JSON, CSV only when it asks for it.
+  @Produces(Csv.PRODUCES)
+  @Operation(
+      summary = "Usage grouped by one dimension, as CSV",
+      description =
+          "The same report as JSON, one CSV row per group after a header row (RFC 4180), written"
+              + " to the response as it is read; Accept: text/csv or format=csv. Costs are exact"
+              + " decimals, unknown values empty fields.")
+  @APIResponse(
+      responseCode = "200",
+      description = "The report",
+      content = @Content(mediaType = Csv.MEDIA_TYPE))
+  @APIResponse(
+      responseCode = "400",
+      description = "Missing or unknown groupBy, a malformed parameter, or from after to",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
+  public Response reportCsv(
+      @QueryParam("groupBy") String groupBy,
+      @QueryParam("from") String from,
+      @QueryParam("to") String to,
+      @QueryParam("workflowId") String workflowId,
+      @QueryParam("team") String team,
+      @QueryParam("agent") String agent,
+      @QueryParam("provider") String provider,
+      @QueryParam("model") String model,
+      @QueryParam("limit") String limit,
+      @QueryParam("percentiles") String percentiles) {
+    UsageReport report =
+        build(groupBy, from, to, workflowId, team, agent, provider, model, limit, percentiles);
+    StreamingOutput body =
+        out -> {
+          Writer writer =
+              new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 64 * 1024);
+          Csv csv = new Csv(writer);
+          csv.row(
+              report.groupBy(),
+              "calls",
+              "errors",
+              "inputTokens",
+              "cachedInputTokens",
+              "outputTokens",
+              "reasoningTokens",
+              "costUsd",
+              "unknownCostCalls",
+              "latencyMsP50",
+              "latencyMsP95",
+              "latencyMsP99",
+              "latencyMsMean",
+              "timeToFirstTokenMsP50",
+              "timeToFirstTokenMsP95");
+          for (UsageGroup g : report.groups()) {
+            UsageFigures f = g.usage();
+            csv.row(
+                g.key(),
+                f.calls(),
+                f.errors(),
+                f.inputTokens(),
+                f.cachedInputTokens(),
+                f.outputTokens(),
+                f.reasoningTokens(),
+                f.costUsd(),
+                f.unknownCostCalls(),
+                f.latencyMsP50(),
+                f.latencyMsP95(),
+                f.latencyMsP99(),
+                f.latencyMsMean(),
+                f.timeToFirstTokenMsP50(),
+                f.timeToFirstTokenMsP95());
+          }
+          writer.flush();
+        };
+    return Response.ok(body, Csv.MEDIA_TYPE + "; charset=utf-8")
+        .header(
+            "Content-Disposition", "attachment; filename=\"usage-" + report.groupBy() + ".csv\"")
+        .header("X-Usage-Source", report.source())
+        .header("X-Usage-Truncated", report.truncated())
+        .build();
+  }
+
+  private UsageReport build(
+      String groupBy,
+      String from,
+      String to,
+      String workflowId,
+      String team,
+      String agent,
+      String provider,
+      String model,
+      String limit,
+      String percentiles) {
     GroupBy dimension =
         GroupBy.parse(groupBy)
             .orElseThrow(
@@ -117,6 +230,7 @@ public class UsageResource {
     int groups =
         QueryParams.limit(
             "limit", limit, config.query().defaultGroups(), config.query().maxGroups());
-    return usage.report(dimension, filter, groups);
+    return usage.report(
+        dimension, filter, groups, QueryParams.bool("percentiles", percentiles, true));
   }
 }

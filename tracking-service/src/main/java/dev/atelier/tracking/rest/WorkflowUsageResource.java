@@ -2,6 +2,8 @@ package dev.atelier.tracking.rest;
 
 import dev.atelier.kit.problem.Problem;
 import dev.atelier.kit.problem.ProblemException;
+import dev.atelier.tracking.model.AgentUsage;
+import dev.atelier.tracking.model.StepUsage;
 import dev.atelier.tracking.model.WorkflowUsage;
 import dev.atelier.tracking.service.UsageService;
 import jakarta.ws.rs.GET;
@@ -9,6 +11,12 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.StreamingOutput;
+import java.io.BufferedWriter;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
@@ -53,5 +61,59 @@ public class WorkflowUsageResource {
       @Parameter(schema = @Schema(format = "uuid")) @PathParam("workflowId") String workflowId) {
     var id = QueryParams.uuid("workflowId", workflowId);
     return usage.workflowUsage(id).orElseThrow(() -> ProblemException.notFound("workflow", id));
+  }
+
+  // qs < 1: a client that accepts anything (*/*) gets JSON, CSV only when it asks for it.
+  @GET
+  @Produces(Csv.PRODUCES)
+  @Operation(
+      summary = "A workflow's usage, as CSV",
+      description =
+          "One row for the totals, then one per step and one per agent in the order of their first"
+              + " call (column scope = total|step|agent); Accept: text/csv or format=csv.")
+  @APIResponse(
+      responseCode = "200",
+      description = "The workflow's usage",
+      content = @Content(mediaType = Csv.MEDIA_TYPE))
+  @APIResponse(
+      responseCode = "404",
+      description = "The ledger knows no call and no status of this workflow",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
+  public Response getCsv(@PathParam("workflowId") String workflowId) {
+    WorkflowUsage report = get(workflowId);
+    StreamingOutput body =
+        out -> {
+          Writer writer =
+              new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 64 * 1024);
+          Csv csv = new Csv(writer);
+          csv.row(
+              Csv.concat(
+                  new Object[] {"scope", "stepId", "agent", "firstCallAt", "lastCallAt"},
+                  Csv.FIGURE_COLUMNS));
+          csv.row(
+              Csv.concat(
+                  new Object[] {"total", null, null, null, null}, Csv.figures(report.totals())));
+          for (StepUsage s : report.byStep()) {
+            csv.row(
+                Csv.concat(
+                    new Object[] {"step", s.stepId(), s.agent(), s.firstCallAt(), s.lastCallAt()},
+                    Csv.figures(s.usage())));
+          }
+          for (AgentUsage a : report.byAgent()) {
+            csv.row(
+                Csv.concat(
+                    new Object[] {"agent", null, a.agent(), a.firstCallAt(), a.lastCallAt()},
+                    Csv.figures(a.usage())));
+          }
+          writer.flush();
+        };
+    return Response.ok(body, Csv.MEDIA_TYPE + "; charset=utf-8")
+        .header(
+            "Content-Disposition",
+            "attachment; filename=\"workflow-" + report.workflowId() + "-usage.csv\"")
+        .build();
   }
 }

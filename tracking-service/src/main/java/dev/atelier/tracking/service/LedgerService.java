@@ -6,12 +6,17 @@ import dev.atelier.tracking.model.LlmCallFilter;
 import dev.atelier.tracking.model.Page;
 import dev.atelier.tracking.model.PageCursor;
 import dev.atelier.tracking.repository.LlmCallRepository;
+import dev.atelier.tracking.repository.RowSink;
+import dev.atelier.tracking.repository.UsageRollupRepository;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
+import java.io.IOException;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -21,11 +26,13 @@ import java.util.UUID;
 public class LedgerService {
 
   private final LlmCallRepository calls;
+  private final UsageRollupRepository rollups;
   private final Counter stored;
   private final Counter duplicates;
 
-  LedgerService(LlmCallRepository calls, MeterRegistry registry) {
+  LedgerService(LlmCallRepository calls, UsageRollupRepository rollups, MeterRegistry registry) {
     this.calls = calls;
+    this.rollups = rollups;
     this.stored = counter(registry, "stored");
     this.duplicates = counter(registry, "duplicate");
   }
@@ -43,20 +50,44 @@ public class LedgerService {
   }
 
   /**
-   * Stores a batch of records in one transaction with multi-row inserts; the ids returned are those
-   * that were new. One invalid record rejects the whole batch.
+   * Stores a batch of records in one transaction with multi-row inserts and adds the new ones (only
+   * those: never a duplicate, even one within the batch) to the usage rollups in the same
+   * transaction; the ids returned are those that were new. One invalid record rejects the whole
+   * batch (the consumer checks each record before batching, see {@link #check}).
    */
   @Transactional
+  @WithSpan("insert llm_call batch")
   public Set<UUID> recordAll(List<LlmCallRecorded> records) {
     records.forEach(RecordChecks::check);
     Set<UUID> inserted = calls.insertAll(records);
+    Map<UUID, LlmCallRecorded> added = new LinkedHashMap<>();
+    for (LlmCallRecorded r : records) {
+      if (inserted.contains(r.eventId())) {
+        added.putIfAbsent(r.eventId(), r);
+      }
+    }
+    rollups.add(added.values());
     stored.increment(inserted.size());
     duplicates.increment(records.size() - inserted.size());
     return inserted;
   }
 
+  /**
+   * Validates one record before it joins a batch.
+   *
+   * @throws dev.atelier.contracts.MalformedEventException with the reason when it is not valid
+   */
+  public static void check(LlmCallRecorded record) {
+    RecordChecks.check(record);
+  }
+
   public Optional<LlmCall> find(UUID id) {
     return calls.find(id);
+  }
+
+  /** Every call matching {@code filter}, newest first, streamed to {@code sink}. */
+  public void export(LlmCallFilter filter, RowSink<LlmCall> sink) throws IOException {
+    calls.stream(filter, sink);
   }
 
   /** One page of calls, newest first. */

@@ -10,6 +10,7 @@ import dev.atelier.tracking.model.UsageReport;
 import dev.atelier.tracking.model.WorkflowInfo;
 import dev.atelier.tracking.model.WorkflowUsage;
 import dev.atelier.tracking.repository.UsageRepository;
+import dev.atelier.tracking.repository.UsageRollupRepository.Grain;
 import dev.atelier.tracking.repository.WorkflowRepository;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
@@ -57,12 +58,22 @@ public class UsageService {
             totals.calls() == 0 ? List.of() : usage.byAgent(workflowId)));
   }
 
+  /** Usage grouped by one dimension, with percentiles (from the raw rows). */
+  public UsageReport report(GroupBy groupBy, LlmCallFilter filter, int limit) {
+    return report(groupBy, filter, limit, true);
+  }
+
   /**
    * Usage grouped by one dimension. The time range defaults to the configured span ending now.
+   * Without percentiles, the report comes from the daily rollup when its bounds are whole UTC days,
+   * else from the hourly one when they are whole hours, else from the raw rows (exactness first: a
+   * rollup bucket is never split).
    *
    * @param limit most groups to return
+   * @param percentiles whether latency and time-to-first-token percentiles are wanted; they need
+   *     the raw rows
    */
-  public UsageReport report(GroupBy groupBy, LlmCallFilter filter, int limit) {
+  public UsageReport report(GroupBy groupBy, LlmCallFilter filter, int limit, boolean percentiles) {
     Instant to = filter.to() != null ? filter.to() : clock.instant();
     Instant from =
         filter.from() != null ? filter.from() : to.minus(config.query().defaultUsageRange());
@@ -70,9 +81,40 @@ public class UsageService {
       throw ProblemException.badRequest(
           "invalid-range", "from must not be after to (to defaults to now)");
     }
-    List<UsageGroup> groups = usage.grouped(groupBy, filter.withTimeRange(from, to), limit + 1);
+    LlmCallFilter ranged = filter.withTimeRange(from, to);
+    Grain grain = percentiles ? null : rollupFor(groupBy, ranged);
+    List<UsageGroup> groups =
+        grain == null
+            ? usage.grouped(groupBy, ranged, limit + 1)
+            : usage.groupedFromRollups(grain, groupBy, ranged, limit + 1);
     boolean truncated = groups.size() > limit;
     return new UsageReport(
-        groupBy.value(), from, to, truncated ? groups.subList(0, limit) : groups, truncated);
+        groupBy.value(),
+        from,
+        to,
+        truncated ? groups.subList(0, limit) : groups,
+        truncated,
+        grain == null ? "raw" : grain == Grain.DAY ? "rollup-daily" : "rollup-hourly");
+  }
+
+  /** The rollup that answers this report exactly, or null when only the raw rows can. */
+  static Grain rollupFor(GroupBy groupBy, LlmCallFilter f) {
+    if (groupBy == GroupBy.STEP
+        || f.stepId() != null
+        || f.conversationId() != null
+        || f.status() != null) {
+      return null;
+    }
+    boolean perWorkflow = groupBy == GroupBy.WORKFLOW || f.workflowId() != null;
+    if (groupBy != GroupBy.HOUR
+        && !perWorkflow
+        && Grain.DAY.aligned(f.from())
+        && Grain.DAY.aligned(f.to())) {
+      return Grain.DAY;
+    }
+    if (Grain.HOUR.aligned(f.from()) && Grain.HOUR.aligned(f.to())) {
+      return Grain.HOUR;
+    }
+    return null;
   }
 }

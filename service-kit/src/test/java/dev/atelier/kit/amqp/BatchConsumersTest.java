@@ -1,0 +1,231 @@
+package dev.atelier.kit.amqp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.GetResponse;
+import dev.atelier.contracts.Headers;
+import dev.atelier.contracts.MalformedEventException;
+import dev.atelier.contracts.QueueSpec;
+import dev.atelier.contracts.StepFailed;
+import dev.atelier.contracts.Topology;
+import dev.atelier.kit.tracing.TraceContexts;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
+import io.opentelemetry.context.propagation.ContextPropagators;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The batch consumer against the real RabbitMQ, in the kit's own virtual host. */
+class BatchConsumersTest {
+
+  private static final String EXCHANGE = Topology.STEP_RESULTS_EXCHANGE;
+  private static final OpenTelemetry OTEL =
+      OpenTelemetry.propagating(ContextPropagators.create(W3CTraceContextPropagator.getInstance()));
+  private static RabbitBroker broker;
+  private static EventPublisher publisher;
+
+  @BeforeAll
+  static void connect() {
+    broker = new RabbitBroker(new TestConfig());
+    publisher = new EventPublisher(broker, new MessagingSpans(OTEL), new TraceContexts(OTEL));
+  }
+
+  @AfterAll
+  static void close() throws Exception {
+    broker.connection().close();
+  }
+
+  @Test
+  void eventsArriveInBoundedBatchesAndAreAllAcknowledgedWhileBadOnesAreDeadLetteredAlone()
+      throws Exception {
+    QueueSpec queue = freshQueue();
+    // A broker of its own, so closing it afterwards shows whether anything stayed unacknowledged.
+    RabbitBroker consuming = new RabbitBroker(new TestConfig());
+    BatchConsumers consumers = new BatchConsumers(consuming, OTEL, new TraceContexts(OTEL));
+    List<List<StepFailed>> batches = new CopyOnWriteArrayList<>();
+    consumers.consume(
+        queue,
+        StepFailed.class,
+        new BatchConsumers.Options(8, Duration.ofMillis(100), 16, 1),
+        e -> {
+          if (e.attempt() < 0) {
+            throw new MalformedEventException("attempt must not be negative", null);
+          }
+        },
+        batches::add);
+
+    List<Outgoing> good = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      good.add(Outgoing.now(EXCHANGE, routingKeyOf(queue), failure(1)));
+    }
+    StepFailed invalid = failure(-1);
+    publisher.publishAll(good.subList(0, 10));
+    try (Channel ch = broker.connection().createChannel()) {
+      ch.basicPublish(
+          EXCHANGE, routingKeyOf(queue), null, "{broken".getBytes(StandardCharsets.UTF_8));
+    }
+    publisher.publish(EXCHANGE, routingKeyOf(queue), invalid);
+    publisher.publishAll(good.subList(10, 20));
+
+    await(() -> batches.stream().mapToInt(List::size).sum() >= 20);
+    List<StepFailed> handled = batches.stream().flatMap(List::stream).toList();
+    assertThat(handled)
+        .containsExactlyElementsOf(good.stream().map(o -> (StepFailed) o.event()).toList());
+    assertThat(batches).allSatisfy(b -> assertThat(b).hasSizeBetween(1, 8));
+    assertThat(batches.size()).isGreaterThanOrEqualTo(3);
+
+    Map<String, String> reasons = new HashMap<>();
+    try (Channel ch = broker.connection().createChannel()) {
+      await(
+          () -> {
+            try {
+              GetResponse r;
+              while ((r = ch.basicGet(queue.deadLetterQueue(), true)) != null) {
+                reasons.put(
+                    new String(r.getBody(), StandardCharsets.UTF_8),
+                    r.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON).toString());
+              }
+            } catch (Exception e) {
+              throw new IllegalStateException(e);
+            }
+            return reasons.size() == 2;
+          });
+    }
+    assertThat(reasons.get("{broken")).startsWith("body is not JSON");
+    assertThat(reasons.entrySet())
+        .anySatisfy(
+            e -> {
+              assertThat(e.getKey()).contains(invalid.eventId().toString());
+              assertThat(e.getValue()).isEqualTo("attempt must not be negative");
+            });
+
+    // Everything was acknowledged: closing the consumer returns nothing to the queue.
+    consuming.connection().close();
+    try (Channel ch = broker.connection().createChannel()) {
+      assertThat(ch.messageCount(queue.name())).isZero();
+    }
+  }
+
+  @Test
+  void aFailedBatchIsReturnedWholeAndRedelivered() throws Exception {
+    QueueSpec queue = freshQueue();
+    BatchConsumers consumers = new BatchConsumers(broker, OTEL, new TraceContexts(OTEL));
+    AtomicInteger calls = new AtomicInteger();
+    List<StepFailed> committed = new CopyOnWriteArrayList<>();
+    consumers.consume(
+        queue,
+        StepFailed.class,
+        new BatchConsumers.Options(50, Duration.ofMillis(200), 50, 1),
+        e -> {},
+        batch -> {
+          if (calls.incrementAndGet() == 1) {
+            throw new IllegalStateException("database briefly unavailable");
+          }
+          committed.addAll(batch);
+        });
+    List<Outgoing> sent = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      sent.add(Outgoing.now(EXCHANGE, routingKeyOf(queue), failure(1)));
+    }
+
+    publisher.publishAll(sent);
+
+    await(() -> committed.size() >= 5);
+    assertThat(calls.get()).isGreaterThanOrEqualTo(2);
+    assertThat(committed)
+        .containsExactlyInAnyOrderElementsOf(
+            sent.stream().map(o -> (StepFailed) o.event()).toList());
+    try (Channel ch = broker.connection().createChannel()) {
+      assertThat(ch.messageCount(queue.name())).isZero();
+      assertThat(ch.messageCount(queue.deadLetterQueue())).isZero();
+    }
+  }
+
+  private static QueueSpec freshQueue() {
+    String name = "kit-batch-test." + UUID.randomUUID();
+    QueueSpec spec = QueueSpec.of(name, EXCHANGE, "kit." + name);
+    broker.declare(spec);
+    return spec;
+  }
+
+  private static String routingKeyOf(QueueSpec queue) {
+    return queue.routingKeys().get(0);
+  }
+
+  private static StepFailed failure(int attempt) {
+    return new StepFailed(
+        UUID.randomUUID(),
+        StepFailed.TYPE,
+        Instant.now(),
+        UUID.randomUUID(),
+        UUID.randomUUID(),
+        "implement",
+        "developer",
+        attempt,
+        "provider_unavailable",
+        "upstream 503",
+        true,
+        Instant.now());
+  }
+
+  private static void await(BooleanSupplier condition) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("condition not met within 15 s");
+      }
+      Thread.onSpinWait();
+    }
+  }
+
+  private static final class TestConfig implements RabbitConfig {
+    public String host() {
+      return System.getenv().getOrDefault("RABBITMQ_HOST", "127.0.0.1");
+    }
+
+    public int port() {
+      return 5672;
+    }
+
+    public String username() {
+      return "guest";
+    }
+
+    public String password() {
+      return "guest";
+    }
+
+    public String virtualHost() {
+      return "atelier-test-kit";
+    }
+
+    public Duration startupTimeout() {
+      return Duration.ofSeconds(10);
+    }
+
+    public int consumerThreads() {
+      return 4;
+    }
+
+    public int publisherChannels() {
+      return 2;
+    }
+
+    public Duration confirmTimeout() {
+      return Duration.ofSeconds(5);
+    }
+  }
+}

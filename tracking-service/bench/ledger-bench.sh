@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Ledger benchmark (issue 4). Not a test: a rerunnable script whose results go to
+# docs/benchmarks/ledger.md.
+#
+#   tracking-service/bench/ledger-bench.sh [rows=10000000] [ingest-records=200000] [runs=7]
+#
+# 1. Starts the built service (mvn -pl tracking-service verify first) on port 18084 against the
+#    database atelier_tracking_bench, recreated from scratch: the service's DatabaseBootstrap creates
+#    it and applies the service's own Flyway migrations.
+# 2. Generates <rows> ledger rows over the 90 days before now directly in PostgreSQL (generate.sql)
+#    and fills the rollups from them; reports load time and disk size per million rows.
+# 3. Times the issue's queries over HTTP with curl (median of <runs>, after one warm-up).
+# 4. Publishes <ingest-records> LlmCallRecorded events to RabbitMQ (vhost $BENCH_VHOST) while the
+#    queries run in a loop, and measures the rate at which the ledger stored them (recorded_at).
+set -euo pipefail
+ROWS=${1:-10000000}
+INGEST=${2:-200000}
+RUNS=${3:-7}
+DB=atelier_tracking_bench
+PORT=${BENCH_PORT:-18084}
+VHOST=${BENCH_VHOST:-atelier-test-tracking}
+HERE=$(cd "$(dirname "$0")" && pwd)
+MODULE=$(dirname "$HERE")
+PSQL="psql -h 127.0.0.1 -U postgres -X -q"
+BASE="http://127.0.0.1:$PORT"
+M2=${M2_REPO:-$HOME/.m2/repository}
+CP="$M2/com/rabbitmq/amqp-client/5.25.0/amqp-client-5.25.0.jar:$M2/org/slf4j/slf4j-api/2.0.7/slf4j-api-2.0.7.jar"
+
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB RAM, load $(cut -d' ' -f1-3 /proc/loadavg)"
+$PSQL -c "drop database if exists $DB with (force)"
+
+echo "== starting tracking-service on :$PORT against $DB"
+DB_URL="jdbc:postgresql://127.0.0.1:5432/$DB" HTTP_PORT=$PORT RABBITMQ_VIRTUAL_HOST=$VHOST \
+  QUARKUS_OTEL_SDK_DISABLED=true java -jar "$MODULE/target/quarkus-app/quarkus-run.jar" \
+  > /tmp/ledger-bench-service.log 2>&1 &
+SVC=$!
+trap 'kill $SVC 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do
+  curl -sf "$BASE/q/health/ready" > /dev/null && break
+  sleep 1
+done
+curl -sf "$BASE/q/health/ready" > /dev/null || { echo "service did not start"; tail -50 /tmp/ledger-bench-service.log; exit 1; }
+
+END=$(date -u +%Y-%m-%dT%H:00:00Z)
+echo "== generating $ROWS rows over the 90 days before $END"
+T0=$(date +%s.%N)
+$PSQL -d $DB -v rows=$ROWS -v chunk=1000000 -v end="$END" -f "$HERE/generate.sql" > /tmp/ledger-bench-generate.log
+T1=$(date +%s.%N)
+echo "generation + rollups + vacuum analyze: $(echo "$T1 - $T0" | bc) s"
+$PSQL -d $DB -At -F ' ' -c "
+  select 'raw rows', count(*) from llm_call;
+  select 'hourly rollup rows', count(*) from llm_usage_hourly;
+  select 'daily rollup rows', count(*) from llm_usage_daily;
+  select 'ledger size (heap+indexes, all partitions)', pg_size_pretty(sum(pg_total_relation_size(inhrelid)))
+    from pg_inherits where inhparent = 'llm_call'::regclass;
+  select 'MB per million rows', round(sum(pg_total_relation_size(inhrelid)) / 1048576.0 / ($ROWS / 1e6), 1)
+    from pg_inherits where inhparent = 'llm_call'::regclass;
+  select 'rollups size', pg_size_pretty(pg_total_relation_size('llm_usage_hourly') + pg_total_relation_size('llm_usage_daily'));"
+
+DAY_END=$(date -u +%Y-%m-%dT00:00:00Z)
+DAY_START=$(date -u -d "$DAY_END - 30 days" +%Y-%m-%dT00:00:00Z)
+WF=$($PSQL -d $DB -At -c "select md5('wf' || ($ROWS / 80))::uuid")
+declare -A QUERIES=(
+  [usage-by-model-30d-rollup]="/api/v1/usage?groupBy=model&from=$DAY_START&to=$DAY_END&percentiles=false"
+  [usage-by-model-30d-raw-percentiles]="/api/v1/usage?groupBy=model&from=$DAY_START&to=$DAY_END"
+  [usage-by-day-30d-team-rollup]="/api/v1/usage?groupBy=day&team=team-3&from=$DAY_START&to=$DAY_END&percentiles=false"
+  [one-workflow-usage]="/api/v1/workflows/$WF/usage"
+  [calls-first-page-agent-filter]="/api/v1/llm-calls?agent=architect&limit=50"
+  [calls-first-page-model-range]="/api/v1/llm-calls?model=claude-haiku&from=$DAY_START&to=$DAY_END&limit=50"
+)
+
+time_query() { # name path -> median ms of $RUNS
+  local path=$2 ts=()
+  curl -sf -o /dev/null "$BASE$path"
+  for _ in $(seq 1 "$RUNS"); do
+    ts+=("$(curl -sf -o /dev/null -w '%{time_total}' "$BASE$path")")
+  done
+  printf '%s\n' "${ts[@]}" | sort -n | awk -v n="$RUNS" '{a[NR]=$1} END {printf "%.1f", a[int((n+1)/2)]*1000}'
+}
+
+echo "== queries (median of $RUNS, ms, idle)"
+for q in "${!QUERIES[@]}"; do
+  echo "$q: $(time_query "$q" "${QUERIES[$q]}") ms   GET ${QUERIES[$q]}"
+done
+
+echo "== ingest: $INGEST records through RabbitMQ while the queries run"
+TEAM="bench-ingest-$(date +%s)"
+( while true; do for q in "${!QUERIES[@]}"; do
+    echo "$q $(curl -s -o /dev/null -w '%{time_total}' "$BASE${QUERIES[$q]}")"; done; done ) \
+  > /tmp/ledger-bench-loaded.txt 2>/dev/null &
+LOADER=$!
+trap 'kill $SVC $LOADER 2>/dev/null || true' EXIT
+java -cp "$CP" "$HERE/PublishCalls.java" "$VHOST" "$INGEST" "$TEAM"
+for _ in $(seq 1 600); do
+  n=$($PSQL -d $DB -At -c "select count(*) from llm_call where team = '$TEAM' and occurred_at > now() - interval '1 hour'")
+  [ "$n" -ge "$INGEST" ] && break
+  sleep 1
+done
+kill $LOADER 2>/dev/null || true
+$PSQL -d $DB -At -F ' ' -c "
+  select 'stored', count(*), 'in', round(extract(epoch from max(recorded_at) - min(recorded_at))::numeric, 2), 's =',
+         round(count(*) / nullif(extract(epoch from max(recorded_at) - min(recorded_at)), 0)), 'records/s'
+  from llm_call where team = '$TEAM' and occurred_at > now() - interval '1 hour';
+  select 'rollup calls for the ingest team (must equal stored)', sum(calls) from llm_usage_hourly where team = '$TEAM';"
+echo "== query medians (ms) while ingesting"
+awk '{a[$1]=a[$1] " " $2} END {for (k in a) {n=split(a[k], v, " "); asort(v); printf "%s: %.1f ms (n=%d)\n", k, v[int((n+1)/2)]*1000, n}}' /tmp/ledger-bench-loaded.txt
+echo "== load at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,205 @@
+package dev.atelier.tracking.repository;
+
+import dev.atelier.contracts.LlmCallRecorded;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.math.BigDecimal;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.function.Function;
+import javax.sql.DataSource;
+
+/**
+ * The hourly and daily usage rollups ({@code llm_usage_hourly}, {@code llm_usage_daily}). Callers
+ * own the transaction: {@link #add} must run in the one that inserted the raw rows.
+ */
+@ApplicationScoped
+public class UsageRollupRepository {
+
+  /** The rollup tables and how a call's time maps to their bucket (UTC). */
+  public enum Grain {
+    HOUR("llm_usage_hourly", ChronoUnit.HOURS, true),
+    /**
+     * Without the workflow: a workflow lasts minutes, so keying days by workflow would leave the
+     * daily table nearly as large as the hourly one; per-workflow figures come from the hourly one.
+     */
+    DAY("llm_usage_daily", ChronoUnit.DAYS, false);
+
+    final String table;
+    private final ChronoUnit unit;
+    private final boolean byWorkflow;
+
+    Grain(String table, ChronoUnit unit, boolean byWorkflow) {
+      this.table = table;
+      this.unit = unit;
+      this.byWorkflow = byWorkflow;
+    }
+
+    /** Whether rows are kept per workflow, so reports can group or filter by it. */
+    public boolean byWorkflow() {
+      return byWorkflow;
+    }
+
+    public Instant bucket(Instant t) {
+      return t.truncatedTo(unit);
+    }
+
+    /** Whether {@code t} is a bucket boundary, so a range bounded by it is covered exactly. */
+    public boolean aligned(Instant t) {
+      return t == null || bucket(t).equals(t);
+    }
+  }
+
+  /** One rollup row's key. Sorted the same way by every consumer, see {@link #ORDER}. */
+  record Key(
+      Instant bucket, String team, UUID workflowId, String agent, String provider, String model) {}
+
+  private static final Comparator<String> TEXT = Comparator.nullsFirst(Comparator.naturalOrder());
+
+  /**
+   * The one order in which every consumer locks rollup rows, so that two transactions touching the
+   * same rows never wait for each other in a cycle.
+   */
+  static final Comparator<Key> ORDER =
+      Comparator.comparing(Key::bucket)
+          .thenComparing(Key::team, TEXT)
+          .thenComparing(Key::workflowId, Comparator.nullsFirst(Comparator.naturalOrder()))
+          .thenComparing(Key::agent, TEXT)
+          .thenComparing(Key::provider, TEXT)
+          .thenComparing(Key::model, TEXT);
+
+  /** The sums of a key's calls within one batch. */
+  private static final class Sums {
+    long calls;
+    long errors;
+    long input;
+    long cached;
+    long output;
+    long reasoning;
+    BigDecimal cost;
+    long unknownCost;
+    long latency;
+
+    void add(LlmCallRecorded r) {
+      calls++;
+      errors += LlmCallRecorded.STATUS_ERROR.equals(r.status()) ? 1 : 0;
+      input += r.inputTokens();
+      cached += r.cachedInputTokens();
+      output += r.outputTokens();
+      reasoning += r.reasoningTokens();
+      if (r.costUsd() == null) {
+        unknownCost++;
+      } else {
+        cost = cost == null ? r.costUsd() : cost.add(r.costUsd());
+      }
+      latency += r.latencyMs();
+    }
+  }
+
+  private static final int COLUMNS = 15;
+  private static final int MAX_ROWS_PER_STATEMENT = 1000;
+
+  private final DataSource dataSource;
+
+  UsageRollupRepository(DataSource dataSource) {
+    this.dataSource = dataSource;
+  }
+
+  /** Adds newly inserted calls (never duplicates) to both rollups. */
+  public void add(Collection<LlmCallRecorded> inserted) {
+    if (inserted.isEmpty()) {
+      return;
+    }
+    Jdbc.unchecked(
+        "updating usage rollups",
+        () -> {
+          for (Grain grain : Grain.values()) {
+            upsert(grain, sum(grain, inserted));
+          }
+          return null;
+        });
+  }
+
+  private static Map<Key, Sums> sum(Grain grain, Collection<LlmCallRecorded> calls) {
+    Map<Key, Sums> sums = new TreeMap<>(ORDER);
+    Function<LlmCallRecorded, Key> keyOf =
+        r ->
+            new Key(
+                grain.bucket(r.occurredAt()),
+                r.team(),
+                grain.byWorkflow ? r.workflowId() : null,
+                r.agent(),
+                r.provider(),
+                r.responseModel() != null ? r.responseModel() : r.requestModel());
+    for (LlmCallRecorded r : calls) {
+      sums.computeIfAbsent(keyOf.apply(r), k -> new Sums()).add(r);
+    }
+    return sums;
+  }
+
+  private void upsert(Grain grain, Map<Key, Sums> sums) throws SQLException {
+    List<Map.Entry<Key, Sums>> rows = List.copyOf(sums.entrySet());
+    try (Connection c = dataSource.getConnection()) {
+      for (int start = 0; start < rows.size(); start += MAX_ROWS_PER_STATEMENT) {
+        List<Map.Entry<Key, Sums>> chunk =
+            rows.subList(start, Math.min(rows.size(), start + MAX_ROWS_PER_STATEMENT));
+        try (PreparedStatement ps = c.prepareStatement(upsertSql(grain, chunk.size()))) {
+          int i = 1;
+          for (Map.Entry<Key, Sums> row : chunk) {
+            Key k = row.getKey();
+            Sums s = row.getValue();
+            ps.setObject(i++, Jdbc.timestamp(k.bucket()));
+            ps.setString(i++, k.team());
+            ps.setObject(i++, k.workflowId(), Types.OTHER);
+            ps.setString(i++, k.agent());
+            ps.setString(i++, k.provider());
+            ps.setString(i++, k.model());
+            ps.setLong(i++, s.calls);
+            ps.setLong(i++, s.errors);
+            ps.setLong(i++, s.input);
+            ps.setLong(i++, s.cached);
+            ps.setLong(i++, s.output);
+            ps.setLong(i++, s.reasoning);
+            ps.setBigDecimal(i++, s.cost);
+            ps.setLong(i++, s.unknownCost);
+            ps.setLong(i++, s.latency);
+          }
+          ps.executeUpdate();
+        }
+      }
+    }
+  }
+
+  private static String upsertSql(Grain grain, int rows) {
+    String row = "(" + String.join(", ", Collections.nCopies(COLUMNS, "?")) + ")";
+    String t = grain.table;
+    // VALUES rows are inserted, and so locked, in the order given: the sorted key order.
+    return "insert into "
+        + t
+        + " as t (bucket, team, workflow_id, agent, provider, model, calls, errors, input_tokens,"
+        + " cached_input_tokens, output_tokens, reasoning_tokens, cost_usd, unknown_cost_calls,"
+        + " latency_ms_sum) values "
+        + String.join(", ", Collections.nCopies(rows, row))
+        + " on conflict (bucket, team, workflow_id, agent, provider, model) do update set"
+        + " calls = t.calls + excluded.calls,"
+        + " errors = t.errors + excluded.errors,"
+        + " input_tokens = t.input_tokens + excluded.input_tokens,"
+        + " cached_input_tokens = t.cached_input_tokens + excluded.cached_input_tokens,"
+        + " output_tokens = t.output_tokens + excluded.output_tokens,"
+        + " reasoning_tokens = t.reasoning_tokens + excluded.reasoning_tokens,"
+        // null + x is null: keep whichever side is known, add when both are.
+        + " cost_usd = coalesce(t.cost_usd + excluded.cost_usd, t.cost_usd, excluded.cost_usd),"
+        + " unknown_cost_calls = t.unknown_cost_calls + excluded.unknown_cost_calls,"
+        + " latency_ms_sum = t.latency_ms_sum + excluded.latency_ms_sum";
+  }
+}

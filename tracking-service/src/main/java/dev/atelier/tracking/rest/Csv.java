@@ -1,0 +1,90 @@
+package dev.atelier.tracking.rest;
+
+import dev.atelier.tracking.model.UsageFigures;
+import java.io.IOException;
+import java.io.Writer;
+import java.math.BigDecimal;
+import java.util.stream.Stream;
+
+/**
+ * Writes RFC 4180 CSV: a field holding a comma, a double quote, CR or LF is quoted, and its quotes
+ * are doubled. Nulls are empty fields; decimals are written in full (never in exponent notation),
+ * so a cost stays exact.
+ */
+final class Csv {
+
+  static final String MEDIA_TYPE = "text/csv";
+
+  /** For {@code @Produces}: CSV, preferred below JSON when the client accepts both equally. */
+  static final String PRODUCES = "text/csv;qs=0.5";
+
+  private final Writer out;
+
+  Csv(Writer out) {
+    this.out = out;
+  }
+
+  /** Writes one record, CRLF-terminated as RFC 4180 says. */
+  void row(Object... fields) throws IOException {
+    for (int i = 0; i < fields.length; i++) {
+      if (i > 0) {
+        out.write(',');
+      }
+      out.write(escape(fields[i]));
+    }
+    out.write("\r\n");
+  }
+
+  /** The header names of {@link #figures}. */
+  static final String[] FIGURE_COLUMNS = {
+    "calls",
+    "errors",
+    "inputTokens",
+    "cachedInputTokens",
+    "outputTokens",
+    "reasoningTokens",
+    "costUsd",
+    "unknownCostCalls",
+    "latencyMsP50",
+    "latencyMsP95",
+    "latencyMsP99",
+    "latencyMsMean",
+    "timeToFirstTokenMsP50",
+    "timeToFirstTokenMsP95"
+  };
+
+  /** A usage group's figures, in {@link #FIGURE_COLUMNS} order. */
+  static Object[] figures(UsageFigures f) {
+    return new Object[] {
+      f.calls(),
+      f.errors(),
+      f.inputTokens(),
+      f.cachedInputTokens(),
+      f.outputTokens(),
+      f.reasoningTokens(),
+      f.costUsd(),
+      f.unknownCostCalls(),
+      f.latencyMsP50(),
+      f.latencyMsP95(),
+      f.latencyMsP99(),
+      f.latencyMsMean(),
+      f.timeToFirstTokenMsP50(),
+      f.timeToFirstTokenMsP95()
+    };
+  }
+
+  /** {@code leading} followed by {@code rest}, for a row of key fields then figures. */
+  static Object[] concat(Object[] leading, Object[] rest) {
+    return Stream.concat(Stream.of(leading), Stream.of(rest)).toArray();
+  }
+
+  static String escape(Object value) {
+    if (value == null) {
+      return "";
+    }
+    String s = value instanceof BigDecimal d ? d.toPlainString() : value.toString();
+    boolean quote =
+        s.indexOf(',') >= 0 || s.indexOf('"') >= 0 || s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0;
+    return quote ? '"' + s.replace("\"", "\"\"") + '"' : s;
+  }
+}
