@@ -478,15 +478,72 @@ class SimulatedChatTest {
   }
 
   @Test
-  void embeddingsAre501InOpenAiShape() {
+  void embeddingsAreDeterministicMeteredAndRecorded() throws Exception {
+    UUID workflowId = UUID.randomUUID();
+    String body =
+        "{\"model\":\"text-embedding-3-small\",\"input\":[\"parcel tracking\",\"refunds\"],"
+            + "\"dimensions\":8}";
     Response r =
         given()
             .header("Authorization", KEY)
+            .header("X-Atelier-Workflow-Id", workflowId.toString())
             .contentType(ContentType.JSON)
-            .body("{\"model\":\"text-embedding-3-small\",\"input\":\"hi\"}")
+            .body(body)
             .post("/v1/embeddings");
-    assertThat(r.statusCode()).isEqualTo(501);
-    assertThat(r.jsonPath().getString("error.code")).isEqualTo("not_implemented");
+    assertThat(r.statusCode()).isEqualTo(200);
+    JsonNode json = mapper.readTree(r.asString());
+    assertThat(json.path("object").asText()).isEqualTo("list");
+    assertThat(json.path("data")).hasSize(2);
+    JsonNode first = json.path("data").get(0).path("embedding");
+    assertThat(first).hasSize(8);
+    double norm = 0;
+    for (JsonNode v : first) {
+      norm += v.asDouble() * v.asDouble();
+    }
+    assertThat(norm).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+    assertThat(json.path("data").get(1).path("embedding")).isNotEqualTo(first);
+    // Deterministic: the same input embeds the same way.
+    JsonNode again =
+        mapper.readTree(
+            given()
+                .header("Authorization", KEY)
+                .contentType(ContentType.JSON)
+                .body(body)
+                .post("/v1/embeddings")
+                .asString());
+    assertThat(again.path("data").get(0).path("embedding")).isEqualTo(first);
+
+    // text-embedding-3 models count with cl100k_base, as OpenAI does.
+    com.knuddels.jtokkit.api.Encoding cl100k =
+        com.knuddels.jtokkit.Encodings.newDefaultEncodingRegistry()
+            .getEncoding(com.knuddels.jtokkit.api.EncodingType.CL100K_BASE);
+    long tokens = cl100k.countTokens("parcel tracking") + cl100k.countTokens("refunds");
+    assertThat(json.path("usage").path("prompt_tokens").asLong()).isEqualTo(tokens);
+    LlmCallRecorded record = onlyRecord(workflowId);
+    assertThat(record.operation()).isEqualTo("embeddings");
+    assertThat(record.inputTokens()).isEqualTo(tokens);
+    assertThat(record.outputTokens()).isZero();
+    // Priced as text-embedding-3-small: 0.02 USD per 1M input tokens.
+    assertThat(record.costUsd())
+        .isEqualByComparingTo(
+            new BigDecimal("0.02")
+                .multiply(BigDecimal.valueOf(tokens))
+                .divide(BigDecimal.valueOf(1_000_000)));
+    assertThat(record.priceVersion())
+        .isEqualTo("simulated-as:openai/text-embedding-3-small@openai-2024-01");
+
+    // Bad input: 400 in OpenAI's shape, nothing recorded.
+    UUID badWorkflow = UUID.randomUUID();
+    Response bad =
+        given()
+            .header("Authorization", KEY)
+            .header("X-Atelier-Workflow-Id", badWorkflow.toString())
+            .contentType(ContentType.JSON)
+            .body("{\"model\":\"text-embedding-3-small\",\"input\":[]}")
+            .post("/v1/embeddings");
+    assertThat(bad.statusCode()).isEqualTo(400);
+    assertThat(bad.jsonPath().getString("error.param")).isEqualTo("input");
+    noRecord(badWorkflow);
   }
 
   @Test

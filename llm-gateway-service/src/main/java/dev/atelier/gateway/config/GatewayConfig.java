@@ -36,6 +36,20 @@ public interface GatewayConfig {
   @WithDefault("false")
   boolean strictModels();
 
+  /**
+   * Base64 of 32 bytes: the AES-256-GCM key of provider credentials stored through {@code
+   * /admin/providers}. Without it such credentials are refused.
+   */
+  Optional<String> encryptionKey();
+
+  /** How often each replica re-reads the providers managed through {@code /admin/providers}. */
+  @WithDefault("5s")
+  Duration providersRefreshInterval();
+
+  /** Timeout of the {@code GET /models} call that validates a managed provider. */
+  @WithDefault("10s")
+  Duration providersValidationTimeout();
+
   Limits limits();
 
   OpenAi openai();
@@ -45,6 +59,8 @@ public interface GatewayConfig {
   Prices prices();
 
   Records records();
+
+  Budgets budgets();
 
   /** Request limits. */
   interface Limits {
@@ -132,5 +148,23 @@ public interface GatewayConfig {
     /** How often spooled records are re-published. */
     @WithDefault("5s")
     Duration retryInterval();
+  }
+
+  /** Budgets (stored in the database, managed through {@code /admin/budgets}). */
+  interface Budgets {
+    /**
+     * How often each replica re-reads which teams and workflows have a budget (calls of others
+     * never touch the database) and refreshes the remaining-budget gauges.
+     */
+    @WithDefault("5s")
+    Duration refreshInterval();
+
+    /** Output tokens assumed for the worst-case reservation of a call without max_tokens. */
+    @WithDefault("4096")
+    int defaultMaxOutputTokens();
+
+    /** A reservation not settled within this time is released and charged in full. */
+    @WithDefault("10m")
+    Duration reservationTtl();
   }
 }

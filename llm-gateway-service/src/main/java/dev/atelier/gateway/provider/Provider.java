@@ -24,4 +24,10 @@ public interface Provider {
    * caller sees it. A failure before the first item means nothing was sent to the caller yet.
    */
   Multi<StreamEvent> stream(ProviderCall call);
+
+  /**
+   * An OpenAI {@code /v1/embeddings} answer; its body is returned to the caller unchanged and its
+   * {@code usage.prompt_tokens} metered.
+   */
+  Uni<Completion> embed(EmbeddingCall call);
 }

@@ -1,6 +1,7 @@
 package dev.atelier.gateway.provider;
 
 import dev.atelier.gateway.config.GatewayConfig;
+import dev.atelier.gateway.managed.ManagedProviders;
 import dev.atelier.gateway.pricing.Price;
 import dev.atelier.gateway.pricing.PriceCatalog;
 import dev.atelier.gateway.provider.openai.OpenAiCompatibleProvider;
@@ -10,15 +11,16 @@ import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SortedSet;
 import java.util.TreeSet;
 import org.jboss.logging.Logger;
 
 /**
- * Chooses the provider of a requested model. Aliases from {@code gateway.models} come first; every
- * other model goes to the default provider, {@code openai} when a provider key is configured and
- * {@code simulated} otherwise. A misconfigured alias stops start-up rather than failing calls
- * later.
+ * Chooses the provider of a requested model. Aliases from {@code gateway.models} come first, then
+ * {@code provider/model} for a provider added through {@code /admin/providers}; every other model
+ * goes to the default provider, {@code openai} when a provider key is configured and {@code
+ * simulated} otherwise. A misconfigured alias stops start-up rather than failing calls later.
  */
 @Startup
 @ApplicationScoped
@@ -31,13 +33,16 @@ public class ProviderRouter {
   private final Provider defaultProvider;
   private final PriceCatalog prices;
   private final boolean strict;
+  private final ManagedProviders managed;
 
   ProviderRouter(
       GatewayConfig config,
       SimulatedProvider simulated,
       OpenAiCompatibleProvider openai,
-      PriceCatalog prices) {
+      PriceCatalog prices,
+      ManagedProviders managed) {
     this.prices = prices;
+    this.managed = managed;
     this.strict = config.strictModels();
     providers.put(simulated.name(), simulated);
     if (openai.enabled()) {
@@ -88,6 +93,14 @@ public class ProviderRouter {
     Route alias = aliases.get(model);
     if (alias != null) {
       return alias;
+    }
+    // "provider/model" reaches a provider added through /admin/providers.
+    int slash = model.indexOf('/');
+    if (slash > 0 && slash < model.length() - 1) {
+      Optional<Provider> p = managed.find(model.substring(0, slash));
+      if (p.isPresent()) {
+        return new Route(p.get(), model.substring(slash + 1));
+      }
     }
     if (strict && !pricedModels().contains(model)) {
       throw GatewayException.modelNotFound(model, "");

@@ -1,6 +1,5 @@
 package dev.atelier.gateway.rest;
 
-import dev.atelier.gateway.config.GatewayConfig;
 import dev.atelier.gateway.pricing.Price;
 import dev.atelier.gateway.pricing.PriceCatalog;
 import dev.atelier.kit.problem.ProblemException;
@@ -13,8 +12,6 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import java.math.BigDecimal;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Comparator;
@@ -30,11 +27,11 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 public class AdminPriceResource {
 
   private final PriceCatalog catalog;
-  private final byte[] adminKey;
+  private final AdminAuth admin;
 
-  AdminPriceResource(PriceCatalog catalog, GatewayConfig config) {
+  AdminPriceResource(PriceCatalog catalog, AdminAuth admin) {
     this.catalog = catalog;
-    this.adminKey = config.adminKey().getBytes(StandardCharsets.UTF_8);
+    this.admin = admin;
   }
 
   /** One price row, USD per 1M tokens. */
@@ -54,7 +51,7 @@ public class AdminPriceResource {
       @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization,
       @QueryParam("provider") String provider,
       @QueryParam("at") String at) {
-    requireAdmin(authorization);
+    admin.require(authorization);
     Instant when = parseInstant(at);
     return catalog.all().stream()
         .filter(p -> provider == null || provider.equals(p.provider()))
@@ -79,26 +76,9 @@ public class AdminPriceResource {
   @Operation(summary = "Reload the in-memory price table from the database now")
   public List<PriceView> reload(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization)
       throws Exception {
-    requireAdmin(authorization);
+    admin.require(authorization);
     catalog.reload();
     return list(authorization, null, null);
-  }
-
-  private void requireAdmin(String authorization) {
-    String prefix = "Bearer ";
-    boolean ok =
-        authorization != null
-            && authorization.regionMatches(true, 0, prefix, 0, prefix.length())
-            && MessageDigest.isEqual(
-                authorization.substring(prefix.length()).trim().getBytes(StandardCharsets.UTF_8),
-                adminKey);
-    if (!ok) {
-      throw new ProblemException(
-          401,
-          "unauthorized",
-          "Unauthorized",
-          "a valid admin key is required (Authorization: Bearer <key>)");
-    }
   }
 
   private static Instant parseInstant(String at) {

@@ -3,6 +3,7 @@ package dev.atelier.gateway.rest;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atelier.gateway.budget.BudgetService;
 import dev.atelier.gateway.config.GatewayConfig;
 import dev.atelier.gateway.pricing.Price;
 import dev.atelier.gateway.pricing.PriceCatalog;
@@ -13,6 +14,7 @@ import dev.atelier.gateway.service.Attribution;
 import dev.atelier.gateway.service.ChatCall;
 import dev.atelier.gateway.service.ChatRequest;
 import dev.atelier.gateway.service.ChatService;
+import dev.atelier.gateway.service.EmbeddingService;
 import dev.atelier.gateway.service.GatewayException;
 import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
@@ -48,6 +50,7 @@ public class OpenAiRoutes {
 
   private final ApiKeys apiKeys;
   private final ChatService chats;
+  private final EmbeddingService embeddings;
   private final ProviderRouter router;
   private final PriceCatalog prices;
   private final ObjectMapper mapper;
@@ -57,12 +60,14 @@ public class OpenAiRoutes {
   OpenAiRoutes(
       ApiKeys apiKeys,
       ChatService chats,
+      EmbeddingService embeddings,
       ProviderRouter router,
       PriceCatalog prices,
       ObjectMapper mapper,
       GatewayConfig config) {
     this.apiKeys = apiKeys;
     this.chats = chats;
+    this.embeddings = embeddings;
     this.router = router;
     this.prices = prices;
     this.mapper = mapper;
@@ -120,10 +125,12 @@ public class OpenAiRoutes {
       Attribution attribution = Attribution.from(rc.request()::getHeader);
       call = chats.start(request, team, attribution, parent);
       rc.response().putHeader(CALL_ID_HEADER, call.id().toString());
-      if (request.stream()) {
-        stream(rc, call);
+      if (chats.budgeted(call)) {
+        // Reserving is a database transaction: never on the event loop.
+        ChatCall budgeted = call;
+        Infrastructure.getDefaultWorkerPool().execute(() -> reserveThenSend(rc, budgeted));
       } else {
-        complete(rc, call);
+        send(rc, call);
       }
     } catch (GatewayException e) {
       if (call != null) {
@@ -134,6 +141,35 @@ public class OpenAiRoutes {
       LOG.errorf(e, "chat request failed");
       OpenAiErrors.write(rc.response(), internal());
     }
+  }
+
+  private void send(RoutingContext rc, ChatCall call) {
+    if (call.request().stream()) {
+      stream(rc, call);
+    } else {
+      complete(rc, call);
+    }
+  }
+
+  private void reserveThenSend(RoutingContext rc, ChatCall call) {
+    try {
+      chats.reserve(call);
+    } catch (GatewayException e) {
+      if (BudgetService.BUDGET_EXCEEDED.equals(e.code())) {
+        // A rejection by budget is a call outcome: it is recorded, unlike a malformed request.
+        chats.reject(call, e);
+      } else {
+        chats.abandon(call, e);
+      }
+      OpenAiErrors.write(rc.response(), e);
+      return;
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "budget reservation failed");
+      chats.abandon(call, internal());
+      OpenAiErrors.write(rc.response(), internal());
+      return;
+    }
+    send(rc, call);
   }
 
   private void complete(RoutingContext rc, ChatCall call) {
@@ -253,22 +289,35 @@ public class OpenAiRoutes {
     m.put("owned_by", owner);
   }
 
-  /** {@code POST /v1/embeddings}: not served yet, answered in OpenAI's shape. */
+  /** {@code POST /v1/embeddings}: routed like chat, answered as the provider sent it, recorded. */
   void embeddings(RoutingContext rc) {
+    Context parent = Context.current();
     try {
-      apiKeys.authenticate(rc.request().getHeader(HttpHeaders.AUTHORIZATION));
-      throw new GatewayException(
-          501,
-          GatewayException.INVALID_REQUEST,
-          "not_implemented",
-          null,
-          "The gateway does not serve embeddings yet",
-          false,
-          false,
-          null,
-          null);
+      String team = apiKeys.authenticate(rc.request().getHeader(HttpHeaders.AUTHORIZATION));
+      Buffer body = rc.body().buffer();
+      if (body == null || body.length() == 0) {
+        throw GatewayException.invalid("invalid_json", null, "The request body is empty");
+      }
+      ObjectNode request = embeddings.parse(body.getBytes());
+      Attribution attribution = Attribution.from(rc.request()::getHeader);
+      HttpServerResponse response = rc.response();
+      embeddings
+          .embed(request, team, attribution, parent)
+          .subscribe()
+          .with(
+              answer -> {
+                if (!response.ended() && !response.closed()) {
+                  response
+                      .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                      .end(Buffer.buffer(answer.body()));
+                }
+              },
+              failure -> OpenAiErrors.write(response, asGatewayError(failure)));
     } catch (GatewayException e) {
       OpenAiErrors.write(rc.response(), e);
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "embeddings request failed");
+      OpenAiErrors.write(rc.response(), internal());
     }
   }
 

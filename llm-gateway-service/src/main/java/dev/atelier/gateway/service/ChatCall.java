@@ -32,6 +32,7 @@ public final class ChatCall {
   private volatile String responseModel;
   private volatile String responseId;
   private volatile String finishReason;
+  private volatile boolean reserved;
 
   ChatCall(ChatRequest request, String team, Attribution attribution, Route route) {
     this.request = request;
@@ -155,5 +156,14 @@ public final class ChatCall {
 
   void finishReason(String reason) {
     this.finishReason = reason;
+  }
+
+  void reserved() {
+    this.reserved = true;
+  }
+
+  /** True when the call holds a budget reservation that must be settled. */
+  boolean isReserved() {
+    return reserved;
   }
 }

@@ -3,6 +3,8 @@ package dev.atelier.gateway.service;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atelier.contracts.LlmCallRecorded;
+import dev.atelier.gateway.budget.BudgetService;
+import dev.atelier.gateway.config.GatewayConfig;
 import dev.atelier.gateway.messaging.LlmCallPublisher;
 import dev.atelier.gateway.pricing.PriceCatalog;
 import dev.atelier.gateway.pricing.PricedCost;
@@ -15,7 +17,9 @@ import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
 import org.jboss.logging.Logger;
@@ -39,18 +43,24 @@ public class ChatService {
   private final PriceCatalog prices;
   private final GenAiTelemetry telemetry;
   private final LlmCallPublisher publisher;
+  private final BudgetService budgets;
+  private final int defaultMaxOutputTokens;
 
   ChatService(
       ProviderRouter router,
       TokenCounter tokens,
       PriceCatalog prices,
       GenAiTelemetry telemetry,
-      LlmCallPublisher publisher) {
+      LlmCallPublisher publisher,
+      BudgetService budgets,
+      GatewayConfig config) {
     this.router = router;
     this.tokens = tokens;
     this.prices = prices;
     this.telemetry = telemetry;
     this.publisher = publisher;
+    this.budgets = budgets;
+    this.defaultMaxOutputTokens = config.budgets().defaultMaxOutputTokens();
   }
 
   /**
@@ -64,6 +74,37 @@ public class ChatService {
     Span span = telemetry.startChat(call, parent);
     call.traced(span, parent.with(span));
     return call;
+  }
+
+  /** True when a budget may apply to the call: it must then be {@link #reserve reserved} first. */
+  public boolean budgeted(ChatCall call) {
+    return budgets.applies(call.team(), call.attribution().workflowId());
+  }
+
+  /**
+   * Reserves the call's worst-case cost (prompt estimate + max output tokens x n, no cache
+   * discount) on its budgets. Blocking: call it on a worker thread.
+   *
+   * @throws GatewayException 402 {@code budget_exceeded} when a hard budget cannot take it
+   */
+  public void reserve(ChatCall call) {
+    ChatRequest r = call.request();
+    long maxOutput =
+        (long) (r.maxTokens() != null ? r.maxTokens() : defaultMaxOutputTokens) * r.n();
+    Usage worst = Usage.estimated(tokens.promptTokens(call.upstreamModel(), r.body()), maxOutput);
+    PricedCost cost =
+        prices.price(call.provider().name(), call.upstreamModel(), null, worst, Instant.now());
+    // An unpriced model reserves nothing; it is still refused once the budget is spent.
+    BigDecimal amount = cost.known() ? cost.costUsd() : BigDecimal.ZERO;
+    budgets.reserve(call.id(), call.team(), call.attribution().workflowId(), amount);
+    call.reserved();
+  }
+
+  /** Records a call that a budget rejected before any provider was called. */
+  public void reject(ChatCall call, GatewayException error) {
+    if (call.markFinished()) {
+      record(call, Usage.NONE, null, null, null, error);
+    }
   }
 
   /** A complete answer; its body is returned to the caller as the provider sent it. */
@@ -108,6 +149,10 @@ public class ChatService {
     if (call.markFinished()) {
       call.span().recordException(error);
       call.span().end();
+      if (call.isReserved()) {
+        Infrastructure.getDefaultWorkerPool()
+            .execute(() -> budgets.settle(call.id(), BigDecimal.ZERO));
+      }
     }
   }
 
@@ -233,6 +278,11 @@ public class ChatService {
   }
 
   private void endWithoutRecord(ChatCall call, GatewayException error) {
+    if (call.isReserved()) {
+      // Nothing reached a provider: release the reservation at no cost.
+      Infrastructure.getDefaultWorkerPool()
+          .execute(() -> budgets.settle(call.id(), BigDecimal.ZERO));
+    }
     call.span().setStatus(io.opentelemetry.api.trace.StatusCode.ERROR, error.getMessage());
     call.span().end();
   }
@@ -253,6 +303,10 @@ public class ChatService {
       LOG.debugf(
           "no price for %s/%s; cost recorded as unknown",
           call.provider().name(), call.upstreamModel());
+    }
+    if (call.isReserved()) {
+      BigDecimal actual = cost.costUsd();
+      Infrastructure.getDefaultWorkerPool().execute(() -> budgets.settle(call.id(), actual));
     }
     telemetry.finish(call, usage, cost, responseModel, responseId, finishReason, error, latency);
     SpanContext sc = call.span().getSpanContext();

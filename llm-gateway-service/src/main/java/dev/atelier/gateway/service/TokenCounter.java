@@ -6,6 +6,7 @@ import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.EncodingRegistry;
 import com.knuddels.jtokkit.api.EncodingResult;
 import com.knuddels.jtokkit.api.EncodingType;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 
 /**
@@ -18,6 +19,10 @@ import jakarta.enterprise.context.ApplicationScoped;
  * primed with 3 more, and tool definitions and tool calls count as their JSON. The simulated
  * provider reports exactly these counts; for a real provider they are only the fallback estimate.
  */
+// Built at start-up: loading the encodings takes seconds, which would otherwise stall the event
+// loop
+// on the first call.
+@Startup
 @ApplicationScoped
 public class TokenCounter {
 

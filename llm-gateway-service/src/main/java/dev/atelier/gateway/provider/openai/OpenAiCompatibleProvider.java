@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.atelier.gateway.config.GatewayConfig;
 import dev.atelier.gateway.provider.Completion;
+import dev.atelier.gateway.provider.EmbeddingCall;
 import dev.atelier.gateway.provider.Provider;
 import dev.atelier.gateway.provider.ProviderCall;
 import dev.atelier.gateway.provider.StreamEvent;
@@ -17,6 +18,7 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.MultiEmitter;
@@ -31,6 +33,7 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.tracing.TracingPolicy;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.util.HashMap;
@@ -63,6 +66,7 @@ public class OpenAiCompatibleProvider implements Provider {
   private static final AttributeKey<String> URL_FULL = AttributeKey.stringKey("url.full");
   private static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
 
+  private final String name;
   private final GatewayConfig.OpenAi config;
   private final ObjectMapper mapper;
   private final Tracer tracer;
@@ -73,27 +77,57 @@ public class OpenAiCompatibleProvider implements Provider {
   private final boolean ssl;
   private final String path;
   private final String url;
+  private final String embeddingsPath;
+  private final String embeddingsUrl;
   private final HttpClient client;
 
+  @Inject
   OpenAiCompatibleProvider(
       GatewayConfig config,
       Vertx vertx,
       ObjectMapper mapper,
       OpenTelemetry openTelemetry,
       TraceContexts traces) {
-    this.config = config.openai();
+    this(
+        NAME,
+        config.openai().baseUrl(),
+        config.openai().apiKey().orElse(null),
+        config.openai(),
+        vertx,
+        mapper,
+        openTelemetry,
+        traces);
+  }
+
+  /**
+   * A named provider created at run time (through {@code /admin/providers}); {@link #close()} it
+   * when it is replaced or removed.
+   */
+  public OpenAiCompatibleProvider(
+      String name,
+      String baseUrl,
+      String apiKey,
+      GatewayConfig.OpenAi config,
+      Vertx vertx,
+      ObjectMapper mapper,
+      OpenTelemetry openTelemetry,
+      TraceContexts traces) {
+    this.name = name;
+    this.config = config;
     this.mapper = mapper;
     this.tracer = openTelemetry.getTracer("dev.atelier.gateway");
     this.traces = traces;
-    this.apiKey = this.config.apiKey().filter(k -> !k.isBlank());
-    URI base = URI.create(this.config.baseUrl().replaceAll("/+$", ""));
+    this.apiKey = Optional.ofNullable(apiKey).filter(k -> !k.isBlank());
+    URI base = URI.create(baseUrl.replaceAll("/+$", ""));
     this.ssl = "https".equalsIgnoreCase(base.getScheme());
     this.host = base.getHost();
     this.port = base.getPort() > 0 ? base.getPort() : ssl ? 443 : 80;
     this.path = (base.getRawPath() == null ? "" : base.getRawPath()) + "/chat/completions";
     this.url = base + "/chat/completions";
+    this.embeddingsPath = (base.getRawPath() == null ? "" : base.getRawPath()) + "/embeddings";
+    this.embeddingsUrl = base + "/embeddings";
     this.client =
-        apiKey.isEmpty()
+        this.apiKey.isEmpty()
             ? null
             : vertx.createHttpClient(
                 new HttpClientOptions()
@@ -105,7 +139,7 @@ public class OpenAiCompatibleProvider implements Provider {
   }
 
   @PreDestroy
-  void close() {
+  public void close() {
     if (client != null) {
       client.close();
     }
@@ -118,7 +152,7 @@ public class OpenAiCompatibleProvider implements Provider {
 
   @Override
   public String name() {
-    return NAME;
+    return name;
   }
 
   @Override
@@ -128,12 +162,30 @@ public class OpenAiCompatibleProvider implements Provider {
 
   @Override
   public Uni<Completion> complete(ProviderCall call) {
-    byte[] body = body(call);
+    return post(call.trace(), body(call), path, url);
+  }
+
+  @Override
+  public Uni<Completion> embed(EmbeddingCall call) {
+    if (client == null) {
+      throw new IllegalStateException("the openai provider has no API key configured");
+    }
+    byte[] body;
+    try {
+      body = mapper.writeValueAsBytes(call.forUpstream());
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+    return post(call.trace(), body, embeddingsPath, embeddingsUrl);
+  }
+
+  /** A plain (not streamed) POST of a JSON body, retried; answers the body as received. */
+  private Uni<Completion> post(Context trace, byte[] body, String uri, String fullUrl) {
     return retried(
         Uni.createFrom()
             .<Completion>emitter(
                 em -> {
-                  Span span = httpSpan(call);
+                  Span span = httpSpan(trace, fullUrl);
                   AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
                   AtomicBoolean done = new AtomicBoolean();
                   em.onTermination(
@@ -147,7 +199,7 @@ public class OpenAiCompatibleProvider implements Provider {
                         }
                       });
                   client
-                      .request(options(span, call))
+                      .request(options(span, trace, uri, "application/json"))
                       .compose(
                           req -> {
                             sent.set(req);
@@ -209,7 +261,7 @@ public class OpenAiCompatibleProvider implements Provider {
   }
 
   private void streamOnce(ProviderCall call, byte[] body, MultiEmitter<? super StreamEvent> em) {
-    Span span = httpSpan(call);
+    Span span = httpSpan(call.trace(), url);
     AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
     AtomicBoolean emitted = new AtomicBoolean();
     AtomicBoolean done = new AtomicBoolean();
@@ -224,7 +276,12 @@ public class OpenAiCompatibleProvider implements Provider {
           }
         });
     client
-        .request(options(span, call))
+        .request(
+            options(
+                span,
+                call.trace(),
+                path,
+                call.request().stream() ? "text/event-stream" : "application/json"))
         .compose(
             req -> {
               sent.set(req);
@@ -381,33 +438,33 @@ public class OpenAiCompatibleProvider implements Provider {
     }
   }
 
-  private RequestOptions options(Span span, ProviderCall call) {
+  private RequestOptions options(Span span, Context trace, String uri, String accept) {
     RequestOptions options =
         new RequestOptions()
             .setMethod(HttpMethod.POST)
             .setHost(host)
             .setPort(port)
             .setSsl(ssl)
-            .setURI(path)
+            .setURI(uri)
             .setIdleTimeout(config.timeout().toMillis())
             .putHeader("Content-Type", "application/json")
-            .putHeader("Accept", call.request().stream() ? "text/event-stream" : "application/json")
+            .putHeader("Accept", accept)
             .putHeader("Authorization", "Bearer " + apiKey.orElseThrow());
     Map<String, Object> carrier = new HashMap<>();
-    traces.inject(call.trace().with(span), carrier);
+    traces.inject(trace.with(span), carrier);
     carrier.forEach((k, v) -> options.putHeader(k, String.valueOf(v)));
     return options;
   }
 
-  private Span httpSpan(ProviderCall call) {
+  private Span httpSpan(Context trace, String fullUrl) {
     return tracer
         .spanBuilder("POST")
-        .setParent(call.trace())
+        .setParent(trace)
         .setSpanKind(SpanKind.CLIENT)
         .setAttribute(HTTP_METHOD, "POST")
         .setAttribute(SERVER_ADDRESS, host)
         .setAttribute(SERVER_PORT, (long) port)
-        .setAttribute(URL_FULL, url)
+        .setAttribute(URL_FULL, fullUrl)
         .startSpan();
   }
 

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.gateway.provider.Completion;
+import dev.atelier.gateway.provider.EmbeddingCall;
 import dev.atelier.gateway.provider.Provider;
 import dev.atelier.gateway.provider.ProviderCall;
 import dev.atelier.gateway.provider.StreamEvent;
@@ -44,8 +45,10 @@ public class SimulatedProvider implements Provider {
   private final ObjectMapper mapper;
   private final TokenCounter tokens;
   private final SimulatedLatency latency;
+  private final SimulatedEmbeddings embeddings;
 
   SimulatedProvider(ObjectMapper mapper, TokenCounter tokens, SimulatedLatency latency) {
+    this.embeddings = new SimulatedEmbeddings(mapper, tokens);
     this.mapper = mapper;
     this.tokens = tokens;
     this.latency = latency;
@@ -72,6 +75,11 @@ public class SimulatedProvider implements Provider {
     return delayed(Uni.createFrom().item(() -> chunks(answer(call))))
         .onItem()
         .transformToMulti(list -> Multi.createFrom().iterable(list));
+  }
+
+  @Override
+  public Uni<Completion> embed(EmbeddingCall call) {
+    return delayed(Uni.createFrom().item(() -> embeddings.embed(call)));
   }
 
   private <T> Uni<T> delayed(Uni<T> uni) {
