@@ -7,6 +7,7 @@ import dev.atelier.context.model.ArtifactKind;
 import dev.atelier.context.model.ArtifactSummary;
 import dev.atelier.context.model.ArtifactVersion;
 import dev.atelier.context.model.Producer;
+import dev.atelier.context.model.SearchHit;
 import dev.atelier.contracts.ArtifactRef;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.Connection;
@@ -163,6 +164,66 @@ public class ArtifactRepository {
             + " where h.workflow_id = ? order by h.created_at, h.name",
         ps -> ps.setObject(1, workflowId),
         this::summaries);
+  }
+
+  /**
+   * Full-text search over the latest version of each artifact, best match first. The inner query
+   * ranks and limits; snippets are built only for the rows it keeps, because {@code ts_headline}
+   * re-parses the whole text and is the expensive part.
+   *
+   * @param workflowId null to search every workflow
+   */
+  public List<SearchHit> search(String query, UUID workflowId, int limit) {
+    String sql =
+        """
+        select m.*, ts_headline('english', m.body, m.q,
+                 'MaxFragments=2, MaxWords=25, MinWords=8, FragmentDelimiter=" … "') as snippet
+        from (
+          select v.workflow_id, v.name, v.version, v.kind, v.created_at, q,
+                 ts_rank(v.search_document, q) as rank,
+                 case when jsonb_typeof(v.content) = 'string' then v.content #>> '{}'
+                      else (select string_agg(s #>> '{}', ' ')
+                            from jsonb_path_query(v.content, 'strict $.** ? (@.type() == "string")') s)
+                 end as body
+          from artifact_head h
+          join artifact_version v
+            on v.workflow_id = h.workflow_id and v.name = h.name and v.version = h.latest_version,
+               websearch_to_tsquery('english', ?) q
+          where v.search_document @@ q %s
+          order by rank desc, v.created_at desc, v.name
+          limit ?
+        ) m
+        order by m.rank desc, m.created_at desc, m.name
+        """
+            .formatted(workflowId == null ? "" : "and h.workflow_id = ?");
+    return query(
+        sql,
+        ps -> {
+          int i = 1;
+          ps.setString(i++, query);
+          if (workflowId != null) {
+            ps.setObject(i++, workflowId);
+          }
+          ps.setInt(i, limit);
+        },
+        rs -> {
+          List<SearchHit> hits = new ArrayList<>();
+          while (rs.next()) {
+            String name = rs.getString("name");
+            int version = rs.getInt("version");
+            hits.add(
+                new SearchHit(
+                    rs.getObject("workflow_id", UUID.class),
+                    name,
+                    version,
+                    new ArtifactRef(name, version),
+                    ArtifactKind.fromWire(rs.getString("kind")),
+                    rs.getDouble("rank"),
+                    rs.getString("snippet"),
+                    rs.getTimestamp("created_at").toInstant()));
+          }
+          return hits;
+        });
   }
 
   private List<ArtifactSummary> summaries(ResultSet rs) throws SQLException {

@@ -1,21 +1,26 @@
 package dev.atelier.context.rest;
 
+import dev.atelier.context.model.ArtifactBody;
 import dev.atelier.context.model.ArtifactSummary;
 import dev.atelier.context.model.ArtifactVersion;
 import dev.atelier.context.model.NewArtifact;
 import dev.atelier.context.service.ArtifactService;
+import dev.atelier.context.service.Precondition;
 import dev.atelier.context.service.WriteOutcome;
 import dev.atelier.contracts.Headers;
 import dev.atelier.kit.problem.Problem;
+import dev.atelier.kit.problem.ProblemException;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
@@ -93,7 +98,10 @@ public class ArtifactResource {
           @HeaderParam(Headers.IDEMPOTENCY_KEY)
           String idempotencyKey,
       @NotNull @Valid NewArtifact artifact) {
-    WriteOutcome outcome = service.write(workflowId, idempotencyKey, artifact);
+    return answer(workflowId, service.write(workflowId, idempotencyKey, artifact));
+  }
+
+  private static Response answer(UUID workflowId, WriteOutcome outcome) {
     ArtifactVersion v = outcome.version();
     URI location =
         URI.create(
@@ -107,6 +115,59 @@ public class ArtifactResource {
       return Response.created(location).entity(v).build();
     }
     return Response.ok(v).contentLocation(location).header(REPLAYED, "true").build();
+  }
+
+  @PUT
+  @Path("{name}")
+  @Consumes(MediaType.APPLICATION_JSON)
+  @Operation(
+      summary = "Write a new version of an artifact if its latest version is the one expected",
+      description =
+          "Optimistic concurrency: If-Match: \"<version>\" (the ETag of a read) appends a"
+              + " version only if that is still the latest; If-Match: * only if the artifact"
+              + " exists; If-None-Match: * only if it does not. Idempotency-Key as for POST; a"
+              + " replay is answered before the precondition is checked.")
+  @APIResponse(
+      responseCode = "201",
+      description = "Version created",
+      content = @Content(schema = @Schema(implementation = ArtifactVersion.class)))
+  @APIResponse(
+      responseCode = "200",
+      description = "Replay: this key already wrote this version",
+      content = @Content(schema = @Schema(implementation = ArtifactVersion.class)))
+  @APIResponse(
+      responseCode = "412",
+      description = "The latest version is not the one expected",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
+  @APIResponse(
+      responseCode = "428",
+      description = "Neither If-Match nor If-None-Match: * was sent",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
+  public Response put(
+      @PathParam("workflowId") UUID workflowId,
+      @PathParam("name") String name,
+      @Parameter(in = ParameterIn.HEADER, description = "\"<latest version>\" or *")
+          @HeaderParam(HttpHeaders.IF_MATCH)
+          String ifMatch,
+      @Parameter(in = ParameterIn.HEADER, description = "* to create the artifact only")
+          @HeaderParam(HttpHeaders.IF_NONE_MATCH)
+          String ifNoneMatch,
+      @Parameter(in = ParameterIn.HEADER, required = true) @HeaderParam(Headers.IDEMPOTENCY_KEY)
+          String idempotencyKey,
+      @NotNull @Valid ArtifactBody body) {
+    if (!name.matches(NewArtifact.NAME_PATTERN)) {
+      throw ProblemException.badRequest(
+          "invalid-name", "artifact name must match " + NewArtifact.NAME_PATTERN);
+    }
+    Precondition precondition = Precondition.of(ifMatch, ifNoneMatch);
+    return answer(
+        workflowId, service.write(workflowId, idempotencyKey, body.named(name), precondition));
   }
 
   @GET

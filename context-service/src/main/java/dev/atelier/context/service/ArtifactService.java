@@ -59,6 +59,20 @@ public class ArtifactService {
    */
   @Transactional
   public WriteOutcome write(UUID workflowId, String idempotencyKey, NewArtifact artifact) {
+    return write(workflowId, idempotencyKey, artifact, null);
+  }
+
+  /**
+   * Like {@link #write(UUID, String, NewArtifact)}, only if the artifact's latest version is the
+   * expected one. A replay of the key is answered before the precondition is checked: the retry of
+   * a write that succeeded must get its version back, although the latest is now its own.
+   *
+   * @param precondition null for none
+   * @throws ProblemException also 412 when the precondition fails
+   */
+  @Transactional
+  public WriteOutcome write(
+      UUID workflowId, String idempotencyKey, NewArtifact artifact, Precondition precondition) {
     String key = checkKey(idempotencyKey);
     byte[] content = contentBytes(artifact);
     String requestSha256 = CanonicalJson.sha256(canonical.bytes(requestOf(artifact)));
@@ -69,6 +83,11 @@ public class ArtifactService {
       return replay(previous.get(), key, requestSha256);
     }
     int version = repository.nextVersion(workflowId, artifact.name());
+    if (precondition != null) {
+      // nextVersion holds the head row lock until commit, so no other writer can slip in between
+      // this check and the insert; a failed check rolls the counter back with the transaction.
+      precondition.check(artifact.name() + " of workflow " + workflowId, version - 1);
+    }
     ArtifactVersion stored =
         repository
             .insert(

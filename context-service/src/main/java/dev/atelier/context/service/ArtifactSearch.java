@@ -1,0 +1,50 @@
+package dev.atelier.context.service;
+
+import dev.atelier.context.model.SearchHit;
+import dev.atelier.context.repository.ArtifactRepository;
+import dev.atelier.kit.problem.ProblemException;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Full-text search (PostgreSQL text search, English stemming) over the latest version of each
+ * artifact, one workflow's or every workflow's. Older versions are not searched: they would crowd
+ * the results with near-copies of one artifact.
+ */
+@ApplicationScoped
+public class ArtifactSearch {
+
+  public static final int DEFAULT_LIMIT = 20;
+  public static final int MAX_LIMIT = 100;
+  static final int MAX_QUERY_LENGTH = 500;
+
+  private final ArtifactRepository repository;
+
+  ArtifactSearch(ArtifactRepository repository) {
+    this.repository = repository;
+  }
+
+  /**
+   * @param query web-search syntax: words, "quoted phrases", {@code or}, {@code -excluded}
+   * @param workflowId null for every workflow
+   * @param limit null for {@link #DEFAULT_LIMIT}
+   * @throws ProblemException 400 for a blank or over-long query or a limit outside 1..100
+   */
+  public List<SearchHit> search(String query, UUID workflowId, Integer limit) {
+    if (query == null || query.isBlank()) {
+      throw ProblemException.badRequest("invalid-query", "the q parameter must not be blank");
+    }
+    if (query.length() > MAX_QUERY_LENGTH || query.indexOf('\0') >= 0) {
+      throw ProblemException.badRequest(
+          "invalid-query",
+          "the q parameter must be at most " + MAX_QUERY_LENGTH + " characters, without U+0000");
+    }
+    int n = limit == null ? DEFAULT_LIMIT : limit;
+    if (n < 1 || n > MAX_LIMIT) {
+      throw ProblemException.badRequest(
+          "invalid-limit", "limit must be between 1 and " + MAX_LIMIT + ", got " + n);
+    }
+    return repository.search(query.strip(), workflowId, n);
+  }
+}

@@ -1,0 +1,102 @@
+package dev.atelier.context.rest;
+
+import static dev.atelier.context.rest.Artifacts.assertProblem;
+import static dev.atelier.context.rest.Artifacts.markdown;
+import static dev.atelier.context.rest.Artifacts.post;
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.Response;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+@QuarkusTest
+class ArtifactSearchTest {
+
+  private static final String SEARCH = "/api/v1/artifacts/search";
+
+  private final UUID workflow = UUID.randomUUID();
+
+  /** A word no other test writes, so results are this test's own. */
+  private final String token = "tok" + UUID.randomUUID().toString().replace("-", "");
+
+  private static Response search(Map<String, ?> params) {
+    return given().queryParams(params).when().get(SEARCH).andReturn();
+  }
+
+  @Test
+  void ranksBetterMatchesFirstWithSnippets() {
+    post(
+        workflow,
+        "k1",
+        markdown(
+            "invoice-rules",
+            "Every invoice is validated. An invoice total must equal the sum of its lines."));
+    post(
+        workflow,
+        "k2",
+        Map.of(
+            "name",
+            "architecture",
+            "kind",
+            "json",
+            "content",
+            Map.of(
+                "components",
+                List.of(
+                    Map.of(
+                        "name",
+                        "ledger",
+                        "responsibility",
+                        "Stores accounts, payments and the occasional invoice reference.")))));
+    post(workflow, "k3", markdown("review", "Nothing about billing documents here."));
+
+    Response r = search(Map.of("q", "invoices", "workflowId", workflow));
+
+    assertThat(r.statusCode()).as(r.asString()).isEqualTo(200);
+    assertThat(r.jsonPath().getList("name")).containsExactly("invoice-rules", "architecture");
+    List<Float> ranks = r.jsonPath().getList("rank", Float.class);
+    assertThat(ranks.get(0)).isGreaterThan(ranks.get(1));
+    assertThat(r.jsonPath().getString("[0].ref")).isEqualTo("invoice-rules@1");
+    assertThat(r.jsonPath().getString("[0].snippet")).contains("<b>invoice</b>");
+    assertThat(r.jsonPath().getString("[1].snippet"))
+        .contains("<b>invoice</b> reference")
+        .doesNotContain("responsibility"); // JSON keys are structure, not text
+
+    assertThat(
+            search(Map.of("q", "invoice", "workflowId", workflow, "limit", 1))
+                .jsonPath()
+                .getList("name"))
+        .containsExactly("invoice-rules");
+  }
+
+  @Test
+  void searchesOnlyTheLatestVersionAndAcrossWorkflowsWithoutWorkflowId() {
+    UUID other = UUID.randomUUID();
+    post(workflow, "v1", markdown("notes", "draft mentions " + token));
+    post(workflow, "v2", markdown("notes", "final text without it"));
+    post(other, "o1", markdown("design", "the " + token + " component"));
+    post(workflow, "p1", markdown("plan", "plan with " + token));
+
+    assertThat(search(Map.of("q", token)).jsonPath().getList("ref"))
+        .containsExactlyInAnyOrder("design@1", "plan@1");
+    assertThat(search(Map.of("q", token, "workflowId", other)).jsonPath().getList("ref"))
+        .containsExactly("design@1");
+    assertThat(
+            search(Map.of("q", token + " -plan", "workflowId", workflow)).jsonPath().getList("ref"))
+        .isEmpty();
+  }
+
+  @Test
+  void badQueriesAre400ProblemJson() {
+    assertProblem(search(Map.of()), 400, "invalid-query");
+    assertProblem(search(Map.of("q", "   ")), 400, "invalid-query");
+    assertProblem(search(Map.of("q", "x".repeat(501))), 400, "invalid-query");
+    assertProblem(search(Map.of("q", "invoice", "limit", 101)), 400, "invalid-limit");
+    assertProblem(search(Map.of("q", "invoice", "limit", 0)), 400, "invalid-limit");
+    assertThat(search(Map.of("q", "invoice", "limit", 100)).statusCode()).isEqualTo(200);
+  }
+}

@@ -1,0 +1,139 @@
+package dev.atelier.context.rest;
+
+import static dev.atelier.context.rest.Artifacts.assertProblem;
+import static dev.atelier.context.rest.Artifacts.get;
+import static dev.atelier.context.rest.Artifacts.markdown;
+import static dev.atelier.context.rest.Artifacts.post;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.Response;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import org.junit.jupiter.api.Test;
+
+@QuarkusTest
+class BundleTest {
+
+  private final UUID workflow = UUID.randomUUID();
+
+  private static Map<String, Object> json(String name, Object content) {
+    return Map.of("name", name, "kind", "json", "content", content);
+  }
+
+  private static Map<String, String> file(String path, String content) {
+    return Map.of("path", path, "content", content);
+  }
+
+  @Test
+  void zipLaysTheLatestArtifactsOutAsAProject() throws IOException {
+    post(workflow, "a1", markdown("analysis.md", "# Analysis"));
+    post(workflow, "c1", json("code", Map.of("files", List.of(file("app.py", "old")))));
+    post(
+        workflow,
+        "c2",
+        json(
+            "code",
+            Map.of(
+                "files",
+                List.of(
+                    file("app.py", "print('v2')"), file("src/util/strings.py", "def s(): pass")),
+                "notes",
+                "second version")));
+    post(workflow, "c3", markdown("code.md", "# Code"));
+    post(
+        workflow,
+        "t1",
+        json("test-plan", Map.of("cases", List.of(), "files", List.of(file("test_app.py", "t")))));
+    post(
+        workflow,
+        "d1",
+        json(
+            "docs",
+            Map.of("files", List.of(file("README.md", "# Readme"), file("guide/usage.md", "u")))));
+
+    Response r = get("/api/v1/workflows/" + workflow + "/bundle");
+
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.contentType()).isEqualTo("application/zip");
+    assertThat(r.header("Content-Disposition"))
+        .isEqualTo("attachment; filename=\"atelier-" + workflow + ".zip\"");
+    Map<String, String> zip = unzip(r.asByteArray());
+    assertThat(zip)
+        .containsOnlyKeys(
+            "docs/atelier/analysis.md",
+            "docs/atelier/code.md",
+            ".atelier/code.json",
+            "src/app.py",
+            "src/util/strings.py",
+            ".atelier/test-plan.json",
+            "tests/test_app.py",
+            ".atelier/docs.json",
+            "README.md",
+            "docs/guide/usage.md");
+    assertThat(zip.get("src/app.py")).isEqualTo("print('v2')");
+    assertThat(zip.get("README.md")).isEqualTo("# Readme");
+    assertThat(zip.get("docs/atelier/analysis.md")).isEqualTo("# Analysis");
+    assertThat(zip.get(".atelier/code.json")).contains("\"notes\" : \"second version\"");
+  }
+
+  @Test
+  void unsafePathsInAnArtifactNeverBecomeEntries() throws IOException {
+    post(
+        workflow,
+        "c1",
+        json(
+            "code",
+            Map.of(
+                "files",
+                List.of(
+                    file("../../etc/cron.d/evil", "x"),
+                    file("src/../../escape.sh", "x"),
+                    file("/etc/passwd", "x"),
+                    file("C:/Windows/evil.bat", "x"),
+                    file("src\\..\\..\\evil.py", "x"),
+                    file("src//double.py", "x"),
+                    file("a/" + "b".repeat(300), "x"),
+                    file("fine.py", "ok")))));
+
+    Map<String, String> zip = unzip(get("/api/v1/workflows/" + workflow + "/bundle").asByteArray());
+
+    assertThat(zip)
+        .containsOnlyKeys(".atelier/code.json", "src/fine.py", ".atelier/bundle-skipped.txt");
+    assertThat(zip.get(".atelier/bundle-skipped.txt").lines()).hasSize(7);
+    assertThat(zip.get(".atelier/bundle-skipped.txt"))
+        .contains("code@1 ../../etc/cron.d/evil: empty, . or .. segment")
+        .contains("/etc/passwd: absolute path")
+        .contains("backslash");
+  }
+
+  @Test
+  void workflowWithoutArtifactsIs404ProblemJson() {
+    Response r =
+        io.restassured.RestAssured.given()
+            .accept("application/zip, application/problem+json")
+            .get("/api/v1/workflows/" + workflow + "/bundle")
+            .andReturn();
+    assertProblem(r, 404, "not-found");
+  }
+
+  /** Entry name to UTF-8 content; also checks no entry name could escape the extraction folder. */
+  private static Map<String, String> unzip(byte[] bytes) throws IOException {
+    Map<String, String> entries = new LinkedHashMap<>();
+    try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(bytes))) {
+      ZipEntry e;
+      while ((e = in.getNextEntry()) != null) {
+        assertThat(e.getName()).doesNotStartWith("/").doesNotContain("..").doesNotContain("\\");
+        entries.put(e.getName(), new String(in.readAllBytes(), StandardCharsets.UTF_8));
+      }
+    }
+    return entries;
+  }
+}
