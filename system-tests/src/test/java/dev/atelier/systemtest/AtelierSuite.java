@@ -30,15 +30,27 @@ final class AtelierSuite implements AutoCloseable {
 
   final OtlpReceiver otlp;
   final Map<String, ServiceProcess> services = new LinkedHashMap<>();
+  private final Map<String, Map<String, String>> extraEnv;
+  private final Map<String, Map<String, String>> envs = new HashMap<>();
+  private final Map<String, Integer> ports = new HashMap<>();
 
-  private AtelierSuite(OtlpReceiver otlp) {
+  private AtelierSuite(OtlpReceiver otlp, Map<String, Map<String, String>> extraEnv) {
     this.otlp = otlp;
+    this.extraEnv = extraEnv;
   }
 
   static AtelierSuite start() throws Exception {
+    return start(Map.of());
+  }
+
+  /**
+   * Starts the suite; {@code extraEnv} adds environment variables per service ("llm-gateway" ->
+   * {...}), for example a simulated LLM latency.
+   */
+  static AtelierSuite start(Map<String, Map<String, String>> extraEnv) throws Exception {
     resetDatabases();
     resetQueues();
-    AtelierSuite suite = new AtelierSuite(new OtlpReceiver());
+    AtelierSuite suite = new AtelierSuite(new OtlpReceiver(), extraEnv);
     try {
       suite.launch();
     } catch (Exception | AssertionError e) {
@@ -50,7 +62,6 @@ final class AtelierSuite implements AutoCloseable {
 
   private void launch() throws Exception {
     Path root = ServiceProcess.root();
-    Map<String, Integer> ports = new HashMap<>();
     for (String m : List.of("context", "llm-gateway", "tracking", "agent-worker", "orchestrator")) {
       ports.put(m, ServiceProcess.freePort());
     }
@@ -67,14 +78,32 @@ final class AtelierSuite implements AutoCloseable {
       Map<String, String> env = new HashMap<>(common);
       String db = m.replace("llm-", "").replace("-", "_");
       env.put("DB_URL", "jdbc:postgresql://127.0.0.1:5432/atelier_" + db + "_systest");
+      env.putAll(extraEnv.getOrDefault(m, Map.of()));
+      envs.put(m, env);
       services.put(m, ServiceProcess.start(root, module, ports.get(m), env));
     }
-    for (ServiceProcess p : services.values()) {
-      Awaitility.await(p.module() + " ready")
-          .atMost(Duration.ofSeconds(120))
-          .pollInterval(Duration.ofMillis(250))
-          .until(p::ready);
-    }
+    services.values().forEach(AtelierSuite::awaitReady);
+  }
+
+  /** Kills a service the way a crash or an OOM kill does: SIGKILL, no shutdown hooks. */
+  void kill(String service) {
+    services.get(service).kill();
+  }
+
+  /** Starts a service again with the same port and environment, and waits until it is ready. */
+  void restart(String service) throws Exception {
+    String module = service + "-service";
+    ServiceProcess p =
+        ServiceProcess.start(ServiceProcess.root(), module, ports.get(service), envs.get(service));
+    services.put(service, p);
+    awaitReady(p);
+  }
+
+  private static void awaitReady(ServiceProcess p) {
+    Awaitility.await(p.module() + " ready")
+        .atMost(Duration.ofSeconds(120))
+        .pollInterval(Duration.ofMillis(250))
+        .until(p::ready);
   }
 
   String url(String service) {

@@ -24,6 +24,10 @@ final class ServiceProcess implements AutoCloseable {
   private static final HttpClient HTTP =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
+  /** Modules started at least once by this JVM: their first start begins a fresh log. */
+  private static final java.util.Set<String> RUN_LOGS_STARTED =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   private final String module;
   private final int port;
   private final Path log;
@@ -47,13 +51,21 @@ final class ServiceProcess implements AutoCloseable {
     Path logDir = root.resolve("system-tests/target/service-logs");
     Files.createDirectories(logDir);
     Path log = logDir.resolve(module + ".log");
+    if (!RUN_LOGS_STARTED.add(module)) {
+      Files.writeString(log, "\n===== restarted =====\n", java.nio.file.StandardOpenOption.APPEND);
+    } else {
+      Files.deleteIfExists(log);
+    }
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     // Small heaps and one GC thread: five JVMs and the test share two cores.
     command.addAll(
         List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", jar.toString()));
     ProcessBuilder pb =
-        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            // A restarted service appends, so the log shows both lives.
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     pb.directory(root.resolve(module).toFile());
     // A real provider key in the developer's shell must not turn a test run into paid calls.
     pb.environment().remove("OPENAI_API_KEY");
@@ -110,6 +122,16 @@ final class ServiceProcess implements AutoCloseable {
       return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     } catch (IOException e) {
       return "(no log: " + e + ")";
+    }
+  }
+
+  /** SIGKILL: the process gets no chance to finish anything or close its connections itself. */
+  void kill() {
+    process.destroyForcibly();
+    try {
+      process.waitFor(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

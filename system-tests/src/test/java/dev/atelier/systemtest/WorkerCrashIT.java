@@ -1,0 +1,156 @@
+package dev.atelier.systemtest;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.restassured.http.ContentType;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.StreamSupport;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A worker killed (SIGKILL) in the middle of a step loses nothing and duplicates nothing: its
+ * unacknowledged message goes back to the queue, the restarted worker runs the step, and every
+ * artifact exists in exactly one version. The simulated provider answers after 1.5 s, so the kill
+ * lands inside an LLM call.
+ */
+class WorkerCrashIT {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration LLM_LATENCY = Duration.ofMillis(1500);
+
+  private static AtelierSuite suite;
+
+  @BeforeAll
+  static void startSuite() throws Exception {
+    suite =
+        AtelierSuite.start(
+            Map.of(
+                "llm-gateway",
+                Map.of(
+                    "GATEWAY_SIMULATED_LATENCY",
+                    "fixed",
+                    "GATEWAY_SIMULATED_LATENCY_FIXED",
+                    LLM_LATENCY.toMillis() + "ms")));
+  }
+
+  @AfterAll
+  static void stopSuite() {
+    if (suite != null) {
+      suite.close();
+    }
+  }
+
+  @Test
+  void aWorkerKilledMidStepLosesNothingAndRunsNoSideEffectTwice() throws Exception {
+    String workflowId =
+        given()
+            .baseUri(suite.url("orchestrator"))
+            .contentType(ContentType.JSON)
+            .body(
+                Map.of(
+                    "title",
+                    "crash test",
+                    "requirement",
+                    "A to-do list with due dates and reminders."))
+            .post("/api/v1/workflows")
+            .then()
+            .statusCode(202)
+            .extract()
+            .path("id");
+
+    // The architect's step is out; give the worker a moment to be inside its 1.5 s LLM call, then
+    // kill it.
+    Awaitility.await("design dispatched")
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> "dispatched".equals(stepState(workflowId, "design")));
+    Awaitility.await()
+        .pollDelay(Duration.ofMillis(500))
+        .atMost(Duration.ofSeconds(1))
+        .until(() -> true);
+    suite.kill("agent-worker");
+    assertThat(stepState(workflowId, "design")).isEqualTo("dispatched");
+
+    suite.restart("agent-worker");
+
+    JsonNode workflow =
+        Awaitility.await("workflow " + workflowId + " finished")
+            .atMost(Duration.ofSeconds(180))
+            .pollInterval(Duration.ofMillis(500))
+            .until(
+                () -> getJson(suite.url("orchestrator"), "/api/v1/workflows/" + workflowId),
+                w ->
+                    Set.of("completed", "failed", "cancelled").contains(w.path("status").asText()));
+    assertThat(workflow.path("status").asText())
+        .as(
+            "workflow ended %s (%s)%s",
+            workflow.path("status"), workflow.path("failureReason"), suite.logs())
+        .isEqualTo("completed");
+
+    // The redelivered step ran as the same attempt (a redelivery, not a retry) ...
+    List<JsonNode> steps =
+        StreamSupport.stream(workflow.path("steps").spliterator(), false).toList();
+    assertThat(steps).allSatisfy(s -> assertThat(s.path("attempt").asInt()).isEqualTo(1));
+    // ... and no step wrote its artifacts twice.
+    JsonNode artifacts =
+        getJson(suite.url("context"), "/api/v1/workflows/" + workflowId + "/artifacts");
+    assertThat(artifacts.size()).isEqualTo(12);
+    for (JsonNode a : artifacts) {
+      String name = a.path("name").asText();
+      JsonNode versions =
+          getJson(
+              suite.url("context"),
+              "/api/v1/workflows/" + workflowId + "/artifacts/" + name + "/versions");
+      assertThat(versions.size()).as("versions of %s", name).isEqualTo(1);
+    }
+    // The call the killed worker was waiting for still happened and is metered: one more call than
+    // steps.
+    long calls =
+        Awaitility.await("usage totals")
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () ->
+                    getJson(suite.url("orchestrator"), "/api/v1/workflows/" + workflowId)
+                        .path("usage")
+                        .path("calls")
+                        .asLong(),
+                n -> n >= AtelierSuite.ROLES.size() + 1);
+    assertThat(calls).isEqualTo(AtelierSuite.ROLES.size() + 1);
+  }
+
+  private static String stepState(String workflowId, String key) {
+    JsonNode workflow = getJson(suite.url("orchestrator"), "/api/v1/workflows/" + workflowId);
+    for (JsonNode s : workflow.path("steps")) {
+      if (key.equals(s.path("key").asText())) {
+        return s.path("state").asText();
+      }
+    }
+    throw new AssertionError("no step " + key + " in " + workflow);
+  }
+
+  private static JsonNode getJson(String base, String path) {
+    String body =
+        given()
+            .baseUri(base)
+            .accept(ContentType.JSON)
+            .get(path)
+            .then()
+            .statusCode(200)
+            .extract()
+            .asString();
+    try {
+      return JSON.readTree(body);
+    } catch (Exception e) {
+      throw new AssertionError("not JSON from " + base + path + ": " + body, e);
+    }
+  }
+}
