@@ -85,6 +85,22 @@ final class AtelierSuite implements AutoCloseable {
     services.values().forEach(AtelierSuite::awaitReady);
   }
 
+  /**
+   * Starts a second instance of {@code service} (same database and queues, its own port),
+   * registered as {@code <service>-2}.
+   */
+  String startReplica(String service) throws Exception {
+    String name = service + "-2";
+    int port = ServiceProcess.freePort();
+    ports.put(name, port);
+    envs.put(name, envs.get(service));
+    ServiceProcess p =
+        ServiceProcess.start(ServiceProcess.root(), service + "-service", port, envs.get(service));
+    services.put(name, p);
+    awaitReady(p);
+    return name;
+  }
+
   /** Kills a service the way a crash or an OOM kill does: SIGKILL, no shutdown hooks. */
   void kill(String service) {
     services.get(service).kill();
@@ -92,7 +108,7 @@ final class AtelierSuite implements AutoCloseable {
 
   /** Starts a service again with the same port and environment, and waits until it is ready. */
   void restart(String service) throws Exception {
-    String module = service + "-service";
+    String module = service.replaceFirst("-2$", "") + "-service";
     ServiceProcess p =
         ServiceProcess.start(ServiceProcess.root(), module, ports.get(service), envs.get(service));
     services.put(service, p);

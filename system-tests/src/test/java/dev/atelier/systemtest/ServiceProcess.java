@@ -24,10 +24,6 @@ final class ServiceProcess implements AutoCloseable {
   private static final HttpClient HTTP =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-  /** Modules started at least once by this JVM: their first start begins a fresh log. */
-  private static final java.util.Set<String> RUN_LOGS_STARTED =
-      java.util.concurrent.ConcurrentHashMap.newKeySet();
-
   private final String module;
   private final int port;
   private final Path log;
@@ -50,11 +46,10 @@ final class ServiceProcess implements AutoCloseable {
     }
     Path logDir = root.resolve("system-tests/target/service-logs");
     Files.createDirectories(logDir);
-    Path log = logDir.resolve(module + ".log");
-    if (!RUN_LOGS_STARTED.add(module)) {
+    // One log per instance (module and port); a restart on the same port appends to it.
+    Path log = logDir.resolve(module + "-" + port + ".log");
+    if (Files.exists(log)) {
       Files.writeString(log, "\n===== restarted =====\n", java.nio.file.StandardOpenOption.APPEND);
-    } else {
-      Files.deleteIfExists(log);
     }
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());

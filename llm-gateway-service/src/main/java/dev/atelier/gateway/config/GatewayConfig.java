@@ -3,6 +3,7 @@ package dev.atelier.gateway.config;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -50,6 +51,15 @@ public interface GatewayConfig {
   @WithDefault("10s")
   Duration providersValidationTimeout();
 
+  /**
+   * Aliases served by an ordered list of deployments ({@code gateway.aliases.<alias>.strategy},
+   * {@code .deployments=provider:model[@weight],...}); they take precedence over {@code
+   * gateway.models}.
+   */
+  Map<String, Alias> aliases();
+
+  Circuit circuit();
+
   Limits limits();
 
   OpenAi openai();
@@ -61,6 +71,45 @@ public interface GatewayConfig {
   Records records();
 
   Budgets budgets();
+
+  /** An alias backed by several deployments. */
+  interface Alias {
+    /** {@code priority}: in order, next on failure; {@code weighted}: by weight, then the rest. */
+    @WithDefault("priority")
+    Strategy strategy();
+
+    /** {@code provider:model[@weight],...}; the weight (default 1) matters only when weighted. */
+    String deployments();
+  }
+
+  /** How an alias picks among its deployments. */
+  enum Strategy {
+    priority,
+    weighted
+  }
+
+  /** The per-deployment circuit breaker. */
+  interface Circuit {
+    /** Outcomes kept per deployment (the sliding window). */
+    @WithDefault("10")
+    int windowSize();
+
+    /** Calls in the window before the ratio can open the circuit. */
+    @WithDefault("10")
+    int minimumCalls();
+
+    /** Failure ratio (0..1] that opens the circuit. */
+    @WithDefault("0.5")
+    double failureRatio();
+
+    /** How long an open circuit stays open before one half-open probe is let through. */
+    @WithDefault("30s")
+    Duration openDuration();
+
+    /** Cool-off after a 429 without {@code Retry-After}. */
+    @WithDefault("5s")
+    Duration defaultRetryAfter();
+  }
 
   /** Request limits. */
   interface Limits {

@@ -265,6 +265,9 @@ public class OpenAiRoutes {
     for (Map.Entry<String, Route> alias : router.aliases().entrySet()) {
       model(data, alias.getKey(), 0, alias.getValue().provider().name());
     }
+    for (String alias : router.deploymentAliases()) {
+      model(data, alias, 0, "atelier");
+    }
     String owner = router.defaultProvider().name();
     for (String model : router.pricedModels()) {
       if (!router.aliases().containsKey(model)) {

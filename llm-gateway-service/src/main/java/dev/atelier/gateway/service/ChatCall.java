@@ -1,10 +1,14 @@
 package dev.atelier.gateway.service;
 
+import dev.atelier.gateway.provider.Deployment;
 import dev.atelier.gateway.provider.Provider;
 import dev.atelier.gateway.provider.Route;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.context.Context;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -19,7 +23,8 @@ public final class ChatCall {
   private final ChatRequest request;
   private final String team;
   private final Attribution attribution;
-  private final Route route;
+  private volatile Route route;
+  private final List<String> fallbackPath = Collections.synchronizedList(new ArrayList<>());
   private final Instant startedAt;
   private final long startNanos;
   private final AtomicBoolean finished = new AtomicBoolean();
@@ -71,6 +76,34 @@ public final class ChatCall {
 
   public String upstreamModel() {
     return route.upstreamModel();
+  }
+
+  private volatile List<Deployment> plan = List.of();
+
+  void plan(List<Deployment> deployments) {
+    this.plan = deployments;
+  }
+
+  /** The deployments of the call's alias in the order to try them; empty for a plain model. */
+  public List<Deployment> plan() {
+    return plan;
+  }
+
+  /** A fallback moved the call to another deployment of its alias. */
+  void use(Route next) {
+    this.route = next;
+  }
+
+  /** Notes a deployment step ({@code openai:gpt-4o-mini=503}, {@code ...=circuit_open}). */
+  void step(String step) {
+    fallbackPath.add(step);
+  }
+
+  /** The deployments tried or skipped before the one that answered, or empty. */
+  public String fallbackPath() {
+    synchronized (fallbackPath) {
+      return String.join(" > ", fallbackPath);
+    }
   }
 
   Instant startedAt() {

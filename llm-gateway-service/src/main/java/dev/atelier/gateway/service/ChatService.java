@@ -8,9 +8,14 @@ import dev.atelier.gateway.config.GatewayConfig;
 import dev.atelier.gateway.messaging.LlmCallPublisher;
 import dev.atelier.gateway.pricing.PriceCatalog;
 import dev.atelier.gateway.pricing.PricedCost;
+import dev.atelier.gateway.provider.CircuitBreaker;
 import dev.atelier.gateway.provider.Completion;
+import dev.atelier.gateway.provider.Deployment;
+import dev.atelier.gateway.provider.DeploymentHealth;
+import dev.atelier.gateway.provider.Provider;
 import dev.atelier.gateway.provider.ProviderCall;
 import dev.atelier.gateway.provider.ProviderRouter;
+import dev.atelier.gateway.provider.Route;
 import dev.atelier.gateway.provider.StreamEvent;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
@@ -22,6 +27,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
@@ -45,6 +52,7 @@ public class ChatService {
   private final LlmCallPublisher publisher;
   private final BudgetService budgets;
   private final int defaultMaxOutputTokens;
+  private final DeploymentHealth health;
 
   ChatService(
       ProviderRouter router,
@@ -53,7 +61,9 @@ public class ChatService {
       GenAiTelemetry telemetry,
       LlmCallPublisher publisher,
       BudgetService budgets,
-      GatewayConfig config) {
+      GatewayConfig config,
+      DeploymentHealth health) {
+    this.health = health;
     this.router = router;
     this.tokens = tokens;
     this.prices = prices;
@@ -71,6 +81,7 @@ public class ChatService {
    */
   public ChatCall start(ChatRequest request, String team, Attribution attribution, Context parent) {
     ChatCall call = new ChatCall(request, team, attribution, router.route(request.model()));
+    call.plan(router.plan(request.model()));
     Span span = telemetry.startChat(call, parent);
     call.traced(span, parent.with(span));
     return call;
@@ -109,8 +120,12 @@ public class ChatService {
 
   /** A complete answer; its body is returned to the caller as the provider sent it. */
   public Uni<Completion> complete(ChatCall call) {
-    return call.provider()
-        .complete(new ProviderCall(call.request(), call.upstreamModel(), call.context()))
+    Uni<Completion> answer =
+        call.plan().isEmpty()
+            ? call.provider()
+                .complete(new ProviderCall(call.request(), call.upstreamModel(), call.context()))
+            : attempt(call, 0, null);
+    return answer
         .onItem()
         .invoke(c -> finishCompletion(call, c))
         .onFailure()
@@ -126,8 +141,12 @@ public class ChatService {
    */
   public Multi<String> stream(ChatCall call) {
     boolean callerWantsUsage = call.request().includeUsage();
-    return call.provider().stream(
-            new ProviderCall(call.request(), call.upstreamModel(), call.context()))
+    Multi<StreamEvent> events =
+        call.plan().isEmpty()
+            ? call.provider().stream(
+                new ProviderCall(call.request(), call.upstreamModel(), call.context()))
+            : streamAttempt(call, 0, null);
+    return events
         .onItem()
         .invoke(e -> observe(call, e))
         .select()
@@ -142,6 +161,121 @@ public class ChatService {
         .invoke(t -> finishStream(call, t))
         .onCancellation()
         .invoke(() -> finishStream(call, new CallerGone()));
+  }
+
+  /** A deployment chosen for one attempt, with the breaker that must hear its outcome. */
+  private record Attempt(Route route, CircuitBreaker breaker, int next, ProviderCall call) {
+    Provider provider() {
+      return route.provider();
+    }
+  }
+
+  /**
+   * The next deployment from {@code from} whose breaker lets a call through (taking the half-open
+   * probe if it is one), or empty when every remaining one is open, cooling down or unknown.
+   */
+  private Optional<Attempt> choose(ChatCall call, int from) {
+    List<Deployment> plan = call.plan();
+    for (int i = from; i < plan.size(); i++) {
+      Deployment d = plan.get(i);
+      Optional<Route> route = router.resolve(d);
+      if (route.isEmpty()) {
+        call.step(d.key() + "=not_configured");
+        continue;
+      }
+      CircuitBreaker breaker = health.breaker(d);
+      if (!breaker.tryAcquire(Instant.now())) {
+        CircuitBreaker.Snapshot state = breaker.snapshot(Instant.now());
+        call.step(d.key() + "=" + (state.cooldownUntil() != null ? "cooling_down" : state.state()));
+        continue;
+      }
+      call.use(route.get());
+      return Optional.of(
+          new Attempt(
+              route.get(),
+              breaker,
+              i + 1,
+              new ProviderCall(call.request(), d.model(), call.context())));
+    }
+    return Optional.empty();
+  }
+
+  private static GatewayException allUnavailable(ChatCall call) {
+    return new GatewayException(
+        503,
+        GatewayException.UPSTREAM,
+        "provider_unavailable",
+        null,
+        "Every deployment of `"
+            + call.request().model()
+            + "` is unavailable ("
+            + call.fallbackPath()
+            + ")",
+        true,
+        true,
+        null,
+        null);
+  }
+
+  /**
+   * One attempt on the next available deployment; a retryable failure (connect error, timeout, 5xx,
+   * 429) moves on to the following one. Other failures (400, 401...) reach the caller at once.
+   *
+   * @param last the failure of the previous attempt, answered when no deployment is left
+   */
+  private Uni<Completion> attempt(ChatCall call, int from, Throwable last) {
+    Optional<Attempt> chosen = choose(call, from);
+    if (chosen.isEmpty()) {
+      return Uni.createFrom().failure(last != null ? last : allUnavailable(call));
+    }
+    Attempt a = chosen.get();
+    return Uni.createFrom()
+        .deferred(() -> a.provider().complete(a.call()))
+        .onItem()
+        .invoke(x -> a.breaker().onSuccess())
+        .onFailure()
+        .invoke(t -> outcome(call, a, t))
+        .onCancellation()
+        .invoke(a.breaker()::release)
+        .onFailure(t -> t instanceof GatewayException g && g.retryable())
+        .recoverWithUni(t -> attempt(call, a.next(), t));
+  }
+
+  /** Like {@link #attempt} for a stream: only a failure before the first event falls back. */
+  private Multi<StreamEvent> streamAttempt(ChatCall call, int from, Throwable last) {
+    Optional<Attempt> chosen = choose(call, from);
+    if (chosen.isEmpty()) {
+      return Multi.createFrom().failure(last != null ? last : allUnavailable(call));
+    }
+    Attempt a = chosen.get();
+    return Multi.createFrom()
+        .deferred(() -> a.provider().stream(a.call()))
+        .onCompletion()
+        .invoke(a.breaker()::onSuccess)
+        .onFailure()
+        .invoke(t -> outcome(call, a, t))
+        .onCancellation()
+        .invoke(a.breaker()::release)
+        .onFailure(t -> t instanceof GatewayException g && g.retryable() && !call.anyOutput())
+        .recoverWithMulti(t -> streamAttempt(call, a.next(), t));
+  }
+
+  private void outcome(ChatCall call, Attempt a, Throwable t) {
+    String key = a.provider().name() + ":" + a.call().upstreamModel();
+    if (t instanceof GatewayException g && !g.retryable()) {
+      // The deployment answered; the request itself was refused (400, 401...).
+      a.breaker().onSuccess();
+      return;
+    }
+    GatewayException g = t instanceof GatewayException ge ? ge : null;
+    String error = g != null ? g.code() + " (" + g.status() + ")" : t.getClass().getSimpleName();
+    Duration retryAfter = null;
+    if (g != null && g.status() == 429) {
+      retryAfter = g.retryAfter() != null ? g.retryAfter() : health.defaultRetryAfter();
+    }
+    a.breaker().onFailure(Instant.now(), error, retryAfter);
+    call.step(key + "=" + (g != null ? g.status() : "error"));
+    LOG.infof("call %s: deployment %s failed: %s", call.id(), key, error);
   }
 
   /** Ends a call that failed before it reached a provider (its span only; nothing is recorded). */
@@ -307,6 +441,15 @@ public class ChatService {
     if (call.isReserved()) {
       BigDecimal actual = cost.costUsd();
       Infrastructure.getDefaultWorkerPool().execute(() -> budgets.settle(call.id(), actual));
+    }
+    String path = call.fallbackPath();
+    if (!path.isEmpty()) {
+      // LlmCallRecorded has no field for it: the span and the log carry the path.
+      call.span().setAttribute("atelier.fallback.path", path);
+      call.span().setAttribute("gen_ai.provider.name", call.provider().name());
+      LOG.infof(
+          "call %s answered by %s:%s after %s",
+          call.id(), call.provider().name(), call.upstreamModel(), path);
     }
     telemetry.finish(call, usage, cost, responseModel, responseId, finishReason, error, latency);
     SpanContext sc = call.span().getSpanContext();

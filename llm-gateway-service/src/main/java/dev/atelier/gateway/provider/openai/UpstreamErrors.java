@@ -110,13 +110,23 @@ final class UpstreamErrors {
         t);
   }
 
-  private static Duration parseRetryAfter(String value) {
+  static Duration parseRetryAfter(String value) {
     if (value == null || value.isBlank()) {
       return null;
     }
     try {
-      return Duration.ofSeconds(Long.parseLong(value.trim()));
+      return Duration.ofSeconds(Math.max(0, Long.parseLong(value.trim())));
     } catch (NumberFormatException e) {
+      // RFC 9110 also allows an HTTP date
+    }
+    try {
+      java.time.Instant at =
+          java.time.ZonedDateTime.parse(
+                  value.trim(), java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME)
+              .toInstant();
+      Duration d = Duration.between(java.time.Instant.now(), at);
+      return d.isNegative() ? Duration.ZERO : d;
+    } catch (java.time.format.DateTimeParseException e) {
       return null;
     }
   }

@@ -1,0 +1,26 @@
+package dev.atelier.gateway.provider.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import org.junit.jupiter.api.Test;
+
+class RetryAfterTest {
+
+  @Test
+  void secondsAndHttpDatesAreUnderstood() {
+    assertThat(UpstreamErrors.parseRetryAfter("2")).isEqualTo(Duration.ofSeconds(2));
+    String inTenSeconds =
+        DateTimeFormatter.RFC_1123_DATE_TIME.format(
+            ZonedDateTime.now(ZoneOffset.UTC).plusSeconds(10));
+    assertThat(UpstreamErrors.parseRetryAfter(inTenSeconds))
+        .isBetween(Duration.ofSeconds(8), Duration.ofSeconds(10));
+    assertThat(UpstreamErrors.parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT"))
+        .isEqualTo(Duration.ZERO);
+    assertThat(UpstreamErrors.parseRetryAfter("soon")).isNull();
+    assertThat(UpstreamErrors.parseRetryAfter(null)).isNull();
+  }
+}
