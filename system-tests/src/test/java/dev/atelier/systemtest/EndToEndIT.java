@@ -190,6 +190,14 @@ class EndToEndIT {
     assertThat(
             trace.stream().filter(s -> !s.parentSpanId().isEmpty()).map(ReceivedSpan::parentSpanId))
         .allMatch(ids::contains);
+    // ... so the whole trace is one tree under the submit request: every agent, gateway and ledger
+    // span descends
+    // from the orchestrator's POST /api/v1/workflows server span.
+    List<ReceivedSpan> roots = trace.stream().filter(s -> s.parentSpanId().isEmpty()).toList();
+    assertThat(roots).hasSize(1);
+    assertThat(roots.get(0).service()).isEqualTo("orchestrator-service");
+    assertThat(roots.get(0).kind()).isEqualTo("SPAN_KIND_SERVER");
+    assertThat(roots.get(0).name()).contains("/api/v1/workflows");
   }
 
   @Test
