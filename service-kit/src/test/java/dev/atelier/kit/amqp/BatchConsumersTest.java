@@ -23,7 +23,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,7 +38,7 @@ class BatchConsumersTest {
 
   @BeforeAll
   static void connect() {
-    broker = new RabbitBroker(new TestConfig());
+    broker = new RabbitBroker(RabbitTestSupport.config());
     publisher = new EventPublisher(broker, new MessagingSpans(OTEL), new TraceContexts(OTEL));
   }
 
@@ -53,7 +52,7 @@ class BatchConsumersTest {
       throws Exception {
     QueueSpec queue = freshQueue();
     // A broker of its own, so closing it afterwards shows whether anything stayed unacknowledged.
-    RabbitBroker consuming = new RabbitBroker(new TestConfig());
+    RabbitBroker consuming = new RabbitBroker(RabbitTestSupport.config());
     BatchConsumers consumers = new BatchConsumers(consuming, OTEL, new TraceContexts(OTEL));
     List<List<StepFailed>> batches = new CopyOnWriteArrayList<>();
     consumers.consume(
@@ -80,7 +79,7 @@ class BatchConsumersTest {
     publisher.publish(EXCHANGE, routingKeyOf(queue), invalid);
     publisher.publishAll(good.subList(10, 20));
 
-    await(() -> batches.stream().mapToInt(List::size).sum() >= 20);
+    RabbitTestSupport.await(() -> batches.stream().mapToInt(List::size).sum() >= 20);
     List<StepFailed> handled = batches.stream().flatMap(List::stream).toList();
     assertThat(handled)
         .containsExactlyElementsOf(good.stream().map(o -> (StepFailed) o.event()).toList());
@@ -89,7 +88,7 @@ class BatchConsumersTest {
 
     Map<String, String> reasons = new HashMap<>();
     try (Channel ch = broker.connection().createChannel()) {
-      await(
+      RabbitTestSupport.await(
           () -> {
             try {
               GetResponse r;
@@ -143,7 +142,7 @@ class BatchConsumersTest {
 
     publisher.publishAll(sent);
 
-    await(() -> committed.size() >= 5);
+    RabbitTestSupport.await(() -> committed.size() >= 5);
     assertThat(calls.get()).isGreaterThanOrEqualTo(2);
     assertThat(committed)
         .containsExactlyInAnyOrderElementsOf(
@@ -179,53 +178,5 @@ class BatchConsumersTest {
         "upstream 503",
         true,
         Instant.now());
-  }
-
-  private static void await(BooleanSupplier condition) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("condition not met within 15 s");
-      }
-      Thread.onSpinWait();
-    }
-  }
-
-  private static final class TestConfig implements RabbitConfig {
-    public String host() {
-      return System.getenv().getOrDefault("RABBITMQ_HOST", "127.0.0.1");
-    }
-
-    public int port() {
-      return 5672;
-    }
-
-    public String username() {
-      return "guest";
-    }
-
-    public String password() {
-      return "guest";
-    }
-
-    public String virtualHost() {
-      return "atelier-test-kit";
-    }
-
-    public Duration startupTimeout() {
-      return Duration.ofSeconds(10);
-    }
-
-    public int consumerThreads() {
-      return 4;
-    }
-
-    public int publisherChannels() {
-      return 2;
-    }
-
-    public Duration confirmTimeout() {
-      return Duration.ofSeconds(5);
-    }
   }
 }

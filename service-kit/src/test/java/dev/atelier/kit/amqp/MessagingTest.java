@@ -19,7 +19,6 @@ import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.ContextPropagators;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
@@ -42,7 +41,7 @@ class MessagingTest {
     OpenTelemetry otel =
         OpenTelemetry.propagating(
             ContextPropagators.create(W3CTraceContextPropagator.getInstance()));
-    broker = new RabbitBroker(new TestConfig());
+    broker = new RabbitBroker(RabbitTestSupport.config());
     TraceContexts traces = new TraceContexts(otel);
     MessagingSpans spans = new MessagingSpans(otel);
     publisher = new EventPublisher(broker, spans, traces);
@@ -98,7 +97,7 @@ class MessagingTest {
     StepFailed good = failure(1);
     publisher.publish(EXCHANGE, routingKeyOf(queue), good);
 
-    await(() -> handled.size() == 1);
+    RabbitTestSupport.await(() -> handled.size() == 1);
     assertThat(handled).containsExactly(good);
     try (Channel ch = broker.connection().createChannel()) {
       GetResponse dead = awaitMessage(ch, queue.deadLetterQueue());
@@ -136,7 +135,7 @@ class MessagingTest {
                 failure(1),
                 Context.root().with(Span.wrap(parent)))));
 
-    await(() -> calls.get() == 2);
+    RabbitTestSupport.await(() -> calls.get() == 2);
     assertThat(traceIds).containsOnly(parent.getTraceId());
     assertThat(deliveryCounts).containsExactly(0L, 1L);
     try (Channel ch = broker.connection().createChannel()) {
@@ -179,62 +178,16 @@ class MessagingTest {
   }
 
   private static GetResponse awaitMessage(Channel ch, String queue) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (System.nanoTime() < deadline) {
-      GetResponse r = ch.basicGet(queue, true);
-      if (r != null) {
-        return r;
-      }
-      Thread.onSpinWait();
-    }
-    throw new AssertionError("no message on " + queue);
-  }
-
-  private static void await(java.util.function.BooleanSupplier condition) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("condition not met within 10 s");
-      }
-      Thread.onSpinWait();
-    }
-  }
-
-  private static final class TestConfig implements RabbitConfig {
-    public String host() {
-      return System.getenv().getOrDefault("RABBITMQ_HOST", "127.0.0.1");
-    }
-
-    public int port() {
-      return 5672;
-    }
-
-    public String username() {
-      return "guest";
-    }
-
-    public String password() {
-      return "guest";
-    }
-
-    public String virtualHost() {
-      return "atelier-test-kit";
-    }
-
-    public Duration startupTimeout() {
-      return Duration.ofSeconds(10);
-    }
-
-    public int consumerThreads() {
-      return 4;
-    }
-
-    public int publisherChannels() {
-      return 2;
-    }
-
-    public Duration confirmTimeout() {
-      return Duration.ofSeconds(5);
-    }
+    GetResponse[] got = new GetResponse[1];
+    RabbitTestSupport.await(
+        () -> {
+          try {
+            got[0] = ch.basicGet(queue, true);
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+          return got[0] != null;
+        });
+    return got[0];
   }
 }
