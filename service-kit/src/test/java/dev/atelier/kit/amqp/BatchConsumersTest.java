@@ -15,12 +15,10 @@ import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.propagation.ContextPropagators;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -50,7 +48,7 @@ class BatchConsumersTest {
   @Test
   void eventsArriveInBoundedBatchesAndAreAllAcknowledgedWhileBadOnesAreDeadLetteredAlone()
       throws Exception {
-    QueueSpec queue = freshQueue();
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
     // A broker of its own, so closing it afterwards shows whether anything stayed unacknowledged.
     RabbitBroker consuming = new RabbitBroker(RabbitTestSupport.config());
     BatchConsumers consumers = new BatchConsumers(consuming, OTEL, new TraceContexts(OTEL));
@@ -68,15 +66,20 @@ class BatchConsumersTest {
 
     List<Outgoing> good = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
-      good.add(Outgoing.now(EXCHANGE, routingKeyOf(queue), failure(1)));
+      good.add(
+          Outgoing.now(
+              EXCHANGE, RabbitTestSupport.routingKeyOf(queue), RabbitTestSupport.failure(1)));
     }
-    StepFailed invalid = failure(-1);
+    StepFailed invalid = RabbitTestSupport.failure(-1);
     publisher.publishAll(good.subList(0, 10));
     try (Channel ch = broker.connection().createChannel()) {
       ch.basicPublish(
-          EXCHANGE, routingKeyOf(queue), null, "{broken".getBytes(StandardCharsets.UTF_8));
+          EXCHANGE,
+          RabbitTestSupport.routingKeyOf(queue),
+          null,
+          "{broken".getBytes(StandardCharsets.UTF_8));
     }
-    publisher.publish(EXCHANGE, routingKeyOf(queue), invalid);
+    publisher.publish(EXCHANGE, RabbitTestSupport.routingKeyOf(queue), invalid);
     publisher.publishAll(good.subList(10, 20));
 
     RabbitTestSupport.await(() -> batches.stream().mapToInt(List::size).sum() >= 20);
@@ -120,7 +123,7 @@ class BatchConsumersTest {
 
   @Test
   void aFailedBatchIsReturnedWholeAndRedelivered() throws Exception {
-    QueueSpec queue = freshQueue();
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
     BatchConsumers consumers = new BatchConsumers(broker, OTEL, new TraceContexts(OTEL));
     AtomicInteger calls = new AtomicInteger();
     List<StepFailed> committed = new CopyOnWriteArrayList<>();
@@ -137,7 +140,9 @@ class BatchConsumersTest {
         });
     List<Outgoing> sent = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
-      sent.add(Outgoing.now(EXCHANGE, routingKeyOf(queue), failure(1)));
+      sent.add(
+          Outgoing.now(
+              EXCHANGE, RabbitTestSupport.routingKeyOf(queue), RabbitTestSupport.failure(1)));
     }
 
     publisher.publishAll(sent);
@@ -151,32 +156,5 @@ class BatchConsumersTest {
       assertThat(ch.messageCount(queue.name())).isZero();
       assertThat(ch.messageCount(queue.deadLetterQueue())).isZero();
     }
-  }
-
-  private static QueueSpec freshQueue() {
-    String name = "kit-batch-test." + UUID.randomUUID();
-    QueueSpec spec = QueueSpec.of(name, EXCHANGE, "kit." + name);
-    broker.declare(spec);
-    return spec;
-  }
-
-  private static String routingKeyOf(QueueSpec queue) {
-    return queue.routingKeys().get(0);
-  }
-
-  private static StepFailed failure(int attempt) {
-    return new StepFailed(
-        UUID.randomUUID(),
-        StepFailed.TYPE,
-        Instant.now(),
-        UUID.randomUUID(),
-        UUID.randomUUID(),
-        "implement",
-        "developer",
-        attempt,
-        "provider_unavailable",
-        "upstream 503",
-        true,
-        Instant.now());
   }
 }

@@ -19,7 +19,6 @@ import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.ContextPropagators;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -55,14 +54,17 @@ class MessagingTest {
 
   @Test
   void aConfirmedPublishIsOnTheQueueWithItsIdTypeAndTraceContext() throws Exception {
-    QueueSpec queue = freshQueue();
-    StepFailed event = failure(1);
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-test");
+    StepFailed event = RabbitTestSupport.failure(1);
     SpanContext parent = remoteParent();
 
     publisher.publishAll(
         List.of(
             new Outgoing(
-                EXCHANGE, routingKeyOf(queue), event, Context.root().with(Span.wrap(parent)))));
+                EXCHANGE,
+                RabbitTestSupport.routingKeyOf(queue),
+                event,
+                Context.root().with(Span.wrap(parent)))));
 
     try (Channel ch = broker.connection().createChannel()) {
       GetResponse got = ch.basicGet(queue.name(), true);
@@ -79,23 +81,28 @@ class MessagingTest {
   @Test
   void anEventNoQueueWouldReceiveIsReportedNotDropped() {
     assertThatThrownBy(
-            () -> publisher.publish(EXCHANGE, "nobody.listens." + UUID.randomUUID(), failure(1)))
+            () ->
+                publisher.publish(
+                    EXCHANGE, "nobody.listens." + UUID.randomUUID(), RabbitTestSupport.failure(1)))
         .isInstanceOf(PublishException.class)
         .hasMessageContaining("unroutable");
   }
 
   @Test
   void aPoisonMessageIsDeadLetteredWithItsReasonAndTheQueueMovesOn() throws Exception {
-    QueueSpec queue = freshQueue();
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-test");
     List<StepFailed> handled = new CopyOnWriteArrayList<>();
     consumers.consume(queue, StepFailed.class, 5, 1, (e, d) -> handled.add(e));
 
     try (Channel ch = broker.connection().createChannel()) {
       ch.basicPublish(
-          EXCHANGE, routingKeyOf(queue), null, "{not json".getBytes(StandardCharsets.UTF_8));
+          EXCHANGE,
+          RabbitTestSupport.routingKeyOf(queue),
+          null,
+          "{not json".getBytes(StandardCharsets.UTF_8));
     }
-    StepFailed good = failure(1);
-    publisher.publish(EXCHANGE, routingKeyOf(queue), good);
+    StepFailed good = RabbitTestSupport.failure(1);
+    publisher.publish(EXCHANGE, RabbitTestSupport.routingKeyOf(queue), good);
 
     RabbitTestSupport.await(() -> handled.size() == 1);
     assertThat(handled).containsExactly(good);
@@ -109,7 +116,7 @@ class MessagingTest {
 
   @Test
   void aFailingHandlerGetsTheMessageAgainInTheSameTrace() throws Exception {
-    QueueSpec queue = freshQueue();
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-test");
     AtomicInteger calls = new AtomicInteger();
     List<String> traceIds = new CopyOnWriteArrayList<>();
     List<Long> deliveryCounts = new CopyOnWriteArrayList<>();
@@ -131,8 +138,8 @@ class MessagingTest {
         List.of(
             new Outgoing(
                 EXCHANGE,
-                routingKeyOf(queue),
-                failure(1),
+                RabbitTestSupport.routingKeyOf(queue),
+                RabbitTestSupport.failure(1),
                 Context.root().with(Span.wrap(parent)))));
 
     RabbitTestSupport.await(() -> calls.get() == 2);
@@ -141,33 +148,6 @@ class MessagingTest {
     try (Channel ch = broker.connection().createChannel()) {
       assertThat(ch.messageCount(queue.name())).isZero();
     }
-  }
-
-  private static QueueSpec freshQueue() {
-    String name = "kit-test." + UUID.randomUUID();
-    QueueSpec spec = QueueSpec.of(name, EXCHANGE, "kit." + name);
-    broker.declare(spec);
-    return spec;
-  }
-
-  private static String routingKeyOf(QueueSpec queue) {
-    return queue.routingKeys().get(0);
-  }
-
-  private static StepFailed failure(int attempt) {
-    return new StepFailed(
-        UUID.randomUUID(),
-        StepFailed.TYPE,
-        Instant.now(),
-        UUID.randomUUID(),
-        UUID.randomUUID(),
-        "implement",
-        "developer",
-        attempt,
-        "provider_unavailable",
-        "upstream 503",
-        true,
-        Instant.now());
   }
 
   private static SpanContext remoteParent() {

@@ -1,6 +1,10 @@
 package dev.atelier.kit.amqp;
 
+import dev.atelier.contracts.QueueSpec;
+import dev.atelier.contracts.StepFailed;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
 import java.util.function.BooleanSupplier;
 import org.awaitility.Awaitility;
 
@@ -25,6 +29,38 @@ final class RabbitTestSupport {
         4,
         2,
         Duration.ofSeconds(5));
+  }
+
+  /**
+   * A new queue on {@code exchange} with its own dead-letter pair; the prefix names the test in the
+   * broker.
+   */
+  static QueueSpec freshQueue(RabbitBroker broker, String exchange, String prefix) {
+    String name = prefix + "." + UUID.randomUUID();
+    QueueSpec spec = QueueSpec.of(name, exchange, "kit." + name);
+    broker.declare(spec);
+    return spec;
+  }
+
+  static String routingKeyOf(QueueSpec queue) {
+    return queue.routingKeys().get(0);
+  }
+
+  /** A valid event to publish; a negative attempt makes one the consumers' checks reject. */
+  static StepFailed failure(int attempt) {
+    return new StepFailed(
+        UUID.randomUUID(),
+        StepFailed.TYPE,
+        Instant.now(),
+        UUID.randomUUID(),
+        UUID.randomUUID(),
+        "implement",
+        "developer",
+        attempt,
+        "provider_unavailable",
+        "upstream 503",
+        true,
+        Instant.now());
   }
 
   static void await(BooleanSupplier condition) {

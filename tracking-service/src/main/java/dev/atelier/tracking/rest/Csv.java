@@ -1,9 +1,14 @@
 package dev.atelier.tracking.rest;
 
 import dev.atelier.tracking.model.UsageFigures;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.StreamingOutput;
+import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
 import java.util.stream.Stream;
 
 /**
@@ -19,6 +24,29 @@ final class Csv {
   static final String PRODUCES = "text/csv;qs=0.5";
 
   private final Writer out;
+
+  /** Writes the rows of one response. */
+  @FunctionalInterface
+  interface Rows {
+    void write(Csv csv) throws IOException;
+  }
+
+  /**
+   * A {@code 200} (to {@code build()}) whose body is written as it is produced (never built in
+   * memory), offered for download as {@code filename}. Parameters must be checked before calling
+   * this: once streaming starts, an error can no longer become a problem response.
+   */
+  static Response.ResponseBuilder attachment(String filename, Rows rows) {
+    StreamingOutput body =
+        out -> {
+          Writer writer =
+              new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 64 * 1024);
+          rows.write(new Csv(writer));
+          writer.flush();
+        };
+    return Response.ok(body, MEDIA_TYPE + "; charset=utf-8")
+        .header("Content-Disposition", "attachment; filename=\"" + filename + "\"");
+  }
 
   Csv(Writer out) {
     this.out = out;

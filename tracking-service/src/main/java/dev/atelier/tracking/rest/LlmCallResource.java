@@ -14,11 +14,6 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import jakarta.ws.rs.core.StreamingOutput;
-import java.io.BufferedWriter;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
@@ -124,47 +119,42 @@ public class LlmCallResource {
     // Parsed before streaming starts, so a bad parameter is still a 400 problem.
     LlmCallFilter filter =
         filter(workflowId, stepId, agent, conversationId, team, provider, model, status, from, to);
-    StreamingOutput body =
-        out -> {
-          Writer writer =
-              new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 64 * 1024);
-          Csv csv = new Csv(writer);
-          csv.row((Object[]) CSV_COLUMNS);
-          ledger.export(
-              filter,
-              c ->
-                  csv.row(
-                      c.id(),
-                      c.occurredAt(),
-                      c.workflowId(),
-                      c.stepId(),
-                      c.agent(),
-                      c.conversationId(),
-                      c.team(),
-                      c.operation(),
-                      c.provider(),
-                      c.requestModel(),
-                      c.responseModel(),
-                      c.status(),
-                      c.errorCode(),
-                      c.streamed(),
-                      c.inputTokens(),
-                      c.cachedInputTokens(),
-                      c.outputTokens(),
-                      c.reasoningTokens(),
-                      c.usageSource(),
-                      c.costUsd(),
-                      c.priceVersion(),
-                      c.startedAt(),
-                      c.latencyMs(),
-                      c.timeToFirstTokenMs(),
-                      c.simulated(),
-                      c.traceId(),
-                      c.recordedAt()));
-          writer.flush();
-        };
-    return Response.ok(body, Csv.MEDIA_TYPE + "; charset=utf-8")
-        .header("Content-Disposition", "attachment; filename=\"llm-calls.csv\"")
+    return Csv.attachment(
+            "llm-calls.csv",
+            csv -> {
+              csv.row((Object[]) CSV_COLUMNS);
+              ledger.export(
+                  filter,
+                  c ->
+                      csv.row(
+                          c.id(),
+                          c.occurredAt(),
+                          c.workflowId(),
+                          c.stepId(),
+                          c.agent(),
+                          c.conversationId(),
+                          c.team(),
+                          c.operation(),
+                          c.provider(),
+                          c.requestModel(),
+                          c.responseModel(),
+                          c.status(),
+                          c.errorCode(),
+                          c.streamed(),
+                          c.inputTokens(),
+                          c.cachedInputTokens(),
+                          c.outputTokens(),
+                          c.reasoningTokens(),
+                          c.usageSource(),
+                          c.costUsd(),
+                          c.priceVersion(),
+                          c.startedAt(),
+                          c.latencyMs(),
+                          c.timeToFirstTokenMs(),
+                          c.simulated(),
+                          c.traceId(),
+                          c.recordedAt()));
+            })
         .build();
   }
 

@@ -15,11 +15,6 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import jakarta.ws.rs.core.StreamingOutput;
-import java.io.BufferedWriter;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.stream.Collectors;
@@ -145,51 +140,45 @@ public class UsageResource {
       @QueryParam("percentiles") String percentiles) {
     UsageReport report =
         build(groupBy, from, to, workflowId, team, agent, provider, model, limit, percentiles);
-    StreamingOutput body =
-        out -> {
-          Writer writer =
-              new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 64 * 1024);
-          Csv csv = new Csv(writer);
-          csv.row(
-              report.groupBy(),
-              "calls",
-              "errors",
-              "inputTokens",
-              "cachedInputTokens",
-              "outputTokens",
-              "reasoningTokens",
-              "costUsd",
-              "unknownCostCalls",
-              "latencyMsP50",
-              "latencyMsP95",
-              "latencyMsP99",
-              "latencyMsMean",
-              "timeToFirstTokenMsP50",
-              "timeToFirstTokenMsP95");
-          for (UsageGroup g : report.groups()) {
-            UsageFigures f = g.usage();
-            csv.row(
-                g.key(),
-                f.calls(),
-                f.errors(),
-                f.inputTokens(),
-                f.cachedInputTokens(),
-                f.outputTokens(),
-                f.reasoningTokens(),
-                f.costUsd(),
-                f.unknownCostCalls(),
-                f.latencyMsP50(),
-                f.latencyMsP95(),
-                f.latencyMsP99(),
-                f.latencyMsMean(),
-                f.timeToFirstTokenMsP50(),
-                f.timeToFirstTokenMsP95());
-          }
-          writer.flush();
-        };
-    return Response.ok(body, Csv.MEDIA_TYPE + "; charset=utf-8")
-        .header(
-            "Content-Disposition", "attachment; filename=\"usage-" + report.groupBy() + ".csv\"")
+    return Csv.attachment(
+            "usage-" + report.groupBy() + ".csv",
+            csv -> {
+              csv.row(
+                  report.groupBy(),
+                  "calls",
+                  "errors",
+                  "inputTokens",
+                  "cachedInputTokens",
+                  "outputTokens",
+                  "reasoningTokens",
+                  "costUsd",
+                  "unknownCostCalls",
+                  "latencyMsP50",
+                  "latencyMsP95",
+                  "latencyMsP99",
+                  "latencyMsMean",
+                  "timeToFirstTokenMsP50",
+                  "timeToFirstTokenMsP95");
+              for (UsageGroup g : report.groups()) {
+                UsageFigures f = g.usage();
+                csv.row(
+                    g.key(),
+                    f.calls(),
+                    f.errors(),
+                    f.inputTokens(),
+                    f.cachedInputTokens(),
+                    f.outputTokens(),
+                    f.reasoningTokens(),
+                    f.costUsd(),
+                    f.unknownCostCalls(),
+                    f.latencyMsP50(),
+                    f.latencyMsP95(),
+                    f.latencyMsP99(),
+                    f.latencyMsMean(),
+                    f.timeToFirstTokenMsP50(),
+                    f.timeToFirstTokenMsP95());
+              }
+            })
         .header("X-Usage-Source", report.source())
         .header("X-Usage-Truncated", report.truncated())
         .build();

@@ -12,11 +12,6 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import jakarta.ws.rs.core.StreamingOutput;
-import java.io.BufferedWriter;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
@@ -84,36 +79,32 @@ public class WorkflowUsageResource {
               schema = @Schema(implementation = Problem.class)))
   public Response getCsv(@PathParam("workflowId") String workflowId) {
     WorkflowUsage report = get(workflowId);
-    StreamingOutput body =
-        out -> {
-          Writer writer =
-              new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 64 * 1024);
-          Csv csv = new Csv(writer);
-          csv.row(
-              Csv.concat(
-                  new Object[] {"scope", "stepId", "agent", "firstCallAt", "lastCallAt"},
-                  Csv.FIGURE_COLUMNS));
-          csv.row(
-              Csv.concat(
-                  new Object[] {"total", null, null, null, null}, Csv.figures(report.totals())));
-          for (StepUsage s : report.byStep()) {
-            csv.row(
-                Csv.concat(
-                    new Object[] {"step", s.stepId(), s.agent(), s.firstCallAt(), s.lastCallAt()},
-                    Csv.figures(s.usage())));
-          }
-          for (AgentUsage a : report.byAgent()) {
-            csv.row(
-                Csv.concat(
-                    new Object[] {"agent", null, a.agent(), a.firstCallAt(), a.lastCallAt()},
-                    Csv.figures(a.usage())));
-          }
-          writer.flush();
-        };
-    return Response.ok(body, Csv.MEDIA_TYPE + "; charset=utf-8")
-        .header(
-            "Content-Disposition",
-            "attachment; filename=\"workflow-" + report.workflowId() + "-usage.csv\"")
+    return Csv.attachment(
+            "workflow-" + report.workflowId() + "-usage.csv",
+            csv -> {
+              csv.row(
+                  Csv.concat(
+                      new Object[] {"scope", "stepId", "agent", "firstCallAt", "lastCallAt"},
+                      Csv.FIGURE_COLUMNS));
+              csv.row(
+                  Csv.concat(
+                      new Object[] {"total", null, null, null, null},
+                      Csv.figures(report.totals())));
+              for (StepUsage s : report.byStep()) {
+                csv.row(
+                    Csv.concat(
+                        new Object[] {
+                          "step", s.stepId(), s.agent(), s.firstCallAt(), s.lastCallAt()
+                        },
+                        Csv.figures(s.usage())));
+              }
+              for (AgentUsage a : report.byAgent()) {
+                csv.row(
+                    Csv.concat(
+                        new Object[] {"agent", null, a.agent(), a.firstCallAt(), a.lastCallAt()},
+                        Csv.figures(a.usage())));
+              }
+            })
         .build();
   }
 }
