@@ -354,6 +354,7 @@ class AgentWorkerTest {
             valid.deadline(),
             null,
             null,
+            null,
             Map.of());
     List<String> reasons = new CopyOnWriteArrayList<>();
     try (Connection connection = rabbit().newConnection("agent-worker-test-dlq")) {
@@ -422,6 +423,7 @@ class AgentWorkerTest {
         deadline,
         null,
         null,
+        null,
         Map.of());
   }
 
@@ -452,6 +454,7 @@ class AgentWorkerTest {
         s.inputs(),
         s.deadline(),
         s.budgetRemainingUsd(),
+        s.budgetLimitUsd(),
         s.feedback(),
         s.metadata());
   }

@@ -15,7 +15,8 @@ public interface AtelierEvent {
   Instant occurredAt();
 
   /**
-   * The workflow the event belongs to; {@code null} only for LLM calls made outside any workflow.
+   * The workflow the event belongs to; {@code null} only for LLM calls made outside any workflow
+   * and for budget events of team or global budgets.
    */
   UUID workflowId();
 }

@@ -36,7 +36,8 @@ public final class EventCodec {
           StepCompleted.TYPE, StepCompleted.class,
           StepFailed.TYPE, StepFailed.class,
           LlmCallRecorded.TYPE, LlmCallRecorded.class,
-          WorkflowStatusChanged.TYPE, WorkflowStatusChanged.class);
+          WorkflowStatusChanged.TYPE, WorkflowStatusChanged.class,
+          BudgetThresholdCrossed.TYPE, BudgetThresholdCrossed.class);
 
   private EventCodec() {}
 

@@ -18,7 +18,8 @@ public final class EventSchemas {
           StepCompleted.TYPE, "step-completed.v1.schema.json",
           StepFailed.TYPE, "step-failed.v1.schema.json",
           LlmCallRecorded.TYPE, "llm-call-recorded.v1.schema.json",
-          WorkflowStatusChanged.TYPE, "workflow-status-changed.v1.schema.json");
+          WorkflowStatusChanged.TYPE, "workflow-status-changed.v1.schema.json",
+          BudgetThresholdCrossed.TYPE, "budget-threshold-crossed.v1.schema.json");
 
   private EventSchemas() {}
 

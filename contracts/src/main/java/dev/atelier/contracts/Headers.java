@@ -24,6 +24,13 @@ public final class Headers {
   public static final String AGENT = "X-Atelier-Agent";
   public static final String CONVERSATION_ID = "X-Atelier-Conversation-Id";
 
+  /**
+   * The whole budget in USD of the workflow a gateway call belongs to (a decimal such as {@code
+   * 2.50}). The gateway creates the workflow's hard budget from it on first sight and enforces it
+   * across replicas; later calls carrying a different value do not change an existing budget.
+   */
+  public static final String WORKFLOW_BUDGET_USD = "X-Atelier-Workflow-Budget-Usd";
+
   /** Idempotency key of a retried write (context-service artifact writes, workflow submission). */
   public static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 

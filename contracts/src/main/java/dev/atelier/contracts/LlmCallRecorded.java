@@ -27,6 +27,10 @@ import java.util.UUID;
  * @param timeToFirstTokenMs for streams, time to the first content chunk in milliseconds
  * @param simulated true when the simulated provider answered
  * @param traceId the W3C trace id the call belongs to
+ * @param spanId the W3C span id of the gateway's {@code chat}/{@code embeddings} span, or {@code
+ *     null}
+ * @param fallbackPath the deployments tried in order, as {@code provider/model} joined by {@code
+ *     >}, when more than one was tried (the last one answered or failed); {@code null} otherwise
  */
 public record LlmCallRecorded(
     UUID eventId,
@@ -55,7 +59,9 @@ public record LlmCallRecorded(
     long latencyMs,
     Long timeToFirstTokenMs,
     boolean simulated,
-    String traceId)
+    String traceId,
+    String spanId,
+    String fallbackPath)
     implements AtelierEvent {
 
   public static final String TYPE = "atelier.llm.call.recorded.v1";

@@ -19,6 +19,8 @@ import java.util.UUID;
  * @param deadline the time after which the orchestrator treats the attempt as timed out
  * @param budgetRemainingUsd what the workflow may still spend, or {@code null} when it has no
  *     budget
+ * @param budgetLimitUsd the workflow's whole budget, or {@code null} when it has none; the worker
+ *     passes it to the gateway in {@link Headers#WORKFLOW_BUDGET_USD}, where it is enforced
  * @param feedback comments the step should take into account (reviewer findings, an approver's
  *     comment)
  */
@@ -35,6 +37,7 @@ public record StepRequested(
     List<ArtifactRef> inputs,
     Instant deadline,
     BigDecimal budgetRemainingUsd,
+    BigDecimal budgetLimitUsd,
     String feedback,
     Map<String, String> metadata)
     implements AtelierEvent {

@@ -19,6 +19,12 @@ public final class Topology {
   /** Topic exchange for {@link WorkflowStatusChanged}, routing key {@code workflow.<status>}. */
   public static final String WORKFLOW_EVENTS_EXCHANGE = "atelier.workflow-events";
 
+  /**
+   * Topic exchange for {@link BudgetThresholdCrossed}, routing key {@code
+   * budget.<scope>.<percent>}.
+   */
+  public static final String BUDGET_EVENTS_EXCHANGE = "atelier.budget-events";
+
   public static final String RESULT_COMPLETED = "result.completed";
   public static final String RESULT_FAILED = "result.failed";
   public static final String LLM_CALL = "llm.call";
@@ -44,9 +50,18 @@ public final class Topology {
   public static final QueueSpec TRACKING_WORKFLOW_EVENTS =
       QueueSpec.of("atelier.tracking.workflow-events", WORKFLOW_EVENTS_EXCHANGE, "workflow.*");
 
+  /** tracking-service keeps the history of budget threshold crossings. */
+  public static final QueueSpec TRACKING_BUDGET_EVENTS =
+      QueueSpec.of("atelier.tracking.budget-events", BUDGET_EVENTS_EXCHANGE, "budget.#");
+
   /** All topic exchanges. */
   public static final List<String> EXCHANGES =
-      List.of(STEPS_EXCHANGE, STEP_RESULTS_EXCHANGE, LLM_CALLS_EXCHANGE, WORKFLOW_EVENTS_EXCHANGE);
+      List.of(
+          STEPS_EXCHANGE,
+          STEP_RESULTS_EXCHANGE,
+          LLM_CALLS_EXCHANGE,
+          WORKFLOW_EVENTS_EXCHANGE,
+          BUDGET_EVENTS_EXCHANGE);
 
   private Topology() {}
 
@@ -62,6 +77,11 @@ public final class Topology {
         List.of(stepRoutingKey(role)),
         STEPS_DEAD_LETTER_EXCHANGE,
         STEPS_DEAD_LETTER_QUEUE);
+  }
+
+  /** For example {@code budget.team.80}. */
+  public static String budgetRoutingKey(String scope, int percent) {
+    return "budget." + scope + "." + percent;
   }
 
   public static String workflowStatusRoutingKey(String status) {

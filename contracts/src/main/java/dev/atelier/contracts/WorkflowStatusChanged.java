@@ -8,7 +8,8 @@ import java.util.UUID;
  * {@code workflow.<status>} whenever a workflow changes status.
  *
  * @param status new status, lower case: {@code running}, {@code waiting_approval}, {@code
- *     completed}, {@code failed}, {@code cancelled}
+ *     completed}, {@code failed}, {@code cancelled}, {@code budget_exceeded} (stopped because the
+ *     workflow's budget could not admit another LLM call)
  * @param previousStatus the status before, or {@code null} for a new workflow
  * @param reason why, for failures and cancellations
  */

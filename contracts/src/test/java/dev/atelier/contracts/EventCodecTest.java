@@ -70,7 +70,9 @@ class EventCodecTest {
             known.latencyMs(),
             known.timeToFirstTokenMs(),
             known.simulated(),
-            known.traceId());
+            known.traceId(),
+            known.spanId(),
+            known.fallbackPath());
 
     JsonNode tree = EventCodec.mapper().readTree(EventCodec.write(unknown));
 

@@ -56,7 +56,7 @@ class EventSchemasTest {
 
   @Test
   void everyEventTypeHasASchemaOnTheClasspath() {
-    assertThat(EventSchemas.all()).hasSize(5);
+    assertThat(EventSchemas.all()).hasSize(6);
     EventSchemas.all()
         .values()
         .forEach(

@@ -48,6 +48,7 @@ final class Samples {
         List.of(new ArtifactRef("analysis", 1)),
         AT.plusSeconds(600),
         new BigDecimal("4.250000"),
+        new BigDecimal("5.00"),
         "consider the reviewer's findings",
         Map.of("ticket", "ATL-1"));
   }
@@ -112,7 +113,9 @@ final class Samples {
         812,
         95L,
         true,
-        "4bf92f3577b34da6a3ce929d0e0e4736");
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "00f067aa0ba902b7",
+        "openai/gpt-4o-mini>simulated/gpt-4o-mini");
   }
 
   static WorkflowStatusChanged workflowStatusChanged() {
@@ -130,8 +133,32 @@ final class Samples {
         null);
   }
 
+  static BudgetThresholdCrossed budgetThresholdCrossed() {
+    UUID budget = UUID.fromString("5f1c1d3e-7a8b-4c2d-9e0f-a1b2c3d4e5f6");
+    Instant periodStart = Instant.parse("2026-11-01T00:00:00Z");
+    return new BudgetThresholdCrossed(
+        BudgetThresholdCrossed.eventIdFor(budget, periodStart, 80),
+        BudgetThresholdCrossed.TYPE,
+        AT,
+        null,
+        budget,
+        "team",
+        "payments",
+        "month",
+        periodStart,
+        80,
+        new BigDecimal("100.00"),
+        new BigDecimal("80.000123"),
+        true);
+  }
+
   static List<AtelierEvent> all() {
     return List.of(
-        stepRequested(), stepCompleted(), stepFailed(), llmCall(), workflowStatusChanged());
+        stepRequested(),
+        stepCompleted(),
+        stepFailed(),
+        llmCall(),
+        workflowStatusChanged(),
+        budgetThresholdCrossed());
   }
 }

@@ -66,7 +66,9 @@ class RecordSpoolTest {
             12,
             null,
             true,
-            "4bf92f3577b34da6a3ce929d0e0e4736");
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            null,
+            null);
     spool.insert(
         List.of(
             new PendingRecordRepository.Pending(

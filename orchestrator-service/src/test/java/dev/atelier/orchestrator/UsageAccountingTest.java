@@ -61,6 +61,8 @@ class UsageAccountingTest {
         42,
         null,
         true,
+        null,
+        null,
         null);
   }
 

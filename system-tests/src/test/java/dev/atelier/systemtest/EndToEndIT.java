@@ -44,7 +44,16 @@ class EndToEndIT {
 
   @BeforeAll
   static void startSuite() throws Exception {
-    suite = AtelierSuite.start();
+    // JSON logs, as in Kubernetes (LOG_JSON in the atelier-config ConfigMap): checked below.
+    Map<String, String> json = Map.of("LOG_JSON", "true");
+    suite =
+        AtelierSuite.start(
+            Map.of(
+                "orchestrator", json,
+                "agent-worker", json,
+                "llm-gateway", json,
+                "context", json,
+                "tracking", json));
   }
 
   @AfterAll
@@ -198,6 +207,51 @@ class EndToEndIT {
     assertThat(roots.get(0).service()).isEqualTo("orchestrator-service");
     assertThat(roots.get(0).kind()).isEqualTo("SPAN_KIND_SERVER");
     assertThat(roots.get(0).name()).contains("/api/v1/workflows");
+
+    // Every service logs JSON; the lines written while handling this workflow (the submit
+    // request in the orchestrator, each step in the workers, consumed on RabbitMQ threads) carry
+    // its trace id and the id of a span of that trace.
+    Set<String> spanIds = trace.stream().map(ReceivedSpan::spanId).collect(Collectors.toSet());
+    for (ServiceProcess service : suite.services.values()) {
+      List<JsonNode> lines = jsonLogLines(service);
+      assertThat(lines).as("JSON log lines of %s", service.module()).isNotEmpty();
+    }
+    List<JsonNode> orchestratorLines = inTrace(suite.services.get("orchestrator"), traceId);
+    assertThat(orchestratorLines)
+        .extracting(l -> l.path("message").asText())
+        .anyMatch(m -> m.contains(workflowId) && m.contains("-> running"))
+        .anyMatch(m -> m.contains(workflowId) && m.contains("-> completed"));
+    List<JsonNode> workerLines = inTrace(suite.services.get("agent-worker"), traceId);
+    for (String role : AtelierSuite.ROLES) {
+      assertThat(workerLines)
+          .extracting(l -> l.path("message").asText())
+          .anyMatch(m -> m.contains("(" + role + ")") && m.contains("completed"));
+    }
+    assertThat(orchestratorLines)
+        .allSatisfy(l -> assertThat(spanIds).contains(l.path("mdc").path("spanId").asText()));
+    assertThat(workerLines)
+        .allSatisfy(l -> assertThat(spanIds).contains(l.path("mdc").path("spanId").asText()));
+  }
+
+  /** Every line of a service's log, each of which must be a JSON object. */
+  private static List<JsonNode> jsonLogLines(ServiceProcess service) throws Exception {
+    List<JsonNode> lines = new java.util.ArrayList<>();
+    for (String line : Files.readAllLines(service.log())) {
+      if (line.isBlank() || line.startsWith("=====")) {
+        continue; // the restart marker ServiceProcess writes between two lives
+      }
+      JsonNode node = JSON.readTree(line);
+      assertThat(node.isObject()).as("a JSON log line of %s: %s", service.module(), line).isTrue();
+      assertThat(node.has("message") && node.has("level") && node.has("timestamp")).isTrue();
+      lines.add(node);
+    }
+    return lines;
+  }
+
+  private static List<JsonNode> inTrace(ServiceProcess service, String traceId) throws Exception {
+    return jsonLogLines(service).stream()
+        .filter(l -> traceId.equals(l.path("mdc").path("traceId").asText()))
+        .toList();
   }
 
   @Test

@@ -121,6 +121,8 @@ final class CallBuilder {
         latencyMs,
         timeToFirstTokenMs,
         "simulated".equals(provider),
-        "0af7651916cd43dd8448eb211c80319c");
+        "0af7651916cd43dd8448eb211c80319c",
+        "b7ad6b7169203331",
+        null);
   }
 }

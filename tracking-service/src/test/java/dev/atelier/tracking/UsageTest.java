@@ -262,7 +262,9 @@ class UsageTest {
         c.latencyMs(),
         c.timeToFirstTokenMs(),
         c.simulated(),
-        c.traceId());
+        c.traceId(),
+        c.spanId(),
+        c.fallbackPath());
   }
 
   private static JsonNode report(String groupBy, String team, String from, String to) {

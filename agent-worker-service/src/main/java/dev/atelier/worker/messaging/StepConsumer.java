@@ -110,7 +110,17 @@ public class StepConsumer {
       Instant startedAt = Instant.now();
       StepOutcome outcome = runner.run(step);
       results.publish(step, startedAt, outcome);
-      record(step, outcome, Duration.between(startedAt, Instant.now()));
+      Duration took = Duration.between(startedAt, Instant.now());
+      record(step, outcome, took);
+      LOG.infof(
+          "workflow %s step %s (%s) attempt %d %s in %d ms%s",
+          step.workflowId(),
+          step.stepKey(),
+          step.role(),
+          step.attempt(),
+          outcome.name(),
+          took.toMillis(),
+          outcome instanceof StepOutcome.Failed f ? ": " + f.errorCode() : "");
     } finally {
       inFlight.exit();
     }

@@ -482,7 +482,9 @@ public class ChatService {
             latency.toMillis(),
             call.request().stream() ? call.timeToFirstTokenMs() : null,
             call.provider().simulated(),
-            sc.isValid() ? sc.getTraceId() : null);
+            sc.isValid() ? sc.getTraceId() : null,
+            sc.isValid() ? sc.getSpanId() : null,
+            null);
     publisher.record(event, call.context());
   }
 

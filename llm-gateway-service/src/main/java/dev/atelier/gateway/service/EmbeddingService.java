@@ -266,7 +266,9 @@ public class EmbeddingService {
             latency.toMillis(),
             null,
             route.provider().simulated(),
-            sc.isValid() ? sc.getTraceId() : null);
+            sc.isValid() ? sc.getTraceId() : null,
+            sc.isValid() ? sc.getSpanId() : null,
+            null);
     publisher.record(event, context);
   }
 }

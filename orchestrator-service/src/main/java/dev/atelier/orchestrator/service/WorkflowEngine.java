@@ -108,6 +108,7 @@ public class WorkflowEngine {
               machine.inputsOf(s, all, definition),
               s.deadlineAt(),
               workflow.budgetRemainingUsd(),
+              workflow.budgetUsd(),
               s.feedback(),
               workflow.metadata());
       outbox.add(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(s.role()), request);
@@ -130,6 +131,13 @@ public class WorkflowEngine {
           Topology.WORKFLOW_EVENTS_EXCHANGE,
           Topology.workflowStatusRoutingKey(workflow.status().value()),
           changed);
+      LOG.infof(
+          "workflow %s (%s): %s -> %s%s",
+          workflow.id(),
+          workflow.definitionName(),
+          changed.previousStatus() == null ? "new" : changed.previousStatus(),
+          changed.status(),
+          changed.reason() == null ? "" : " (" + changed.reason() + ")");
     }
     logProgress(workflow, t);
     List<Runnable> counts = new ArrayList<>();
