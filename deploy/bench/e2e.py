@@ -60,7 +60,7 @@ def worker_steps():
     total = 0.0
     for line in body.decode().splitlines():
         if line.startswith("atelier_worker_steps_total{"):
-            total += float(line.rsplit(" ", 1)[1])
+            total += float(line.rsplit("}", 1)[1].split()[0])  # value, then maybe a timestamp
     return total
 
 

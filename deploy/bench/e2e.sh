@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: the whole suite on this machine, driven with the built-in software-delivery workflow.
 #
-#   deploy/bench/e2e.sh [--quick] [--runs N] [--phases LIST]
+#   deploy/bench/e2e.sh [--quick] [--runs N] [--phases LIST] [--profile]
 #
 # Phases (default all, in this order, in one run so the figures compare):
 #   zero      throughput, simulated LLM at zero latency, tracing on (spans exported to a local OTLP sink)
@@ -10,6 +10,8 @@
 #   llm       throughput with a simulated LLM like a real one (log-normal latency, median 800 ms)
 #   perftest  RabbitMQ PerfTest, persistent + confirms, quorum queue: the broker's ceiling on this machine
 # Each throughput phase runs --runs times (default 3; 1 with --quick) and reports the median.
+# --profile records a JFR profile of every service (logs/<phase>-<run>-<service>.jfr) and prints the hottest
+# methods per service (deploy/bench/jfr-top.sh); profiled runs are slower, so do not quote their figures.
 #
 # The suite runs on private ports 17080-17084 with its own databases (atelier_<service>_bench, recreated) and
 # vhost (atelier-bench), so it does not disturb a suite started by deploy/local/run.sh. JVM flags per service:
@@ -19,18 +21,20 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-QUICK=0; RUNS=""; PHASES="zero,notrace,latency,llm,perftest"
+QUICK=0; RUNS=""; PHASES="zero,notrace,latency,llm,perftest"; PROFILE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --runs) RUNS=$2; shift ;;
     --phases) PHASES=$2; shift ;;
+    --profile) PROFILE=1 ;;
     -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
 if [ "$QUICK" = 1 ]; then RUNS=${RUNS:-1}; SECONDS_T=20; WARMUP=10; LAT_SECONDS=15; else RUNS=${RUNS:-3}; SECONDS_T=60; WARMUP=20; LAT_SECONDS=60; fi
+SECONDS_T=${BENCH_SECONDS:-$SECONDS_T}
 INFLIGHT=${BENCH_INFLIGHT:-40}
 BENCH_JAVA_OPTS=${BENCH_JAVA_OPTS:--Xms64m -Xmx160m -XX:+UseSerialGC -Xss512k -XX:MaxMetaspaceSize=128m -XX:ReservedCodeCacheSize=64m -XX:MaxDirectMemorySize=64m}
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
@@ -114,9 +118,14 @@ throughput_phase() {
     say "$name run $run/$RUNS: starting the suite"
     start_suite "$name-$run" "$@"
     say "$name run $run/$RUNS: ${INFLIGHT} workflows in flight, ${WARMUP}s warm-up, ${SECONDS_T}s measured"
+    # Profiles cover the load only, not the start-up.
+    [ "$PROFILE" = 0 ] || for n in "${!PIDS[@]}"; do jcmd "${PIDS[$n]}" JFR.start name=bench settings=profile >/dev/null; done
     python3 "$ROOT/deploy/bench/e2e.py" throughput --pids "$(pids_arg)" --seconds "$SECONDS_T" \
       --warmup "$WARMUP" --inflight "$INFLIGHT" | sed "s/^/{\"phase\":\"$name\",\"run\":$run,\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":/; s/\$/}/" >>"$RESULTS"
     tail -n 1 "$RESULTS"
+    [ "$PROFILE" = 0 ] || for n in "${!PIDS[@]}"; do
+      jcmd "${PIDS[$n]}" JFR.dump name=bench filename="$LOGS/$name-$run-$n.jfr" >/dev/null
+    done
     stop_suite
   done
 }
@@ -149,6 +158,10 @@ for phase in "${PH[@]}"; do
   esac
 done
 
+if [ "$PROFILE" = 1 ]; then
+  for f in "$LOGS"/*.jfr; do "$ROOT/deploy/bench/jfr-top.sh" "$f" 15 >"${f%.jfr}.top.txt" 2>&1 || true; done
+  say "profiles: $LOGS/*.top.txt"
+fi
 python3 "$ROOT/deploy/bench/summarize.py" "$RESULTS" "$OUT/results.json" "$ROOT/docs/benchmarks/end-to-end.md" \
   "$STAMP" "$QUICK" "$RUNS"
 say "results: $OUT/results.json, summary appended to docs/benchmarks/end-to-end.md"
