@@ -14,8 +14,8 @@
 # methods per service (deploy/bench/jfr-top.sh); profiled runs are slower, so do not quote their figures.
 #
 # The suite runs on private ports 17080-17084 with its own databases (atelier_<service>_bench, recreated) and
-# vhost (atelier-bench), so it does not disturb a suite started by deploy/local/run.sh. JVM flags per service:
-# BENCH_JAVA_OPTS (default below); JAVA_OPTS_<SERVICE> (e.g. JAVA_OPTS_LLM_GATEWAY_SERVICE) overrides one.
+# vhost (atelier-bench), so it does not disturb a suite started by deploy/local/run.sh. JVM flags per service as
+# run.sh starts them (deploy/local/java-opts.sh; JAVA_OPTS_<SERVICE> or JAVA_OPTS override them).
 # Results: deploy/bench/results/<UTC time>/results.json and a summary appended to docs/benchmarks/end-to-end.md.
 set -euo pipefail
 
@@ -36,8 +36,8 @@ done
 if [ "$QUICK" = 1 ]; then RUNS=${RUNS:-1}; SECONDS_T=20; WARMUP=10; LAT_SECONDS=15; else RUNS=${RUNS:-3}; SECONDS_T=60; WARMUP=20; LAT_SECONDS=60; fi
 SECONDS_T=${BENCH_SECONDS:-$SECONDS_T}
 INFLIGHT=${BENCH_INFLIGHT:-40}
-BENCH_JAVA_OPTS=${BENCH_JAVA_OPTS:--Xms64m -Xmx160m -XX:+UseSerialGC -Xss512k -XX:MaxMetaspaceSize=128m -XX:ReservedCodeCacheSize=64m -XX:MaxDirectMemorySize=64m}
-export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
+# shellcheck source=deploy/local/java-opts.sh
+. "$ROOT/deploy/local/java-opts.sh"
 
 STAMP=$(date -u +%Y-%m-%dT%H-%M-%SZ)
 OUT="$ROOT/deploy/bench/results/$STAMP"
@@ -88,8 +88,8 @@ start_suite() {
   local label=$1; shift
   for entry in $SERVICES; do
     local module=${entry%%:*} port=${entry##*:}
-    local var="JAVA_OPTS_$(echo "$module" | tr 'a-z-' 'A-Z_')"
-    local opts=${!var:-$BENCH_JAVA_OPTS}
+    local opts
+    opts=$(atelier_java_opts "$module")
     local short=${module%-service}; short=${short#llm-}
     env HTTP_PORT="$port" DB_URL="jdbc:postgresql://127.0.0.1:5432/atelier_${short}_bench" \
       RABBITMQ_VIRTUAL_HOST=atelier-bench CONTEXT_URL=http://127.0.0.1:17083 GATEWAY_URL=http://127.0.0.1:17082 \
