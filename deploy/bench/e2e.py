@@ -60,7 +60,8 @@ def worker_steps():
     total = 0.0
     for line in body.decode().splitlines():
         if line.startswith("atelier_worker_steps_total{"):
-            total += float(line.rsplit("}", 1)[1].split()[0])  # value, then maybe a timestamp
+            # name{labels} value [# {exemplar labels} value timestamp]
+            total += float(line.split("} ", 1)[1].split()[0])
     return total
 
 
