@@ -9,6 +9,7 @@
 #   latency   100 submissions/s for 60 s (15 s with --quick) while the workflows run; p50/p95/p99 of the POST
 #   llm       throughput with a simulated LLM like a real one (log-normal latency, median 800 ms)
 #   perftest  RabbitMQ PerfTest, persistent + confirms, quorum queue: the broker's ceiling on this machine
+#   soak      (not in the default list) zero for 10 minutes, one run: RSS of every process over time (leaks)
 # Each throughput phase runs --runs times (default 3; 1 with --quick) and reports the median.
 # --profile records a JFR profile of every service (logs/<phase>-<run>-<service>.jfr) and prints the hottest
 # methods per service (deploy/bench/jfr-top.sh); profiled runs are slower, so do not quote their figures.
@@ -135,6 +136,9 @@ for phase in "${PH[@]}"; do
   case "$phase" in
     zero) throughput_phase zero GATEWAY_SIMULATED_LATENCY=none ;;
     notrace) throughput_phase notrace GATEWAY_SIMULATED_LATENCY=none QUARKUS_OTEL_SDK_DISABLED=true ;;
+    soak) RUNS_SAVED=$RUNS; RUNS=1; SECONDS_SAVED=$SECONDS_T; SECONDS_T=${SOAK_SECONDS:-600}
+      throughput_phase soak GATEWAY_SIMULATED_LATENCY=none
+      RUNS=$RUNS_SAVED; SECONDS_T=$SECONDS_SAVED ;;
     llm) throughput_phase llm GATEWAY_SIMULATED_LATENCY=lognormal GATEWAY_SIMULATED_LATENCY_MEDIAN=800ms ;;
     latency)
       start_suite latency GATEWAY_SIMULATED_LATENCY=none

@@ -36,7 +36,7 @@ def main(src, dst, md, stamp, quick, runs):
     summary = {"date": stamp, "quick": quick == "1", "runs": int(runs), "machine": machine(), "phases": {}}
     for name, rs in phases.items():
         r = [x["r"] for x in rs]
-        if name in ("zero", "notrace", "llm"):
+        if name in ("zero", "notrace", "llm", "soak"):
             cpu_names = sorted({n for x in r for n in x["cpu_percent"]})
             summary["phases"][name] = {
                 "steps_per_s": median([x["steps_per_s"] for x in r]),
@@ -65,7 +65,7 @@ def main(src, dst, md, stamp, quick, runs):
              f"command: `deploy/bench/e2e.sh{' --quick' if summary['quick'] else ''}`; raw: "
              f"`deploy/bench/results/{stamp}/results.json`.\n",
              "| phase | steps/s | workflows/s | CPU ms/step | load (1/5/15 min) |", "|---|---|---|---|---|"]
-    for name in ("zero", "notrace", "llm"):
+    for name in ("zero", "notrace", "llm", "soak"):
         if name in p:
             x = p[name]
             lines.append(f"| {name} | {x['steps_per_s']} | {x['workflows_per_s']} | {x['cpu_ms_per_step']} | "
@@ -76,6 +76,10 @@ def main(src, dst, md, stamp, quick, runs):
         lines.append("\nRSS max MB (zero): " + ", ".join(f"{n} {v}" for n, v in p["zero"]["rss_max_mb"].items()) +
                      "; growth over the window: " +
                      ", ".join(f"{n} {v}" for n, v in p["zero"]["rss_growth_mb"].items()))
+    if "soak" in p:
+        lines.append("\nSoak (zero, one run): RSS first -> last MB: " + ", ".join(
+            f"{n} {r['rss_mb'][n]['first']} -> {r['rss_mb'][n]['last']} (max {r['rss_mb'][n]['max']})"
+            for r in [phases["soak"][0]["r"]] for n in sorted(r["rss_mb"])))
     if "tracing_cost_percent" in summary:
         lines.append(f"\nTracing cost: {summary['tracing_cost_percent']} % of throughput (zero vs notrace).")
     if "latency" in p:
