@@ -129,8 +129,6 @@ public class BudgetRepository {
    * only if the amount still fits; the row lock it takes serialises concurrent reservations on the
    * same budget and period across replicas.
    *
-   * @param workflowLimit when not null, the workflow's budget is first created (hard) with this
-   *     limit, or its limit changed to it (the caller raised the budget of a retried workflow)
    * @return the budgets after the reservation (empty when none applies)
    * @throws BudgetExceededException when a hard budget cannot take the amount (all rolled back)
    */
@@ -138,7 +136,6 @@ public class BudgetRepository {
   public List<Budget> reserve(
       UUID callId,
       Scope scope,
-      BigDecimal workflowLimit,
       BigDecimal amount,
       Instant now,
       Instant expiresAt)
@@ -157,9 +154,6 @@ public class BudgetRepository {
             + " values (?, ?, ?, ?, ?)";
     List<Budget> result = new ArrayList<>();
     try (Connection c = dataSource.getConnection()) {
-      if (workflowLimit != null && scope.workflowKey() != null) {
-        upsertWorkflowLimit(c, scope.workflowKey(), workflowLimit);
-      }
       List<Budget> budgets = applicable(c, scope, now);
       try (PreparedStatement ensure = c.prepareStatement(ensureSpend);
           PreparedStatement update = c.prepareStatement(reserve);
@@ -342,15 +336,20 @@ public class BudgetRepository {
         b.hard());
   }
 
-  private static void upsertWorkflowLimit(Connection c, String workflowKey, BigDecimal limit)
-      throws SQLException {
+  /**
+   * Creates a workflow's hard budget with {@code limit}, or changes its limit to it (the caller
+   * raised the budget of a retried workflow). Committed on its own, before the call's reservation:
+   * the caller's declaration stands even when the call is refused.
+   */
+  public void setWorkflowLimit(String workflowKey, BigDecimal limit) throws SQLException {
     // Only a different limit is written: the usual call repeats the limit and changes nothing.
     String sql =
         "insert into budget (scope, scope_key, period, limit_usd, hard)"
             + " values ('workflow', ?, 'total', ?, true)"
             + " on conflict (scope, scope_key, period) do update set limit_usd = excluded.limit_usd,"
             + " updated_at = now() where budget.limit_usd <> excluded.limit_usd";
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, workflowKey);
       ps.setBigDecimal(2, limit);
       ps.executeUpdate();

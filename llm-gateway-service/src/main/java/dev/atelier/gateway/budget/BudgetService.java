@@ -109,7 +109,8 @@ public class BudgetService {
    * Blocking (database): never call it on an event-loop thread.
    *
    * @param workflowLimit the workflow's budget set by the caller ({@code
-   *     X-Atelier-Workflow-Budget-Usd}), created or updated first; null to leave it as it is
+   *     X-Atelier-Workflow-Budget-Usd}), created or updated first (and kept even if the call is
+   *     refused); null to leave it as it is
    * @throws GatewayException 402 {@code budget_exceeded} naming the budget that refused
    */
   public void reserve(
@@ -119,11 +120,14 @@ public class BudgetService {
       BigDecimal workflowLimit,
       BigDecimal worstCaseUsd) {
     try {
+      String workflowKey = workflowId == null ? null : workflowId.toString();
+      if (workflowKey != null && workflowLimit != null) {
+        repository.setWorkflowLimit(workflowKey, workflowLimit);
+      }
       List<Budget> after =
           repository.reserve(
               callId,
-              new BudgetRepository.Scope(team, workflowId == null ? null : workflowId.toString()),
-              workflowLimit,
+              new BudgetRepository.Scope(team, workflowKey),
               worstCaseUsd,
               clock.instant(),
               Instant.now().plus(config.reservationTtl()));
