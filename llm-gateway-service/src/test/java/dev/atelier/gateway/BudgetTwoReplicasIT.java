@@ -38,11 +38,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Two gateway replicas — two processes started from the packaged application, sharing the test
- * database and RabbitMQ virtual host — take 64 concurrent calls against one workflow budget, half
- * each. The reservations of both serialise on the budget's spend row in PostgreSQL, so the budget
- * is overshot by at most one call's reservation (in fact not at all: a call never costs more than
- * its reservation), every refused call is a 402 {@code budget_exceeded}, and each call is recorded
- * exactly once.
+ * database and RabbitMQ virtual host — take 64 concurrent calls against one workflow budget (set by
+ * the {@code X-Atelier-Workflow-Budget-Usd} header of each call), half each. The reservations of
+ * both serialise on the budget's spend row in PostgreSQL, so the budget is overshot by at most one
+ * call's reservation (in fact not at all: a call never costs more than its reservation), every
+ * refused call is a 402 {@code budget_exceeded}, and each call is recorded exactly once.
  */
 class BudgetTwoReplicasIT {
 
@@ -191,18 +191,18 @@ class BudgetTwoReplicasIT {
     BigDecimal limit = wc.multiply(BigDecimal.TEN);
     Replica a = REPLICAS.get(0);
     Replica b = REPLICAS.get(1);
-    HttpResponse<String> created =
-        HTTP.send(
-            HttpRequest.newBuilder(a.base().resolve("/admin/budgets/workflow/" + workflowId))
-                .header("Authorization", ADMIN)
-                .header("Content-Type", "application/json")
-                .PUT(
-                    HttpRequest.BodyPublishers.ofString(
-                        "{\"limitUsd\":" + limit.toPlainString() + "}"))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(created.statusCode()).as(created.body()).isEqualTo(200);
-
+    // One call each first (no budget), so neither replica is still warming up during the burst.
+    for (Replica r : REPLICAS) {
+      HttpResponse<String> warm =
+          HTTP.send(
+              HttpRequest.newBuilder(r.base().resolve("/v1/chat/completions"))
+                  .header("Authorization", KEY)
+                  .header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofString(chatBody()))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(warm.statusCode()).as(warm.body()).isEqualTo(200);
+    }
     List<CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
     for (int i = 0; i < CALLS; i++) {
       Replica r = i % 2 == 0 ? a : b;
@@ -212,6 +212,9 @@ class BudgetTwoReplicasIT {
                   .header("Authorization", KEY)
                   .header("Content-Type", "application/json")
                   .header(Headers.WORKFLOW_ID, workflowId.toString())
+                  // As the worker sends it: whichever replica sees it first creates the budget, and
+                  // every replica enforces it from the first call (no cache to wait for).
+                  .header(Headers.WORKFLOW_BUDGET_USD, limit.toPlainString())
                   .timeout(Duration.ofSeconds(60))
                   .POST(HttpRequest.BodyPublishers.ofString(chatBody()))
                   .build(),
@@ -246,6 +249,8 @@ class BudgetTwoReplicasIT {
             .until(
                 () -> budget(b, workflowId),
                 n -> n.path("reservedUsd").decimalValue().signum() == 0);
+    assertThat(settled.path("hard").asBoolean()).isTrue();
+    assertThat(settled.path("limitUsd").decimalValue()).isEqualByComparingTo(limit);
     BigDecimal spent = settled.path("spentUsd").decimalValue();
     assertThat(spent).isLessThanOrEqualTo(limit.add(wc));
     assertThat(spent).isLessThanOrEqualTo(limit);

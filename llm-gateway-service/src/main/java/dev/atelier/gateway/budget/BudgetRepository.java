@@ -134,11 +134,7 @@ public class BudgetRepository {
    */
   @Transactional(rollbackOn = Exception.class)
   public List<Budget> reserve(
-      UUID callId,
-      Scope scope,
-      BigDecimal amount,
-      Instant now,
-      Instant expiresAt)
+      UUID callId, Scope scope, BigDecimal amount, Instant now, Instant expiresAt)
       throws SQLException {
     String ensureSpend =
         "insert into budget_spend (budget_id, period_start) values (?, ?)"
