@@ -6,11 +6,10 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atelier.contracts.BudgetThresholdCrossed;
 import dev.atelier.contracts.Headers;
 import dev.atelier.contracts.LlmCallRecorded;
-import dev.atelier.gateway.Tokens.Message;
+import dev.atelier.gateway.budget.BudgetRepository;
 import dev.atelier.kit.amqp.RabbitBroker;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
@@ -34,7 +33,8 @@ import org.junit.jupiter.api.Test;
  * Budget scopes and periods: day and month budgets start at zero in a new period (the clock is
  * moved, not waited for), global + team + workflow budgets are reserved all or nothing, soft
  * budgets never refuse, workflow budgets come from the {@code X-Atelier-Workflow-Budget-Usd}
- * header, and each threshold crossing is published once per period.
+ * header, each threshold crossing is published once per period, and a reservation never settled is
+ * charged in full to the period it was made in.
  */
 @QuarkusTest
 class BudgetScopesTest {
@@ -42,13 +42,14 @@ class BudgetScopesTest {
   static final String ADMIN = "Bearer atelier-local-admin-key";
   static final String PERIODS_KEY = "Bearer test-key-team-periods";
   static final String THRESHOLDS_KEY = "Bearer test-key-team-thresholds";
-  static final String PROMPT = "Summarise the parcel tracking feature for the release notes.";
-  static final int MAX_TOKENS = 5;
+  static final BudgetedChat CHAT =
+      new BudgetedChat("Summarise the parcel tracking feature for the release notes.", 5);
 
   @Inject RabbitBroker broker;
   @Inject ObjectMapper mapper;
   @Inject TestClock clock;
   @Inject DataSource dataSource;
+  @Inject BudgetRepository budgetRepository;
 
   RecordedCalls records;
   BudgetEvents events;
@@ -73,23 +74,9 @@ class BudgetScopesTest {
 
   // ---- helpers ---------------------------------------------------------------------------
 
-  private String chatBody() {
-    ObjectNode body = mapper.createObjectNode();
-    body.put("model", "gpt-4o");
-    body.put("max_tokens", MAX_TOKENS);
-    body.putArray("messages").addObject().put("role", "user").put("content", PROMPT);
-    return body.toString();
-  }
-
-  /** gpt-4o at 2.50 in / 10.00 out per 1M: the reservation of {@link #chatBody}. */
-  private static BigDecimal worstCase() {
-    long prompt = Tokens.prompt(List.of(new Message("user", PROMPT)));
-    return Tokens.cost(prompt, 0, MAX_TOKENS, "2.50", "1.25", "10.00");
-  }
-
   private Response chat(String key, UUID workflowId, String workflowBudget) {
     RequestSpecification r =
-        given().header("Authorization", key).contentType(ContentType.JSON).body(chatBody());
+        given().header("Authorization", key).contentType(ContentType.JSON).body(CHAT.body());
     if (workflowId != null) {
       r = r.header(Headers.WORKFLOW_ID, workflowId.toString());
     }
@@ -161,7 +148,7 @@ class BudgetScopesTest {
 
   @Test
   void dayAndMonthBudgetsStartAtZeroInANewPeriod() throws Exception {
-    BigDecimal wc = worstCase();
+    BigDecimal wc = CHAT.worstCase();
     clock.set(Instant.parse("2026-03-31T23:50:00Z"));
     put("team", "team-periods", "day", wc.multiply(BigDecimal.TEN), true);
     put("team", "team-periods", "month", wc.multiply(new BigDecimal("1.2")), true);
@@ -384,23 +371,63 @@ class BudgetScopesTest {
     assertThat(thresholdRows(id)).isEqualTo(4);
   }
 
+  @Test
+  void aReservationNeverSettledIsChargedInFullToThePeriodItWasMadeIn() throws Exception {
+    Instant lastOfJune = Instant.parse("2026-06-30T23:59:00Z");
+    clock.set(lastOfJune);
+    put("team", "team-periods", "month", BigDecimal.ONE, true);
+    BigDecimal amount = new BigDecimal("0.6");
+    UUID callId = UUID.randomUUID();
+    // As a replica does before calling the provider; it is killed before it settles.
+    budgetRepository.reserve(
+        callId,
+        new BudgetRepository.Scope("team-periods", null),
+        amount,
+        lastOfJune,
+        Instant.now().plusSeconds(3));
+    assertThat(budget("team", "team-periods", "month").path("reservedUsd").decimalValue())
+        .isEqualByComparingTo(amount);
+
+    // July has begun when the reservation expires: June is charged, July starts at zero.
+    clock.set(Instant.parse("2026-07-01T00:01:00Z"));
+    // (The replicas' housekeeping would do this within the refresh interval; done here at once.)
+    budgetRepository.expire(Instant.now().plusSeconds(4));
+    JsonNode july = budget("team", "team-periods", "month");
+    assertThat(july.path("periodStart").asText()).isEqualTo("2026-07-01T00:00:00Z");
+    assertThat(spent(july)).isEqualByComparingTo("0");
+    clock.set(lastOfJune);
+    JsonNode june = budget("team", "team-periods", "month");
+    assertThat(june.path("reservedUsd").decimalValue()).isEqualByComparingTo("0");
+    assertThat(spent(june)).isEqualByComparingTo(amount);
+    // Charged like a settlement: 0.6 of 1 USD crossed the 50 % threshold of June.
+    UUID budgetId = UUID.fromString(june.path("id").asText());
+    List<BudgetEvents.Received> got =
+        await()
+            .atMost(Duration.ofSeconds(15))
+            .until(() -> events.forBudget(budgetId), l -> !l.isEmpty());
+    assertThat(got)
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.routingKey()).isEqualTo("budget.team.50");
+              assertThat(e.event().periodStart()).isEqualTo(Instant.parse("2026-06-01T00:00:00Z"));
+            });
+    // Expiring again finds nothing left to charge.
+    assertThat(budgetRepository.expire(Instant.now().plusSeconds(4)).budgets()).isEmpty();
+  }
+
   private long outboxed(String type) throws Exception {
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement("select count(*) from pending_call_record where event_type = ?")) {
-      ps.setString(1, type);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    }
+    return count("select count(*) from pending_call_record where event_type = ?", type);
   }
 
   private long thresholdRows(UUID budgetId) throws Exception {
+    return count("select count(*) from budget_threshold where budget_id = ?", budgetId);
+  }
+
+  private long count(String sql, Object arg) throws Exception {
     try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement("select count(*) from budget_threshold where budget_id = ?")) {
-      ps.setObject(1, budgetId);
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setObject(1, arg);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         return rs.getLong(1);

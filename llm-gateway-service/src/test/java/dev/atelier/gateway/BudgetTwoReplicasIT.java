@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
@@ -14,7 +13,6 @@ import dev.atelier.contracts.EventCodec;
 import dev.atelier.contracts.Headers;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.Topology;
-import dev.atelier.gateway.Tokens.Message;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.net.ServerSocket;
@@ -48,8 +46,8 @@ class BudgetTwoReplicasIT {
 
   static final String ADMIN = "Bearer atelier-local-admin-key";
   static final String KEY = "Bearer atelier-local-key";
-  static final String PROMPT = "Draft the acceptance criteria of the parcel tracking feature.";
-  static final int MAX_TOKENS = 5;
+  static final BudgetedChat CHAT =
+      new BudgetedChat("Draft the acceptance criteria of the parcel tracking feature.", 5);
   static final int CALLS = 64;
   static final String VHOST = "atelier-test-gateway";
   static final String TEST_QUEUE = "atelier.test.gateway.two-replicas.llm-calls";
@@ -159,20 +157,6 @@ class BudgetTwoReplicasIT {
             });
   }
 
-  private static String chatBody() {
-    ObjectNode body = MAPPER.createObjectNode();
-    body.put("model", "gpt-4o");
-    body.put("max_tokens", MAX_TOKENS);
-    body.putArray("messages").addObject().put("role", "user").put("content", PROMPT);
-    return body.toString();
-  }
-
-  /** What the gateway reserves per call: the prompt and max_tokens at gpt-4o's 2.50 / 10.00. */
-  private static BigDecimal worstCase() {
-    long prompt = Tokens.prompt(List.of(new Message("user", PROMPT)));
-    return Tokens.cost(prompt, 0, MAX_TOKENS, "2.50", "1.25", "10.00");
-  }
-
   private static JsonNode budget(Replica r, UUID workflowId) throws Exception {
     HttpResponse<String> res =
         HTTP.send(
@@ -187,7 +171,7 @@ class BudgetTwoReplicasIT {
   @Test
   void sixtyFourConcurrentCallsOnTwoReplicasOvershootByAtMostOneReservation() throws Exception {
     UUID workflowId = UUID.randomUUID();
-    BigDecimal wc = worstCase();
+    BigDecimal wc = CHAT.worstCase();
     BigDecimal limit = wc.multiply(BigDecimal.TEN);
     Replica a = REPLICAS.get(0);
     Replica b = REPLICAS.get(1);
@@ -198,7 +182,7 @@ class BudgetTwoReplicasIT {
               HttpRequest.newBuilder(r.base().resolve("/v1/chat/completions"))
                   .header("Authorization", KEY)
                   .header("Content-Type", "application/json")
-                  .POST(HttpRequest.BodyPublishers.ofString(chatBody()))
+                  .POST(HttpRequest.BodyPublishers.ofString(CHAT.body()))
                   .build(),
               HttpResponse.BodyHandlers.ofString());
       assertThat(warm.statusCode()).as(warm.body()).isEqualTo(200);
@@ -216,7 +200,7 @@ class BudgetTwoReplicasIT {
                   // every replica enforces it from the first call (no cache to wait for).
                   .header(Headers.WORKFLOW_BUDGET_USD, limit.toPlainString())
                   .timeout(Duration.ofSeconds(60))
-                  .POST(HttpRequest.BodyPublishers.ofString(chatBody()))
+                  .POST(HttpRequest.BodyPublishers.ofString(CHAT.body()))
                   .build(),
               HttpResponse.BodyHandlers.ofString()));
     }
