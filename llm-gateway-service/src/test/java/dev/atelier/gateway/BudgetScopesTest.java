@@ -416,6 +416,75 @@ class BudgetScopesTest {
     assertThat(budgetRepository.expire(Instant.now().plusSeconds(4)).budgets()).isEmpty();
   }
 
+  @Test
+  void theAdminApiNamesScopesAndPeriodsAndRefusesWhatItCannotStore() throws Exception {
+    String workflow = UUID.randomUUID().toString();
+    for (String[] bad :
+        new String[][] {
+          {"global/all", "{\"limitUsd\":1}"},
+          {"team/team-periods", "{\"limitUsd\":1,\"period\":\"week\"}"},
+          {"team/team-periods?period=day", "{\"limitUsd\":1,\"period\":\"month\"}"},
+          {"workflow/" + workflow, "{\"limitUsd\":1,\"period\":\"day\"}"},
+          {"team/team-periods", "{\"limitUsd\":0.0000000000001}"},
+          {"team/team-periods", "{\"limitUsd\":"},
+        }) {
+      given()
+          .header("Authorization", ADMIN)
+          .contentType(ContentType.JSON)
+          .body(bad[1])
+          .put("/admin/budgets/" + bad[0])
+          .then()
+          .statusCode(400)
+          .contentType("application/problem+json");
+    }
+    given()
+        .header("Authorization", ADMIN)
+        .get("/admin/budgets?scope=team&period=week")
+        .then()
+        .statusCode(400)
+        .contentType("application/problem+json");
+    // Nothing was stored by the refused requests.
+    given()
+        .header("Authorization", ADMIN)
+        .get("/admin/budgets/team/team-periods")
+        .then()
+        .statusCode(404)
+        .contentType("application/problem+json");
+
+    JsonNode global = put("global", "*", "day", new BigDecimal("100"), false);
+    assertThat(global.path("key").asText()).isEqualTo("*");
+    assertThat(global.path("period").asText()).isEqualTo("day");
+    assertThat(global.path("hard").asBoolean()).isFalse();
+    put("team", "team-periods", "day", BigDecimal.ONE, true);
+    put("team", "team-periods", "month", BigDecimal.TEN, true);
+    // Two periods under one key: GET and DELETE must say which.
+    given()
+        .header("Authorization", ADMIN)
+        .get("/admin/budgets/team/team-periods")
+        .then()
+        .statusCode(400)
+        .contentType("application/problem+json");
+    assertThat(budget("team", "team-periods", "month").path("limitUsd").decimalValue())
+        .isEqualByComparingTo("10");
+    Response days =
+        given().header("Authorization", ADMIN).queryParam("period", "day").get("/admin/budgets");
+    assertThat(days.jsonPath().getList("period", String.class)).containsOnly("day");
+    assertThat(days.jsonPath().getList("key", String.class)).contains("*", "team-periods");
+    given()
+        .header("Authorization", ADMIN)
+        .delete("/admin/budgets/team/team-periods?period=day")
+        .then()
+        .statusCode(204);
+    // One left: the period may now be omitted.
+    assertThat(
+            given()
+                .header("Authorization", ADMIN)
+                .get("/admin/budgets/team/team-periods")
+                .jsonPath()
+                .getString("period"))
+        .isEqualTo("month");
+  }
+
   private long outboxed(String type) throws Exception {
     return count("select count(*) from pending_call_record where event_type = ?", type);
   }
