@@ -83,6 +83,9 @@ class BudgetTwoReplicasIT {
       ch.queueBind(TEST_QUEUE, Topology.LLM_CALLS_EXCHANGE, Topology.LLM_CALL);
       ch.queuePurge(TEST_QUEUE);
     }
+    // Never leave a gateway behind, even when the test JVM is stopped early.
+    Runtime.getRuntime()
+        .addShutdownHook(new Thread(() -> REPLICAS.forEach(r -> r.process().destroyForcibly())));
     // The first one migrates the database; the second starts against the migrated schema.
     REPLICAS.add(start("a"));
     awaitReady(REPLICAS.get(0));
@@ -138,7 +141,7 @@ class BudgetTwoReplicasIT {
 
   private static void awaitReady(Replica r) {
     await("replica " + r.name() + " ready")
-        .atMost(Duration.ofSeconds(90))
+        .atMost(Duration.ofSeconds(180))
         .pollInterval(Duration.ofMillis(500))
         .until(
             () -> {
