@@ -14,7 +14,7 @@ import urllib.request
 ORCHESTRATOR = os.environ.get("ORCHESTRATOR_URL", "http://127.0.0.1:8080")
 CONTEXT = os.environ.get("CONTEXT_URL", "http://127.0.0.1:8083")
 TRACKING = os.environ.get("TRACKING_URL", "http://127.0.0.1:8084")
-FINAL = {"completed", "failed", "cancelled"}
+FINAL = {"completed", "failed", "cancelled", "budget_exceeded"}
 BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
 
 

@@ -33,6 +33,8 @@ SERVICES="context-service:8083 llm-gateway-service:8082 tracking-service:8084 or
 say() { printf '\033[1m[atelier]\033[0m %s\n' "$*"; }
 
 "$ROOT/deploy/local/infra.sh"
+# shellcheck source=deploy/local/java-opts.sh
+. "$ROOT/deploy/local/java-opts.sh"
 
 needs_build() {
   local module jar
@@ -74,7 +76,8 @@ for entry in $SERVICES; do
     echo "port $port already serves something else; stop it or set HTTP ports" >&2; exit 1
   fi
   say "starting $module on port $port"
-  HTTP_PORT=$port nohup java ${JAVA_OPTS:--Xmx256m -XX:+UseSerialGC} -jar "$ROOT/$module/target/quarkus-app/quarkus-run.jar" \
+  # shellcheck disable=SC2046  # the flags are meant to split
+  HTTP_PORT=$port nohup java $(atelier_java_opts "$module") -jar "$ROOT/$module/target/quarkus-app/quarkus-run.jar" \
     >"$RUN_DIR/logs/$module.log" 2>&1 &
   echo $! >"$pidfile"
 done

@@ -25,12 +25,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The JVM flags deploy/local/run.sh uses (atelier_java_opts).
+# shellcheck source=../../deploy/local/java-opts.sh
+. "$here/../../deploy/local/java-opts.sh"
 "$bench/portkey.sh" start
 # The wrk scripts send "Authorization: Bearer sk-dummy": make it a gateway key.
 HTTP_PORT=$gw_port OPENAI_API_KEY=sk-stub OPENAI_BASE_URL=http://127.0.0.1:9100/v1 \
   GATEWAY_API_KEYS=sk-dummy=bench RABBITMQ_VIRTUAL_HOST=$vhost \
   DB_URL=jdbc:postgresql://127.0.0.1:5432/atelier_gateway_bench \
-  java -Xmx256m -jar "$here/../target/quarkus-app/quarkus-run.jar" >"$PEERS_DIR/gateway.log" 2>&1 &
+  java $(atelier_java_opts llm-gateway-service) -jar "$here/../target/quarkus-app/quarkus-run.jar" >"$PEERS_DIR/gateway.log" 2>&1 &
 gw_pid=$!
 for _ in $(seq 1 90); do
   curl -sf -o /dev/null "http://127.0.0.1:$gw_port/q/health/ready" && break

@@ -2,9 +2,20 @@ package dev.atelier.worker;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.matchingJsonPath;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
 import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+import static dev.atelier.worker.StepFixtures.JSON;
+import static dev.atelier.worker.StepFixtures.SYSTEM_PROMPT;
+import static dev.atelier.worker.StepFixtures.agentWith;
+import static dev.atelier.worker.StepFixtures.architectureSchema;
+import static dev.atelier.worker.StepFixtures.completion;
+import static dev.atelier.worker.StepFixtures.future;
+import static dev.atelier.worker.StepFixtures.step;
+import static dev.atelier.worker.StepFixtures.validArchitecture;
+import static dev.atelier.worker.StepFixtures.with;
+import static dev.atelier.worker.StepFixtures.withoutSchema;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -12,7 +23,6 @@ import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.is;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.tomakehurst.wiremock.WireMockServer;
@@ -34,7 +44,7 @@ import dev.atelier.worker.messaging.ResultPublisher;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.sdk.trace.data.SpanData;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import jakarta.inject.Inject;
@@ -56,17 +66,13 @@ import org.junit.jupiter.api.TestInstance;
  * real context-service as a child process, and WireMock in place of the LLM gateway.
  */
 @QuarkusTest
-@QuarkusTestResource(WireMockResource.class)
-@QuarkusTestResource(ContextServiceResource.class)
+@WithTestResource(WireMockResource.class)
+@WithTestResource(ContextServiceResource.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class AgentWorkerTest {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration WAIT = Duration.ofSeconds(30);
   private static final String CHAT = "/v1/chat/completions";
-  private static final String SYSTEM_PROMPT = "You are a software architect. Answer in JSON.";
-  private static final String TEMPLATE =
-      "Requirement:\n{{requirement}}\n\nAnalysis:\n{{input:analysis}}\n\nFeedback: {{feedback}}";
 
   @WireMockResource.Gateway WireMockServer gateway;
 
@@ -281,6 +287,106 @@ class AgentWorkerTest {
   }
 
   @Test
+  void sendsTheWorkflowBudgetAndStopsAtOnceWhenTheGatewayRefusesOnBudget() throws Exception {
+    StepRequested plain = step(UUID.randomUUID(), "design", List.of(), future());
+    AgentSpec withFallback =
+        new AgentSpec(
+            plain.agent().role(),
+            plain.agent().version(),
+            plain.agent().systemPrompt(),
+            plain.agent().userPromptTemplate(),
+            plain.agent().outputArtifact(),
+            plain.agent().outputSchema(),
+            plain.agent().model(),
+            List.of("gpt-fallback"),
+            plain.agent().temperature(),
+            plain.agent().maxTokens());
+    StepRequested step = with(plain, withFallback, new BigDecimal("2.50"));
+    gateway.stubFor(
+        chatFor(step)
+            .willReturn(
+                aResponse()
+                    .withStatus(402)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody(
+                        "{\"error\":{\"message\":\"workflow budget "
+                            + step.workflowId()
+                            + " is spent: 2.50 USD of 2.50\",\"type\":\"insufficient_quota\","
+                            + "\"code\":\"budget_exceeded\"}}")));
+
+    publish(step);
+
+    StepFailed failed = awaitOne(step, StepFailed.class);
+    assertThat(failed.errorCode()).isEqualTo("budget_exceeded");
+    assertThat(failed.retryable()).isFalse();
+    assertThat(failed.message()).contains("402").contains("workflow budget");
+    // Neither langchain4j's quick retry nor the fallback model: spending elsewhere is no answer.
+    List<LoggedRequest> calls = callsFor(step);
+    assertThat(calls).hasSize(1);
+    assertThat(calls.get(0).getHeader("X-Atelier-Workflow-Budget-Usd")).isEqualTo("2.50");
+    assertThat(calls.get(0).getHeader("X-Atelier-Workflow-Id"))
+        .isEqualTo(step.workflowId().toString());
+  }
+
+  @Test
+  void asksForJsonObjectWithTheSchemaInThePromptWhenTheModelRefusesJsonSchema() throws Exception {
+    StepRequested plain = step(UUID.randomUUID(), "design", List.of(), future());
+    // A model of its own: what the worker learns about it must not leak into other tests.
+    String model = "json-object-only-" + plain.stepId();
+    StepRequested step =
+        with(plain, agentWith(plain.agent(), plain.agent().outputSchema(), model), null);
+    gateway.stubFor(
+        chatFor(step)
+            .withRequestBody(matchingJsonPath("$.response_format[?(@.type == 'json_schema')]"))
+            .willReturn(
+                aResponse()
+                    .withStatus(400)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody(
+                        "{\"error\":{\"message\":\"This model does not support"
+                            + " structured outputs\",\"type\":\"invalid_request_error\","
+                            + "\"param\":\"response_format\",\"code\":null}}")));
+    gateway.stubFor(
+        chatFor(step)
+            .withRequestBody(matchingJsonPath("$.response_format[?(@.type == 'json_object')]"))
+            .willReturn(completion(validArchitecture().toString())));
+
+    publish(step);
+
+    StepCompleted done = awaitOne(step, StepCompleted.class);
+    assertThat(done.outputs()).hasSize(2);
+    List<LoggedRequest> calls = callsFor(step);
+    assertThat(calls).hasSize(2);
+    JsonNode second = JSON.readTree(calls.get(1).getBodyAsString());
+    assertThat(second.path("model").asText()).isEqualTo(model);
+    assertThat(second.path("response_format").path("type").asText()).isEqualTo("json_object");
+    JsonNode system = second.path("messages").get(0);
+    assertThat(system.path("role").asText()).isEqualTo("system");
+    assertThat(system.path("content").asText())
+        .startsWith(SYSTEM_PROMPT)
+        .contains("conforms to this JSON Schema")
+        .contains("\"components\"");
+
+    // Learned: the next step on that model goes straight to json_object.
+    StepRequested next =
+        with(
+            step(UUID.randomUUID(), "design", List.of(), future()),
+            agentWith(plain.agent(), plain.agent().outputSchema(), model),
+            null);
+    gateway.stubFor(chatFor(next).willReturn(completion(validArchitecture().toString())));
+    publish(next);
+    awaitOne(next, StepCompleted.class);
+    List<LoggedRequest> nextCalls = callsFor(next);
+    assertThat(nextCalls).hasSize(1);
+    assertThat(
+            JSON.readTree(nextCalls.get(0).getBodyAsString())
+                .path("response_format")
+                .path("type")
+                .asText())
+        .isEqualTo("json_object");
+  }
+
+  @Test
   void aRedeliveredStepWritesNothingTwiceAndRepeatsItsEventId() throws Exception {
     UUID workflowId = UUID.randomUUID();
     StepRequested step = step(workflowId, "design", List.of(), future());
@@ -394,104 +500,11 @@ class AgentWorkerTest {
 
   // --- helpers
 
-  private StepRequested step(
-      UUID workflowId, String stepKey, List<ArtifactRef> inputs, Instant deadline)
-      throws Exception {
-    AgentSpec agent =
-        new AgentSpec(
-            "architect",
-            3,
-            SYSTEM_PROMPT,
-            TEMPLATE,
-            "architecture",
-            architectureSchema(),
-            "gpt-test",
-            List.of(),
-            new BigDecimal("0.2"),
-            2000);
-    return new StepRequested(
-        UUID.randomUUID(),
-        StepRequested.TYPE,
-        Instant.now(),
-        workflowId,
-        UUID.randomUUID(),
-        stepKey,
-        1,
-        agent,
-        "A shop that sells books",
-        inputs,
-        deadline,
-        null,
-        null,
-        null,
-        Map.of());
-  }
-
-  private static StepRequested withoutSchema(StepRequested s) {
-    AgentSpec a = s.agent();
-    AgentSpec broken =
-        new AgentSpec(
-            a.role(),
-            a.version(),
-            a.systemPrompt(),
-            a.userPromptTemplate(),
-            a.outputArtifact(),
-            null,
-            a.model(),
-            a.fallbackModels(),
-            a.temperature(),
-            a.maxTokens());
-    return new StepRequested(
-        s.eventId(),
-        s.type(),
-        s.occurredAt(),
-        s.workflowId(),
-        s.stepId(),
-        s.stepKey(),
-        s.attempt(),
-        broken,
-        s.requirement(),
-        s.inputs(),
-        s.deadline(),
-        s.budgetRemainingUsd(),
-        s.budgetLimitUsd(),
-        s.feedback(),
-        s.metadata());
-  }
-
   private static ConnectionFactory rabbit() {
     ConnectionFactory factory = new ConnectionFactory();
     factory.setHost("127.0.0.1");
     factory.setVirtualHost("atelier-test-worker");
     return factory;
-  }
-
-  private static Instant future() {
-    return Instant.now().plusSeconds(300);
-  }
-
-  private static JsonNode architectureSchema() throws Exception {
-    return JSON.readTree(
-        """
-        {"type":"object","required":["summary","components"],"additionalProperties":false,
-         "properties":{
-           "summary":{"type":"string"},
-           "components":{"type":"array","minItems":1,"items":{"type":"object",
-             "required":["name","responsibility"],
-             "properties":{"name":{"type":"string"},"responsibility":{"type":"string"}}}},
-           "diagram":{"type":"string"}}}
-        """);
-  }
-
-  private static ObjectNode validArchitecture() throws Exception {
-    return (ObjectNode)
-        JSON.readTree(
-            """
-            {"summary":"Two services behind a gateway",
-             "components":[{"name":"catalog","responsibility":"books and search"},
-                           {"name":"orders","responsibility":"carts and payment"}],
-             "diagram":"graph TD\\n  gateway --> catalog\\n  gateway --> orders"}
-            """);
   }
 
   private void publish(StepRequested step) {
@@ -505,24 +518,6 @@ class AgentWorkerTest {
 
   private void stubAnswer(StepRequested step, String content) {
     gateway.stubFor(chatFor(step).willReturn(completion(content)));
-  }
-
-  private static com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder completion(
-      String content) {
-    ObjectNode body = JSON.createObjectNode();
-    body.put("id", "chatcmpl-test").put("object", "chat.completion").put("created", 1700000000);
-    body.put("model", "gpt-test-2025");
-    ObjectNode choice = body.putArray("choices").addObject();
-    choice.put("index", 0).put("finish_reason", "stop");
-    choice.putObject("message").put("role", "assistant").put("content", content);
-    body.putObject("usage")
-        .put("prompt_tokens", 120)
-        .put("completion_tokens", 40)
-        .put("total_tokens", 160);
-    return aResponse()
-        .withStatus(200)
-        .withHeader("Content-Type", "application/json")
-        .withBody(body.toString());
   }
 
   private List<LoggedRequest> callsFor(StepRequested step) {

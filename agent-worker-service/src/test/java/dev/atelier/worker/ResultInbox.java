@@ -23,19 +23,28 @@ final class ResultInbox implements AutoCloseable {
   private final List<AtelierEvent> received = new CopyOnWriteArrayList<>();
 
   ResultInbox(String virtualHost) throws Exception {
+    this(virtualHost, Topology.STEP_RESULTS_EXCHANGE, "result.*");
+  }
+
+  /** Collects whatever is published to {@code exchange} (a topic) under {@code bindingKey}. */
+  ResultInbox(String virtualHost, String exchange, String bindingKey) throws Exception {
     ConnectionFactory factory = new ConnectionFactory();
     factory.setHost("127.0.0.1");
     factory.setVirtualHost(virtualHost);
     connection = factory.newConnection("agent-worker-test");
     Channel ch = connection.createChannel();
-    ch.exchangeDeclare(Topology.STEP_RESULTS_EXCHANGE, "topic", true);
+    ch.exchangeDeclare(exchange, "topic", true);
     String queue = ch.queueDeclare("", false, true, true, Map.of()).getQueue();
-    ch.queueBind(queue, Topology.STEP_RESULTS_EXCHANGE, "result.*");
+    ch.queueBind(queue, exchange, bindingKey);
     ch.basicConsume(
         queue,
         true,
         (tag, delivery) -> received.add(EventCodec.read(delivery.getBody())),
         tag -> {});
+  }
+
+  List<AtelierEvent> all() {
+    return List.copyOf(received);
   }
 
   List<AtelierEvent> resultsOf(UUID stepId) {

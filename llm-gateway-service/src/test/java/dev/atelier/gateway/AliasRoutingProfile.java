@@ -21,6 +21,9 @@ public class AliasRoutingProfile implements QuarkusTestProfile {
         Map.entry("gateway.aliases.rl.deployments", "openai:m-ratelimit,backup:m-ratelimit"),
         Map.entry("gateway.aliases.w.strategy", "weighted"),
         Map.entry("gateway.aliases.w.deployments", "openai:m-weighted@1,backup:m-weighted@3"),
+        Map.entry("gateway.aliases.hc.deployments", "openai:m-health,backup:m-health"),
+        Map.entry("gateway.health.interval", "300ms"),
+        Map.entry("gateway.health.timeout", "2s"),
         Map.entry("gateway.circuit.open-duration", "2s"));
   }
 

@@ -159,7 +159,7 @@ class AliasRoutingTest {
             .statusCode(200)
             .extract()
             .jsonPath()
-            .getList("$");
+            .getList("deployments");
     return all.stream()
         .filter(d -> provider.equals(d.get("provider")) && model.equals(d.get("model")))
         .findFirst()
@@ -195,6 +195,7 @@ class AliasRoutingTest {
     assertThat(record.requestModel()).isEqualTo("fb");
     assertThat(record.status()).isEqualTo(LlmCallRecorded.STATUS_OK);
     assertThat(record.inputTokens()).isEqualTo(9);
+    assertThat(record.fallbackPath()).isEqualTo("openai:m-fallback=502");
     assertThat(health("openai", "m-fallback").get("lastError").toString()).contains("502");
 
     // A stream that fails before its first chunk falls back too.
@@ -222,6 +223,81 @@ class AliasRoutingTest {
     assertThat(streamRecord.provider()).isEqualTo("backup");
     assertThat(streamRecord.status()).isEqualTo(LlmCallRecorded.STATUS_OK);
     assertThat(streamRecord.outputTokens()).isEqualTo(2);
+  }
+
+  @Test
+  void periodicHealthChecksSteerAnAliasAroundADownProviderUntilItRecovers() throws Exception {
+    // Both providers pass their checks (GET /v1/models) to begin with.
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> providerUp("openai") && providerUp("backup"));
+    assertThat(providerGauge("openai")).isEqualTo("1.0");
+
+    var down =
+        primary()
+            .stubFor(
+                get(urlEqualTo("/v1/models"))
+                    .atPriority(1)
+                    .willReturn(aResponse().withStatus(503).withBody("maintenance")));
+    try {
+      await().atMost(Duration.ofSeconds(10)).until(() -> !providerUp("openai"));
+      Map<String, Object> openai = provider("openai");
+      assertThat(openai.get("status")).isEqualTo(503);
+      assertThat(openai.get("error").toString()).contains("503");
+      assertThat(providerGauge("openai")).isEqualTo("0.0");
+
+      // The alias skips the down provider's deployment without calling it, and says so.
+      stubPrimary("m-health", okJson(answer("openai")));
+      UUID workflowId = UUID.randomUUID();
+      Response r = chat("hc", workflowId);
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.jsonPath().getString("choices[0].message.content")).isEqualTo("from backup");
+      primary().verify(0, chatFor("m-health"));
+      LlmCallRecorded record =
+          await()
+              .atMost(Duration.ofSeconds(15))
+              .until(() -> records.forWorkflow(workflowId), l -> l.size() == 1)
+              .get(0);
+      assertThat(record.fallbackPath()).isEqualTo("openai:m-health=provider_down");
+    } finally {
+      primary().removeStub(down);
+    }
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> providerUp("openai"));
+    Response again = chat("hc", UUID.randomUUID());
+    assertThat(again.jsonPath().getString("choices[0].message.content")).isEqualTo("from openai");
+    primary().verify(1, chatFor("m-health"));
+  }
+
+  private static boolean providerUp(String name) {
+    Map<String, Object> p = provider(name);
+    return p != null && Boolean.TRUE.equals(p.get("up"));
+  }
+
+  private static Map<String, Object> provider(String name) {
+    List<Map<String, Object>> all =
+        given()
+            .header("Authorization", ADMIN)
+            .get("/admin/providers/health")
+            .then()
+            .statusCode(200)
+            .extract()
+            .jsonPath()
+            .getList("providers");
+    return all.stream().filter(p -> name.equals(p.get("provider"))).findFirst().orElse(null);
+  }
+
+  private static String providerGauge(String name) {
+    return given()
+        .get("/q/metrics")
+        .asString()
+        .lines()
+        .filter(
+            l ->
+                l.startsWith("atelier_llm_provider_up{") && l.contains("provider=\"" + name + "\""))
+        .map(l -> l.substring(l.lastIndexOf(' ') + 1))
+        .findFirst()
+        .orElse(null);
   }
 
   @Test

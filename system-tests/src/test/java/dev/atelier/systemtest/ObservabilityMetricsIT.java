@@ -100,7 +100,7 @@ class ObservabilityMetricsIT {
                         .statusCode(200)
                         .extract()
                         .path("status"),
-                s -> Set.of("completed", "failed", "cancelled").contains(s));
+                s -> Set.of("completed", "failed", "cancelled", "budget_exceeded").contains(s));
     assertThat(status).as("workflow status%s", suite.logs()).isEqualTo("completed");
   }
 

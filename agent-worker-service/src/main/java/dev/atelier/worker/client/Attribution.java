@@ -8,24 +8,34 @@ import java.util.Optional;
  * Who an LLM call is made for. It travels as OpenTelemetry baggage in the step's context, so it
  * reaches every outbound call made while the step runs (and the gateway's trace) without being
  * passed through each method; {@link AttributionHeaders} turns it into the gateway's attribution
- * headers.
+ * headers. {@code workflowBudgetUsd}, the workflow's whole budget (plain decimal, or {@code null}),
+ * lets the gateway create or raise the workflow's hard budget on the first call it sees.
  */
-public record Attribution(String workflowId, String stepId, String agent, String conversationId) {
+public record Attribution(
+    String workflowId,
+    String stepId,
+    String agent,
+    String conversationId,
+    String workflowBudgetUsd) {
 
   static final String WORKFLOW_ID = "atelier.workflow.id";
   static final String STEP_ID = "atelier.step.id";
   static final String AGENT = "atelier.agent";
   static final String CONVERSATION_ID = "atelier.conversation.id";
+  static final String WORKFLOW_BUDGET_USD = "atelier.workflow.budget_usd";
 
   /** {@code context} with this attribution added to its baggage. */
   public Context storeIn(Context context) {
-    return Baggage.fromContext(context).toBuilder()
-        .put(WORKFLOW_ID, workflowId)
-        .put(STEP_ID, stepId)
-        .put(AGENT, agent)
-        .put(CONVERSATION_ID, conversationId)
-        .build()
-        .storeInContext(context);
+    var baggage =
+        Baggage.fromContext(context).toBuilder()
+            .put(WORKFLOW_ID, workflowId)
+            .put(STEP_ID, stepId)
+            .put(AGENT, agent)
+            .put(CONVERSATION_ID, conversationId);
+    if (workflowBudgetUsd != null) {
+      baggage.put(WORKFLOW_BUDGET_USD, workflowBudgetUsd);
+    }
+    return baggage.build().storeInContext(context);
   }
 
   /** The attribution in the current context's baggage, if a step is running. */
@@ -40,6 +50,7 @@ public record Attribution(String workflowId, String stepId, String agent, String
             baggage.getEntryValue(WORKFLOW_ID),
             stepId,
             baggage.getEntryValue(AGENT),
-            baggage.getEntryValue(CONVERSATION_ID)));
+            baggage.getEntryValue(CONVERSATION_ID),
+            baggage.getEntryValue(WORKFLOW_BUDGET_USD)));
   }
 }

@@ -25,6 +25,7 @@ public class AttributionHeaders implements ClientRequestFilter {
               putIfPresent(headers, Headers.STEP_ID, a.stepId());
               putIfPresent(headers, Headers.AGENT, a.agent());
               putIfPresent(headers, Headers.CONVERSATION_ID, a.conversationId());
+              putIfPresent(headers, Headers.WORKFLOW_BUDGET_USD, a.workflowBudgetUsd());
             });
   }
 

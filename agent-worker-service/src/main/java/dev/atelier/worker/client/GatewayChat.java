@@ -48,8 +48,17 @@ public class GatewayChat {
     if (http != null) {
       int status = http.statusCode();
       boolean retryable = status == 408 || status == 425 || status == 429 || status >= 500;
+      ErrorBody error = errorBody(http.getMessage());
+      if ("budget_exceeded".equals(error.code())) {
+        // Spending more cannot fix it: only a raised budget can, which is the user's decision.
+        retryable = false;
+      }
       return new GatewayException(
-          retryable, "the LLM gateway answered " + status + errorDetail(http.getMessage()), e);
+          retryable,
+          status,
+          error.code(),
+          "the LLM gateway answered " + status + error.detail(),
+          e);
     }
     if (find(e, NonRetriableException.class) != null) {
       return new GatewayException(false, "the LLM gateway rejected the request", e);
@@ -66,12 +75,13 @@ public class GatewayChat {
   }
 
   /**
-   * The error message from an OpenAI-style ({@code error.message}) or problem+json ({@code detail})
-   * body, shortened. Only these fields are used: a raw body might echo anything.
+   * The error message and code from an OpenAI-style ({@code error.message}, {@code error.code}) or
+   * problem+json ({@code detail}) body, the message shortened. Only these fields are used: a raw
+   * body might echo anything.
    */
-  private String errorDetail(String body) {
+  private ErrorBody errorBody(String body) {
     if (body == null || body.isBlank()) {
-      return "";
+      return ErrorBody.NONE;
     }
     try {
       JsonNode tree = mapper.readTree(body);
@@ -79,14 +89,23 @@ public class GatewayChat {
       if (message == null) {
         message = tree.path("detail").textValue();
       }
+      String code = tree.path("error").path("code").textValue();
+      String param = tree.path("error").path("param").textValue();
       if (message == null || message.isBlank()) {
-        return "";
+        return new ErrorBody("", code);
       }
-      return ": "
-          + (message.length() > MAX_DETAIL ? message.substring(0, MAX_DETAIL) + "..." : message);
+      String shown =
+          message.length() > MAX_DETAIL ? message.substring(0, MAX_DETAIL) + "..." : message;
+      return new ErrorBody(
+          ": " + shown + (param == null || param.isBlank() ? "" : " (parameter " + param + ")"),
+          code);
     } catch (IOException | RuntimeException notJson) {
-      return "";
+      return ErrorBody.NONE;
     }
+  }
+
+  private record ErrorBody(String detail, String code) {
+    static final ErrorBody NONE = new ErrorBody("", null);
   }
 
   private static <T extends Throwable> T find(Throwable e, Class<T> type) {

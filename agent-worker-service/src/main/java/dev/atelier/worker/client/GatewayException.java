@@ -8,14 +8,51 @@ package dev.atelier.worker.client;
 public class GatewayException extends RuntimeException {
 
   private final boolean retryable;
+  private final int status;
+  private final String code;
 
   public GatewayException(boolean retryable, String message, Throwable cause) {
+    this(retryable, 0, null, message, cause);
+  }
+
+  public GatewayException(
+      boolean retryable, int status, String code, String message, Throwable cause) {
     super(message, cause);
     this.retryable = retryable;
+    this.status = status;
+    this.code = code;
   }
 
   /** Whether another attempt may succeed: timeouts, connection errors, 408, 429 and 5xx. */
   public boolean retryable() {
     return retryable;
+  }
+
+  /** The HTTP status the gateway answered with, or 0 when there was no answer. */
+  public int status() {
+    return status;
+  }
+
+  /** The OpenAI-style {@code error.code} of the answer ({@code budget_exceeded}, ...), or null. */
+  public String code() {
+    return code;
+  }
+
+  /** The gateway refused the call because a hard budget (workflow, team or global) is spent. */
+  public boolean budgetExceeded() {
+    return "budget_exceeded".equals(code);
+  }
+
+  /**
+   * The model or its provider does not take {@code response_format} of type {@code json_schema}: a
+   * 400 whose error names that parameter. Such a call is worth repeating with {@code json_object}
+   * and the schema in the prompt.
+   */
+  public boolean structuredOutputUnsupported() {
+    if (status != 400) {
+      return false;
+    }
+    String text = (getMessage() + " " + (code == null ? "" : code)).toLowerCase();
+    return text.contains("response_format") || text.contains("json_schema");
   }
 }

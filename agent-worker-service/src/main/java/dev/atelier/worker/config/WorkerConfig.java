@@ -3,6 +3,8 @@ package dev.atelier.worker.config;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * What a worker replica serves and how hard it works. Every value can be set from the environment,
@@ -33,4 +35,12 @@ public interface WorkerConfig {
   /** How many times an answer that is not valid JSON for the output schema is re-asked. */
   @WithDefault("2")
   int repairAttempts();
+
+  /**
+   * Models asked for {@code response_format} {@code json_object} with the output schema in the
+   * prompt instead of {@code json_schema}, because they or their provider do not take the latter.
+   * Models that answer a {@code json_schema} request with a 400 naming {@code response_format} are
+   * added to this set at run time; list them here to save that first refused call.
+   */
+  Optional<Set<String>> jsonObjectModels();
 }

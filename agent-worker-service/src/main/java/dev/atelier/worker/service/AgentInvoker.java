@@ -20,6 +20,8 @@ import dev.langchain4j.model.output.TokenUsage;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
 
 /**
@@ -28,6 +30,12 @@ import org.jboss.logging.Logger;
  * answer that is not JSON or does not conform is sent back with the validation errors and re-asked
  * up to {@code worker.repair-attempts} times, then the step fails with {@code output_invalid}. When
  * the model is unavailable the agent's fallback models are tried in order.
+ *
+ * <p>Not every model takes {@code json_schema}. For those listed in {@code
+ * worker.json-object-models}, and for any that refuses a {@code json_schema} request with a 400
+ * naming {@code response_format} (learned at run time), the call asks for {@code json_object} and
+ * carries the schema in the system prompt instead; the answer is validated against the schema all
+ * the same.
  */
 @ApplicationScoped
 public class AgentInvoker {
@@ -37,10 +45,12 @@ public class AgentInvoker {
 
   private final GatewayChat gateway;
   private final WorkerConfig config;
+  private final Set<String> jsonObjectModels = ConcurrentHashMap.newKeySet();
 
   AgentInvoker(GatewayChat gateway, WorkerConfig config) {
     this.gateway = gateway;
     this.config = config;
+    config.jsonObjectModels().ifPresent(jsonObjectModels::addAll);
   }
 
   /**
@@ -99,17 +109,19 @@ public class AgentInvoker {
     List<String> models = new ArrayList<>();
     models.add(agent.model());
     models.addAll(agent.fallbackModels());
-    for (int i = 0; ; i++) {
+    for (int i = 0; ; ) {
+      String model = models.get(i);
+      boolean jsonObject = jsonObjectModels.contains(model);
       ChatRequest request =
           ChatRequest.builder()
-              .messages(List.copyOf(messages))
+              .messages(jsonObject ? withSchemaInstruction(messages, agent) : List.copyOf(messages))
               .parameters(
                   ChatRequestParameters.builder()
-                      .modelName(models.get(i))
+                      .modelName(model)
                       .temperature(
                           agent.temperature() == null ? null : agent.temperature().doubleValue())
                       .maxOutputTokens(agent.maxTokens())
-                      .responseFormat(format)
+                      .responseFormat(jsonObject ? ResponseFormat.JSON : format)
                       .build())
               .build();
       try {
@@ -117,10 +129,22 @@ public class AgentInvoker {
         usage.add(response);
         return response;
       } catch (GatewayException e) {
+        if (e.budgetExceeded()) {
+          throw new StepFailure(StepFailure.BUDGET_EXCEEDED, false, e.getMessage());
+        }
+        if (!jsonObject && e.structuredOutputUnsupported()) {
+          LOG.infof(
+              "model %s does not take response_format json_schema (%s); asking it for json_object"
+                  + " with the schema in the prompt from now on",
+              model, e.getMessage());
+          jsonObjectModels.add(model);
+          continue; // the same model again, in json_object mode
+        }
         if (e.retryable() && i + 1 < models.size()) {
           LOG.warnf(
               "model %s unavailable for %s (%s); trying %s",
-              models.get(i), agent.role(), e.getMessage(), models.get(i + 1));
+              model, agent.role(), e.getMessage(), models.get(i + 1));
+          i++;
           continue;
         }
         throw new StepFailure(
@@ -129,6 +153,31 @@ public class AgentInvoker {
             e.getMessage());
       }
     }
+  }
+
+  /**
+   * The conversation with the output schema stated in the system prompt, for a model asked for
+   * {@code json_object}, which then knows only that it must answer JSON, not which JSON.
+   */
+  static List<ChatMessage> withSchemaInstruction(List<ChatMessage> messages, AgentSpec agent) {
+    String instruction =
+        "Answer with a single JSON document, and nothing else, that conforms to this JSON"
+            + " Schema:\n"
+            + agent.outputSchema().toString();
+    List<ChatMessage> out = new ArrayList<>(messages.size() + 1);
+    boolean placed = false;
+    for (ChatMessage m : messages) {
+      if (!placed && m instanceof SystemMessage system) {
+        out.add(SystemMessage.from(system.text() + "\n\n" + instruction));
+        placed = true;
+      } else {
+        out.add(m);
+      }
+    }
+    if (!placed) {
+      out.add(0, SystemMessage.from(instruction));
+    }
+    return out;
   }
 
   private static String repairRequest(List<String> errors) {

@@ -28,6 +28,13 @@ public class StepFailure extends RuntimeException {
   /** The gateway refused the call (400, 401, 403, 404, ...). */
   public static final String PROVIDER_REJECTED = "provider_rejected";
 
+  /**
+   * The gateway refused the call because a hard budget (the workflow's, its team's or the global
+   * one) is spent. Not retryable: only a raised budget helps, and the orchestrator ends the
+   * workflow as {@code budget_exceeded}.
+   */
+  public static final String BUDGET_EXCEEDED = "budget_exceeded";
+
   /** The model's answer did not conform to the output schema, even after repair attempts. */
   public static final String OUTPUT_INVALID = "output_invalid";
 

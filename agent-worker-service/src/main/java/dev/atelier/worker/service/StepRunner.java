@@ -82,7 +82,11 @@ public class StepRunner {
     Span span = spans.start(step, conversationId);
     Attribution attribution =
         new Attribution(
-            step.workflowId().toString(), step.stepId().toString(), role, conversationId);
+            step.workflowId().toString(),
+            step.stepId().toString(),
+            role,
+            conversationId,
+            step.budgetLimitUsd() == null ? null : step.budgetLimitUsd().toPlainString());
     try (Scope ignored = attribution.storeIn(Context.current().with(span)).makeCurrent()) {
       StepOutcome outcome;
       try {

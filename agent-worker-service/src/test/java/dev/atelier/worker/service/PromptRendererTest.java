@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.atelier.contracts.AgentSpec;
 import dev.atelier.worker.config.WorkerConfig;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class PromptRendererTest {
@@ -113,6 +115,11 @@ class PromptRendererTest {
       @Override
       public int repairAttempts() {
         return 2;
+      }
+
+      @Override
+      public Optional<Set<String>> jsonObjectModels() {
+        return Optional.empty();
       }
     };
   }

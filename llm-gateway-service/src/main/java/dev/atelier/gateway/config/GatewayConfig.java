@@ -60,6 +60,8 @@ public interface GatewayConfig {
 
   Circuit circuit();
 
+  Health health();
+
   Limits limits();
 
   OpenAi openai();
@@ -89,6 +91,17 @@ public interface GatewayConfig {
   }
 
   /** The per-deployment circuit breaker. */
+  /** Periodic health checks of every provider ({@code ProviderProbes}). */
+  interface Health {
+    /** Time between two checks of a provider; 0 turns the checks off. */
+    @WithDefault("30s")
+    Duration interval();
+
+    /** How long one check may take before it counts as failed. */
+    @WithDefault("5s")
+    Duration timeout();
+  }
+
   interface Circuit {
     /** Outcomes kept per deployment (the sliding window). */
     @WithDefault("10")

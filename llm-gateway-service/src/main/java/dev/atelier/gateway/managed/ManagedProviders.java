@@ -100,6 +100,11 @@ public class ManagedProviders {
     }
   }
 
+  /** Every usable managed provider (in memory). */
+  public java.util.Collection<Provider> all() {
+    return byName.values();
+  }
+
   /** The managed provider of that name, if any (in memory). */
   public Optional<Provider> find(String name) {
     return Optional.ofNullable(byName.get(name));

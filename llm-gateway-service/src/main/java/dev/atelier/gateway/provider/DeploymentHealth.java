@@ -8,19 +8,21 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The circuit breakers of all alias deployments, created on first use, with the gauge {@code
  * atelier.llm.provider.circuit.open} (1 while open) per deployment, which the alert rules in
- * deploy/observability rely on.
+ * deploy/observability rely on; and which providers failed their last health check.
  */
 @ApplicationScoped
 public class DeploymentHealth {
 
   private final Map<String, CircuitBreaker> breakers = new ConcurrentHashMap<>();
   private final Map<String, Deployment> deployments = new ConcurrentHashMap<>();
+  private final Set<String> downProviders = ConcurrentHashMap.newKeySet();
   private final GatewayConfig.Circuit config;
   private final MeterRegistry registry;
 
@@ -48,6 +50,20 @@ public class DeploymentHealth {
               .register(registry);
           return b;
         });
+  }
+
+  /** Marks a provider down or up, as its last health check ({@link ProviderProbes}) found it. */
+  void providerDown(String provider, boolean down) {
+    if (down) {
+      downProviders.add(provider);
+    } else {
+      downProviders.remove(provider);
+    }
+  }
+
+  /** True while the provider's last health check failed. */
+  public boolean providerDown(String provider) {
+    return downProviders.contains(provider);
   }
 
   /** Cooldown after a 429 that carried no usable {@code Retry-After}. */

@@ -30,4 +30,13 @@ public interface Provider {
    * {@code usage.prompt_tokens} metered.
    */
   Uni<Completion> embed(EmbeddingCall call);
+
+  /**
+   * A cheap health check of the provider, for the periodic probes ({@link ProviderProbes}): the
+   * status of the answer, or a failure when it could not be reached in {@code timeout}. Providers
+   * with nothing to reach (the simulated one) answer 200.
+   */
+  default Uni<Integer> probe(java.time.Duration timeout) {
+    return Uni.createFrom().item(200);
+  }
 }

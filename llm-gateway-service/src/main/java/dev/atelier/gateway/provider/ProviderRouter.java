@@ -41,6 +41,13 @@ public class ProviderRouter {
   private final DeploymentHealth health;
   private final Map<String, Plan> plans = new LinkedHashMap<>();
 
+  /** Every provider calls may go to now: the built-in ones and those managed at run time. */
+  public List<Provider> providers() {
+    List<Provider> all = new ArrayList<>(providers.values());
+    all.addAll(managed.all());
+    return all;
+  }
+
   /** An alias served by several deployments. */
   record Plan(GatewayConfig.Strategy strategy, List<Deployment> deployments) {}
 

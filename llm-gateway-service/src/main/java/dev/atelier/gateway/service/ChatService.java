@@ -186,6 +186,12 @@ public class ChatService {
         call.step(d.key() + "=not_configured");
         continue;
       }
+      if (i + 1 < plan.size() && health.providerDown(route.get().provider().name())) {
+        // Its provider failed the last health check: spare the caller that wait while another
+        // deployment remains (the last one is always tried).
+        call.step(d.key() + "=provider_down");
+        continue;
+      }
       CircuitBreaker breaker = health.breaker(d);
       if (!breaker.tryAcquire(Instant.now())) {
         CircuitBreaker.Snapshot state = breaker.snapshot(Instant.now());
@@ -447,7 +453,6 @@ public class ChatService {
     }
     String path = call.fallbackPath();
     if (!path.isEmpty()) {
-      // LlmCallRecorded has no field for it: the span and the log carry the path.
       call.span().setAttribute("atelier.fallback.path", path);
       call.span().setAttribute("gen_ai.provider.name", call.provider().name());
       LOG.infof(
@@ -487,7 +492,7 @@ public class ChatService {
             call.provider().simulated(),
             sc.isValid() ? sc.getTraceId() : null,
             sc.isValid() ? sc.getSpanId() : null,
-            null);
+            path.isEmpty() ? null : path);
     publisher.record(event, call.context());
   }
 

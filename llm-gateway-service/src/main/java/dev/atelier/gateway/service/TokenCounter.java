@@ -7,7 +7,12 @@ import com.knuddels.jtokkit.api.EncodingRegistry;
 import com.knuddels.jtokkit.api.EncodingResult;
 import com.knuddels.jtokkit.api.EncodingType;
 import io.quarkus.runtime.Startup;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jboss.logging.Logger;
 
 /**
  * Counts tokens with OpenAI's tokenizers (jtokkit): {@code o200k_base} for the GPT-4o, GPT-4.1,
@@ -19,9 +24,11 @@ import jakarta.enterprise.context.ApplicationScoped;
  * primed with 3 more, and tool definitions and tool calls count as their JSON. The simulated
  * provider reports exactly these counts; for a real provider they are only the fallback estimate.
  */
-// Built at start-up: loading the encodings takes seconds, which would otherwise stall the event
-// loop
-// on the first call.
+// Built at start-up: loading an encoding takes a second or more, which would otherwise stall the
+// event loop on the first call. o200k_base (some 60 MB of heap) is loaded then; cl100k_base (some
+// 30 MB) only once a legacy model asks for it, on a worker thread, counting with o200k_base in the
+// meantime (a close estimate), so a gateway that never sees a legacy model never pays for it. The
+// other encodings of jtokkit's default registry (r50k, p50k) are never loaded.
 @Startup
 @ApplicationScoped
 public class TokenCounter {
@@ -30,13 +37,15 @@ public class TokenCounter {
   static final int TOKENS_PER_NAME = 1;
   static final int REPLY_PRIMING = 3;
 
+  private static final Logger LOG = Logger.getLogger(TokenCounter.class);
+
+  private final EncodingRegistry registry = Encodings.newLazyEncodingRegistry();
   private final Encoding o200k;
-  private final Encoding cl100k;
+  private final AtomicReference<Encoding> cl100k = new AtomicReference<>();
+  private final AtomicBoolean cl100kRequested = new AtomicBoolean();
 
   public TokenCounter() {
-    EncodingRegistry registry = Encodings.newDefaultEncodingRegistry();
     this.o200k = registry.getEncoding(EncodingType.O200K_BASE);
-    this.cl100k = registry.getEncoding(EncodingType.CL100K_BASE);
   }
 
   /** The tokenizer of a model. */
@@ -46,7 +55,26 @@ public class TokenCounter {
         (m.startsWith("gpt-4") && !m.startsWith("gpt-4o") && !m.startsWith("gpt-4.1"))
             || m.startsWith("gpt-3.5")
             || m.startsWith("text-embedding");
-    return legacy ? cl100k : o200k;
+    if (!legacy) {
+      return o200k;
+    }
+    Encoding loaded = cl100k.get();
+    if (loaded == null) {
+      if (cl100kRequested.compareAndSet(false, true)) {
+        LOG.infof("loading cl100k_base for %s; counting with o200k_base until it is loaded", model);
+        CompletableFuture.runAsync(
+            () -> cl100k.set(registry.getEncoding(EncodingType.CL100K_BASE)),
+            Infrastructure.getDefaultWorkerPool());
+      }
+      return o200k;
+    }
+    return loaded;
+  }
+
+  /** Loads cl100k_base now, on the calling thread (never call it on the event loop). */
+  public void loadLegacyEncoding() {
+    cl100kRequested.set(true);
+    cl100k.compareAndSet(null, registry.getEncoding(EncodingType.CL100K_BASE));
   }
 
   public int count(String model, String text) {

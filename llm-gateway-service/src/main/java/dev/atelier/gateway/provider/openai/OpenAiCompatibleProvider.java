@@ -79,6 +79,7 @@ public class OpenAiCompatibleProvider implements Provider {
   private final String url;
   private final String embeddingsPath;
   private final String embeddingsUrl;
+  private final String modelsPath;
   private final HttpClient client;
 
   @Inject
@@ -126,6 +127,7 @@ public class OpenAiCompatibleProvider implements Provider {
     this.url = base + "/chat/completions";
     this.embeddingsPath = (base.getRawPath() == null ? "" : base.getRawPath()) + "/embeddings";
     this.embeddingsUrl = base + "/embeddings";
+    this.modelsPath = (base.getRawPath() == null ? "" : base.getRawPath()) + "/models";
     this.client =
         this.apiKey.isEmpty()
             ? null
@@ -158,6 +160,29 @@ public class OpenAiCompatibleProvider implements Provider {
   @Override
   public boolean simulated() {
     return false;
+  }
+
+  /** {@code GET {baseUrl}/models} with the provider's key: reachable, and does the key work. */
+  @Override
+  public Uni<Integer> probe(java.time.Duration timeout) {
+    if (client == null) {
+      return Uni.createFrom().failure(new IllegalStateException("no provider key configured"));
+    }
+    RequestOptions options =
+        new RequestOptions()
+            .setMethod(HttpMethod.GET)
+            .setHost(host)
+            .setPort(port)
+            .setURI(modelsPath)
+            .setTimeout(timeout.toMillis())
+            .putHeader("Authorization", "Bearer " + apiKey.get());
+    return Uni.createFrom()
+        .completionStage(
+            client
+                .request(options)
+                .compose(HttpClientRequest::send)
+                .compose(res -> res.body().map(b -> res.statusCode()))
+                .toCompletionStage());
   }
 
   @Override

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Drives a running Atelier suite for the end-to-end benchmark (started by deploy/bench/e2e.sh).
+
+  e2e.py throughput --seconds S --inflight N   keep N workflows in flight for S seconds after a warm-up;
+                                               steps/s and workflows/s in the steady window, CPU and RSS per
+                                               process
+  e2e.py latency --rate R --seconds S          open-loop R submissions/s for S seconds while they run;
+                                               p50/p95/p99 of POST /api/v1/workflows
+
+Prints one JSON object. Process ids come from --pids name=pid,...; ports from ORCHESTRATOR_URL and WORKER_URL.
+Only the Python standard library is used.
+"""
+import argparse
+import json
+import os
+import statistics
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+ORCHESTRATOR = os.environ.get("ORCHESTRATOR_URL", "http://127.0.0.1:17080")
+WORKER = os.environ.get("WORKER_URL", "http://127.0.0.1:17081")
+FINAL = {"completed", "failed", "cancelled", "budget_exceeded"}
+TICKS = os.sysconf("SC_CLK_TCK")
+REQUIREMENT = ("Build an order tracking feature for a small web shop: customers see each order's status and "
+               "expected delivery date, get an email on every carrier update, and support staff can search "
+               "orders by number or email.")
+
+
+def http(method, url, body=None, timeout=10):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def submit(i):
+    status, body = http("POST", ORCHESTRATOR + "/api/v1/workflows",
+                        {"title": f"bench {i}", "team": "bench", "requirement": REQUIREMENT})
+    if status != 202:
+        raise RuntimeError(f"submission refused: {status} {body[:300]!r}")
+    return json.loads(body)["id"]
+
+
+def status_of(workflow_id):
+    status, body = http("GET", f"{ORCHESTRATOR}/api/v1/workflows/{workflow_id}")
+    return json.loads(body)["status"] if status == 200 else None
+
+
+def worker_steps():
+    """Steps the worker finished (any outcome), from its Prometheus metrics."""
+    with urllib.request.urlopen(WORKER + "/q/metrics", timeout=10) as resp:
+        body = resp.read()
+    total = 0.0
+    for line in body.decode().splitlines():
+        if line.startswith("atelier_worker_steps_total{"):
+            total += float(line.rsplit("}", 1)[1].split()[0])  # value, then maybe a timestamp
+    return total
+
+
+class Processes:
+    """CPU seconds and RSS of the suite's processes, from /proc."""
+
+    def __init__(self, pids):
+        self.pids = pids
+        self.rss_samples = {name: [] for name in pids}
+
+    def cpu(self):
+        out = {}
+        for name, pid in self.pids.items():
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[name] = (int(fields[11]) + int(fields[12])) / TICKS
+        return out
+
+    def sample_rss(self):
+        for name, pid in self.pids.items():
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        self.rss_samples[name].append(int(line.split()[1]) / 1024)
+
+
+def throughput(args, procs):
+    lock = threading.Lock()
+    inflight, done, counter = set(), [], [0]
+    stop = threading.Event()
+
+    def top_up():
+        while len(inflight) < args.inflight and not stop.is_set():
+            with lock:
+                counter[0] += 1
+                i = counter[0]
+            inflight.add(submit(i))
+
+    def poller():
+        while not stop.is_set():
+            for wid in list(inflight):
+                s = status_of(wid)
+                if s in FINAL:
+                    inflight.discard(wid)
+                    done.append((time.monotonic(), s))
+            top_up()
+            time.sleep(0.05)
+
+    top_up()
+    threads = [threading.Thread(target=poller, daemon=True)]
+    for t in threads:
+        t.start()
+    time.sleep(args.warmup)
+    cpu0, steps0, done0, t0 = procs.cpu(), worker_steps(), len(done), time.monotonic()
+    while time.monotonic() - t0 < args.seconds:
+        procs.sample_rss()
+        time.sleep(1)
+    cpu1, steps1, done1, t1 = procs.cpu(), worker_steps(), len(done), time.monotonic()
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    window = t1 - t0
+    steps = steps1 - steps0
+    cpu = {name: round((cpu1[name] - cpu0[name]) / window * 100, 1) for name in cpu0}
+    outcomes = {}
+    for _, s in done[done0:done1]:
+        outcomes[s] = outcomes.get(s, 0) + 1
+    return {
+        "window_s": round(window, 1),
+        "inflight": args.inflight,
+        "steps_per_s": round(steps / window, 2),
+        "workflows_per_s": round((done1 - done0) / window, 3),
+        "outcomes": outcomes,
+        "cpu_percent": cpu,
+        "cpu_ms_per_step": round(sum(cpu1[n] - cpu0[n] for n in cpu0) * 1000 / steps, 1) if steps else None,
+        "rss_mb": {n: {"first": round(v[0]), "max": round(max(v)), "last": round(v[-1])}
+                   for n, v in procs.rss_samples.items() if v},
+    }
+
+
+def latency(args, procs):
+    latencies, errors = [], []
+    lock = threading.Lock()
+
+    def one(i):
+        start = time.perf_counter()
+        try:
+            submit(i)
+            elapsed = (time.perf_counter() - start) * 1000
+            with lock:
+                latencies.append(elapsed)
+        except Exception as e:  # noqa: BLE001 - counted and reported
+            with lock:
+                errors.append(str(e)[:200])
+
+    interval = 1.0 / args.rate
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        begin = time.perf_counter()
+        n = int(args.rate * args.seconds)
+        for i in range(n):
+            # Open loop: each submission leaves at its scheduled time, whatever the previous ones do.
+            delay = begin + i * interval - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            if i % args.rate == 0:
+                procs.sample_rss()
+            pool.submit(one, i)
+    measured = latencies[int(len(latencies) * args.warmup_share):]
+    q = statistics.quantiles(measured, n=100, method="inclusive") if len(measured) > 1 else [0] * 99
+    return {
+        "rate_per_s": args.rate,
+        "seconds": args.seconds,
+        "submitted": len(latencies) + len(errors),
+        "errors": len(errors),
+        "error_examples": errors[:3],
+        "p50_ms": round(q[49], 2),
+        "p95_ms": round(q[94], 2),
+        "p99_ms": round(q[98], 2),
+        "max_ms": round(max(measured), 2) if measured else None,
+        "rss_mb": {n: round(max(v)) for n, v in procs.rss_samples.items() if v},
+    }
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("phase", choices=["throughput", "latency"])
+    p.add_argument("--pids", required=True, help="name=pid,...")
+    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--warmup", type=float, default=20)
+    p.add_argument("--inflight", type=int, default=40)
+    p.add_argument("--rate", type=int, default=100)
+    p.add_argument("--warmup-share", type=float, default=0.1, help="share of latency samples dropped as warm-up")
+    args = p.parse_args()
+    pids = dict(item.split("=") for item in args.pids.split(","))
+    procs = Processes({k: int(v) for k, v in pids.items()})
+    result = throughput(args, procs) if args.phase == "throughput" else latency(args, procs)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: the whole suite on this machine, driven with the built-in software-delivery workflow.
+#
+#   deploy/bench/e2e.sh [--quick] [--runs N] [--phases LIST] [--profile]
+#
+# Phases (default all, in this order, in one run so the figures compare):
+#   zero      throughput, simulated LLM at zero latency, tracing on (spans exported to a local OTLP sink)
+#   notrace   the same with the OpenTelemetry SDK disabled in every service: tracing cost = 1 - zero/notrace
+#   latency   100 submissions/s for 60 s (15 s with --quick) while the workflows run; p50/p95/p99 of the POST
+#   llm       throughput with a simulated LLM like a real one (log-normal latency, median 800 ms)
+#   perftest  RabbitMQ PerfTest, persistent + confirms, quorum queue: the broker's ceiling on this machine
+# Each throughput phase runs --runs times (default 3; 1 with --quick) and reports the median.
+# --profile records a JFR profile of every service (logs/<phase>-<run>-<service>.jfr) and prints the hottest
+# methods per service (deploy/bench/jfr-top.sh); profiled runs are slower, so do not quote their figures.
+#
+# The suite runs on private ports 17080-17084 with its own databases (atelier_<service>_bench, recreated) and
+# vhost (atelier-bench), so it does not disturb a suite started by deploy/local/run.sh. JVM flags per service as
+# run.sh starts them (deploy/local/java-opts.sh; JAVA_OPTS_<SERVICE> or JAVA_OPTS override them).
+# Results: deploy/bench/results/<UTC time>/results.json and a summary appended to docs/benchmarks/end-to-end.md.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+QUICK=0; RUNS=""; PHASES="zero,notrace,latency,llm,perftest"; PROFILE=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --runs) RUNS=$2; shift ;;
+    --phases) PHASES=$2; shift ;;
+    --profile) PROFILE=1 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ "$QUICK" = 1 ]; then RUNS=${RUNS:-1}; SECONDS_T=20; WARMUP=10; LAT_SECONDS=15; else RUNS=${RUNS:-3}; SECONDS_T=60; WARMUP=20; LAT_SECONDS=60; fi
+SECONDS_T=${BENCH_SECONDS:-$SECONDS_T}
+INFLIGHT=${BENCH_INFLIGHT:-40}
+# shellcheck source=deploy/local/java-opts.sh
+. "$ROOT/deploy/local/java-opts.sh"
+
+STAMP=$(date -u +%Y-%m-%dT%H-%M-%SZ)
+OUT="$ROOT/deploy/bench/results/$STAMP"
+LOGS="$OUT/logs"
+mkdir -p "$LOGS"
+say() { printf '[e2e %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+
+SERVICES="context-service:17083 llm-gateway-service:17082 tracking-service:17084 orchestrator-service:17080 agent-worker-service:17081"
+declare -A PIDS
+
+"$ROOT/deploy/local/infra.sh" >/dev/null
+for m in $SERVICES; do
+  jar="$ROOT/${m%%:*}/target/quarkus-app/quarkus-run.jar"
+  [ -f "$jar" ] || { say "building the services"; ./mvnw -B -q -DskipTests -DskipITs package -pl '!system-tests'; break; }
+done
+rabbitmqctl -q delete_vhost atelier-bench >/dev/null 2>&1 || true
+rabbitmqctl -q add_vhost atelier-bench >/dev/null
+rabbitmqctl -q set_permissions -p atelier-bench guest '.*' '.*' '.*' >/dev/null
+for db in orchestrator gateway context tracking; do
+  psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists atelier_${db}_bench with (force)" >/dev/null
+done
+
+# A minimal OTLP/HTTP sink, so "tracing on" means spans are built, batched and exported for real.
+python3 - <<'PY' >"$LOGS/otlp-sink.log" 2>&1 &
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200); self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a): pass
+ThreadingHTTPServer(("127.0.0.1", 17318), H).serve_forever()
+PY
+SINK_PID=$!
+
+stop_suite() {
+  for name in "${!PIDS[@]}"; do kill "${PIDS[$name]}" 2>/dev/null || true; done
+  for name in "${!PIDS[@]}"; do
+    for _ in $(seq 1 40); do kill -0 "${PIDS[$name]}" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "${PIDS[$name]}" 2>/dev/null || true
+  done
+  PIDS=()
+}
+trap 'stop_suite; kill $SINK_PID 2>/dev/null || true' EXIT
+
+# start_suite LABEL ENV...: starts the five services with extra environment, waits until all are ready.
+start_suite() {
+  local label=$1; shift
+  for entry in $SERVICES; do
+    local module=${entry%%:*} port=${entry##*:}
+    local opts
+    opts=$(atelier_java_opts "$module")
+    local short=${module%-service}; short=${short#llm-}
+    env HTTP_PORT="$port" DB_URL="jdbc:postgresql://127.0.0.1:5432/atelier_${short}_bench" \
+      RABBITMQ_VIRTUAL_HOST=atelier-bench CONTEXT_URL=http://127.0.0.1:17083 GATEWAY_URL=http://127.0.0.1:17082 \
+      OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:17318 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+      "$@" java $opts -jar "$ROOT/$module/target/quarkus-app/quarkus-run.jar" >"$LOGS/$label-$module.log" 2>&1 &
+    PIDS[$short]=$!
+  done
+  for entry in $SERVICES; do
+    local port=${entry##*:}
+    for i in $(seq 1 180); do
+      curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port/q/health/ready" && break
+      [ "$i" = 180 ] && { say "port $port not ready; see $LOGS"; exit 1; }
+      sleep 1
+    done
+  done
+}
+
+pids_arg() { local s=""; for n in "${!PIDS[@]}"; do s="$s${s:+,}$n=${PIDS[$n]}"; done; echo "$s"; }
+
+export ORCHESTRATOR_URL=http://127.0.0.1:17080 WORKER_URL=http://127.0.0.1:17081
+RESULTS="$OUT/results.jsonl"
+# throughput_phase NAME ENV...: RUNS runs of the throughput driver, each on a freshly started suite.
+throughput_phase() {
+  local name=$1; shift
+  for run in $(seq 1 "$RUNS"); do
+    say "$name run $run/$RUNS: starting the suite"
+    start_suite "$name-$run" "$@"
+    say "$name run $run/$RUNS: ${INFLIGHT} workflows in flight, ${WARMUP}s warm-up, ${SECONDS_T}s measured"
+    # Profiles cover the load only, not the start-up.
+    [ "$PROFILE" = 0 ] || for n in "${!PIDS[@]}"; do jcmd "${PIDS[$n]}" JFR.start name=bench settings=profile >/dev/null; done
+    python3 "$ROOT/deploy/bench/e2e.py" throughput --pids "$(pids_arg)" --seconds "$SECONDS_T" \
+      --warmup "$WARMUP" --inflight "$INFLIGHT" | sed "s/^/{\"phase\":\"$name\",\"run\":$run,\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":/; s/\$/}/" >>"$RESULTS"
+    tail -n 1 "$RESULTS"
+    [ "$PROFILE" = 0 ] || for n in "${!PIDS[@]}"; do
+      jcmd "${PIDS[$n]}" JFR.dump name=bench filename="$LOGS/$name-$run-$n.jfr" >/dev/null
+    done
+    stop_suite
+  done
+}
+
+IFS=',' read -ra PH <<<"$PHASES"
+for phase in "${PH[@]}"; do
+  case "$phase" in
+    zero) throughput_phase zero GATEWAY_SIMULATED_LATENCY=none ;;
+    notrace) throughput_phase notrace GATEWAY_SIMULATED_LATENCY=none QUARKUS_OTEL_SDK_DISABLED=true ;;
+    llm) throughput_phase llm GATEWAY_SIMULATED_LATENCY=lognormal GATEWAY_SIMULATED_LATENCY_MEDIAN=800ms ;;
+    latency)
+      start_suite latency GATEWAY_SIMULATED_LATENCY=none
+      say "latency: 100 submissions/s for ${LAT_SECONDS}s"
+      python3 "$ROOT/deploy/bench/e2e.py" latency --pids "$(pids_arg)" --rate 100 --seconds "$LAT_SECONDS" \
+        | sed "s/^/{\"phase\":\"latency\",\"run\":1,\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":/; s/\$/}/" >>"$RESULTS"
+      tail -n 1 "$RESULTS"
+      stop_suite ;;
+    perftest)
+      say "perftest: RabbitMQ alone, persistent + confirms, quorum queue, 30 s"
+      rabbitmqctl -q delete_vhost atelier-perftest >/dev/null 2>&1 || true
+      rabbitmqctl -q add_vhost atelier-perftest >/dev/null
+      rabbitmqctl -q set_permissions -p atelier-perftest guest '.*' '.*' '.*' >/dev/null
+      rate=$("$ROOT/../shared/bench/rabbitmq-perftest.sh" -h amqp://guest:guest@127.0.0.1:5672/atelier-perftest \
+        -x 1 -y 1 -z 30 -f persistent -c 100 -q 50 -s 2000 --quorum-queue --queue perftest-q 2>&1 \
+        | tee "$LOGS/perftest.log" | sed -n 's/.*receiving rate avg: \([0-9]*\).*/\1/p' | tail -n 1)
+      echo "{\"phase\":\"perftest\",\"run\":1,\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":{\"msg_per_s\":${rate:-null}}}" >>"$RESULTS"
+      tail -n 1 "$RESULTS"
+      rabbitmqctl -q delete_vhost atelier-perftest >/dev/null 2>&1 || true ;;
+    *) echo "unknown phase $phase" >&2; exit 2 ;;
+  esac
+done
+
+if [ "$PROFILE" = 1 ]; then
+  for f in "$LOGS"/*.jfr; do "$ROOT/deploy/bench/jfr-top.sh" "$f" 15 >"${f%.jfr}.top.txt" 2>&1 || true; done
+  say "profiles: $LOGS/*.top.txt"
+fi
+python3 "$ROOT/deploy/bench/summarize.py" "$RESULTS" "$OUT/results.json" "$ROOT/docs/benchmarks/end-to-end.md" \
+  "$STAMP" "$QUICK" "$RUNS"
+say "results: $OUT/results.json, summary appended to docs/benchmarks/end-to-end.md"

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Turns e2e.sh's results.jsonl into results.json (medians per phase) and appends a Markdown summary.
+
+Usage: summarize.py RESULTS.jsonl RESULTS.json END-TO-END.md STAMP QUICK RUNS
+"""
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 2) if values else None
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    return {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(), "java": java,
+            "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)}
+
+
+def main(src, dst, md, stamp, quick, runs):
+    rows = [json.loads(line) for line in open(src) if line.strip()]
+    phases = {}
+    for row in rows:
+        phases.setdefault(row["phase"], []).append(row)
+    summary = {"date": stamp, "quick": quick == "1", "runs": int(runs), "machine": machine(), "phases": {}}
+    for name, rs in phases.items():
+        r = [x["r"] for x in rs]
+        if name in ("zero", "notrace", "llm"):
+            cpu_names = sorted({n for x in r for n in x["cpu_percent"]})
+            summary["phases"][name] = {
+                "steps_per_s": median([x["steps_per_s"] for x in r]),
+                "workflows_per_s": median([x["workflows_per_s"] for x in r]),
+                "cpu_ms_per_step": median([x["cpu_ms_per_step"] for x in r]),
+                "cpu_percent": {n: median([x["cpu_percent"].get(n) for x in r]) for n in cpu_names},
+                "rss_max_mb": {n: max(x["rss_mb"][n]["max"] for x in r if n in x["rss_mb"]) for n in cpu_names},
+                "rss_growth_mb": {n: median([x["rss_mb"][n]["last"] - x["rss_mb"][n]["first"] for x in r
+                                             if n in x["rss_mb"]]) for n in cpu_names},
+                "per_run_steps_per_s": [x["steps_per_s"] for x in r],
+                "load": [x["load"] for x in rs],
+            }
+        else:
+            summary["phases"][name] = dict(r[0], load=rs[0]["load"])
+    p = summary["phases"]
+    if "zero" in p and "notrace" in p and p["notrace"]["steps_per_s"]:
+        summary["tracing_cost_percent"] = round((1 - p["zero"]["steps_per_s"] / p["notrace"]["steps_per_s"]) * 100, 1)
+    if "zero" in p and "perftest" in p and p["perftest"].get("msg_per_s"):
+        summary["steps_per_broker_msg_ceiling"] = round(p["zero"]["steps_per_s"] / p["perftest"]["msg_per_s"], 4)
+    with open(dst, "w") as f:
+        json.dump(summary, f, indent=2)
+
+    m = summary["machine"]
+    lines = [f"\n## Run {stamp}{' (quick)' if summary['quick'] else ''}\n",
+             f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['mem_gb']} GiB, {m['java']}. Medians of {runs} run(s); "
+             f"command: `deploy/bench/e2e.sh{' --quick' if summary['quick'] else ''}`; raw: "
+             f"`deploy/bench/results/{stamp}/results.json`.\n",
+             "| phase | steps/s | workflows/s | CPU ms/step | load (1/5/15 min) |", "|---|---|---|---|---|"]
+    for name in ("zero", "notrace", "llm"):
+        if name in p:
+            x = p[name]
+            lines.append(f"| {name} | {x['steps_per_s']} | {x['workflows_per_s']} | {x['cpu_ms_per_step']} | "
+                         f"{'; '.join(x['load'])} |")
+    if "zero" in p:
+        lines.append("\nCPU share per process (zero, % of one core): " +
+                     ", ".join(f"{n} {v}" for n, v in p["zero"]["cpu_percent"].items()))
+        lines.append("\nRSS max MB (zero): " + ", ".join(f"{n} {v}" for n, v in p["zero"]["rss_max_mb"].items()) +
+                     "; growth over the window: " +
+                     ", ".join(f"{n} {v}" for n, v in p["zero"]["rss_growth_mb"].items()))
+    if "tracing_cost_percent" in summary:
+        lines.append(f"\nTracing cost: {summary['tracing_cost_percent']} % of throughput (zero vs notrace).")
+    if "latency" in p:
+        x = p["latency"]
+        lines.append(f"\nSubmit latency at {x['rate_per_s']}/s for {x['seconds']} s: p50 {x['p50_ms']} ms, "
+                     f"p95 {x['p95_ms']} ms, p99 {x['p99_ms']} ms, max {x['max_ms']} ms, errors {x['errors']} "
+                     f"of {x['submitted']} (load {x['load']}).")
+    if "perftest" in p:
+        lines.append(f"\nRabbitMQ PerfTest (persistent, confirms, quorum queue): {p['perftest']['msg_per_s']} msg/s"
+                     + (f"; steps/s are {summary['steps_per_broker_msg_ceiling'] * 100:.2f} % of it."
+                        if "steps_per_broker_msg_ceiling" in summary else "."))
+    with open(md, "a") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:7])

@@ -1,0 +1,20 @@
+# Sourced by deploy/local/run.sh and the benchmarks: the JVM flags of a service started as a process on this
+# machine. JAVA_OPTS_<SERVICE> (e.g. JAVA_OPTS_LLM_GATEWAY_SERVICE) replaces them for one service, JAVA_OPTS for
+# all. The defaults keep each process near or under 250 MB RSS: serial GC (2 cores), small thread stacks, a
+# bounded code cache, metaspace and direct memory, and two Netty arenas instead of one per event loop. Containers
+# size the heap from their memory limit instead (Dockerfile.jvm).
+atelier_java_opts() {
+  local module=$1
+  local var
+  var="JAVA_OPTS_$(echo "$module" | tr 'a-z-' 'A-Z_')"
+  if [ -n "${!var:-}" ]; then echo "${!var}"; return; fi
+  if [ -n "${JAVA_OPTS:-}" ]; then echo "$JAVA_OPTS"; return; fi
+  local common="-XX:+UseSerialGC -Xss512k -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=128m"
+  common="$common -XX:MaxDirectMemorySize=32m -Dio.netty.allocator.numDirectArenas=2 -Dio.netty.allocator.numHeapArenas=2"
+  case "$module" in
+    # About 60 MB of the gateway's live heap is the o200k_base tokenizer.
+    llm-gateway-service) echo "-Xms32m -Xmx128m $common" ;;
+    *) echo "-Xms32m -Xmx160m $common" ;;
+  esac
+}
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
