@@ -6,9 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atelier.contracts.LlmCallRecorded;
-import dev.atelier.gateway.Tokens.Message;
 import dev.atelier.kit.amqp.RabbitBroker;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -39,9 +37,8 @@ class BudgetTest {
   static final String ADMIN = "Bearer atelier-local-admin-key";
   static final String KEY = "Bearer atelier-local-key";
   static final String BUDGET_TEAM_KEY = "Bearer test-key-team-budget";
-  static final String PROMPT = "Write release notes for the parcel tracking feature, in detail.";
-  static final int MAX_TOKENS = 5;
-  static final BigDecimal MILLION = BigDecimal.valueOf(1_000_000);
+  static final BudgetedChat CHAT =
+      new BudgetedChat("Write release notes for the parcel tracking feature, in detail.", 5);
 
   @Inject RabbitBroker broker;
   @Inject ObjectMapper mapper;
@@ -55,23 +52,6 @@ class BudgetTest {
   void prepare() throws Exception {
     records = new RecordedCalls(broker);
     records.prepare();
-  }
-
-  private String chatBody() {
-    ObjectNode body = mapper.createObjectNode();
-    body.put("model", "gpt-4o");
-    body.put("max_tokens", MAX_TOKENS);
-    body.putArray("messages").addObject().put("role", "user").put("content", PROMPT);
-    return body.toString();
-  }
-
-  /** The gateway's worst case for {@link #chatBody}: gpt-4o at 2.50 in / 10.00 out per 1M. */
-  private static BigDecimal worstCase() {
-    long prompt = Tokens.prompt(List.of(new Message("user", PROMPT)));
-    return BigDecimal.valueOf(prompt)
-        .multiply(new BigDecimal("2.50"))
-        .add(BigDecimal.valueOf(MAX_TOKENS).multiply(new BigDecimal("10.00")))
-        .divide(MILLION);
   }
 
   private JsonNode budget(String scope, String key) throws Exception {
@@ -93,7 +73,7 @@ class BudgetTest {
   @Test
   void parallelCallsNeverOverspendAndEverySettlementCounts() throws Exception {
     UUID workflowId = UUID.randomUUID();
-    BigDecimal limit = worstCase().multiply(BigDecimal.valueOf(5));
+    BigDecimal limit = CHAT.worstCase().multiply(BigDecimal.valueOf(5));
     put("workflow", workflowId.toString(), "{\"limitUsd\":" + limit.toPlainString() + "}");
 
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -105,7 +85,7 @@ class BudgetTest {
               .header("Authorization", KEY)
               .header("Content-Type", "application/json")
               .header("X-Atelier-Workflow-Id", workflowId.toString())
-              .POST(HttpRequest.BodyPublishers.ofString(chatBody()))
+              .POST(HttpRequest.BodyPublishers.ofString(CHAT.body()))
               .build();
       sent.add(client.sendAsync(request, HttpResponse.BodyHandlers.ofString()));
     }
@@ -183,7 +163,7 @@ class BudgetTest {
             .header("Authorization", BUDGET_TEAM_KEY)
             .header("X-Atelier-Workflow-Id", rejectedWorkflow.toString())
             .contentType(ContentType.JSON)
-            .body(chatBody())
+            .body(CHAT.body())
             .post("/v1/chat/completions");
     assertThat(r.statusCode()).isEqualTo(402);
     assertThat(r.jsonPath().getString("error.code")).isEqualTo("budget_exceeded");
@@ -202,7 +182,7 @@ class BudgetTest {
     given()
         .header("Authorization", KEY)
         .contentType(ContentType.JSON)
-        .body(chatBody())
+        .body(CHAT.body())
         .post("/v1/chat/completions")
         .then()
         .statusCode(200);
@@ -214,7 +194,7 @@ class BudgetTest {
         .header("Authorization", BUDGET_TEAM_KEY)
         .header("X-Atelier-Workflow-Id", softWorkflow.toString())
         .contentType(ContentType.JSON)
-        .body(chatBody())
+        .body(CHAT.body())
         .post("/v1/chat/completions")
         .then()
         .statusCode(200);

@@ -2,30 +2,48 @@ package dev.atelier.gateway.budget;
 
 import java.math.BigDecimal;
 import java.time.Instant;
+import java.util.UUID;
 
 /**
- * A spending limit in USD.
+ * A spending limit in USD, with what is spent and reserved in its current period.
  *
- * @param scope {@code team} or {@code workflow}
- * @param key the team name or the workflow id
- * @param spentUsd cost of the settled calls
- * @param reservedUsd worst-case cost of the calls in flight
- * @param hard true: calls that do not fit are rejected; false: tracked only
+ * @param scope {@code global}, {@code team} or {@code workflow}
+ * @param key the team name, the workflow id, or {@code *} for the global budget
+ * @param period what the spend counts over; a workflow budget is always {@link BudgetPeriod#TOTAL}
+ * @param periodStart the start (UTC) of the current period
+ * @param spentUsd cost of the calls settled in the current period
+ * @param reservedUsd worst-case cost of the calls in flight in the current period
+ * @param hard true: calls that do not fit are rejected; false: tracked and alerted only
  */
 public record Budget(
+    UUID id,
     String scope,
     String key,
+    BudgetPeriod period,
     BigDecimal limitUsd,
+    boolean hard,
+    Instant periodStart,
     BigDecimal spentUsd,
     BigDecimal reservedUsd,
-    boolean hard,
     Instant updatedAt) {
 
+  public static final String GLOBAL = "global";
   public static final String TEAM = "team";
   public static final String WORKFLOW = "workflow";
+
+  /** The key of the global scope. */
+  public static final String GLOBAL_KEY = "*";
 
   /** What is left for new calls: limit - spent - reserved (negative once overspent). */
   public BigDecimal remainingUsd() {
     return limitUsd.subtract(spentUsd).subtract(reservedUsd);
+  }
+
+  /** For messages: {@code team budget 'research' (day from 2026-12-04T00:00:00Z)}. */
+  public String describe() {
+    String name = scope + " budget '" + key + "'";
+    return period == BudgetPeriod.TOTAL
+        ? name + " (total)"
+        : name + " (" + period.label() + " from " + periodStart + ")";
   }
 }

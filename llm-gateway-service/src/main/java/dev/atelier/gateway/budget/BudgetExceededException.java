@@ -5,54 +5,38 @@ import java.math.BigDecimal;
 /** Thrown inside the reservation transaction so that reservations already made roll back. */
 public class BudgetExceededException extends RuntimeException {
 
-  private final String scope;
-  private final String key;
-  private final BigDecimal limitUsd;
-  private final BigDecimal remainingUsd;
+  private final Budget budget;
   private final BigDecimal requestedUsd;
 
-  BudgetExceededException(
-      String scope,
-      String key,
-      BigDecimal limitUsd,
-      BigDecimal remainingUsd,
-      BigDecimal requested) {
+  BudgetExceededException(Budget budget, BigDecimal requested) {
     super(
         "The "
-            + scope
-            + " budget '"
-            + key
-            + "' of "
-            + limitUsd.stripTrailingZeros().toPlainString()
+            + budget.describe()
+            + " of "
+            + usd(budget.limitUsd())
             + " USD is exhausted: "
-            + remainingUsd.max(BigDecimal.ZERO).stripTrailingZeros().toPlainString()
+            + usd(budget.spentUsd())
+            + " USD spent and "
+            + usd(budget.reservedUsd())
+            + " USD reserved by calls in flight, "
+            + usd(budget.remainingUsd().max(BigDecimal.ZERO))
             + " USD left, this call may cost up to "
-            + requested.stripTrailingZeros().toPlainString()
+            + usd(requested)
             + " USD",
         null,
         false,
         false);
-    this.scope = scope;
-    this.key = key;
-    this.limitUsd = limitUsd;
-    this.remainingUsd = remainingUsd;
+    this.budget = budget;
     this.requestedUsd = requested;
   }
 
-  public String scope() {
-    return scope;
+  private static String usd(BigDecimal v) {
+    return v.stripTrailingZeros().toPlainString();
   }
 
-  public String key() {
-    return key;
-  }
-
-  public BigDecimal limitUsd() {
-    return limitUsd;
-  }
-
-  public BigDecimal remainingUsd() {
-    return remainingUsd;
+  /** The budget that refused, as read under its lock. */
+  public Budget budget() {
+    return budget;
   }
 
   public BigDecimal requestedUsd() {

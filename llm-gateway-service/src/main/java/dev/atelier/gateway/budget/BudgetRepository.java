@@ -1,5 +1,8 @@
 package dev.atelier.gateway.budget;
 
+import dev.atelier.contracts.BudgetThresholdCrossed;
+import dev.atelier.contracts.Topology;
+import dev.atelier.gateway.messaging.PendingRecordRepository;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
 import java.math.BigDecimal;
@@ -7,177 +10,207 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import javax.sql.DataSource;
 
 /**
- * The {@code budget} and {@code budget_reservation} tables. Every change of spent or reserved money
- * is a single relative UPDATE ({@code x = x + ?}) under the row lock, never read-modify-write in
- * Java, so no increment is lost between concurrent calls or replicas.
+ * The {@code budget}, {@code budget_spend}, {@code budget_reservation} and {@code budget_threshold}
+ * tables.
+ *
+ * <p>Spend is kept per (budget, period start) in {@code budget_spend}; the row of a new day or
+ * month is created by the first reservation in it ({@code insert ... on conflict do nothing}), so a
+ * period starts at zero without any job resetting counters. Every change of spent or reserved money
+ * is a relative UPDATE ({@code x = x + ?}) under the row lock, never read-modify-write in Java, so
+ * no increment is lost between concurrent calls or replicas. Spend rows are always locked in budget
+ * id order, so calls sharing budgets cannot deadlock.
  */
 @ApplicationScoped
 public class BudgetRepository {
 
+  /** The thresholds whose first crossing in a period is announced. */
+  static final int[] THRESHOLDS = {50, 80, 100};
+
+  private static final BigDecimal HUNDRED = BigDecimal.valueOf(100);
   private static final String COLUMNS =
-      "scope, scope_key, limit_usd, spent_usd, reserved_usd, hard, updated_at";
+      "b.id, b.scope, b.scope_key, b.period, b.limit_usd, b.hard, b.updated_at";
+
+  /** Budget columns plus the spend of the current period (parameters: day, month start). */
+  private static final String WITH_SPEND =
+      "select "
+          + COLUMNS
+          + ", coalesce(s.spent_usd, 0), coalesce(s.reserved_usd, 0) from budget b"
+          + " left join budget_spend s on s.budget_id = b.id and s.period_start ="
+          + " case b.period when 'day' then ?::timestamptz when 'month' then ?::timestamptz"
+          + " else timestamptz '1970-01-01 00:00:00+00' end";
 
   private final DataSource dataSource;
+  private final PendingRecordRepository outbox;
 
-  BudgetRepository(DataSource dataSource) {
+  BudgetRepository(DataSource dataSource, PendingRecordRepository outbox) {
     this.dataSource = dataSource;
+    this.outbox = outbox;
   }
 
-  /** A budget's new remaining amount after a reservation or a settlement. */
-  public record Remaining(String scope, String key, BigDecimal remainingUsd) {}
+  /** The applicable budgets of one call. */
+  public record Scope(String team, String workflowKey) {}
 
-  public List<Budget> findAll() throws SQLException {
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement("select " + COLUMNS + " from budget order by scope, scope_key");
-        ResultSet rs = ps.executeQuery()) {
-      List<Budget> all = new ArrayList<>();
-      while (rs.next()) {
-        all.add(budget(rs));
-      }
-      return all;
-    }
+  /** What a settlement or an expiry changed: budgets after it and threshold events it recorded. */
+  public record Settled(List<Budget> budgets, int thresholdEvents) {}
+
+  /** Every budget with its spend in the period that contains {@code now}. */
+  public List<Budget> findAll(Instant now) throws SQLException {
+    return query(WITH_SPEND + " order by b.scope, b.scope_key, b.period", now);
   }
 
-  public Optional<Budget> find(String scope, String key) throws SQLException {
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement(
-                "select " + COLUMNS + " from budget where scope = ? and scope_key = ?")) {
-      ps.setString(1, scope);
-      ps.setString(2, key);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(budget(rs)) : Optional.empty();
-      }
-    }
+  /** The budgets of one scope and key (one per period). */
+  public List<Budget> find(String scope, String key, Instant now) throws SQLException {
+    return query(
+        WITH_SPEND + " where b.scope = ? and b.scope_key = ? order by b.period", now, scope, key);
+  }
+
+  public Optional<Budget> find(String scope, String key, BudgetPeriod period, Instant now)
+      throws SQLException {
+    return query(
+            WITH_SPEND + " where b.scope = ? and b.scope_key = ? and b.period = ?",
+            now,
+            scope,
+            key,
+            period.label())
+        .stream()
+        .findFirst();
   }
 
   /** Creates a budget or changes its limit and kind; what was spent so far is kept. */
-  public Budget upsert(String scope, String key, BigDecimal limitUsd, boolean hard)
+  public Budget upsert(
+      String scope, String key, BudgetPeriod period, BigDecimal limitUsd, boolean hard, Instant now)
       throws SQLException {
     String sql =
-        "insert into budget (scope, scope_key, limit_usd, hard) values (?, ?, ?, ?)"
-            + " on conflict (scope, scope_key) do update set limit_usd = excluded.limit_usd,"
-            + " hard = excluded.hard, updated_at = now() returning "
-            + COLUMNS;
+        "insert into budget (scope, scope_key, period, limit_usd, hard) values (?, ?, ?, ?, ?)"
+            + " on conflict (scope, scope_key, period) do update set limit_usd ="
+            + " excluded.limit_usd, hard = excluded.hard, updated_at = now()";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, scope);
       ps.setString(2, key);
-      ps.setBigDecimal(3, limitUsd);
-      ps.setBoolean(4, hard);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return budget(rs);
-      }
+      ps.setString(3, period.label());
+      ps.setBigDecimal(4, limitUsd);
+      ps.setBoolean(5, hard);
+      ps.executeUpdate();
     }
+    return find(scope, key, period, now).orElseThrow();
   }
 
-  /** Deletes a budget (and its open reservations); false when there was none. */
-  public boolean delete(String scope, String key) throws SQLException {
+  /** Deletes a budget with its spend history and open reservations; false when there was none. */
+  public boolean delete(String scope, String key, BudgetPeriod period) throws SQLException {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
-            c.prepareStatement("delete from budget where scope = ? and scope_key = ?")) {
+            c.prepareStatement(
+                "delete from budget where scope = ? and scope_key = ? and period = ?")) {
       ps.setString(1, scope);
       ps.setString(2, key);
+      ps.setString(3, period.label());
       return ps.executeUpdate() > 0;
     }
   }
 
   /**
-   * Reserves {@code amount} on every budget of the team and of the workflow, in one transaction.
-   * Each hard budget is reserved by a conditional UPDATE that succeeds only if the amount still
-   * fits; the row lock it takes serialises concurrent reservations on the same budget. Rows are
-   * locked in id order so two calls sharing two budgets cannot deadlock.
+   * Reserves {@code amount} on every budget that applies to a call — the global ones, the team's
+   * (each period) and the workflow's — in one transaction: either every hard budget takes it or
+   * none does. Each reservation is a conditional UPDATE of the period's spend row that succeeds
+   * only if the amount still fits; the row lock it takes serialises concurrent reservations on the
+   * same budget and period across replicas.
    *
-   * @return the remaining amounts after the reservation (empty when no budget applies)
+   * @return the budgets after the reservation (empty when none applies)
    * @throws BudgetExceededException when a hard budget cannot take the amount (all rolled back)
    */
-  @Transactional
-  public List<Remaining> reserve(
-      UUID callId, String team, String workflowKey, BigDecimal amount, Instant expiresAt)
+  @Transactional(rollbackOn = Exception.class)
+  public List<Budget> reserve(
+      UUID callId, Scope scope, BigDecimal amount, Instant now, Instant expiresAt)
       throws SQLException {
+    String ensureSpend =
+        "insert into budget_spend (budget_id, period_start) values (?, ?)"
+            + " on conflict (budget_id, period_start) do nothing";
     String reserve =
-        "update budget set reserved_usd = reserved_usd + ?, updated_at = now()"
-            + " where id = ? and (not hard or (spent_usd + reserved_usd + ? <= limit_usd"
-            + " and spent_usd < limit_usd))"
-            + " returning limit_usd - spent_usd - reserved_usd";
+        "update budget_spend s set reserved_usd = s.reserved_usd + ? from budget b"
+            + " where b.id = s.budget_id and s.budget_id = ? and s.period_start = ?"
+            + " and (not b.hard or (s.spent_usd + s.reserved_usd + ? <= b.limit_usd"
+            + " and s.spent_usd < b.limit_usd))"
+            + " returning s.spent_usd, s.reserved_usd, b.limit_usd";
     String remember =
-        "insert into budget_reservation (call_id, budget_id, amount_usd, expires_at)"
-            + " values (?, ?, ?, ?)";
-    List<Remaining> result = new ArrayList<>();
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement find =
-            c.prepareStatement(
-                "select id, "
-                    + COLUMNS
-                    + " from budget where (scope = 'team' and scope_key = ?)"
-                    + " or (scope = 'workflow' and scope_key = ?) order by id");
-        PreparedStatement update = c.prepareStatement(reserve);
-        PreparedStatement insert = c.prepareStatement(remember)) {
-      find.setString(1, team);
-      find.setString(2, workflowKey);
-      List<UUID> ids = new ArrayList<>();
-      List<Budget> budgets = new ArrayList<>();
-      try (ResultSet rs = find.executeQuery()) {
-        while (rs.next()) {
-          ids.add(rs.getObject(1, UUID.class));
-          budgets.add(budget(rs, 1));
-        }
-      }
-      for (int i = 0; i < ids.size(); i++) {
-        Budget b = budgets.get(i);
-        update.setBigDecimal(1, amount);
-        update.setObject(2, ids.get(i));
-        update.setBigDecimal(3, amount);
-        try (ResultSet rs = update.executeQuery()) {
-          if (!rs.next()) {
-            // Read again under the lock the failed UPDATE took, for an exact message.
-            Budget now = find(c, b.scope(), b.key()).orElse(b);
-            throw new BudgetExceededException(
-                b.scope(), b.key(), now.limitUsd(), now.remainingUsd(), amount);
+        "insert into budget_reservation (call_id, budget_id, period_start, amount_usd, expires_at)"
+            + " values (?, ?, ?, ?, ?)";
+    List<Budget> result = new ArrayList<>();
+    try (Connection c = dataSource.getConnection()) {
+      List<Budget> budgets = applicable(c, scope, now);
+      try (PreparedStatement ensure = c.prepareStatement(ensureSpend);
+          PreparedStatement update = c.prepareStatement(reserve);
+          PreparedStatement insert = c.prepareStatement(remember)) {
+        for (Budget b : budgets) {
+          OffsetDateTime start = utc(b.periodStart());
+          ensure.setObject(1, b.id());
+          ensure.setObject(2, start);
+          ensure.executeUpdate();
+          update.setBigDecimal(1, amount);
+          update.setObject(2, b.id());
+          update.setObject(3, start);
+          update.setBigDecimal(4, amount);
+          try (ResultSet rs = update.executeQuery()) {
+            if (!rs.next()) {
+              // Read again under the lock the failed UPDATE took, for an exact message.
+              throw new BudgetExceededException(withSpend(c, b), amount);
+            }
+            result.add(spent(b, rs.getBigDecimal(1), rs.getBigDecimal(2), rs.getBigDecimal(3)));
           }
-          result.add(new Remaining(b.scope(), b.key(), rs.getBigDecimal(1)));
+          insert.setObject(1, callId);
+          insert.setObject(2, b.id());
+          insert.setObject(3, start);
+          insert.setBigDecimal(4, amount);
+          insert.setObject(5, utc(expiresAt));
+          insert.addBatch();
         }
-        insert.setObject(1, callId);
-        insert.setObject(2, ids.get(i));
-        insert.setBigDecimal(3, amount);
-        insert.setTimestamp(4, Timestamp.from(expiresAt));
-        insert.addBatch();
-      }
-      if (!ids.isEmpty()) {
-        insert.executeBatch();
+        if (!budgets.isEmpty()) {
+          insert.executeBatch();
+        }
       }
     }
     return result;
   }
 
   /**
-   * Settles a call: releases its reservations and adds its actual cost, in one statement, so a
-   * settlement is applied exactly once (a second one finds no reservation) and never partially.
+   * Settles a call: releases its reservations and adds its actual cost to the period each was made
+   * in, in one transaction, so a settlement is applied exactly once (a second one finds no
+   * reservation) and never partially. Thresholds the new spend reaches are recorded in the same
+   * transaction, with their event in the outbox.
    */
-  public List<Remaining> settle(UUID callId, BigDecimal actualUsd) throws SQLException {
+  @Transactional(rollbackOn = Exception.class)
+  public Settled settle(UUID callId, BigDecimal actualUsd) throws SQLException {
     String sql =
-        "with r as (delete from budget_reservation where call_id = ?"
-            + " returning budget_id, amount_usd)"
-            + " update budget b set reserved_usd = greatest(b.reserved_usd - r.amount_usd, 0),"
-            + " spent_usd = b.spent_usd + ?, updated_at = now() from r where b.id = r.budget_id"
-            + " returning b.scope, b.scope_key, b.limit_usd - b.spent_usd - b.reserved_usd";
+        "delete from budget_reservation where call_id = ?"
+            + " returning budget_id, period_start, amount_usd";
+    List<Charge> charges = new ArrayList<>();
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setObject(1, callId);
-      ps.setBigDecimal(2, actualUsd);
-      return remaining(ps);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          charges.add(
+              new Charge(
+                  rs.getObject(1, UUID.class),
+                  rs.getObject(2, OffsetDateTime.class).toInstant(),
+                  rs.getBigDecimal(3),
+                  actualUsd));
+        }
+      }
+      return apply(c, charges);
     }
   }
 
@@ -185,56 +218,237 @@ public class BudgetRepository {
    * Releases reservations whose call was never settled (its replica died, or the settlement failed)
    * and charges them in full: the call may have been paid for, so spent is never under-counted.
    */
-  public List<Remaining> expire(Instant now) throws SQLException {
+  @Transactional(rollbackOn = Exception.class)
+  public Settled expire(Instant now) throws SQLException {
     String sql =
-        "with r as (delete from budget_reservation where expires_at < ?"
-            + " returning budget_id, amount_usd),"
-            + " s as (select budget_id, sum(amount_usd) amount from r group by budget_id)"
-            + " update budget b set reserved_usd = greatest(b.reserved_usd - s.amount, 0),"
-            + " spent_usd = b.spent_usd + s.amount, updated_at = now() from s"
-            + " where b.id = s.budget_id"
-            + " returning b.scope, b.scope_key, b.limit_usd - b.spent_usd - b.reserved_usd";
+        "delete from budget_reservation where expires_at < ?"
+            + " returning budget_id, period_start, amount_usd";
+    Map<String, Charge> charges = new LinkedHashMap<>();
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setTimestamp(1, Timestamp.from(now));
-      return remaining(ps);
+      ps.setObject(1, utc(now));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          UUID id = rs.getObject(1, UUID.class);
+          Instant start = rs.getObject(2, OffsetDateTime.class).toInstant();
+          BigDecimal amount = rs.getBigDecimal(3);
+          charges.merge(
+              id + "|" + start,
+              new Charge(id, start, amount, amount),
+              (a, b) ->
+                  new Charge(
+                      a.budgetId(),
+                      a.periodStart(),
+                      a.release().add(b.release()),
+                      a.cost().add(b.cost())));
+        }
+      }
+      return apply(c, new ArrayList<>(charges.values()));
     }
   }
 
-  private static List<Remaining> remaining(PreparedStatement ps) throws SQLException {
-    List<Remaining> out = new ArrayList<>();
-    try (ResultSet rs = ps.executeQuery()) {
-      while (rs.next()) {
-        out.add(new Remaining(rs.getString(1), rs.getString(2), rs.getBigDecimal(3)));
+  private record Charge(UUID budgetId, Instant periodStart, BigDecimal release, BigDecimal cost) {}
+
+  private Settled apply(Connection c, List<Charge> charges) throws SQLException {
+    if (charges.isEmpty()) {
+      return new Settled(List.of(), 0);
+    }
+    charges.sort(Comparator.comparing(Charge::budgetId).thenComparing(Charge::periodStart));
+    String sql =
+        "update budget_spend s set reserved_usd = greatest(s.reserved_usd - ?, 0),"
+            + " spent_usd = s.spent_usd + ? from budget b"
+            + " where b.id = s.budget_id and s.budget_id = ? and s.period_start = ?"
+            + " returning "
+            + COLUMNS
+            + ", s.spent_usd, s.reserved_usd";
+    List<Budget> after = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      for (Charge charge : charges) {
+        ps.setBigDecimal(1, charge.release());
+        ps.setBigDecimal(2, charge.cost());
+        ps.setObject(3, charge.budgetId());
+        ps.setObject(4, utc(charge.periodStart()));
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            after.add(budget(rs, charge.periodStart()));
+          }
+        }
       }
     }
-    return out;
+    return new Settled(after, recordThresholds(c, after));
   }
 
-  private static Optional<Budget> find(Connection c, String scope, String key) throws SQLException {
+  /**
+   * Records each threshold a budget's settled spend has reached in its period, once: the first
+   * settlement to reach it inserts the row and queues the event; later ones find the row.
+   */
+  private int recordThresholds(Connection c, List<Budget> budgets) throws SQLException {
+    String sql =
+        "insert into budget_threshold (budget_id, period_start, percent, spent_usd)"
+            + " values (?, ?, ?, ?) on conflict do nothing";
+    List<PendingRecordRepository.Pending> events = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      for (Budget b : budgets) {
+        for (int percent : THRESHOLDS) {
+          BigDecimal mark = b.limitUsd().multiply(BigDecimal.valueOf(percent)).divide(HUNDRED);
+          if (b.spentUsd().signum() <= 0 || b.spentUsd().compareTo(mark) < 0) {
+            continue;
+          }
+          ps.setObject(1, b.id());
+          ps.setObject(2, utc(b.periodStart()));
+          ps.setInt(3, percent);
+          ps.setBigDecimal(4, b.spentUsd());
+          if (ps.executeUpdate() == 1) {
+            events.add(
+                new PendingRecordRepository.Pending(
+                    Topology.BUDGET_EVENTS_EXCHANGE,
+                    Topology.budgetRoutingKey(b.scope(), percent),
+                    event(b, percent),
+                    Map.of()));
+          }
+        }
+      }
+    }
+    if (!events.isEmpty()) {
+      outbox.insert(events, null);
+    }
+    return events.size();
+  }
+
+  private static BudgetThresholdCrossed event(Budget b, int percent) {
+    return new BudgetThresholdCrossed(
+        BudgetThresholdCrossed.eventIdFor(b.id(), b.periodStart(), percent),
+        BudgetThresholdCrossed.TYPE,
+        Instant.now(),
+        Budget.WORKFLOW.equals(b.scope()) ? UUID.fromString(b.key()) : null,
+        b.id(),
+        b.scope(),
+        b.key(),
+        b.period().label(),
+        b.periodStart(),
+        percent,
+        b.limitUsd().stripTrailingZeros(),
+        b.spentUsd().stripTrailingZeros(),
+        b.hard());
+  }
+
+  /**
+   * Creates a workflow's hard budget with {@code limit}, or changes its limit to it (the caller
+   * raised the budget of a retried workflow). Committed on its own, before the call's reservation:
+   * the caller's declaration stands even when the call is refused.
+   */
+  public void setWorkflowLimit(String workflowKey, BigDecimal limit) throws SQLException {
+    // Only a different limit is written: the usual call repeats the limit and changes nothing.
+    String sql =
+        "insert into budget (scope, scope_key, period, limit_usd, hard)"
+            + " values ('workflow', ?, 'total', ?, true)"
+            + " on conflict (scope, scope_key, period) do update set limit_usd = excluded.limit_usd,"
+            + " updated_at = now() where budget.limit_usd <> excluded.limit_usd";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, workflowKey);
+      ps.setBigDecimal(2, limit);
+      ps.executeUpdate();
+    }
+  }
+
+  private static List<Budget> applicable(Connection c, Scope scope, Instant now)
+      throws SQLException {
+    String sql =
+        "select "
+            + COLUMNS
+            + " from budget b where b.scope = 'global' or (b.scope = 'team' and b.scope_key = ?)"
+            + " or (b.scope = 'workflow' and b.scope_key = ?) order by b.id";
+    List<Budget> found = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, scope.team());
+      ps.setString(2, scope.workflowKey());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          BudgetPeriod period = BudgetPeriod.parse(rs.getString(4)).orElseThrow();
+          found.add(
+              new Budget(
+                  rs.getObject(1, UUID.class),
+                  rs.getString(2),
+                  rs.getString(3),
+                  period,
+                  rs.getBigDecimal(5),
+                  rs.getBoolean(6),
+                  period.start(now),
+                  BigDecimal.ZERO,
+                  BigDecimal.ZERO,
+                  rs.getObject(7, OffsetDateTime.class).toInstant()));
+        }
+      }
+    }
+    return found;
+  }
+
+  /** {@code b} with the spend of its period as it is now. */
+  private static Budget withSpend(Connection c, Budget b) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
-            "select " + COLUMNS + " from budget where scope = ? and scope_key = ?")) {
-      ps.setString(1, scope);
-      ps.setString(2, key);
+            "select s.spent_usd, s.reserved_usd, b.limit_usd from budget_spend s"
+                + " join budget b on b.id = s.budget_id"
+                + " where s.budget_id = ? and s.period_start = ?")) {
+      ps.setObject(1, b.id());
+      ps.setObject(2, utc(b.periodStart()));
       try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(budget(rs)) : Optional.empty();
+        return rs.next()
+            ? spent(b, rs.getBigDecimal(1), rs.getBigDecimal(2), rs.getBigDecimal(3))
+            : b;
       }
     }
   }
 
-  private static Budget budget(ResultSet rs) throws SQLException {
-    return budget(rs, 0);
+  private static Budget spent(Budget b, BigDecimal spent, BigDecimal reserved, BigDecimal limit) {
+    return new Budget(
+        b.id(),
+        b.scope(),
+        b.key(),
+        b.period(),
+        limit,
+        b.hard(),
+        b.periodStart(),
+        spent,
+        reserved,
+        b.updatedAt());
   }
 
-  private static Budget budget(ResultSet rs, int offset) throws SQLException {
+  private List<Budget> query(String sql, Instant now, String... args) throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setObject(1, utc(BudgetPeriod.DAY.start(now)));
+      ps.setObject(2, utc(BudgetPeriod.MONTH.start(now)));
+      for (int i = 0; i < args.length; i++) {
+        ps.setString(i + 3, args[i]);
+      }
+      List<Budget> found = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          found.add(budget(rs, BudgetPeriod.parse(rs.getString(4)).orElseThrow().start(now)));
+        }
+      }
+      return found;
+    }
+  }
+
+  /** A row of {@link #COLUMNS} followed by spent and reserved. */
+  private static Budget budget(ResultSet rs, Instant periodStart) throws SQLException {
     return new Budget(
-        rs.getString(offset + 1),
-        rs.getString(offset + 2),
-        rs.getBigDecimal(offset + 3),
-        rs.getBigDecimal(offset + 4),
-        rs.getBigDecimal(offset + 5),
-        rs.getBoolean(offset + 6),
-        rs.getObject(offset + 7, OffsetDateTime.class).toInstant());
+        rs.getObject(1, UUID.class),
+        rs.getString(2),
+        rs.getString(3),
+        BudgetPeriod.parse(rs.getString(4)).orElseThrow(),
+        rs.getBigDecimal(5),
+        rs.getBoolean(6),
+        periodStart,
+        rs.getBigDecimal(8),
+        rs.getBigDecimal(9),
+        rs.getObject(7, OffsetDateTime.class).toInstant());
+  }
+
+  private static OffsetDateTime utc(Instant instant) {
+    return instant.atOffset(ZoneOffset.UTC);
   }
 }

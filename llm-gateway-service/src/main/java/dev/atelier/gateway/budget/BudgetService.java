@@ -1,6 +1,7 @@
 package dev.atelier.gateway.budget;
 
 import dev.atelier.gateway.config.GatewayConfig;
+import dev.atelier.gateway.messaging.LlmCallPublisher;
 import dev.atelier.gateway.service.GatewayException;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -9,6 +10,7 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.math.BigDecimal;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
@@ -26,11 +28,13 @@ import org.jboss.logging.Logger;
  * Enforces budgets: reserves a call's worst-case cost before it is sent and settles it with the
  * actual cost afterwards.
  *
- * <p>Rule: a call is admitted by a hard budget only when {@code spent + reserved + worst case <=
- * limit}, checked and reserved in one conditional UPDATE under the row lock (see {@link
+ * <p>Rule: a call is admitted only when every hard budget that applies to it — global, its team's
+ * (per period) and its workflow's — has {@code spent + reserved + worst case <= limit} in its
+ * current period, checked and reserved in one transaction under the spend rows' locks (see {@link
  * BudgetRepository#reserve}). So however many calls run at once, on however many replicas, the
- * admitted worst cases together fit under the limit; spent can pass the limit only by what calls
- * cost beyond their reservation (a provider that ignores {@code max_tokens}).
+ * admitted worst cases together fit under each limit; spent can pass a limit only by what calls
+ * cost beyond their reservation (a provider that ignores {@code max_tokens}). Soft budgets are
+ * reserved and settled the same way but never refuse a call.
  *
  * <p>Which teams and workflows have a budget is cached per replica and re-read every {@code
  * gateway.budgets.refresh-interval}, so calls without a budget never wait on the database.
@@ -46,14 +50,24 @@ public class BudgetService {
   private final BudgetRepository repository;
   private final GatewayConfig.Budgets config;
   private final MeterRegistry registry;
-  private final Map<String, AtomicReference<Double>> remaining = new ConcurrentHashMap<>();
+  private final Clock clock;
+  private final LlmCallPublisher outbox;
+  private final Map<String, Gauges> gauges = new ConcurrentHashMap<>();
   private volatile Set<String> budgeted = Set.of();
+  private volatile boolean global;
   private ScheduledExecutorService scheduler;
 
-  BudgetService(BudgetRepository repository, GatewayConfig config, MeterRegistry registry) {
+  BudgetService(
+      BudgetRepository repository,
+      GatewayConfig config,
+      MeterRegistry registry,
+      Clock clock,
+      LlmCallPublisher outbox) {
     this.repository = repository;
     this.config = config.budgets();
     this.registry = registry;
+    this.clock = clock;
+    this.outbox = outbox;
   }
 
   void onStart(@Observes StartupEvent event) {
@@ -75,8 +89,14 @@ public class BudgetService {
     }
   }
 
-  /** True when a budget may apply to the call (cheap, in memory). */
-  public boolean applies(String team, UUID workflowId) {
+  /**
+   * True when a budget may apply to the call (cheap, in memory): a global budget exists, the team
+   * or the workflow has one, or the caller sets the workflow's budget with the call.
+   */
+  public boolean applies(String team, UUID workflowId, BigDecimal workflowLimit) {
+    if (global || (workflowId != null && workflowLimit != null)) {
+      return true;
+    }
     Set<String> keys = budgeted;
     return !keys.isEmpty()
         && (keys.contains(cacheKey(Budget.TEAM, team))
@@ -85,19 +105,31 @@ public class BudgetService {
   }
 
   /**
-   * Reserves {@code worstCaseUsd} for a call on every budget of its team and workflow. Blocking
-   * (database): never call it on an event-loop thread.
+   * Reserves {@code worstCaseUsd} for a call on every budget that applies to it, all or nothing.
+   * Blocking (database): never call it on an event-loop thread.
    *
+   * @param workflowLimit the workflow's budget set by the caller ({@code
+   *     X-Atelier-Workflow-Budget-Usd}), created or updated first (and kept even if the call is
+   *     refused); null to leave it as it is
    * @throws GatewayException 402 {@code budget_exceeded} naming the budget that refused
    */
-  public void reserve(UUID callId, String team, UUID workflowId, BigDecimal worstCaseUsd) {
+  public void reserve(
+      UUID callId,
+      String team,
+      UUID workflowId,
+      BigDecimal workflowLimit,
+      BigDecimal worstCaseUsd) {
     try {
-      List<BudgetRepository.Remaining> after =
+      String workflowKey = workflowId == null ? null : workflowId.toString();
+      if (workflowKey != null && workflowLimit != null) {
+        repository.setWorkflowLimit(workflowKey, workflowLimit);
+      }
+      List<Budget> after =
           repository.reserve(
               callId,
-              team,
-              workflowId == null ? null : workflowId.toString(),
+              new BudgetRepository.Scope(team, workflowKey),
               worstCaseUsd,
+              clock.instant(),
               Instant.now().plus(config.reservationTtl()));
       after.forEach(this::gauge);
     } catch (BudgetExceededException e) {
@@ -133,9 +165,7 @@ public class BudgetService {
    */
   public void settle(UUID callId, BigDecimal actualUsd) {
     try {
-      repository
-          .settle(callId, actualUsd == null ? BigDecimal.ZERO : actualUsd)
-          .forEach(this::gauge);
+      settled(repository.settle(callId, actualUsd == null ? BigDecimal.ZERO : actualUsd));
     } catch (Exception e) {
       LOG.errorf(e, "budget settlement of call %s failed; its reservation will expire", callId);
     }
@@ -144,18 +174,24 @@ public class BudgetService {
   /** Re-reads the budgets now (after an admin change on this replica). */
   public void refresh() {
     try {
-      List<Budget> all = repository.findAll();
+      List<Budget> all = repository.findAll(clock.instant());
       Set<String> keys = new HashSet<>();
+      boolean anyGlobal = false;
       for (Budget b : all) {
         keys.add(cacheKey(b.scope(), b.key()));
-        gauge(new BudgetRepository.Remaining(b.scope(), b.key(), b.remainingUsd()));
+        anyGlobal |= Budget.GLOBAL.equals(b.scope());
+        gauge(b);
       }
       budgeted = Set.copyOf(keys);
-      // A deleted team budget reads NaN rather than its last value.
-      remaining.forEach(
-          (k, v) -> {
-            if (!keys.contains(k)) {
-              v.set(Double.NaN);
+      global = anyGlobal;
+      // A deleted budget reads NaN rather than its last value.
+      Set<String> live = new HashSet<>();
+      all.forEach(b -> live.add(gaugeKey(b)));
+      gauges.forEach(
+          (k, g) -> {
+            if (!live.contains(k)) {
+              g.remaining.set(Double.NaN);
+              g.limit.set(Double.NaN);
             }
           });
     } catch (Exception e) {
@@ -165,34 +201,56 @@ public class BudgetService {
 
   private void housekeeping() {
     try {
-      repository.expire(Instant.now()).forEach(this::gauge);
+      settled(repository.expire(Instant.now()));
     } catch (Exception e) {
       LOG.warnf(e, "expiring budget reservations failed");
     }
     refresh();
   }
 
+  private void settled(BudgetRepository.Settled settled) {
+    settled.budgets().forEach(this::gauge);
+    if (settled.thresholdEvents() > 0) {
+      outbox.drainSoon();
+    }
+  }
+
+  private record Gauges(AtomicReference<Double> remaining, AtomicReference<Double> limit) {}
+
   /**
-   * Team budgets are exposed as {@code atelier.llm.budget.remaining{scope,key}}; workflow budgets
-   * are not, since one series per workflow would grow without bound.
+   * Global and team budgets are exposed as {@code atelier.llm.budget.remaining} and {@code
+   * atelier.llm.budget.limit} with tags scope, key and period; workflow budgets are not, since one
+   * series per workflow would grow without bound (their thresholds are announced as events).
    */
-  private void gauge(BudgetRepository.Remaining r) {
-    if (!Budget.TEAM.equals(r.scope())) {
+  private void gauge(Budget b) {
+    if (Budget.WORKFLOW.equals(b.scope())) {
       return;
     }
-    remaining
-        .computeIfAbsent(
-            cacheKey(r.scope(), r.key()),
+    Gauges g =
+        gauges.computeIfAbsent(
+            gaugeKey(b),
             k -> {
-              AtomicReference<Double> value = new AtomicReference<>(Double.NaN);
-              Gauge.builder("atelier.llm.budget.remaining", value, AtomicReference::get)
-                  .description("USD left in a budget: limit - spent - reserved")
+              Gauges fresh =
+                  new Gauges(new AtomicReference<>(Double.NaN), new AtomicReference<>(Double.NaN));
+              String[] tags = {"scope", b.scope(), "key", b.key(), "period", b.period().label()};
+              Gauge.builder("atelier.llm.budget.remaining", fresh.remaining, AtomicReference::get)
+                  .description("USD left in a budget's current period: limit - spent - reserved")
                   .baseUnit("usd")
-                  .tags("scope", r.scope(), "key", r.key())
+                  .tags(tags)
                   .register(registry);
-              return value;
-            })
-        .set(r.remainingUsd().doubleValue());
+              Gauge.builder("atelier.llm.budget.limit", fresh.limit, AtomicReference::get)
+                  .description("A budget's limit in USD per period")
+                  .baseUnit("usd")
+                  .tags(tags)
+                  .register(registry);
+              return fresh;
+            });
+    g.remaining.set(b.remainingUsd().doubleValue());
+    g.limit.set(b.limitUsd().doubleValue());
+  }
+
+  private static String gaugeKey(Budget b) {
+    return cacheKey(b.scope(), b.key()) + '\u0000' + b.period().label();
   }
 
   private static String cacheKey(String scope, String key) {

@@ -94,9 +94,13 @@ public class LlmCallPublisher {
   private record Item(LlmCallRecorded event, Context parent) {}
 
   void onStart(@Observes StartupEvent event) {
-    // Declared before the first record, so records published before tracking-service or the
-    // orchestrator start their consumers wait in these queues instead of being unroutable.
-    broker.declare(Topology.TRACKING_LLM_CALLS, Topology.ORCHESTRATOR_LLM_CALLS);
+    // Declared (with every Atelier exchange, budget events included) before the first record, so
+    // records and budget events published before tracking-service or the orchestrator start their
+    // consumers wait in these queues instead of being unroutable.
+    broker.declare(
+        Topology.TRACKING_LLM_CALLS,
+        Topology.ORCHESTRATOR_LLM_CALLS,
+        Topology.TRACKING_BUDGET_EVENTS);
     running = true;
     worker = new Thread(this::run, "llm-call-publisher");
     worker.setDaemon(true);
@@ -130,6 +134,21 @@ public class LlmCallPublisher {
     }
     Infrastructure.getDefaultWorkerPool()
         .execute(() -> spool(List.of(item), running ? "publish queue full" : "shutting down"));
+  }
+
+  /**
+   * Publishes the outbox now rather than at the next retry interval: called after a settlement
+   * queued budget threshold events.
+   */
+  public void drainSoon() {
+    ScheduledExecutorService r = retrier;
+    if (r != null && !r.isShutdown()) {
+      try {
+        r.execute(this::drainSpool);
+      } catch (RuntimeException e) {
+        // shutting down: the events stay in the outbox for the next replica to publish
+      }
+    }
   }
 
   private void run() {
@@ -209,7 +228,7 @@ public class LlmCallPublisher {
         n = drainer.drainOnce(limit);
         if (n > 0) {
           published.increment(n);
-          LOG.infof("re-published %d spooled LLM call record(s)", n);
+          LOG.infof("published %d event(s) from the outbox", n);
         }
       } while (n == limit);
     } catch (RuntimeException e) {

@@ -1,6 +1,5 @@
 package dev.atelier.gateway.messaging;
 
-import dev.atelier.contracts.Topology;
 import dev.atelier.kit.amqp.EventPublisher;
 import dev.atelier.kit.amqp.Outgoing;
 import dev.atelier.kit.amqp.PublishException;
@@ -12,9 +11,10 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * Re-publishes spooled records. Rows are locked while their publish is confirmed and deleted in the
- * same transaction, so two replicas never publish the same row at once; a crash between confirm and
- * commit republishes a record, which consumers deduplicate on its event id.
+ * Publishes the outbox: spooled LLM-call records and budget threshold events. Rows are locked while
+ * their publish is confirmed and deleted in the same transaction, so two replicas never publish the
+ * same row at once; a crash between confirm and commit republishes a record, which consumers
+ * deduplicate on its event id.
  */
 @ApplicationScoped
 public class PendingRecordDrainer {
@@ -31,7 +31,7 @@ public class PendingRecordDrainer {
   }
 
   /**
-   * Publishes up to {@code limit} of the oldest spooled records.
+   * Publishes up to {@code limit} of the oldest spooled events.
    *
    * @return how many were published; 0 when the spool is empty or the broker refused them
    */
@@ -49,8 +49,8 @@ public class PendingRecordDrainer {
                 .map(
                     p ->
                         new Outgoing(
-                            Topology.LLM_CALLS_EXCHANGE,
-                            Topology.LLM_CALL,
+                            p.exchange(),
+                            p.routingKey(),
                             p.event(),
                             traces.extract(p.traceHeaders())))
                 .toList());

@@ -2,8 +2,11 @@ package dev.atelier.gateway.messaging;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.atelier.contracts.AtelierEvent;
+import dev.atelier.contracts.BudgetThresholdCrossed;
 import dev.atelier.contracts.EventCodec;
 import dev.atelier.contracts.LlmCallRecorded;
+import dev.atelier.contracts.Topology;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
 import java.sql.Array;
@@ -17,7 +20,11 @@ import java.util.Map;
 import java.util.UUID;
 import javax.sql.DataSource;
 
-/** The {@code pending_call_record} spool: records whose confirmed publish failed. */
+/**
+ * The {@code pending_call_record} table, the gateway's outbox: LLM-call records whose confirmed
+ * publish failed, and budget threshold events written in the transaction that settled the spend
+ * (see {@code BudgetRepository}). {@link PendingRecordDrainer} publishes both.
+ */
 @ApplicationScoped
 public class PendingRecordRepository {
 
@@ -32,21 +39,44 @@ public class PendingRecordRepository {
     this.mapper = mapper;
   }
 
-  /** A spooled record and the trace context it was published in. */
-  public record Pending(LlmCallRecorded event, Map<String, String> traceHeaders) {}
+  /** Event types the outbox can hold, and the record each is read back as. */
+  private static final Map<String, Class<? extends AtelierEvent>> TYPES =
+      Map.of(
+          LlmCallRecorded.TYPE, LlmCallRecorded.class,
+          BudgetThresholdCrossed.TYPE, BudgetThresholdCrossed.class);
 
-  /** Stores records; one already stored (same event id) is left as it is. */
+  /** A spooled event, where it goes, and the trace context it was published in. */
+  public record Pending(
+      String exchange, String routingKey, AtelierEvent event, Map<String, String> traceHeaders) {
+
+    /** An LLM-call record, for {@link Topology#LLM_CALLS_EXCHANGE}. */
+    public Pending(LlmCallRecorded event, Map<String, String> traceHeaders) {
+      this(Topology.LLM_CALLS_EXCHANGE, Topology.LLM_CALL, event, traceHeaders);
+    }
+  }
+
+  /**
+   * Stores events; one already stored (same event id) is left as it is. Inside a transaction the
+   * rows commit with it (the datasource enlists the connection).
+   */
   public void insert(List<Pending> records, String error) throws SQLException {
     String sql =
-        "insert into pending_call_record (event_id, event, trace_headers, last_error)"
-            + " values (?, ?::jsonb, ?::jsonb, ?) on conflict (event_id) do nothing";
+        "insert into pending_call_record (event_id, event, trace_headers, last_error, exchange,"
+            + " routing_key, event_type) values (?, ?::jsonb, ?::jsonb, ?, ?, ?, ?)"
+            + " on conflict (event_id) do nothing";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       for (Pending p : records) {
+        if (!TYPES.containsKey(p.event().type())) {
+          throw new IllegalArgumentException("the outbox cannot hold " + p.event().type());
+        }
         ps.setObject(1, p.event().eventId());
         ps.setString(2, new String(EventCodec.write(p.event()), StandardCharsets.UTF_8));
         ps.setString(3, json(p.traceHeaders()));
         ps.setString(4, error);
+        ps.setString(5, p.exchange());
+        ps.setString(6, p.routingKey());
+        ps.setString(7, p.event().type());
         ps.addBatch();
       }
       ps.executeBatch();
@@ -59,7 +89,8 @@ public class PendingRecordRepository {
    */
   public List<Pending> lockOldest(int limit) throws SQLException {
     String sql =
-        "select event, trace_headers from pending_call_record order by created_at"
+        "select event, trace_headers, exchange, routing_key, event_type from pending_call_record"
+            + " order by created_at"
             + " limit ? for update skip locked";
     List<Pending> found = new ArrayList<>();
     try (Connection c = dataSource.getConnection();
@@ -67,16 +98,16 @@ public class PendingRecordRepository {
       ps.setInt(1, limit);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          LlmCallRecorded event =
+          AtelierEvent event =
               EventCodec.read(
-                  rs.getString(1).getBytes(StandardCharsets.UTF_8), LlmCallRecorded.class);
+                  rs.getString(1).getBytes(StandardCharsets.UTF_8), TYPES.get(rs.getString(5)));
           Map<String, String> headers;
           try {
             headers = mapper.readValue(rs.getString(2), HEADERS);
           } catch (JsonProcessingException e) {
             headers = Map.of();
           }
-          found.add(new Pending(event, headers));
+          found.add(new Pending(rs.getString(3), rs.getString(4), event, headers));
         }
       }
     }

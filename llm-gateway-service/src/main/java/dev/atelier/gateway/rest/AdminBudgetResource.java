@@ -1,6 +1,7 @@
 package dev.atelier.gateway.rest;
 
 import dev.atelier.gateway.budget.Budget;
+import dev.atelier.gateway.budget.BudgetPeriod;
 import dev.atelier.gateway.budget.BudgetRepository;
 import dev.atelier.gateway.budget.BudgetService;
 import dev.atelier.kit.problem.ProblemException;
@@ -17,15 +18,19 @@ import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import java.math.BigDecimal;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 
 /**
- * Budgets in USD per team or per workflow ({@code /admin/budgets/{scope}/{key}}, scope {@code team}
- * or {@code workflow}). Admin key; errors as problem+json. A change takes effect on this replica at
- * once and on the others within {@code gateway.budgets.refresh-interval}.
+ * Budgets in USD ({@code /admin/budgets/{scope}/{key}}): scope {@code global} (key {@code *}),
+ * {@code team} (key: the team) or {@code workflow} (key: the workflow id); each with a period,
+ * {@code total}, {@code day} or {@code month} (UTC; a workflow budget is always {@code total}). A
+ * scope and key can have one budget per period, e.g. a team's daily and monthly limits. Admin key;
+ * errors as problem+json. A change takes effect on this replica at once and on the others within
+ * {@code gateway.budgets.refresh-interval}.
  */
 @Path("/admin/budgets")
 @Produces(MediaType.APPLICATION_JSON)
@@ -34,20 +39,30 @@ public class AdminBudgetResource {
   private final BudgetRepository repository;
   private final BudgetService budgets;
   private final AdminAuth admin;
+  private final Clock clock;
 
-  AdminBudgetResource(BudgetRepository repository, BudgetService budgets, AdminAuth admin) {
+  AdminBudgetResource(
+      BudgetRepository repository, BudgetService budgets, AdminAuth admin, Clock clock) {
     this.repository = repository;
     this.budgets = budgets;
     this.admin = admin;
+    this.clock = clock;
   }
 
-  /** A budget to set: limit in USD; {@code hard} (default true) rejects calls that do not fit. */
-  public record BudgetRequest(BigDecimal limitUsd, Boolean hard) {}
+  /**
+   * A budget to set: limit in USD per period; {@code hard} (default true) rejects calls that do not
+   * fit, soft only alerts; {@code period} (default {@code total}) may also be given as {@code
+   * ?period=}.
+   */
+  public record BudgetRequest(BigDecimal limitUsd, Boolean hard, String period) {}
 
-  /** A budget as stored; remaining = limit - spent - reserved. */
+  /** A budget with its current period's spend; remaining = limit - spent - reserved. */
   public record BudgetView(
+      UUID id,
       String scope,
       String key,
+      String period,
+      Instant periodStart,
       BigDecimal limitUsd,
       BigDecimal spentUsd,
       BigDecimal reservedUsd,
@@ -56,8 +71,11 @@ public class AdminBudgetResource {
       Instant updatedAt) {
     static BudgetView of(Budget b) {
       return new BudgetView(
+          b.id(),
           b.scope(),
           b.key(),
+          b.period().label(),
+          b.periodStart(),
           b.limitUsd().stripTrailingZeros(),
           b.spentUsd().stripTrailingZeros(),
           b.reservedUsd().stripTrailingZeros(),
@@ -68,45 +86,49 @@ public class AdminBudgetResource {
   }
 
   @GET
-  @Operation(summary = "List budgets, optionally of one scope (team or workflow)")
+  @Operation(summary = "List budgets, optionally of one scope and/or period")
   public List<BudgetView> list(
       @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization,
-      @QueryParam("scope") String scope)
+      @QueryParam("scope") String scope,
+      @QueryParam("period") String period)
       throws SQLException {
     admin.require(authorization);
     if (scope != null) {
       scope(scope);
     }
-    return repository.findAll().stream()
+    BudgetPeriod p = period == null ? null : period(period);
+    return repository.findAll(clock.instant()).stream()
         .filter(b -> scope == null || scope.equals(b.scope()))
+        .filter(b -> p == null || p == b.period())
         .map(BudgetView::of)
         .toList();
   }
 
   @GET
   @Path("/{scope}/{key}")
-  @Operation(summary = "One budget with what is spent and reserved")
+  @Operation(
+      summary =
+          "One budget with what is spent and reserved in its current period; ?period= picks one"
+              + " when the key has several")
   public BudgetView get(
       @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization,
       @PathParam("scope") String scope,
-      @PathParam("key") String key)
+      @PathParam("key") String key,
+      @QueryParam("period") String period)
       throws SQLException {
     admin.require(authorization);
-    String s = scope(scope);
-    return repository
-        .find(s, key(s, key))
-        .map(BudgetView::of)
-        .orElseThrow(() -> ProblemException.notFound("budget", scope + "/" + key));
+    return BudgetView.of(one(scope, key, period));
   }
 
   @PUT
   @Path("/{scope}/{key}")
   @Consumes(MediaType.APPLICATION_JSON)
-  @Operation(summary = "Create a budget or change its limit; what was spent is kept")
+  @Operation(summary = "Create a budget or change its limit and kind; what was spent is kept")
   public BudgetView put(
       @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization,
       @PathParam("scope") String scope,
       @PathParam("key") String key,
+      @QueryParam("period") String periodParam,
       BudgetRequest request)
       throws SQLException {
     admin.require(authorization);
@@ -122,39 +144,94 @@ public class AdminBudgetResource {
       throw ProblemException.badRequest(
           "invalid-budget", "'limitUsd' allows at most 12 decimals and 12 integer digits");
     }
+    if (periodParam != null && request.period() != null && !periodParam.equals(request.period())) {
+      throw ProblemException.badRequest(
+          "invalid-period", "?period= and 'period' in the body disagree");
+    }
+    String named = periodParam != null ? periodParam : request.period();
+    BudgetPeriod p = named == null ? BudgetPeriod.TOTAL : period(named);
+    if (Budget.WORKFLOW.equals(s) && p != BudgetPeriod.TOTAL) {
+      throw ProblemException.badRequest(
+          "invalid-period", "a workflow budget covers the whole workflow: period must be 'total'");
+    }
     Budget b =
-        repository.upsert(s, k, request.limitUsd(), request.hard() == null || request.hard());
+        repository.upsert(
+            s, k, p, request.limitUsd(), request.hard() == null || request.hard(), clock.instant());
     budgets.refresh();
     return BudgetView.of(b);
   }
 
   @DELETE
   @Path("/{scope}/{key}")
-  @Operation(summary = "Delete a budget (its spend history goes with it)")
+  @Operation(summary = "Delete a budget (its spend history goes with it); ?period= picks one")
   public void delete(
       @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization,
       @PathParam("scope") String scope,
-      @PathParam("key") String key)
+      @PathParam("key") String key,
+      @QueryParam("period") String period)
       throws SQLException {
     admin.require(authorization);
-    String s = scope(scope);
-    if (!repository.delete(s, key(s, key))) {
-      throw ProblemException.notFound("budget", scope + "/" + key);
+    Budget b = one(scope, key, period);
+    if (!repository.delete(b.scope(), b.key(), b.period())) {
+      throw ProblemException.notFound("budget", scope + "/" + key + "/" + b.period().label());
     }
     budgets.refresh();
   }
 
-  private static String scope(String scope) {
-    if (!Budget.TEAM.equals(scope) && !Budget.WORKFLOW.equals(scope)) {
+  /** The budget named by scope, key and (when the key has several) period. */
+  private Budget one(String scope, String key, String period) throws SQLException {
+    String s = scope(scope);
+    String k = key(s, key);
+    if (period != null) {
+      BudgetPeriod p = period(period);
+      return repository
+          .find(s, k, p, clock.instant())
+          .orElseThrow(() -> ProblemException.notFound("budget", scope + "/" + key + "/" + period));
+    }
+    List<Budget> found = repository.find(s, k, clock.instant());
+    if (found.isEmpty()) {
+      throw ProblemException.notFound("budget", scope + "/" + key);
+    }
+    if (found.size() > 1) {
       throw ProblemException.badRequest(
-          "invalid-scope", "scope must be 'team' or 'workflow', not '" + scope + "'");
+          "period-required",
+          scope
+              + "/"
+              + key
+              + " has budgets for "
+              + String.join(", ", found.stream().map(b -> b.period().label()).toList())
+              + ": name one with ?period=");
+    }
+    return found.get(0);
+  }
+
+  private static String scope(String scope) {
+    if (!Budget.GLOBAL.equals(scope)
+        && !Budget.TEAM.equals(scope)
+        && !Budget.WORKFLOW.equals(scope)) {
+      throw ProblemException.badRequest(
+          "invalid-scope",
+          "scope must be 'global', 'team' or 'workflow', not '" + clip(scope) + "'");
     }
     return scope;
+  }
+
+  private static BudgetPeriod period(String period) {
+    return BudgetPeriod.parse(period)
+        .orElseThrow(
+            () ->
+                ProblemException.badRequest(
+                    "invalid-period",
+                    "period must be 'total', 'day' or 'month', not '" + clip(period) + "'"));
   }
 
   private static String key(String scope, String key) {
     if (key == null || key.isBlank() || key.length() > 200) {
       throw ProblemException.badRequest("invalid-key", "the budget key must be 1-200 characters");
+    }
+    if (Budget.GLOBAL.equals(scope) && !Budget.GLOBAL_KEY.equals(key)) {
+      throw ProblemException.badRequest(
+          "invalid-key", "the global budget's key is '*' (/admin/budgets/global/*)");
     }
     if (Budget.WORKFLOW.equals(scope)) {
       try {
@@ -165,5 +242,9 @@ public class AdminBudgetResource {
       }
     }
     return key;
+  }
+
+  private static String clip(String s) {
+    return s.length() > 64 ? s.substring(0, 64) + "..." : s;
   }
 }

@@ -16,6 +16,7 @@ import dev.atelier.gateway.service.ChatRequest;
 import dev.atelier.gateway.service.ChatService;
 import dev.atelier.gateway.service.EmbeddingService;
 import dev.atelier.gateway.service.GatewayException;
+import dev.atelier.gateway.service.WorkflowBudgetHeader;
 import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.smallrye.mutiny.subscription.Cancellable;
@@ -27,6 +28,7 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.math.BigDecimal;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -123,12 +125,15 @@ public class OpenAiRoutes {
       }
       ChatRequest request = ChatRequest.parse(mapper, body.getBytes());
       Attribution attribution = Attribution.from(rc.request()::getHeader);
+      BigDecimal workflowBudget =
+          WorkflowBudgetHeader.parse(rc.request()::getHeader, attribution.workflowId());
       call = chats.start(request, team, attribution, parent);
       rc.response().putHeader(CALL_ID_HEADER, call.id().toString());
-      if (chats.budgeted(call)) {
+      if (chats.budgeted(call, workflowBudget)) {
         // Reserving is a database transaction: never on the event loop.
         ChatCall budgeted = call;
-        Infrastructure.getDefaultWorkerPool().execute(() -> reserveThenSend(rc, budgeted));
+        Infrastructure.getDefaultWorkerPool()
+            .execute(() -> reserveThenSend(rc, budgeted, workflowBudget));
       } else {
         send(rc, call);
       }
@@ -151,9 +156,9 @@ public class OpenAiRoutes {
     }
   }
 
-  private void reserveThenSend(RoutingContext rc, ChatCall call) {
+  private void reserveThenSend(RoutingContext rc, ChatCall call, BigDecimal workflowBudget) {
     try {
-      chats.reserve(call);
+      chats.reserve(call, workflowBudget);
     } catch (GatewayException e) {
       if (BudgetService.BUDGET_EXCEEDED.equals(e.code())) {
         // A rejection by budget is a call outcome: it is recorded, unlike a malformed request.

@@ -88,17 +88,19 @@ public class ChatService {
   }
 
   /** True when a budget may apply to the call: it must then be {@link #reserve reserved} first. */
-  public boolean budgeted(ChatCall call) {
-    return budgets.applies(call.team(), call.attribution().workflowId());
+  public boolean budgeted(ChatCall call, BigDecimal workflowBudget) {
+    return budgets.applies(call.team(), call.attribution().workflowId(), workflowBudget);
   }
 
   /**
    * Reserves the call's worst-case cost (prompt estimate + max output tokens x n, no cache
    * discount) on its budgets. Blocking: call it on a worker thread.
    *
+   * @param workflowBudget the workflow budget the caller set ({@link WorkflowBudgetHeader}); the
+   *     workflow's budget is created or its limit changed to it first; null to leave it
    * @throws GatewayException 402 {@code budget_exceeded} when a hard budget cannot take it
    */
-  public void reserve(ChatCall call) {
+  public void reserve(ChatCall call, BigDecimal workflowBudget) {
     ChatRequest r = call.request();
     long maxOutput =
         (long) (r.maxTokens() != null ? r.maxTokens() : defaultMaxOutputTokens) * r.n();
@@ -107,7 +109,8 @@ public class ChatService {
         prices.price(call.provider().name(), call.upstreamModel(), null, worst, Instant.now());
     // An unpriced model reserves nothing; it is still refused once the budget is spent.
     BigDecimal amount = cost.known() ? cost.costUsd() : BigDecimal.ZERO;
-    budgets.reserve(call.id(), call.team(), call.attribution().workflowId(), amount);
+    budgets.reserve(
+        call.id(), call.team(), call.attribution().workflowId(), workflowBudget, amount);
     call.reserved();
   }
 

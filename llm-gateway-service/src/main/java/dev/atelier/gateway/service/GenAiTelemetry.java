@@ -152,9 +152,11 @@ public class GenAiTelemetry {
     String provider = call.provider().name();
     String model = call.request().model();
     String respModel = responseModel == null ? model : responseModel;
+    // Agents are the workflow roles, a small set: per-agent usage and cost stay bounded.
+    String agent = call.attribution().agent() == null ? "none" : call.attribution().agent();
     if (error == null || usage.total() > 0) {
-      tokenSummary(provider, model, respModel, "input").record(usage.input());
-      tokenSummary(provider, model, respModel, "output").record(usage.output());
+      tokenSummary(provider, model, respModel, agent, "input").record(usage.input());
+      tokenSummary(provider, model, respModel, agent, "output").record(usage.output());
     }
     Timer.builder("gen_ai.client.operation.duration")
         .description("GenAI operation duration")
@@ -172,7 +174,14 @@ public class GenAiTelemetry {
           .description("Cost of LLM calls in USD")
           .baseUnit("usd")
           .tags(
-              "gen_ai.provider.name", provider, "gen_ai.request.model", model, "team", call.team())
+              "gen_ai.provider.name",
+              provider,
+              "gen_ai.request.model",
+              model,
+              "team",
+              call.team(),
+              "gen_ai.agent.name",
+              agent)
           .register(registry)
           .increment(cost.costUsd().doubleValue());
     } else if (usage.total() > 0) {
@@ -185,7 +194,7 @@ public class GenAiTelemetry {
   }
 
   private DistributionSummary tokenSummary(
-      String provider, String model, String responseModel, String type) {
+      String provider, String model, String responseModel, String agent, String type) {
     return DistributionSummary.builder("gen_ai.client.token.usage")
         .description("Number of input and output tokens used")
         .tags(
@@ -193,6 +202,7 @@ public class GenAiTelemetry {
             "gen_ai.provider.name", provider,
             "gen_ai.request.model", model,
             "gen_ai.response.model", responseModel,
+            "gen_ai.agent.name", agent,
             "gen_ai.token.type", type)
         .serviceLevelObjectives(TOKEN_BUCKETS)
         .register(registry);
