@@ -27,7 +27,8 @@ public final class Headers {
   /**
    * The whole budget in USD of the workflow a gateway call belongs to (a decimal such as {@code
    * 2.50}). The gateway creates the workflow's hard budget from it on first sight and enforces it
-   * across replicas; later calls carrying a different value do not change an existing budget.
+   * across replicas; a later call carrying a different value changes the limit (a user raised the
+   * budget to resume a workflow stopped by it).
    */
   public static final String WORKFLOW_BUDGET_USD = "X-Atelier-Workflow-Budget-Usd";
 

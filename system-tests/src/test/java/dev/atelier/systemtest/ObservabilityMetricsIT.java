@@ -57,17 +57,14 @@ class ObservabilityMetricsIT {
       Map.of(
           "atelier_llm_cost_unknown_total",
           List.of("llm-gateway-service", "\"atelier.llm.cost.unknown\""),
-          // one series per team that has a budget
+          // one series per global or team budget
           "atelier_llm_budget_remaining_usd",
-          List.of("llm-gateway-service", "\"atelier.llm.budget.remaining\""));
-
-  /**
-   * Not exported yet: the gateway exports no budget limit and has no circuit breaker. The rules are
-   * written against these names (deploy/observability/README.md); the gateway must use them when it
-   * adds them.
-   */
-  private static final Set<String> PLANNED =
-      Set.of("atelier_llm_budget_limit_usd", "atelier_llm_provider_circuit_open");
+          List.of("llm-gateway-service", "\"atelier.llm.budget.remaining\""),
+          "atelier_llm_budget_limit_usd",
+          List.of("llm-gateway-service", "\"atelier.llm.budget.limit\""),
+          // one series per deployment of an alias, once it was called
+          "atelier_llm_provider_circuit_open",
+          List.of("llm-gateway-service", "\"atelier.llm.provider.circuit.open\""));
 
   private static AtelierSuite suite;
 
@@ -143,7 +140,6 @@ class ObservabilityMetricsIT {
     // The exemption lists stay honest: each entry is still used somewhere.
     assertThat(used)
         .containsAll(RABBITMQ)
-        .containsAll(PLANNED)
         .containsAll(REGISTERED_ON_FIRST_USE.keySet());
   }
 
@@ -154,7 +150,7 @@ class ObservabilityMetricsIT {
           ? null
           : name + " is not in the list of RabbitMQ plugin metrics";
     }
-    if (PROMETHEUS.contains(name) || PLANNED.contains(name)) {
+    if (PROMETHEUS.contains(name)) {
       return null;
     }
     if (REGISTERED_ON_FIRST_USE.containsKey(name)) {
