@@ -78,6 +78,8 @@ public class WorkflowEventRepository {
                   stored.errorCode(),
                   stored.message(),
                   stored.usage(),
+                  stored.budgetUsd(),
+                  stored.spentUsd(),
                   stored.at()));
         }
       }

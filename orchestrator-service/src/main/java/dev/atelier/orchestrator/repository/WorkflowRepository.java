@@ -118,17 +118,19 @@ public class WorkflowRepository {
     return one("select " + COLUMNS + " from workflow where id = ? for update skip locked", id);
   }
 
+  /** Writes the status and what goes with it: reason, times, the budget (raised on retry). */
   public void updateStatus(WorkflowRun w) {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
             c.prepareStatement(
                 "update workflow set status = ?, failure_reason = ?, updated_at = ?,"
-                    + " completed_at = ? where id = ?")) {
+                    + " completed_at = ?, budget_usd = ? where id = ?")) {
       ps.setString(1, w.status().value());
       ps.setString(2, w.failureReason());
       ps.setObject(3, Sql.ts(w.updatedAt()));
       ps.setObject(4, Sql.ts(w.completedAt()));
-      ps.setObject(5, w.id());
+      ps.setBigDecimal(5, w.budgetUsd());
+      ps.setObject(6, w.id());
       ps.executeUpdate();
     } catch (SQLException e) {
       throw Sql.failure("cannot update workflow " + w.id(), e);

@@ -22,7 +22,9 @@ import jakarta.transaction.Transactional;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.jboss.logging.Logger;
 
@@ -34,6 +36,9 @@ import org.jboss.logging.Logger;
 public class WorkflowEngine {
 
   private static final Logger LOG = Logger.getLogger(WorkflowEngine.class);
+
+  /** The step-metadata key that names the workflow's team. */
+  public static final String TEAM_METADATA = "atelier.team";
 
   private final WorkflowStateMachine machine;
   private final WorkflowRepository workflows;
@@ -110,7 +115,7 @@ public class WorkflowEngine {
               workflow.budgetRemainingUsd(),
               workflow.budgetUsd(),
               s.feedback(),
-              workflow.metadata());
+              stepMetadata(workflow));
       outbox.add(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(s.role()), request);
     }
     if (t.statusBefore() != workflow.status()) {
@@ -148,13 +153,25 @@ public class WorkflowEngine {
     if (t.statusBefore() != workflow.status()) {
       if (t.statusBefore() == null) {
         counts.add(() -> metrics.submitted(workflow.definitionName()));
-      } else if (workflow.status().isTerminal()) {
+      }
+      if (workflow.status().isTerminal()) {
         counts.add(() -> metrics.finished(workflow));
       }
     }
     if (!counts.isEmpty()) {
       afterCommit.run(() -> counts.forEach(Runnable::run));
     }
+  }
+
+  /**
+   * The workflow's metadata plus its team as {@value #TEAM_METADATA}, so workers and the gateway
+   * attribute the step's calls to it; the workflow's own team wins over a submitted key of that
+   * name.
+   */
+  static Map<String, String> stepMetadata(WorkflowRun workflow) {
+    Map<String, String> metadata = new HashMap<>(workflow.metadata());
+    metadata.put(TEAM_METADATA, workflow.team());
+    return metadata;
   }
 
   /** Appends what the transition did to the workflow's progress log, in the same transaction. */
@@ -191,6 +208,8 @@ public class WorkflowEngine {
         null,
         w.failureReason(),
         w.usage(),
+        w.budgetUsd(),
+        w.spentUsd(),
         now);
   }
 
@@ -207,6 +226,8 @@ public class WorkflowEngine {
         error ? s.errorCode() : null,
         error ? s.errorMessage() : null,
         w.usage(),
+        null,
+        null,
         now);
   }
 
