@@ -60,8 +60,8 @@ public class WorkflowRepository {
     String sql =
         "insert into workflow (id, title, requirement, definition_name, definition_version, team,"
             + " status, budget_usd, metadata, idempotency_key, request_hash, trace_context,"
-            + " trace_id, created_at, updated_at)"
-            + " values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?)"
+            + " trace_id, failure_reason, created_at, updated_at, completed_at)"
+            + " values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, ?, ?)"
             + " on conflict (idempotency_key) do nothing";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
@@ -78,8 +78,10 @@ public class WorkflowRepository {
       ps.setString(11, requestHash);
       ps.setString(12, json.write(w.traceContext()));
       ps.setString(13, w.traceId());
-      ps.setObject(14, Sql.ts(w.createdAt()));
-      ps.setObject(15, Sql.ts(w.updatedAt()));
+      ps.setString(14, w.failureReason());
+      ps.setObject(15, Sql.ts(w.createdAt()));
+      ps.setObject(16, Sql.ts(w.updatedAt()));
+      ps.setObject(17, Sql.ts(w.completedAt()));
       return ps.executeUpdate() == 1;
     } catch (SQLException e) {
       throw Sql.failure("cannot insert workflow " + w.id(), e);

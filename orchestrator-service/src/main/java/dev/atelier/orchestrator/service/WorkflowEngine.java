@@ -13,6 +13,7 @@ import dev.atelier.orchestrator.model.WorkflowDefinition;
 import dev.atelier.orchestrator.model.WorkflowRun;
 import dev.atelier.orchestrator.model.WorkflowStateMachine;
 import dev.atelier.orchestrator.model.WorkflowStatus;
+import dev.atelier.orchestrator.repository.OutboxRepository;
 import dev.atelier.orchestrator.repository.StepRepository;
 import dev.atelier.orchestrator.repository.WorkflowEventRepository;
 import dev.atelier.orchestrator.repository.WorkflowRepository;
@@ -97,6 +98,8 @@ public class WorkflowEngine {
    */
   public void publish(
       WorkflowRun workflow, List<StepRun> all, WorkflowDefinition definition, Transition t) {
+    List<OutboxRepository.Message> messages = new ArrayList<>();
+    Map<String, String> metadata = t.dispatched().isEmpty() ? null : stepMetadata(workflow);
     for (StepRun s : t.dispatched()) {
       AgentDefinition agent = agents.version(s.role(), s.agentVersion());
       StepRequested request =
@@ -115,8 +118,10 @@ public class WorkflowEngine {
               workflow.budgetRemainingUsd(),
               workflow.budgetUsd(),
               s.feedback(),
-              stepMetadata(workflow));
-      outbox.add(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(s.role()), request);
+              metadata);
+      messages.add(
+          new OutboxRepository.Message(
+              Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(s.role()), request));
     }
     if (t.statusBefore() != workflow.status()) {
       WorkflowStatusChanged changed =
@@ -132,10 +137,11 @@ public class WorkflowEngine {
               workflow.status().value(),
               t.statusBefore() == null ? null : t.statusBefore().value(),
               workflow.failureReason());
-      outbox.add(
-          Topology.WORKFLOW_EVENTS_EXCHANGE,
-          Topology.workflowStatusRoutingKey(workflow.status().value()),
-          changed);
+      messages.add(
+          new OutboxRepository.Message(
+              Topology.WORKFLOW_EVENTS_EXCHANGE,
+              Topology.workflowStatusRoutingKey(workflow.status().value()),
+              changed));
       LOG.infof(
           "workflow %s (%s): %s -> %s%s",
           workflow.id(),
@@ -144,6 +150,7 @@ public class WorkflowEngine {
           changed.status(),
           changed.reason() == null ? "" : " (" + changed.reason() + ")");
     }
+    outbox.addAll(messages);
     logProgress(workflow, t);
     List<Runnable> counts = new ArrayList<>();
     t.dispatched().forEach(s -> counts.add(() -> metrics.stepDispatched(s.role())));
