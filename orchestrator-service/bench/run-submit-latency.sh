@@ -1,25 +1,35 @@
 #!/usr/bin/env bash
-# Submit-latency benchmark of orchestrator-service: starts the packaged service on its own database
-# (atelier_orchestrator_bench, created by the service) and a RabbitMQ vhost nobody consumes from
-# during the run, then sends RATE submissions/s for DURATION s, RUNS times, and prints one JSON
-# line per run, each preceded by the machine's load (`uptime`): the machine may be shared.
+# Submit-latency benchmark of orchestrator-service: starts the packaged service on a fresh database
+# and RabbitMQ vhost of its own (dropped and recreated here: nothing else may use them), then sends
+# RATE submissions/s for DURATION s, RUNS times, and prints one JSON line per run, each preceded by
+# the machine's load (`uptime`): the machine may be shared, so read the figures with it.
+# While submissions come in, BenchWorker.java plays the workers: it answers step requests with
+# results at WORKER_RATE results/s, so workflows run (the service applies results, dispatches the
+# next steps, publishes them) during the measurement. WORKER_RATE=0 turns it off.
 # Build first: ./mvnw -B -o -pl orchestrator-service -am package -DskipTests
 # usage: orchestrator-service/bench/run-submit-latency.sh [RUNS] [RATE] [DURATION]
-# env: BENCH_PORT (18080), BENCH_DB_URL, BENCH_VHOST (atelier-bench-orchestrator; must exist:
-#      rabbitmqctl add_vhost NAME && rabbitmqctl set_permissions -p NAME guest '.*' '.*' '.*'),
-#      BENCH_WARMUP (seconds per run not counted, 15), BENCH_APP (a quarkus-app directory,
-#      default target/quarkus-app: copy it elsewhere to keep building while a bench runs),
-#      BENCH_LOG (/tmp/orchestrator-bench.log)
+# env: BENCH_PORT (18090), BENCH_DB (atelier_orchestrator_submitbench), BENCH_VHOST
+#      (atelier-orchestrator-submitbench), BENCH_WARMUP (seconds per run not counted, 15),
+#      WORKER_RATE (results/s, 100), BENCH_APP (a quarkus-app directory, default
+#      target/quarkus-app: copy it elsewhere to keep building while a bench runs),
+#      BENCH_LOG (/tmp/orchestrator-submitbench.log)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 runs="${1:-3}"; rate="${2:-100}"; duration="${3:-60}"
-port="${BENCH_PORT:-18080}"
+port="${BENCH_PORT:-18090}"
+db="${BENCH_DB:-atelier_orchestrator_submitbench}"
+vhost="${BENCH_VHOST:-atelier-orchestrator-submitbench}"
+warmup="${BENCH_WARMUP:-15}"
+workers="${WORKER_RATE:-100}"
 app="${BENCH_APP:-$here/../target/quarkus-app}"
-export HTTP_PORT="$port"
-export DB_URL="${BENCH_DB_URL:-jdbc:postgresql://127.0.0.1:5432/atelier_orchestrator_bench}"
-export RABBITMQ_VIRTUAL_HOST="${BENCH_VHOST:-atelier-bench-orchestrator}"
+psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $db with (force)"
+rabbitmqctl -q delete_vhost "$vhost" > /dev/null 2>&1 || true
+rabbitmqctl -q add_vhost "$vhost" > /dev/null
+rabbitmqctl -q set_permissions -p "$vhost" guest '.*' '.*' '.*' > /dev/null
+export HTTP_PORT="$port" RABBITMQ_VIRTUAL_HOST="$vhost"
+export DB_URL="jdbc:postgresql://127.0.0.1:5432/$db"
 export OTEL_SDK_DISABLED=true QUARKUS_OTEL_SDK_DISABLED=true
-java -jar "$app/quarkus-run.jar" > "${BENCH_LOG:-/tmp/orchestrator-bench.log}" 2>&1 &
+java -jar "$app/quarkus-run.jar" > "${BENCH_LOG:-/tmp/orchestrator-submitbench.log}" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
@@ -27,9 +37,17 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 curl -fs "http://127.0.0.1:$port/q/health/ready" > /dev/null
+echo "# $(nproc) cores; service $app; worker results/s: $workers"
 for i in $(seq 1 "$runs"); do
   echo "# run $i $(date -u +%FT%TZ) load: $(uptime | sed 's/.*load average: //')"
+  wpid=""
+  if [ "$workers" != "0" ]; then
+    java -Dslf4j.internal.verbosity=ERROR -cp "$app/lib/main/*" "$here/BenchWorker.java" "$vhost" "$workers" \
+      "$(( warmup + duration + 1 ))" &
+    wpid=$!
+  fi
   python3 "$here/submit_latency.py" --url "http://127.0.0.1:$port" --rate "$rate" \
-    --duration "$duration" --warmup "${BENCH_WARMUP:-15}"
+    --duration "$duration" --warmup "$warmup"
+  if [ -n "$wpid" ]; then wait "$wpid"; fi
 done
 echo "# end $(date -u +%FT%TZ) load: $(uptime | sed 's/.*load average: //')"
