@@ -8,6 +8,9 @@
 # next steps, publishes them) during the measurement. WORKER_RATE=0 turns it off.
 # Build first: ./mvnw -B -o -pl orchestrator-service -am package -DskipTests
 # usage: orchestrator-service/bench/run-submit-latency.sh [RUNS] [RATE] [DURATION]
+# Also printed per run: the CPU seconds the service used during it (utime + stime from /proc), a
+# figure that machine load disturbs much less than latency: with WORKER_RATE=0, divide it by the
+# requests sent (warm-up included) for the CPU cost of one submission.
 # env: BENCH_PORT (18090), BENCH_DB (atelier_orchestrator_submitbench), BENCH_VHOST
 #      (atelier-orchestrator-submitbench), BENCH_WARMUP (seconds per run not counted, 15),
 #      WORKER_RATE (results/s, 100), BENCH_APP (a quarkus-app directory, default
@@ -31,6 +34,7 @@ export DB_URL="jdbc:postgresql://127.0.0.1:5432/$db"
 export OTEL_SDK_DISABLED=true QUARKUS_OTEL_SDK_DISABLED=true
 java -jar "$app/quarkus-run.jar" > "${BENCH_LOG:-/tmp/orchestrator-submitbench.log}" 2>&1 &
 pid=$!
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
   curl -fs "http://127.0.0.1:$port/q/health/ready" > /dev/null && break
@@ -42,12 +46,16 @@ for i in $(seq 1 "$runs"); do
   echo "# run $i $(date -u +%FT%TZ) load: $(uptime | sed 's/.*load average: //')"
   wpid=""
   if [ "$workers" != "0" ]; then
-    java -Dslf4j.internal.verbosity=ERROR -cp "$app/lib/main/*" "$here/BenchWorker.java" "$vhost" "$workers" \
+    java -Dslf4j.provider=org.slf4j.helpers.NOP_FallbackServiceProvider -Dslf4j.internal.verbosity=WARN -cp "$app/lib/main/*" "$here/BenchWorker.java" "$vhost" "$workers" \
       "$(( warmup + duration + 1 ))" &
     wpid=$!
   fi
+  cpu0=$(cpu_ticks)
   python3 "$here/submit_latency.py" --url "http://127.0.0.1:$port" --rate "$rate" \
     --duration "$duration" --warmup "$warmup"
+  cpu1=$(cpu_ticks)
+  echo "# service cpu_s: $(awk -v a="$cpu0" -v b="$cpu1" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.2f", (b - a) / hz }') over $(( (warmup + duration) * rate )) submissions"
   if [ -n "$wpid" ]; then wait "$wpid"; fi
 done
 echo "# end $(date -u +%FT%TZ) load: $(uptime | sed 's/.*load average: //')"
