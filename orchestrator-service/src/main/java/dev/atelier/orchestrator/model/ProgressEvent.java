@@ -34,12 +34,15 @@ public record ProgressEvent(
     BigDecimal spentUsd,
     Instant at) {
 
+  private static final String WORKFLOW_PREFIX = "workflow.";
+
   /** Whether the workflow ended with this event: nothing follows it unless it is retried. */
   @JsonIgnore
   public boolean isFinal() {
-    return type.equals("workflow.completed")
-        || type.equals("workflow.failed")
-        || type.equals("workflow.cancelled")
-        || type.equals("workflow.budget_exceeded");
+    // One list of final states: the status enum's.
+    return type.startsWith(WORKFLOW_PREFIX)
+        && status != null
+        && type.equals(WORKFLOW_PREFIX + status)
+        && WorkflowStatus.of(status).isTerminal();
   }
 }
