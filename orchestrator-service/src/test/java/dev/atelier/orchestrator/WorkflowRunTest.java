@@ -307,12 +307,12 @@ class WorkflowRunTest {
   @Test
   void codeListedAsNonRetryableFailsAtOnceEvenWhenTheWorkerWouldRetry() {
     UUID id = submit("test-single", REQUIREMENT);
-    worker.fail(worker.await(id, "solo", 1), "budget_exceeded", true);
+    worker.fail(worker.await(id, "solo", 1), "invalid_request", true);
 
     JsonPath failed = awaitStatus(id, "failed");
     assertThat(failed.getString("failureReason"))
         .contains("non-retryable")
-        .contains("budget_exceeded");
+        .contains("invalid_request");
     assertThat(stepField(failed, "solo", "attempt")).isEqualTo("1");
   }
 

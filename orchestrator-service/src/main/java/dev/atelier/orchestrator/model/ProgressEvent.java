@@ -2,6 +2,7 @@ package dev.atelier.orchestrator.model;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.UUID;
 
@@ -13,6 +14,9 @@ import java.util.UUID;
  *     step.retry_scheduled}, {@code step.cancelled}, {@code step.waiting_approval} or {@code
  *     workflow.<status>}
  * @param usage the workflow's LLM usage so far
+ * @param budgetUsd on {@code workflow.<status>} events: the workflow's budget, if it has one
+ * @param spentUsd on {@code workflow.<status>} events: what its LLM calls cost so far (as {@code
+ *     usage.costUsd}); the spend that stopped a {@code workflow.budget_exceeded} one
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ProgressEvent(
@@ -26,13 +30,19 @@ public record ProgressEvent(
     String errorCode,
     String message,
     Usage usage,
+    BigDecimal budgetUsd,
+    BigDecimal spentUsd,
     Instant at) {
+
+  private static final String WORKFLOW_PREFIX = "workflow.";
 
   /** Whether the workflow ended with this event: nothing follows it unless it is retried. */
   @JsonIgnore
   public boolean isFinal() {
-    return type.equals("workflow.completed")
-        || type.equals("workflow.failed")
-        || type.equals("workflow.cancelled");
+    // One list of final states: the status enum's.
+    return type.startsWith(WORKFLOW_PREFIX)
+        && status != null
+        && type.equals(WORKFLOW_PREFIX + status)
+        && WorkflowStatus.of(status).isTerminal();
   }
 }

@@ -168,8 +168,9 @@ public final class StepRun {
   }
 
   /**
-   * A failed or cancelled step of a failed workflow goes back to wait for its needs; its attempt
-   * counter keeps counting, so the worker's writes of the new attempts do not collide.
+   * A failed or cancelled step of a failed or budget-stopped workflow goes back to wait for its
+   * needs; its attempt counter keeps counting, so the worker's writes of the new attempts do not
+   * collide.
    */
   public void reopen() {
     if (state != StepState.FAILED && state != StepState.CANCELLED) {

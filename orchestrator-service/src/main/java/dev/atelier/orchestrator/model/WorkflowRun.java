@@ -17,13 +17,13 @@ public final class WorkflowRun {
   private final String definitionName;
   private final int definitionVersion;
   private final String team;
-  private final BigDecimal budgetUsd;
   private final Map<String, String> metadata;
   private final Map<String, String> traceContext;
   private final String traceId;
   private final Instant createdAt;
   private final Usage usage;
   private WorkflowStatus status;
+  private BigDecimal budgetUsd;
   private String failureReason;
   private Instant updatedAt;
   private Instant completedAt;
@@ -82,6 +82,36 @@ public final class WorkflowRun {
     failureReason = reason;
     updatedAt = now;
     completedAt = now;
+  }
+
+  /**
+   * Stopped by its budget: the gateway refused a call for it, or its recorded spend reached the
+   * budget before a step could be sent out. {@code reason} says which, with the spend.
+   */
+  public void exceedBudget(String reason, Instant now) {
+    status = WorkflowStatus.BUDGET_EXCEEDED;
+    failureReason = reason;
+    updatedAt = now;
+    completedAt = now;
+  }
+
+  /** Whether its recorded spend has reached its budget (never without a budget). */
+  public boolean budgetExhausted() {
+    return budgetUsd != null && usage.costUsd().compareTo(budgetUsd) >= 0;
+  }
+
+  /** A new, higher budget, set when a person retries it. */
+  public void raiseBudget(BigDecimal newBudgetUsd) {
+    if (budgetUsd != null && newBudgetUsd.compareTo(budgetUsd) <= 0) {
+      throw new IllegalArgumentException(
+          "budget " + newBudgetUsd + " does not exceed " + budgetUsd);
+    }
+    budgetUsd = newBudgetUsd;
+  }
+
+  /** What its LLM calls cost so far (the known costs). */
+  public BigDecimal spentUsd() {
+    return usage.costUsd();
   }
 
   /** A failed workflow runs again (its failed steps are retried). */

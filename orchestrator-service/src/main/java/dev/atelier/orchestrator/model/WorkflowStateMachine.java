@@ -18,6 +18,13 @@ public final class WorkflowStateMachine {
   /** The error code of an attempt that produced no result before its deadline. */
   public static final String TIMEOUT = "timeout";
 
+  /**
+   * The error code of an attempt whose LLM call the gateway refused because a budget could not
+   * admit it: the workflow stops in {@link WorkflowStatus#BUDGET_EXCEEDED}, whatever the retry
+   * policy says (another attempt would be refused the same way).
+   */
+  public static final String BUDGET_EXCEEDED = "budget_exceeded";
+
   private final DoubleSupplier random;
 
   /**
@@ -81,6 +88,16 @@ public final class WorkflowStateMachine {
       Instant startedAt,
       Instant now) {
     Transition t = new Transition(workflow.status());
+    if (BUDGET_EXCEEDED.equals(errorCode)) {
+      step.fail(errorCode, message, startedAt, now);
+      t.failed().add(step);
+      cancelActive(steps, step, now, t);
+      workflow.exceedBudget(
+          "step '%s' (%s) was refused an LLM call by a budget: %s; %s"
+              .formatted(step.key(), step.role(), message, spend(workflow)),
+          now);
+      return t;
+    }
     RetryPolicy policy = stepDefinition(definition, step).retry();
     boolean notRetryable = !retryable || policy.nonRetryableErrors().contains(errorCode);
     if (!notRetryable && step.tries() < policy.maxAttempts()) {
@@ -129,6 +146,9 @@ public final class WorkflowStateMachine {
       String comment,
       Instant now) {
     Transition t = new Transition(workflow.status());
+    if (stopIfOverBudget(workflow, steps, now, t)) {
+      return t;
+    }
     step.approve(comment, now, stepDefinition(definition, step).timeout());
     t.dispatched().add(step);
     settle(workflow, steps, now);
@@ -181,8 +201,9 @@ public final class WorkflowStateMachine {
   }
 
   /**
-   * Resumes a failed workflow: its failed and cancelled steps wait for their needs again and are
-   * sent out as new attempts; succeeded steps keep their outputs and do not run again.
+   * Resumes a failed (or budget-stopped) workflow: its failed and cancelled steps wait for their
+   * needs again and are sent out as new attempts, as are pending steps whose needs are met;
+   * succeeded steps keep their outputs and do not run again.
    */
   public Transition resume(
       WorkflowRun workflow, List<StepRun> steps, WorkflowDefinition definition, Instant now) {
@@ -205,6 +226,9 @@ public final class WorkflowStateMachine {
       StepRun step,
       Instant now) {
     Transition t = new Transition(workflow.status());
+    if (stopIfOverBudget(workflow, steps, now, t)) {
+      return t;
+    }
     step.dispatch(now, stepDefinition(definition, step).timeout());
     t.dispatched().add(step);
     return t;
@@ -280,21 +304,57 @@ public final class WorkflowStateMachine {
     if (workflow.status().isTerminal()) {
       return;
     }
+    List<StepRun> ready = new ArrayList<>();
+    boolean sends = false;
     for (StepRun s : steps) {
       if (s.state() != StepState.PENDING) {
         continue;
       }
       StepDefinition sd = stepDefinition(definition, s);
-      boolean ready = sd.needs().stream().allMatch(n -> byKey(steps, n).state().isSatisfied());
-      if (ready && sd.approval()) {
+      if (sd.needs().stream().allMatch(n -> byKey(steps, n).state().isSatisfied())) {
+        ready.add(s);
+        sends |= !sd.approval();
+      }
+    }
+    // A gate costs nothing; sending a step out does, so only that checks the spend.
+    if (sends && stopIfOverBudget(workflow, steps, now, t)) {
+      return;
+    }
+    for (StepRun s : ready) {
+      StepDefinition sd = stepDefinition(definition, s);
+      if (sd.approval()) {
         s.awaitApproval(now);
         t.awaitingApproval().add(s);
-      } else if (ready) {
+      } else {
         s.dispatch(now, sd.timeout());
         t.dispatched().add(s);
       }
     }
     settle(workflow, steps, now);
+  }
+
+  /**
+   * Before a step goes out: when the workflow's recorded spend has reached its budget, nothing is
+   * sent; the workflow stops in {@link WorkflowStatus#BUDGET_EXCEEDED} and the work still out is
+   * cancelled (its results would come to a finished workflow). Steps not sent stay pending, so a
+   * retry with a raised budget starts them.
+   */
+  private static boolean stopIfOverBudget(
+      WorkflowRun workflow, List<StepRun> steps, Instant now, Transition t) {
+    if (!workflow.budgetExhausted()) {
+      return false;
+    }
+    cancelActive(steps, null, now, t);
+    workflow.exceedBudget("the workflow's budget is spent; " + spend(workflow), now);
+    return true;
+  }
+
+  private static String spend(WorkflowRun workflow) {
+    return workflow.budgetUsd() == null
+        ? "spent %s USD (the workflow has no budget of its own)"
+            .formatted(workflow.spentUsd().toPlainString())
+        : "spent %s USD of %s USD"
+            .formatted(workflow.spentUsd().toPlainString(), workflow.budgetUsd().toPlainString());
   }
 
   private static void settle(WorkflowRun workflow, List<StepRun> steps, Instant now) {

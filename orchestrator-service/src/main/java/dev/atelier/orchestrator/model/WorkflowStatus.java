@@ -10,7 +10,9 @@ public enum WorkflowStatus {
   WAITING_APPROVAL,
   COMPLETED,
   FAILED,
-  CANCELLED;
+  CANCELLED,
+  /** Stopped by its budget: a call was refused for it, or its spend reached it before a step. */
+  BUDGET_EXCEEDED;
 
   @JsonValue
   public String value() {
@@ -18,7 +20,17 @@ public enum WorkflowStatus {
   }
 
   public boolean isTerminal() {
-    return this == COMPLETED || this == FAILED || this == CANCELLED;
+    return this == COMPLETED || this == FAILED || this == CANCELLED || this == BUDGET_EXCEEDED;
+  }
+
+  /** Ended without completing; {@code POST .../retry} resumes it. */
+  public boolean isRetryable() {
+    return this == FAILED || this == BUDGET_EXCEEDED;
+  }
+
+  /** Every status's API name, for error messages. */
+  public static String names() {
+    return String.join(", ", java.util.Arrays.stream(values()).map(WorkflowStatus::value).toList());
   }
 
   /** Still going: steps may be out, results are applied. */

@@ -29,6 +29,9 @@ public class OutboxRepository {
       Map<String, String> traceHeaders,
       int publishAttempts) {}
 
+  /** One message to write. */
+  public record Message(String exchange, String routingKey, AtelierEvent event) {}
+
   private final DataSource dataSource;
   private final JsonColumns json;
 
@@ -37,21 +40,26 @@ public class OutboxRepository {
     this.json = json;
   }
 
-  public void insert(
-      String exchange, String routingKey, AtelierEvent event, Map<String, String> traceHeaders) {
+  /** Inserts the messages, in order, as one batch: one round trip. */
+  public void insertAll(List<Message> messages, Map<String, String> traceHeaders) {
     String sql =
         "insert into outbox (exchange, routing_key, event_id, event_type, workflow_id, payload,"
             + " trace_headers) values (?, ?, ?, ?, ?, ?::jsonb, ?::jsonb)";
+    String headers = json.write(traceHeaders);
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setString(1, exchange);
-      ps.setString(2, routingKey);
-      ps.setObject(3, event.eventId());
-      ps.setString(4, event.type());
-      ps.setObject(5, event.workflowId());
-      ps.setString(6, new String(EventCodec.write(event), StandardCharsets.UTF_8));
-      ps.setString(7, json.write(traceHeaders));
-      ps.executeUpdate();
+      for (Message m : messages) {
+        AtelierEvent event = m.event();
+        ps.setString(1, m.exchange());
+        ps.setString(2, m.routingKey());
+        ps.setObject(3, event.eventId());
+        ps.setString(4, event.type());
+        ps.setObject(5, event.workflowId());
+        ps.setString(6, new String(EventCodec.write(event), StandardCharsets.UTF_8));
+        ps.setString(7, headers);
+        ps.addBatch();
+      }
+      ps.executeBatch();
     } catch (SQLException e) {
       throw Sql.failure("cannot write to the outbox", e);
     }

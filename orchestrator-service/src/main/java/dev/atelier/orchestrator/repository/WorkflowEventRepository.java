@@ -26,26 +26,37 @@ public class WorkflowEventRepository {
     this.json = json;
   }
 
-  /** Appends the events in order; their {@code seq} is assigned here (the given one is ignored). */
+  /**
+   * Appends the events in order, numbered after the last one, in one statement; their {@code seq}
+   * is assigned here (the given one is ignored).
+   */
   public void append(UUID workflowId, List<ProgressEvent> events) {
     if (events.isEmpty()) {
       return;
     }
     String sql =
         "insert into workflow_event (workflow_id, seq, type, data, created_at)"
-            + " select ?, coalesce(max(seq), 0) + 1, ?, ?::jsonb, ? from workflow_event"
-            + " where workflow_id = ? returning seq";
+            + " select ?, last.seq + e.ord, e.type, e.data::jsonb, e.at::timestamptz"
+            + " from (select coalesce(max(seq), 0) as seq from workflow_event"
+            + " where workflow_id = ?) last,"
+            + " unnest(?::text[], ?::text[], ?::text[]) with ordinality as e(type, data, at, ord)";
+    String[] types = new String[events.size()];
+    String[] data = new String[events.size()];
+    String[] at = new String[events.size()];
+    for (int i = 0; i < events.size(); i++) {
+      ProgressEvent e = events.get(i);
+      types[i] = e.type();
+      data[i] = json.write(e);
+      at[i] = e.at().toString();
+    }
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
-      for (ProgressEvent e : events) {
-        ps.setObject(1, workflowId);
-        ps.setString(2, e.type());
-        ps.setString(3, json.write(e));
-        ps.setObject(4, Sql.ts(e.at()));
-        ps.setObject(5, workflowId);
-        // One by one: each insert must see the previous one's seq.
-        ps.executeQuery().close();
-      }
+      ps.setObject(1, workflowId);
+      ps.setObject(2, workflowId);
+      ps.setArray(3, c.createArrayOf("text", types));
+      ps.setArray(4, c.createArrayOf("text", data));
+      ps.setArray(5, c.createArrayOf("text", at));
+      ps.executeUpdate();
     } catch (SQLException e) {
       throw Sql.failure("cannot log progress of workflow " + workflowId, e);
     }
@@ -78,6 +89,8 @@ public class WorkflowEventRepository {
                   stored.errorCode(),
                   stored.message(),
                   stored.usage(),
+                  stored.budgetUsd(),
+                  stored.spentUsd(),
                   stored.at()));
         }
       }

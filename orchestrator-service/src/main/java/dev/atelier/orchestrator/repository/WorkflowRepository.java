@@ -60,8 +60,8 @@ public class WorkflowRepository {
     String sql =
         "insert into workflow (id, title, requirement, definition_name, definition_version, team,"
             + " status, budget_usd, metadata, idempotency_key, request_hash, trace_context,"
-            + " trace_id, created_at, updated_at)"
-            + " values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?)"
+            + " trace_id, failure_reason, created_at, updated_at, completed_at)"
+            + " values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, ?, ?)"
             + " on conflict (idempotency_key) do nothing";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
@@ -78,8 +78,10 @@ public class WorkflowRepository {
       ps.setString(11, requestHash);
       ps.setString(12, json.write(w.traceContext()));
       ps.setString(13, w.traceId());
-      ps.setObject(14, Sql.ts(w.createdAt()));
-      ps.setObject(15, Sql.ts(w.updatedAt()));
+      ps.setString(14, w.failureReason());
+      ps.setObject(15, Sql.ts(w.createdAt()));
+      ps.setObject(16, Sql.ts(w.updatedAt()));
+      ps.setObject(17, Sql.ts(w.completedAt()));
       return ps.executeUpdate() == 1;
     } catch (SQLException e) {
       throw Sql.failure("cannot insert workflow " + w.id(), e);
@@ -118,17 +120,19 @@ public class WorkflowRepository {
     return one("select " + COLUMNS + " from workflow where id = ? for update skip locked", id);
   }
 
+  /** Writes the status and what goes with it: reason, times, the budget (raised on retry). */
   public void updateStatus(WorkflowRun w) {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
             c.prepareStatement(
                 "update workflow set status = ?, failure_reason = ?, updated_at = ?,"
-                    + " completed_at = ? where id = ?")) {
+                    + " completed_at = ?, budget_usd = ? where id = ?")) {
       ps.setString(1, w.status().value());
       ps.setString(2, w.failureReason());
       ps.setObject(3, Sql.ts(w.updatedAt()));
       ps.setObject(4, Sql.ts(w.completedAt()));
-      ps.setObject(5, w.id());
+      ps.setBigDecimal(5, w.budgetUsd());
+      ps.setObject(6, w.id());
       ps.executeUpdate();
     } catch (SQLException e) {
       throw Sql.failure("cannot update workflow " + w.id(), e);

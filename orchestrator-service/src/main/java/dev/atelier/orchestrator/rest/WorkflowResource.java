@@ -1,5 +1,6 @@
 package dev.atelier.orchestrator.rest;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.atelier.contracts.Headers;
 import dev.atelier.kit.problem.Problem;
 import dev.atelier.orchestrator.config.OrchestratorConfig;
@@ -31,6 +32,7 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
@@ -44,16 +46,19 @@ public class WorkflowResource {
   private final WorkflowControl control;
   private final WorkflowProgress progress;
   private final OrchestratorConfig config;
+  private final ObjectMapper mapper;
 
   WorkflowResource(
       WorkflowService workflows,
       WorkflowControl control,
       WorkflowProgress progress,
-      OrchestratorConfig config) {
+      OrchestratorConfig config,
+      ObjectMapper mapper) {
     this.workflows = workflows;
     this.control = control;
     this.progress = progress;
     this.config = config;
+    this.mapper = mapper;
   }
 
   @POST
@@ -112,7 +117,9 @@ public class WorkflowResource {
       description = "Invalid filter, limit or cursor",
       content = @Content(mediaType = Problem.MEDIA_TYPE))
   public WorkflowSummary.Page list(
-      @Parameter(description = "running, waiting_approval, completed, failed or cancelled")
+      @Parameter(
+              description =
+                  "running, waiting_approval, completed, failed, cancelled or budget_exceeded")
           @QueryParam("status")
           String status,
       @QueryParam("team") String team,
@@ -159,24 +166,41 @@ public class WorkflowResource {
   @POST
   @Path("{id}/retry")
   @Operation(
-      summary = "Retry a failed workflow",
+      summary = "Retry a failed or budget-stopped workflow",
       description =
-          "Runs its failed and cancelled steps again as new attempts (the attempt number goes on);"
-              + " succeeded steps are not run again.")
+          "Runs its failed, cancelled and unsent steps again as new attempts (the attempt number"
+              + " goes on); succeeded steps are not run again. Body optional:"
+              + " {\"budgetUsd\": n} raises the budget first (n above the budget and the spend);"
+              + " a workflow stopped by its own budget is resumed only that way.")
+  @RequestBody(
+      required = false,
+      content =
+          @Content(
+              mediaType = MediaType.APPLICATION_JSON,
+              schema = @Schema(implementation = RetryWorkflow.class)))
   @APIResponse(
       responseCode = "200",
       description = "The running workflow",
       content = @Content(schema = @Schema(implementation = WorkflowView.class)))
+  @APIResponse(
+      responseCode = "400",
+      description = "The body is not {\"budgetUsd\": positive number}",
+      content = @Content(mediaType = Problem.MEDIA_TYPE))
   @APIResponse(
       responseCode = "404",
       description = "No such workflow",
       content = @Content(mediaType = Problem.MEDIA_TYPE))
   @APIResponse(
       responseCode = "409",
-      description = "The workflow has not failed",
+      description =
+          "The workflow is neither failed nor budget_exceeded (workflow-not-failed), the budget is"
+              + " spent and not raised (budget-exceeded), or budgetUsd does not raise it"
+              + " (budget-not-raised)",
       content = @Content(mediaType = Problem.MEDIA_TYPE))
-  public WorkflowView retry(@PathParam("id") String id) {
-    return WorkflowView.of(control.retry(id), config.contextServiceUrl());
+  public WorkflowView retry(@PathParam("id") String id, String body) {
+    // Read by hand: the body is optional, with or without a Content-Type.
+    RetryWorkflow request = RetryWorkflow.parse(body, mapper);
+    return WorkflowView.of(control.retry(id, request.budgetUsd()), config.contextServiceUrl());
   }
 
   @POST

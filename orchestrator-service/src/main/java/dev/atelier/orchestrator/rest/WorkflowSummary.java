@@ -3,11 +3,17 @@ package dev.atelier.orchestrator.rest;
 import dev.atelier.orchestrator.model.Usage;
 import dev.atelier.orchestrator.model.WorkflowRun;
 import dev.atelier.orchestrator.model.WorkflowStatus;
+import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 
-/** A workflow in a list, without its steps. */
+/**
+ * A workflow in a list, without its steps.
+ *
+ * @param budgetUsd what the workflow may spend on LLM calls; {@code null} without a budget
+ * @param spentUsd what its LLM calls cost so far ({@code usage.costUsd})
+ */
 public record WorkflowSummary(
     UUID id,
     String title,
@@ -19,6 +25,8 @@ public record WorkflowSummary(
     Instant updatedAt,
     Instant completedAt,
     String failureReason,
+    BigDecimal budgetUsd,
+    BigDecimal spentUsd,
     Usage usage) {
 
   static WorkflowSummary of(WorkflowRun w) {
@@ -33,6 +41,8 @@ public record WorkflowSummary(
         w.updatedAt(),
         w.completedAt(),
         w.failureReason(),
+        w.budgetUsd(),
+        w.spentUsd(),
         w.usage());
   }
 

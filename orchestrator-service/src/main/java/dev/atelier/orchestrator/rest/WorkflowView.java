@@ -18,6 +18,8 @@ import java.util.UUID;
  *
  * @param traceId the W3C trace id every span of this workflow shares
  * @param contextUrl where the workflow's artifacts can be read (context-service)
+ * @param budgetUsd what the workflow may spend on LLM calls; {@code null} without a budget
+ * @param spentUsd what its LLM calls cost so far ({@code usage.costUsd})
  */
 public record WorkflowView(
     UUID id,
@@ -32,6 +34,7 @@ public record WorkflowView(
     String failureReason,
     String traceId,
     BigDecimal budgetUsd,
+    BigDecimal spentUsd,
     Map<String, String> metadata,
     Usage usage,
     List<StepView> steps,
@@ -104,6 +107,7 @@ public record WorkflowView(
         w.failureReason(),
         w.traceId(),
         w.budgetUsd(),
+        w.spentUsd(),
         w.metadata(),
         w.usage(),
         details.steps().stream().map(StepView::of).toList(),

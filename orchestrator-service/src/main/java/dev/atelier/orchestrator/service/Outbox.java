@@ -5,6 +5,7 @@ import dev.atelier.kit.tracing.TraceContexts;
 import dev.atelier.orchestrator.messaging.OutboxRelay;
 import dev.atelier.orchestrator.repository.OutboxRepository;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.List;
 
 /**
  * Queues messages in the current transaction: they are published if and only if it commits. Each
@@ -33,7 +34,15 @@ public class Outbox {
   }
 
   public void add(String exchange, String routingKey, AtelierEvent event) {
-    repository.insert(exchange, routingKey, event, traces.capture());
+    addAll(List.of(new OutboxRepository.Message(exchange, routingKey, event)));
+  }
+
+  /** Queues the messages in one round trip to the database. */
+  public void addAll(List<OutboxRepository.Message> messages) {
+    if (messages.isEmpty()) {
+      return;
+    }
+    repository.insertAll(messages, traces.capture());
     // The relay also polls; waking it right after the commit saves the poll delay.
     afterCommit.runOnce(WAKE_KEY, relay::wake);
   }

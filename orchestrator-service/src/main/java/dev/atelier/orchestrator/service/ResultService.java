@@ -116,7 +116,7 @@ public class ResultService {
     }
     if (workflow.status().isTerminal() || !step.awaits(attempt)) {
       // A result of a superseded attempt (retried, timed out, looped, sent back) or of a finished
-      // (completed, failed, cancelled) workflow.
+      // (completed, failed, cancelled, budget_exceeded) workflow.
       LOG.infof(
           "ignoring late %s %s for step %s attempt %d: the step is %s at attempt %d, the"
               + " workflow %s",

@@ -16,6 +16,7 @@ import dev.atelier.orchestrator.repository.WorkflowRepository;
 import io.opentelemetry.context.Scope;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
+import java.math.BigDecimal;
 import java.util.List;
 import java.util.UUID;
 import org.jboss.logging.Logger;
@@ -112,23 +113,57 @@ public class WorkflowControl {
   }
 
   /**
-   * Resumes a failed workflow from its failed (and the cancelled) steps, as new attempts; succeeded
-   * steps keep their outputs. {@code 409} unless the workflow failed.
+   * Resumes a failed or budget-stopped workflow from its failed, cancelled and unsent steps, as new
+   * attempts; succeeded steps keep their outputs. {@code newBudgetUsd}, when given, raises the
+   * workflow's budget first: it must exceed both the current budget and the spend. A workflow
+   * stopped by its own budget is resumed only with a raised one. {@code 409} otherwise.
    */
   @Transactional
-  public WorkflowDetails retry(String id) {
+  public WorkflowDetails retry(String id, BigDecimal newBudgetUsd) {
     WorkflowRun workflow = lock(id);
-    if (workflow.status() != WorkflowStatus.FAILED) {
+    if (!workflow.status().isRetryable()) {
       throw ProblemException.conflict(
           "workflow-not-failed",
-          "workflow " + id + " is " + workflow.status().value() + "; only a failed one is retried");
+          "workflow "
+              + id
+              + " is "
+              + workflow.status().value()
+              + "; only a failed or budget_exceeded one is retried");
+    }
+    BigDecimal budget = workflow.budgetUsd();
+    String spent = workflow.spentUsd().toPlainString();
+    if (newBudgetUsd != null) {
+      if (budget == null) {
+        throw ProblemException.conflict(
+            "budget-not-raised",
+            "workflow "
+                + id
+                + " has no budget of its own to raise (what stopped it was a budget at the"
+                + " gateway); retry it without budgetUsd");
+      }
+      if (newBudgetUsd.compareTo(budget) <= 0 || newBudgetUsd.compareTo(workflow.spentUsd()) <= 0) {
+        throw ProblemException.conflict(
+            "budget-not-raised",
+            "budgetUsd %s must exceed the workflow's budget of %s USD and its spend of %s USD"
+                .formatted(newBudgetUsd.toPlainString(), budget.toPlainString(), spent));
+      }
+      workflow.raiseBudget(newBudgetUsd);
+    } else if ((workflow.status() == WorkflowStatus.BUDGET_EXCEEDED && budget != null)
+        || workflow.budgetExhausted()) {
+      throw ProblemException.conflict(
+          "budget-exceeded",
+          "workflow %s stopped at its budget of %s USD (spent %s USD); retry it with a higher"
+                  .formatted(id, budget.toPlainString(), spent)
+              + " budgetUsd");
     }
     List<StepRun> all = steps.findByWorkflow(workflow.id());
     Transition t = machine.resume(workflow, all, definitionOf(workflow), WorkflowEngine.now());
     apply(workflow, all, t);
     LOG.infof(
-        "workflow %s retried; dispatched %s",
-        id, t.dispatched().stream().map(StepRun::key).toList());
+        "workflow %s retried%s; dispatched %s",
+        id,
+        newBudgetUsd == null ? "" : " with budget " + newBudgetUsd.toPlainString() + " USD",
+        t.dispatched().stream().map(StepRun::key).toList());
     return new WorkflowDetails(workflow, all, false);
   }
 

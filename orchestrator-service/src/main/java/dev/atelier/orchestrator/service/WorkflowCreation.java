@@ -42,33 +42,35 @@ class WorkflowCreation {
       String idempotencyKey,
       String requestHash) {}
 
-  private final WorkflowDefinitionService definitions;
-  private final AgentService agents;
+  private final CurrentDefinitions current;
   private final WorkflowRepository workflows;
   private final StepRepository steps;
   private final WorkflowStateMachine machine;
   private final WorkflowEngine engine;
 
   WorkflowCreation(
-      WorkflowDefinitionService definitions,
-      AgentService agents,
+      CurrentDefinitions current,
       WorkflowRepository workflows,
       StepRepository steps,
       WorkflowStateMachine machine,
       WorkflowEngine engine) {
-    this.definitions = definitions;
-    this.agents = agents;
+    this.current = current;
     this.workflows = workflows;
     this.steps = steps;
     this.machine = machine;
     this.engine = engine;
   }
 
+  /**
+   * Round trips to the database for a new workflow: the current versions (one small query), the
+   * workflow, its steps (one batch), its messages (one batch), its progress events (one statement),
+   * the commit.
+   */
   @Transactional
   WorkflowDetails create(Command c) {
-    WorkflowDefinition definition =
-        definitions
-            .findCurrent(c.definition())
+    CurrentDefinitions.Resolved resolved =
+        current
+            .resolve(c.definition())
             .orElseThrow(
                 () ->
                     ProblemException.badRequest(
@@ -76,9 +78,14 @@ class WorkflowCreation {
                         "there is no workflow definition '"
                             + c.definition()
                             + "'; see GET /api/v1/workflow-definitions"));
-    List<String> roles = definition.steps().stream().map(StepDefinition::role).distinct().toList();
-    Map<String, AgentDefinition> roleVersions = agents.current(roles);
-    List<String> missing = roles.stream().filter(r -> !roleVersions.containsKey(r)).toList();
+    WorkflowDefinition definition = resolved.definition();
+    Map<String, AgentDefinition> roleVersions = resolved.agents();
+    List<String> missing =
+        definition.steps().stream()
+            .map(StepDefinition::role)
+            .distinct()
+            .filter(r -> !roleVersions.containsKey(r))
+            .toList();
     if (!missing.isEmpty()) {
       throw ProblemException.conflict(
           "role-missing",
@@ -106,9 +113,6 @@ class WorkflowCreation {
             now,
             null,
             Usage.NONE);
-    if (!workflows.insert(workflow, c.idempotencyKey(), c.requestHash())) {
-      return existing(c);
-    }
     // Steps are pinned to the role versions current now: later edits never change this run.
     List<StepRun> created = new ArrayList<>();
     for (int i = 0; i < definition.steps().size(); i++) {
@@ -116,12 +120,13 @@ class WorkflowCreation {
       created.add(
           StepRun.pending(c.id(), sd.id(), i, sd.role(), roleVersions.get(sd.role()).version()));
     }
+    // Decided in memory first, so the row is inserted with its status (a first step may be a
+    // gate; a zero budget stops it at once) and nothing needs updating after.
     Transition t = machine.start(workflow, created, definition, now);
-    steps.insertAll(created);
-    if (workflow.status() != WorkflowStatus.RUNNING) {
-      // The first step is an approval gate.
-      workflows.updateStatus(workflow);
+    if (!workflows.insert(workflow, c.idempotencyKey(), c.requestHash())) {
+      return existing(c);
     }
+    steps.insertAll(created);
     engine.publish(workflow, created, definition, t);
     return new WorkflowDetails(workflow, created, true);
   }

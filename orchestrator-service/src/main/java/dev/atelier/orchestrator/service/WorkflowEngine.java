@@ -13,6 +13,7 @@ import dev.atelier.orchestrator.model.WorkflowDefinition;
 import dev.atelier.orchestrator.model.WorkflowRun;
 import dev.atelier.orchestrator.model.WorkflowStateMachine;
 import dev.atelier.orchestrator.model.WorkflowStatus;
+import dev.atelier.orchestrator.repository.OutboxRepository;
 import dev.atelier.orchestrator.repository.StepRepository;
 import dev.atelier.orchestrator.repository.WorkflowEventRepository;
 import dev.atelier.orchestrator.repository.WorkflowRepository;
@@ -22,7 +23,9 @@ import jakarta.transaction.Transactional;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.jboss.logging.Logger;
 
@@ -34,6 +37,9 @@ import org.jboss.logging.Logger;
 public class WorkflowEngine {
 
   private static final Logger LOG = Logger.getLogger(WorkflowEngine.class);
+
+  /** The step-metadata key that names the workflow's team. */
+  public static final String TEAM_METADATA = "atelier.team";
 
   private final WorkflowStateMachine machine;
   private final WorkflowRepository workflows;
@@ -92,6 +98,8 @@ public class WorkflowEngine {
    */
   public void publish(
       WorkflowRun workflow, List<StepRun> all, WorkflowDefinition definition, Transition t) {
+    List<OutboxRepository.Message> messages = new ArrayList<>();
+    Map<String, String> metadata = t.dispatched().isEmpty() ? null : stepMetadata(workflow);
     for (StepRun s : t.dispatched()) {
       AgentDefinition agent = agents.version(s.role(), s.agentVersion());
       StepRequested request =
@@ -110,8 +118,10 @@ public class WorkflowEngine {
               workflow.budgetRemainingUsd(),
               workflow.budgetUsd(),
               s.feedback(),
-              workflow.metadata());
-      outbox.add(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(s.role()), request);
+              metadata);
+      messages.add(
+          new OutboxRepository.Message(
+              Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(s.role()), request));
     }
     if (t.statusBefore() != workflow.status()) {
       WorkflowStatusChanged changed =
@@ -127,10 +137,11 @@ public class WorkflowEngine {
               workflow.status().value(),
               t.statusBefore() == null ? null : t.statusBefore().value(),
               workflow.failureReason());
-      outbox.add(
-          Topology.WORKFLOW_EVENTS_EXCHANGE,
-          Topology.workflowStatusRoutingKey(workflow.status().value()),
-          changed);
+      messages.add(
+          new OutboxRepository.Message(
+              Topology.WORKFLOW_EVENTS_EXCHANGE,
+              Topology.workflowStatusRoutingKey(workflow.status().value()),
+              changed));
       LOG.infof(
           "workflow %s (%s): %s -> %s%s",
           workflow.id(),
@@ -139,6 +150,7 @@ public class WorkflowEngine {
           changed.status(),
           changed.reason() == null ? "" : " (" + changed.reason() + ")");
     }
+    outbox.addAll(messages);
     logProgress(workflow, t);
     List<Runnable> counts = new ArrayList<>();
     t.dispatched().forEach(s -> counts.add(() -> metrics.stepDispatched(s.role())));
@@ -148,13 +160,25 @@ public class WorkflowEngine {
     if (t.statusBefore() != workflow.status()) {
       if (t.statusBefore() == null) {
         counts.add(() -> metrics.submitted(workflow.definitionName()));
-      } else if (workflow.status().isTerminal()) {
+      }
+      if (workflow.status().isTerminal()) {
         counts.add(() -> metrics.finished(workflow));
       }
     }
     if (!counts.isEmpty()) {
       afterCommit.run(() -> counts.forEach(Runnable::run));
     }
+  }
+
+  /**
+   * The workflow's metadata plus its team as {@value #TEAM_METADATA}, so workers and the gateway
+   * attribute the step's calls to it; the workflow's own team wins over a submitted key of that
+   * name.
+   */
+  static Map<String, String> stepMetadata(WorkflowRun workflow) {
+    Map<String, String> metadata = new HashMap<>(workflow.metadata());
+    metadata.put(TEAM_METADATA, workflow.team());
+    return metadata;
   }
 
   /** Appends what the transition did to the workflow's progress log, in the same transaction. */
@@ -191,6 +215,8 @@ public class WorkflowEngine {
         null,
         w.failureReason(),
         w.usage(),
+        w.budgetUsd(),
+        w.spentUsd(),
         now);
   }
 
@@ -207,6 +233,8 @@ public class WorkflowEngine {
         error ? s.errorCode() : null,
         error ? s.errorMessage() : null,
         w.usage(),
+        null,
+        null,
         now);
   }
 

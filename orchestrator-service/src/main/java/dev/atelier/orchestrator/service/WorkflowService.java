@@ -160,8 +160,7 @@ public class WorkflowService {
       wanted = status == null || status.isBlank() ? null : WorkflowStatus.of(status);
     } catch (IllegalArgumentException e) {
       throw ProblemException.badRequest(
-          "invalid-status",
-          "status must be one of running, waiting_approval, completed, failed, cancelled");
+          "invalid-status", "status must be one of " + WorkflowStatus.names());
     }
     Instant from = instant("createdFrom", createdFrom);
     Instant to = instant("createdTo", createdTo);

@@ -17,7 +17,7 @@ class WorkflowStateMachineTest {
   private static final Instant T0 = Instant.parse("2030-01-01T00:00:00Z");
   private static final RetryPolicy RETRY =
       new RetryPolicy(
-          3, Duration.ofSeconds(2), 2.0, Duration.ofSeconds(5), 0.0, List.of("budget_exceeded"));
+          3, Duration.ofSeconds(2), 2.0, Duration.ofSeconds(5), 0.0, List.of("invalid_request"));
 
   private final WorkflowStateMachine machine = new WorkflowStateMachine(() -> 0.5);
 
@@ -182,20 +182,96 @@ class WorkflowStateMachineTest {
 
     Transition t =
         machine.failed(
-            workflow,
-            steps,
-            DELIVERY,
-            step("implement"),
-            "budget_exceeded",
-            "no money",
-            true,
-            null,
-            T0);
+            workflow, steps, DELIVERY, step("implement"), "invalid_request", "bad", true, null, T0);
 
     assertThat(keys(t.failed())).containsExactly("implement");
     assertThat(keys(t.cancelled())).containsExactly("test-plan");
     assertThat(step("review").state()).isEqualTo(StepState.PENDING);
-    assertThat(workflow.failureReason()).contains("non-retryable").contains("budget_exceeded");
+    assertThat(workflow.failureReason()).contains("non-retryable").contains("invalid_request");
+  }
+
+  private WorkflowRun budgeted(String budget, String spent) {
+    return new WorkflowRun(
+        workflow.id(),
+        "t",
+        "r",
+        "software-delivery",
+        1,
+        "default",
+        WorkflowStatus.RUNNING,
+        new java.math.BigDecimal(budget),
+        Map.of(),
+        Map.of(),
+        null,
+        null,
+        T0,
+        T0,
+        null,
+        new Usage(3, 0, 0, 0, new java.math.BigDecimal(spent), 0));
+  }
+
+  @Test
+  void aCallRefusedByABudgetStopsTheWorkflowWhateverThePolicyAndCancelsTheOtherBranch() {
+    machine.start(workflow, steps, DELIVERY, T0);
+    complete("analyse", "analysis", null);
+    complete("design", "architecture", null);
+
+    // Retryable by the worker's word and not listed by the policy: still final.
+    Transition t =
+        machine.failed(
+            workflow, steps, DELIVERY, step("implement"), "budget_exceeded", "402", true, null, T0);
+
+    assertThat(workflow.status()).isEqualTo(WorkflowStatus.BUDGET_EXCEEDED);
+    assertThat(workflow.status().isTerminal()).isTrue();
+    assertThat(step("implement").state()).isEqualTo(StepState.FAILED);
+    assertThat(step("implement").errorCode()).isEqualTo("budget_exceeded");
+    assertThat(keys(t.retryScheduled())).isEmpty();
+    assertThat(keys(t.cancelled())).containsExactly("test-plan");
+    assertThat(workflow.failureReason())
+        .isEqualTo(
+            "step 'implement' (developer) was refused an LLM call by a budget: 402; spent 0 USD"
+                + " (the workflow has no budget of its own)");
+  }
+
+  @Test
+  void aSpendThatReachedTheBudgetSendsNothingMoreAndCancelsWhatIsOut() {
+    WorkflowRun w = budgeted("1.00", "0.40");
+    machine.start(w, steps, DELIVERY, T0);
+    StepRun analyse = step("analyse");
+    machine.completed(w, steps, DELIVERY, analyse, List.of(), null, null, T0, T0);
+    assertThat(step("design").state()).isEqualTo(StepState.DISPATCHED);
+
+    WorkflowRun spent = budgeted("1.00", "1.0000");
+    Transition t =
+        machine.completed(spent, steps, DELIVERY, step("design"), List.of(), null, null, T0, T0);
+
+    assertThat(spent.status()).isEqualTo(WorkflowStatus.BUDGET_EXCEEDED);
+    assertThat(t.dispatched()).isEmpty();
+    assertThat(step("implement").state()).isEqualTo(StepState.PENDING);
+    assertThat(step("test-plan").state()).isEqualTo(StepState.PENDING);
+    assertThat(spent.failureReason())
+        .isEqualTo("the workflow's budget is spent; spent 1.0000 USD of 1.00 USD");
+
+    // A raised budget lets the pending steps go out on resume.
+    spent.raiseBudget(new java.math.BigDecimal("2"));
+    Transition resumed = machine.resume(spent, steps, DELIVERY, T0);
+    assertThat(keys(resumed.dispatched())).containsExactly("implement", "test-plan");
+    assertThat(spent.status()).isEqualTo(WorkflowStatus.RUNNING);
+  }
+
+  @Test
+  void aDueRetryIsNotSentOnceTheBudgetIsSpent() {
+    WorkflowRun w = budgeted("1.00", "0.10");
+    machine.start(w, steps, DELIVERY, T0);
+    machine.failed(w, steps, DELIVERY, step("analyse"), "timeout", "slow", true, null, T0);
+    assertThat(step("analyse").state()).isEqualTo(StepState.RETRY_SCHEDULED);
+
+    WorkflowRun spent = budgeted("1.00", "1.5");
+    Transition t = machine.retryDue(spent, steps, DELIVERY, step("analyse"), T0.plusSeconds(5));
+
+    assertThat(t.dispatched()).isEmpty();
+    assertThat(keys(t.cancelled())).containsExactly("analyse");
+    assertThat(spent.status()).isEqualTo(WorkflowStatus.BUDGET_EXCEEDED);
   }
 
   @Test
