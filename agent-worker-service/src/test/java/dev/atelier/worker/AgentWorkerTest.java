@@ -15,6 +15,7 @@ import static dev.atelier.worker.StepFixtures.future;
 import static dev.atelier.worker.StepFixtures.step;
 import static dev.atelier.worker.StepFixtures.validArchitecture;
 import static dev.atelier.worker.StepFixtures.with;
+import static dev.atelier.worker.StepFixtures.withTeam;
 import static dev.atelier.worker.StepFixtures.withoutSchema;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -301,7 +302,7 @@ class AgentWorkerTest {
             List.of("gpt-fallback"),
             plain.agent().temperature(),
             plain.agent().maxTokens());
-    StepRequested step = with(plain, withFallback, new BigDecimal("2.50"));
+    StepRequested step = withTeam(with(plain, withFallback, new BigDecimal("2.50")), "shop");
     gateway.stubFor(
         chatFor(step)
             .willReturn(
@@ -324,6 +325,7 @@ class AgentWorkerTest {
     List<LoggedRequest> calls = callsFor(step);
     assertThat(calls).hasSize(1);
     assertThat(calls.get(0).getHeader("X-Atelier-Workflow-Budget-Usd")).isEqualTo("2.50");
+    assertThat(calls.get(0).getHeader("X-Atelier-Team")).isEqualTo("shop");
     assertThat(calls.get(0).getHeader("X-Atelier-Workflow-Id"))
         .isEqualTo(step.workflowId().toString());
   }

@@ -9,6 +9,8 @@ import static dev.atelier.worker.StepFixtures.completion;
 import static dev.atelier.worker.StepFixtures.future;
 import static dev.atelier.worker.StepFixtures.step;
 import static dev.atelier.worker.StepFixtures.validArchitecture;
+import static dev.atelier.worker.StepFixtures.with;
+import static dev.atelier.worker.StepFixtures.withTeam;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -209,6 +211,29 @@ class GatewayPathTest {
   }
 
   @Test
+  void aWorkflowBudgetTooSmallForTheCallStopsTheStepBeforeTheProviderIsAsked() {
+    StepRequested plain = newStep(MODEL);
+    // The gateway reserves the worst case first: the prompt plus max_tokens (2000) of output,
+    // some 0.0012 USD for gpt-4o-mini, which a budget of 0.0001 cannot take.
+    StepRequested step =
+        withTeam(with(plain, plain.agent(), new BigDecimal("0.0001")), "team-worker-test");
+    provider.stubFor(
+        toProvider(step).willReturn(completion(validArchitecture().toString(), MODEL)));
+
+    publish(step);
+
+    StepFailed failed = awaitResult(step, StepFailed.class);
+    assertThat(failed.errorCode()).isEqualTo("budget_exceeded");
+    assertThat(failed.retryable()).isFalse();
+    assertThat(failed.message()).contains("402");
+    assertThat(providerCalls(step)).isEmpty();
+    LlmCallRecorded refused = awaitRecords(step, 1).get(0);
+    assertThat(refused.status()).isEqualTo(LlmCallRecorded.STATUS_ERROR);
+    assertThat(refused.errorCode()).isEqualTo("budget_exceeded");
+    assertThat(refused.team()).isEqualTo("team-worker-test");
+  }
+
+  @Test
   void noLogLineOfTheGatewayOrTheWorkerCarriesTheProviderKey() throws Exception {
     aValidAnswerCompletesTheStepAndIsMeteredExactly();
     assertThat(Files.readString(Path.of("target", "llm-gateway-service.log")))
@@ -221,13 +246,15 @@ class GatewayPathTest {
   /** A step whose prompt carries a marker of its own, so the provider stub can tell it apart. */
   private static StepRequested newStep(String model) {
     UUID marker = UUID.randomUUID();
-    return step(
-        UUID.randomUUID(),
-        "design",
-        List.of(),
-        future(),
-        "A shop that sells books (case " + marker + ")",
-        model);
+    return withTeam(
+        step(
+            UUID.randomUUID(),
+            "design",
+            List.of(),
+            future(),
+            "A shop that sells books (case " + marker + ")",
+            model),
+        "team-worker-test");
   }
 
   private static MappingBuilder toProvider(StepRequested step) {

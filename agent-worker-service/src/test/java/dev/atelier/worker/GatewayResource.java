@@ -45,7 +45,8 @@ public class GatewayResource implements QuarkusTestResourceLifecycleManager {
                 "OPENAI_MAX_RETRIES", "1",
                 // Breakers would open on the deliberate failures and blur what a test checks.
                 "GATEWAY_CIRCUIT_MINIMUM_CALLS", "1000",
-                "GATEWAY_API_KEYS", "atelier-local-key=team-worker-test"));
+                // The workers' key is a service key: the gateway bills the team each step names.
+                "GATEWAY_API_KEYS", "atelier-local-key=*"));
     return Map.of(
         "quarkus.langchain4j.openai.base-url",
         gateway.url() + "/v1",

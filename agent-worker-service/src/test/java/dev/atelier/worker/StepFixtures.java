@@ -108,6 +108,26 @@ final class StepFixtures {
         s.metadata());
   }
 
+  /** {@code s} for a workflow of {@code team}, as the orchestrator puts it into the metadata. */
+  static StepRequested withTeam(StepRequested s, String team) {
+    return new StepRequested(
+        s.eventId(),
+        s.type(),
+        s.occurredAt(),
+        s.workflowId(),
+        s.stepId(),
+        s.stepKey(),
+        s.attempt(),
+        s.agent(),
+        s.requirement(),
+        s.inputs(),
+        s.deadline(),
+        s.budgetRemainingUsd(),
+        s.budgetLimitUsd(),
+        s.feedback(),
+        Map.of("atelier.team", team));
+  }
+
   static Instant future() {
     return Instant.now().plusSeconds(300);
   }

@@ -32,6 +32,12 @@ public final class Headers {
    */
   public static final String WORKFLOW_BUDGET_USD = "X-Atelier-Workflow-Budget-Usd";
 
+  /**
+   * The team a gateway call is made for, when the caller's gateway key is a service key (team
+   * {@code *}, the agent workers' key) that acts for many teams; a team's own key is its team.
+   */
+  public static final String TEAM = "X-Atelier-Team";
+
   /** Idempotency key of a retried write (context-service artifact writes, workflow submission). */
   public static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 

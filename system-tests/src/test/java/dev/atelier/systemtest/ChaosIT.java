@@ -86,7 +86,10 @@ class ChaosIT {
     Awaitility.await("all " + WORKFLOWS + " workflows completed")
         .atMost(Duration.ofMinutes(5))
         .pollInterval(Duration.ofSeconds(1))
-        .until(() -> count(ids, "completed") == WORKFLOWS || count(ids, "failed") > 0);
+        .until(
+            () ->
+                count(ids, "completed") == WORKFLOWS
+                    || count(ids, "failed") + count(ids, "budget_exceeded") > 0);
     for (String id : ids) {
       JsonNode w = getJson(suite.url("orchestrator-2"), "/api/v1/workflows/" + id);
       assertThat(w.path("status").asText())

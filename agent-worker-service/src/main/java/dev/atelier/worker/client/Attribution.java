@@ -9,20 +9,23 @@ import java.util.Optional;
  * reaches every outbound call made while the step runs (and the gateway's trace) without being
  * passed through each method; {@link AttributionHeaders} turns it into the gateway's attribution
  * headers. {@code workflowBudgetUsd}, the workflow's whole budget (plain decimal, or {@code null}),
- * lets the gateway create or raise the workflow's hard budget on the first call it sees.
+ * lets the gateway create or raise the workflow's hard budget on the first call it sees; {@code
+ * team}, the workflow's team, is who the gateway bills (the worker's key is a service key).
  */
 public record Attribution(
     String workflowId,
     String stepId,
     String agent,
     String conversationId,
-    String workflowBudgetUsd) {
+    String workflowBudgetUsd,
+    String team) {
 
   static final String WORKFLOW_ID = "atelier.workflow.id";
   static final String STEP_ID = "atelier.step.id";
   static final String AGENT = "atelier.agent";
   static final String CONVERSATION_ID = "atelier.conversation.id";
   static final String WORKFLOW_BUDGET_USD = "atelier.workflow.budget_usd";
+  static final String TEAM = "atelier.team";
 
   /** {@code context} with this attribution added to its baggage. */
   public Context storeIn(Context context) {
@@ -34,6 +37,9 @@ public record Attribution(
             .put(CONVERSATION_ID, conversationId);
     if (workflowBudgetUsd != null) {
       baggage.put(WORKFLOW_BUDGET_USD, workflowBudgetUsd);
+    }
+    if (team != null) {
+      baggage.put(TEAM, team);
     }
     return baggage.build().storeInContext(context);
   }
@@ -51,6 +57,7 @@ public record Attribution(
             stepId,
             baggage.getEntryValue(AGENT),
             baggage.getEntryValue(CONVERSATION_ID),
-            baggage.getEntryValue(WORKFLOW_BUDGET_USD)));
+            baggage.getEntryValue(WORKFLOW_BUDGET_USD),
+            baggage.getEntryValue(TEAM)));
   }
 }

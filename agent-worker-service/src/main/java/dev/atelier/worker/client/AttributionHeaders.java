@@ -26,6 +26,7 @@ public class AttributionHeaders implements ClientRequestFilter {
               putIfPresent(headers, Headers.AGENT, a.agent());
               putIfPresent(headers, Headers.CONVERSATION_ID, a.conversationId());
               putIfPresent(headers, Headers.WORKFLOW_BUDGET_USD, a.workflowBudgetUsd());
+              putIfPresent(headers, Headers.TEAM, a.team());
             });
   }
 

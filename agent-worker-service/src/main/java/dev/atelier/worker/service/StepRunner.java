@@ -40,6 +40,9 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class StepRunner {
 
+  /** The workflow's team, which the orchestrator puts into every step's metadata. */
+  static final String TEAM_METADATA = "atelier.team";
+
   private static final Logger LOG = Logger.getLogger(StepRunner.class);
   private static final String JSON_MEDIA_TYPE = "application/json";
   private static final String MARKDOWN_MEDIA_TYPE = "text/markdown";
@@ -86,7 +89,8 @@ public class StepRunner {
             step.stepId().toString(),
             role,
             conversationId,
-            step.budgetLimitUsd() == null ? null : step.budgetLimitUsd().toPlainString());
+            step.budgetLimitUsd() == null ? null : step.budgetLimitUsd().toPlainString(),
+            step.metadata().get(TEAM_METADATA));
     try (Scope ignored = attribution.storeIn(Context.current().with(span)).makeCurrent()) {
       StepOutcome outcome;
       try {

@@ -15,9 +15,10 @@ public interface GatewayConfig {
 
   /**
    * Caller keys and their teams as {@code key=team,key=team}. A single string rather than a map so
-   * that one environment variable ({@code GATEWAY_API_KEYS}) can carry it.
+   * that one environment variable ({@code GATEWAY_API_KEYS}) can carry it. Team {@code *} makes a
+   * service key that acts for the team named in {@code X-Atelier-Team} ({@code ApiKeys}).
    */
-  @WithDefault("atelier-local-key=default")
+  @WithDefault("atelier-local-key=*")
   String apiKeys();
 
   /** Bearer key of the {@code /admin} endpoints. */

@@ -3,6 +3,7 @@ package dev.atelier.gateway.rest;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atelier.contracts.Headers;
 import dev.atelier.gateway.budget.BudgetService;
 import dev.atelier.gateway.config.GatewayConfig;
 import dev.atelier.gateway.pricing.Price;
@@ -116,7 +117,10 @@ public class OpenAiRoutes {
   private void chat(RoutingContext rc, Context parent, Buffer body) {
     ChatCall call = null;
     try {
-      String team = apiKeys.authenticate(rc.request().getHeader(HttpHeaders.AUTHORIZATION));
+      String team =
+          apiKeys.authenticate(
+              rc.request().getHeader(HttpHeaders.AUTHORIZATION),
+              rc.request().getHeader(Headers.TEAM));
       if (body == null || body.length() == 0) {
         throw GatewayException.invalid("invalid_json", null, "The request body is empty");
       }
@@ -259,7 +263,8 @@ public class OpenAiRoutes {
   /** {@code GET /v1/models}: the configured aliases and the models the default provider serves. */
   void models(RoutingContext rc) {
     try {
-      apiKeys.authenticate(rc.request().getHeader(HttpHeaders.AUTHORIZATION));
+      apiKeys.authenticate(
+          rc.request().getHeader(HttpHeaders.AUTHORIZATION), rc.request().getHeader(Headers.TEAM));
     } catch (GatewayException e) {
       OpenAiErrors.write(rc.response(), e);
       return;
@@ -301,7 +306,10 @@ public class OpenAiRoutes {
   void embeddings(RoutingContext rc) {
     Context parent = Context.current();
     try {
-      String team = apiKeys.authenticate(rc.request().getHeader(HttpHeaders.AUTHORIZATION));
+      String team =
+          apiKeys.authenticate(
+              rc.request().getHeader(HttpHeaders.AUTHORIZATION),
+              rc.request().getHeader(Headers.TEAM));
       Buffer body = rc.body().buffer();
       if (body == null || body.length() == 0) {
         throw GatewayException.invalid("invalid_json", null, "The request body is empty");
