@@ -56,7 +56,9 @@ public class LlmCallRepository {
           "latency_ms",
           "time_to_first_token_ms",
           "simulated",
-          "trace_id");
+          "trace_id",
+          "span_id",
+          "fallback_path");
 
   /**
    * Rows per insert statement: PostgreSQL's wire protocol allows 65,535 bind parameters, and a
@@ -234,6 +236,8 @@ public class LlmCallRepository {
     ps.setObject(i++, r.timeToFirstTokenMs(), Types.BIGINT);
     ps.setBoolean(i++, r.simulated());
     ps.setString(i++, r.traceId());
+    ps.setString(i++, r.spanId());
+    ps.setString(i++, r.fallbackPath());
     return i;
   }
 
@@ -265,6 +269,8 @@ public class LlmCallRepository {
         Jdbc.nullableLong(rs, "time_to_first_token_ms"),
         rs.getBoolean("simulated"),
         rs.getString("trace_id"),
+        rs.getString("span_id"),
+        rs.getString("fallback_path"),
         Jdbc.instant(rs, "recorded_at"));
   }
 }
