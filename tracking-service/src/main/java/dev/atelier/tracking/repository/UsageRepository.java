@@ -32,7 +32,7 @@ public class UsageRepository {
   private static final String FIGURES =
       """
       count(*) as calls,
-      count(*) filter (where status = 'error') as errors,
+      count(*) filter (where failed) as errors,
       coalesce(sum(input_tokens), 0) as input_tokens,
       coalesce(sum(cached_input_tokens), 0) as cached_input_tokens,
       coalesce(sum(output_tokens), 0) as output_tokens,
@@ -67,9 +67,11 @@ public class UsageRepository {
       """;
 
   private final DataSource dataSource;
+  private final LabelDictionary labels;
 
-  UsageRepository(DataSource dataSource) {
+  UsageRepository(DataSource dataSource, LabelDictionary labels) {
     this.dataSource = dataSource;
+    this.labels = labels;
   }
 
   /** Totals over every call that matches {@code filter}. */
@@ -78,7 +80,7 @@ public class UsageRepository {
   }
 
   private UsageFigures selectTotals(LlmCallFilter filter) throws SQLException {
-    FilterSql where = FilterSql.of(filter);
+    FilterSql where = FilterSql.of(filter, labels);
     String sql = "select " + FIGURES + " from llm_call" + where.where();
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
@@ -97,10 +99,13 @@ public class UsageRepository {
 
   private List<StepUsage> selectByStep(UUID workflowId) throws SQLException {
     String sql =
-        "select step_id, agent, min(occurred_at) as first_call_at,"
+        // Grouped on the label ids, then named (and ordered by name on ties) through the labels.
+        "select s.value as step_id, a.value as agent, g.* from (select step_id as sid,"
+            + " agent as aid, min(occurred_at) as first_call_at,"
             + " max(occurred_at) as last_call_at, "
             + FIGURES
-            + " from llm_call where workflow_id = ? group by step_id, agent"
+            + " from llm_call where workflow_id = ? group by sid, aid) g"
+            + " left join label s on s.id = g.sid left join label a on a.id = g.aid"
             + " order by first_call_at, step_id nulls last, agent nulls last";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
@@ -128,9 +133,11 @@ public class UsageRepository {
 
   private List<AgentUsage> selectByAgent(UUID workflowId) throws SQLException {
     String sql =
-        "select agent, min(occurred_at) as first_call_at, max(occurred_at) as last_call_at, "
+        "select a.value as agent, g.* from (select agent as aid,"
+            + " min(occurred_at) as first_call_at, max(occurred_at) as last_call_at, "
             + FIGURES
-            + " from llm_call where workflow_id = ? group by agent"
+            + " from llm_call where workflow_id = ? group by aid) g"
+            + " left join label a on a.id = g.aid"
             + " order by first_call_at, agent nulls last";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
@@ -160,16 +167,27 @@ public class UsageRepository {
 
   private List<UsageGroup> selectGrouped(GroupBy groupBy, LlmCallFilter filter, int limit)
       throws SQLException {
-    FilterSql where = FilterSql.of(filter);
+    FilterSql where = FilterSql.of(filter, labels);
     boolean timeGroups = groupBy == GroupBy.DAY || groupBy == GroupBy.HOUR;
-    String sql =
+    // Text dimensions are grouped on their label ids, then named through the labels, so groups
+    // order by name exactly as they did when the ledger held the text.
+    boolean labelled = groupBy != GroupBy.WORKFLOW && !timeGroups;
+    String grouped =
         "select "
             + keyExpression(groupBy)
-            + " as group_key, "
+            + " as k, "
             + FIGURES
             + " from llm_call"
             + where.where()
-            + " group by group_key order by "
+            + " group by k";
+    String sql =
+        (labelled
+                ? "select l.value as group_key, g.* from ("
+                    + grouped
+                    + ") g"
+                    + " left join label l on l.id = g.k"
+                : "select g.k as group_key, g.* from (" + grouped + ") g")
+            + " order by "
             + (timeGroups ? "group_key" : "calls desc, group_key nulls last")
             + " limit "
             + limit;
