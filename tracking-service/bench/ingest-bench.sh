@@ -3,8 +3,8 @@
 #
 #   tracking-service/bench/ingest-bench.sh [records=200000]
 #
-# Run after `./mvnw -pl tracking-service verify` (uses target/quarkus-app), holding the module's
-# test lock since it uses the test vhost:  flock /tmp/atelier-test-tracking-service.lock ...
+# Run after `./mvnw -pl tracking-service verify` (uses target/quarkus-app). Own database and
+# RabbitMQ vhost (atelier-bench-tracking, created when missing).
 # 1. Starts the built service once against $BENCH_DB (recreated unless KEEP_DB=1) so it migrates
 #    the database and declares its queues, then stops it.
 # 2. Publishes <records> pre-generated LlmCallRecorded bodies to RabbitMQ from a separate process
@@ -17,7 +17,10 @@ set -euo pipefail
 RECORDS=${1:-200000}
 DB=${BENCH_DB:-atelier_tracking_ingest_bench}
 PORT=${BENCH_PORT:-18084}
-VHOST=${BENCH_VHOST:-atelier-test-tracking}
+VHOST=${BENCH_VHOST:-atelier-bench-tracking}
+# A vhost of its own: no other service or test run can publish into the bench's queues.
+rabbitmqctl add_vhost "$VHOST" > /dev/null 2>&1 || true
+rabbitmqctl set_permissions -p "$VHOST" guest '.*' '.*' '.*' > /dev/null
 HERE=$(cd "$(dirname "$0")" && pwd)
 MODULE=$(dirname "$HERE")
 PSQL="psql -h 127.0.0.1 -U postgres -X -q"

@@ -13,15 +13,17 @@
 # 4. Runs ingest-bench.sh on the same database: <ingest-records> LlmCallRecorded events are
 #    published to RabbitMQ (vhost $BENCH_VHOST) from a separate process first, then drained by the
 #    service while the queries run in a loop; reports the stored rate (recorded_at).
-# Hold the module's test lock (the bench uses the test vhost):
-#   flock /tmp/atelier-test-tracking-service.lock tracking-service/bench/ledger-bench.sh 2000000
+# It uses its own database and RabbitMQ vhost (atelier-bench-tracking, created when missing).
 set -euo pipefail
 ROWS=${1:-10000000}
 INGEST=${2:-200000}
 RUNS=${3:-7}
 DB=atelier_tracking_bench
 PORT=${BENCH_PORT:-18084}
-VHOST=${BENCH_VHOST:-atelier-test-tracking}
+VHOST=${BENCH_VHOST:-atelier-bench-tracking}
+# A vhost of its own: no other service or test run can publish into the bench's queues.
+rabbitmqctl add_vhost "$VHOST" > /dev/null 2>&1 || true
+rabbitmqctl set_permissions -p "$VHOST" guest '.*' '.*' '.*' > /dev/null
 HERE=$(cd "$(dirname "$0")" && pwd)
 MODULE=$(dirname "$HERE")
 PSQL="psql -h 127.0.0.1 -U postgres -X -q"
