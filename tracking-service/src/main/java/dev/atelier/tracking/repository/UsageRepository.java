@@ -92,68 +92,60 @@ public class UsageRepository {
     }
   }
 
-  /** One workflow's usage per step (and the agent that ran it), in order of first call. */
-  public List<StepUsage> byStep(UUID workflowId) {
-    return Jdbc.unchecked("summing usage by step", () -> selectByStep(workflowId));
+  /** One workflow's totals, per step (and the agent that ran it) and per agent. */
+  public record WorkflowFigures(
+      UsageFigures totals, List<StepUsage> steps, List<AgentUsage> agents) {}
+
+  /**
+   * One workflow's usage in one statement and one pass over its rows (grouping sets: step and
+   * agent, agent, everything); steps and agents in order of first call. The totals row exists even
+   * when the workflow has no call (all figures zero).
+   */
+  public WorkflowFigures workflow(UUID workflowId) {
+    return Jdbc.unchecked("summing a workflow's usage", () -> selectWorkflow(workflowId));
   }
 
-  private List<StepUsage> selectByStep(UUID workflowId) throws SQLException {
+  private WorkflowFigures selectWorkflow(UUID workflowId) throws SQLException {
+    // grouping(step_id, agent): 0 for a (step, agent) row, 2 for an agent row, 3 for the total.
+    // Grouped on the label ids, then named (and ordered by name on ties) through the labels.
     String sql =
-        // Grouped on the label ids, then named (and ordered by name on ties) through the labels.
-        "select s.value as step_id, a.value as agent, g.* from (select step_id as sid,"
-            + " agent as aid, min(occurred_at) as first_call_at,"
+        "select s.value as step_name, a.value as agent_name, g.* from (select step_id, agent,"
+            + " grouping(step_id, agent) as level, min(occurred_at) as first_call_at,"
             + " max(occurred_at) as last_call_at, "
             + FIGURES
-            + " from llm_call where workflow_id = ? group by sid, aid) g"
-            + " left join label s on s.id = g.sid left join label a on a.id = g.aid"
-            + " order by first_call_at, step_id nulls last, agent nulls last";
+            + " from llm_call where workflow_id = ?"
+            + " group by grouping sets ((step_id, agent), (agent), ())) g"
+            + " left join label s on s.id = g.step_id left join label a on a.id = g.agent"
+            + " order by level, first_call_at, step_name nulls last, agent_name nulls last";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setObject(1, workflowId);
+      UsageFigures totals = null;
       List<StepUsage> steps = new ArrayList<>();
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          steps.add(
-              new StepUsage(
-                  rs.getString("step_id"),
-                  rs.getString("agent"),
-                  Jdbc.instant(rs, "first_call_at"),
-                  Jdbc.instant(rs, "last_call_at"),
-                  figures(rs)));
-        }
-      }
-      return steps;
-    }
-  }
-
-  /** One workflow's usage per agent, in order of first call. */
-  public List<AgentUsage> byAgent(UUID workflowId) {
-    return Jdbc.unchecked("summing usage by agent", () -> selectByAgent(workflowId));
-  }
-
-  private List<AgentUsage> selectByAgent(UUID workflowId) throws SQLException {
-    String sql =
-        "select a.value as agent, g.* from (select agent as aid,"
-            + " min(occurred_at) as first_call_at, max(occurred_at) as last_call_at, "
-            + FIGURES
-            + " from llm_call where workflow_id = ? group by aid) g"
-            + " left join label a on a.id = g.aid"
-            + " order by first_call_at, agent nulls last";
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setObject(1, workflowId);
       List<AgentUsage> agents = new ArrayList<>();
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          agents.add(
-              new AgentUsage(
-                  rs.getString("agent"),
-                  Jdbc.instant(rs, "first_call_at"),
-                  Jdbc.instant(rs, "last_call_at"),
-                  figures(rs)));
+          switch (rs.getInt("level")) {
+            case 0 ->
+                steps.add(
+                    new StepUsage(
+                        rs.getString("step_name"),
+                        rs.getString("agent_name"),
+                        Jdbc.instant(rs, "first_call_at"),
+                        Jdbc.instant(rs, "last_call_at"),
+                        figures(rs)));
+            case 2 ->
+                agents.add(
+                    new AgentUsage(
+                        rs.getString("agent_name"),
+                        Jdbc.instant(rs, "first_call_at"),
+                        Jdbc.instant(rs, "last_call_at"),
+                        figures(rs)));
+            default -> totals = figures(rs);
+          }
         }
       }
-      return agents;
+      return new WorkflowFigures(totals, steps, agents);
     }
   }
 
