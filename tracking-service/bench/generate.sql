@@ -2,7 +2,8 @@
 -- :chunk rows, then fills the rollups from them (as ingest would have). Run by ledger-bench.sh.
 -- Shape: 40 calls per workflow (consecutive, so a workflow spans minutes), 8 steps/agents (5 calls
 -- each, one model per agent and workflow), 20 teams, 3 providers, 6 models, 2% errors, 3% unknown
--- cost, 30% streamed with a TTFT. Text dimensions are label ids (migration V5).
+-- cost, 30% streamed with a TTFT. Step ids are UUIDs (one per step run, as the orchestrator
+-- makes them); the other text dimensions are label ids (migrations V5, V7).
 \set ON_ERROR_STOP on
 \timing on
 select set_config('bench.end', :'end', false);
@@ -21,14 +22,12 @@ select v from unnest(array['atelier.llm.call.recorded.v1', 'chat', 'upstream_tim
     'business-analyst','architect','developer','reviewer','tester','devops','writer','planner',
     'gpt-4o','gpt-4o-mini','claude-sonnet','claude-haiku','llama-3.1-8b','mistral-large',
     'gpt-4o-2025','gpt-4o-mini-2025','claude-sonnet-2025','claude-haiku-2025','llama-3.1-8b-2025','mistral-large-2025']
-    || array(select 'step-' || g from generate_series(0, 7) g)
     || array(select 'team-' || g from generate_series(0, 19) g)) as v
 on conflict (value) do nothing;
 create function pg_temp.ids(text[]) returns text language sql as
   $f$ select array(select l.id from unnest($1) with ordinality u(v, o) join label l on l.value = u.v order by o)::text $f$;
 select pg_temp.ids(array['atelier.llm.call.recorded.v1', 'chat', 'upstream_timeout', 'provider', '2025-01']) as fixed_ids,
        pg_temp.ids(array['business-analyst','architect','developer','reviewer','tester','devops','writer','planner']) as agent_ids,
-       pg_temp.ids(array(select 'step-' || g from generate_series(0, 7) g)) as step_ids,
        pg_temp.ids(array(select 'team-' || g from generate_series(0, 19) g)) as team_ids,
        pg_temp.ids(array['gpt-4o','gpt-4o-mini','claude-sonnet','claude-haiku','llama-3.1-8b','mistral-large']) as model_ids,
        pg_temp.ids(array['gpt-4o-2025','gpt-4o-mini-2025','claude-sonnet-2025','claude-haiku-2025','llama-3.1-8b-2025','mistral-large-2025']) as response_ids,
@@ -43,7 +42,7 @@ insert into llm_call (event_id, workflow_id, occurred_at, started_at, input_toke
 select gen_random_uuid(), md5('wf' || (i / 40))::uuid, t, t - make_interval(secs => lat / 1000.0),
        inp, (i * 31) %% 500, outp, (i %% 7) * 10, lat,
        case when i %% 10 < 3 then 20 + (i * 613) %% 1500 end,
-       fx[1], fx[2], (%4$L::int[])[1 + mi], (%5$L::int[])[1 + (i / 5) %% 8], (%6$L::int[])[1 + (i / 5) %% 8],
+       fx[1], fx[2], (%4$L::int[])[1 + mi], md5('step' || (i / 5))::uuid::text, (%6$L::int[])[1 + (i / 5) %% 8],
        (%7$L::int[])[1 + (i / 40) %% 20], (%8$L::int[])[1 + mi],
        case when i %% 50 = 0 then null else (%9$L::int[])[1 + mi] end,
        case when i %% 50 = 0 then fx[3] end, fx[4], case when i %% 33 = 0 then null else fx[5] end, null,
@@ -58,7 +57,7 @@ from generate_series(%1$s::bigint, %2$s::bigint) as g(i),
                      20 + (i * 104729) %% 3000 as outp,
                      50 + (i * 7717) %% 9000 as lat,
                      %10$L::int[] as fx) x
-$$, s, least(s + :chunk - 1, :rows), :rows, :'provider_ids', :'step_ids', :'agent_ids', :'team_ids',
+$$, s, least(s + :chunk - 1, :rows), :rows, :'provider_ids', null, :'agent_ids', :'team_ids',
    :'model_ids', :'response_ids', :'fixed_ids')
 from generate_series(1, :rows, :chunk) as s
 \gexec

@@ -27,7 +27,7 @@ final class FilterSql {
   static FilterSql of(LlmCallFilter f, LabelDictionary labels) {
     FilterSql sql = new FilterSql();
     sql.equal("workflow_id", f.workflowId());
-    sql.label("step_id", f.stepId(), labels);
+    sql.equal("step_id", f.stepId());
     sql.label("agent", f.agent(), labels);
     sql.equal("conversation_id", f.conversationId());
     sql.label("team", f.team(), labels);

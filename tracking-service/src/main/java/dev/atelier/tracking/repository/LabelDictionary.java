@@ -154,7 +154,18 @@ public class LabelDictionary {
     return created;
   }
 
+  /**
+   * Entries kept in memory at most. The dictionary holds low-cardinality values (a few hundred in
+   * practice); should one dimension turn out not to be, the cache is dropped and refilled on demand
+   * (labels never change, so forgetting is always safe) instead of growing without bound.
+   */
+  static final int MAX_CACHED = 100_000;
+
   private void remember(int id, String value) {
+    if (ids.size() >= MAX_CACHED) {
+      ids.clear();
+      values.clear();
+    }
     ids.putIfAbsent(value, id);
     values.putIfAbsent(id, value);
   }

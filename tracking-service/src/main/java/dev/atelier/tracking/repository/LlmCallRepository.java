@@ -37,14 +37,14 @@ public class LlmCallRepository {
       """
       insert into llm_call (event_id, workflow_id, occurred_at, started_at, input_tokens,
           cached_input_tokens, output_tokens, reasoning_tokens, latency_ms, time_to_first_token_ms,
-          event_type, operation, provider, step_id, agent, team, request_model, response_model,
+          event_type, operation, provider, agent, team, request_model, response_model,
           error_code, usage_source, price_version, fallback_path, failed, streamed, simulated,
-          cost_usd, conversation_id, trace_id, span_id)
+          cost_usd, conversation_id, trace_id, span_id, step_id)
       select * from unnest(?::uuid[], ?::uuid[], ?::timestamptz[], ?::timestamptz[],
           ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[],
           ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[],
-          ?::int4[], ?::int4[], ?::int4[], ?::int4[],
-          ?::bool[], ?::bool[], ?::bool[], ?::numeric[], ?::text[], ?::text[], ?::text[])
+          ?::int4[], ?::int4[], ?::int4[],
+          ?::bool[], ?::bool[], ?::bool[], ?::numeric[], ?::text[], ?::text[], ?::text[], ?::text[])
       on conflict (event_id, occurred_at) do nothing
       returning event_id
       """;
@@ -189,7 +189,6 @@ public class LlmCallRepository {
           r.type(),
           r.operation(),
           r.provider(),
-          r.stepId(),
           r.agent(),
           r.team(),
           r.requestModel(),
@@ -212,12 +211,13 @@ public class LlmCallRepository {
     String[] occurredAt = new String[n];
     String[] startedAt = new String[n];
     Integer[][] counts = new Integer[6][n];
-    Integer[][] label = new Integer[12][n];
+    Integer[][] label = new Integer[11][n];
     Boolean[][] flags = new Boolean[3][n];
     String[] cost = new String[n];
     String[] conversation = new String[n];
     String[] trace = new String[n];
     String[] span = new String[n];
+    String[] step = new String[n];
     for (int i = 0; i < n; i++) {
       LlmCallRecorded r = rows.get(i);
       eventId[i] = r.eventId().toString();
@@ -235,7 +235,6 @@ public class LlmCallRepository {
         r.type(),
         r.operation(),
         r.provider(),
-        r.stepId(),
         r.agent(),
         r.team(),
         r.requestModel(),
@@ -255,6 +254,7 @@ public class LlmCallRepository {
       conversation[i] = r.conversationId();
       trace[i] = r.traceId();
       span[i] = r.spanId();
+      step[i] = r.stepId();
     }
     int p = 1;
     for (String[] column : List.of(eventId, workflowId, occurredAt, startedAt)) {
@@ -269,7 +269,7 @@ public class LlmCallRepository {
     for (Boolean[] column : flags) {
       ps.setArray(p++, c.createArrayOf("bool", column));
     }
-    for (String[] column : List.of(cost, conversation, trace, span)) {
+    for (String[] column : List.of(cost, conversation, trace, span, step)) {
       ps.setArray(p++, c.createArrayOf("text", column));
     }
   }
@@ -279,7 +279,7 @@ public class LlmCallRepository {
         rs.getObject("event_id", UUID.class),
         Jdbc.instant(rs, "occurred_at"),
         rs.getObject("workflow_id", UUID.class),
-        labels.value(rs, "step_id"),
+        rs.getString("step_id"),
         labels.value(rs, "agent"),
         rs.getString("conversation_id"),
         labels.value(rs, "team"),

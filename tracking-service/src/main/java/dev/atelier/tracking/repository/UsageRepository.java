@@ -107,15 +107,15 @@ public class UsageRepository {
 
   private WorkflowFigures selectWorkflow(UUID workflowId) throws SQLException {
     // grouping(step_id, agent): 0 for a (step, agent) row, 2 for an agent row, 3 for the total.
-    // Grouped on the label ids, then named (and ordered by name on ties) through the labels.
+    // Agents grouped on their label ids, then named (and ordered by name on ties) via the labels.
     String sql =
-        "select s.value as step_name, a.value as agent_name, g.* from (select step_id, agent,"
+        "select g.step_id as step_name, a.value as agent_name, g.* from (select step_id, agent,"
             + " grouping(step_id, agent) as level, min(occurred_at) as first_call_at,"
             + " max(occurred_at) as last_call_at, "
             + FIGURES
             + " from llm_call where workflow_id = ?"
             + " group by grouping sets ((step_id, agent), (agent), ())) g"
-            + " left join label s on s.id = g.step_id left join label a on a.id = g.agent"
+            + " left join label a on a.id = g.agent"
             + " order by level, first_call_at, step_name nulls last, agent_name nulls last";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
@@ -163,7 +163,7 @@ public class UsageRepository {
     boolean timeGroups = groupBy == GroupBy.DAY || groupBy == GroupBy.HOUR;
     // Text dimensions are grouped on their label ids, then named through the labels, so groups
     // order by name exactly as they did when the ledger held the text.
-    boolean labelled = groupBy != GroupBy.WORKFLOW && !timeGroups;
+    boolean labelled = groupBy != GroupBy.WORKFLOW && groupBy != GroupBy.STEP && !timeGroups;
     String grouped =
         "select "
             + keyExpression(groupBy)
