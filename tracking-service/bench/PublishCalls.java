@@ -8,15 +8,49 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * Benchmark load: publishes N LlmCallRecorded events (team = the given marker) to atelier.llm-calls
- * as fast as publisher confirms allow, like the gateway does, and prints the publish rate.
+ * Benchmark load: builds N LlmCallRecorded bodies in memory first (team = the given marker, the
+ * same agents, providers and models as generate.sql), then publishes them to atelier.llm-calls as
+ * fast as publisher confirms allow (a window of 5,000 unconfirmed), and prints the publish rate.
  * Run: java -cp amqp-client.jar:slf4j-api.jar PublishCalls.java <vhost> <count> <team>
  */
 public class PublishCalls {
+  private static final String[] AGENTS = {
+    "business-analyst", "architect", "developer", "reviewer", "tester", "devops", "writer", "planner"
+  };
+  private static final String[] MODELS = {
+    "gpt-4o", "gpt-4o-mini", "claude-sonnet", "claude-haiku", "llama-3.1-8b", "mistral-large"
+  };
+  private static final String[] PROVIDERS = {
+    "openai", "openai", "anthropic", "anthropic", "simulated", "simulated"
+  };
+
   public static void main(String[] args) throws Exception {
     String vhost = args[0];
     int count = Integer.parseInt(args[1]);
     String team = args[2];
+    byte[][] bodies = new byte[count][];
+    String[] ids = new String[count];
+    Instant base = Instant.now();
+    for (int i = 0; i < count; i++) {
+      UUID id = UUID.randomUUID();
+      Instant at = base.plusNanos(i * 1000L);
+      int m = (i / 5 + i / 40) % 6;
+      ids[i] = id.toString();
+      bodies[i] =
+          ("{\"eventId\":\"" + id + "\",\"type\":\"atelier.llm.call.recorded.v1\",\"occurredAt\":\""
+                  + at + "\",\"workflowId\":\"" + new UUID(0x1234, i / 40) + "\",\"stepId\":\"step-"
+                  + (i / 5) % 8 + "\",\"agent\":\"" + AGENTS[(i / 5) % 8] + "\",\"conversationId\":\"conv-"
+                  + i / 5 + "\",\"team\":\"" + team + "\",\"operation\":\"chat\",\"provider\":\""
+                  + PROVIDERS[m] + "\",\"requestModel\":\"" + MODELS[m] + "\",\"responseModel\":\""
+                  + MODELS[m] + "-2025\",\"status\":\"ok\",\"streamed\":true,\"inputTokens\":"
+                  + (100 + i % 900) + ",\"cachedInputTokens\":10,\"outputTokens\":" + (20 + i % 300)
+                  + ",\"reasoningTokens\":0,\"usageSource\":\"provider\",\"costUsd\":0.000123456789,"
+                  + "\"priceVersion\":\"2025-01\",\"startedAt\":\"" + at.minusMillis(250)
+                  + "\",\"latencyMs\":250,\"timeToFirstTokenMs\":80,\"simulated\":"
+                  + PROVIDERS[m].equals("simulated")
+                  + ",\"traceId\":\"0af7651916cd43dd8448eb211c80319c\",\"spanId\":\"b7ad6b7169203331\"}")
+              .getBytes(StandardCharsets.UTF_8);
+    }
     ConnectionFactory f = new ConnectionFactory();
     f.setHost("127.0.0.1");
     f.setVirtualHost(vhost);
@@ -25,35 +59,21 @@ public class PublishCalls {
       ch.confirmSelect();
       long start = System.nanoTime();
       for (int i = 0; i < count; i++) {
-        UUID id = UUID.randomUUID();
-        Instant now = Instant.now();
-        String body =
-            "{\"eventId\":\"" + id + "\",\"type\":\"atelier.llm.call.recorded.v1\",\"occurredAt\":\""
-                + now + "\",\"workflowId\":\"" + new UUID(0x1234, i / 40) + "\",\"stepId\":\"step-"
-                + (i / 5) % 8 + "\",\"agent\":\"agent-" + (i / 5) % 8 + "\",\"conversationId\":\"conv-"
-                + i / 5 + "\",\"team\":\"" + team + "\",\"operation\":\"chat\",\"provider\":\"simulated\","
-                + "\"requestModel\":\"gpt-4o-mini\",\"responseModel\":\"gpt-4o-mini-2024-07-18\","
-                + "\"status\":\"ok\",\"streamed\":true,\"inputTokens\":" + (100 + i % 900)
-                + ",\"cachedInputTokens\":10,\"outputTokens\":" + (20 + i % 300)
-                + ",\"reasoningTokens\":0,\"usageSource\":\"provider\",\"costUsd\":0.000123456789,"
-                + "\"priceVersion\":\"2025-01\",\"startedAt\":\"" + now.minusMillis(250)
-                + "\",\"latencyMs\":250,\"timeToFirstTokenMs\":80,\"simulated\":true,"
-                + "\"traceId\":\"0af7651916cd43dd8448eb211c80319c\"}";
         ch.basicPublish(
             "atelier.llm-calls",
             "llm.call",
             new AMQP.BasicProperties.Builder()
                 .contentType("application/json")
                 .deliveryMode(2)
-                .messageId(id.toString())
+                .messageId(ids[i])
                 .headers(Map.of("x-atelier-event-type", "atelier.llm.call.recorded.v1"))
                 .build(),
-            body.getBytes(StandardCharsets.UTF_8));
-        if (i % 2000 == 1999) {
-          ch.waitForConfirmsOrDie(30_000);
+            bodies[i]);
+        if (i % 5000 == 4999) {
+          ch.waitForConfirmsOrDie(60_000);
         }
       }
-      ch.waitForConfirmsOrDie(30_000);
+      ch.waitForConfirmsOrDie(60_000);
       double s = (System.nanoTime() - start) / 1e9;
       System.out.printf("published %d in %.2f s = %.0f records/s%n", count, s, count / s);
     }

@@ -10,21 +10,25 @@
 # 2. Generates <rows> ledger rows over the 90 days before now directly in PostgreSQL (generate.sql)
 #    and fills the rollups from them; reports load time and disk size per million rows.
 # 3. Times the issue's queries over HTTP with curl (median of <runs>, after one warm-up).
-# 4. Publishes <ingest-records> LlmCallRecorded events to RabbitMQ (vhost $BENCH_VHOST) while the
-#    queries run in a loop, and measures the rate at which the ledger stored them (recorded_at).
+# 4. Runs ingest-bench.sh on the same database: <ingest-records> LlmCallRecorded events are
+#    published to RabbitMQ (vhost $BENCH_VHOST) from a separate process first, then drained by the
+#    service while the queries run in a loop; reports the stored rate (recorded_at).
+# It uses its own database and RabbitMQ vhost (atelier-bench-tracking, created when missing).
 set -euo pipefail
 ROWS=${1:-10000000}
 INGEST=${2:-200000}
 RUNS=${3:-7}
 DB=atelier_tracking_bench
 PORT=${BENCH_PORT:-18084}
-VHOST=${BENCH_VHOST:-atelier-test-tracking}
+VHOST=${BENCH_VHOST:-atelier-bench-tracking}
+# A vhost of its own: no other service or test run can publish into the bench's queues.
+rabbitmqctl add_vhost "$VHOST" > /dev/null 2>&1 || true
+rabbitmqctl set_permissions -p "$VHOST" guest '.*' '.*' '.*' > /dev/null
 HERE=$(cd "$(dirname "$0")" && pwd)
 MODULE=$(dirname "$HERE")
 PSQL="psql -h 127.0.0.1 -U postgres -X -q"
 BASE="http://127.0.0.1:$PORT"
 M2=${M2_REPO:-$HOME/.m2/repository}
-CP="$M2/com/rabbitmq/amqp-client/5.25.0/amqp-client-5.25.0.jar:$M2/org/slf4j/slf4j-api/2.0.7/slf4j-api-2.0.7.jar"
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB RAM, load $(cut -d' ' -f1-3 /proc/loadavg)"
 $PSQL -c "drop database if exists $DB with (force)"
@@ -83,25 +87,13 @@ for q in "${!QUERIES[@]}"; do
   echo "$q: $(time_query "$q" "${QUERIES[$q]}") ms   GET ${QUERIES[$q]}"
 done
 
-echo "== ingest: $INGEST records through RabbitMQ while the queries run"
-TEAM="bench-ingest-$(date +%s)"
-( while true; do for q in "${!QUERIES[@]}"; do
-    echo "$q $(curl -s -o /dev/null -w '%{time_total}' "$BASE${QUERIES[$q]}")"; done; done ) \
-  > /tmp/ledger-bench-loaded.txt 2>/dev/null &
-LOADER=$!
-trap 'kill $SVC $LOADER 2>/dev/null || true' EXIT
-java -cp "$CP" "$HERE/PublishCalls.java" "$VHOST" "$INGEST" "$TEAM"
-for _ in $(seq 1 600); do
-  n=$($PSQL -d $DB -At -c "select count(*) from llm_call where team = '$TEAM' and occurred_at > now() - interval '1 hour'")
-  [ "$n" -ge "$INGEST" ] && break
-  sleep 1
-done
-kill $LOADER 2>/dev/null || true
+echo "== disk per million rows, by relation kind"
 $PSQL -d $DB -At -F ' ' -c "
-  select 'stored', count(*), 'in', round(extract(epoch from max(recorded_at) - min(recorded_at))::numeric, 2), 's =',
-         round(count(*) / nullif(extract(epoch from max(recorded_at) - min(recorded_at)), 0)), 'records/s'
-  from llm_call where team = '$TEAM' and occurred_at > now() - interval '1 hour';
-  select 'rollup calls for the ingest team (must equal stored)', sum(calls) from llm_usage_hourly where team = '$TEAM';"
-echo "== query medians (ms) while ingesting"
-awk '{a[$1]=a[$1] " " $2} END {for (k in a) {n=split(a[k], v, " "); asort(v); printf "%s: %.1f ms (n=%d)\n", k, v[int((n+1)/2)]*1000, n}}' /tmp/ledger-bench-loaded.txt
-echo "== load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  select 'heap bytes/row', round(sum(pg_relation_size(inhrelid)) / $ROWS.0, 1),
+         'indexes bytes/row', round(sum(pg_indexes_size(inhrelid)) / $ROWS.0, 1)
+  from pg_inherits where inhparent = 'llm_call'::regclass;"
+
+echo "== ingest: $INGEST pre-queued records drained while the queries run (ingest-bench.sh)"
+kill $SVC; wait $SVC 2>/dev/null || true
+trap - EXIT
+BENCH_DB=$DB KEEP_DB=1 QUERIES=1 BENCH_PORT=$PORT BENCH_VHOST=$VHOST "$HERE/ingest-bench.sh" "$INGEST"

@@ -27,6 +27,7 @@ final class CallBuilder {
   private BigDecimal costUsd = new BigDecimal("0.0001500000");
   private long latencyMs = 120;
   private Long timeToFirstTokenMs;
+  private String fallbackPath;
 
   static CallBuilder call() {
     return new CallBuilder();
@@ -87,6 +88,11 @@ final class CallBuilder {
     return this;
   }
 
+  CallBuilder fallback(String path) {
+    this.fallbackPath = path;
+    return this;
+  }
+
   CallBuilder provider(String provider) {
     this.provider = provider;
     return this;
@@ -123,6 +129,6 @@ final class CallBuilder {
         "simulated".equals(provider),
         "0af7651916cd43dd8448eb211c80319c",
         "b7ad6b7169203331",
-        null);
+        fallbackPath);
   }
 }

@@ -38,6 +38,7 @@ class CsvExportTest {
             .team(team)
             .step("say \"hi\", then\nleave", "dev, \"senior\"")
             .cost("0.000000000000000123")
+            .fallback("openai/gpt-4o>simulated/gpt-4o")
             .at(now.minusSeconds(1))
             .build();
     LlmCallRecorded unpriced =
@@ -77,6 +78,10 @@ class CsvExportTest {
     assertThat(rows.get(1).get(step)).isEqualTo("say \"hi\", then\nleave");
     assertThat(rows.get(1).get(agent)).isEqualTo("dev, \"senior\"");
     assertThat(rows.get(1).get(cost)).isEqualTo("0.000000000000000123");
+    assertThat(rows.get(1).get(header.indexOf("spanId"))).isEqualTo("b7ad6b7169203331");
+    assertThat(rows.get(1).get(header.indexOf("fallbackPath")))
+        .isEqualTo("openai/gpt-4o>simulated/gpt-4o");
+    assertThat(rows.get(2).get(header.indexOf("fallbackPath"))).isEmpty();
     assertThat(rows.get(2).get(id)).isEqualTo(unpriced.eventId().toString());
     assertThat(rows.get(2).get(cost)).isEmpty();
     assertThat(rows.get(3).get(cost)).isEqualTo("12.5");

@@ -63,7 +63,12 @@ class IngestTest {
   @Test
   void storesEveryFieldOfARecord() {
     UUID workflowId = UUID.randomUUID();
-    LlmCallRecorded sent = call().workflow(workflowId).cost("0.0012345678").build();
+    LlmCallRecorded sent =
+        call()
+            .workflow(workflowId)
+            .cost("0.0012345678")
+            .fallback("openai/gpt-4o>anthropic/claude-sonnet")
+            .build();
 
     ledger.publish(sent);
     ledger.awaitRows(Set.of(sent.eventId()));
@@ -89,6 +94,8 @@ class IngestTest {
     assertThat(got.get("latencyMs").asLong()).isEqualTo(sent.latencyMs());
     assertThat(got.get("simulated").asBoolean()).isTrue();
     assertThat(got.get("traceId").asText()).isEqualTo(sent.traceId());
+    assertThat(got.get("spanId").asText()).isEqualTo("b7ad6b7169203331");
+    assertThat(got.get("fallbackPath").asText()).isEqualTo("openai/gpt-4o>anthropic/claude-sonnet");
     assertThat(got.get("recordedAt").isNull()).isFalse();
   }
 

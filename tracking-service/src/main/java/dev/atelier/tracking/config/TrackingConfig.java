@@ -23,11 +23,11 @@ public interface TrackingConfig {
   interface Ingest {
 
     /** Unacknowledged LLM-call records per channel; at least {@link #batchSize()}. */
-    @WithDefault("1000")
+    @WithDefault("4000")
     int prefetch();
 
     /** Most LLM-call records stored in one transaction. */
-    @WithDefault("500")
+    @WithDefault("1000")
     int batchSize();
 
     /** Longest a record waits for its batch to fill before the batch is stored anyway. */

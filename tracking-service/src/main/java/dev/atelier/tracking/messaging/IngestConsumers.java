@@ -1,11 +1,13 @@
 package dev.atelier.tracking.messaging;
 
+import dev.atelier.contracts.BudgetThresholdCrossed;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.Topology;
 import dev.atelier.contracts.WorkflowStatusChanged;
 import dev.atelier.kit.amqp.BatchConsumers;
 import dev.atelier.kit.amqp.EventConsumers;
 import dev.atelier.tracking.config.TrackingConfig;
+import dev.atelier.tracking.service.BudgetEventService;
 import dev.atelier.tracking.service.LedgerService;
 import dev.atelier.tracking.service.PartitionMaintenance;
 import dev.atelier.tracking.service.WorkflowService;
@@ -15,11 +17,11 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
 /**
- * Starts consuming the ledger's two queues once the database is migrated and the current partitions
- * exist. LLM-call records are consumed in batches (service-kit's BatchConsumers): a batch is stored
- * in one transaction and acknowledged as a whole after the commit; a malformed or invalid record is
- * dead-lettered alone with the reason; a failed batch is redelivered. The handlers are idempotent
- * on the event id, so a redelivery is harmless.
+ * Starts consuming the ledger's three queues once the database is migrated and the current
+ * partitions exist. LLM-call records are consumed in batches (service-kit's BatchConsumers): a
+ * batch is stored in one transaction and acknowledged as a whole after the commit; a malformed or
+ * invalid record is dead-lettered alone with the reason; a failed batch is redelivered. The
+ * handlers are idempotent on the event id, so a redelivery is harmless.
  */
 @ApplicationScoped
 public class IngestConsumers {
@@ -28,6 +30,7 @@ public class IngestConsumers {
   private final BatchConsumers batchConsumers;
   private final LedgerService ledger;
   private final WorkflowService workflows;
+  private final BudgetEventService budgetEvents;
   private final TrackingConfig config;
 
   IngestConsumers(
@@ -35,11 +38,13 @@ public class IngestConsumers {
       BatchConsumers batchConsumers,
       LedgerService ledger,
       WorkflowService workflows,
+      BudgetEventService budgetEvents,
       TrackingConfig config) {
     this.consumers = consumers;
     this.batchConsumers = batchConsumers;
     this.ledger = ledger;
     this.workflows = workflows;
+    this.budgetEvents = budgetEvents;
     this.config = config;
   }
 
@@ -63,5 +68,12 @@ public class IngestConsumers {
         config.ingest().workflowPrefetch(),
         1,
         (change, delivery) -> workflows.apply(change));
+    // Budget crossings are rare (at most three per budget and period): one by one is plenty.
+    consumers.consume(
+        Topology.TRACKING_BUDGET_EVENTS,
+        BudgetThresholdCrossed.class,
+        config.ingest().workflowPrefetch(),
+        1,
+        (crossing, delivery) -> budgetEvents.record(crossing));
   }
 }

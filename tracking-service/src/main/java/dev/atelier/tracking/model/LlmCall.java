@@ -9,6 +9,9 @@ import java.util.UUID;
  *
  * @param id the call id, which is the {@code LlmCallRecorded} event id
  * @param costUsd exact cost in USD, {@code null} when no price was known
+ * @param spanId the gateway's span of the call, {@code null} when not known
+ * @param fallbackPath the deployments tried in order ({@code provider/model} joined by {@code >})
+ *     when more than one was, else {@code null}
  * @param recordedAt when the ledger stored the record
  */
 public record LlmCall(
@@ -38,4 +41,6 @@ public record LlmCall(
     Long timeToFirstTokenMs,
     boolean simulated,
     String traceId,
+    String spanId,
+    String fallbackPath,
     Instant recordedAt) {}

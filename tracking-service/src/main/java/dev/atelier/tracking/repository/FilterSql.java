@@ -1,8 +1,10 @@
 package dev.atelier.tracking.repository;
 
+import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.tracking.model.LlmCallFilter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A {@code where} clause for an {@link LlmCallFilter}, with its parameters. Only values are bound;
@@ -10,7 +12,7 @@ import java.util.List;
  */
 final class FilterSql {
 
-  /** The expression {@code model} filters and groups on; the same as the index's. */
+  /** The expression {@code model} filters and groups on (label ids); the same as the index's. */
   static final String MODEL = "coalesce(response_model, request_model)";
 
   private final List<String> conditions = new ArrayList<>();
@@ -18,16 +20,22 @@ final class FilterSql {
 
   private FilterSql() {}
 
-  static FilterSql of(LlmCallFilter f) {
+  /**
+   * The filter on the ledger table, whose text dimensions hold {@link LabelDictionary} ids: a value
+   * is looked up (never created), and a value the dictionary does not know matches no row.
+   */
+  static FilterSql of(LlmCallFilter f, LabelDictionary labels) {
     FilterSql sql = new FilterSql();
     sql.equal("workflow_id", f.workflowId());
     sql.equal("step_id", f.stepId());
-    sql.equal("agent", f.agent());
+    sql.label("agent", f.agent(), labels);
     sql.equal("conversation_id", f.conversationId());
-    sql.equal("team", f.team());
-    sql.equal("provider", f.provider());
-    sql.equal(MODEL, f.model());
-    sql.equal("status", f.status());
+    sql.label("team", f.team(), labels);
+    sql.label("provider", f.provider(), labels);
+    sql.label(MODEL, f.model(), labels);
+    if (f.status() != null) {
+      sql.add("failed = ?", LlmCallRecorded.STATUS_ERROR.equals(f.status()));
+    }
     if (f.from() != null) {
       sql.add("occurred_at >= ?", f.from());
     }
@@ -63,6 +71,17 @@ final class FilterSql {
     conditions.add(condition);
     params.addAll(List.of(values));
     return this;
+  }
+
+  private void label(String column, String value, LabelDictionary labels) {
+    if (value != null) {
+      Optional<Integer> id = labels.find(value);
+      if (id.isPresent()) {
+        add(column + " = ?", id.get());
+      } else {
+        add("false");
+      }
+    }
   }
 
   private void equal(String column, Object value) {

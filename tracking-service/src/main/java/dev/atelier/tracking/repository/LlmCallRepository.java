@@ -10,7 +10,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -27,50 +26,42 @@ import javax.sql.DataSource;
 @ApplicationScoped
 public class LlmCallRepository {
 
-  /** Columns written from an event, in bind order ({@code recorded_at} defaults to now()). */
-  static final List<String> COLUMNS =
-      List.of(
-          "event_id",
-          "occurred_at",
-          "event_type",
-          "workflow_id",
-          "step_id",
-          "agent",
-          "conversation_id",
-          "team",
-          "operation",
-          "provider",
-          "request_model",
-          "response_model",
-          "status",
-          "error_code",
-          "streamed",
-          "input_tokens",
-          "cached_input_tokens",
-          "output_tokens",
-          "reasoning_tokens",
-          "usage_source",
-          "cost_usd",
-          "price_version",
-          "started_at",
-          "latency_ms",
-          "time_to_first_token_ms",
-          "simulated",
-          "trace_id");
-
   /**
-   * Rows per insert statement: PostgreSQL's wire protocol allows 65,535 bind parameters, and a
-   * thousand rows already amortise the round trip.
+   * One statement per batch, whatever its size: every column travels as one array parameter and
+   * {@code unnest} turns the arrays back into rows (in array order, i.e. event-id order). The SQL
+   * text never changes, so the server plans it once per connection, and there is no 65,535
+   * bind-parameter limit to chunk around. Timestamps, UUIDs and costs travel as text arrays (exact;
+   * parsed by the server), counts and label ids as int4 arrays, flags as bool arrays.
    */
-  static final int MAX_ROWS_PER_STATEMENT = 1000;
+  private static final String INSERT =
+      """
+      insert into llm_call (event_id, workflow_id, occurred_at, started_at, input_tokens,
+          cached_input_tokens, output_tokens, reasoning_tokens, latency_ms, time_to_first_token_ms,
+          event_type, operation, provider, agent, team, request_model, response_model,
+          error_code, usage_source, price_version, fallback_path, failed, streamed, simulated,
+          cost_usd, conversation_id, trace_id, span_id, step_id)
+      select * from unnest(?::uuid[], ?::uuid[], ?::timestamptz[], ?::timestamptz[],
+          ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[],
+          ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[],
+          ?::int4[], ?::int4[], ?::int4[],
+          ?::bool[], ?::bool[], ?::bool[], ?::numeric[], ?::text[], ?::text[], ?::text[], ?::text[])
+      on conflict (event_id, occurred_at) do nothing
+      returning event_id
+      """;
 
   private static final String SELECT =
-      "select " + String.join(", ", COLUMNS) + ", recorded_at from llm_call";
+      "select event_id, occurred_at, workflow_id, step_id, agent, conversation_id, team,"
+          + " operation, provider, request_model, response_model, failed, error_code, streamed,"
+          + " input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, usage_source,"
+          + " cost_usd, price_version, started_at, latency_ms, time_to_first_token_ms, simulated,"
+          + " trace_id, span_id, fallback_path, recorded_at from llm_call";
 
   private final DataSource dataSource;
+  private final LabelDictionary labels;
 
-  LlmCallRepository(DataSource dataSource) {
+  LlmCallRepository(DataSource dataSource, LabelDictionary labels) {
     this.dataSource = dataSource;
+    this.labels = labels;
   }
 
   /**
@@ -93,21 +84,14 @@ public class LlmCallRepository {
     // One key order for every consumer: two batches that share a (re-published) event then wait
     // for each other's row in the same order and cannot deadlock.
     rows.sort(Comparator.comparing(LlmCallRecorded::eventId));
+    Map<String, Integer> ids = labels.idsOf(labelValues(rows));
     Set<UUID> stored = new HashSet<>();
-    try (Connection c = dataSource.getConnection()) {
-      for (int start = 0; start < rows.size(); start += MAX_ROWS_PER_STATEMENT) {
-        List<LlmCallRecorded> chunk =
-            rows.subList(start, Math.min(rows.size(), start + MAX_ROWS_PER_STATEMENT));
-        try (PreparedStatement ps = c.prepareStatement(insertSql(chunk.size()))) {
-          int i = 1;
-          for (LlmCallRecorded r : chunk) {
-            i = bindRecord(ps, i, r);
-          }
-          try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-              stored.add(rs.getObject(1, UUID.class));
-            }
-          }
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(INSERT)) {
+      bindColumns(c, ps, rows, ids);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          stored.add(rs.getObject(1, UUID.class));
         }
       }
     }
@@ -139,7 +123,7 @@ public class LlmCallRepository {
 
   private List<LlmCall> select(LlmCallFilter filter, PageCursor after, int limit)
       throws SQLException {
-    FilterSql where = FilterSql.of(filter);
+    FilterSql where = FilterSql.of(filter, labels);
     if (after != null) {
       // A row comparison, so the (occurred_at, event_id) index can seek straight to the position;
       // the plain bound lets the planner skip the partitions of later months.
@@ -173,7 +157,7 @@ public class LlmCallRepository {
    * stays flat however many rows match.
    */
   public void stream(LlmCallFilter filter, RowSink<LlmCall> sink) throws IOException {
-    FilterSql where = FilterSql.of(filter);
+    FilterSql where = FilterSql.of(filter, labels);
     String sql = SELECT + where.where() + " order by occurred_at desc, event_id desc";
     try (Connection c = dataSource.getConnection()) {
       boolean autoCommit = c.getAutoCommit();
@@ -196,75 +180,130 @@ public class LlmCallRepository {
     }
   }
 
-  private static String insertSql(int rows) {
-    String row = "(" + String.join(", ", Collections.nCopies(COLUMNS.size(), "?")) + ")";
-    return "insert into llm_call ("
-        + String.join(", ", COLUMNS)
-        + ") values "
-        + String.join(", ", Collections.nCopies(rows, row))
-        + " on conflict (event_id, occurred_at) do nothing returning event_id";
+  /** Every label value the rows use (nulls included; the dictionary skips them). */
+  private static List<String> labelValues(List<LlmCallRecorded> rows) {
+    List<String> values = new ArrayList<>();
+    for (LlmCallRecorded r : rows) {
+      Collections.addAll(
+          values,
+          r.type(),
+          r.operation(),
+          r.provider(),
+          r.agent(),
+          r.team(),
+          r.requestModel(),
+          r.responseModel(),
+          r.errorCode(),
+          r.usageSource(),
+          r.priceVersion(),
+          r.fallbackPath());
+    }
+    return values;
   }
 
-  private static int bindRecord(PreparedStatement ps, int i, LlmCallRecorded r)
+  /** Binds one array per column, in {@link #INSERT}'s order. */
+  private static void bindColumns(
+      Connection c, PreparedStatement ps, List<LlmCallRecorded> rows, Map<String, Integer> ids)
       throws SQLException {
-    ps.setObject(i++, r.eventId());
-    ps.setObject(i++, Jdbc.timestamp(r.occurredAt()));
-    ps.setString(i++, r.type());
-    ps.setObject(i++, r.workflowId(), Types.OTHER);
-    ps.setString(i++, r.stepId());
-    ps.setString(i++, r.agent());
-    ps.setString(i++, r.conversationId());
-    ps.setString(i++, r.team());
-    ps.setString(i++, r.operation());
-    ps.setString(i++, r.provider());
-    ps.setString(i++, r.requestModel());
-    ps.setString(i++, r.responseModel());
-    ps.setString(i++, r.status());
-    ps.setString(i++, r.errorCode());
-    ps.setBoolean(i++, r.streamed());
-    ps.setLong(i++, r.inputTokens());
-    ps.setLong(i++, r.cachedInputTokens());
-    ps.setLong(i++, r.outputTokens());
-    ps.setLong(i++, r.reasoningTokens());
-    ps.setString(i++, r.usageSource());
-    ps.setBigDecimal(i++, r.costUsd());
-    ps.setString(i++, r.priceVersion());
-    ps.setObject(i++, Jdbc.timestamp(r.startedAt()), Types.TIMESTAMP_WITH_TIMEZONE);
-    ps.setLong(i++, r.latencyMs());
-    ps.setObject(i++, r.timeToFirstTokenMs(), Types.BIGINT);
-    ps.setBoolean(i++, r.simulated());
-    ps.setString(i++, r.traceId());
-    return i;
+    int n = rows.size();
+    String[] eventId = new String[n];
+    String[] workflowId = new String[n];
+    String[] occurredAt = new String[n];
+    String[] startedAt = new String[n];
+    Integer[][] counts = new Integer[6][n];
+    Integer[][] label = new Integer[11][n];
+    Boolean[][] flags = new Boolean[3][n];
+    String[] cost = new String[n];
+    String[] conversation = new String[n];
+    String[] trace = new String[n];
+    String[] span = new String[n];
+    String[] step = new String[n];
+    for (int i = 0; i < n; i++) {
+      LlmCallRecorded r = rows.get(i);
+      eventId[i] = r.eventId().toString();
+      workflowId[i] = r.workflowId() == null ? null : r.workflowId().toString();
+      occurredAt[i] = r.occurredAt().toString();
+      startedAt[i] = r.startedAt() == null ? null : r.startedAt().toString();
+      counts[0][i] = Math.toIntExact(r.inputTokens());
+      counts[1][i] = Math.toIntExact(r.cachedInputTokens());
+      counts[2][i] = Math.toIntExact(r.outputTokens());
+      counts[3][i] = Math.toIntExact(r.reasoningTokens());
+      counts[4][i] = Math.toIntExact(r.latencyMs());
+      counts[5][i] =
+          r.timeToFirstTokenMs() == null ? null : Math.toIntExact(r.timeToFirstTokenMs());
+      String[] values = {
+        r.type(),
+        r.operation(),
+        r.provider(),
+        r.agent(),
+        r.team(),
+        r.requestModel(),
+        r.responseModel(),
+        r.errorCode(),
+        r.usageSource(),
+        r.priceVersion(),
+        r.fallbackPath()
+      };
+      for (int k = 0; k < values.length; k++) {
+        label[k][i] = values[k] == null ? null : ids.get(values[k]);
+      }
+      flags[0][i] = LlmCallRecorded.STATUS_ERROR.equals(r.status());
+      flags[1][i] = r.streamed();
+      flags[2][i] = r.simulated();
+      cost[i] = r.costUsd() == null ? null : r.costUsd().toPlainString();
+      conversation[i] = r.conversationId();
+      trace[i] = r.traceId();
+      span[i] = r.spanId();
+      step[i] = r.stepId();
+    }
+    int p = 1;
+    for (String[] column : List.of(eventId, workflowId, occurredAt, startedAt)) {
+      ps.setArray(p++, c.createArrayOf("text", column));
+    }
+    for (Integer[] column : counts) {
+      ps.setArray(p++, c.createArrayOf("int4", column));
+    }
+    for (Integer[] column : label) {
+      ps.setArray(p++, c.createArrayOf("int4", column));
+    }
+    for (Boolean[] column : flags) {
+      ps.setArray(p++, c.createArrayOf("bool", column));
+    }
+    for (String[] column : List.of(cost, conversation, trace, span, step)) {
+      ps.setArray(p++, c.createArrayOf("text", column));
+    }
   }
 
-  private static LlmCall map(ResultSet rs) throws SQLException {
+  private LlmCall map(ResultSet rs) throws SQLException {
     return new LlmCall(
         rs.getObject("event_id", UUID.class),
         Jdbc.instant(rs, "occurred_at"),
         rs.getObject("workflow_id", UUID.class),
         rs.getString("step_id"),
-        rs.getString("agent"),
+        labels.value(rs, "agent"),
         rs.getString("conversation_id"),
-        rs.getString("team"),
-        rs.getString("operation"),
-        rs.getString("provider"),
-        rs.getString("request_model"),
-        rs.getString("response_model"),
-        rs.getString("status"),
-        rs.getString("error_code"),
+        labels.value(rs, "team"),
+        labels.value(rs, "operation"),
+        labels.value(rs, "provider"),
+        labels.value(rs, "request_model"),
+        labels.value(rs, "response_model"),
+        rs.getBoolean("failed") ? LlmCallRecorded.STATUS_ERROR : LlmCallRecorded.STATUS_OK,
+        labels.value(rs, "error_code"),
         rs.getBoolean("streamed"),
         rs.getLong("input_tokens"),
         rs.getLong("cached_input_tokens"),
         rs.getLong("output_tokens"),
         rs.getLong("reasoning_tokens"),
-        rs.getString("usage_source"),
+        labels.value(rs, "usage_source"),
         Jdbc.money(rs, "cost_usd"),
-        rs.getString("price_version"),
+        labels.value(rs, "price_version"),
         Jdbc.instant(rs, "started_at"),
         rs.getLong("latency_ms"),
         Jdbc.nullableLong(rs, "time_to_first_token_ms"),
         rs.getBoolean("simulated"),
         rs.getString("trace_id"),
+        rs.getString("span_id"),
+        labels.value(rs, "fallback_path"),
         Jdbc.instant(rs, "recorded_at"));
   }
 }

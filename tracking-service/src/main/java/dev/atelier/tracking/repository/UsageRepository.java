@@ -32,7 +32,7 @@ public class UsageRepository {
   private static final String FIGURES =
       """
       count(*) as calls,
-      count(*) filter (where status = 'error') as errors,
+      count(*) filter (where failed) as errors,
       coalesce(sum(input_tokens), 0) as input_tokens,
       coalesce(sum(cached_input_tokens), 0) as cached_input_tokens,
       coalesce(sum(output_tokens), 0) as output_tokens,
@@ -67,9 +67,11 @@ public class UsageRepository {
       """;
 
   private final DataSource dataSource;
+  private final LabelDictionary labels;
 
-  UsageRepository(DataSource dataSource) {
+  UsageRepository(DataSource dataSource, LabelDictionary labels) {
     this.dataSource = dataSource;
+    this.labels = labels;
   }
 
   /** Totals over every call that matches {@code filter}. */
@@ -78,7 +80,7 @@ public class UsageRepository {
   }
 
   private UsageFigures selectTotals(LlmCallFilter filter) throws SQLException {
-    FilterSql where = FilterSql.of(filter);
+    FilterSql where = FilterSql.of(filter, labels);
     String sql = "select " + FIGURES + " from llm_call" + where.where();
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
@@ -90,63 +92,60 @@ public class UsageRepository {
     }
   }
 
-  /** One workflow's usage per step (and the agent that ran it), in order of first call. */
-  public List<StepUsage> byStep(UUID workflowId) {
-    return Jdbc.unchecked("summing usage by step", () -> selectByStep(workflowId));
+  /** One workflow's totals, per step (and the agent that ran it) and per agent. */
+  public record WorkflowFigures(
+      UsageFigures totals, List<StepUsage> steps, List<AgentUsage> agents) {}
+
+  /**
+   * One workflow's usage in one statement and one pass over its rows (grouping sets: step and
+   * agent, agent, everything); steps and agents in order of first call. The totals row exists even
+   * when the workflow has no call (all figures zero).
+   */
+  public WorkflowFigures workflow(UUID workflowId) {
+    return Jdbc.unchecked("summing a workflow's usage", () -> selectWorkflow(workflowId));
   }
 
-  private List<StepUsage> selectByStep(UUID workflowId) throws SQLException {
+  private WorkflowFigures selectWorkflow(UUID workflowId) throws SQLException {
+    // grouping(step_id, agent): 0 for a (step, agent) row, 2 for an agent row, 3 for the total.
+    // Agents grouped on their label ids, then named (and ordered by name on ties) via the labels.
     String sql =
-        "select step_id, agent, min(occurred_at) as first_call_at,"
+        "select g.step_id as step_name, a.value as agent_name, g.* from (select step_id, agent,"
+            + " grouping(step_id, agent) as level, min(occurred_at) as first_call_at,"
             + " max(occurred_at) as last_call_at, "
             + FIGURES
-            + " from llm_call where workflow_id = ? group by step_id, agent"
-            + " order by first_call_at, step_id nulls last, agent nulls last";
+            + " from llm_call where workflow_id = ?"
+            + " group by grouping sets ((step_id, agent), (agent), ())) g"
+            + " left join label a on a.id = g.agent"
+            + " order by level, first_call_at, step_name nulls last, agent_name nulls last";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setObject(1, workflowId);
+      UsageFigures totals = null;
       List<StepUsage> steps = new ArrayList<>();
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          steps.add(
-              new StepUsage(
-                  rs.getString("step_id"),
-                  rs.getString("agent"),
-                  Jdbc.instant(rs, "first_call_at"),
-                  Jdbc.instant(rs, "last_call_at"),
-                  figures(rs)));
-        }
-      }
-      return steps;
-    }
-  }
-
-  /** One workflow's usage per agent, in order of first call. */
-  public List<AgentUsage> byAgent(UUID workflowId) {
-    return Jdbc.unchecked("summing usage by agent", () -> selectByAgent(workflowId));
-  }
-
-  private List<AgentUsage> selectByAgent(UUID workflowId) throws SQLException {
-    String sql =
-        "select agent, min(occurred_at) as first_call_at, max(occurred_at) as last_call_at, "
-            + FIGURES
-            + " from llm_call where workflow_id = ? group by agent"
-            + " order by first_call_at, agent nulls last";
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setObject(1, workflowId);
       List<AgentUsage> agents = new ArrayList<>();
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          agents.add(
-              new AgentUsage(
-                  rs.getString("agent"),
-                  Jdbc.instant(rs, "first_call_at"),
-                  Jdbc.instant(rs, "last_call_at"),
-                  figures(rs)));
+          switch (rs.getInt("level")) {
+            case 0 ->
+                steps.add(
+                    new StepUsage(
+                        rs.getString("step_name"),
+                        rs.getString("agent_name"),
+                        Jdbc.instant(rs, "first_call_at"),
+                        Jdbc.instant(rs, "last_call_at"),
+                        figures(rs)));
+            case 2 ->
+                agents.add(
+                    new AgentUsage(
+                        rs.getString("agent_name"),
+                        Jdbc.instant(rs, "first_call_at"),
+                        Jdbc.instant(rs, "last_call_at"),
+                        figures(rs)));
+            default -> totals = figures(rs);
+          }
         }
       }
-      return agents;
+      return new WorkflowFigures(totals, steps, agents);
     }
   }
 
@@ -160,16 +159,27 @@ public class UsageRepository {
 
   private List<UsageGroup> selectGrouped(GroupBy groupBy, LlmCallFilter filter, int limit)
       throws SQLException {
-    FilterSql where = FilterSql.of(filter);
+    FilterSql where = FilterSql.of(filter, labels);
     boolean timeGroups = groupBy == GroupBy.DAY || groupBy == GroupBy.HOUR;
-    String sql =
+    // Text dimensions are grouped on their label ids, then named through the labels, so groups
+    // order by name exactly as they did when the ledger held the text.
+    boolean labelled = groupBy != GroupBy.WORKFLOW && groupBy != GroupBy.STEP && !timeGroups;
+    String grouped =
         "select "
             + keyExpression(groupBy)
-            + " as group_key, "
+            + " as k, "
             + FIGURES
             + " from llm_call"
             + where.where()
-            + " group by group_key order by "
+            + " group by k";
+    String sql =
+        (labelled
+                ? "select l.value as group_key, g.* from ("
+                    + grouped
+                    + ") g"
+                    + " left join label l on l.id = g.k"
+                : "select g.k as group_key, g.* from (" + grouped + ") g")
+            + " order by "
             + (timeGroups ? "group_key" : "calls desc, group_key nulls last")
             + " limit "
             + limit;

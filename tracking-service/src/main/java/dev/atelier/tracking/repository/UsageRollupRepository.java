@@ -6,11 +6,9 @@ import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -106,9 +104,6 @@ public class UsageRollupRepository {
     }
   }
 
-  private static final int COLUMNS = 15;
-  private static final int MAX_ROWS_PER_STATEMENT = 1000;
-
   private final DataSource dataSource;
 
   UsageRollupRepository(DataSource dataSource) {
@@ -148,48 +143,59 @@ public class UsageRollupRepository {
   }
 
   private void upsert(Grain grain, Map<Key, Sums> sums) throws SQLException {
-    List<Map.Entry<Key, Sums>> rows = List.copyOf(sums.entrySet());
-    try (Connection c = dataSource.getConnection()) {
-      for (int start = 0; start < rows.size(); start += MAX_ROWS_PER_STATEMENT) {
-        List<Map.Entry<Key, Sums>> chunk =
-            rows.subList(start, Math.min(rows.size(), start + MAX_ROWS_PER_STATEMENT));
-        try (PreparedStatement ps = c.prepareStatement(upsertSql(grain, chunk.size()))) {
-          int i = 1;
-          for (Map.Entry<Key, Sums> row : chunk) {
-            Key k = row.getKey();
-            Sums s = row.getValue();
-            ps.setObject(i++, Jdbc.timestamp(k.bucket()));
-            ps.setString(i++, k.team());
-            ps.setObject(i++, k.workflowId(), Types.OTHER);
-            ps.setString(i++, k.agent());
-            ps.setString(i++, k.provider());
-            ps.setString(i++, k.model());
-            ps.setLong(i++, s.calls);
-            ps.setLong(i++, s.errors);
-            ps.setLong(i++, s.input);
-            ps.setLong(i++, s.cached);
-            ps.setLong(i++, s.output);
-            ps.setLong(i++, s.reasoning);
-            ps.setBigDecimal(i++, s.cost);
-            ps.setLong(i++, s.unknownCost);
-            ps.setLong(i++, s.latency);
-          }
-          ps.executeUpdate();
-        }
+    int n = sums.size();
+    String[] bucket = new String[n];
+    String[] team = new String[n];
+    String[] workflow = new String[n];
+    String[] agent = new String[n];
+    String[] provider = new String[n];
+    String[] model = new String[n];
+    Long[][] figures = new Long[8][n];
+    String[] cost = new String[n];
+    int i = 0;
+    for (Map.Entry<Key, Sums> row : sums.entrySet()) {
+      Key k = row.getKey();
+      Sums s = row.getValue();
+      bucket[i] = k.bucket().toString();
+      team[i] = k.team();
+      workflow[i] = k.workflowId() == null ? null : k.workflowId().toString();
+      agent[i] = k.agent();
+      provider[i] = k.provider();
+      model[i] = k.model();
+      long[] f = {
+        s.calls, s.errors, s.input, s.cached, s.output, s.reasoning, s.unknownCost, s.latency
+      };
+      for (int j = 0; j < f.length; j++) {
+        figures[j][i] = f[j];
       }
+      cost[i] = s.cost == null ? null : s.cost.toPlainString();
+      i++;
+    }
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(upsertSql(grain))) {
+      int p = 1;
+      for (String[] column : List.of(bucket, team, workflow, agent, provider, model)) {
+        ps.setArray(p++, c.createArrayOf("text", column));
+      }
+      for (Long[] column : figures) {
+        ps.setArray(p++, c.createArrayOf("int8", column));
+      }
+      ps.setArray(p, c.createArrayOf("text", cost));
+      ps.executeUpdate();
     }
   }
 
-  private static String upsertSql(Grain grain, int rows) {
-    String row = "(" + String.join(", ", Collections.nCopies(COLUMNS, "?")) + ")";
+  private static String upsertSql(Grain grain) {
     String t = grain.table;
-    // VALUES rows are inserted, and so locked, in the order given: the sorted key order.
+    // One statement per table and batch, keys in the sorted order of the arrays: unnest yields
+    // the rows, and so inserts and locks them, in that order.
     return "insert into "
         + t
         + " as t (bucket, team, workflow_id, agent, provider, model, calls, errors, input_tokens,"
-        + " cached_input_tokens, output_tokens, reasoning_tokens, cost_usd, unknown_cost_calls,"
-        + " latency_ms_sum) values "
-        + String.join(", ", Collections.nCopies(rows, row))
+        + " cached_input_tokens, output_tokens, reasoning_tokens, unknown_cost_calls,"
+        + " latency_ms_sum, cost_usd) select * from unnest(?::timestamptz[], ?::text[],"
+        + " ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int8[], ?::int8[], ?::int8[],"
+        + " ?::int8[], ?::int8[], ?::int8[], ?::int8[], ?::int8[], ?::numeric[])"
         + " on conflict (bucket, team, workflow_id, agent, provider, model) do update set"
         + " calls = t.calls + excluded.calls,"
         + " errors = t.errors + excluded.errors,"

@@ -153,6 +153,8 @@ public class LlmCallResource {
                           c.timeToFirstTokenMs(),
                           c.simulated(),
                           c.traceId(),
+                          c.spanId(),
+                          c.fallbackPath(),
                           c.recordedAt()));
             })
         .build();
@@ -185,6 +187,8 @@ public class LlmCallResource {
     "timeToFirstTokenMs",
     "simulated",
     "traceId",
+    "spanId",
+    "fallbackPath",
     "recordedAt"
   };
 

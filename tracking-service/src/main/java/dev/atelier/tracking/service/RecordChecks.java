@@ -38,6 +38,18 @@ final class RecordChecks {
             && r.reasoningTokens() >= 0,
         "token counts must not be negative");
     require(r.latencyMs() >= 0, "latencyMs must not be negative");
+    // The ledger keeps counts and milliseconds in 4-byte integers (2^31-1 tokens in one call or
+    // 24 days of latency are not real calls); sums are 8-byte.
+    require(
+        r.inputTokens() <= Integer.MAX_VALUE
+            && r.cachedInputTokens() <= Integer.MAX_VALUE
+            && r.outputTokens() <= Integer.MAX_VALUE
+            && r.reasoningTokens() <= Integer.MAX_VALUE,
+        "token counts must be below 2^31");
+    require(
+        r.latencyMs() <= Integer.MAX_VALUE
+            && (r.timeToFirstTokenMs() == null || r.timeToFirstTokenMs() <= Integer.MAX_VALUE),
+        "latencyMs and timeToFirstTokenMs must be below 2^31");
     require(
         r.timeToFirstTokenMs() == null || r.timeToFirstTokenMs() >= 0,
         "timeToFirstTokenMs must not be negative");

@@ -4,7 +4,6 @@ import dev.atelier.kit.problem.ProblemException;
 import dev.atelier.tracking.config.TrackingConfig;
 import dev.atelier.tracking.model.GroupBy;
 import dev.atelier.tracking.model.LlmCallFilter;
-import dev.atelier.tracking.model.UsageFigures;
 import dev.atelier.tracking.model.UsageGroup;
 import dev.atelier.tracking.model.UsageReport;
 import dev.atelier.tracking.model.WorkflowInfo;
@@ -40,10 +39,8 @@ public class UsageService {
    */
   public Optional<WorkflowUsage> workflowUsage(UUID workflowId) {
     Optional<WorkflowInfo> info = workflows.find(workflowId);
-    LlmCallFilter filter =
-        new LlmCallFilter(workflowId, null, null, null, null, null, null, null, null, null);
-    UsageFigures totals = usage.totals(filter);
-    if (info.isEmpty() && totals.calls() == 0) {
+    UsageRepository.WorkflowFigures figures = usage.workflow(workflowId);
+    if (info.isEmpty() && figures.totals().calls() == 0) {
       return Optional.empty();
     }
     return Optional.of(
@@ -53,9 +50,9 @@ public class UsageService {
             info.map(WorkflowInfo::definition).orElse(null),
             info.map(WorkflowInfo::team).orElse(null),
             info.map(WorkflowInfo::status).orElse(null),
-            totals,
-            totals.calls() == 0 ? List.of() : usage.byStep(workflowId),
-            totals.calls() == 0 ? List.of() : usage.byAgent(workflowId)));
+            figures.totals(),
+            figures.steps(),
+            figures.agents()));
   }
 
   /** Usage grouped by one dimension, with percentiles (from the raw rows). */

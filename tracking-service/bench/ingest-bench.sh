@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Ingest benchmark (issue 4): how fast the ledger drains a queue full of LLM-call records.
+#
+#   tracking-service/bench/ingest-bench.sh [records=200000]
+#
+# Run after `./mvnw -pl tracking-service verify` (uses target/quarkus-app). Own database and
+# RabbitMQ vhost (atelier-bench-tracking, created when missing).
+# 1. Starts the built service once against $BENCH_DB (recreated unless KEEP_DB=1) so it migrates
+#    the database and declares its queues, then stops it.
+# 2. Publishes <records> pre-generated LlmCallRecorded bodies to RabbitMQ from a separate process
+#    (PublishCalls.java), as fast as confirms allow; the queue holds them.
+# 3. Starts the service again (optionally with JFR=1: a profile in /tmp/ingest-bench.jfr) and, with
+#    QUERIES=1, runs the ledger-bench queries in a loop meanwhile; waits until every record is in
+#    the ledger and reports the drain rate from recorded_at (first to last stored row).
+# The service's TRACKING_INGEST_* variables (batch size, prefetch, concurrency) pass through.
+set -euo pipefail
+RECORDS=${1:-200000}
+DB=${BENCH_DB:-atelier_tracking_ingest_bench}
+PORT=${BENCH_PORT:-18084}
+VHOST=${BENCH_VHOST:-atelier-bench-tracking}
+# A vhost of its own: no other service or test run can publish into the bench's queues.
+rabbitmqctl add_vhost "$VHOST" > /dev/null 2>&1 || true
+rabbitmqctl set_permissions -p "$VHOST" guest '.*' '.*' '.*' > /dev/null
+HERE=$(cd "$(dirname "$0")" && pwd)
+MODULE=$(dirname "$HERE")
+PSQL="psql -h 127.0.0.1 -U postgres -X -q"
+BASE="http://127.0.0.1:$PORT"
+M2=${M2_REPO:-$HOME/.m2/repository}
+CP="$M2/com/rabbitmq/amqp-client/5.25.0/amqp-client-5.25.0.jar:$M2/org/slf4j/slf4j-api/2.0.7/slf4j-api-2.0.7.jar"
+SVC=""
+LOADER=""
+trap '[ -n "$LOADER" ] && kill $LOADER 2>/dev/null; [ -n "$SVC" ] && kill $SVC 2>/dev/null; true' EXIT
+
+start_service() { # [extra java options]
+  DB_URL="jdbc:postgresql://127.0.0.1:5432/$DB" HTTP_PORT=$PORT RABBITMQ_VIRTUAL_HOST=$VHOST \
+    QUARKUS_OTEL_SDK_DISABLED=true java "$@" -jar "$MODULE/target/quarkus-app/quarkus-run.jar" \
+    >> /tmp/ingest-bench-service.log 2>&1 &
+  SVC=$!
+  for _ in $(seq 1 120); do
+    curl -sf "$BASE/q/health/ready" > /dev/null && return 0
+    sleep 0.5
+  done
+  echo "service did not start"; tail -50 /tmp/ingest-bench-service.log; exit 1
+}
+
+stop_service() {
+  kill "$SVC"; wait "$SVC" 2>/dev/null || true; SVC=""
+}
+
+echo "== ingest bench: $RECORDS records, db $DB, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "   batch=${TRACKING_INGEST_BATCH_SIZE:-default} prefetch=${TRACKING_INGEST_PREFETCH:-default} concurrency=${TRACKING_INGEST_CONCURRENCY:-default}"
+: > /tmp/ingest-bench-service.log
+[ "${KEEP_DB:-0}" = 1 ] || $PSQL -c "drop database if exists $DB with (force)"
+start_service
+stop_service
+
+TEAM="bench-ingest-$(date +%s)"
+java -cp "$CP" "$HERE/PublishCalls.java" "$VHOST" "$RECORDS" "$TEAM"
+
+JAVA_OPTS=()
+[ "${JFR:-0}" = 1 ] && JAVA_OPTS+=("-XX:StartFlightRecording=filename=/tmp/ingest-bench.jfr,settings=profile")
+T0=$(date +%s.%N)
+start_service "${JAVA_OPTS[@]}"
+if [ "${QUERIES:-0}" = 1 ]; then
+  DAY_END=$(date -u +%Y-%m-%dT00:00:00Z)
+  DAY_START=$(date -u -d "$DAY_END - 30 days" +%Y-%m-%dT00:00:00Z)
+  WF=$($PSQL -d "$DB" -At -c "select workflow_id from llm_call where occurred_at < now() - interval '1 day' limit 1")
+  QS=("/api/v1/usage?groupBy=model&from=$DAY_START&to=$DAY_END&percentiles=false"
+      "/api/v1/workflows/$WF/usage"
+      "/api/v1/llm-calls?agent=architect&limit=50"
+      "/api/v1/llm-calls?model=claude-haiku&from=$DAY_START&to=$DAY_END&limit=50")
+  ( while true; do for q in "${QS[@]}"; do
+      echo "$(echo "$q" | cut -d'?' -f1 | tr '/' '_')$(echo "$q" | grep -o 'groupBy=model\|agent=architect\|model=claude-haiku' || true) $(curl -s -o /dev/null -w '%{time_total}' "$BASE$q")"
+    done; done ) > /tmp/ingest-bench-queries.txt 2>/dev/null &
+  LOADER=$!
+fi
+for _ in $(seq 1 1200); do
+  n=$($PSQL -d "$DB" -At -c "select count(*) from llm_call where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day'")
+  [ "$n" -ge "$RECORDS" ] && break
+  sleep 0.5
+done
+T1=$(date +%s.%N)
+[ -n "$LOADER" ] && { kill $LOADER 2>/dev/null || true; LOADER=""; }
+$PSQL -d "$DB" -At -F ' ' -c "
+  select 'stored', count(*), 'in', round(extract(epoch from max(recorded_at) - min(recorded_at))::numeric, 2), 's =',
+         round(count(*) / nullif(extract(epoch from max(recorded_at) - min(recorded_at)), 0)), 'records/s (first to last stored row)'
+  from llm_call where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day';
+  select 'rollup calls for the team (must equal stored)', sum(calls) from llm_usage_hourly where team = '$TEAM';"
+echo "wall time from service start to all stored: $(echo "$T1 - $T0" | bc) s (includes start-up)"
+if [ -s /tmp/ingest-bench-queries.txt ]; then
+  echo "== query medians (ms) during the drain"
+  awk '{a[$1]=a[$1] " " $2} END {for (k in a) {n=split(a[k], v, " "); asort(v); printf "%s: %.1f ms (n=%d)\n", k, v[int((n+1)/2)]*1000, n}}' /tmp/ingest-bench-queries.txt
+fi
+stop_service
+[ "${JFR:-0}" = 1 ] && echo "JFR profile: /tmp/ingest-bench.jfr"
+echo "== load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
