@@ -12,7 +12,6 @@ atelier_java_opts() {
   local common="-XX:+UseSerialGC -Xss512k -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=128m"
   common="$common -XX:MaxDirectMemorySize=32m -Dio.netty.allocator.numDirectArenas=2 -Dio.netty.allocator.numHeapArenas=2"
   case "$module" in
-    # About 60 MB of the gateway's live heap is the o200k_base tokenizer.
     llm-gateway-service) echo "-Xms32m -Xmx128m $common" ;;
     *) echo "-Xms32m -Xmx160m $common" ;;
   esac

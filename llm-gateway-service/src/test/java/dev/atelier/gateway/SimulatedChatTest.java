@@ -81,7 +81,6 @@ class SimulatedChatTest {
       """;
 
   @Inject RabbitBroker broker;
-  @Inject dev.atelier.gateway.service.TokenCounter tokenCounter;
   @Inject ObjectMapper mapper;
   @Inject InMemorySpanExporter spans;
 
@@ -480,8 +479,6 @@ class SimulatedChatTest {
 
   @Test
   void embeddingsAreDeterministicMeteredAndRecorded() throws Exception {
-    // cl100k_base is loaded on first need, counting with o200k_base until then; load it first.
-    tokenCounter.loadLegacyEncoding();
     UUID workflowId = UUID.randomUUID();
     String body =
         "{\"model\":\"text-embedding-3-small\",\"input\":[\"parcel tracking\",\"refunds\"],"
