@@ -75,10 +75,11 @@ PY
 SINK_PID=$!
 
 stop_suite() {
-  for name in "${!PIDS[@]}"; do kill "${PIDS[$name]}" 2>/dev/null || true; done
-  for name in "${!PIDS[@]}"; do
-    for _ in $(seq 1 40); do kill -0 "${PIDS[$name]}" 2>/dev/null || break; sleep 0.5; done
-    kill -9 "${PIDS[$name]}" 2>/dev/null || true
+  local n
+  for n in "${!PIDS[@]}"; do kill "${PIDS[$n]}" 2>/dev/null || true; done
+  for n in "${!PIDS[@]}"; do
+    for _ in $(seq 1 40); do kill -0 "${PIDS[$n]}" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "${PIDS[$n]}" 2>/dev/null || true
   done
   PIDS=()
 }
@@ -108,7 +109,7 @@ start_suite() {
   done
 }
 
-pids_arg() { local s=""; for n in "${!PIDS[@]}"; do s="$s${s:+,}$n=${PIDS[$n]}"; done; echo "$s"; }
+pids_arg() { local s="" n; for n in "${!PIDS[@]}"; do s="$s${s:+,}$n=${PIDS[$n]}"; done; echo "$s"; }
 
 export ORCHESTRATOR_URL=http://127.0.0.1:17080 WORKER_URL=http://127.0.0.1:17081
 RESULTS="$OUT/results.jsonl"

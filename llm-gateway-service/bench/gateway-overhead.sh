@@ -55,7 +55,7 @@ measure() { # threads conns duration script url
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 # warm-up (JIT, connection pools)
-measure 2 32 5s wrk-chat.lua "$atelier" >/dev/null
+measure 2 32 15s wrk-chat.lua "$atelier" >/dev/null  # C2 needs a while on 2 cores
 measure 2 32 3s wrk-chat.lua "$portkey" >/dev/null
 rss_max=0
 declare -A rps p50 err
