@@ -287,7 +287,9 @@ class EndToEndIT {
         .pollInterval(Duration.ofMillis(500))
         .until(
             () -> getJson(suite.url("orchestrator"), "/api/v1/workflows/" + workflowId),
-            w -> Set.of("completed", "failed", "cancelled", "budget_exceeded").contains(w.path("status").asText()));
+            w ->
+                Set.of("completed", "failed", "cancelled", "budget_exceeded")
+                    .contains(w.path("status").asText()));
   }
 
   private static List<JsonNode> awaitLedger(String workflowId, long expected) {

@@ -138,9 +138,7 @@ class ObservabilityMetricsIT {
     }
     assertThat(problems).as("queries naming metrics nobody exports").isEmpty();
     // The exemption lists stay honest: each entry is still used somewhere.
-    assertThat(used)
-        .containsAll(RABBITMQ)
-        .containsAll(REGISTERED_ON_FIRST_USE.keySet());
+    assertThat(used).containsAll(RABBITMQ).containsAll(REGISTERED_ON_FIRST_USE.keySet());
   }
 
   private static String check(Selector s, Map<String, Set<String>> exported) throws IOException {

@@ -89,7 +89,8 @@ class WorkerCrashIT {
             .until(
                 () -> getJson(suite.url("orchestrator"), "/api/v1/workflows/" + workflowId),
                 w ->
-                    Set.of("completed", "failed", "cancelled", "budget_exceeded").contains(w.path("status").asText()));
+                    Set.of("completed", "failed", "cancelled", "budget_exceeded")
+                        .contains(w.path("status").asText()));
     assertThat(workflow.path("status").asText())
         .as(
             "workflow ended %s (%s)%s",
