@@ -28,4 +28,11 @@ public record StepFailed(
     implements AtelierEvent {
 
   public static final String TYPE = "atelier.step.failed.v1";
+
+  /**
+   * The error code of a step stopped because a hard budget refused its LLM call: not retryable, and
+   * the orchestrator ends the workflow as {@code budget_exceeded}. It is also the gateway's OpenAI
+   * {@code error.code} for that refusal (HTTP 402), which is how the worker recognises it.
+   */
+  public static final String BUDGET_EXCEEDED = "budget_exceeded";
 }

@@ -150,31 +150,40 @@ class AliasRoutingTest {
         .post("/v1/chat/completions");
   }
 
+  /** One part of {@code /admin/providers/health}: {@code providers} or {@code deployments}. */
+  private static List<Map<String, Object>> healthOf(String part) {
+    return given()
+        .header("Authorization", ADMIN)
+        .get("/admin/providers/health")
+        .then()
+        .statusCode(200)
+        .extract()
+        .jsonPath()
+        .getList(part);
+  }
+
   private static Map<String, Object> health(String provider, String model) {
-    List<Map<String, Object>> all =
-        given()
-            .header("Authorization", ADMIN)
-            .get("/admin/providers/health")
-            .then()
-            .statusCode(200)
-            .extract()
-            .jsonPath()
-            .getList("deployments");
-    return all.stream()
+    return healthOf("deployments").stream()
         .filter(d -> provider.equals(d.get("provider")) && model.equals(d.get("model")))
         .findFirst()
         .orElseThrow();
   }
 
   private static String gauge(String model) {
+    return metricLine(
+            "atelier_llm_provider_circuit_open", "model=\"" + model + "\"", "provider=\"openai\"")
+        .orElseThrow();
+  }
+
+  /** The first exported line of {@code name} carrying every one of {@code labels}. */
+  private static java.util.Optional<String> metricLine(String name, String... labels) {
     return given()
         .get("/q/metrics")
         .asString()
         .lines()
-        .filter(l -> l.startsWith("atelier_llm_provider_circuit_open{"))
-        .filter(l -> l.contains("model=\"" + model + "\"") && l.contains("provider=\"openai\""))
-        .findFirst()
-        .orElseThrow();
+        .filter(l -> l.startsWith(name + "{"))
+        .filter(l -> java.util.Arrays.stream(labels).allMatch(l::contains))
+        .findFirst();
   }
 
   @Test
@@ -275,28 +284,15 @@ class AliasRoutingTest {
   }
 
   private static Map<String, Object> provider(String name) {
-    List<Map<String, Object>> all =
-        given()
-            .header("Authorization", ADMIN)
-            .get("/admin/providers/health")
-            .then()
-            .statusCode(200)
-            .extract()
-            .jsonPath()
-            .getList("providers");
-    return all.stream().filter(p -> name.equals(p.get("provider"))).findFirst().orElse(null);
+    return healthOf("providers").stream()
+        .filter(p -> name.equals(p.get("provider")))
+        .findFirst()
+        .orElse(null);
   }
 
   private static String providerGauge(String name) {
-    return given()
-        .get("/q/metrics")
-        .asString()
-        .lines()
-        .filter(
-            l ->
-                l.startsWith("atelier_llm_provider_up{") && l.contains("provider=\"" + name + "\""))
-        .map(l -> l.substring(l.lastIndexOf(' ') + 1))
-        .findFirst()
+    return metricLine("atelier_llm_provider_up", "provider=\"" + name + "\"")
+        .map(l -> l.split("} ", 2)[1].split(" ")[0])
         .orElse(null);
   }
 

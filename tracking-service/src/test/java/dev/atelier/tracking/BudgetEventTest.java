@@ -9,7 +9,6 @@ import static org.hamcrest.Matchers.startsWith;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
-import com.rabbitmq.client.GetResponse;
 import dev.atelier.contracts.BudgetThresholdCrossed;
 import dev.atelier.contracts.EventCodec;
 import dev.atelier.contracts.Headers;
@@ -27,7 +26,6 @@ import java.sql.ResultSet;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 import javax.sql.DataSource;
@@ -44,7 +42,14 @@ class BudgetEventTest {
   @Inject DataSource dataSource;
   @Inject MeterRegistry registry;
 
-  private final List<GetResponse> deadLetters = new ArrayList<>();
+  private DeadLetters deadLetters;
+
+  private DeadLetters deadLetters() {
+    if (deadLetters == null) {
+      deadLetters = new DeadLetters(broker, DEAD_LETTERS);
+    }
+    return deadLetters;
+  }
 
   @Test
   void aCrossingIsStoredOnceAndListedWithEveryField() {
@@ -167,11 +172,16 @@ class BudgetEventTest {
     awaitStored(after.eventId());
     assertThat(
             String.valueOf(
-                awaitDeadLetter(garbage).getProps().getHeaders().get(Headers.DEAD_LETTER_REASON)))
+                deadLetters()
+                    .awaitBody(garbage)
+                    .getProps()
+                    .getHeaders()
+                    .get(Headers.DEAD_LETTER_REASON)))
         .contains("not JSON");
     assertThat(
             String.valueOf(
-                awaitDeadLetter(EventCodec.write(invalid))
+                deadLetters()
+                    .awaitBody(EventCodec.write(invalid))
                     .getProps()
                     .getHeaders()
                     .get(Headers.DEAD_LETTER_REASON)))
@@ -251,24 +261,5 @@ class BudgetEventTest {
     var counter =
         registry.find("atelier.tracking.budget.events").tag("outcome", "duplicate").counter();
     return counter == null ? 0 : counter.count();
-  }
-
-  private GetResponse awaitDeadLetter(byte[] body) throws Exception {
-    try (Channel ch = broker.connection().createChannel()) {
-      return await()
-          .atMost(Ledger.PATIENCE)
-          .until(
-              () -> {
-                GetResponse r;
-                while ((r = ch.basicGet(DEAD_LETTERS, true)) != null) {
-                  deadLetters.add(r);
-                }
-                return deadLetters.stream()
-                    .filter(d -> Arrays.equals(d.getBody(), body))
-                    .findFirst()
-                    .orElse(null);
-              },
-              d -> d != null);
-    }
   }
 }

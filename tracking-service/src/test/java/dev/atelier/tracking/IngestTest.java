@@ -30,8 +30,6 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -53,7 +51,14 @@ class IngestTest {
   @Inject PartitionMaintenance maintenance;
 
   private Ledger ledger;
-  private final List<GetResponse> deadLetters = new ArrayList<>();
+  private DeadLetters deadLetters;
+
+  private DeadLetters deadLetters() {
+    if (deadLetters == null) {
+      deadLetters = new DeadLetters(broker, DEAD_LETTERS);
+    }
+    return deadLetters;
+  }
 
   @BeforeEach
   void setUp() {
@@ -128,7 +133,7 @@ class IngestTest {
     ledger.publish(after);
 
     ledger.awaitRows(Set.of(after.eventId()));
-    GetResponse dead = awaitDeadLetter(garbage);
+    GetResponse dead = deadLetters().awaitBody(garbage);
     Map<String, Object> headers = dead.getProps().getHeaders();
     assertThat(String.valueOf(headers.get(Headers.DEAD_LETTER_REASON))).contains("not JSON");
   }
@@ -142,7 +147,7 @@ class IngestTest {
     ledger.publish(after);
 
     ledger.awaitRows(Set.of(after.eventId()));
-    GetResponse dead = awaitDeadLetter(EventCodec.write(negative));
+    GetResponse dead = deadLetters().awaitBody(EventCodec.write(negative));
     assertThat(String.valueOf(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON)))
         .contains("token counts must not be negative");
     assertThat(ledger.rows(Set.of(negative.eventId()))).isZero();
@@ -236,26 +241,6 @@ class IngestTest {
 
   private static String usagePath(UUID workflowId) {
     return "/api/v1/workflows/" + workflowId + "/usage";
-  }
-
-  /** Drains the dead-letter queue until a message with this body turns up. */
-  private GetResponse awaitDeadLetter(byte[] body) throws Exception {
-    try (Channel ch = broker.connection().createChannel()) {
-      return await()
-          .atMost(Ledger.PATIENCE)
-          .until(
-              () -> {
-                GetResponse r;
-                while ((r = ch.basicGet(DEAD_LETTERS, true)) != null) {
-                  deadLetters.add(r);
-                }
-                return deadLetters.stream()
-                    .filter(d -> Arrays.equals(d.getBody(), body))
-                    .findFirst()
-                    .orElse(null);
-              },
-              d -> d != null);
-    }
   }
 
   private boolean partitionExists(String name) throws Exception {

@@ -2,6 +2,7 @@ package dev.atelier.worker.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.atelier.contracts.StepFailed;
 import dev.langchain4j.exception.HttpException;
 import dev.langchain4j.exception.NonRetriableException;
 import dev.langchain4j.exception.RetriableException;
@@ -49,7 +50,7 @@ public class GatewayChat {
       int status = http.statusCode();
       boolean retryable = status == 408 || status == 425 || status == 429 || status >= 500;
       ErrorBody error = errorBody(http.getMessage());
-      if ("budget_exceeded".equals(error.code())) {
+      if (StepFailed.BUDGET_EXCEEDED.equals(error.code())) {
         // Spending more cannot fix it: only a raised budget can, which is the user's decision.
         retryable = false;
       }

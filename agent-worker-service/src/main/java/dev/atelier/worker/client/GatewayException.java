@@ -1,5 +1,7 @@
 package dev.atelier.worker.client;
 
+import dev.atelier.contracts.StepFailed;
+
 /**
  * An LLM call through the gateway failed.
  *
@@ -40,7 +42,7 @@ public class GatewayException extends RuntimeException {
 
   /** The gateway refused the call because a hard budget (workflow, team or global) is spent. */
   public boolean budgetExceeded() {
-    return "budget_exceeded".equals(code);
+    return StepFailed.BUDGET_EXCEEDED.equals(code);
   }
 
   /**

@@ -33,7 +33,7 @@ public class StepFailure extends RuntimeException {
    * one) is spent. Not retryable: only a raised budget helps, and the orchestrator ends the
    * workflow as {@code budget_exceeded}.
    */
-  public static final String BUDGET_EXCEEDED = "budget_exceeded";
+  public static final String BUDGET_EXCEEDED = dev.atelier.contracts.StepFailed.BUDGET_EXCEEDED;
 
   /** The model's answer did not conform to the output schema, even after repair attempts. */
   public static final String OUTPUT_INVALID = "output_invalid";

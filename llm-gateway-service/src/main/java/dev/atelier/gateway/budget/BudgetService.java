@@ -43,7 +43,7 @@ import org.jboss.logging.Logger;
 public class BudgetService {
 
   /** Error code of a call a budget rejected. */
-  public static final String BUDGET_EXCEEDED = "budget_exceeded";
+  public static final String BUDGET_EXCEEDED = dev.atelier.contracts.StepFailed.BUDGET_EXCEEDED;
 
   private static final Logger LOG = Logger.getLogger(BudgetService.class);
 

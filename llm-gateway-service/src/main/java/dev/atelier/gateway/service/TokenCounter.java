@@ -38,7 +38,7 @@ public class TokenCounter {
   }
 
   public int count(String model, String text) {
-    return countOrdinary(encoding(model), text);
+    return encoding(model).count(text);
   }
 
   /** Prompt tokens of a chat request body (messages and tools). */
@@ -47,20 +47,20 @@ public class TokenCounter {
     long total = REPLY_PRIMING;
     for (JsonNode m : body.path("messages")) {
       total += TOKENS_PER_MESSAGE;
-      total += countOrdinary(enc, m.path("role").asText(""));
-      total += countOrdinary(enc, ChatRequest.text(m.get("content")));
+      total += enc.count(m.path("role").asText(""));
+      total += enc.count(ChatRequest.text(m.get("content")));
       JsonNode name = m.get("name");
       if (name != null && name.isTextual()) {
-        total += TOKENS_PER_NAME + countOrdinary(enc, name.asText());
+        total += TOKENS_PER_NAME + enc.count(name.asText());
       }
       JsonNode toolCalls = m.get("tool_calls");
       if (toolCalls != null && toolCalls.isArray() && !toolCalls.isEmpty()) {
-        total += countOrdinary(enc, toolCalls.toString());
+        total += enc.count(toolCalls.toString());
       }
     }
     JsonNode tools = body.get("tools");
     if (tools != null && tools.isArray() && !tools.isEmpty()) {
-      total += countOrdinary(enc, tools.toString());
+      total += enc.count(tools.toString());
     }
     return total;
   }
@@ -68,9 +68,9 @@ public class TokenCounter {
   /** Completion tokens of an assistant message: its content and any tool calls. */
   public long completionTokens(String model, String content, String toolCallsJson) {
     BytePairEncoding enc = encoding(model);
-    long total = countOrdinary(enc, content);
+    long total = enc.count(content);
     if (toolCallsJson != null && !toolCallsJson.isEmpty()) {
-      total += countOrdinary(enc, toolCallsJson);
+      total += enc.count(toolCallsJson);
     }
     return total;
   }
@@ -78,11 +78,5 @@ public class TokenCounter {
   /** The longest prefix of {@code text} of at most {@code maxTokens} tokens. */
   public String truncate(String model, String text, int maxTokens) {
     return encoding(model).truncate(text, maxTokens);
-  }
-
-  // Prompt text may contain strings like "<|endoftext|>": the caller's text is counted as text, not
-  // as special tokens.
-  private static int countOrdinary(BytePairEncoding enc, String text) {
-    return enc.count(text);
   }
 }

@@ -23,7 +23,7 @@ public final class WorkflowStateMachine {
    * admit it: the workflow stops in {@link WorkflowStatus#BUDGET_EXCEEDED}, whatever the retry
    * policy says (another attempt would be refused the same way).
    */
-  public static final String BUDGET_EXCEEDED = "budget_exceeded";
+  public static final String BUDGET_EXCEEDED = dev.atelier.contracts.StepFailed.BUDGET_EXCEEDED;
 
   private final DoubleSupplier random;
 

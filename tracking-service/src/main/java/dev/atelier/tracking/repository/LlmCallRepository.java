@@ -184,21 +184,26 @@ public class LlmCallRepository {
   private static List<String> labelValues(List<LlmCallRecorded> rows) {
     List<String> values = new ArrayList<>();
     for (LlmCallRecorded r : rows) {
-      Collections.addAll(
-          values,
-          r.type(),
-          r.operation(),
-          r.provider(),
-          r.agent(),
-          r.team(),
-          r.requestModel(),
-          r.responseModel(),
-          r.errorCode(),
-          r.usageSource(),
-          r.priceVersion(),
-          r.fallbackPath());
+      Collections.addAll(values, labels(r));
     }
     return values;
+  }
+
+  /** The row's label columns, in {@link #INSERT}'s order. */
+  private static String[] labels(LlmCallRecorded r) {
+    return new String[] {
+      r.type(),
+      r.operation(),
+      r.provider(),
+      r.agent(),
+      r.team(),
+      r.requestModel(),
+      r.responseModel(),
+      r.errorCode(),
+      r.usageSource(),
+      r.priceVersion(),
+      r.fallbackPath()
+    };
   }
 
   /** Binds one array per column, in {@link #INSERT}'s order. */
@@ -231,19 +236,7 @@ public class LlmCallRepository {
       counts[4][i] = Math.toIntExact(r.latencyMs());
       counts[5][i] =
           r.timeToFirstTokenMs() == null ? null : Math.toIntExact(r.timeToFirstTokenMs());
-      String[] values = {
-        r.type(),
-        r.operation(),
-        r.provider(),
-        r.agent(),
-        r.team(),
-        r.requestModel(),
-        r.responseModel(),
-        r.errorCode(),
-        r.usageSource(),
-        r.priceVersion(),
-        r.fallbackPath()
-      };
+      String[] values = labels(r);
       for (int k = 0; k < values.length; k++) {
         label[k][i] = values[k] == null ? null : ids.get(values[k]);
       }
