@@ -138,8 +138,9 @@ class OpenAiUpstreamTest {
             .willReturn(
                 aResponse().withHeader("Content-Type", "application/json").withBody(answer)));
     UUID workflowId = UUID.randomUUID();
+    String body = request("o4-mini", marker, false, null);
 
-    Response response = call(workflowId, request("o4-mini", marker, false, null));
+    Response response = call(workflowId, body);
 
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.asString()).isEqualTo(answer);
@@ -147,6 +148,8 @@ class OpenAiUpstreamTest {
         upstream.findAll(postRequestedFor(urlEqualTo(PATH)).withRequestBody(containing(marker)));
     assertThat(sent).hasSize(1);
     LoggedRequest upstreamRequest = sent.get(0);
+    // Nothing to change (same model, not a stream): the caller's bytes go upstream as they are.
+    assertThat(upstreamRequest.getBodyAsString()).isEqualTo(body);
     // The provider key, never the caller's gateway key, goes upstream; tools pass through.
     assertThat(upstreamRequest.getHeader("Authorization"))
         .isEqualTo("Bearer " + OpenAiUpstreamProfile.PROVIDER_KEY);
@@ -199,6 +202,16 @@ class OpenAiUpstreamTest {
         1,
         postRequestedFor(urlEqualTo(PATH))
             .withRequestBody(matchingJsonPath("$.model", equalTo("gpt-4o-mini"))));
+    // The rewritten body keeps everything but the model.
+    JsonNode forwarded =
+        mapper.readTree(
+            upstream
+                .findAll(postRequestedFor(urlEqualTo(PATH)).withRequestBody(containing(marker)))
+                .get(0)
+                .getBodyAsString());
+    ObjectNode expected = (ObjectNode) mapper.readTree(request("fast", marker, false, null));
+    expected.put("model", "gpt-4o-mini");
+    assertThat(forwarded).isEqualTo(expected);
     LlmCallRecorded record = onlyRecord(workflowId);
     assertThat(record.requestModel()).isEqualTo("fast");
     assertThat(record.usageSource()).isEqualTo(LlmCallRecorded.USAGE_ESTIMATED);

@@ -3,6 +3,7 @@ package dev.atelier.gateway.service;
 import dev.atelier.gateway.provider.Deployment;
 import dev.atelier.gateway.provider.Provider;
 import dev.atelier.gateway.provider.Route;
+import dev.atelier.kit.ids.TimeOrderedIds;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.context.Context;
 import java.time.Instant;
@@ -19,7 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class ChatCall {
 
-  private final UUID id = UUID.randomUUID();
+  private final UUID id = TimeOrderedIds.next();
   private final ChatRequest request;
   private final String team;
   private final Attribution attribution;

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -39,9 +40,11 @@ public final class ChatRequest {
   private final ResponseFormat responseFormat;
   private final Integer maxTokens;
   private final int n;
+  private final byte[] raw;
 
-  private ChatRequest(ObjectNode body) {
+  private ChatRequest(ObjectNode body, byte[] raw) {
     this.body = body;
+    this.raw = raw;
     this.model = requireModel(body);
     requireMessages(body);
     this.stream = optionalBoolean(body, "stream", false);
@@ -94,7 +97,7 @@ public final class ChatRequest {
       throw GatewayException.invalid(
           "invalid_json", null, "The request body must be a JSON object");
     }
-    return new ChatRequest((ObjectNode) tree);
+    return new ChatRequest((ObjectNode) tree, json);
   }
 
   public ObjectNode body() {
@@ -153,15 +156,33 @@ public final class ChatRequest {
    * {@code stream_options.include_usage=true} so the provider reports usage even when the caller
    * did not ask for it (the extra chunk is stripped before it reaches the caller).
    */
-  public ObjectNode forUpstream(String upstreamModel) {
-    ObjectNode copy = body.deepCopy();
+  /**
+   * The body to send upstream: the caller's own bytes when nothing needs changing (the same model
+   * name, and for a stream the usage chunk already requested), which spares a copy and a
+   * serialisation of the whole prompt; otherwise a copy with the upstream model and, for a stream,
+   * {@code stream_options.include_usage} set. The copy is shallow: only top-level fields change,
+   * the messages are shared with the caller's request, which is never modified.
+   */
+  public byte[] upstreamBody(ObjectMapper mapper, String upstreamModel) {
+    if (raw != null && model.equals(upstreamModel) && (!stream || includeUsage)) {
+      return raw;
+    }
+    ObjectNode copy = body.objectNode();
+    copy.setAll(body);
     copy.put("model", upstreamModel);
     if (stream) {
-      ObjectNode options =
-          copy.get("stream_options") instanceof ObjectNode o ? o : copy.putObject("stream_options");
+      ObjectNode options = copy.objectNode();
+      if (body.get("stream_options") instanceof ObjectNode o) {
+        options.setAll(o);
+      }
       options.put("include_usage", true);
+      copy.set("stream_options", options);
     }
-    return copy;
+    try {
+      return mapper.writeValueAsBytes(copy);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** The text of a message's content: a string, or the text parts of a content array. */

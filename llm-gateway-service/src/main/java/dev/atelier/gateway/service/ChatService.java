@@ -1,6 +1,8 @@
 package dev.atelier.gateway.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.gateway.budget.BudgetService;
@@ -53,6 +55,7 @@ public class ChatService {
   private final BudgetService budgets;
   private final int defaultMaxOutputTokens;
   private final DeploymentHealth health;
+  private final ObjectMapper mapper;
 
   ChatService(
       ProviderRouter router,
@@ -62,8 +65,10 @@ public class ChatService {
       LlmCallPublisher publisher,
       BudgetService budgets,
       GatewayConfig config,
-      DeploymentHealth health) {
+      DeploymentHealth health,
+      ObjectMapper mapper) {
     this.health = health;
+    this.mapper = mapper;
     this.router = router;
     this.tokens = tokens;
     this.prices = prices;
@@ -358,25 +363,29 @@ public class ChatService {
     if (!call.markFinished()) {
       return;
     }
-    JsonNode json = c.json();
-    JsonNode choice = json.path("choices").path(0);
-    Usage usage =
-        c.usage()
-            .orElseGet(
-                () -> {
-                  JsonNode message = choice.path("message");
-                  JsonNode toolCalls = message.get("tool_calls");
-                  return Usage.estimated(
-                      tokens.promptTokens(call.upstreamModel(), call.request().body()),
-                      tokens.completionTokens(
-                          call.upstreamModel(),
-                          ChatRequest.text(message.get("content")),
-                          toolCalls == null || toolCalls.isNull() ? null : toolCalls.toString()));
-                });
-    String finishReason =
-        choice.path("finish_reason").isTextual() ? choice.get("finish_reason").asText() : null;
-    String responseId = json.path("id").isTextual() ? json.get("id").asText() : null;
-    record(call, usage, c.responseModel(), responseId, finishReason, null);
+    Usage usage = c.usage().orElseGet(() -> estimatedUsage(call, c));
+    record(call, usage, c.responseModel(), c.responseId(), c.finishReason(), null);
+  }
+
+  /** Counts an answer the provider reported no usage for: the prompt and the first choice. */
+  private Usage estimatedUsage(ChatCall call, Completion c) {
+    JsonNode json = c.tree();
+    if (json == null) {
+      try {
+        json = mapper.readTree(c.body());
+      } catch (java.io.IOException e) {
+        json = null;
+      }
+    }
+    JsonNode message =
+        json == null ? MissingNode.getInstance() : json.path("choices").path(0).path("message");
+    JsonNode toolCalls = message.get("tool_calls");
+    return Usage.estimated(
+        tokens.promptTokens(call.upstreamModel(), call.request().body()),
+        tokens.completionTokens(
+            call.upstreamModel(),
+            ChatRequest.text(message.get("content")),
+            toolCalls == null || toolCalls.isNull() ? null : toolCalls.toString()));
   }
 
   private void finishStream(ChatCall call, Throwable failure) {

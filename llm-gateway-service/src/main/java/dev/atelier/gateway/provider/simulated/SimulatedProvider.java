@@ -16,6 +16,7 @@ import dev.atelier.gateway.service.ChatRequest;
 import dev.atelier.gateway.service.GatewayException;
 import dev.atelier.gateway.service.TokenCounter;
 import dev.atelier.gateway.service.Usage;
+import dev.atelier.kit.ids.TimeOrderedIds;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -28,7 +29,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 
 /**
  * The built-in deterministic provider. The same request gets the same content (seeded from a hash
@@ -123,7 +123,7 @@ public class SimulatedProvider implements Provider {
         tokens.completionTokens(model, content, toolCalls == null ? null : toolCalls.toString());
     Usage usage = new Usage(promptTokens, 0, completionTokens, 0, LlmCallRecorded.USAGE_PROVIDER);
     return new Answer(
-        "chatcmpl-" + UUID.randomUUID().toString().replace("-", ""),
+        "chatcmpl-" + TimeOrderedIds.next().toString().replace("-", ""),
         Instant.now().getEpochSecond(),
         model,
         content,
