@@ -3,6 +3,7 @@ package dev.atelier.gateway.service;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Counts tokens with OpenAI's tokenizers ({@link BytePairEncoding}, exact and compact): {@code
@@ -24,6 +25,12 @@ public class TokenCounter {
   static final int TOKENS_PER_NAME = 1;
   static final int REPLY_PRIMING = 3;
 
+  /** Texts shorter than this are counted directly: hashing them would save little. */
+  static final int CACHE_MIN_CHARS = 128;
+
+  private static final int CACHE_SLOTS = 8192;
+
+  private final AtomicReferenceArray<CachedCount> cache = new AtomicReferenceArray<>(CACHE_SLOTS);
   private final BytePairEncoding o200k = BytePairEncoding.o200k();
   private final BytePairEncoding cl100k = BytePairEncoding.cl100k();
 
@@ -38,8 +45,44 @@ public class TokenCounter {
   }
 
   public int count(String model, String text) {
-    return encoding(model).count(text);
+    return counted(encoding(model), text);
   }
+
+  /**
+   * Tokens of {@code text}, from the cache when the same text was counted recently. Prompts repeat:
+   * a role's system prompt goes with every call of that role, an artifact is in the prompt of every
+   * later step of its workflow, and a call is counted for its reservation and again for its usage.
+   * Splitting and merging runs at a few MB/s, so an 8 KB prompt costs about a millisecond of CPU;
+   * hashing it costs microseconds.
+   */
+  private int counted(BytePairEncoding enc, String text) {
+    if (text == null || text.length() < CACHE_MIN_CHARS) {
+      return enc.count(text);
+    }
+    long h1 = 0x9E3779B97F4A7C15L;
+    long h2 = 0xC2B2AE3D27D4EB4FL ^ text.length();
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      h1 = (h1 ^ c) * 0x100000001B3L;
+      h2 = (h2 + c) * 0x9E3779B97F4A7C15L;
+      h2 ^= h2 >>> 29;
+    }
+    int slot = (int) (h1 ^ h1 >>> 32) & (CACHE_SLOTS - 1);
+    CachedCount hit = cache.get(slot);
+    if (hit != null && hit.h1 == h1 && hit.h2 == h2 && hit.encoding == enc) {
+      return hit.count;
+    }
+    int count = enc.count(text);
+    cache.set(slot, new CachedCount(h1, h2, enc, count));
+    return count;
+  }
+
+  /**
+   * A text's count under its two 64-bit hashes: the text itself is not kept, so the cache's memory
+   * stays fixed (a few hundred KB) however long the prompts are. Two texts with the same length and
+   * both hashes would share a count; at 128 bits that is not a practical concern.
+   */
+  private record CachedCount(long h1, long h2, BytePairEncoding encoding, int count) {}
 
   /** Prompt tokens of a chat request body (messages and tools). */
   public long promptTokens(String model, JsonNode body) {
@@ -48,7 +91,7 @@ public class TokenCounter {
     for (JsonNode m : body.path("messages")) {
       total += TOKENS_PER_MESSAGE;
       total += enc.count(m.path("role").asText(""));
-      total += enc.count(ChatRequest.text(m.get("content")));
+      total += counted(enc, ChatRequest.text(m.get("content")));
       JsonNode name = m.get("name");
       if (name != null && name.isTextual()) {
         total += TOKENS_PER_NAME + enc.count(name.asText());
@@ -60,7 +103,7 @@ public class TokenCounter {
     }
     JsonNode tools = body.get("tools");
     if (tools != null && tools.isArray() && !tools.isEmpty()) {
-      total += enc.count(tools.toString());
+      total += counted(enc, tools.toString());
     }
     return total;
   }
@@ -68,9 +111,9 @@ public class TokenCounter {
   /** Completion tokens of an assistant message: its content and any tool calls. */
   public long completionTokens(String model, String content, String toolCallsJson) {
     BytePairEncoding enc = encoding(model);
-    long total = enc.count(content);
+    long total = counted(enc, content);
     if (toolCallsJson != null && !toolCallsJson.isEmpty()) {
-      total += enc.count(toolCallsJson);
+      total += counted(enc, toolCallsJson);
     }
     return total;
   }
