@@ -386,6 +386,7 @@ class BudgetScopesTest {
     budgetRepository.reserve(
         callId,
         new BudgetRepository.Scope("team-periods", null),
+        null,
         amount,
         lastOfJune,
         Instant.now().plusSeconds(3));

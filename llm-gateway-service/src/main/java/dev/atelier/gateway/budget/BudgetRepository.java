@@ -129,12 +129,22 @@ public class BudgetRepository {
    * only if the amount still fits; the row lock it takes serialises concurrent reservations on the
    * same budget and period across replicas.
    *
+   * <p>A workflow limit the caller declared ({@code workflowLimit}, may be null) is written first,
+   * in the same transaction, so the usual call (limit unchanged) commits once. When the call is
+   * refused the whole transaction rolls back; the caller then writes the limit on its own with
+   * {@link #setWorkflowLimit}, so the declaration stands either way.
+   *
    * @return the budgets after the reservation (empty when none applies)
    * @throws BudgetExceededException when a hard budget cannot take the amount (all rolled back)
    */
   @Transactional(rollbackOn = Exception.class)
   public List<Budget> reserve(
-      UUID callId, Scope scope, BigDecimal amount, Instant now, Instant expiresAt)
+      UUID callId,
+      Scope scope,
+      BigDecimal workflowLimit,
+      BigDecimal amount,
+      Instant now,
+      Instant expiresAt)
       throws SQLException {
     String ensureSpend =
         "insert into budget_spend (budget_id, period_start) values (?, ?)"
@@ -150,6 +160,9 @@ public class BudgetRepository {
             + " values (?, ?, ?, ?, ?)";
     List<Budget> result = new ArrayList<>();
     try (Connection c = dataSource.getConnection()) {
+      if (scope.workflowKey() != null && workflowLimit != null) {
+        setWorkflowLimit(c, scope.workflowKey(), workflowLimit);
+      }
       List<Budget> budgets = applicable(c, scope, now);
       try (PreparedStatement ensure = c.prepareStatement(ensureSpend);
           PreparedStatement update = c.prepareStatement(reserve);
@@ -334,18 +347,25 @@ public class BudgetRepository {
 
   /**
    * Creates a workflow's hard budget with {@code limit}, or changes its limit to it (the caller
-   * raised the budget of a retried workflow). Committed on its own, before the call's reservation:
-   * the caller's declaration stands even when the call is refused.
+   * raised the budget of a retried workflow), committed on its own. {@link #reserve} does the same
+   * inside its transaction; this is for a call that was refused, so that the caller's declaration
+   * stands even then.
    */
   public void setWorkflowLimit(String workflowKey, BigDecimal limit) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      setWorkflowLimit(c, workflowKey, limit);
+    }
+  }
+
+  private static void setWorkflowLimit(Connection c, String workflowKey, BigDecimal limit)
+      throws SQLException {
     // Only a different limit is written: the usual call repeats the limit and changes nothing.
     String sql =
         "insert into budget (scope, scope_key, period, limit_usd, hard)"
             + " values ('workflow', ?, 'total', ?, true)"
             + " on conflict (scope, scope_key, period) do update set limit_usd = excluded.limit_usd,"
             + " updated_at = now() where budget.limit_usd <> excluded.limit_usd";
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, workflowKey);
       ps.setBigDecimal(2, limit);
       ps.executeUpdate();

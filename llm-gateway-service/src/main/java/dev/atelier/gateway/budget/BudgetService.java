@@ -121,16 +121,23 @@ public class BudgetService {
       BigDecimal worstCaseUsd) {
     try {
       String workflowKey = workflowId == null ? null : workflowId.toString();
-      if (workflowKey != null && workflowLimit != null) {
-        repository.setWorkflowLimit(workflowKey, workflowLimit);
+      List<Budget> after;
+      try {
+        after =
+            repository.reserve(
+                callId,
+                new BudgetRepository.Scope(team, workflowKey),
+                workflowKey == null ? null : workflowLimit,
+                worstCaseUsd,
+                clock.instant(),
+                Instant.now().plus(config.reservationTtl()));
+      } catch (BudgetExceededException e) {
+        if (workflowKey != null && workflowLimit != null) {
+          // The refusal rolled the declared limit back with the reservation: it stands anyway.
+          repository.setWorkflowLimit(workflowKey, workflowLimit);
+        }
+        throw e;
       }
-      List<Budget> after =
-          repository.reserve(
-              callId,
-              new BudgetRepository.Scope(team, workflowKey),
-              worstCaseUsd,
-              clock.instant(),
-              Instant.now().plus(config.reservationTtl()));
       after.forEach(this::gauge);
     } catch (BudgetExceededException e) {
       throw new GatewayException(
