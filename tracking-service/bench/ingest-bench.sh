@@ -12,6 +12,7 @@
 # 3. Starts the service again (optionally with JFR=1: a profile in /tmp/ingest-bench.jfr) and, with
 #    QUERIES=1, runs the ledger-bench queries in a loop meanwhile; waits until every record is in
 #    the ledger and reports the drain rate from recorded_at (first to last stored row).
+# BENCH_APP=<dir> runs that copy of target/quarkus-app instead.
 # The service's TRACKING_INGEST_* variables (batch size, prefetch, concurrency) pass through.
 set -euo pipefail
 RECORDS=${1:-200000}
@@ -26,6 +27,7 @@ MODULE=$(dirname "$HERE")
 PSQL="psql -h 127.0.0.1 -U postgres -X -q"
 BASE="http://127.0.0.1:$PORT"
 M2=${M2_REPO:-$HOME/.m2/repository}
+APP=${BENCH_APP:-$MODULE/target/quarkus-app}
 CP="$M2/com/rabbitmq/amqp-client/5.25.0/amqp-client-5.25.0.jar:$M2/org/slf4j/slf4j-api/2.0.7/slf4j-api-2.0.7.jar"
 SVC=""
 LOADER=""
@@ -33,7 +35,7 @@ trap '[ -n "$LOADER" ] && kill $LOADER 2>/dev/null; [ -n "$SVC" ] && kill $SVC 2
 
 start_service() { # [extra java options]
   DB_URL="jdbc:postgresql://127.0.0.1:5432/$DB" HTTP_PORT=$PORT RABBITMQ_VIRTUAL_HOST=$VHOST \
-    QUARKUS_OTEL_SDK_DISABLED=true java "$@" -jar "$MODULE/target/quarkus-app/quarkus-run.jar" \
+    QUARKUS_OTEL_SDK_DISABLED=true java "$@" -jar "$APP/quarkus-run.jar" \
     >> /tmp/ingest-bench-service.log 2>&1 &
   SVC=$!
   for _ in $(seq 1 120); do
