@@ -63,6 +63,10 @@ JAVA_OPTS=()
 [ "${JFR:-0}" = 1 ] && JAVA_OPTS+=("-XX:StartFlightRecording=filename=/tmp/ingest-bench.jfr,settings=profile")
 T0=$(date +%s.%N)
 start_service "${JAVA_OPTS[@]}"
+# CPU the service spends per record, from now (ready: start-up done) to the end of the drain.
+cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' "/proc/$SVC/stat"; }
+stored() { $PSQL -d "$DB" -At -c "select count(*) from llm_call where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day'"; }
+CPU0=$(cpu_ms); N0=$(stored)
 if [ "${QUERIES:-0}" = 1 ]; then
   DAY_END=$(date -u +%Y-%m-%dT00:00:00Z)
   DAY_START=$(date -u -d "$DAY_END - 30 days" +%Y-%m-%dT00:00:00Z)
@@ -77,11 +81,12 @@ if [ "${QUERIES:-0}" = 1 ]; then
   LOADER=$!
 fi
 for _ in $(seq 1 1200); do
-  n=$($PSQL -d "$DB" -At -c "select count(*) from llm_call where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day'")
+  n=$(stored)
   [ "$n" -ge "$RECORDS" ] && break
   sleep 0.5
 done
 T1=$(date +%s.%N)
+CPU1=$(cpu_ms)
 [ -n "$LOADER" ] && { kill $LOADER 2>/dev/null || true; LOADER=""; }
 $PSQL -d "$DB" -At -F ' ' -c "
   select 'stored', count(*), 'in', round(extract(epoch from max(recorded_at) - min(recorded_at))::numeric, 2), 's =',
@@ -89,6 +94,7 @@ $PSQL -d "$DB" -At -F ' ' -c "
   from llm_call where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day';
   select 'rollup calls for the team (must equal stored)', sum(calls) from llm_usage_hourly where team = '$TEAM';"
 echo "wall time from service start to all stored: $(echo "$T1 - $T0" | bc) s (includes start-up)"
+[ "$n" -gt "$N0" ] && echo "service CPU: $((CPU1 - CPU0)) ms for the $((n - N0)) records stored after start-up = $(echo "scale=1; ($CPU1 - $CPU0) * 1000 / ($n - $N0)" | bc) CPU-ms per 1000 records (queries included when QUERIES=1)"
 if [ -s /tmp/ingest-bench-queries.txt ]; then
   echo "== query medians (ms) during the drain"
   awk '{a[$1]=a[$1] " " $2} END {for (k in a) {n=split(a[k], v, " "); asort(v); printf "%s: %.1f ms (n=%d)\n", k, v[int((n+1)/2)]*1000, n}}' /tmp/ingest-bench-queries.txt

@@ -54,7 +54,9 @@ import org.jboss.logging.Logger;
  * settled before batch n+1 is handled) and always follow the handler's return (the commit); a crash
  * between the two only causes a redelivery, which an idempotent handler absorbs. At most {@code
  * prefetch / maxBatch} batches of a channel are waiting or being written; {@code prefetch >= 2 *
- * maxBatch} lets the next batch fill while one is written.
+ * maxBatch} lets the next batch fill while one is written. A partial batch whose {@code maxWait}
+ * ran out is handed over at once only when the writer is idle; otherwise it keeps filling and goes
+ * when the writer is done, so a busy database gets fewer, fuller batches.
  *
  * <p>A body that is not a valid event, or that fails the per-event {@code check}, is dead-lettered
  * on its own with the reason in {@link Headers#DEAD_LETTER_REASON} as soon as it arrives and never
@@ -198,7 +200,10 @@ public class BatchConsumers {
     private final Consumer<T> check;
     private final BatchHandler<T> handler;
 
-    /** Guards {@link #pending} and {@link #generation}; held only to add to or take a batch. */
+    /**
+     * Guards {@link #pending}, {@link #generation}, {@link #inFlight} and {@link #overdue}; held
+     * only to add to, take or count batches.
+     */
     private final Object batchLock = new Object();
 
     /**
@@ -211,6 +216,12 @@ public class BatchConsumers {
 
     /** Counts batches, so a timer armed for an earlier batch does not flush a later one early. */
     private long generation;
+
+    /** Batches handed to the writer and not yet settled. */
+    private int inFlight;
+
+    /** The waiting partial batch has waited {@code maxWait} while the writer was busy. */
+    private boolean overdue;
 
     Batching(
         Channel channel,
@@ -262,9 +273,28 @@ public class BatchConsumers {
       }
     }
 
+    /**
+     * The timer of a partial batch. It is handed over only if the writer is idle; while a batch is
+     * being written it keeps growing instead (it could not be written sooner anyway, and fewer,
+     * fuller batches cost the database less) and goes as soon as the writer is done.
+     */
     private void flushIfStill(long armedFor) {
       synchronized (batchLock) {
         if (generation == armedFor && !pending.isEmpty()) {
+          if (inFlight == 0) {
+            handOver();
+          } else {
+            overdue = true;
+          }
+        }
+      }
+    }
+
+    /** Called by the writer after settling a batch. */
+    private void written() {
+      synchronized (batchLock) {
+        inFlight--;
+        if (inFlight == 0 && overdue && !pending.isEmpty()) {
           handOver();
         }
       }
@@ -278,8 +308,17 @@ public class BatchConsumers {
       List<Pending<T>> batch = pending;
       pending = new ArrayList<>();
       generation++;
+      overdue = false;
       try {
-        writer.execute(() -> write(batch));
+        writer.execute(
+            () -> {
+              try {
+                write(batch);
+              } finally {
+                written();
+              }
+            });
+        inFlight++;
       } catch (RejectedExecutionException e) {
         // Shutting down: the batch stays unacknowledged and the broker returns it.
         LOG.debugf("not writing a batch of %d from %s: stopping", batch.size(), queue.name());
