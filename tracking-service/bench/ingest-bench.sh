@@ -52,6 +52,7 @@ stop_service() {
 echo "== ingest bench: $RECORDS records, db $DB, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "   batch=${TRACKING_INGEST_BATCH_SIZE:-default} prefetch=${TRACKING_INGEST_PREFETCH:-default} concurrency=${TRACKING_INGEST_CONCURRENCY:-default}"
 : > /tmp/ingest-bench-service.log
+: > /tmp/ingest-bench-queries.txt
 [ "${KEEP_DB:-0}" = 1 ] || $PSQL -c "drop database if exists $DB with (force)"
 start_service
 stop_service

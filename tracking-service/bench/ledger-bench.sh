@@ -44,8 +44,10 @@ echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB RAM, loa
 [ $REUSE = 1 ] || $PSQL -c "drop database if exists $DB with (force)"
 
 echo "== starting tracking-service on :$PORT against $DB"
+# The access log gives each request's server-side time (%D), apart from the client and the network.
 DB_URL="jdbc:postgresql://127.0.0.1:5432/$DB" HTTP_PORT=$PORT RABBITMQ_VIRTUAL_HOST=$VHOST \
-  QUARKUS_OTEL_SDK_DISABLED=true java -jar "$APP/quarkus-run.jar" \
+  QUARKUS_OTEL_SDK_DISABLED=true QUARKUS_HTTP_ACCESS_LOG_ENABLED=true \
+  QUARKUS_HTTP_RECORD_REQUEST_START_TIME=true QUARKUS_HTTP_ACCESS_LOG_PATTERN='ACCESS %D %U%q' java -jar "$APP/quarkus-run.jar" \
   > /tmp/ledger-bench-service.log 2>&1 &
 SVC=$!
 trap 'kill $SVC 2>/dev/null || true' EXIT
@@ -87,18 +89,22 @@ declare -A QUERIES=(
   [calls-first-page-model-range]="/api/v1/llm-calls?model=claude-haiku&from=$DAY_START&to=$DAY_END&limit=50"
 )
 
-time_query() { # name path -> median ms of $RUNS
+time_query() { # name path -> "curl median ms of $RUNS, server-side median ms"
   local path=$2 ts=()
   curl -sf -o /dev/null "$BASE$path"
   for _ in $(seq 1 "$RUNS"); do
     ts+=("$(curl -sf -o /dev/null -w '%{time_total}' "$BASE$path")")
   done
   printf '%s\n' "${ts[@]}" | sort -n | awk -v n="$RUNS" '{a[NR]=$1} END {printf "%.1f", a[int((n+1)/2)]*1000}'
+  # The access log's last $RUNS lines are these runs (requests are sequential); %D is whole ms.
+  sleep 0.2
+  grep ' ACCESS ' /tmp/ledger-bench-service.log | tail -n "$RUNS" | awk '{print $(NF-1)}' | sort -n \
+    | awk -v n="$RUNS" '{a[NR]=$1} END {printf " ms (server side %d ms)", a[int((n+1)/2)]}'
 }
 
 echo "== queries (median of $RUNS, ms, idle)"
 for q in "${!QUERIES[@]}"; do
-  echo "$q: $(time_query "$q" "${QUERIES[$q]}") ms   GET ${QUERIES[$q]}"
+  echo "$q: $(time_query "$q" "${QUERIES[$q]}")   GET ${QUERIES[$q]}"
 done
 
 echo "== disk per million rows, by relation kind"
