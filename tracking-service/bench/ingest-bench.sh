@@ -12,6 +12,7 @@
 # 3. Starts the service again (optionally with JFR=1: a profile in /tmp/ingest-bench.jfr) and, with
 #    QUERIES=1, runs the ledger-bench queries in a loop meanwhile; waits until every record is in
 #    the ledger and reports the drain rate from recorded_at (first to last stored row).
+# BENCH_APP=<dir> runs that copy of target/quarkus-app instead.
 # The service's TRACKING_INGEST_* variables (batch size, prefetch, concurrency) pass through.
 set -euo pipefail
 RECORDS=${1:-200000}
@@ -26,6 +27,7 @@ MODULE=$(dirname "$HERE")
 PSQL="psql -h 127.0.0.1 -U postgres -X -q"
 BASE="http://127.0.0.1:$PORT"
 M2=${M2_REPO:-$HOME/.m2/repository}
+APP=${BENCH_APP:-$MODULE/target/quarkus-app}
 CP="$M2/com/rabbitmq/amqp-client/5.25.0/amqp-client-5.25.0.jar:$M2/org/slf4j/slf4j-api/2.0.7/slf4j-api-2.0.7.jar"
 SVC=""
 LOADER=""
@@ -33,7 +35,7 @@ trap '[ -n "$LOADER" ] && kill $LOADER 2>/dev/null; [ -n "$SVC" ] && kill $SVC 2
 
 start_service() { # [extra java options]
   DB_URL="jdbc:postgresql://127.0.0.1:5432/$DB" HTTP_PORT=$PORT RABBITMQ_VIRTUAL_HOST=$VHOST \
-    QUARKUS_OTEL_SDK_DISABLED=true java "$@" -jar "$MODULE/target/quarkus-app/quarkus-run.jar" \
+    QUARKUS_OTEL_SDK_DISABLED=true java "$@" -jar "$APP/quarkus-run.jar" \
     >> /tmp/ingest-bench-service.log 2>&1 &
   SVC=$!
   for _ in $(seq 1 120); do
@@ -50,6 +52,7 @@ stop_service() {
 echo "== ingest bench: $RECORDS records, db $DB, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "   batch=${TRACKING_INGEST_BATCH_SIZE:-default} prefetch=${TRACKING_INGEST_PREFETCH:-default} concurrency=${TRACKING_INGEST_CONCURRENCY:-default}"
 : > /tmp/ingest-bench-service.log
+: > /tmp/ingest-bench-queries.txt
 [ "${KEEP_DB:-0}" = 1 ] || $PSQL -c "drop database if exists $DB with (force)"
 start_service
 stop_service
@@ -61,6 +64,10 @@ JAVA_OPTS=()
 [ "${JFR:-0}" = 1 ] && JAVA_OPTS+=("-XX:StartFlightRecording=filename=/tmp/ingest-bench.jfr,settings=profile")
 T0=$(date +%s.%N)
 start_service "${JAVA_OPTS[@]}"
+# CPU the service spends per record, from now (ready: start-up done) to the end of the drain.
+cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' "/proc/$SVC/stat"; }
+stored() { $PSQL -d "$DB" -At -c "select count(*) from llm_call where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day'"; }
+CPU0=$(cpu_ms); N0=$(stored)
 if [ "${QUERIES:-0}" = 1 ]; then
   DAY_END=$(date -u +%Y-%m-%dT00:00:00Z)
   DAY_START=$(date -u -d "$DAY_END - 30 days" +%Y-%m-%dT00:00:00Z)
@@ -75,11 +82,12 @@ if [ "${QUERIES:-0}" = 1 ]; then
   LOADER=$!
 fi
 for _ in $(seq 1 1200); do
-  n=$($PSQL -d "$DB" -At -c "select count(*) from llm_call where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day'")
+  n=$(stored)
   [ "$n" -ge "$RECORDS" ] && break
   sleep 0.5
 done
 T1=$(date +%s.%N)
+CPU1=$(cpu_ms)
 [ -n "$LOADER" ] && { kill $LOADER 2>/dev/null || true; LOADER=""; }
 $PSQL -d "$DB" -At -F ' ' -c "
   select 'stored', count(*), 'in', round(extract(epoch from max(recorded_at) - min(recorded_at))::numeric, 2), 's =',
@@ -87,6 +95,7 @@ $PSQL -d "$DB" -At -F ' ' -c "
   from llm_call where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day';
   select 'rollup calls for the team (must equal stored)', sum(calls) from llm_usage_hourly where team = '$TEAM';"
 echo "wall time from service start to all stored: $(echo "$T1 - $T0" | bc) s (includes start-up)"
+[ "$n" -gt "$N0" ] && echo "service CPU: $((CPU1 - CPU0)) ms for the $((n - N0)) records stored after start-up = $(echo "scale=1; ($CPU1 - $CPU0) * 1000 / ($n - $N0)" | bc) CPU-ms per 1000 records (queries included when QUERIES=1)"
 if [ -s /tmp/ingest-bench-queries.txt ]; then
   echo "== query medians (ms) during the drain"
   awk '{a[$1]=a[$1] " " $2} END {for (k in a) {n=split(a[k], v, " "); asort(v); printf "%s: %.1f ms (n=%d)\n", k, v[int((n+1)/2)]*1000, n}}' /tmp/ingest-bench-queries.txt

@@ -4,6 +4,10 @@
 #
 #   tracking-service/bench/ledger-bench.sh [rows=10000000] [ingest-records=200000] [runs=7]
 #
+# REUSE_DB=1 keeps atelier_tracking_bench from an earlier run (generation of 10M rows takes ~7 min)
+# when it holds at least <rows> generated rows: step 2 is skipped (the rows then end at the hour of
+# that run; each ingest step adds <ingest-records> rows of a new team). BENCH_APP=<dir> runs a copy of
+# target/quarkus-app (so a baseline build can be benchmarked while the module is rebuilt).
 # 1. Starts the built service (mvn -pl tracking-service verify first) on port 18084 against the
 #    database atelier_tracking_bench, recreated from scratch: the service's DatabaseBootstrap creates
 #    it and applies the service's own Flyway migrations.
@@ -29,13 +33,21 @@ MODULE=$(dirname "$HERE")
 PSQL="psql -h 127.0.0.1 -U postgres -X -q"
 BASE="http://127.0.0.1:$PORT"
 M2=${M2_REPO:-$HOME/.m2/repository}
+APP=${BENCH_APP:-$MODULE/target/quarkus-app}
+REUSE=0
+if [ "${REUSE_DB:-0}" = 1 ] && [ "$($PSQL -At -c "select 1 from pg_database where datname = '$DB'")" = 1 ]; then
+  have=$($PSQL -d $DB -At -c "select coalesce(sum(calls), 0) from llm_usage_daily where team like 'team-%'")
+  [ "$have" -ge "$ROWS" ] && REUSE=1
+fi
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB RAM, load $(cut -d' ' -f1-3 /proc/loadavg)"
-$PSQL -c "drop database if exists $DB with (force)"
+[ $REUSE = 1 ] || $PSQL -c "drop database if exists $DB with (force)"
 
 echo "== starting tracking-service on :$PORT against $DB"
+# The access log gives each request's server-side time (%D), apart from the client and the network.
 DB_URL="jdbc:postgresql://127.0.0.1:5432/$DB" HTTP_PORT=$PORT RABBITMQ_VIRTUAL_HOST=$VHOST \
-  QUARKUS_OTEL_SDK_DISABLED=true java -jar "$MODULE/target/quarkus-app/quarkus-run.jar" \
+  QUARKUS_OTEL_SDK_DISABLED=true QUARKUS_HTTP_ACCESS_LOG_ENABLED=true \
+  QUARKUS_HTTP_RECORD_REQUEST_START_TIME=true QUARKUS_HTTP_ACCESS_LOG_PATTERN='ACCESS %D %U%q' java -jar "$APP/quarkus-run.jar" \
   > /tmp/ledger-bench-service.log 2>&1 &
 SVC=$!
 trap 'kill $SVC 2>/dev/null || true' EXIT
@@ -45,12 +57,16 @@ for _ in $(seq 1 120); do
 done
 curl -sf "$BASE/q/health/ready" > /dev/null || { echo "service did not start"; tail -50 /tmp/ledger-bench-service.log; exit 1; }
 
-END=$(date -u +%Y-%m-%dT%H:00:00Z)
-echo "== generating $ROWS rows over the 90 days before $END"
-T0=$(date +%s.%N)
-$PSQL -d $DB -v rows=$ROWS -v chunk=1000000 -v end="$END" -f "$HERE/generate.sql" > /tmp/ledger-bench-generate.log
-T1=$(date +%s.%N)
-echo "generation + rollups + vacuum analyze: $(echo "$T1 - $T0" | bc) s"
+if [ $REUSE = 1 ]; then
+  echo "== REUSE_DB=1: keeping $DB ($have generated rows), no generation"
+else
+  END=$(date -u +%Y-%m-%dT%H:00:00Z)
+  echo "== generating $ROWS rows over the 90 days before $END"
+  T0=$(date +%s.%N)
+  $PSQL -d $DB -v rows=$ROWS -v chunk=1000000 -v end="$END" -f "$HERE/generate.sql" > /tmp/ledger-bench-generate.log
+  T1=$(date +%s.%N)
+  echo "generation + rollups + vacuum analyze: $(echo "$T1 - $T0" | bc) s"
+fi
 $PSQL -d $DB -At -F ' ' -c "
   select 'raw rows', count(*) from llm_call;
   select 'hourly rollup rows', count(*) from llm_usage_hourly;
@@ -73,18 +89,22 @@ declare -A QUERIES=(
   [calls-first-page-model-range]="/api/v1/llm-calls?model=claude-haiku&from=$DAY_START&to=$DAY_END&limit=50"
 )
 
-time_query() { # name path -> median ms of $RUNS
+time_query() { # name path -> "curl median ms of $RUNS, server-side median ms"
   local path=$2 ts=()
   curl -sf -o /dev/null "$BASE$path"
   for _ in $(seq 1 "$RUNS"); do
     ts+=("$(curl -sf -o /dev/null -w '%{time_total}' "$BASE$path")")
   done
   printf '%s\n' "${ts[@]}" | sort -n | awk -v n="$RUNS" '{a[NR]=$1} END {printf "%.1f", a[int((n+1)/2)]*1000}'
+  # The access log's last $RUNS lines are these runs (requests are sequential); %D is whole ms.
+  sleep 0.2
+  grep ' ACCESS ' /tmp/ledger-bench-service.log | tail -n "$RUNS" | awk '{print $(NF-1)}' | sort -n \
+    | awk -v n="$RUNS" '{a[NR]=$1} END {printf " ms (server side %d ms)", a[int((n+1)/2)]}'
 }
 
 echo "== queries (median of $RUNS, ms, idle)"
 for q in "${!QUERIES[@]}"; do
-  echo "$q: $(time_query "$q" "${QUERIES[$q]}") ms   GET ${QUERIES[$q]}"
+  echo "$q: $(time_query "$q" "${QUERIES[$q]}")   GET ${QUERIES[$q]}"
 done
 
 echo "== disk per million rows, by relation kind"
@@ -96,4 +116,4 @@ $PSQL -d $DB -At -F ' ' -c "
 echo "== ingest: $INGEST pre-queued records drained while the queries run (ingest-bench.sh)"
 kill $SVC; wait $SVC 2>/dev/null || true
 trap - EXIT
-BENCH_DB=$DB KEEP_DB=1 QUERIES=1 BENCH_PORT=$PORT BENCH_VHOST=$VHOST "$HERE/ingest-bench.sh" "$INGEST"
+BENCH_APP=$APP BENCH_DB=$DB KEEP_DB=1 QUERIES=1 BENCH_PORT=$PORT BENCH_VHOST=$VHOST "$HERE/ingest-bench.sh" "$INGEST"

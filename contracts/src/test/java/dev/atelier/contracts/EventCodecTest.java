@@ -6,8 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -138,5 +140,99 @@ class EventCodecTest {
     assertThatThrownBy(() -> EventCodec.read(json, StepCompleted.class))
         .isInstanceOf(MalformedEventException.class)
         .hasMessage("expected a StepCompleted event, got type atelier.step.failed.v1");
+  }
+
+  @Test
+  void theTopLevelTypeDecidesTheClassWhereverItStandsAndNestedTypesDoNot() {
+    StepFailed failed = Samples.stepFailed();
+    String json = new String(EventCodec.write(failed), StandardCharsets.UTF_8);
+    String nestedFirst =
+        "{\"extra\":{\"type\":\"" + StepCompleted.TYPE + "\"}," + json.substring(1);
+    String typeLast =
+        json.replace("\"type\":\"" + StepFailed.TYPE + "\",", "").replaceFirst("}$", "")
+            + ",\"type\":\""
+            + StepFailed.TYPE
+            + "\"}";
+
+    assertThat(EventCodec.read(nestedFirst.getBytes(StandardCharsets.UTF_8))).isEqualTo(failed);
+    assertThat(EventCodec.read(typeLast.getBytes(StandardCharsets.UTF_8))).isEqualTo(failed);
+  }
+
+  @Test
+  void aRepeatedTypeFieldCountsWithItsLastValueAsInTheTree() {
+    StepFailed failed = Samples.stepFailed();
+    String json = new String(EventCodec.write(failed), StandardCharsets.UTF_8);
+    byte[] body =
+        ("{\"type\":\"" + StepCompleted.TYPE + "\"," + json.substring(1))
+            .getBytes(StandardCharsets.UTF_8);
+
+    assertThat(EventCodec.read(body)).isEqualTo(failed);
+    assertThat(EventCodec.read(body, StepFailed.class)).isEqualTo(failed);
+    assertThatThrownBy(() -> EventCodec.read(body, StepCompleted.class))
+        .isInstanceOf(MalformedEventException.class)
+        .hasMessage("expected a StepCompleted event, got type atelier.step.failed.v1");
+  }
+
+  static Stream<Arguments> rejectedBodies() {
+    String id = "\"eventId\":\"6f1c7a52-8d0e-4b8e-9a55-0f4a2a1e9c31\"";
+    String at = "\"occurredAt\":\"2026-11-22T10:15:30Z\"";
+    return Stream.of(
+        Arguments.of("", "body is not a JSON object"),
+        Arguments.of("null", "body is not a JSON object"),
+        Arguments.of("[1,2]", "body is not a JSON object"),
+        Arguments.of("not json", "body is not JSON: Unrecognized token 'not'"),
+        Arguments.of("{}", "eventId is missing"),
+        Arguments.of("{" + id + ",\"type\":null," + at + "}", "type is missing"),
+        Arguments.of("{" + id + ",\"type\":\"" + StepFailed.TYPE + "\"}", "occurredAt is missing"),
+        Arguments.of("{" + id + "," + at + ",\"type\":5}", "unknown event type: 5"),
+        Arguments.of(
+            "{\"type\":\"atelier.unknown.v1\"," + id + "," + at + "}",
+            "unknown event type: atelier.unknown.v1"),
+        Arguments.of(
+            "{\"type\":\"" + StepFailed.TYPE + "\"," + id + "," + at + ",\"attempt\":null}",
+            "cannot read atelier.step.failed.v1: Cannot map `null` into type `int`"),
+        Arguments.of(
+            "{\"type\":\"" + StepFailed.TYPE + "\",\"eventId\":\"nope\"," + at + "}",
+            "cannot read atelier.step.failed.v1: Cannot deserialize value of type `java.util.UUID`"),
+        Arguments.of(
+            "{\"type\":\""
+                + StepCompleted.TYPE
+                + "\","
+                + id
+                + ","
+                + at
+                + ",\"attempt\":1,\"outputs\":[\"no-version\"]}",
+            "cannot read atelier.step.completed.v1: expected name@version, got: no-version"),
+        Arguments.of(
+            "{\"type\":\""
+                + LlmCallRecorded.TYPE
+                + "\","
+                + id
+                + ","
+                + at
+                + ",\"inputTokens\":\"x\"}",
+            "cannot read atelier.llm.call.recorded.v1: Cannot deserialize value of type `long`"));
+  }
+
+  /**
+   * Valid bodies are bound in one pass; a rejected one is decoded again step by step so the reason
+   * names the first fault, in this order: not JSON, not an object, envelope field, type, content.
+   */
+  @ParameterizedTest
+  @MethodSource("rejectedBodies")
+  void aRejectedBodyIsNamedByItsFirstFault(String body, String reason) {
+    assertThatThrownBy(() -> EventCodec.read(body.getBytes(StandardCharsets.UTF_8)))
+        .isInstanceOf(MalformedEventException.class)
+        .message()
+        .startsWith(reason);
+  }
+
+  @Test
+  void aBodyOfAnotherTypeIsNamedAsSuchEvenWhenItWouldNotBindAsTheExpectedClass() {
+    byte[] json = EventCodec.write(Samples.llmCall());
+
+    assertThatThrownBy(() -> EventCodec.read(json, StepFailed.class))
+        .isInstanceOf(MalformedEventException.class)
+        .hasMessage("expected a StepFailed event, got type atelier.llm.call.recorded.v1");
   }
 }

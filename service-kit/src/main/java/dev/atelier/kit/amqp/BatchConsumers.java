@@ -31,7 +31,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -44,6 +47,16 @@ import org.jboss.logging.Logger;
  * a single {@code basicAck(multiple=true)}. If the handler throws, the batch is returned to the
  * queue ({@code basicNack(multiple=true, requeue=true)}) and redelivered; the queue's delivery
  * limit dead-letters it eventually.
+ *
+ * <p>Pipelined: each channel has one writer thread that runs the handler for its batches, one after
+ * the other in the order they were formed, while the channel's delivery thread goes on receiving
+ * and decoding the next batch. Acknowledgements therefore stay in delivery-tag order (batch n is
+ * settled before batch n+1 is handled) and always follow the handler's return (the commit); a crash
+ * between the two only causes a redelivery, which an idempotent handler absorbs. At most {@code
+ * prefetch / maxBatch} batches of a channel are waiting or being written; {@code prefetch >= 2 *
+ * maxBatch} lets the next batch fill while one is written. A partial batch whose {@code maxWait}
+ * ran out is handed over at once only when the writer is idle; otherwise it keeps filling and goes
+ * when the writer is done, so a busy database gets fewer, fuller batches.
  *
  * <p>A body that is not a valid event, or that fails the per-event {@code check}, is dead-lettered
  * on its own with the reason in {@link Headers#DEAD_LETTER_REASON} as soon as it arrives and never
@@ -64,12 +77,16 @@ public class BatchConsumers {
       AttributeKey.longKey("messaging.batch.message_count");
 
   private static final Logger LOG = Logger.getLogger(BatchConsumers.class);
-  private static final int TIMER_THREADS = 4;
+
+  /** How long shutdown waits for the batches being written to commit and be acknowledged. */
+  private static final Duration DRAIN_ON_STOP = Duration.ofSeconds(10);
 
   private final RabbitBroker broker;
   private final TraceContexts traces;
   private final Tracer tracer;
   private volatile ScheduledExecutorService timer;
+  private final List<ExecutorService> writers = new CopyOnWriteArrayList<>();
+  private volatile boolean stopping;
 
   /**
    * How a queue is consumed.
@@ -107,8 +124,16 @@ public class BatchConsumers {
       try {
         Channel ch = broker.connection().createChannel();
         ch.basicQos(options.prefetch());
+        ExecutorService writer =
+            Executors.newSingleThreadExecutor(
+                r -> {
+                  Thread th = new Thread(r, "amqp-batch-writer-" + queue.name());
+                  th.setDaemon(true);
+                  return th;
+                });
+        writers.add(writer);
         ch.basicConsume(
-            queue.name(), false, new Batching<>(ch, queue, type, options, check, handler));
+            queue.name(), false, new Batching<>(ch, writer, queue, type, options, check, handler));
       } catch (IOException e) {
         throw new IllegalStateException("cannot consume " + queue.name() + ": " + e, e);
       }
@@ -128,10 +153,8 @@ public class BatchConsumers {
       synchronized (this) {
         if (timer == null) {
           timer =
-              // A timed flush runs the handler (a transaction) on this pool, so one slow batch
-              // must not hold up the other channels' timers.
-              Executors.newScheduledThreadPool(
-                  TIMER_THREADS,
+              // A timed flush only hands the batch to its channel's writer: one thread is plenty.
+              Executors.newSingleThreadScheduledExecutor(
                   r -> {
                     Thread th = new Thread(r, "amqp-batch-timer");
                     th.setDaemon(true);
@@ -145,10 +168,24 @@ public class BatchConsumers {
   }
 
   void onStop(@Observes @Priority(Interceptor.Priority.PLATFORM_AFTER - 1) ShutdownEvent event) {
+    // Batches not yet handed to the handler stay unacknowledged: closing the connection (after
+    // this) returns them to the queue. A batch being written may finish and be acknowledged.
+    stopping = true;
     ScheduledExecutorService t = timer;
     if (t != null) {
-      // Pending batches stay unacknowledged; closing the connection returns them to the queue.
       t.shutdownNow();
+    }
+    writers.forEach(ExecutorService::shutdown);
+    long deadline = System.nanoTime() + DRAIN_ON_STOP.toNanos();
+    try {
+      for (ExecutorService w : writers) {
+        if (!w.awaitTermination(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) {
+          w.shutdownNow();
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      writers.forEach(ExecutorService::shutdownNow);
     }
   }
 
@@ -156,24 +193,46 @@ public class BatchConsumers {
   private record Pending<T>(T event, long tag, SpanContext producer) {}
 
   private final class Batching<T extends AtelierEvent> extends DefaultConsumer {
+    private final ExecutorService writer;
     private final QueueSpec queue;
     private final Class<T> type;
     private final Options options;
     private final Consumer<T> check;
     private final BatchHandler<T> handler;
+
+    /**
+     * Guards {@link #pending}, {@link #generation}, {@link #inFlight} and {@link #overdue}; held
+     * only to add to, take or count batches.
+     */
+    private final Object batchLock = new Object();
+
+    /**
+     * Serialises the channel operations of the delivery thread (dead letters) and the writer
+     * (acks), so their frames never interleave on the shared channel.
+     */
+    private final Object channelLock = new Object();
+
     private List<Pending<T>> pending = new ArrayList<>();
 
     /** Counts batches, so a timer armed for an earlier batch does not flush a later one early. */
     private long generation;
 
+    /** Batches handed to the writer and not yet settled. */
+    private int inFlight;
+
+    /** The waiting partial batch has waited {@code maxWait} while the writer was busy. */
+    private boolean overdue;
+
     Batching(
         Channel channel,
+        ExecutorService writer,
         QueueSpec queue,
         Class<T> type,
         Options options,
         Consumer<T> check,
         BatchHandler<T> handler) {
       super(channel);
+      this.writer = writer;
       this.queue = queue;
       this.type = type;
       this.options = options;
@@ -195,16 +254,16 @@ public class BatchConsumers {
                 : EventCodec.read(body, type);
         check.accept(event);
       } catch (MalformedEventException e) {
-        synchronized (this) {
-          deadLetter(tag, props, body, e.getMessage());
-        }
+        // Settled here, before any later delivery can join a batch: a later batch's
+        // ack(multiple) never covers this tag.
+        deadLetter(tag, props, body, e.getMessage());
         return;
       }
       SpanContext producer = Span.fromContext(traces.extract(headers)).getSpanContext();
-      synchronized (this) {
+      synchronized (batchLock) {
         pending.add(new Pending<>(event, tag, producer));
         if (pending.size() >= options.maxBatch()) {
-          flush();
+          handOver();
         } else if (pending.size() == 1) {
           long armedFor = generation;
           timer()
@@ -214,40 +273,104 @@ public class BatchConsumers {
       }
     }
 
-    private synchronized void flushIfStill(long armedFor) {
-      if (generation == armedFor && !pending.isEmpty()) {
-        flush();
+    /**
+     * The timer of a partial batch. It is handed over only if the writer is idle; while a batch is
+     * being written it keeps growing instead (it could not be written sooner anyway, and fewer,
+     * fuller batches cost the database less) and goes as soon as the writer is done.
+     */
+    private void flushIfStill(long armedFor) {
+      synchronized (batchLock) {
+        if (generation == armedFor && !pending.isEmpty()) {
+          if (inFlight == 0) {
+            handOver();
+          } else {
+            overdue = true;
+          }
+        }
       }
     }
 
-    /** Hands the waiting batch to the handler and acknowledges or returns it. Holds the lock. */
-    private void flush() {
+    /** Called by the writer after settling a batch. */
+    private void written() {
+      synchronized (batchLock) {
+        inFlight--;
+        if (inFlight == 0 && overdue && !pending.isEmpty()) {
+          handOver();
+        }
+      }
+    }
+
+    /**
+     * Gives the waiting batch to this channel's writer. Called under {@link #batchLock}, so batches
+     * reach the writer's FIFO queue in the order they were formed, which is delivery-tag order.
+     */
+    private void handOver() {
       List<Pending<T>> batch = pending;
       pending = new ArrayList<>();
       generation++;
+      overdue = false;
+      try {
+        writer.execute(
+            () -> {
+              try {
+                write(batch);
+              } finally {
+                written();
+              }
+            });
+        inFlight++;
+      } catch (RejectedExecutionException e) {
+        // Shutting down: the batch stays unacknowledged and the broker returns it.
+        LOG.debugf("not writing a batch of %d from %s: stopping", batch.size(), queue.name());
+      }
+    }
+
+    /** Runs the handler for one batch on the writer thread, then acknowledges or returns it. */
+    private void write(List<Pending<T>> batch) {
+      if (stopping || !getChannel().isOpen()) {
+        // Its deliveries go back to the queue with the channel; writing them now would only
+        // produce rows whose acknowledgement cannot be sent.
+        return;
+      }
       // Tags grow on a channel; the last one with multiple=true covers the whole batch (and
-      // nothing else: every earlier delivery is in this batch or was already settled).
+      // nothing else: every earlier delivery was in an earlier batch, settled before this one, or
+      // was dead-lettered on arrival).
       long lastTag = batch.get(batch.size() - 1).tag();
       Span span = batchSpan(batch);
       try (Scope ignored = span.makeCurrent()) {
         handler.handle(batch.stream().map(Pending::event).toList());
-        getChannel().basicAck(lastTag, true);
-      } catch (Exception e) {
+      } catch (Exception | Error e) {
+        // Errors too: a batch left unsettled here would be acknowledged by the next batch's
+        // ack(multiple) without having been written.
         span.recordException(e);
         span.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
+        span.end();
         LOG.warnf(
             "handling a batch of %d from %s failed, returning it to the queue: %s",
             batch.size(), queue.name(), e.toString());
-        try {
-          if (getChannel().isOpen()) {
+        settle(lastTag, false);
+        return;
+      }
+      span.end();
+      settle(lastTag, true);
+    }
+
+    /** Acknowledges (after the handler's commit) or returns everything up to {@code lastTag}. */
+    private void settle(long lastTag, boolean handled) {
+      try {
+        synchronized (channelLock) {
+          if (handled) {
+            getChannel().basicAck(lastTag, true);
+          } else if (getChannel().isOpen()) {
             getChannel().basicNack(lastTag, true, true);
           }
-        } catch (IOException | RuntimeException nackFailed) {
-          // The channel is gone; the broker returns unacknowledged deliveries by itself.
-          LOG.debugf("returning a batch to %s: %s", queue.name(), nackFailed);
         }
-      } finally {
-        span.end();
+      } catch (IOException | RuntimeException e) {
+        // The channel is gone; the broker returns the unacknowledged deliveries by itself, and a
+        // handled batch comes back as duplicates the idempotent handler skips.
+        LOG.warnf(
+            "could not %s a batch from %s, the broker will redeliver it: %s",
+            handled ? "acknowledge" : "return", queue.name(), e.toString());
       }
     }
 
@@ -278,13 +401,15 @@ public class BatchConsumers {
       headers.put(Headers.DEAD_LETTER_REASON, reason);
       headers.put("x-atelier-original-queue", queue.name());
       Channel ch = getChannel();
-      try {
-        ch.basicPublish(
-            queue.deadLetterExchange(), "", props.builder().headers(headers).build(), body);
-        ch.basicAck(tag, false);
-      } catch (IOException | RuntimeException e) {
-        // Could not copy it with its reason: let the broker dead-letter it without one.
-        ch.basicReject(tag, false);
+      synchronized (channelLock) {
+        try {
+          ch.basicPublish(
+              queue.deadLetterExchange(), "", props.builder().headers(headers).build(), body);
+          ch.basicAck(tag, false);
+        } catch (IOException | RuntimeException e) {
+          // Could not copy it with its reason: let the broker dead-letter it without one.
+          ch.basicReject(tag, false);
+        }
       }
     }
   }

@@ -20,6 +20,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -152,6 +155,95 @@ class BatchConsumersTest {
     assertThat(committed)
         .containsExactlyInAnyOrderElementsOf(
             sent.stream().map(o -> (StepFailed) o.event()).toList());
+    try (Channel ch = broker.connection().createChannel()) {
+      assertThat(ch.messageCount(queue.name())).isZero();
+      assertThat(ch.messageCount(queue.deadLetterQueue())).isZero();
+    }
+  }
+
+  @Test
+  void theNextBatchIsReceivedWhileOneIsWrittenAndAcksFollowTheWrites() throws Exception {
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
+    RabbitBroker consuming = new RabbitBroker(RabbitTestSupport.config());
+    BatchConsumers consumers = new BatchConsumers(consuming, OTEL, new TraceContexts(OTEL));
+    AtomicInteger checked = new AtomicInteger();
+    CountDownLatch secondBatchDecoded = new CountDownLatch(1);
+    AtomicBoolean decodedDuringFirstWrite = new AtomicBoolean();
+    List<List<StepFailed>> batches = new CopyOnWriteArrayList<>();
+    consumers.consume(
+        queue,
+        StepFailed.class,
+        new BatchConsumers.Options(8, Duration.ofMillis(100), 32, 1),
+        e -> {
+          if (checked.incrementAndGet() == 16) {
+            secondBatchDecoded.countDown();
+          }
+        },
+        batch -> {
+          if (batches.isEmpty()) {
+            // The first write holds on until the delivery thread has decoded the second batch;
+            // a consumer that writes on its delivery thread never gets there.
+            decodedDuringFirstWrite.set(secondBatchDecoded.await(10, TimeUnit.SECONDS));
+          }
+          batches.add(batch);
+        });
+    List<Outgoing> sent = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      sent.add(
+          Outgoing.now(
+              EXCHANGE, RabbitTestSupport.routingKeyOf(queue), RabbitTestSupport.failure(1)));
+    }
+
+    publisher.publishAll(sent);
+
+    RabbitTestSupport.await(() -> batches.stream().mapToInt(List::size).sum() >= 24);
+    assertThat(decodedDuringFirstWrite).isTrue();
+    assertThat(batches.get(0)).hasSize(8);
+    // One channel: batches are written one after the other, in delivery order.
+    assertThat(batches.stream().flatMap(List::stream).toList())
+        .containsExactlyElementsOf(sent.stream().map(o -> (StepFailed) o.event()).toList());
+    // Every batch was acknowledged: stopping (which lets the last write finish) and closing the
+    // consumer returns nothing to the queue.
+    // consumers.onStop(null);
+    consuming.connection().close();
+    try (Channel ch = broker.connection().createChannel()) {
+      assertThat(ch.messageCount(queue.name())).isZero();
+    }
+  }
+
+  @Test
+  void aFailedBatchIsReturnedWhileTheBatchesAfterItAreWrittenAndAcknowledged() throws Exception {
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
+    RabbitBroker consuming = new RabbitBroker(RabbitTestSupport.config());
+    BatchConsumers consumers = new BatchConsumers(consuming, OTEL, new TraceContexts(OTEL));
+    AtomicInteger calls = new AtomicInteger();
+    List<StepFailed> committed = new CopyOnWriteArrayList<>();
+    consumers.consume(
+        queue,
+        StepFailed.class,
+        new BatchConsumers.Options(5, Duration.ofMillis(50), 20, 1),
+        e -> {},
+        batch -> {
+          if (calls.incrementAndGet() == 1) {
+            throw new IllegalStateException("database briefly unavailable");
+          }
+          committed.addAll(batch);
+        });
+    List<Outgoing> sent = new ArrayList<>();
+    for (int i = 0; i < 15; i++) {
+      sent.add(
+          Outgoing.now(
+              EXCHANGE, RabbitTestSupport.routingKeyOf(queue), RabbitTestSupport.failure(1)));
+    }
+
+    publisher.publishAll(sent);
+
+    RabbitTestSupport.await(() -> committed.size() >= 15);
+    assertThat(committed)
+        .containsExactlyInAnyOrderElementsOf(
+            sent.stream().map(o -> (StepFailed) o.event()).toList());
+    // consumers.onStop(null);
+    consuming.connection().close();
     try (Channel ch = broker.connection().createChannel()) {
       assertThat(ch.messageCount(queue.name())).isZero();
       assertThat(ch.messageCount(queue.deadLetterQueue())).isZero();
