@@ -61,17 +61,10 @@ for db in orchestrator gateway context tracking; do
   psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists atelier_${db}_bench with (force)" >/dev/null
 done
 
-# A minimal OTLP/HTTP sink, so "tracing on" means spans are built, batched and exported for real.
-python3 - <<'PY' >"$LOGS/otlp-sink.log" 2>&1 &
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-class H(BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200); self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0"); self.end_headers()
-    def log_message(self, *a): pass
-ThreadingHTTPServer(("127.0.0.1", 17318), H).serve_forever()
-PY
+# A minimal OTLP/HTTP sink, so "tracing on" means spans are built, batched and exported for real; it counts
+# the spans per service and name into logs/otlp-spans.json, over all traced phases of the run (run one phase,
+# e.g. --phases zero, to see which spans a step makes).
+python3 "$ROOT/deploy/bench/otlp-sink.py" 17318 "$LOGS/otlp-spans.json" >"$LOGS/otlp-sink.log" 2>&1 &
 SINK_PID=$!
 
 stop_suite() {

@@ -194,6 +194,19 @@ class AgentWorkerTest {
             .orElseThrow();
     assertThat(consumer.getName()).isEqualTo("process atelier.steps.architect");
     assertThat(consumer.getKind()).isEqualTo(SpanKind.CONSUMER);
+
+    // context-service was called twice: one batch read (inputs and an earlier output of this
+    // attempt), one batch write (both artifacts).
+    List<String> contextCalls =
+        spans.exporter().getFinishedSpanItems().stream()
+            .filter(s -> s.getTraceId().equals(agentSpan.getTraceId()))
+            .filter(s -> s.getKind() == SpanKind.CLIENT)
+            .map(s -> s.getAttributes().toString())
+            .filter(a -> a.contains(contextUrl))
+            .toList();
+    assertThat(contextCalls).hasSize(2);
+    assertThat(contextCalls).anyMatch(a -> a.contains("/artifact-reads"));
+    assertThat(contextCalls).anyMatch(a -> a.contains("/artifact-writes"));
   }
 
   @Test

@@ -15,26 +15,33 @@ import org.eclipse.microprofile.rest.client.inject.RegisterRestClient;
 
 /** context-service's artifact API. Use it through {@link ContextClient}. */
 @RegisterRestClient(configKey = "context")
-@Path("/api/v1/workflows/{workflowId}/artifacts")
+@Path("/api/v1/workflows/{workflowId}")
 @Produces(MediaType.APPLICATION_JSON)
 public interface ContextApi {
 
   @GET
-  @Path("{name}/versions/{version}")
-  ArtifactView version(
-      @PathParam("workflowId") UUID workflowId,
-      @PathParam("name") String name,
-      @PathParam("version") int version);
-
-  @GET
-  @Path("{name}/versions")
+  @Path("artifacts/{name}/versions")
   List<ArtifactView> versions(
       @PathParam("workflowId") UUID workflowId, @PathParam("name") String name);
 
   @POST
+  @Path("artifacts")
   @Consumes(MediaType.APPLICATION_JSON)
   ArtifactView write(
       @PathParam("workflowId") UUID workflowId,
       @HeaderParam(Headers.IDEMPOTENCY_KEY) String idempotencyKey,
       NewArtifact artifact);
+
+  @POST
+  @Path("artifact-reads")
+  @Consumes(MediaType.APPLICATION_JSON)
+  BatchRead.Result readAll(@PathParam("workflowId") UUID workflowId, BatchRead reads);
+
+  @POST
+  @Path("artifact-writes")
+  @Consumes(MediaType.APPLICATION_JSON)
+  BatchWrite.Result writeAll(
+      @PathParam("workflowId") UUID workflowId,
+      @HeaderParam(Headers.IDEMPOTENCY_KEY) String idempotencyKey,
+      BatchWrite writes);
 }

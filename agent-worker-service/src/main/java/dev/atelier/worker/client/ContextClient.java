@@ -33,21 +33,6 @@ public class ContextClient {
     this.mapper = mapper;
   }
 
-  /** Reads one artifact version with its content. */
-  @Timeout(value = 15, unit = ChronoUnit.SECONDS)
-  @Retry(
-      maxRetries = 3,
-      delay = 250,
-      jitter = 100,
-      retryOn = {ContextUnavailableException.class, TimeoutException.class})
-  public ArtifactView read(UUID workflowId, ArtifactRef ref) {
-    try {
-      return api.version(workflowId, ref.name(), ref.version());
-    } catch (WebApplicationException | ProcessingException e) {
-      throw translate(e, "reading " + ref);
-    }
-  }
-
   /** The versions of an artifact, without content; empty when the artifact does not exist. */
   @Timeout(value = 15, unit = ChronoUnit.SECONDS)
   @Retry(
@@ -83,6 +68,46 @@ public class ContextClient {
       return api.write(workflowId, idempotencyKey, artifact);
     } catch (WebApplicationException | ProcessingException e) {
       throw translate(e, "writing " + artifact.name());
+    }
+  }
+
+  /**
+   * Reads the given versions and what the given idempotency keys wrote, in one request.
+   *
+   * @throws ContextRejectedException 404 when a version does not exist
+   */
+  @Timeout(value = 15, unit = ChronoUnit.SECONDS)
+  @Retry(
+      maxRetries = 3,
+      delay = 250,
+      jitter = 100,
+      retryOn = {ContextUnavailableException.class, TimeoutException.class})
+  public BatchRead.Result readAll(UUID workflowId, List<ArtifactRef> refs, List<String> keys) {
+    try {
+      return api.readAll(workflowId, new BatchRead(refs, keys));
+    } catch (WebApplicationException | ProcessingException e) {
+      throw translate(e, "reading " + refs);
+    }
+  }
+
+  /**
+   * Writes the artifacts together, each under {@code <keyPrefix>:<name>}: all are stored or none,
+   * and a retry returns the versions the first call stored.
+   */
+  @Timeout(value = 15, unit = ChronoUnit.SECONDS)
+  @Retry(
+      maxRetries = 3,
+      delay = 250,
+      jitter = 100,
+      retryOn = {ContextUnavailableException.class, TimeoutException.class})
+  public List<ArtifactView> writeAll(
+      UUID workflowId, String keyPrefix, List<NewArtifact> artifacts) {
+    try {
+      return api.writeAll(workflowId, keyPrefix, new BatchWrite(artifacts)).writes().stream()
+          .map(BatchWrite.Written::version)
+          .toList();
+    } catch (WebApplicationException | ProcessingException e) {
+      throw translate(e, "writing " + artifacts.stream().map(NewArtifact::name).toList());
     }
   }
 

@@ -9,6 +9,7 @@ import dev.atelier.contracts.ArtifactRef;
 import dev.atelier.contracts.StepRequested;
 import dev.atelier.worker.client.ArtifactView;
 import dev.atelier.worker.client.Attribution;
+import dev.atelier.worker.client.BatchRead;
 import dev.atelier.worker.client.ContextClient;
 import dev.atelier.worker.client.ContextRejectedException;
 import dev.atelier.worker.client.ContextUnavailableException;
@@ -126,18 +127,34 @@ public class StepRunner {
     AgentSpec agent = checked(step.agent());
     JsonSchema schema = validator.compile(agent.outputSchema());
 
+    // One request for everything the step reads: its inputs, and the output this very attempt
+    // stored if an earlier delivery got that far.
+    String outputKey = key(step, agent.outputArtifact());
+    BatchRead.Result reads = readStep(step, outputKey);
+    ArtifactView stored = reads.written() == null ? null : reads.written().get(outputKey);
+
+    String byline =
+        "Written by "
+            + agent.role()
+            + " (agent version "
+            + agent.version()
+            + ") for step "
+            + step.stepKey()
+            + ", attempt "
+            + step.attempt();
     JsonNode output;
     ArtifactRef jsonRef;
-    Optional<ArtifactView> stored = storedOutput(step, agent.outputArtifact());
-    if (stored.isPresent()) {
+    ArtifactRef markdownRef;
+    if (stored != null) {
       LOG.infof(
           "step %s attempt %d already stored %s; reusing it",
-          step.stepId(), step.attempt(), stored.get().artifactRef());
-      jsonRef = stored.get().artifactRef();
-      output = withContext(() -> context.read(step.workflowId(), jsonRef)).content();
+          step.stepId(), step.attempt(), stored.artifactRef());
+      jsonRef = stored.artifactRef();
+      output = stored.content();
+      markdownRef = store(step, markdown(agent, byline, output, step));
     } else {
       RenderedPrompt prompt =
-          prompts.render(agent, step.requirement(), step.feedback(), readInputs(step));
+          prompts.render(agent, step.requirement(), step.feedback(), inputs(step, reads));
       if (!prompt.truncations().isEmpty()) {
         LOG.infof("step %s: context limit applied: %s", step.stepId(), prompt.truncations());
       }
@@ -154,37 +171,32 @@ public class StepRunner {
         span.setAttribute(AgentSpans.RESPONSE_MODEL, answer.responseModel());
       }
       output = answer.output();
-      jsonRef =
-          store(
+      List<ArtifactRef> refs =
+          storeAll(
               step,
-              new NewArtifact(
-                  agent.outputArtifact(),
-                  NewArtifact.KIND_JSON,
-                  JSON_MEDIA_TYPE,
-                  output,
-                  producer(step)));
+              List.of(
+                  new NewArtifact(
+                      agent.outputArtifact(),
+                      NewArtifact.KIND_JSON,
+                      JSON_MEDIA_TYPE,
+                      output,
+                      producer(step)),
+                  markdown(agent, byline, output, step)));
+      jsonRef = refs.get(0);
+      markdownRef = refs.get(1);
     }
-
-    String byline =
-        "Written by "
-            + agent.role()
-            + " (agent version "
-            + agent.version()
-            + ") for step "
-            + step.stepKey()
-            + ", attempt "
-            + step.attempt();
-    ArtifactRef markdownRef =
-        store(
-            step,
-            new NewArtifact(
-                agent.outputArtifact() + ".md",
-                NewArtifact.KIND_MARKDOWN,
-                MARKDOWN_MEDIA_TYPE,
-                TextNode.valueOf(markdown.render(agent.outputArtifact(), byline, output)),
-                producer(step)));
     return new StepOutcome.Completed(
         List.of(jsonRef, markdownRef), verdict(output), summary(agent, jsonRef, output));
+  }
+
+  private NewArtifact markdown(
+      AgentSpec agent, String byline, JsonNode output, StepRequested step) {
+    return new NewArtifact(
+        agent.outputArtifact() + ".md",
+        NewArtifact.KIND_MARKDOWN,
+        MARKDOWN_MEDIA_TYPE,
+        TextNode.valueOf(markdown.render(agent.outputArtifact(), byline, output)),
+        producer(step));
   }
 
   private static AgentSpec checked(AgentSpec agent) {
@@ -213,27 +225,24 @@ public class StepRunner {
     return agent;
   }
 
-  /** The output this very attempt already stored, if an earlier delivery got that far. */
-  private Optional<ArtifactView> storedOutput(StepRequested step, String name) {
-    return withContext(() -> context.versions(step.workflowId(), name)).stream()
-        .filter(v -> v.writtenBy(step.stepId(), step.attempt()))
-        .findFirst();
+  /** The step's inputs, and what {@code outputKey} wrote if anything. */
+  private BatchRead.Result readStep(StepRequested step, String outputKey) {
+    try {
+      return context.readAll(step.workflowId(), step.inputs(), List.of(outputKey));
+    } catch (ContextRejectedException e) {
+      throw new StepFailure(
+          e.status() == 404 ? StepFailure.INPUT_MISSING : StepFailure.CONTEXT_REJECTED,
+          false,
+          "inputs " + step.inputs() + " cannot be read: " + e.getMessage());
+    } catch (RuntimeException e) {
+      throw contextFailure(e);
+    }
   }
 
-  private List<LoadedInput> readInputs(StepRequested step) {
-    List<LoadedInput> inputs = new ArrayList<>();
-    for (ArtifactRef ref : step.inputs()) {
-      ArtifactView artifact;
-      try {
-        artifact = context.read(step.workflowId(), ref);
-      } catch (ContextRejectedException e) {
-        throw new StepFailure(
-            e.status() == 404 ? StepFailure.INPUT_MISSING : StepFailure.CONTEXT_REJECTED,
-            false,
-            "input " + ref + " cannot be read: " + e.getMessage());
-      } catch (RuntimeException e) {
-        throw contextFailure(e);
-      }
+  private List<LoadedInput> inputs(StepRequested step, BatchRead.Result reads) {
+    List<LoadedInput> inputs = new ArrayList<>(step.inputs().size());
+    for (ArtifactView artifact : reads.artifacts()) {
+      ArtifactRef ref = artifact.artifactRef();
       inputs.add(new LoadedInput(ref.name(), ref.version(), text(artifact.content())));
     }
     return inputs;
@@ -254,12 +263,34 @@ public class StepRunner {
   }
 
   /**
+   * Stores the artifacts in one request, each under the key {@code <stepId>:<attempt>:<name>}. If a
+   * key already wrote a different body (an earlier delivery of this attempt got another answer from
+   * the model), nothing of the batch is stored; they are then stored one by one, each taking the
+   * version its key wrote.
+   */
+  private List<ArtifactRef> storeAll(StepRequested step, List<NewArtifact> artifacts) {
+    try {
+      return context
+          .writeAll(step.workflowId(), step.stepId() + ":" + step.attempt(), artifacts)
+          .stream()
+          .map(ArtifactView::artifactRef)
+          .toList();
+    } catch (ContextRejectedException e) {
+      if (e.status() != 422) {
+        throw contextFailure(e);
+      }
+    } catch (RuntimeException e) {
+      throw contextFailure(e);
+    }
+    return artifacts.stream().map(a -> store(step, a)).toList();
+  }
+
+  /**
    * Stores one artifact under the key {@code <stepId>:<attempt>:<name>}. If the key already wrote a
-   * different body (an earlier delivery of this attempt got another answer from the model), the
-   * version it wrote is the attempt's output.
+   * different body, the version it wrote is the attempt's output.
    */
   private ArtifactRef store(StepRequested step, NewArtifact artifact) {
-    String key = step.stepId() + ":" + step.attempt() + ":" + artifact.name();
+    String key = key(step, artifact.name());
     try {
       return context.write(step.workflowId(), key, artifact).artifactRef();
     } catch (ContextRejectedException e) {
@@ -276,6 +307,11 @@ public class StepRunner {
     } catch (RuntimeException e) {
       throw contextFailure(e);
     }
+  }
+
+  /** The idempotency key of one artifact write of this attempt. */
+  private static String key(StepRequested step, String artifactName) {
+    return step.stepId() + ":" + step.attempt() + ":" + artifactName;
   }
 
   private static Producer producer(StepRequested step) {

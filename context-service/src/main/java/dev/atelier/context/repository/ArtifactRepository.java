@@ -62,7 +62,7 @@ public class ArtifactRepository {
         },
         rs ->
             rs.next()
-                ? Optional.of(new StoredWrite(full(rs), rs.getString("request_sha256")))
+                ? Optional.of(new StoredWrite(full(rs), rs.getString("request_sha256"), key))
                 : Optional.empty());
   }
 
@@ -139,6 +139,56 @@ public class ArtifactRepository {
           ps.setInt(3, version);
         },
         rs -> rs.next() ? Optional.of(full(rs)) : Optional.empty());
+  }
+
+  /**
+   * The given versions with content, in one statement; versions that do not exist are absent from
+   * the result, which is in no particular order.
+   */
+  public List<ArtifactVersion> findVersions(UUID workflowId, List<ArtifactRef> refs) {
+    if (refs.isEmpty()) {
+      return List.of();
+    }
+    return query(
+        "select v."
+            + ALL_COLUMNS.replace(", ", ", v.")
+            + " from unnest(?, ?) as r(name, version) join artifact_version v"
+            + " on v.workflow_id = ? and v.name = r.name and v.version = r.version",
+        ps -> {
+          Connection c = ps.getConnection();
+          ps.setArray(1, c.createArrayOf("text", refs.stream().map(ArtifactRef::name).toArray()));
+          ps.setArray(
+              2, c.createArrayOf("int4", refs.stream().map(ArtifactRef::version).toArray()));
+          ps.setObject(3, workflowId);
+        },
+        this::fullList);
+  }
+
+  /**
+   * The versions the given idempotency keys wrote, with content; keys that wrote none are absent.
+   */
+  public List<StoredWrite> findByIdempotencyKeys(UUID workflowId, List<String> keys) {
+    if (keys.isEmpty()) {
+      return List.of();
+    }
+    return query(
+        "select "
+            + ALL_COLUMNS
+            + ", request_sha256, idempotency_key from artifact_version"
+            + " where workflow_id = ? and idempotency_key = any(?)",
+        ps -> {
+          ps.setObject(1, workflowId);
+          ps.setArray(2, ps.getConnection().createArrayOf("text", keys.toArray()));
+        },
+        rs -> {
+          List<StoredWrite> found = new ArrayList<>();
+          while (rs.next()) {
+            found.add(
+                new StoredWrite(
+                    full(rs), rs.getString("request_sha256"), rs.getString("idempotency_key")));
+          }
+          return found;
+        });
   }
 
   /** Every version of one artifact, oldest first. */
@@ -230,6 +280,14 @@ public class ArtifactRepository {
     List<ArtifactSummary> list = new ArrayList<>();
     while (rs.next()) {
       list.add(meta(rs, null).summary());
+    }
+    return list;
+  }
+
+  private List<ArtifactVersion> fullList(ResultSet rs) throws SQLException {
+    List<ArtifactVersion> list = new ArrayList<>();
+    while (rs.next()) {
+      list.add(full(rs));
     }
     return list;
   }

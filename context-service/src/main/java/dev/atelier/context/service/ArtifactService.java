@@ -5,12 +5,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atelier.context.config.ArtifactLimits;
 import dev.atelier.context.model.ArtifactKind;
+import dev.atelier.context.model.ArtifactReadResult;
+import dev.atelier.context.model.ArtifactReads;
 import dev.atelier.context.model.ArtifactSummary;
 import dev.atelier.context.model.ArtifactVersion;
 import dev.atelier.context.model.NewArtifact;
 import dev.atelier.context.repository.ArtifactRepository;
 import dev.atelier.context.repository.NewVersion;
 import dev.atelier.context.repository.StoredWrite;
+import dev.atelier.contracts.ArtifactRef;
 import dev.atelier.contracts.Headers;
 import dev.atelier.kit.problem.ProblemException;
 import io.micrometer.core.instrument.Counter;
@@ -18,8 +21,12 @@ import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.UUID;
 
 /**
@@ -73,7 +80,65 @@ public class ArtifactService {
   @Transactional
   public WriteOutcome write(
       UUID workflowId, String idempotencyKey, NewArtifact artifact, Precondition precondition) {
-    String key = checkKey(idempotencyKey);
+    return writeOne(workflowId, checkKey(idempotencyKey), artifact, precondition);
+  }
+
+  /**
+   * Writes several artifacts in one transaction: all are stored or none. Each is stored under the
+   * key {@code <idempotencyKey>:<name>}, exactly as if it had been written alone with that key, so
+   * a retried batch replays and a batch may follow single writes of the same keys (or the other way
+   * round). Keys are locked in a fixed order, so two batches sharing keys cannot deadlock.
+   *
+   * @return one outcome per artifact, in the order given
+   * @throws ProblemException 400 for a missing key, a duplicate name or content of the wrong shape,
+   *     413 for content over the limit, 422 when a key already wrote a different request
+   */
+  @Transactional
+  public List<WriteOutcome> writeAll(
+      UUID workflowId, String idempotencyKey, List<NewArtifact> artifacts) {
+    String prefix = checkKey(idempotencyKey);
+    Map<String, NewArtifact> byKey = new TreeMap<>();
+    for (NewArtifact artifact : artifacts) {
+      String key = checkKey(prefix + ":" + artifact.name());
+      if (byKey.put(key, artifact) != null) {
+        throw ProblemException.badRequest(
+            "duplicate-name",
+            "artifact '" + artifact.name() + "' appears more than once in the batch");
+      }
+    }
+    Map<String, WriteOutcome> outcomes = new HashMap<>();
+    byKey.forEach((key, artifact) -> outcomes.put(key, writeOne(workflowId, key, artifact, null)));
+    return artifacts.stream().map(a -> outcomes.get(prefix + ":" + a.name())).toList();
+  }
+
+  /**
+   * Reads several versions and the writes of several idempotency keys with two statements.
+   *
+   * @throws ProblemException 404 naming the first ref that does not exist
+   */
+  public ArtifactReadResult readAll(UUID workflowId, ArtifactReads reads) {
+    List<ArtifactRef> refs = reads.refsOrEmpty();
+    Map<ArtifactRef, ArtifactVersion> found = new HashMap<>();
+    for (ArtifactVersion v : repository.findVersions(workflowId, refs)) {
+      found.put(v.ref(), v);
+    }
+    List<ArtifactVersion> artifacts = new ArrayList<>(refs.size());
+    for (ArtifactRef ref : refs) {
+      ArtifactVersion v = found.get(ref);
+      if (v == null) {
+        throw ProblemException.notFound("artifact version", ref + " of workflow " + workflowId);
+      }
+      artifacts.add(v);
+    }
+    Map<String, ArtifactVersion> written = new LinkedHashMap<>();
+    for (StoredWrite w : repository.findByIdempotencyKeys(workflowId, reads.keysOrEmpty())) {
+      written.put(w.idempotencyKey(), w.version());
+    }
+    return new ArtifactReadResult(artifacts, written);
+  }
+
+  private WriteOutcome writeOne(
+      UUID workflowId, String key, NewArtifact artifact, Precondition precondition) {
     byte[] content = contentBytes(artifact);
     String requestSha256 = CanonicalJson.sha256(canonical.bytes(requestOf(artifact)));
 

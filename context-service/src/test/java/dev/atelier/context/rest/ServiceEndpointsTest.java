@@ -31,7 +31,9 @@ class ServiceEndpointsTest {
             "/api/v1/workflows/{workflowId}/artifacts",
             "/api/v1/workflows/{workflowId}/artifacts/{name}",
             "/api/v1/workflows/{workflowId}/artifacts/{name}/versions",
-            "/api/v1/workflows/{workflowId}/artifacts/{name}/versions/{version}");
+            "/api/v1/workflows/{workflowId}/artifacts/{name}/versions/{version}",
+            "/api/v1/workflows/{workflowId}/artifact-reads",
+            "/api/v1/workflows/{workflowId}/artifact-writes");
     assertThat(api.asString()).contains("Idempotency-Key").contains("application/problem+json");
     assertThat(api.jsonPath().getString("components.schemas.ArtifactVersion.properties.ref.type"))
         .isEqualTo("string");

@@ -1,8 +1,8 @@
 package dev.atelier.orchestrator.messaging;
 
-import dev.atelier.contracts.AtelierEvent;
 import dev.atelier.contracts.EventCodec;
 import dev.atelier.contracts.Topology;
+import dev.atelier.kit.amqp.EncodedEvent;
 import dev.atelier.kit.amqp.EventPublisher;
 import dev.atelier.kit.amqp.Outgoing;
 import dev.atelier.kit.amqp.PublishException;
@@ -12,6 +12,7 @@ import dev.atelier.orchestrator.repository.OutboxRepository;
 import dev.atelier.orchestrator.repository.OutboxRepository.Row;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -59,12 +60,14 @@ public class OutboxPublisher {
     Map<Row, Outgoing> batch = new LinkedHashMap<>();
     for (Row row : rows) {
       try {
-        AtelierEvent event = EventCodec.read(row.payload());
         // Each publish joins the trace of the transaction that wrote the row.
         batch.put(
             row,
-            new Outgoing(
-                row.exchange(), row.routingKey(), event, traces.extract(row.traceHeaders())));
+            Outgoing.stored(
+                row.exchange(),
+                row.routingKey(),
+                encoded(row),
+                traces.extract(row.traceHeaders())));
       } catch (RuntimeException e) {
         LOG.errorf("outbox row %d cannot be read, keeping it aside: %s", row.id(), e.getMessage());
         postpone(row, "unreadable: " + e.getMessage());
@@ -103,6 +106,18 @@ public class OutboxPublisher {
     }
     outbox.delete(published);
     return rows.size();
+  }
+
+  /**
+   * The row's message as stored. Only a row written before bodies were stored is decoded (and
+   * encoded again).
+   */
+  private static EncodedEvent encoded(Row row) {
+    if (row.body() != null) {
+      return new EncodedEvent(
+          row.eventId(), row.workflowId(), row.eventType(), row.occurredAt(), row.body());
+    }
+    return EncodedEvent.of(EventCodec.read(row.legacyPayload().getBytes(StandardCharsets.UTF_8)));
   }
 
   private static boolean isUnroutable(PublishException e) {

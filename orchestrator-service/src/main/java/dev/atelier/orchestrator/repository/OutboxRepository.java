@@ -3,7 +3,6 @@ package dev.atelier.orchestrator.repository;
 import dev.atelier.contracts.AtelierEvent;
 import dev.atelier.contracts.EventCodec;
 import jakarta.inject.Singleton;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -19,13 +18,22 @@ import javax.sql.DataSource;
 @Singleton
 public class OutboxRepository {
 
-  /** One message waiting to be published. */
+  /**
+   * One message waiting to be published.
+   *
+   * @param body the encoded event as stored; null for a row written before bodies were stored
+   * @param legacyPayload that older row's payload (JSON text); null when {@code body} is set
+   */
   public record Row(
       long id,
       String exchange,
       String routingKey,
       UUID eventId,
-      byte[] payload,
+      String eventType,
+      UUID workflowId,
+      Instant occurredAt,
+      byte[] body,
+      String legacyPayload,
       Map<String, String> traceHeaders,
       int publishAttempts) {}
 
@@ -40,11 +48,13 @@ public class OutboxRepository {
     this.json = json;
   }
 
-  /** Inserts the messages, in order, as one batch: one round trip. */
+  /**
+   * Inserts the messages, in order, as one batch: one round trip. Each event is encoded once, here.
+   */
   public void insertAll(List<Message> messages, Map<String, String> traceHeaders) {
     String sql =
-        "insert into outbox (exchange, routing_key, event_id, event_type, workflow_id, payload,"
-            + " trace_headers) values (?, ?, ?, ?, ?, ?::jsonb, ?::jsonb)";
+        "insert into outbox (exchange, routing_key, event_id, event_type, workflow_id, occurred_at,"
+            + " body, trace_headers) values (?, ?, ?, ?, ?, ?, ?, ?::jsonb)";
     String headers = json.write(traceHeaders);
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
@@ -55,8 +65,9 @@ public class OutboxRepository {
         ps.setObject(3, event.eventId());
         ps.setString(4, event.type());
         ps.setObject(5, event.workflowId());
-        ps.setString(6, new String(EventCodec.write(event), StandardCharsets.UTF_8));
-        ps.setString(7, headers);
+        ps.setObject(6, event.occurredAt() == null ? null : Sql.ts(event.occurredAt()));
+        ps.setBytes(7, EventCodec.write(event));
+        ps.setString(8, headers);
         ps.addBatch();
       }
       ps.executeBatch();
@@ -71,7 +82,8 @@ public class OutboxRepository {
    */
   public List<Row> lockDue(int limit) {
     String sql =
-        "select id, exchange, routing_key, event_id, payload::text as payload,"
+        "select id, exchange, routing_key, event_id, event_type, workflow_id, occurred_at, body,"
+            + " case when body is null then payload::text end as legacy_payload,"
             + " trace_headers::text as trace_headers, publish_attempts from outbox"
             + " where next_attempt_at <= now() order by id limit ? for update skip locked";
     try (Connection c = dataSource.getConnection();
@@ -86,7 +98,11 @@ public class OutboxRepository {
                   rs.getString("exchange"),
                   rs.getString("routing_key"),
                   Sql.uuid(rs, "event_id"),
-                  rs.getString("payload").getBytes(StandardCharsets.UTF_8),
+                  rs.getString("event_type"),
+                  Sql.uuid(rs, "workflow_id"),
+                  Sql.instant(rs, "occurred_at"),
+                  rs.getBytes("body"),
+                  rs.getString("legacy_payload"),
                   json.stringMap(rs.getString("trace_headers")),
                   rs.getInt("publish_attempts")));
         }

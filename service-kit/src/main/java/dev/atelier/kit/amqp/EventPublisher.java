@@ -2,7 +2,6 @@ package dev.atelier.kit.amqp;
 
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
-import dev.atelier.contracts.EventCodec;
 import dev.atelier.contracts.Headers;
 import dev.atelier.kit.tracing.TraceContexts;
 import io.opentelemetry.api.trace.Span;
@@ -10,6 +9,7 @@ import io.opentelemetry.api.trace.StatusCode;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Date;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,26 +58,27 @@ public class EventPublisher {
     try {
       cc.returned.clear();
       for (Outgoing o : batch) {
-        byte[] body = EventCodec.write(o.event());
+        EncodedEvent event = o.encoded();
+        byte[] body = event.body();
         Span span =
             spans.publish(
                 o.parent(),
                 o.exchange(),
                 o.routingKey(),
-                o.event().eventId(),
-                o.event().workflowId(),
+                event.eventId(),
+                event.workflowId(),
                 body.length);
         published.add(span);
         Map<String, Object> headers = new HashMap<>();
         traces.inject(o.parent().with(span), headers);
-        headers.put(Headers.EVENT_TYPE, o.event().type());
+        headers.put(Headers.EVENT_TYPE, event.type());
         AMQP.BasicProperties props =
             new AMQP.BasicProperties.Builder()
                 .contentType("application/json")
                 .deliveryMode(2)
-                .messageId(o.event().eventId().toString())
-                .type(o.event().type())
-                .timestamp(java.util.Date.from(o.event().occurredAt()))
+                .messageId(event.eventId().toString())
+                .type(event.type())
+                .timestamp(event.occurredAt() == null ? null : Date.from(event.occurredAt()))
                 .headers(headers)
                 .build();
         cc.channel.basicPublish(o.exchange(), o.routingKey(), true, props, body);

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""A minimal OTLP/HTTP (protobuf) trace sink for deploy/bench/e2e.sh: answers every export with 200 so the
+services build, batch and export spans for real, and counts the spans it receives per (service, span name),
+rewriting the counts to the JSON file given as the second argument after each export.
+
+  otlp-sink.py PORT COUNTS.json
+
+Decodes only what it counts (ExportTraceServiceRequest > resource_spans > resource's service.name and
+scope_spans > spans > name), straight from the protobuf wire format, so it needs no protobuf package.
+"""
+import json, sys, threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+counts = Counter(); lock = threading.Lock(); out = sys.argv[2]
+
+def fields(buf):
+    i = 0; n = len(buf)
+    while i < n:
+        key = 0; shift = 0
+        while True:
+            b = buf[i]; i += 1; key |= (b & 0x7f) << shift; shift += 7
+            if b < 0x80: break
+        fn, wt = key >> 3, key & 7
+        if wt == 0:
+            v = 0; shift = 0
+            while True:
+                b = buf[i]; i += 1; v |= (b & 0x7f) << shift; shift += 7
+                if b < 0x80: break
+            yield fn, wt, v
+        elif wt == 1: yield fn, wt, buf[i:i+8]; i += 8
+        elif wt == 5: yield fn, wt, buf[i:i+4]; i += 4
+        elif wt == 2:
+            l = 0; shift = 0
+            while True:
+                b = buf[i]; i += 1; l |= (b & 0x7f) << shift; shift += 7
+                if b < 0x80: break
+            yield fn, wt, buf[i:i+l]; i += l
+        else: return
+
+def service(resource):
+    for fn, wt, kv in fields(resource):
+        if fn == 1:
+            k = None; v = None
+            for f2, w2, x in fields(kv):
+                if f2 == 1: k = x.decode()
+                if f2 == 2:
+                    for f3, w3, y in fields(x):
+                        if f3 == 1: v = y.decode()
+            if k == "service.name": return v
+    return "?"
+
+class H(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        local = Counter()
+        try:
+            for fn, wt, rs in fields(body):
+                if fn != 1: continue
+                svc = "?"
+                for f2, w2, x in fields(rs):
+                    if f2 == 1: svc = service(x)
+                for f2, w2, x in fields(rs):
+                    if f2 == 2:
+                        for f3, w3, span in fields(x):
+                            if f3 == 2:
+                                for f4, w4, y in fields(span):
+                                    if f4 == 5: local[(svc, y.decode())] += 1
+        except Exception as e:
+            print("parse error", e, flush=True)
+        with lock:
+            counts.update(local)
+            json.dump({f"{s} | {n}": c for (s, n), c in counts.most_common()}, open(out, "w"), indent=1)
+        self.send_response(200); self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a): pass
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
