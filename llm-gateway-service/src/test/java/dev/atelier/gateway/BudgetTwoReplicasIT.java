@@ -130,6 +130,8 @@ class BudgetTwoReplicasIT {
             // Calls stay in flight long enough for the two replicas' reservations to overlap.
             "-Dgateway.simulated.latency.fixed=150ms",
             "-Dgateway.budgets.refresh-interval=1s",
+            // One record journal per process (a shared directory is refused).
+            "-Dgateway.records.journal.dir=target/record-journal-" + name,
             "-jar",
             jar.toString());
     pb.environment().remove("OPENAI_API_KEY");
