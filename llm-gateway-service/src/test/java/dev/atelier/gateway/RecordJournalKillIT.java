@@ -12,8 +12,6 @@ import dev.atelier.contracts.Headers;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.Topology;
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -44,8 +42,7 @@ class RecordJournalKillIT {
   static final String VHOST = "atelier-test-gateway";
   static final String TEST_QUEUE = "atelier.test.gateway.journal-kill.llm-calls";
   static final int CALLS = 20;
-  static final HttpClient HTTP =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  static final HttpClient HTTP = GatewayProcess.HTTP;
 
   final List<Process> processes = new ArrayList<>();
   Connection rabbit;
@@ -89,11 +86,11 @@ class RecordJournalKillIT {
   @Test
   void recordsOfAnsweredCallsSurviveAKillWhileTheBrokerConfirmsNothing() throws Exception {
     UUID workflowId = UUID.randomUUID();
-    Gateway first = start("first", proxy.port());
-    await("the first gateway ready").atMost(Duration.ofSeconds(180)).until(first::ready);
+    GatewayProcess first = start("first", proxy.port());
+    first.awaitReady();
 
     // A second process on the same journal directory refuses to start, saying why.
-    Gateway second = start("second", proxy.port());
+    GatewayProcess second = start("second", proxy.port());
     await("the second process exits")
         .atMost(Duration.ofSeconds(180))
         .until(() -> !second.process().isAlive());
@@ -125,7 +122,7 @@ class RecordJournalKillIT {
         .as("nothing got past the stalled proxy")
         .doesNotContainAnyElementsOf(answered);
 
-    Gateway restarted = start("restarted", 5672);
+    GatewayProcess restarted = start("restarted", 5672);
     await("the restarted gateway ready").atMost(Duration.ofSeconds(180)).until(restarted::ready);
     await("all answered calls in the ledger")
         .atMost(Duration.ofSeconds(60))
@@ -145,67 +142,22 @@ class RecordJournalKillIT {
     assertThat(Files.readString(restarted.log())).contains("publishing them again");
   }
 
-  record Gateway(Process process, URI base, Path log) {
-    boolean ready() {
-      if (!process.isAlive()) {
-        throw new AssertionError("gateway exited; see " + log);
-      }
-      try {
-        return HTTP.send(
-                    HttpRequest.newBuilder(base.resolve("/q/health/ready")).build(),
-                    HttpResponse.BodyHandlers.discarding())
-                .statusCode()
-            == 200;
-      } catch (IOException | InterruptedException e) {
-        return false;
-      }
-    }
-
-    double metric(String name) throws Exception {
-      String body =
-          HTTP.send(
-                  HttpRequest.newBuilder(base.resolve("/q/metrics")).build(),
-                  HttpResponse.BodyHandlers.ofString())
-              .body();
-      return body.lines()
-          .filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
-          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
-          .findFirst()
-          .orElseThrow(() -> new AssertionError("no metric " + name));
-    }
+  private GatewayProcess start(String name, int rabbitPort) throws IOException {
+    GatewayProcess g =
+        GatewayProcess.start(
+            name,
+            "record-journal-kill-" + name,
+            List.of(
+                "-Drabbitmq.port=" + rabbitPort,
+                // Longer than the test: a publish to the stalled proxy stays unconfirmed until the
+                // kill (no fallback to the database spool in between).
+                "-Drabbitmq.confirm-timeout=300s",
+                "-Dgateway.records.journal.dir=" + journalDir));
+    processes.add(g.process());
+    return g;
   }
 
-  private Gateway start(String name, int rabbitPort) throws IOException {
-    Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar").toAbsolutePath();
-    assertThat(jar).as("the packaged gateway (mvn package)").exists();
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    Path log = Path.of("target", "record-journal-kill-" + name + ".log").toAbsolutePath();
-    ProcessBuilder pb =
-        new ProcessBuilder(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-Xmx256m",
-            "-Dquarkus.profile=test",
-            "-Dquarkus.http.port=" + port,
-            "-Drabbitmq.port=" + rabbitPort,
-            // Longer than the test: a publish to the stalled proxy stays unconfirmed until the kill
-            // (no fallback to the database spool in between).
-            "-Drabbitmq.confirm-timeout=300s",
-            "-Dgateway.records.journal.dir=" + journalDir,
-            "-jar",
-            jar.toString());
-    pb.environment().remove("OPENAI_API_KEY");
-    pb.environment().remove("ATELIER_TEST_PROVIDER_KEY");
-    pb.redirectErrorStream(true);
-    pb.redirectOutput(log.toFile());
-    Process p = pb.start();
-    processes.add(p);
-    return new Gateway(p, URI.create("http://127.0.0.1:" + port), log);
-  }
-
-  private static UUID call(Gateway g, UUID workflowId) throws Exception {
+  private static UUID call(GatewayProcess g, UUID workflowId) throws Exception {
     HttpResponse<String> res =
         HTTP.send(
             HttpRequest.newBuilder(g.base().resolve("/v1/chat/completions"))

@@ -1,5 +1,6 @@
 package dev.atelier.gateway.messaging;
 
+import dev.atelier.gateway.RecordFixtures;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

@@ -1,4 +1,4 @@
-package dev.atelier.gateway.messaging;
+package dev.atelier.gateway;
 
 import dev.atelier.contracts.LlmCallRecorded;
 import java.math.BigDecimal;
@@ -6,11 +6,12 @@ import java.time.Instant;
 import java.util.UUID;
 
 /** A plausible call record for tests that only move records around. */
-final class RecordFixtures {
+public final class RecordFixtures {
 
   private RecordFixtures() {}
 
-  static LlmCallRecorded event(UUID workflowId) {
+  /** A simulated call of {@code workflowId}, with a fresh event id. */
+  public static LlmCallRecorded event(UUID workflowId) {
     Instant now = Instant.now();
     return new LlmCallRecorded(
         UUID.randomUUID(),
