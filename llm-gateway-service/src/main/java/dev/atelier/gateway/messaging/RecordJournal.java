@@ -33,7 +33,8 @@ import org.jboss.logging.Logger;
  * after the checkpoint is read again; a torn tail (a write cut short by a kill, or a bad CRC) ends
  * its segment with a warning. A file lock keeps a second process off the same directory.
  *
- * <p>{@link #append} is one {@code FileChannel.write} under a lock: the bytes are in the kernel's
+ * <p>{@link #read} and {@link #checkpoint} belong to one thread; {@link #append} may be called from
+ * any. {@link #append} is one {@code FileChannel.write} under a lock: the bytes are in the kernel's
  * page cache when it returns, which is enough for a process kill. With {@code fsync} it also waits
  * for the disk ({@code force}); concurrent appenders share one force (group commit).
  */
@@ -67,6 +68,11 @@ public final class RecordJournal implements Closeable {
   private volatile long written;
 
   private long synced;
+
+  /** The reader's channel and its segment; used by the single reading thread only. */
+  private FileChannel readChannel;
+
+  private long readBase = -1;
   private volatile long checkpoint;
   private volatile boolean closed;
 
@@ -282,7 +288,8 @@ public final class RecordJournal implements Closeable {
   /** Reads records in [pos, limit) of one segment; returns where it stopped. */
   private long readSegment(Path file, long base, long pos, long limit, int max, List<Entry> out)
       throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+    try {
+      FileChannel ch = reader(file, base);
       ByteBuffer header = ByteBuffer.allocate(FRAME_HEADER);
       while (pos < limit && out.size() < max) {
         header.clear();
@@ -311,6 +318,23 @@ public final class RecordJournal implements Closeable {
     } catch (java.nio.file.NoSuchFileException gone) {
       // deleted after being fully confirmed: nothing left to read in it
       return limit;
+    }
+  }
+
+  /** The open read channel of a segment, kept between reads (one reader thread). */
+  private FileChannel reader(Path file, long base) throws IOException {
+    if (readChannel == null || readBase != base) {
+      closeReader();
+      readChannel = FileChannel.open(file, StandardOpenOption.READ);
+      readBase = base;
+    }
+    return readChannel;
+  }
+
+  private void closeReader() throws IOException {
+    if (readChannel != null) {
+      readChannel.close();
+      readChannel = null;
     }
   }
 
@@ -378,6 +402,9 @@ public final class RecordJournal implements Closeable {
         return; // the active segment, or one with records not yet confirmed
       }
       segments.remove(seg.getKey());
+      if (readBase == seg.getKey()) {
+        closeReader();
+      }
       Files.deleteIfExists(seg.getValue());
     }
   }
@@ -440,6 +467,7 @@ public final class RecordJournal implements Closeable {
         active.force(false);
       }
       active.close();
+      closeReader();
       checkpointChannel.close();
       lock.release();
       lockChannel.close();
