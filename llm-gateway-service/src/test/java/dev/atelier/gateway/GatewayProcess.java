@@ -31,7 +31,11 @@ record GatewayProcess(String name, Process process, URI base, Path log) {
    */
   static GatewayProcess start(String name, String logName, List<String> settings)
       throws IOException {
-    Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar").toAbsolutePath();
+    // -Dgateway.it.app=<dir> runs the test against another build (e.g. to see it fail on an older
+    // one); by default the one this build packaged.
+    Path jar =
+        Path.of(System.getProperty("gateway.it.app", "target/quarkus-app"), "quarkus-run.jar")
+            .toAbsolutePath();
     assertThat(jar).as("the packaged gateway (mvn package)").exists();
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
