@@ -3,6 +3,8 @@ package dev.atelier.gateway.service;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Counts tokens with OpenAI's tokenizers ({@link BytePairEncoding}, exact and compact): {@code
@@ -39,6 +41,29 @@ public class TokenCounter {
 
   public int count(String model, String text) {
     return encoding(model).count(text);
+  }
+
+  /**
+   * Input tokens of an embeddings request's {@code input}: each string counted with the model's
+   * tokenizer, each token-id array by its length.
+   */
+  public long embeddingTokens(String model, JsonNode input) {
+    long total = 0;
+    for (JsonNode item : embeddingInputs(input)) {
+      total += item.isTextual() ? count(model, item.asText()) : item.size();
+    }
+    return total;
+  }
+
+  /** The items of an embeddings {@code input}: a string, strings, token ids or arrays of them. */
+  public static List<JsonNode> embeddingInputs(JsonNode input) {
+    List<JsonNode> items = new ArrayList<>();
+    if (input.isArray() && !input.isEmpty() && !input.get(0).isNumber()) {
+      input.forEach(items::add);
+    } else {
+      items.add(input);
+    }
+    return items;
   }
 
   /** Prompt tokens of a chat request body (messages and tools). */
