@@ -77,7 +77,9 @@ for entry in $SERVICES; do
   fi
   say "starting $module on port $port"
   # shellcheck disable=SC2046  # the flags are meant to split
-  HTTP_PORT=$port nohup java $(atelier_java_opts "$module") -jar "$ROOT/$module/target/quarkus-app/quarkus-run.jar" \
+  # GATEWAY_RECORDS_JOURNAL_DIR: the gateway's record journal, one directory per process (locked),
+  # kept across restarts so that a killed gateway re-publishes what the broker had not confirmed.
+  HTTP_PORT=$port GATEWAY_RECORDS_JOURNAL_DIR="$RUN_DIR/journal/$module-$port" nohup java $(atelier_java_opts "$module") -jar "$ROOT/$module/target/quarkus-app/quarkus-run.jar" \
     >"$RUN_DIR/logs/$module.log" 2>&1 &
   echo $! >"$pidfile"
 done

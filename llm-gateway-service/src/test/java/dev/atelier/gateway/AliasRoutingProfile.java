@@ -17,6 +17,7 @@ public class AliasRoutingProfile implements QuarkusTestProfile {
         Map.entry("gateway.openai.api-key", OpenAiUpstreamProfile.PROVIDER_KEY),
         Map.entry("gateway.openai.max-retries", "0"),
         Map.entry("gateway.aliases.fb.deployments", "openai:m-fallback,backup:m-fallback"),
+        Map.entry("gateway.aliases.emb.deployments", "openai:e-fallback,backup:e-fallback"),
         Map.entry("gateway.aliases.cb.deployments", "openai:m-circuit,backup:m-circuit"),
         Map.entry("gateway.aliases.rl.deployments", "openai:m-ratelimit,backup:m-ratelimit"),
         Map.entry("gateway.aliases.w.strategy", "weighted"),

@@ -187,6 +187,51 @@ class AliasRoutingTest {
   }
 
   @Test
+  void embeddingsOfAnAliasFallBackLikeChat() throws Exception {
+    primary()
+        .stubFor(
+            post(urlEqualTo("/v1/embeddings"))
+                .withRequestBody(matchingJsonPath("$.model", equalTo("e-fallback")))
+                .willReturn(aResponse().withStatus(503).withBody("down")));
+    backup.stubFor(
+        post(urlEqualTo("/v1/embeddings"))
+            .willReturn(
+                okJson(
+                    """
+                    {"object":"list","data":[{"object":"embedding","index":0,
+                     "embedding":[0.6,0.8]}],"model":"e-fallback",
+                     "usage":{"prompt_tokens":5,"total_tokens":5}}
+                    """)));
+    UUID workflowId = UUID.randomUUID();
+    Response r =
+        given()
+            .header("Authorization", "Bearer atelier-local-key")
+            .header("X-Atelier-Workflow-Id", workflowId.toString())
+            .contentType(ContentType.JSON)
+            .body("{\"model\":\"emb\",\"input\":\"parcel tracking\"}")
+            .post("/v1/embeddings");
+    assertThat(r.statusCode()).as(r.asString()).isEqualTo(200);
+    assertThat(r.jsonPath().getList("data[0].embedding", Float.class)).containsExactly(0.6f, 0.8f);
+    RequestPatternBuilder embeddingsFor =
+        postRequestedFor(urlEqualTo("/v1/embeddings"))
+            .withRequestBody(matchingJsonPath("$.model", equalTo("e-fallback")));
+    primary().verify(1, embeddingsFor);
+    backup.verify(1, embeddingsFor);
+    LlmCallRecorded record =
+        await()
+            .atMost(Duration.ofSeconds(15))
+            .until(() -> records.forWorkflow(workflowId), l -> l.size() == 1)
+            .get(0);
+    assertThat(record.operation()).isEqualTo("embeddings");
+    assertThat(record.provider()).isEqualTo("backup");
+    assertThat(record.requestModel()).isEqualTo("emb");
+    assertThat(record.status()).isEqualTo(LlmCallRecorded.STATUS_OK);
+    assertThat(record.inputTokens()).isEqualTo(5);
+    assertThat(record.fallbackPath()).isEqualTo("openai:e-fallback=502");
+    assertThat(health("openai", "e-fallback").get("lastError").toString()).contains("502");
+  }
+
+  @Test
   void aRetryableFailureFallsBackToTheNextDeploymentAndTheRecordNamesIt() throws Exception {
     stubPrimary("m-fallback", aResponse().withStatus(503).withBody("down"));
     UUID workflowId = UUID.randomUUID();

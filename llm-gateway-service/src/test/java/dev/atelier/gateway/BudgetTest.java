@@ -153,6 +153,85 @@ class BudgetTest {
   }
 
   @Test
+  void embeddingsAreReservedSettledRefusedAndAnnouncedLikeChat() throws Exception {
+    UUID workflowId = UUID.randomUUID();
+    String input =
+        "Parcel tracking: the customer sees where the parcel is, hour by hour. ".repeat(20);
+    // No output: the worst case is the input at text-embedding-3-small's 0.02 USD per 1M tokens,
+    // and so is the actual cost. Two calls fit under 2.5 worst cases, the third does not.
+    BigDecimal worst = Tokens.cost(Tokens.CL100K.countTokens(input), 0, 0, "0.02", "0", "0");
+    BigDecimal limit = worst.multiply(new BigDecimal("2.5"));
+    BudgetEvents events = new BudgetEvents(broker);
+    events.prepare();
+    String body =
+        mapper
+            .createObjectNode()
+            .put("model", "text-embedding-3-small")
+            .put("input", input)
+            .put("dimensions", 4)
+            .toString();
+    List<Response> answers = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      answers.add(
+          given()
+              .header("Authorization", KEY)
+              .header("X-Atelier-Workflow-Id", workflowId.toString())
+              .header("X-Atelier-Workflow-Budget-Usd", limit.toPlainString())
+              .contentType(ContentType.JSON)
+              .body(body)
+              .post("/v1/embeddings"));
+      // Settled before the next call reserves: the refusal depends on spend, not on timing.
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  budget("workflow", workflowId.toString())
+                          .path("reservedUsd")
+                          .decimalValue()
+                          .signum()
+                      == 0);
+    }
+    assertThat(answers.get(0).statusCode()).as(answers.get(0).asString()).isEqualTo(200);
+    assertThat(answers.get(1).statusCode()).as(answers.get(1).asString()).isEqualTo(200);
+    Response refused = answers.get(2);
+    assertThat(refused.statusCode()).as(refused.asString()).isEqualTo(402);
+    JsonNode error = mapper.readTree(refused.asString()).path("error");
+    assertThat(error.path("code").asText()).isEqualTo("budget_exceeded");
+    assertThat(error.path("type").asText()).isEqualTo("insufficient_quota");
+    assertThat(error.path("message").asText()).contains("workflow budget '" + workflowId);
+
+    List<LlmCallRecorded> found =
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> records.forWorkflow(workflowId), l -> l.size() >= 3);
+    assertThat(found).hasSize(3).allMatch(r -> "embeddings".equals(r.operation()));
+    List<LlmCallRecorded> admitted =
+        found.stream().filter(r -> LlmCallRecorded.STATUS_OK.equals(r.status())).toList();
+    assertThat(admitted)
+        .hasSize(2)
+        .allSatisfy(r -> assertThat(r.costUsd()).isEqualByComparingTo(worst));
+    assertThat(found.stream().filter(r -> "budget_exceeded".equals(r.errorCode())))
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.inputTokens()).isZero();
+              assertThat(r.costUsd()).isEqualByComparingTo(BigDecimal.ZERO);
+            });
+    JsonNode b = budget("workflow", workflowId.toString());
+    assertThat(b.path("spentUsd").decimalValue()).isEqualByComparingTo(worst.add(worst));
+    assertThat(b.path("limitUsd").decimalValue()).isEqualByComparingTo(limit);
+
+    // 2 of 2.5 worst cases spent: 80 %, so the 50 % and 80 % events, once each.
+    UUID budgetId = UUID.fromString(b.path("id").asText());
+    assertThat(
+            await()
+                .atMost(Duration.ofSeconds(15))
+                .until(() -> events.forBudget(budgetId), l -> l.size() >= 2))
+        .extracting(BudgetEvents.Received::routingKey)
+        .containsExactlyInAnyOrder("budget.workflow.50", "budget.workflow.80");
+  }
+
+  @Test
   void teamBudgetRejectsThenSoftBudgetOnlyTracksAndTheGaugeFollows() throws Exception {
     given().header("Authorization", ADMIN).delete("/admin/budgets/team/team-budget");
     put("team", "team-budget", "{\"limitUsd\":0}");

@@ -15,13 +15,9 @@ import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.Topology;
 import java.io.IOException;
 import java.math.BigDecimal;
-import java.net.ServerSocket;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,21 +51,9 @@ class BudgetTwoReplicasIT {
   static final ObjectMapper MAPPER = new ObjectMapper();
   static final HttpClient HTTP =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-  static final List<Replica> REPLICAS = new ArrayList<>();
+  static final List<GatewayProcess> REPLICAS = new ArrayList<>();
 
   static Connection rabbit;
-
-  /** One gateway process. */
-  record Replica(String name, Process process, URI base, Path log) {
-    String tail() {
-      try {
-        List<String> lines = Files.readAllLines(log);
-        return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-      } catch (IOException e) {
-        return "(no log: " + e.getMessage() + ")";
-      }
-    }
-  }
 
   @BeforeAll
   static void startTwoReplicas() throws Exception {
@@ -87,18 +71,16 @@ class BudgetTwoReplicasIT {
     Runtime.getRuntime()
         .addShutdownHook(new Thread(() -> REPLICAS.forEach(r -> r.process().destroyForcibly())));
     // The first one migrates the database; the second starts against the migrated schema.
-    REPLICAS.add(start("a"));
-    awaitReady(REPLICAS.get(0));
-    REPLICAS.add(start("b"));
-    awaitReady(REPLICAS.get(1));
+    REPLICAS.add(start("a").awaitReady());
+    REPLICAS.add(start("b").awaitReady());
   }
 
   @AfterAll
   static void stop() throws Exception {
-    for (Replica r : REPLICAS) {
+    for (GatewayProcess r : REPLICAS) {
       r.process().destroy();
     }
-    for (Replica r : REPLICAS) {
+    for (GatewayProcess r : REPLICAS) {
       if (!r.process().waitFor(20, TimeUnit.SECONDS)) {
         r.process().destroyForcibly();
       }
@@ -111,56 +93,20 @@ class BudgetTwoReplicasIT {
     }
   }
 
-  private static Replica start(String name) throws IOException {
-    Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar").toAbsolutePath();
-    assertThat(jar).as("the packaged gateway (mvn package)").exists();
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    Path log = Path.of("target", "budget-two-replicas-" + name + ".log").toAbsolutePath();
-    ProcessBuilder pb =
-        new ProcessBuilder(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-Xmx256m",
-            // The test profile: test database and vhost, no OTLP export, no real provider key.
-            "-Dquarkus.profile=test",
-            "-Dquarkus.http.port=" + port,
+  private static GatewayProcess start(String name) throws IOException {
+    return GatewayProcess.start(
+        name,
+        "budget-two-replicas-" + name,
+        List.of(
             "-Dgateway.simulated.latency.mode=fixed",
             // Calls stay in flight long enough for the two replicas' reservations to overlap.
             "-Dgateway.simulated.latency.fixed=150ms",
             "-Dgateway.budgets.refresh-interval=1s",
-            "-jar",
-            jar.toString());
-    pb.environment().remove("OPENAI_API_KEY");
-    pb.environment().remove("ATELIER_TEST_PROVIDER_KEY");
-    pb.redirectErrorStream(true);
-    pb.redirectOutput(log.toFile());
-    return new Replica(name, pb.start(), URI.create("http://127.0.0.1:" + port), log);
+            // One record journal per process (a shared directory is refused).
+            "-Dgateway.records.journal.dir=target/record-journal-" + name));
   }
 
-  private static void awaitReady(Replica r) {
-    await("replica " + r.name() + " ready")
-        .atMost(Duration.ofSeconds(180))
-        .pollInterval(Duration.ofMillis(500))
-        .until(
-            () -> {
-              if (!r.process().isAlive()) {
-                throw new AssertionError("replica " + r.name() + " exited:\n" + r.tail());
-              }
-              try {
-                return HTTP.send(
-                            HttpRequest.newBuilder(r.base().resolve("/q/health/ready")).build(),
-                            HttpResponse.BodyHandlers.discarding())
-                        .statusCode()
-                    == 200;
-              } catch (IOException e) {
-                return false;
-              }
-            });
-  }
-
-  private static JsonNode budget(Replica r, UUID workflowId) throws Exception {
+  private static JsonNode budget(GatewayProcess r, UUID workflowId) throws Exception {
     HttpResponse<String> res =
         HTTP.send(
             HttpRequest.newBuilder(r.base().resolve("/admin/budgets/workflow/" + workflowId))
@@ -176,10 +122,10 @@ class BudgetTwoReplicasIT {
     UUID workflowId = UUID.randomUUID();
     BigDecimal wc = CHAT.worstCase();
     BigDecimal limit = wc.multiply(BigDecimal.TEN);
-    Replica a = REPLICAS.get(0);
-    Replica b = REPLICAS.get(1);
+    GatewayProcess a = REPLICAS.get(0);
+    GatewayProcess b = REPLICAS.get(1);
     // One call each first (no budget), so neither replica is still warming up during the burst.
-    for (Replica r : REPLICAS) {
+    for (GatewayProcess r : REPLICAS) {
       HttpResponse<String> warm =
           HTTP.send(
               HttpRequest.newBuilder(r.base().resolve("/v1/chat/completions"))
@@ -192,7 +138,7 @@ class BudgetTwoReplicasIT {
     }
     List<CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
     for (int i = 0; i < CALLS; i++) {
-      Replica r = i % 2 == 0 ? a : b;
+      GatewayProcess r = i % 2 == 0 ? a : b;
       sent.add(
           HTTP.sendAsync(
               HttpRequest.newBuilder(r.base().resolve("/v1/chat/completions"))

@@ -8,12 +8,10 @@ import dev.atelier.gateway.messaging.PendingRecordRepository;
 import dev.atelier.kit.amqp.RabbitBroker;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
-import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -36,39 +34,8 @@ class RecordSpoolTest {
     RecordedCalls records = new RecordedCalls(broker);
     records.prepare();
     UUID workflowId = UUID.randomUUID();
-    UUID eventId = UUID.randomUUID();
-    Instant now = Instant.now();
-    LlmCallRecorded event =
-        new LlmCallRecorded(
-            eventId,
-            LlmCallRecorded.TYPE,
-            now,
-            workflowId,
-            "s1",
-            "developer",
-            null,
-            "default",
-            "chat",
-            "simulated",
-            "gpt-4o",
-            "gpt-4o",
-            "ok",
-            null,
-            false,
-            100,
-            0,
-            50,
-            0,
-            "provider",
-            new BigDecimal("0.0007500000"),
-            "simulated-as:openai/gpt-4o@openai-2024-10",
-            now,
-            12,
-            null,
-            true,
-            "4bf92f3577b34da6a3ce929d0e0e4736",
-            null,
-            null);
+    LlmCallRecorded event = RecordFixtures.event(workflowId);
+    UUID eventId = event.eventId();
     spool.insert(
         List.of(
             new PendingRecordRepository.Pending(

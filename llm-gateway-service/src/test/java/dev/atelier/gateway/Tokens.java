@@ -16,6 +16,10 @@ public final class Tokens {
   public static final Encoding O200K =
       Encodings.newDefaultEncodingRegistry().getEncoding(EncodingType.O200K_BASE);
 
+  /** The tokenizer of the text-embedding models. */
+  public static final Encoding CL100K =
+      Encodings.newDefaultEncodingRegistry().getEncoding(EncodingType.CL100K_BASE);
+
   private Tokens() {}
 
   /** A chat message of the test's requests. */

@@ -1,5 +1,6 @@
 package dev.atelier.gateway.config;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
@@ -200,10 +201,6 @@ public interface GatewayConfig {
 
   /** Publishing of {@code LlmCallRecorded}. */
   interface Records {
-    /** Records waiting for the publisher thread; overflow goes straight to the database spool. */
-    @WithDefault("10000")
-    int queueCapacity();
-
     /** Records published per broker confirm. */
     @WithDefault("100")
     int batchSize();
@@ -211,6 +208,23 @@ public interface GatewayConfig {
     /** How often spooled records are re-published. */
     @WithDefault("5s")
     Duration retryInterval();
+
+    /** The local journal every record is written to before the caller gets its answer. */
+    Journal journal();
+
+    /** {@code RecordJournal} settings. */
+    interface Journal {
+      /** This process's own directory (locked: one gateway process per directory). */
+      String dir();
+
+      /** Also wait for the disk on each record (survives a machine crash, not only a kill). */
+      @WithDefault("false")
+      boolean fsync();
+
+      /** A journal segment is closed and a new one started at this size. */
+      @WithDefault("64M")
+      MemorySize segmentSize();
+    }
   }
 
   /** Budgets (stored in the database, managed through {@code /admin/budgets}). */

@@ -1,9 +1,9 @@
 package dev.atelier.gateway.messaging;
 
-import dev.atelier.contracts.EventCodec;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.Topology;
 import dev.atelier.gateway.config.GatewayConfig;
+import dev.atelier.kit.amqp.EncodedEvent;
 import dev.atelier.kit.amqp.EventPublisher;
 import dev.atelier.kit.amqp.Outgoing;
 import dev.atelier.kit.amqp.RabbitBroker;
@@ -17,36 +17,37 @@ import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import java.nio.charset.StandardCharsets;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.jboss.logging.Logger;
 
 /**
- * Publishes one {@link LlmCallRecorded} per call without making the caller wait for the broker.
+ * Publishes one {@link LlmCallRecorded} per call without making the caller wait for the broker, and
+ * without losing it when the process is killed.
  *
- * <p>{@link #record} only enqueues. A dedicated thread takes records off the queue in batches and
- * publishes each batch with one broker confirm (service-kit {@link EventPublisher#publishAll}), so
- * the confirm round-trip never sits on the request path or on an event-loop thread, and its cost is
- * shared by every record of the batch. When a publish is not confirmed (broker down, channel
- * closed, timeout) the batch is written to the {@code pending_call_record} table, which a scheduled
- * drainer re-publishes once the broker is back. When the queue is full the record goes straight to
- * that table from a worker thread. A record is lost only if the process dies while it is still in
- * memory (between the caller's answer and the next confirm, normally milliseconds); a graceful
- * shutdown drains the queue first.
+ * <p>{@link #record} encodes the record once and appends it to the local {@link RecordJournal} (one
+ * file write, no broker, no database) before the call's answer is completed to the caller. A
+ * dedicated thread reads the journal in order and publishes batches of those bytes with one broker
+ * confirm each (service-kit {@link EventPublisher#publishAll} of {@link Outgoing#stored} events);
+ * when a publish is not confirmed the batch is written to the {@code pending_call_record} table,
+ * which a scheduled drainer re-publishes once the broker is back. Only after the confirm (or the
+ * spool's commit) does the journal's checkpoint move past the batch; at start-up every record after
+ * the checkpoint is published again, so a kill -9 at any point loses nothing and may publish a
+ * record twice, which consumers deduplicate on its event id.
  */
 @ApplicationScoped
 public class LlmCallPublisher {
 
   private static final Logger LOG = Logger.getLogger(LlmCallPublisher.class);
-  private static final long POLL_MILLIS = 200;
+  private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   private static final long SHUTDOWN_MILLIS = 10_000;
 
   private final EventPublisher publisher;
@@ -55,10 +56,14 @@ public class LlmCallPublisher {
   private final PendingRecordRepository spool;
   private final PendingRecordDrainer drainer;
   private final GatewayConfig.Records config;
-  private final BlockingQueue<Item> queue;
   private final Counter published;
   private final Counter spooled;
+  private volatile RecordJournal journal;
   private volatile boolean running;
+
+  /** Set while the publisher thread is parked with nothing to read: then a record wakes it. */
+  private volatile boolean idle;
+
   private Thread worker;
   private ScheduledExecutorService retrier;
 
@@ -76,7 +81,6 @@ public class LlmCallPublisher {
     this.spool = spool;
     this.drainer = drainer;
     this.config = config.records();
-    this.queue = new LinkedBlockingQueue<>(Math.max(1, this.config.queueCapacity()));
     this.published =
         Counter.builder("atelier.llm.records.published")
             .description("LLM call records confirmed by the broker")
@@ -86,14 +90,33 @@ public class LlmCallPublisher {
             .description(
                 "LLM call records written to the database spool because the broker did not confirm them")
             .register(registry);
-    Gauge.builder("atelier.llm.records.queued", queue, BlockingQueue::size)
-        .description("LLM call records waiting to be published")
+    Gauge.builder("atelier.llm.records.unconfirmed", this, p -> p.backlog(false))
+        .description(
+            "LLM call records in the local journal not yet confirmed by the broker or the spool")
+        .register(registry);
+    Gauge.builder("atelier.llm.records.unconfirmed.size", this, p -> p.backlog(true))
+        .description("Bytes of the local record journal not yet confirmed")
+        .baseUnit("bytes")
         .register(registry);
   }
 
-  private record Item(LlmCallRecorded event, Context parent) {}
+  private double backlog(boolean bytes) {
+    RecordJournal j = journal;
+    if (j == null) {
+      return 0;
+    }
+    return bytes ? j.backlogBytes() : j.backlogRecords();
+  }
 
   void onStart(@Observes StartupEvent event) {
+    GatewayConfig.Records.Journal jc = config.journal();
+    // First: a second process on the same directory must fail before it serves anything.
+    journal = RecordJournal.open(Path.of(jc.dir()), jc.segmentSize().asLongValue(), jc.fsync());
+    if (journal.backlogRecords() > 0) {
+      LOG.infof(
+          "record journal %s: %d record(s) of an earlier run not confirmed; publishing them again",
+          journal.directory().toAbsolutePath(), journal.backlogRecords());
+    }
     // Declared (with every Atelier exchange, budget events included) before the first record, so
     // records and budget events published before tracking-service or the orchestrator start their
     // consumers wait in these queues instead of being unroutable.
@@ -116,24 +139,52 @@ public class LlmCallPublisher {
     retrier.scheduleWithFixedDelay(this::drainSpool, every, every, TimeUnit.MILLISECONDS);
   }
 
-  void onStop(@Observes ShutdownEvent event) throws InterruptedException {
+  void onStop(@Observes ShutdownEvent event) throws InterruptedException, IOException {
     running = false;
     if (worker != null) {
+      LockSupport.unpark(worker);
       worker.join(SHUTDOWN_MILLIS);
     }
     if (retrier != null) {
       retrier.shutdownNow();
     }
+    RecordJournal j = journal;
+    if (j != null) {
+      j.close(); // what is still unconfirmed is published at the next start
+    }
   }
 
-  /** Hands a record over for publishing; returns at once. */
+  /**
+   * Writes a record to the local journal and returns: when it returns, the record survives a kill
+   * of this process. Call it before the caller's answer is completed.
+   */
   public void record(LlmCallRecorded event, Context parent) {
-    Item item = new Item(event, parent);
-    if (running && queue.offer(item)) {
-      return;
+    byte[] payload = JournaledRecord.encode(event, traceHeaders(parent));
+    RecordJournal j = journal;
+    try {
+      if (j == null) {
+        throw new IOException("the record journal is not open");
+      }
+      j.append(RecordJournal.frame(payload));
+      if (idle) {
+        LockSupport.unpark(worker);
+      }
+    } catch (IOException | RuntimeException e) {
+      // Shutting down (journal closed) or the disk refused the write: the database spool, as the
+      // last place the record can be kept.
+      LOG.warnf("record journal unavailable (%s); spooling call record %s", e, event.eventId());
+      JournaledRecord r = JournaledRecord.decode(payload);
+      Infrastructure.getDefaultWorkerPool()
+          .execute(() -> spool(List.of(r), "record journal unavailable: " + e.getMessage()));
     }
-    Infrastructure.getDefaultWorkerPool()
-        .execute(() -> spool(List.of(item), running ? "publish queue full" : "shutting down"));
+  }
+
+  private Map<String, String> traceHeaders(Context parent) {
+    Map<String, Object> carrier = new HashMap<>(4);
+    traces.inject(parent == null ? Context.root() : parent, carrier);
+    Map<String, String> headers = new HashMap<>(4);
+    carrier.forEach((k, v) -> headers.put(k, String.valueOf(v)));
+    return headers;
   }
 
   /**
@@ -152,68 +203,90 @@ public class LlmCallPublisher {
   }
 
   private void run() {
+    RecordJournal j = journal;
     int batchSize = Math.max(1, config.batchSize());
-    List<Item> batch = new ArrayList<>(batchSize);
-    while (running || !queue.isEmpty()) {
+    long pos = j.checkpoint();
+    while (true) {
+      boolean stopping = !running;
       try {
-        Item first = queue.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
-        if (first == null) {
+        RecordJournal.Batch batch = j.read(pos, batchSize);
+        if (batch.entries().isEmpty()) {
+          if (batch.next() != pos) {
+            j.checkpoint(batch.next(), 0); // past a torn tail of an earlier run
+            pos = batch.next();
+            continue;
+          }
+          if (stopping) {
+            return;
+          }
+          idle = true;
+          if (j.written() == pos) {
+            LockSupport.parkNanos(POLL_NANOS);
+          }
+          idle = false;
           continue;
         }
-        batch.add(first);
-        queue.drainTo(batch, batchSize - 1);
-        publishOrSpool(batch);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      } catch (RuntimeException e) {
-        LOG.errorf(e, "LLM call publisher loop failed");
-      } finally {
-        batch.clear();
+        List<JournaledRecord> records = new ArrayList<>(batch.entries().size());
+        for (RecordJournal.Entry e : batch.entries()) {
+          records.add(JournaledRecord.decode(e.payload()));
+        }
+        if (publishOrSpool(records)) {
+          j.checkpoint(batch.next(), records.size());
+          pos = batch.next();
+        } else if (stopping) {
+          return; // kept in the journal for the next start
+        } else {
+          LockSupport.parkNanos(config.retryInterval().toNanos());
+        }
+      } catch (IOException | RuntimeException e) {
+        LOG.errorf(e, "LLM call publisher loop failed; retrying in %s", config.retryInterval());
+        if (stopping) {
+          return;
+        }
+        LockSupport.parkNanos(config.retryInterval().toNanos());
       }
     }
   }
 
-  private void publishOrSpool(List<Item> batch) {
+  /** True when the broker confirmed the batch or the spool committed it. */
+  private boolean publishOrSpool(List<JournaledRecord> batch) {
     try {
       publisher.publishAll(
           batch.stream()
               .map(
-                  i ->
-                      new Outgoing(
-                          Topology.LLM_CALLS_EXCHANGE, Topology.LLM_CALL, i.event(), i.parent()))
+                  r ->
+                      Outgoing.stored(
+                          Topology.LLM_CALLS_EXCHANGE,
+                          Topology.LLM_CALL,
+                          new EncodedEvent(
+                              r.eventId(),
+                              r.workflowId(),
+                              LlmCallRecorded.TYPE,
+                              r.occurredAt(),
+                              r.body()),
+                          traces.extract(r.traceHeaders())))
               .toList());
       published.increment(batch.size());
+      return true;
     } catch (RuntimeException e) {
       LOG.warnf(
           "%d LLM call record(s) not confirmed by the broker, spooling them: %s",
           batch.size(), e.getMessage());
-      spool(batch, e.getMessage());
+      return spool(batch, e.getMessage());
     }
   }
 
-  private void spool(List<Item> items, String reason) {
-    List<PendingRecordRepository.Pending> pending = new ArrayList<>(items.size());
-    for (Item i : items) {
-      Map<String, Object> carrier = new HashMap<>();
-      traces.inject(i.parent() == null ? Context.root() : i.parent(), carrier);
-      Map<String, String> headers = new HashMap<>();
-      carrier.forEach((k, v) -> headers.put(k, String.valueOf(v)));
-      pending.add(new PendingRecordRepository.Pending(i.event(), headers));
-    }
+  private boolean spool(List<JournaledRecord> records, String reason) {
     try {
-      spool.insert(pending, reason);
-      spooled.increment(items.size());
+      spool.insertJournaled(records, reason);
+      spooled.increment(records.size());
+      return true;
     } catch (Exception e) {
-      // Neither the broker nor the database took it: the log is the last place it can be kept.
-      for (Item i : items) {
-        LOG.errorf(
-            "LLM call record %s lost (broker: %s; spool: %s): %s",
-            i.event().eventId(),
-            reason,
-            e.getMessage(),
-            new String(EventCodec.write(i.event()), StandardCharsets.UTF_8));
-      }
+      LOG.errorf(
+          "%d LLM call record(s) neither confirmed by the broker (%s) nor spooled (%s); kept in"
+              + " the record journal",
+          records.size(), reason, e.getMessage());
+      return false;
     }
   }
 

@@ -60,23 +60,62 @@ public class PendingRecordRepository {
    * rows commit with it (the datasource enlists the connection).
    */
   public void insert(List<Pending> records, String error) throws SQLException {
+    List<Row> rows = new ArrayList<>(records.size());
+    for (Pending p : records) {
+      if (!TYPES.containsKey(p.event().type())) {
+        throw new IllegalArgumentException("the outbox cannot hold " + p.event().type());
+      }
+      rows.add(
+          new Row(
+              p.event().eventId(),
+              new String(EventCodec.write(p.event()), StandardCharsets.UTF_8),
+              p.traceHeaders(),
+              p.exchange(),
+              p.routingKey(),
+              p.event().type()));
+    }
+    insertRows(rows, error);
+  }
+
+  /** Stores journaled LLM-call records as they were encoded; same rules as {@link #insert}. */
+  public void insertJournaled(List<JournaledRecord> records, String error) throws SQLException {
+    List<Row> rows = new ArrayList<>(records.size());
+    for (JournaledRecord r : records) {
+      rows.add(
+          new Row(
+              r.eventId(),
+              new String(r.body(), StandardCharsets.UTF_8),
+              r.traceHeaders(),
+              Topology.LLM_CALLS_EXCHANGE,
+              Topology.LLM_CALL,
+              LlmCallRecorded.TYPE));
+    }
+    insertRows(rows, error);
+  }
+
+  private record Row(
+      UUID eventId,
+      String json,
+      Map<String, String> traceHeaders,
+      String exchange,
+      String routingKey,
+      String type) {}
+
+  private void insertRows(List<Row> rows, String error) throws SQLException {
     String sql =
         "insert into pending_call_record (event_id, event, trace_headers, last_error, exchange,"
             + " routing_key, event_type) values (?, ?::jsonb, ?::jsonb, ?, ?, ?, ?)"
             + " on conflict (event_id) do nothing";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
-      for (Pending p : records) {
-        if (!TYPES.containsKey(p.event().type())) {
-          throw new IllegalArgumentException("the outbox cannot hold " + p.event().type());
-        }
-        ps.setObject(1, p.event().eventId());
-        ps.setString(2, new String(EventCodec.write(p.event()), StandardCharsets.UTF_8));
-        ps.setString(3, json(p.traceHeaders()));
+      for (Row r : rows) {
+        ps.setObject(1, r.eventId());
+        ps.setString(2, r.json());
+        ps.setString(3, json(r.traceHeaders()));
         ps.setString(4, error);
-        ps.setString(5, p.exchange());
-        ps.setString(6, p.routingKey());
-        ps.setString(7, p.event().type());
+        ps.setString(5, r.exchange());
+        ps.setString(6, r.routingKey());
+        ps.setString(7, r.type());
         ps.addBatch();
       }
       ps.executeBatch();

@@ -316,9 +316,11 @@ public class OpenAiRoutes {
       }
       ObjectNode request = embeddings.parse(body.getBytes());
       Attribution attribution = Attribution.from(rc.request()::getHeader);
+      BigDecimal workflowBudget =
+          WorkflowBudgetHeader.parse(rc.request()::getHeader, attribution.workflowId());
       HttpServerResponse response = rc.response();
       embeddings
-          .embed(request, team, attribution, parent)
+          .embed(request, team, attribution, workflowBudget, parent)
           .subscribe()
           .with(
               answer -> {

@@ -7,8 +7,6 @@ import dev.atelier.kit.ids.TimeOrderedIds;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.context.Context;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -24,8 +22,7 @@ public final class ChatCall {
   private final ChatRequest request;
   private final String team;
   private final Attribution attribution;
-  private volatile Route route;
-  private final List<String> fallbackPath = Collections.synchronizedList(new ArrayList<>());
+  private final RouteTrail trail;
   private final Instant startedAt;
   private final long startNanos;
   private final AtomicBoolean finished = new AtomicBoolean();
@@ -44,7 +41,7 @@ public final class ChatCall {
     this.request = request;
     this.team = team;
     this.attribution = attribution;
-    this.route = route;
+    this.trail = new RouteTrail(id, request.model(), route);
     this.startedAt = Instant.now();
     this.startNanos = System.nanoTime();
   }
@@ -72,39 +69,30 @@ public final class ChatCall {
   }
 
   public Provider provider() {
-    return route.provider();
+    return trail.route().provider();
   }
 
   public String upstreamModel() {
-    return route.upstreamModel();
+    return trail.route().upstreamModel();
   }
 
-  private volatile List<Deployment> plan = List.of();
+  /** Where the call is routed, for {@link DeploymentFallback}. */
+  RouteTrail trail() {
+    return trail;
+  }
 
   void plan(List<Deployment> deployments) {
-    this.plan = deployments;
+    trail.plan(deployments);
   }
 
   /** The deployments of the call's alias in the order to try them; empty for a plain model. */
   public List<Deployment> plan() {
-    return plan;
-  }
-
-  /** A fallback moved the call to another deployment of its alias. */
-  void use(Route next) {
-    this.route = next;
-  }
-
-  /** Notes a deployment step ({@code openai:gpt-4o-mini=503}, {@code ...=circuit_open}). */
-  void step(String step) {
-    fallbackPath.add(step);
+    return trail.plan();
   }
 
   /** The deployments tried or skipped before the one that answered, or empty. */
   public String fallbackPath() {
-    synchronized (fallbackPath) {
-      return String.join(" > ", fallbackPath);
-    }
+    return trail.fallbackPath();
   }
 
   Instant startedAt() {

@@ -10,14 +10,9 @@ import dev.atelier.gateway.config.GatewayConfig;
 import dev.atelier.gateway.messaging.LlmCallPublisher;
 import dev.atelier.gateway.pricing.PriceCatalog;
 import dev.atelier.gateway.pricing.PricedCost;
-import dev.atelier.gateway.provider.CircuitBreaker;
 import dev.atelier.gateway.provider.Completion;
-import dev.atelier.gateway.provider.Deployment;
-import dev.atelier.gateway.provider.DeploymentHealth;
-import dev.atelier.gateway.provider.Provider;
 import dev.atelier.gateway.provider.ProviderCall;
 import dev.atelier.gateway.provider.ProviderRouter;
-import dev.atelier.gateway.provider.Route;
 import dev.atelier.gateway.provider.StreamEvent;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
@@ -29,7 +24,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Optional;
 import org.jboss.logging.Logger;
 
@@ -54,8 +48,8 @@ public class ChatService {
   private final LlmCallPublisher publisher;
   private final BudgetService budgets;
   private final int defaultMaxOutputTokens;
-  private final DeploymentHealth health;
   private final ObjectMapper mapper;
+  private final DeploymentFallback fallback;
 
   ChatService(
       ProviderRouter router,
@@ -65,9 +59,9 @@ public class ChatService {
       LlmCallPublisher publisher,
       BudgetService budgets,
       GatewayConfig config,
-      DeploymentHealth health,
+      DeploymentFallback fallback,
       ObjectMapper mapper) {
-    this.health = health;
+    this.fallback = fallback;
     this.mapper = mapper;
     this.router = router;
     this.tokens = tokens;
@@ -132,7 +126,7 @@ public class ChatService {
         call.plan().isEmpty()
             ? call.provider()
                 .complete(new ProviderCall(call.request(), call.upstreamModel(), call.context()))
-            : attempt(call, 0, null);
+            : attempt(call);
     return answer
         .onItem()
         .invoke(c -> finishCompletion(call, c))
@@ -171,125 +165,38 @@ public class ChatService {
         .invoke(() -> finishStream(call, new CallerGone()));
   }
 
-  /** A deployment chosen for one attempt, with the breaker that must hear its outcome. */
-  private record Attempt(Route route, CircuitBreaker breaker, int next, ProviderCall call) {
-    Provider provider() {
-      return route.provider();
-    }
-  }
-
-  /**
-   * The next deployment from {@code from} whose breaker lets a call through (taking the half-open
-   * probe if it is one), or empty when every remaining one is open, cooling down or unknown.
-   */
-  private Optional<Attempt> choose(ChatCall call, int from) {
-    List<Deployment> plan = call.plan();
-    for (int i = from; i < plan.size(); i++) {
-      Deployment d = plan.get(i);
-      Optional<Route> route = router.resolve(d);
-      if (route.isEmpty()) {
-        call.step(d.key() + "=not_configured");
-        continue;
-      }
-      if (i + 1 < plan.size() && health.providerDown(route.get().provider().name())) {
-        // Its provider failed the last health check: spare the caller that wait while another
-        // deployment remains (the last one is always tried).
-        call.step(d.key() + "=provider_down");
-        continue;
-      }
-      CircuitBreaker breaker = health.breaker(d);
-      if (!breaker.tryAcquire(Instant.now())) {
-        CircuitBreaker.Snapshot state = breaker.snapshot(Instant.now());
-        call.step(d.key() + "=" + (state.cooldownUntil() != null ? "cooling_down" : state.state()));
-        continue;
-      }
-      call.use(route.get());
-      return Optional.of(
-          new Attempt(
-              route.get(),
-              breaker,
-              i + 1,
-              new ProviderCall(call.request(), d.model(), call.context())));
-    }
-    return Optional.empty();
-  }
-
-  private static GatewayException allUnavailable(ChatCall call) {
-    return new GatewayException(
-        503,
-        GatewayException.UPSTREAM,
-        "provider_unavailable",
+  /** Tries the alias's deployments in turn (see {@link DeploymentFallback#attempt}). */
+  private Uni<Completion> attempt(ChatCall call) {
+    return fallback.attempt(
+        call.trail(),
+        0,
         null,
-        "Every deployment of `"
-            + call.request().model()
-            + "` is unavailable ("
-            + call.fallbackPath()
-            + ")",
-        true,
-        true,
-        null,
-        null);
-  }
-
-  /**
-   * One attempt on the next available deployment; a retryable failure (connect error, timeout, 5xx,
-   * 429) moves on to the following one. Other failures (400, 401...) reach the caller at once.
-   *
-   * @param last the failure of the previous attempt, answered when no deployment is left
-   */
-  private Uni<Completion> attempt(ChatCall call, int from, Throwable last) {
-    Optional<Attempt> chosen = choose(call, from);
-    if (chosen.isEmpty()) {
-      return Uni.createFrom().failure(last != null ? last : allUnavailable(call));
-    }
-    Attempt a = chosen.get();
-    return Uni.createFrom()
-        .deferred(() -> a.provider().complete(a.call()))
-        .onItem()
-        .invoke(x -> a.breaker().onSuccess())
-        .onFailure()
-        .invoke(t -> outcome(call, a, t))
-        .onCancellation()
-        .invoke(a.breaker()::release)
-        .onFailure(t -> t instanceof GatewayException g && g.retryable())
-        .recoverWithUni(t -> attempt(call, a.next(), t));
+        a ->
+            a.provider()
+                .complete(new ProviderCall(call.request(), a.upstreamModel(), call.context())));
   }
 
   /** Like {@link #attempt} for a stream: only a failure before the first event falls back. */
   private Multi<StreamEvent> streamAttempt(ChatCall call, int from, Throwable last) {
-    Optional<Attempt> chosen = choose(call, from);
+    Optional<DeploymentFallback.Attempt> chosen = fallback.choose(call.trail(), from);
     if (chosen.isEmpty()) {
-      return Multi.createFrom().failure(last != null ? last : allUnavailable(call));
+      return Multi.createFrom()
+          .failure(last != null ? last : DeploymentFallback.allUnavailable(call.trail()));
     }
-    Attempt a = chosen.get();
+    DeploymentFallback.Attempt a = chosen.get();
     return Multi.createFrom()
-        .deferred(() -> a.provider().stream(a.call()))
+        .deferred(
+            () ->
+                a.provider().stream(
+                    new ProviderCall(call.request(), a.upstreamModel(), call.context())))
         .onCompletion()
         .invoke(a.breaker()::onSuccess)
         .onFailure()
-        .invoke(t -> outcome(call, a, t))
+        .invoke(t -> fallback.outcome(call.trail(), a, t))
         .onCancellation()
         .invoke(a.breaker()::release)
         .onFailure(t -> t instanceof GatewayException g && g.retryable() && !call.anyOutput())
         .recoverWithMulti(t -> streamAttempt(call, a.next(), t));
-  }
-
-  private void outcome(ChatCall call, Attempt a, Throwable t) {
-    String key = a.provider().name() + ":" + a.call().upstreamModel();
-    if (t instanceof GatewayException g && !g.retryable()) {
-      // The deployment answered; the request itself was refused (400, 401...).
-      a.breaker().onSuccess();
-      return;
-    }
-    GatewayException g = t instanceof GatewayException ge ? ge : null;
-    String error = g != null ? g.code() + " (" + g.status() + ")" : t.getClass().getSimpleName();
-    Duration retryAfter = null;
-    if (g != null && g.status() == 429) {
-      retryAfter = g.retryAfter() != null ? g.retryAfter() : health.defaultRetryAfter();
-    }
-    a.breaker().onFailure(Instant.now(), error, retryAfter);
-    call.step(key + "=" + (g != null ? g.status() : "error"));
-    LOG.infof("call %s: deployment %s failed: %s", call.id(), key, error);
   }
 
   /** Ends a call that failed before it reached a provider (its span only; nothing is recorded). */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atelier.contracts.LlmCallRecorded;
+import dev.atelier.gateway.budget.BudgetService;
 import dev.atelier.gateway.messaging.LlmCallPublisher;
 import dev.atelier.gateway.pricing.PriceCatalog;
 import dev.atelier.gateway.pricing.PricedCost;
@@ -20,8 +21,10 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
@@ -39,6 +42,9 @@ public class EmbeddingService {
 
   private final ProviderRouter router;
   private final PriceCatalog prices;
+  private final BudgetService budgets;
+  private final TokenCounter tokens;
+  private final DeploymentFallback fallback;
   private final LlmCallPublisher publisher;
   private final ObjectMapper mapper;
   private final Tracer tracer;
@@ -46,11 +52,17 @@ public class EmbeddingService {
   EmbeddingService(
       ProviderRouter router,
       PriceCatalog prices,
+      BudgetService budgets,
+      TokenCounter tokens,
+      DeploymentFallback fallback,
       LlmCallPublisher publisher,
       ObjectMapper mapper,
       OpenTelemetry openTelemetry) {
     this.router = router;
     this.prices = prices;
+    this.budgets = budgets;
+    this.tokens = tokens;
+    this.fallback = fallback;
     this.publisher = publisher;
     this.mapper = mapper;
     this.tracer = openTelemetry.getTracer("dev.atelier.gateway");
@@ -135,9 +147,21 @@ public class EmbeddingService {
     return true;
   }
 
-  /** Calls the provider and records the call once it is answered or failed at the provider. */
+  /**
+   * Reserves the call's worst case on the budgets that apply (when any), calls the provider, and
+   * records the call once it is answered, failed at the provider or refused by a budget. The worst
+   * case of an embedding is its input tokens at the model's input price (there is no output); it is
+   * settled with the priced usage the provider reports.
+   *
+   * @param workflowBudget the workflow budget the caller set ({@link WorkflowBudgetHeader}); null
+   *     to leave it
+   */
   public Uni<Completion> embed(
-      ObjectNode request, String team, Attribution attribution, Context parent) {
+      ObjectNode request,
+      String team,
+      Attribution attribution,
+      BigDecimal workflowBudget,
+      Context parent) {
     String model = request.get("model").asText();
     Route route = router.route(model);
     UUID id = UUID.randomUUID();
@@ -154,28 +178,57 @@ public class EmbeddingService {
             .startSpan();
     Context context = parent.with(span);
     AtomicBoolean finished = new AtomicBoolean();
-    return route
-        .provider()
-        .embed(new EmbeddingCall(request, route.upstreamModel(), context))
+    boolean budgeted = budgets.applies(team, attribution.workflowId(), workflowBudget);
+    RouteTrail trail = new RouteTrail(id, model, route);
+    trail.plan(router.plan(model));
+    Call call =
+        new Call(id, request, team, attribution, trail, span, context, startedAt, start, budgeted);
+    Uni<Void> admitted =
+        budgeted
+            // A reservation is a database transaction: never on the event loop.
+            ? Uni.createFrom()
+                .<Void>item(
+                    () -> {
+                      reserve(call, workflowBudget);
+                      return null;
+                    })
+                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                .onFailure()
+                .invoke(
+                    t -> {
+                      finished.set(true);
+                      if (t instanceof GatewayException g
+                          && BudgetService.BUDGET_EXCEEDED.equals(g.code())) {
+                        // A refusal by budget is a call outcome: recorded, like chat's.
+                        record(call, null, Usage.NONE, g);
+                      } else {
+                        span.setStatus(StatusCode.ERROR, t.getMessage());
+                        span.end();
+                      }
+                    })
+            : Uni.createFrom().voidItem();
+    return admitted
+        .chain(
+            () ->
+                trail.plan().isEmpty()
+                    ? route
+                        .provider()
+                        .embed(new EmbeddingCall(request, route.upstreamModel(), context))
+                    // An alias: its deployments in turn, with chat's fallback and breakers.
+                    : fallback.attempt(
+                        trail,
+                        0,
+                        null,
+                        a ->
+                            a.provider()
+                                .embed(new EmbeddingCall(request, a.upstreamModel(), context))))
         .onItem()
         .invoke(
             c -> {
               if (finished.compareAndSet(false, true)) {
                 Usage usage =
                     c.usage().orElse(new Usage(0, 0, 0, 0, LlmCallRecorded.USAGE_PROVIDER));
-                record(
-                    id,
-                    request,
-                    team,
-                    attribution,
-                    route,
-                    c.responseModel(),
-                    usage,
-                    null,
-                    span,
-                    context,
-                    startedAt,
-                    start);
+                settle(call, record(call, c.responseModel(), usage, null));
               }
             })
         .onFailure()
@@ -183,22 +236,11 @@ public class EmbeddingService {
             t -> {
               if (finished.compareAndSet(false, true)) {
                 if (t instanceof GatewayException g && g.fromProvider()) {
-                  record(
-                      id,
-                      request,
-                      team,
-                      attribution,
-                      route,
-                      null,
-                      Usage.NONE,
-                      g,
-                      span,
-                      context,
-                      startedAt,
-                      start);
+                  settle(call, record(call, null, Usage.NONE, g));
                 } else {
                   span.setStatus(StatusCode.ERROR, t.getMessage());
                   span.end();
+                  settle(call, null);
                 }
               }
             })
@@ -207,11 +249,73 @@ public class EmbeddingService {
             () -> {
               if (finished.compareAndSet(false, true)) {
                 span.end();
+                settle(call, null);
               }
             });
   }
 
-  private void record(
+  /** One embeddings call in flight. */
+  private record Call(
+      UUID id,
+      ObjectNode request,
+      String team,
+      Attribution attribution,
+      RouteTrail trail,
+      Span span,
+      Context context,
+      Instant startedAt,
+      long start,
+      boolean budgeted) {
+
+    /** The deployment the call is on (another one after a fallback). */
+    Route route() {
+      return trail.route();
+    }
+  }
+
+  private void reserve(Call call, BigDecimal workflowBudget) {
+    Usage worst =
+        Usage.estimated(
+            tokens.embeddingTokens(call.route().upstreamModel(), call.request().get("input")), 0);
+    PricedCost cost =
+        prices.price(
+            call.route().provider().name(),
+            call.route().upstreamModel(),
+            null,
+            worst,
+            Instant.now());
+    // An unpriced model reserves nothing; it is still refused once the budget is spent.
+    BigDecimal amount = cost.known() ? cost.costUsd() : BigDecimal.ZERO;
+    budgets.reserve(
+        call.id(), call.team(), call.attribution().workflowId(), workflowBudget, amount);
+  }
+
+  /** Settles a reserved call with its cost (null: nothing was spent), off the event loop. */
+  private void settle(Call call, PricedCost cost) {
+    if (call.budgeted()) {
+      BigDecimal actual = cost == null ? BigDecimal.ZERO : cost.costUsd();
+      Infrastructure.getDefaultWorkerPool().execute(() -> budgets.settle(call.id(), actual));
+    }
+  }
+
+  private PricedCost record(Call call, String responseModel, Usage usage, GatewayException error) {
+    return record(
+        call.id(),
+        call.request(),
+        call.team(),
+        call.attribution(),
+        call.route(),
+        responseModel,
+        usage,
+        error,
+        call.span(),
+        call.context(),
+        call.startedAt(),
+        call.start(),
+        call.trail().fallbackPath());
+  }
+
+  private PricedCost record(
       UUID id,
       ObjectNode request,
       String team,
@@ -223,12 +327,17 @@ public class EmbeddingService {
       Span span,
       Context context,
       Instant startedAt,
-      long start) {
+      long start,
+      String fallbackPath) {
     Duration latency = Duration.ofNanos(System.nanoTime() - start);
     PricedCost cost =
         prices.price(
             route.provider().name(), route.upstreamModel(), responseModel, usage, startedAt);
     span.setAttribute(AttributeKey.longKey("gen_ai.usage.input_tokens"), usage.input());
+    if (!fallbackPath.isEmpty()) {
+      span.setAttribute("atelier.fallback.path", fallbackPath);
+      span.setAttribute("gen_ai.provider.name", route.provider().name());
+    }
     if (cost.known()) {
       span.setAttribute(AttributeKey.doubleKey("gen_ai.usage.cost"), cost.costUsd().doubleValue());
     }
@@ -268,7 +377,8 @@ public class EmbeddingService {
             route.provider().simulated(),
             sc.isValid() ? sc.getTraceId() : null,
             sc.isValid() ? sc.getSpanId() : null,
-            null);
+            fallbackPath.isEmpty() ? null : fallbackPath);
     publisher.record(event, context);
+    return cost;
   }
 }

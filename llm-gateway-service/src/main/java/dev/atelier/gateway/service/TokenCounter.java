@@ -3,6 +3,8 @@ package dev.atelier.gateway.service;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
@@ -83,6 +85,29 @@ public class TokenCounter {
    * both hashes would share a count; at 128 bits that is not a practical concern.
    */
   private record CachedCount(long h1, long h2, BytePairEncoding encoding, int count) {}
+
+  /**
+   * Input tokens of an embeddings request's {@code input}: each string counted with the model's
+   * tokenizer, each token-id array by its length.
+   */
+  public long embeddingTokens(String model, JsonNode input) {
+    long total = 0;
+    for (JsonNode item : embeddingInputs(input)) {
+      total += item.isTextual() ? count(model, item.asText()) : item.size();
+    }
+    return total;
+  }
+
+  /** The items of an embeddings {@code input}: a string, strings, token ids or arrays of them. */
+  public static List<JsonNode> embeddingInputs(JsonNode input) {
+    List<JsonNode> items = new ArrayList<>();
+    if (input.isArray() && !input.isEmpty() && !input.get(0).isNumber()) {
+      input.forEach(items::add);
+    } else {
+      items.add(input);
+    }
+    return items;
+  }
 
   /** Prompt tokens of a chat request body (messages and tools). */
   public long promptTokens(String model, JsonNode body) {

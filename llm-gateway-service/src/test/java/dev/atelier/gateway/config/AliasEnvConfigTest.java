@@ -21,6 +21,12 @@ class AliasEnvConfigTest {
                 java.time.Duration.class,
                 200,
                 new io.quarkus.runtime.configuration.DurationConverter())
+            .withConverter(
+                io.quarkus.runtime.configuration.MemorySize.class,
+                200,
+                new io.quarkus.runtime.configuration.MemorySizeConverter())
+            // required, set in application.properties
+            .withDefaultValue("gateway.records.journal.dir", "target/record-journal")
             .withSources(
                 new EnvConfigSource(
                     Map.of(

@@ -49,23 +49,11 @@ final class SimulatedEmbeddings {
             : defaultDimensions(model);
     boolean base64 = "base64".equals(request.path("encoding_format").asText("float"));
     List<String> inputs = new ArrayList<>();
-    long promptTokens = 0;
     JsonNode input = request.get("input");
-    List<JsonNode> items = new ArrayList<>();
-    if (input.isArray() && !input.isEmpty() && !input.get(0).isNumber()) {
-      input.forEach(items::add);
-    } else {
-      items.add(input);
+    for (JsonNode item : TokenCounter.embeddingInputs(input)) {
+      inputs.add(item.isTextual() ? item.asText() : item.toString());
     }
-    for (JsonNode item : items) {
-      if (item.isTextual()) {
-        inputs.add(item.asText());
-        promptTokens += tokens.count(model, item.asText());
-      } else {
-        inputs.add(item.toString());
-        promptTokens += item.size();
-      }
-    }
+    long promptTokens = tokens.embeddingTokens(model, input);
     ObjectNode root = mapper.createObjectNode();
     root.put("object", "list");
     ArrayNode data = root.putArray("data");

@@ -1,0 +1,202 @@
+package dev.atelier.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.GetResponse;
+import dev.atelier.contracts.EventCodec;
+import dev.atelier.contracts.Headers;
+import dev.atelier.contracts.LlmCallRecorded;
+import dev.atelier.contracts.Topology;
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The point of the record journal: a gateway process answers calls while its broker connection
+ * confirms nothing (a proxy that stopped forwarding), is killed with SIGKILL right after the last
+ * answer, and once restarted on the same journal directory against the real broker every one of
+ * those calls reaches the ledger exchange, each exactly once. Without the journal the records were
+ * in memory waiting for a confirm and died with the process.
+ */
+class RecordJournalKillIT {
+
+  static final String KEY = "Bearer atelier-local-key";
+  static final String VHOST = "atelier-test-gateway";
+  static final String TEST_QUEUE = "atelier.test.gateway.journal-kill.llm-calls";
+  static final int CALLS = 20;
+  static final HttpClient HTTP = GatewayProcess.HTTP;
+
+  final List<Process> processes = new ArrayList<>();
+  Connection rabbit;
+  StalledBrokerProxy proxy;
+  Path journalDir;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    ConnectionFactory factory = new ConnectionFactory();
+    factory.setHost("127.0.0.1");
+    factory.setVirtualHost(VHOST);
+    rabbit = factory.newConnection("record-journal-kill-it");
+    try (Channel ch = rabbit.createChannel()) {
+      ch.exchangeDeclare(Topology.LLM_CALLS_EXCHANGE, "topic", true);
+      ch.queueDeclare(TEST_QUEUE, true, false, false, Map.of("x-queue-type", "quorum"));
+      ch.queueBind(TEST_QUEUE, Topology.LLM_CALLS_EXCHANGE, Topology.LLM_CALL);
+      ch.queuePurge(TEST_QUEUE);
+    }
+    proxy = new StalledBrokerProxy("127.0.0.1", 5672);
+    journalDir = Path.of("target", "record-journal-kill-it").toAbsolutePath();
+    deleteTree(journalDir);
+    Runtime.getRuntime()
+        .addShutdownHook(new Thread(() -> processes.forEach(Process::destroyForcibly)));
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (Process p : processes) {
+      p.destroy();
+      if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    }
+    proxy.close();
+    try (Channel ch = rabbit.createChannel()) {
+      ch.queueDelete(TEST_QUEUE);
+    }
+    rabbit.close();
+  }
+
+  @Test
+  void recordsOfAnsweredCallsSurviveAKillWhileTheBrokerConfirmsNothing() throws Exception {
+    UUID workflowId = UUID.randomUUID();
+    GatewayProcess first = start("first", proxy.port());
+    first.awaitReady();
+
+    // A second process on the same journal directory refuses to start, saying why.
+    GatewayProcess second = start("second", proxy.port());
+    await("the second process exits")
+        .atMost(Duration.ofSeconds(180))
+        .until(() -> !second.process().isAlive());
+    assertThat(second.process().exitValue()).isNotZero();
+    assertThat(Files.readString(second.log()))
+        .contains("is in use by another gateway process")
+        .contains("GATEWAY_RECORDS_JOURNAL_DIR");
+
+    // Through the proxy, records are confirmed: the warm-up call's record arrives.
+    UUID warmUp = call(first, workflowId);
+    Map<UUID, Integer> seen = new HashMap<>();
+    await("the warm-up record")
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              drain(workflowId, seen);
+              assertThat(seen).containsKey(warmUp);
+            });
+
+    proxy.stall();
+    List<UUID> answered = new ArrayList<>();
+    for (int i = 0; i < CALLS; i++) {
+      answered.add(call(first, workflowId));
+    }
+    first.process().destroyForcibly(); // SIGKILL, right after the last answer
+    assertThat(first.process().waitFor(20, TimeUnit.SECONDS)).isTrue();
+    drain(workflowId, seen);
+    assertThat(seen.keySet())
+        .as("nothing got past the stalled proxy")
+        .doesNotContainAnyElementsOf(answered);
+
+    GatewayProcess restarted = start("restarted", 5672);
+    await("the restarted gateway ready").atMost(Duration.ofSeconds(180)).until(restarted::ready);
+    await("all answered calls in the ledger")
+        .atMost(Duration.ofSeconds(60))
+        .untilAsserted(
+            () -> {
+              drain(workflowId, seen);
+              assertThat(seen.keySet()).containsAll(answered);
+            });
+    // The journal's backlog is confirmed, and nothing came twice (the warm-up record, confirmed
+    // before the kill, was not re-published either).
+    await("journal backlog confirmed")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> restarted.metric("atelier_llm_records_unconfirmed") == 0.0);
+    drain(workflowId, seen);
+    assertThat(seen).hasSize(CALLS + 1);
+    assertThat(seen.values()).containsOnly(1);
+    assertThat(Files.readString(restarted.log())).contains("publishing them again");
+  }
+
+  private GatewayProcess start(String name, int rabbitPort) throws IOException {
+    GatewayProcess g =
+        GatewayProcess.start(
+            name,
+            "record-journal-kill-" + name,
+            List.of(
+                "-Drabbitmq.port=" + rabbitPort,
+                // Longer than the test: a publish to the stalled proxy stays unconfirmed until the
+                // kill (no fallback to the database spool in between).
+                "-Drabbitmq.confirm-timeout=300s",
+                "-Dgateway.records.journal.dir=" + journalDir));
+    processes.add(g.process());
+    return g;
+  }
+
+  private static UUID call(GatewayProcess g, UUID workflowId) throws Exception {
+    HttpResponse<String> res =
+        HTTP.send(
+            HttpRequest.newBuilder(g.base().resolve("/v1/chat/completions"))
+                .header("Authorization", KEY)
+                .header("Content-Type", "application/json")
+                .header(Headers.WORKFLOW_ID, workflowId.toString())
+                .timeout(Duration.ofSeconds(30))
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
+                            + "\"content\":\"Name one risk of the parcel tracking feature.\"}]}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
+    return UUID.fromString(res.headers().firstValue("X-Atelier-Call-Id").orElseThrow());
+  }
+
+  private void drain(UUID workflowId, Map<UUID, Integer> seen) throws IOException {
+    try (Channel ch = rabbit.createChannel()) {
+      GetResponse g;
+      while ((g = ch.basicGet(TEST_QUEUE, true)) != null) {
+        LlmCallRecorded r = EventCodec.read(g.getBody(), LlmCallRecorded.class);
+        if (workflowId.equals(r.workflowId())) {
+          seen.merge(r.eventId(), 1, Integer::sum);
+        }
+      }
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IOException(e);
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> files = Files.walk(dir)) {
+      for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+}
