@@ -31,14 +31,20 @@ public class PublishCalls {
     byte[][] bodies = new byte[count][];
     String[] ids = new String[count];
     Instant base = Instant.now();
+    // Ids as the gateway and orchestrator make them (time-ordered, version 7) unless RANDOM_IDS=1.
+    boolean randomIds = "1".equals(System.getenv("RANDOM_IDS"));
+    UUID[] workflows = new UUID[count / 40 + 1];
+    for (int w = 0; w < workflows.length; w++) {
+      workflows[w] = randomIds ? UUID.randomUUID() : timeOrdered(base.toEpochMilli() + w);
+    }
     for (int i = 0; i < count; i++) {
-      UUID id = UUID.randomUUID();
       Instant at = base.plusNanos(i * 1000L);
+      UUID id = randomIds ? UUID.randomUUID() : timeOrdered(at.toEpochMilli());
       int m = (i / 5 + i / 40) % 6;
       ids[i] = id.toString();
       bodies[i] =
           ("{\"eventId\":\"" + id + "\",\"type\":\"atelier.llm.call.recorded.v1\",\"occurredAt\":\""
-                  + at + "\",\"workflowId\":\"" + new UUID(0x1234, i / 40) + "\",\"stepId\":\"step-"
+                  + at + "\",\"workflowId\":\"" + workflows[i / 40] + "\",\"stepId\":\"step-"
                   + (i / 5) % 8 + "\",\"agent\":\"" + AGENTS[(i / 5) % 8] + "\",\"conversationId\":\"conv-"
                   + i / 5 + "\",\"team\":\"" + team + "\",\"operation\":\"chat\",\"provider\":\""
                   + PROVIDERS[m] + "\",\"requestModel\":\"" + MODELS[m] + "\",\"responseModel\":\""
@@ -77,5 +83,13 @@ public class PublishCalls {
       double s = (System.nanoTime() - start) / 1e9;
       System.out.printf("published %d in %.2f s = %.0f records/s%n", count, s, count / s);
     }
+  }
+
+  /** A version 7 UUID: 48 bits of Unix milliseconds, then random bits. */
+  private static UUID timeOrdered(long epochMillis) {
+    java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+    return new UUID(
+        (epochMillis & 0xFFFF_FFFF_FFFFL) << 16 | 0x7000L | (r.nextLong() & 0x0FFFL),
+        r.nextLong() & 0x3FFF_FFFF_FFFF_FFFFL | 0x8000_0000_0000_0000L);
   }
 }

@@ -2,7 +2,8 @@
 -- :chunk rows, then fills the rollups from them (as ingest would have). Run by ledger-bench.sh.
 -- Shape: 40 calls per workflow (consecutive, so a workflow spans minutes), 8 steps/agents (5 calls
 -- each, one model per agent and workflow), 20 teams, 3 providers, 6 models, 2% errors, 3% unknown
--- cost, 30% streamed with a TTFT. Step ids are UUIDs (one per step run, as the orchestrator
+-- cost, 30% streamed with a TTFT. Event and workflow ids are time-ordered UUIDs (version 7: the
+-- call's time, the workflow's first call's time), as the gateway and orchestrator make them. Step ids are UUIDs (one per step run, as the orchestrator
 -- makes them); the other text dimensions are label ids (migrations V5, V7).
 \set ON_ERROR_STOP on
 \timing on
@@ -39,7 +40,10 @@ insert into llm_call (event_id, workflow_id, occurred_at, started_at, input_toke
     output_tokens, reasoning_tokens, latency_ms, time_to_first_token_ms, event_type, operation, provider,
     step_id, agent, team, request_model, response_model, error_code, usage_source, price_version,
     fallback_path, failed, streamed, simulated, cost_usd, conversation_id, trace_id, span_id)
-select gen_random_uuid(), md5('wf' || (i / 40))::uuid, t, t - make_interval(secs => lat / 1000.0),
+select (lpad(to_hex((extract(epoch from t) * 1000)::bigint), 12, '0') || '7' || substr(md5(i::text), 1, 3)
+           || to_hex(8 + i %% 4) || substr(md5(i::text), 4, 15))::uuid,
+       (lpad(to_hex((extract(epoch from tw) * 1000)::bigint), 12, '0') || '7' || substr(md5('wf' || (i / 40)), 1, 3)
+           || '8' || substr(md5('wf' || (i / 40)), 4, 15))::uuid, t, t - make_interval(secs => lat / 1000.0),
        inp, (i * 31) %% 500, outp, (i %% 7) * 10, lat,
        case when i %% 10 < 3 then 20 + (i * 613) %% 1500 end,
        fx[1], fx[2], (%4$L::int[])[1 + mi], md5('step' || (i / 5))::uuid::text, (%6$L::int[])[1 + (i / 5) %% 8],
@@ -52,6 +56,8 @@ select gen_random_uuid(), md5('wf' || (i / 40))::uuid, t, t - make_interval(secs
 from generate_series(%1$s::bigint, %2$s::bigint) as g(i),
      lateral (select (current_setting('bench.end')::timestamptz - interval '90 days')
                      + (i::float8 / %3$s) * interval '90 days' as t,
+                     (current_setting('bench.end')::timestamptz - interval '90 days')
+                     + ((i / 40 * 40)::float8 / %3$s) * interval '90 days' as tw,
                      (i / 5 + i / 40) %% 6 as mi,
                      100 + (i * 7919) %% 8000 as inp,
                      20 + (i * 104729) %% 3000 as outp,

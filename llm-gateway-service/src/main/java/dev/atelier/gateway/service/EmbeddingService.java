@@ -12,6 +12,7 @@ import dev.atelier.gateway.provider.Completion;
 import dev.atelier.gateway.provider.EmbeddingCall;
 import dev.atelier.gateway.provider.ProviderRouter;
 import dev.atelier.gateway.provider.Route;
+import dev.atelier.kit.ids.TimeOrderedIds;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
@@ -164,7 +165,7 @@ public class EmbeddingService {
       Context parent) {
     String model = request.get("model").asText();
     Route route = router.route(model);
-    UUID id = UUID.randomUUID();
+    UUID id = TimeOrderedIds.next();
     Instant startedAt = Instant.now();
     long start = System.nanoTime();
     Span span =

@@ -1,6 +1,7 @@
 package dev.atelier.orchestrator.model;
 
 import dev.atelier.contracts.ArtifactRef;
+import dev.atelier.kit.ids.TimeOrderedIds;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -91,7 +92,7 @@ public final class StepRun {
       UUID workflowId, String key, int position, String role, int agentVersion) {
     StepRun s =
         new StepRun(
-            UUID.randomUUID(),
+            TimeOrderedIds.next(),
             workflowId,
             key,
             position,

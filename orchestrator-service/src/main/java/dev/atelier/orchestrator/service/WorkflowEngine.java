@@ -3,6 +3,7 @@ package dev.atelier.orchestrator.service;
 import dev.atelier.contracts.StepRequested;
 import dev.atelier.contracts.Topology;
 import dev.atelier.contracts.WorkflowStatusChanged;
+import dev.atelier.kit.ids.TimeOrderedIds;
 import dev.atelier.kit.tracing.TraceContexts;
 import dev.atelier.orchestrator.model.AgentDefinition;
 import dev.atelier.orchestrator.model.ProgressEvent;
@@ -104,7 +105,7 @@ public class WorkflowEngine {
       AgentDefinition agent = agents.version(s.role(), s.agentVersion());
       StepRequested request =
           new StepRequested(
-              UUID.randomUUID(),
+              TimeOrderedIds.next(),
               StepRequested.TYPE,
               now(),
               workflow.id(),
@@ -126,7 +127,7 @@ public class WorkflowEngine {
     if (t.statusBefore() != workflow.status()) {
       WorkflowStatusChanged changed =
           new WorkflowStatusChanged(
-              UUID.randomUUID(),
+              TimeOrderedIds.next(),
               WorkflowStatusChanged.TYPE,
               now(),
               workflow.id(),

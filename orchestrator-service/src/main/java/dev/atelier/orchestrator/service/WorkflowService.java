@@ -2,6 +2,7 @@ package dev.atelier.orchestrator.service;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.atelier.kit.ids.TimeOrderedIds;
 import dev.atelier.kit.problem.ProblemException;
 import dev.atelier.kit.tracing.TraceContexts;
 import dev.atelier.orchestrator.config.OrchestratorConfig;
@@ -96,7 +97,7 @@ public class WorkflowService {
         request.title() == null || request.title().isBlank()
             ? titleOf(request.requirement(), limits.titleMaxLength())
             : request.title().strip();
-    UUID id = UUID.randomUUID();
+    UUID id = TimeOrderedIds.next();
     Span span =
         tracer
             .spanBuilder("invoke_workflow " + definition)

@@ -10,6 +10,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -30,8 +31,10 @@ public class LlmCallRepository {
    * One statement per batch, whatever its size: every column travels as one array parameter and
    * {@code unnest} turns the arrays back into rows (in array order, i.e. event-id order). The SQL
    * text never changes, so the server plans it once per connection, and there is no 65,535
-   * bind-parameter limit to chunk around. Timestamps, UUIDs and costs travel as text arrays (exact;
-   * parsed by the server), counts and label ids as int4 arrays, flags as bool arrays.
+   * bind-parameter limit to chunk around. Times travel as int8 arrays of Unix microseconds (binary,
+   * exact at the column's precision, and neither formatted here nor parsed by the server), counts
+   * and label ids as int4 arrays, flags as bool arrays; UUIDs and costs as text arrays (exact;
+   * parsed by the server: the driver has no binary encoding for uuid or numeric arrays).
    */
   private static final String INSERT =
       """
@@ -40,11 +43,23 @@ public class LlmCallRepository {
           event_type, operation, provider, agent, team, request_model, response_model,
           error_code, usage_source, price_version, fallback_path, failed, streamed, simulated,
           cost_usd, conversation_id, trace_id, span_id, step_id)
-      select * from unnest(?::uuid[], ?::uuid[], ?::timestamptz[], ?::timestamptz[],
+      select event_id, workflow_id,
+          timestamptz 'epoch' + occurred_us * interval '1 microsecond',
+          timestamptz 'epoch' + started_us * interval '1 microsecond',
+          input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, latency_ms, ttft_ms,
+          event_type, operation, provider, agent, team, request_model, response_model,
+          error_code, usage_source, price_version, fallback_path, failed, streamed, simulated,
+          cost_usd, conversation_id, trace_id, span_id, step_id
+      from unnest(?::uuid[], ?::uuid[], ?::int8[], ?::int8[],
           ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[],
           ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int4[],
           ?::int4[], ?::int4[], ?::int4[],
           ?::bool[], ?::bool[], ?::bool[], ?::numeric[], ?::text[], ?::text[], ?::text[], ?::text[])
+          as u(event_id, workflow_id, occurred_us, started_us, input_tokens, cached_input_tokens,
+              output_tokens, reasoning_tokens, latency_ms, ttft_ms, event_type, operation,
+              provider, agent, team, request_model, response_model, error_code, usage_source,
+              price_version, fallback_path, failed, streamed, simulated, cost_usd,
+              conversation_id, trace_id, span_id, step_id)
       on conflict (event_id, occurred_at) do nothing
       returning event_id
       """;
@@ -213,8 +228,8 @@ public class LlmCallRepository {
     int n = rows.size();
     String[] eventId = new String[n];
     String[] workflowId = new String[n];
-    String[] occurredAt = new String[n];
-    String[] startedAt = new String[n];
+    Long[] occurredAt = new Long[n];
+    Long[] startedAt = new Long[n];
     Integer[][] counts = new Integer[6][n];
     Integer[][] label = new Integer[11][n];
     Boolean[][] flags = new Boolean[3][n];
@@ -227,8 +242,8 @@ public class LlmCallRepository {
       LlmCallRecorded r = rows.get(i);
       eventId[i] = r.eventId().toString();
       workflowId[i] = r.workflowId() == null ? null : r.workflowId().toString();
-      occurredAt[i] = r.occurredAt().toString();
-      startedAt[i] = r.startedAt() == null ? null : r.startedAt().toString();
+      occurredAt[i] = epochMicros(r.occurredAt());
+      startedAt[i] = r.startedAt() == null ? null : epochMicros(r.startedAt());
       counts[0][i] = Math.toIntExact(r.inputTokens());
       counts[1][i] = Math.toIntExact(r.cachedInputTokens());
       counts[2][i] = Math.toIntExact(r.outputTokens());
@@ -250,9 +265,10 @@ public class LlmCallRepository {
       step[i] = r.stepId();
     }
     int p = 1;
-    for (String[] column : List.of(eventId, workflowId, occurredAt, startedAt)) {
-      ps.setArray(p++, c.createArrayOf("text", column));
-    }
+    ps.setArray(p++, c.createArrayOf("text", eventId));
+    ps.setArray(p++, c.createArrayOf("text", workflowId));
+    ps.setArray(p++, c.createArrayOf("int8", occurredAt));
+    ps.setArray(p++, c.createArrayOf("int8", startedAt));
     for (Integer[] column : counts) {
       ps.setArray(p++, c.createArrayOf("int4", column));
     }
@@ -265,6 +281,16 @@ public class LlmCallRepository {
     for (String[] column : List.of(cost, conversation, trace, span, step)) {
       ps.setArray(p++, c.createArrayOf("text", column));
     }
+  }
+
+  /**
+   * Unix microseconds, rounded exactly as PostgreSQL rounds a timestamp's text (the fraction read
+   * as a double, times 10^6, {@code rint}): the stored value is the one the text form gave, so a
+   * record redelivered across this change still meets its row's key.
+   */
+  static long epochMicros(Instant t) {
+    long fraction = (long) Math.rint(t.getNano() / 1e9 * 1e6);
+    return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), fraction);
   }
 
   private LlmCall map(ResultSet rs) throws SQLException {
