@@ -11,8 +11,12 @@
 #    (PublishCalls.java), as fast as confirms allow; the queue holds them.
 # 3. Starts the service again (optionally with JFR=1: a profile in /tmp/ingest-bench.jfr) and, with
 #    QUERIES=1, runs the ledger-bench queries in a loop meanwhile; waits until every record is in
-#    the ledger and reports the drain rate from recorded_at (first to last stored row).
+#    the ledger and reports the drain rate from recorded_at (first to last stored row), and the rate
+#    after the first WARM_SECONDS (default 10: a freshly started JVM spends about a third of its CPU
+#    compiling during the first half minute; the later rate is the sustained one).
 # SERVICE_JAVA_OPTS adds JVM options to the measured run (e.g. -agentpath:...libasyncProfiler.so=...).
+# CLEANUP=1 deletes the run's rows afterwards and rewrites the current partition (VACUUM FULL), so
+# runs back to back on one database start from the same state.
 # BENCH_APP=<dir> runs that copy of target/quarkus-app instead.
 # The service's TRACKING_INGEST_* variables (batch size, prefetch, concurrency) pass through.
 set -euo pipefail
@@ -98,7 +102,13 @@ $PSQL -d "$DB" -At -F ' ' -c "
   select 'stored', count(*), 'in', round(extract(epoch from max(recorded_at) - min(recorded_at))::numeric, 2), 's =',
          round(count(*) / nullif(extract(epoch from max(recorded_at) - min(recorded_at)), 0)), 'records/s (first to last stored row)'
   from llm_call where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day';
-  select 'rollup calls for the team (must equal stored)', sum(calls) from llm_usage_hourly where team = '$TEAM';"
+  select 'rollup calls for the team (must equal stored)', sum(calls) from llm_usage_hourly where team = '$TEAM';
+  with t as (select min(recorded_at) + interval '${WARM_SECONDS:-10} seconds' as warm, max(recorded_at) as last
+             from llm_call where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day')
+  select 'after the first ${WARM_SECONDS:-10} s (JIT warm):', count(*), 'in', round(extract(epoch from t.last - t.warm)::numeric, 2), 's =',
+         round(count(*) / nullif(extract(epoch from t.last - t.warm), 0)), 'records/s'
+  from llm_call, t where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day'
+    and recorded_at > t.warm group by t.last, t.warm;"
 echo "wall time from service start to all stored: $(echo "$T1 - $T0" | bc) s (includes start-up)"
 [ "$n" -gt "$N0" ] && echo "service CPU: $((CPU1 - CPU0)) ms for the $((n - N0)) records stored after start-up = $(echo "scale=1; ($CPU1 - $CPU0) * 1000 / ($n - $N0)" | bc) CPU-ms per 1000 records (queries included when QUERIES=1)"
 if [ -s /tmp/ingest-bench-queries.txt ]; then
@@ -106,5 +116,12 @@ if [ -s /tmp/ingest-bench-queries.txt ]; then
   awk '{a[$1]=a[$1] " " $2} END {for (k in a) {n=split(a[k], v, " "); asort(v); printf "%s: %.1f ms (n=%d)\n", k, v[int((n+1)/2)]*1000, n}}' /tmp/ingest-bench-queries.txt
 fi
 stop_service
+if [ "${CLEANUP:-0}" = 1 ]; then
+  # Leave the database as it was, so back-to-back runs start from the same state (the current
+  # month's partition would otherwise grow by <records> per run and each run measure a bigger one).
+  $PSQL -d "$DB" -c "delete from llm_call where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day'"
+  $PSQL -d "$DB" -c "delete from llm_usage_hourly where team = '$TEAM'" -c "delete from llm_usage_daily where team = '$TEAM'"
+  $PSQL -d "$DB" -c "vacuum full llm_call_p$(date -u +%Y_%m)"  # PartitionMaintenance's naming
+fi
 [ "${JFR:-0}" = 1 ] && echo "JFR profile: /tmp/ingest-bench.jfr"
 echo "== load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
