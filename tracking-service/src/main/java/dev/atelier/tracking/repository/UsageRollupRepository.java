@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -126,7 +127,8 @@ public class UsageRollupRepository {
   }
 
   private static Map<Key, Sums> sum(Grain grain, Collection<LlmCallRecorded> calls) {
-    Map<Key, Sums> sums = new TreeMap<>(ORDER);
+    // Summed in a hash map (a batch of 1,000 calls has a few hundred keys), sorted once after.
+    Map<Key, Sums> sums = new HashMap<>();
     Function<LlmCallRecorded, Key> keyOf =
         r ->
             new Key(
@@ -139,7 +141,9 @@ public class UsageRollupRepository {
     for (LlmCallRecorded r : calls) {
       sums.computeIfAbsent(keyOf.apply(r), k -> new Sums()).add(r);
     }
-    return sums;
+    Map<Key, Sums> sorted = new TreeMap<>(ORDER);
+    sorted.putAll(sums);
+    return sorted;
   }
 
   private void upsert(Grain grain, Map<Key, Sums> sums) throws SQLException {
