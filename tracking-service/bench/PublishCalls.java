@@ -2,6 +2,7 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import dev.atelier.kit.ids.TimeOrderedIds;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
@@ -11,7 +12,7 @@ import java.util.UUID;
  * Benchmark load: builds N LlmCallRecorded bodies in memory first (team = the given marker, the
  * same agents, providers and models as generate.sql), then publishes them to atelier.llm-calls as
  * fast as publisher confirms allow (a window of 5,000 unconfirmed), and prints the publish rate.
- * Run: java -cp amqp-client.jar:slf4j-api.jar PublishCalls.java <vhost> <count> <team>
+ * Run: java -cp amqp-client.jar:slf4j-api.jar:service-kit.jar PublishCalls.java <vhost> <count> <team>
  */
 public class PublishCalls {
   private static final String[] AGENTS = {
@@ -35,11 +36,11 @@ public class PublishCalls {
     boolean randomIds = "1".equals(System.getenv("RANDOM_IDS"));
     UUID[] workflows = new UUID[count / 40 + 1];
     for (int w = 0; w < workflows.length; w++) {
-      workflows[w] = randomIds ? UUID.randomUUID() : timeOrdered(base.toEpochMilli() + w);
+      workflows[w] = randomIds ? UUID.randomUUID() : TimeOrderedIds.at(base.toEpochMilli() + w);
     }
     for (int i = 0; i < count; i++) {
       Instant at = base.plusNanos(i * 1000L);
-      UUID id = randomIds ? UUID.randomUUID() : timeOrdered(at.toEpochMilli());
+      UUID id = randomIds ? UUID.randomUUID() : TimeOrderedIds.at(at.toEpochMilli());
       int m = (i / 5 + i / 40) % 6;
       ids[i] = id.toString();
       bodies[i] =
@@ -85,11 +86,4 @@ public class PublishCalls {
     }
   }
 
-  /** A version 7 UUID: 48 bits of Unix milliseconds, then random bits. */
-  private static UUID timeOrdered(long epochMillis) {
-    java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
-    return new UUID(
-        (epochMillis & 0xFFFF_FFFF_FFFFL) << 16 | 0x7000L | (r.nextLong() & 0x0FFFL),
-        r.nextLong() & 0x3FFF_FFFF_FFFF_FFFFL | 0x8000_0000_0000_0000L);
-  }
 }

@@ -3,8 +3,8 @@
 -- Shape: 40 calls per workflow (consecutive, so a workflow spans minutes), 8 steps/agents (5 calls
 -- each, one model per agent and workflow), 20 teams, 3 providers, 6 models, 2% errors, 3% unknown
 -- cost, 30% streamed with a TTFT. Event and workflow ids are time-ordered UUIDs (version 7: the
--- call's time, the workflow's first call's time), as the gateway and orchestrator make them. Step ids are UUIDs (one per step run, as the orchestrator
--- makes them); the other text dimensions are label ids (migrations V5, V7).
+-- call's time, the workflow's first call's time), as the gateway and orchestrator make them; step
+-- ids are UUIDs (one per step run); the other text dimensions are label ids (migrations V5, V7).
 \set ON_ERROR_STOP on
 \timing on
 select set_config('bench.end', :'end', false);

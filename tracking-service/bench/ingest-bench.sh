@@ -33,7 +33,9 @@ PSQL="psql -h 127.0.0.1 -U postgres -X -q"
 BASE="http://127.0.0.1:$PORT"
 M2=${M2_REPO:-$HOME/.m2/repository}
 APP=${BENCH_APP:-$MODULE/target/quarkus-app}
-CP="$M2/com/rabbitmq/amqp-client/5.25.0/amqp-client-5.25.0.jar:$M2/org/slf4j/slf4j-api/2.0.7/slf4j-api-2.0.7.jar"
+# service-kit for TimeOrderedIds: the load's ids are made the way the services make them.
+KIT=$(ls "$MODULE"/../service-kit/target/service-kit-*.jar | grep -v -- '-sources\|-tests' | head -1)
+CP="$M2/com/rabbitmq/amqp-client/5.25.0/amqp-client-5.25.0.jar:$M2/org/slf4j/slf4j-api/2.0.7/slf4j-api-2.0.7.jar:$KIT"
 SVC=""
 LOADER=""
 trap '[ -n "$LOADER" ] && kill $LOADER 2>/dev/null; [ -n "$SVC" ] && kill $SVC 2>/dev/null; true' EXIT
@@ -63,6 +65,8 @@ start_service
 stop_service
 
 TEAM="bench-ingest-$(date +%s)"
+# The rows this run stores (its own team, stamped now).
+RUN_ROWS="team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day'"
 java -cp "$CP" "$HERE/PublishCalls.java" "$VHOST" "$RECORDS" "$TEAM"
 
 # SERVICE_JAVA_OPTS: extra options for the measured run only, e.g. a profiler agent.
@@ -101,13 +105,13 @@ CPU1=$(cpu_ms)
 $PSQL -d "$DB" -At -F ' ' -c "
   select 'stored', count(*), 'in', round(extract(epoch from max(recorded_at) - min(recorded_at))::numeric, 2), 's =',
          round(count(*) / nullif(extract(epoch from max(recorded_at) - min(recorded_at)), 0)), 'records/s (first to last stored row)'
-  from llm_call where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day';
+  from llm_call where $RUN_ROWS;
   select 'rollup calls for the team (must equal stored)', sum(calls) from llm_usage_hourly where team = '$TEAM';
   with t as (select min(recorded_at) + interval '${WARM_SECONDS:-10} seconds' as warm, max(recorded_at) as last
-             from llm_call where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day')
+             from llm_call where $RUN_ROWS)
   select 'after the first ${WARM_SECONDS:-10} s (JIT warm):', count(*), 'in', round(extract(epoch from t.last - t.warm)::numeric, 2), 's =',
          round(count(*) / nullif(extract(epoch from t.last - t.warm), 0)), 'records/s'
-  from llm_call, t where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day'
+  from llm_call, t where $RUN_ROWS
     and recorded_at > t.warm group by t.last, t.warm;"
 echo "wall time from service start to all stored: $(echo "$T1 - $T0" | bc) s (includes start-up)"
 [ "$n" -gt "$N0" ] && echo "service CPU: $((CPU1 - CPU0)) ms for the $((n - N0)) records stored after start-up = $(echo "scale=1; ($CPU1 - $CPU0) * 1000 / ($n - $N0)" | bc) CPU-ms per 1000 records (queries included when QUERIES=1)"
@@ -119,7 +123,7 @@ stop_service
 if [ "${CLEANUP:-0}" = 1 ]; then
   # Leave the database as it was, so back-to-back runs start from the same state (the current
   # month's partition would otherwise grow by <records> per run and each run measure a bigger one).
-  $PSQL -d "$DB" -c "delete from llm_call where team = (select id from label where value = '$TEAM') and occurred_at > now() - interval '1 day'"
+  $PSQL -d "$DB" -c "delete from llm_call where $RUN_ROWS"
   $PSQL -d "$DB" -c "delete from llm_usage_hourly where team = '$TEAM'" -c "delete from llm_usage_daily where team = '$TEAM'"
   $PSQL -d "$DB" -c "vacuum full llm_call_p$(date -u +%Y_%m)"  # PartitionMaintenance's naming
 fi

@@ -154,6 +154,23 @@ class IngestTest {
   }
 
   @Test
+  void aRecordFromBeyondTheLedgersTimesIsDeadLetteredAloneNotItsBatch() throws Exception {
+    // Year 300000: valid ISO-8601, but past what PostgreSQL's timestamps hold.
+    LlmCallRecorded farFuture =
+        call().workflow(UUID.randomUUID()).at(Instant.parse("+300000-01-01T00:00:00Z")).build();
+    LlmCallRecorded after = call().workflow(UUID.randomUUID()).build();
+
+    ledger.publish(farFuture);
+    ledger.publish(after);
+
+    ledger.awaitRows(Set.of(after.eventId()));
+    GetResponse dead = deadLetters().awaitBody(EventCodec.write(farFuture));
+    assertThat(String.valueOf(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON)))
+        .contains("occurredAt and startedAt must lie between");
+    assertThat(ledger.rows(Set.of(farFuture.eventId()))).isZero();
+  }
+
+  @Test
   void anOlderStatusNeverOverwritesANewerOne() {
     UUID workflowId = UUID.randomUUID();
     Instant t0 = Instant.parse("2025-03-10T10:00:00Z");

@@ -22,7 +22,7 @@ public final class TimeOrderedIds {
   }
 
   /** A new version 7 UUID for the given Unix time in milliseconds. */
-  static UUID at(long epochMillis) {
+  public static UUID at(long epochMillis) {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     long msb = (epochMillis & 0xFFFF_FFFF_FFFFL) << 16 | 0x7000L | (random.nextLong() & 0x0FFFL);
     long lsb = random.nextLong() & 0x3FFF_FFFF_FFFF_FFFFL | 0x8000_0000_0000_0000L;

@@ -4,6 +4,7 @@ import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.MalformedEventException;
 import dev.atelier.contracts.WorkflowStatusChanged;
 import java.math.BigDecimal;
+import java.time.Instant;
 
 /**
  * What a well-formed record must satisfy before it enters the ledger. A violation throws {@link
@@ -21,11 +22,24 @@ final class RecordChecks {
 
   private static final int COST_SCALE = 18;
 
+  /**
+   * The times a call can have. Beyond them a record used to pass these checks and then fail its
+   * whole batch in the database (PostgreSQL's timestamps end in year 294276, the microseconds the
+   * ledger binds in 292277), so that batch's good records were redelivered with it until the
+   * delivery limit dead-lettered them all.
+   */
+  private static final Instant EARLIEST = Instant.parse("1970-01-01T00:00:00Z");
+
+  private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59.999999Z");
+
   private RecordChecks() {}
 
   static void check(LlmCallRecorded r) {
     require(LlmCallRecorded.TYPE.equals(r.type()), "unexpected event type " + r.type());
     require(notBlank(r.operation()), "operation is missing");
+    require(
+        within(r.occurredAt()) && (r.startedAt() == null || within(r.startedAt())),
+        "occurredAt and startedAt must lie between " + EARLIEST + " and " + LATEST);
     require(notBlank(r.provider()), "provider is missing");
     require(
         LlmCallRecorded.STATUS_OK.equals(r.status())
@@ -67,6 +81,10 @@ final class RecordChecks {
     require(WorkflowStatusChanged.TYPE.equals(e.type()), "unexpected event type " + e.type());
     require(e.workflowId() != null, "workflowId is missing");
     require(notBlank(e.status()), "status is missing");
+  }
+
+  private static boolean within(Instant t) {
+    return !t.isBefore(EARLIEST) && !t.isAfter(LATEST);
   }
 
   private static boolean notBlank(String s) {
