@@ -53,6 +53,14 @@ def status_of(workflow_id):
     return json.loads(body)["status"] if status == 200 else None
 
 
+def running_ids():
+    """Ids of the bench's workflows still running (at most 100: the driver keeps fewer in flight)."""
+    status, body = http("GET", ORCHESTRATOR + "/api/v1/workflows?status=running&team=bench&limit=100")
+    if status != 200:
+        raise RuntimeError(f"listing running workflows failed: {status} {body[:300]!r}")
+    return {item["id"] for item in json.loads(body)["items"]}
+
+
 def worker_steps():
     """Steps the worker finished (any outcome), from its Prometheus metrics."""
     with urllib.request.urlopen(WORKER + "/q/metrics", timeout=10) as resp:
@@ -101,14 +109,19 @@ def throughput(args, procs):
             inflight.add(submit(i))
 
     def poller():
+        # One list request per round finds the workflows that left "running"; only those are read one by
+        # one (to learn their outcome). Polling every in-flight workflow each round cost the orchestrator
+        # about six status reads per step, which the figures then counted as orchestration cost.
         while not stop.is_set():
-            for wid in list(inflight):
-                s = status_of(wid)
-                if s in FINAL:
-                    inflight.discard(wid)
-                    done.append((time.monotonic(), s))
+            watched = set(inflight)
+            if watched:
+                for wid in watched - running_ids():
+                    s = status_of(wid)
+                    if s in FINAL:
+                        inflight.discard(wid)
+                        done.append((time.monotonic(), s))
             top_up()
-            time.sleep(0.05)
+            time.sleep(0.1)
 
     top_up()
     threads = [threading.Thread(target=poller, daemon=True)]
@@ -116,9 +129,16 @@ def throughput(args, procs):
         t.start()
     time.sleep(args.warmup)
     cpu0, steps0, done0, t0 = procs.cpu(), worker_steps(), len(done), time.monotonic()
+    # Each full minute of the window: its steps/s and every process's RSS at its end (a soak's trend).
+    minutes, last_steps, next_mark = [], steps0, t0 + 60
     while time.monotonic() - t0 < args.seconds:
         procs.sample_rss()
         time.sleep(1)
+        if time.monotonic() >= next_mark:
+            now_steps = worker_steps()
+            minutes.append({"steps_per_s": round((now_steps - last_steps) / 60, 2),
+                            "rss_mb": {n: round(v[-1]) for n, v in procs.rss_samples.items() if v}})
+            last_steps, next_mark = now_steps, next_mark + 60
     cpu1, steps1, done1, t1 = procs.cpu(), worker_steps(), len(done), time.monotonic()
     stop.set()
     for t in threads:
@@ -139,6 +159,7 @@ def throughput(args, procs):
         "cpu_ms_per_step": round(sum(cpu1[n] - cpu0[n] for n in cpu0) * 1000 / steps, 1) if steps else None,
         "rss_mb": {n: {"first": round(v[0]), "max": round(max(v)), "last": round(v[-1])}
                    for n, v in procs.rss_samples.items() if v},
+        "minutes": minutes,
     }
 
 
@@ -195,6 +216,8 @@ def main():
     p.add_argument("--rate", type=int, default=100)
     p.add_argument("--warmup-share", type=float, default=0.1, help="share of latency samples dropped as warm-up")
     args = p.parse_args()
+    if args.inflight > 100:
+        p.error("--inflight is at most 100 (one page of running workflows)")
     pids = dict(item.split("=") for item in args.pids.split(","))
     procs = Processes({k: int(v) for k, v in pids.items()})
     result = throughput(args, procs) if args.phase == "throughput" else latency(args, procs)

@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 if [ "$QUICK" = 1 ]; then RUNS=${RUNS:-1}; SECONDS_T=20; WARMUP=10; LAT_SECONDS=15; else RUNS=${RUNS:-3}; SECONDS_T=60; WARMUP=20; LAT_SECONDS=60; fi
-SECONDS_T=${BENCH_SECONDS:-$SECONDS_T}
+SECONDS_T=${BENCH_SECONDS:-$SECONDS_T}; WARMUP=${BENCH_WARMUP:-$WARMUP}
 INFLIGHT=${BENCH_INFLIGHT:-40}
 # shellcheck source=deploy/local/java-opts.sh
 . "$ROOT/deploy/local/java-opts.sh"

@@ -80,6 +80,14 @@ def main(src, dst, md, stamp, quick, runs):
         lines.append("\nSoak (zero, one run): RSS first -> last MB: " + ", ".join(
             f"{n} {r['rss_mb'][n]['first']} -> {r['rss_mb'][n]['last']} (max {r['rss_mb'][n]['max']})"
             for r in [phases["soak"][0]["r"]] for n in sorted(r["rss_mb"])))
+        minutes = phases["soak"][0]["r"].get("minutes", [])
+        if minutes:
+            names = sorted(minutes[0]["rss_mb"])
+            lines.append("\n| minute | steps/s | " + " | ".join(f"{n} RSS MB" for n in names) + " |")
+            lines.append("|---" * (len(names) + 2) + "|")
+            for i, mnt in enumerate(minutes, 1):
+                lines.append(f"| {i} | {mnt['steps_per_s']} | " +
+                             " | ".join(str(mnt["rss_mb"].get(n, "")) for n in names) + " |")
     if "tracing_cost_percent" in summary:
         lines.append(f"\nTracing cost: {summary['tracing_cost_percent']} % of throughput (zero vs notrace).")
     if "latency" in p:
