@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
 """Drives a running Atelier suite for the end-to-end benchmark (started by deploy/bench/e2e.sh).
 
-  e2e.py throughput --seconds S --inflight N   keep N workflows in flight for S seconds after a warm-up;
-                                               steps/s and workflows/s in the steady window, CPU and RSS per
-                                               process
-  e2e.py latency --rate R --seconds S          open-loop R submissions/s for S seconds while they run;
-                                               p50/p95/p99 of POST /api/v1/workflows
+  e2e.py throughput --seconds S --windows W --inflight N
+      keep N workflows in flight; after --warmup seconds, W measured windows of S seconds one after the other:
+      steps/s and workflows/s, CPU and RSS per process, broker and database CPU, broker messages per step
+  e2e.py latency --rate R --seconds S
+      open-loop R submissions/s for S seconds while they run; p50/p95/p99 of POST /api/v1/workflows
 
-Prints one JSON object. Process ids come from --pids name=pid,...; ports from ORCHESTRATOR_URL and WORKER_URL.
+Prints one JSON line per window (phase, window number, load average, result). Process ids come from --pids name=pid,...; ports from ORCHESTRATOR_URL and WORKER_URL.
 Only the Python standard library is used.
 """
 import argparse
 import json
 import os
+import re
 import statistics
+import subprocess
 import threading
 import time
 import urllib.error
@@ -24,6 +26,7 @@ ORCHESTRATOR = os.environ.get("ORCHESTRATOR_URL", "http://127.0.0.1:17080")
 WORKER = os.environ.get("WORKER_URL", "http://127.0.0.1:17081")
 FINAL = {"completed", "failed", "cancelled", "budget_exceeded"}
 TICKS = os.sysconf("SC_CLK_TCK")
+ARGS = None
 REQUIREMENT = ("Build an order tracking feature for a small web shop: customers see each order's status and "
                "expected delivery date, get an email on every carrier update, and support staff can search "
                "orders by number or email.")
@@ -71,6 +74,38 @@ def worker_steps():
             # name{labels} value [# {exemplar labels} value timestamp]
             total += float(line.split("} ", 1)[1].split()[0])
     return total
+
+
+def infra_cpu():
+    """CPU seconds of RabbitMQ (beam.smp) and of all PostgreSQL processes (server and backends)."""
+    out = {"rabbitmq": 0.0, "postgresql": 0.0}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+        except OSError:
+            continue  # ended meanwhile
+        comm, fields = head.split("(", 1)[1], rest.split()
+        name = "rabbitmq" if comm == "beam.smp" else "postgresql" if comm.startswith("postgres") else None
+        if name:
+            out[name] += (int(fields[11]) + int(fields[12])) / TICKS
+    return out
+
+
+def broker_counters():
+    """RabbitMQ's global message counters (published, routed to queues, delivered), or None if unreadable."""
+    try:
+        text = subprocess.run(["rabbitmqctl", "-q", "eval", "rabbit_global_counters:overview()."],
+                              capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    counts = {}
+    for key, name in (("messages_received_total", "published"), ("messages_routed_total", "routed"),
+                      ("messages_delivered_total", "delivered")):
+        counts[name] = sum(int(v) for v in re.findall(key + r" => (\d+)", text))
+    return counts if counts["published"] else None
 
 
 class Processes:
@@ -128,6 +163,17 @@ def throughput(args, procs):
     for t in threads:
         t.start()
     time.sleep(args.warmup)
+    for window_no in range(1, args.windows + 1):
+        procs.rss_samples = {name: [] for name in procs.pids}
+        emit(window_no, measure_window(args, procs, done))
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+
+
+def measure_window(args, procs, done):
+    """One measured window of a running throughput load."""
+    broker0, infra0 = broker_counters(), infra_cpu()
     cpu0, steps0, done0, t0 = procs.cpu(), worker_steps(), len(done), time.monotonic()
     # Each full minute of the window: its steps/s and every process's RSS at its end (a soak's trend).
     minutes, last_steps, next_mark = [], steps0, t0 + 60
@@ -140,9 +186,7 @@ def throughput(args, procs):
                             "rss_mb": {n: round(v[-1]) for n, v in procs.rss_samples.items() if v}})
             last_steps, next_mark = now_steps, next_mark + 60
     cpu1, steps1, done1, t1 = procs.cpu(), worker_steps(), len(done), time.monotonic()
-    stop.set()
-    for t in threads:
-        t.join(timeout=30)
+    infra1, broker1 = infra_cpu(), broker_counters()
     window = t1 - t0
     steps = steps1 - steps0
     cpu = {name: round((cpu1[name] - cpu0[name]) / window * 100, 1) for name in cpu0}
@@ -160,7 +204,20 @@ def throughput(args, procs):
         "rss_mb": {n: {"first": round(v[0]), "max": round(max(v)), "last": round(v[-1])}
                    for n, v in procs.rss_samples.items() if v},
         "minutes": minutes,
+        # PostgreSQL counts every backend on the machine; the bench is what runs during a quiet run.
+        "infra_cpu_percent": {n: round((infra1[n] - infra0[n]) / window * 100, 1) for n in infra0},
+        "infra_cpu_ms_per_step": {n: round((infra1[n] - infra0[n]) * 1000 / steps, 2) for n in infra0}
+        if steps else None,
+        "broker_messages_per_step": {n: round((broker1[n] - broker0[n]) / steps, 2) for n in broker0}
+        if steps and broker0 and broker1 else None,
     }
+
+
+def emit(run, result):
+    """One line of results.jsonl: the phase, the run (window) number, the load average as it ends."""
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
+    print(json.dumps({"phase": ARGS.label, "run": run, "load": load, "r": result}), flush=True)
 
 
 def latency(args, procs):
@@ -214,14 +271,21 @@ def main():
     p.add_argument("--warmup", type=float, default=20)
     p.add_argument("--inflight", type=int, default=40)
     p.add_argument("--rate", type=int, default=100)
+    p.add_argument("--windows", type=int, default=1, help="measured windows, one after the other, after one warm-up")
+    p.add_argument("--label", default=None, help="phase name written with each result (default: the phase)")
     p.add_argument("--warmup-share", type=float, default=0.1, help="share of latency samples dropped as warm-up")
     args = p.parse_args()
+    global ARGS
+    ARGS = args
+    args.label = args.label or args.phase
     if args.inflight > 100:
         p.error("--inflight is at most 100 (one page of running workflows)")
     pids = dict(item.split("=") for item in args.pids.split(","))
     procs = Processes({k: int(v) for k, v in pids.items()})
-    result = throughput(args, procs) if args.phase == "throughput" else latency(args, procs)
-    print(json.dumps(result))
+    if args.phase == "throughput":
+        throughput(args, procs)
+    else:
+        emit(1, latency(args, procs))
 
 
 if __name__ == "__main__":

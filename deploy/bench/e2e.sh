@@ -8,10 +8,16 @@
 #   notrace   the same with the OpenTelemetry SDK disabled in every service: tracing cost = 1 - zero/notrace
 #   latency   100 submissions/s for 60 s (15 s with --quick) while the workflows run; p50/p95/p99 of the POST
 #   llm       throughput with a simulated LLM like a real one (log-normal latency, median 800 ms)
-#   perftest  RabbitMQ PerfTest, persistent + confirms, quorum queue: the broker's ceiling on this machine
-#   soak      (not in the default list) zero for 10 minutes, one run: RSS of every process over time (leaks)
-# Each throughput phase runs --runs times (default 3; 1 with --quick) and reports the median.
-# --profile records a JFR profile of every service (logs/<phase>-<run>-<service>.jfr) and prints the hottest
+#   perftest  RabbitMQ PerfTest, persistent + confirms, quorum queue: the broker's ceiling on this machine; then
+#             paced like the services (300 msg/s, one confirm at a time): the broker's CPU per message
+#   soak      (not in the default list) zero for 10 minutes (SOAK_SECONDS) after a 20 s warm-up, one window:
+#             steps/s and the RSS of every process minute by minute (leaks)
+# Each throughput phase starts the suite once, warms it up (240 s; 10 s with --quick) and measures --runs windows
+# of 60 s one after the other (default 3; 1 window of 20 s with --quick); it reports their medians. The latency
+# phase first warms its suite with 120 s of throughput load. A full run takes about 30 minutes.
+# BENCH_WARMUP and BENCH_SECONDS override the warm-up and the window, BENCH_INFLIGHT the workflows kept in
+# flight (default 40, at most 100).
+# --profile records a JFR profile of every service (logs/<phase>-<service>.jfr) and prints the hottest
 # methods per service (deploy/bench/jfr-top.sh); profiled runs are slower, so do not quote their figures.
 #
 # The suite runs on private ports 17080-17084 with its own databases (atelier_<service>_bench, recreated) and
@@ -29,12 +35,13 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift ;;
     --phases) PHASES=$2; shift ;;
     --profile) PROFILE=1 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
-if [ "$QUICK" = 1 ]; then RUNS=${RUNS:-1}; SECONDS_T=20; WARMUP=10; LAT_SECONDS=15; else RUNS=${RUNS:-3}; SECONDS_T=60; WARMUP=20; LAT_SECONDS=60; fi
+if [ "$QUICK" = 1 ]; then RUNS=${RUNS:-1}; SECONDS_T=20; WARMUP=10; LAT_SECONDS=15; LAT_WARMUP=10
+else RUNS=${RUNS:-3}; SECONDS_T=60; WARMUP=240; LAT_SECONDS=60; LAT_WARMUP=120; fi
 SECONDS_T=${BENCH_SECONDS:-$SECONDS_T}; WARMUP=${BENCH_WARMUP:-$WARMUP}
 INFLIGHT=${BENCH_INFLIGHT:-40}
 # shellcheck source=deploy/local/java-opts.sh
@@ -106,23 +113,21 @@ pids_arg() { local s="" n; for n in "${!PIDS[@]}"; do s="$s${s:+,}$n=${PIDS[$n]}
 
 export ORCHESTRATOR_URL=http://127.0.0.1:17080 WORKER_URL=http://127.0.0.1:17081
 RESULTS="$OUT/results.jsonl"
-# throughput_phase NAME ENV...: RUNS runs of the throughput driver, each on a freshly started suite.
+# throughput_phase NAME ENV...: starts the suite once, warms it up (the JIT keeps compiling for minutes on two
+# cores), then measures RUNS windows one after the other; the phase's figures are their medians.
 throughput_phase() {
   local name=$1; shift
-  for run in $(seq 1 "$RUNS"); do
-    say "$name run $run/$RUNS: starting the suite"
-    start_suite "$name-$run" "$@"
-    say "$name run $run/$RUNS: ${INFLIGHT} workflows in flight, ${WARMUP}s warm-up, ${SECONDS_T}s measured"
-    # Profiles cover the load only, not the start-up.
-    [ "$PROFILE" = 0 ] || for n in "${!PIDS[@]}"; do jcmd "${PIDS[$n]}" JFR.start name=bench settings=profile >/dev/null; done
-    python3 "$ROOT/deploy/bench/e2e.py" throughput --pids "$(pids_arg)" --seconds "$SECONDS_T" \
-      --warmup "$WARMUP" --inflight "$INFLIGHT" | sed "s/^/{\"phase\":\"$name\",\"run\":$run,\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":/; s/\$/}/" >>"$RESULTS"
-    tail -n 1 "$RESULTS"
-    [ "$PROFILE" = 0 ] || for n in "${!PIDS[@]}"; do
-      jcmd "${PIDS[$n]}" JFR.dump name=bench filename="$LOGS/$name-$run-$n.jfr" >/dev/null
-    done
-    stop_suite
+  say "$name: starting the suite"
+  start_suite "$name" "$@"
+  say "$name: ${INFLIGHT} workflows in flight, ${WARMUP}s warm-up, then $RUNS windows of ${SECONDS_T}s"
+  # Profiles cover the load only, not the start-up.
+  [ "$PROFILE" = 0 ] || for n in "${!PIDS[@]}"; do jcmd "${PIDS[$n]}" JFR.start name=bench settings=profile >/dev/null; done
+  python3 "$ROOT/deploy/bench/e2e.py" throughput --label "$name" --pids "$(pids_arg)" --seconds "$SECONDS_T" \
+    --windows "$RUNS" --warmup "$WARMUP" --inflight "$INFLIGHT" | tee -a "$RESULTS"
+  [ "$PROFILE" = 0 ] || for n in "${!PIDS[@]}"; do
+    jcmd "${PIDS[$n]}" JFR.dump name=bench filename="$LOGS/$name-$n.jfr" >/dev/null
   done
+  stop_suite
 }
 
 IFS=',' read -ra PH <<<"$PHASES"
@@ -130,16 +135,18 @@ for phase in "${PH[@]}"; do
   case "$phase" in
     zero) throughput_phase zero GATEWAY_SIMULATED_LATENCY=none ;;
     notrace) throughput_phase notrace GATEWAY_SIMULATED_LATENCY=none QUARKUS_OTEL_SDK_DISABLED=true ;;
-    soak) RUNS_SAVED=$RUNS; RUNS=1; SECONDS_SAVED=$SECONDS_T; SECONDS_T=${SOAK_SECONDS:-600}
+    soak) SAVED="$RUNS $SECONDS_T $WARMUP"; RUNS=1; SECONDS_T=${SOAK_SECONDS:-600}; WARMUP=20
       throughput_phase soak GATEWAY_SIMULATED_LATENCY=none
-      RUNS=$RUNS_SAVED; SECONDS_T=$SECONDS_SAVED ;;
+      read -r RUNS SECONDS_T WARMUP <<<"$SAVED" ;;
     llm) throughput_phase llm GATEWAY_SIMULATED_LATENCY=lognormal GATEWAY_SIMULATED_LATENCY_MEDIAN=800ms ;;
     latency)
       start_suite latency GATEWAY_SIMULATED_LATENCY=none
-      say "latency: 100 submissions/s for ${LAT_SECONDS}s"
+      # Warmed like the throughput phases (shorter), so the figures are not the JIT's.
+      say "latency: ${LAT_WARMUP}s of throughput load to warm the suite, then 100 submissions/s for ${LAT_SECONDS}s"
+      python3 "$ROOT/deploy/bench/e2e.py" throughput --pids "$(pids_arg)" --windows 0 --warmup "$LAT_WARMUP" \
+        --inflight "$INFLIGHT"
       python3 "$ROOT/deploy/bench/e2e.py" latency --pids "$(pids_arg)" --rate 100 --seconds "$LAT_SECONDS" \
-        | sed "s/^/{\"phase\":\"latency\",\"run\":1,\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":/; s/\$/}/" >>"$RESULTS"
-      tail -n 1 "$RESULTS"
+        | tee -a "$RESULTS"
       stop_suite ;;
     perftest)
       say "perftest: RabbitMQ alone, persistent + confirms, quorum queue, 30 s"
@@ -149,7 +156,19 @@ for phase in "${PH[@]}"; do
       rate=$("$ROOT/../shared/bench/rabbitmq-perftest.sh" -h amqp://guest:guest@127.0.0.1:5672/atelier-perftest \
         -x 1 -y 1 -z 30 -f persistent -c 100 -q 50 -s 2000 --quorum-queue --queue perftest-q 2>&1 \
         | tee "$LOGS/perftest.log" | sed -n 's/.*receiving rate avg: \([0-9]*\).*/\1/p' | tail -n 1)
-      echo "{\"phase\":\"perftest\",\"run\":1,\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":{\"msg_per_s\":${rate:-null}}}" >>"$RESULTS"
+      # The services' pattern instead: one publisher waiting for each confirm, one consumer acking each
+      # message, a few hundred messages/s. What the broker spends per message then (no batching of the
+      # quorum queue's log writes) is what a step's messages cost it.
+      say "perftest: paced like the services, 300 msg/s, one confirm at a time, 30 s"
+      beam=$(pgrep -x beam.smp | head -n 1)
+      cpu0=$(awk '{print $14+$15}' "/proc/$beam/stat")
+      paced=$("$ROOT/../shared/bench/rabbitmq-perftest.sh" -h amqp://guest:guest@127.0.0.1:5672/atelier-perftest \
+        -x 1 -y 1 -z 30 -r 300 -f persistent -c 1 -q 1 -s 2000 --quorum-queue --queue perftest-paced 2>&1 \
+        | tee "$LOGS/perftest-paced.log" | sed -n 's/.*receiving rate avg: \([0-9]*\).*/\1/p' | tail -n 1)
+      cpu1=$(awk '{print $14+$15}' "/proc/$beam/stat")
+      paced_ms=$(awk -v c="$((cpu1 - cpu0))" -v t="$(getconf CLK_TCK)" -v r="${paced:-0}" \
+        'BEGIN { if (r > 0) printf "%.3f", c / t * 1000 / (r * 30); else print "null" }')
+      echo "{\"phase\":\"perftest\",\"run\":1,\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":{\"msg_per_s\":${rate:-null},\"paced_msg_per_s\":${paced:-null},\"paced_broker_cpu_ms_per_msg\":${paced_ms}}}" >>"$RESULTS"
       tail -n 1 "$RESULTS"
       rabbitmqctl -q delete_vhost atelier-perftest >/dev/null 2>&1 || true ;;
     *) echo "unknown phase $phase" >&2; exit 2 ;;

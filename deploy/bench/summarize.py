@@ -47,6 +47,14 @@ def main(src, dst, md, stamp, quick, runs):
                 "rss_growth_mb": {n: median([x["rss_mb"][n]["last"] - x["rss_mb"][n]["first"] for x in r
                                              if n in x["rss_mb"]]) for n in cpu_names},
                 "per_run_steps_per_s": [x["steps_per_s"] for x in r],
+                "infra_cpu_ms_per_step": {n: median([x["infra_cpu_ms_per_step"][n] for x in r
+                                                     if x.get("infra_cpu_ms_per_step")])
+                                          for n in ("rabbitmq", "postgresql")
+                                          if any(x.get("infra_cpu_ms_per_step") for x in r)},
+                "broker_messages_per_step": {n: median([x["broker_messages_per_step"][n] for x in r
+                                                        if x.get("broker_messages_per_step")])
+                                             for n in ("published", "routed", "delivered")
+                                             if any(x.get("broker_messages_per_step") for x in r)},
                 "load": [x["load"] for x in rs],
             }
         else:
@@ -61,7 +69,7 @@ def main(src, dst, md, stamp, quick, runs):
 
     m = summary["machine"]
     lines = [f"\n## Run {stamp}{' (quick)' if summary['quick'] else ''}\n",
-             f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['mem_gb']} GiB, {m['java']}. Medians of {runs} run(s); "
+             f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['mem_gb']} GiB, {m['java']}. Medians of {runs} measured window(s), one suite per phase; "
              f"command: `deploy/bench/e2e.sh{' --quick' if summary['quick'] else ''}`; raw: "
              f"`deploy/bench/results/{stamp}/results.json`.\n",
              "| phase | steps/s | workflows/s | CPU ms/step | load (1/5/15 min) |", "|---|---|---|---|---|"]
@@ -76,6 +84,15 @@ def main(src, dst, md, stamp, quick, runs):
         lines.append("\nRSS max MB (zero): " + ", ".join(f"{n} {v}" for n, v in p["zero"]["rss_max_mb"].items()) +
                      "; growth over the window: " +
                      ", ".join(f"{n} {v}" for n, v in p["zero"]["rss_growth_mb"].items()))
+    for name in ("zero", "soak"):
+        if name in p and p[name]["infra_cpu_ms_per_step"]:
+            lines.append(f"\nBroker and database ({name}): RabbitMQ " +
+                         f"{p[name]['infra_cpu_ms_per_step']['rabbitmq']} CPU-ms/step, PostgreSQL "
+                         f"{p[name]['infra_cpu_ms_per_step']['postgresql']} CPU-ms/step" +
+                         ("; messages per step: " + ", ".join(f"{n} {v}" for n, v in
+                                                             p[name]["broker_messages_per_step"].items())
+                          if p[name]["broker_messages_per_step"] else "") + ".")
+            break
     if "soak" in p:
         lines.append("\nSoak (zero, one run): RSS first -> last MB: " + ", ".join(
             f"{n} {r['rss_mb'][n]['first']} -> {r['rss_mb'][n]['last']} (max {r['rss_mb'][n]['max']})"
@@ -99,6 +116,10 @@ def main(src, dst, md, stamp, quick, runs):
         lines.append(f"\nRabbitMQ PerfTest (persistent, confirms, quorum queue): {p['perftest']['msg_per_s']} msg/s"
                      + (f"; steps/s are {summary['steps_per_broker_msg_ceiling'] * 100:.2f} % of it."
                         if "steps_per_broker_msg_ceiling" in summary else "."))
+        if p["perftest"].get("paced_broker_cpu_ms_per_msg") is not None:
+            lines.append(f"Paced like the services ({p['perftest']['paced_msg_per_s']} msg/s, one confirm at a "
+                         f"time): the broker spends {p['perftest']['paced_broker_cpu_ms_per_msg']} CPU-ms per "
+                         "message.")
     with open(md, "a") as f:
         f.write("\n".join(lines) + "\n")
 

@@ -2,7 +2,9 @@
 # machine. JAVA_OPTS_<SERVICE> (e.g. JAVA_OPTS_LLM_GATEWAY_SERVICE) replaces them for one service, JAVA_OPTS for
 # all. The defaults keep each process near or under 250 MB RSS: serial GC (2 cores), small thread stacks, a
 # bounded code cache, metaspace and direct memory, and two Netty arenas instead of one per event loop. Containers
-# size the heap from their memory limit instead (Dockerfile.jvm).
+# size the heap from their memory limit instead (Dockerfile.jvm). The JIT stays tiered: C1 alone
+# (-XX:TieredStopAtLevel=1) ran the suite faster for its first two minutes and with 40 MB less RSS per process,
+# but 30 % slower from then on (docs/benchmarks/end-to-end.md, "C1 or C2").
 atelier_java_opts() {
   local module=$1
   local var
