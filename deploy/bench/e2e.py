@@ -26,7 +26,6 @@ ORCHESTRATOR = os.environ.get("ORCHESTRATOR_URL", "http://127.0.0.1:17080")
 WORKER = os.environ.get("WORKER_URL", "http://127.0.0.1:17081")
 FINAL = {"completed", "failed", "cancelled", "budget_exceeded"}
 TICKS = os.sysconf("SC_CLK_TCK")
-ARGS = None
 REQUIREMENT = ("Build an order tracking feature for a small web shop: customers see each order's status and "
                "expected delivery date, get an email on every carrier update, and support staff can search "
                "orders by number or email.")
@@ -84,14 +83,20 @@ def infra_cpu():
             continue
         try:
             with open(f"/proc/{pid}/stat") as f:
-                head, rest = f.read().rsplit(")", 1)
+                stat = f.read()
         except OSError:
             continue  # ended meanwhile
-        comm, fields = head.split("(", 1)[1], rest.split()
+        comm = stat.split("(", 1)[1].rsplit(")", 1)[0]
         name = "rabbitmq" if comm == "beam.smp" else "postgresql" if comm.startswith("postgres") else None
         if name:
-            out[name] += (int(fields[11]) + int(fields[12])) / TICKS
+            out[name] += cpu_seconds(stat)
     return out
+
+
+def cpu_seconds(stat):
+    """User + system CPU seconds from the text of /proc/<pid>/stat."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def broker_counters():
@@ -119,8 +124,7 @@ class Processes:
         out = {}
         for name, pid in self.pids.items():
             with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            out[name] = (int(fields[11]) + int(fields[12])) / TICKS
+                out[name] = cpu_seconds(f.read())
         return out
 
     def sample_rss(self):
@@ -165,7 +169,7 @@ def throughput(args, procs):
     time.sleep(args.warmup)
     for window_no in range(1, args.windows + 1):
         procs.rss_samples = {name: [] for name in procs.pids}
-        emit(window_no, measure_window(args, procs, done))
+        emit(args.label, window_no, measure_window(args, procs, done))
     stop.set()
     for t in threads:
         t.join(timeout=30)
@@ -213,11 +217,11 @@ def measure_window(args, procs, done):
     }
 
 
-def emit(run, result):
+def emit(label, run, result):
     """One line of results.jsonl: the phase, the run (window) number, the load average as it ends."""
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
-    print(json.dumps({"phase": ARGS.label, "run": run, "load": load, "r": result}), flush=True)
+    print(json.dumps({"phase": label, "run": run, "load": load, "r": result}), flush=True)
 
 
 def latency(args, procs):
@@ -275,8 +279,6 @@ def main():
     p.add_argument("--label", default=None, help="phase name written with each result (default: the phase)")
     p.add_argument("--warmup-share", type=float, default=0.1, help="share of latency samples dropped as warm-up")
     args = p.parse_args()
-    global ARGS
-    ARGS = args
     args.label = args.label or args.phase
     if args.inflight > 100:
         p.error("--inflight is at most 100 (one page of running workflows)")
@@ -285,7 +287,7 @@ def main():
     if args.phase == "throughput":
         throughput(args, procs)
     else:
-        emit(1, latency(args, procs))
+        emit(args.label, 1, latency(args, procs))
 
 
 if __name__ == "__main__":
