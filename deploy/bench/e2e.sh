@@ -20,9 +20,10 @@
 # --profile records a JFR profile of every service (logs/<phase>-<service>.jfr) and prints the hottest
 # methods per service (deploy/bench/jfr-top.sh); profiled runs are slower, so do not quote their figures.
 #
-# The suite runs on private ports 17080-17084 with its own databases (atelier_<service>_bench, recreated) and
-# vhost (atelier-bench), so it does not disturb a suite started by deploy/local/run.sh. JVM flags per service as
-# run.sh starts them (deploy/local/java-opts.sh; JAVA_OPTS_<SERVICE> or JAVA_OPTS override them).
+# The suite runs on private ports 17080-17084 with its own databases (atelier_<service>_bench) and vhost
+# (atelier-bench), both recreated empty for every phase, so it does not disturb a suite started by
+# deploy/local/run.sh. JVM flags per service as run.sh starts them (deploy/local/java-opts.sh;
+# JAVA_OPTS_<SERVICE> or JAVA_OPTS override them).
 # Results: deploy/bench/results/<UTC time>/results.json and a summary appended to docs/benchmarks/end-to-end.md.
 set -euo pipefail
 
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift ;;
     --phases) PHASES=$2; shift ;;
     --profile) PROFILE=1 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -61,12 +62,19 @@ for m in $SERVICES; do
   jar="$ROOT/${m%%:*}/target/quarkus-app/quarkus-run.jar"
   [ -f "$jar" ] || { say "building the services"; ./mvnw -B -q -DskipTests -DskipITs package -pl '!system-tests'; break; }
 done
-rabbitmqctl -q delete_vhost atelier-bench >/dev/null 2>&1 || true
-rabbitmqctl -q add_vhost atelier-bench >/dev/null
-rabbitmqctl -q set_permissions -p atelier-bench guest '.*' '.*' '.*' >/dev/null
-for db in orchestrator gateway context tracking; do
-  psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists atelier_${db}_bench with (force)" >/dev/null
-done
+# reset_state: empty databases and vhost. Every phase starts on them: a suite started on the previous phase's
+# state resumes that phase's unfinished workflows (thousands after the latency phase), and the driver's own
+# workflows then queue behind them.
+reset_state() {
+  rabbitmqctl -q delete_vhost atelier-bench >/dev/null 2>&1 || true
+  rabbitmqctl -q add_vhost atelier-bench >/dev/null
+  rabbitmqctl -q set_permissions -p atelier-bench guest '.*' '.*' '.*' >/dev/null
+  local db
+  for db in orchestrator gateway context tracking; do
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists atelier_${db}_bench with (force)" \
+      >/dev/null 2>&1
+  done
+}
 
 # A minimal OTLP/HTTP sink, so "tracing on" means spans are built, batched and exported for real; it counts
 # the spans per service and name into logs/otlp-spans.json, over all traced phases of the run (run one phase,
@@ -88,6 +96,7 @@ trap 'stop_suite; kill $SINK_PID 2>/dev/null || true' EXIT
 # start_suite LABEL ENV...: starts the five services with extra environment, waits until all are ready.
 start_suite() {
   local label=$1; shift
+  reset_state
   for entry in $SERVICES; do
     local module=${entry%%:*} port=${entry##*:}
     local opts
