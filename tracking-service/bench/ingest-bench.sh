@@ -80,7 +80,15 @@ cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' "
 # rows every poll scanned the day's partition and took CPU from the ingest it measures. The final
 # figures below count the raw rows once.
 stored() { $PSQL -d "$DB" -At -c "select coalesce(sum(calls), 0) from llm_usage_daily where team = '$TEAM'"; }
-CPU0=$(cpu_ms); N0=$(stored)
+# RabbitMQ's and PostgreSQL's CPU over the same span (every beam.smp and postgres process, plus what
+# the postmaster collected from exited children such as autovacuum workers).
+infra_cpu_ms() {
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v t="$(getconf CLK_TCK)" '
+    $2 == "(beam.smp)" { r += $14 + $15 }
+    $2 == "(postgres)" { p += $14 + $15 + $16 + $17 }
+    END { printf "%d %d\n", r * 1000 / t, p * 1000 / t }'
+}
+CPU0=$(cpu_ms); read -r MQ0 PG0 < <(infra_cpu_ms); N0=$(stored)
 if [ "${QUERIES:-0}" = 1 ]; then
   DAY_END=$(date -u +%Y-%m-%dT00:00:00Z)
   DAY_START=$(date -u -d "$DAY_END - 30 days" +%Y-%m-%dT00:00:00Z)
@@ -100,7 +108,7 @@ for _ in $(seq 1 600); do
   sleep 1
 done
 T1=$(date +%s.%N)
-CPU1=$(cpu_ms)
+CPU1=$(cpu_ms); read -r MQ1 PG1 < <(infra_cpu_ms)
 [ -n "$LOADER" ] && { kill $LOADER 2>/dev/null || true; LOADER=""; }
 $PSQL -d "$DB" -At -F ' ' -c "
   select 'stored', count(*), 'in', round(extract(epoch from max(recorded_at) - min(recorded_at))::numeric, 2), 's =',
@@ -114,7 +122,11 @@ $PSQL -d "$DB" -At -F ' ' -c "
   from llm_call, t where $RUN_ROWS
     and recorded_at > t.warm group by t.last, t.warm;"
 echo "wall time from service start to all stored: $(echo "$T1 - $T0" | bc) s (includes start-up)"
-[ "$n" -gt "$N0" ] && echo "service CPU: $((CPU1 - CPU0)) ms for the $((n - N0)) records stored after start-up = $(echo "scale=1; ($CPU1 - $CPU0) * 1000 / ($n - $N0)" | bc) CPU-ms per 1000 records (queries included when QUERIES=1)"
+if [ "$n" -gt "$N0" ]; then
+  per_k() { echo "scale=1; $1 * 1000 / ($n - $N0)" | bc; }
+  echo "service CPU: $((CPU1 - CPU0)) ms for the $((n - N0)) records stored after start-up = $(per_k $((CPU1 - CPU0))) CPU-ms per 1000 records (queries included when QUERIES=1)"
+  echo "RabbitMQ CPU: $(per_k $((MQ1 - MQ0))) ms per 1000 records; PostgreSQL CPU: $(per_k $((PG1 - PG0))) ms per 1000 records (same span)"
+fi
 if [ -s /tmp/ingest-bench-queries.txt ]; then
   echo "== query medians (ms) during the drain"
   awk '{a[$1]=a[$1] " " $2} END {for (k in a) {n=split(a[k], v, " "); asort(v); printf "%s: %.1f ms (n=%d)\n", k, v[int((n+1)/2)]*1000, n}}' /tmp/ingest-bench-queries.txt

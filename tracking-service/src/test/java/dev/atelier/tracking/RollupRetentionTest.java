@@ -20,7 +20,9 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.time.YearMonth;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,6 +31,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.StreamSupport;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -101,7 +104,7 @@ class RollupRetentionTest {
 
     // The same report from the rollups and from the raw rows.
     String range = "&team=" + team + "&from=" + start + "&to=" + start.plus(3, ChronoUnit.DAYS);
-    JsonNode raw = Ledger.getJson("/api/v1/usage?groupBy=model" + range);
+    JsonNode raw = Ledger.getJson("/api/v1/usage?groupBy=model&percentiles=exact" + range);
     JsonNode rolled = Ledger.getJson("/api/v1/usage?groupBy=model&percentiles=false" + range);
     assertThat(raw.get("source").asText()).isEqualTo("raw");
     assertThat(rolled.get("source").asText()).isEqualTo("rollup-daily");
@@ -221,13 +224,136 @@ class RollupRetentionTest {
   }
 
   @Test
+  void percentilesOverWholeDaysComeFromTheDailyHistogramsWithinTheirError() throws Exception {
+    String team = "team-sketch-" + UUID.randomUUID();
+    Instant start = Instant.now().truncatedTo(ChronoUnit.DAYS).minus(3, ChronoUnit.DAYS);
+    List<LlmCallRecorded> calls = new ArrayList<>();
+    for (int i = 0; i < 600; i++) {
+      // Log-normal latencies around 800 ms (a real LLM's shape), two models over two days.
+      long latency = i % 150 == 0 ? 0 : Math.round(Math.exp(6.7 + random.nextGaussian()));
+      calls.add(
+          call()
+              .team(team)
+              .model(i % 3 == 0 ? "gpt-4o" : "llama-3.1-8b", null)
+              .at(start.plus(i * 4L, ChronoUnit.MINUTES).plusMillis(random.nextInt(60_000)))
+              .latency(latency)
+              .ttft(i % 4 == 0 ? null : (long) (5 + random.nextInt(3000)))
+              .build());
+    }
+    // Three publishes, so the days' histograms are also merged in the database, not only in one
+    // batch; the middle one repeats records (duplicates must not count twice).
+    ledger.publish(calls.subList(0, 250));
+    ledger.publish(calls.subList(200, 400));
+    ledger.publish(calls.subList(400, 600));
+    ledger.awaitRows(calls.stream().map(LlmCallRecorded::eventId).toList());
+    String range = "&team=" + team + "&from=" + start + "&to=" + start.plus(3, ChronoUnit.DAYS);
+    // The rollups are written in the raw rows' transaction: they are complete now.
+
+    JsonNode approximate = Ledger.getJson("/api/v1/usage?groupBy=model" + range);
+    assertThat(approximate.get("source").asText()).isEqualTo("rollup-daily");
+    assertThat(approximate.get("percentiles").asText()).isEqualTo("approximate");
+    JsonNode exact = Ledger.getJson("/api/v1/usage?groupBy=model&percentiles=exact" + range);
+    assertThat(exact.get("source").asText()).isEqualTo("raw");
+    assertThat(exact.get("percentiles").asText()).isEqualTo("exact");
+    assertThat(approximate.get("groups")).hasSize(2);
+    for (JsonNode g : approximate.get("groups")) {
+      String model = g.get("key").asText();
+      List<LlmCallRecorded> mine =
+          calls.stream().filter(c -> c.requestModel().equals(model)).toList();
+      List<Long> latencies = mine.stream().map(LlmCallRecorded::latencyMs).sorted().toList();
+      List<Long> ttfts =
+          mine.stream()
+              .map(LlmCallRecorded::timeToFirstTokenMs)
+              .filter(t -> t != null)
+              .sorted()
+              .toList();
+      assertThat(g.get("calls").asLong()).isEqualTo(mine.size());
+      assertWithinSketchError(g.get("latencyMsP50").asDouble(), latencies, 0.5);
+      assertWithinSketchError(g.get("latencyMsP95").asDouble(), latencies, 0.95);
+      assertWithinSketchError(g.get("latencyMsP99").asDouble(), latencies, 0.99);
+      assertWithinSketchError(g.get("timeToFirstTokenMsP50").asDouble(), ttfts, 0.5);
+      assertWithinSketchError(g.get("timeToFirstTokenMsP95").asDouble(), ttfts, 0.95);
+      JsonNode e =
+          StreamSupport.stream(exact.get("groups").spliterator(), false)
+              .filter(x -> x.get("key").asText().equals(model))
+              .findFirst()
+              .orElseThrow();
+      assertThat(e.get("latencyMsP95").asDouble())
+          .isCloseTo(percentile(latencies, 0.95), within(1e-6));
+    }
+    // The histograms hold every call exactly once, merged across batches.
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "select sum(calls), sum((select sum(x & 4294967295) from unnest(latency_hist) x)),"
+                    + " sum((select sum(x & 4294967295) from unnest(ttft_hist) x))"
+                    + " from llm_usage_daily where team = ?")) {
+      ps.setString(1, team);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        assertThat(rs.getLong(1)).isEqualTo(calls.size());
+        assertThat(rs.getLong(2)).isEqualTo(calls.size());
+        assertThat(rs.getLong(3))
+            .isEqualTo(calls.stream().filter(x -> x.timeToFirstTokenMs() != null).count());
+      }
+    }
+
+    // A row written before the histograms existed (null) cannot give percentiles: the raw rows
+    // answer, and a call added to that row leaves it without a histogram.
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "update llm_usage_daily set latency_hist = null where team = ? and model = ?"
+                    + " and bucket = ?")) {
+      ps.setString(1, team);
+      ps.setString(2, "gpt-4o");
+      ps.setObject(3, OffsetDateTime.ofInstant(start, ZoneOffset.UTC));
+      assertThat(ps.executeUpdate()).isEqualTo(1);
+    }
+    JsonNode fallback = Ledger.getJson("/api/v1/usage?groupBy=model" + range);
+    assertThat(fallback.get("source").asText()).isEqualTo("raw");
+    assertThat(fallback.get("percentiles").asText()).isEqualTo("exact");
+    LlmCallRecorded late =
+        call().team(team).model("gpt-4o", null).at(start.plusSeconds(30)).latency(5).build();
+    ledger.publish(List.of(late));
+    ledger.awaitRows(List.of(late.eventId()));
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "select count(*) filter (where latency_hist is null), count(*)"
+                    + " from llm_usage_daily where team = ? and model = 'gpt-4o' and bucket = ?")) {
+      ps.setString(1, team);
+      ps.setObject(2, OffsetDateTime.ofInstant(start, ZoneOffset.UTC));
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        assertThat(rs.getLong(1)).isEqualTo(1);
+        assertThat(rs.getLong(2)).isEqualTo(1);
+      }
+    }
+    // Without percentiles the rollup still answers.
+    assertThat(
+            Ledger.getJson("/api/v1/usage?groupBy=model&percentiles=false" + range)
+                .get("percentiles")
+                .asText())
+        .isEqualTo("none");
+  }
+
+  /** Within the histogram's relative error of the value at rank floor(q * (n - 1)). */
+  private static void assertWithinSketchError(double reported, List<Long> sorted, double q) {
+    long atRank = sorted.get((int) Math.floor(q * (sorted.size() - 1)));
+    assertThat(Math.abs(reported - atRank))
+        .as("q=%s: reported %s, value at rank %s", q, reported, atRank)
+        .isLessThanOrEqualTo(atRank * 0.0197);
+  }
+
+  @Test
   void badPercentilesFlagIsAProblem() {
     given()
         .get("/api/v1/usage?groupBy=day&percentiles=maybe")
         .then()
         .statusCode(400)
         .contentType("application/problem+json")
-        .body("detail", containsString("percentiles must be true or false"));
+        .body("detail", containsString("percentiles must be true, false or exact"));
   }
 
   @Test

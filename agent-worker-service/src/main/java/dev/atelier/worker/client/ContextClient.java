@@ -20,9 +20,16 @@ import org.eclipse.microprofile.rest.client.inject.RestClient;
  * The worker's only way to context-service. Every call has a timeout and is retried a few times on
  * transient failures (connection errors, timeouts, 408/409/429/5xx); other answers are final and
  * surface as {@link ContextRejectedException}. Writes are safe to retry because each carries an
- * idempotency key.
+ * idempotency key. The policy is declared once, on the class, for every public method; MicroProfile
+ * Config can override it (e.g. {@code dev.atelier.worker.client.ContextClient/Retry/maxRetries}).
  */
 @ApplicationScoped
+@Timeout(value = 15, unit = ChronoUnit.SECONDS)
+@Retry(
+    maxRetries = 3,
+    delay = 250,
+    jitter = 100,
+    retryOn = {ContextUnavailableException.class, TimeoutException.class})
 public class ContextClient {
 
   private final ContextApi api;
@@ -34,12 +41,6 @@ public class ContextClient {
   }
 
   /** The versions of an artifact, without content; empty when the artifact does not exist. */
-  @Timeout(value = 15, unit = ChronoUnit.SECONDS)
-  @Retry(
-      maxRetries = 3,
-      delay = 250,
-      jitter = 100,
-      retryOn = {ContextUnavailableException.class, TimeoutException.class})
   public List<ArtifactView> versions(UUID workflowId, String name) {
     try {
       return api.versions(workflowId, name);
@@ -57,12 +58,6 @@ public class ContextClient {
    * Writes a version under {@code idempotencyKey}: the first call appends a version, a retry with
    * the same key and body returns that same version.
    */
-  @Timeout(value = 15, unit = ChronoUnit.SECONDS)
-  @Retry(
-      maxRetries = 3,
-      delay = 250,
-      jitter = 100,
-      retryOn = {ContextUnavailableException.class, TimeoutException.class})
   public ArtifactView write(UUID workflowId, String idempotencyKey, NewArtifact artifact) {
     try {
       return api.write(workflowId, idempotencyKey, artifact);
@@ -76,12 +71,6 @@ public class ContextClient {
    *
    * @throws ContextRejectedException 404 when a version does not exist
    */
-  @Timeout(value = 15, unit = ChronoUnit.SECONDS)
-  @Retry(
-      maxRetries = 3,
-      delay = 250,
-      jitter = 100,
-      retryOn = {ContextUnavailableException.class, TimeoutException.class})
   public BatchRead.Result readAll(UUID workflowId, List<ArtifactRef> refs, List<String> keys) {
     try {
       return api.readAll(workflowId, new BatchRead(refs, keys));
@@ -94,12 +83,6 @@ public class ContextClient {
    * Writes the artifacts together, each under {@code <keyPrefix>:<name>}: all are stored or none,
    * and a retry returns the versions the first call stored.
    */
-  @Timeout(value = 15, unit = ChronoUnit.SECONDS)
-  @Retry(
-      maxRetries = 3,
-      delay = 250,
-      jitter = 100,
-      retryOn = {ContextUnavailableException.class, TimeoutException.class})
   public List<ArtifactView> writeAll(
       UUID workflowId, String keyPrefix, List<NewArtifact> artifacts) {
     try {

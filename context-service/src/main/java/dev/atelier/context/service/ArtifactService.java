@@ -99,7 +99,19 @@ public class ArtifactService {
     String prefix = checkKey(idempotencyKey);
     Map<String, NewArtifact> byKey = new TreeMap<>();
     for (NewArtifact artifact : artifacts) {
-      String key = checkKey(prefix + ":" + artifact.name());
+      String key = prefix + ":" + artifact.name();
+      if (key.length() > limits.maxIdempotencyKeyLength()) {
+        // Each artifact is stored under "<header>:<name>"; say so, the header alone may be short.
+        throw ProblemException.badRequest(
+            "invalid-idempotency-key",
+            "the "
+                + Headers.IDEMPOTENCY_KEY
+                + " header joined with artifact name '"
+                + artifact.name()
+                + "' (\"<key>:<name>\") is longer than "
+                + limits.maxIdempotencyKeyLength()
+                + " characters; use a shorter key or name");
+      }
       if (byKey.put(key, artifact) != null) {
         throw ProblemException.badRequest(
             "duplicate-name",

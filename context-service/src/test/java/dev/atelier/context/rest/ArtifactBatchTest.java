@@ -184,10 +184,12 @@ class ArtifactBatchTest {
         postTo(writes(), "k", Map.of("artifacts", List.of(good, json("data", "a string")))),
         400,
         "invalid-content");
-    assertProblem(
-        postTo(writes(), "k".repeat(254), Map.of("artifacts", List.of(good))),
-        400,
-        "invalid-idempotency-key");
+    Response longKey = postTo(writes(), "k".repeat(254), Map.of("artifacts", List.of(good)));
+    assertProblem(longKey, 400, "invalid-idempotency-key");
+    // The header alone fits; joined with the name it does not, and the detail says which name.
+    assertThat(longKey.jsonPath().getString("detail"))
+        .contains("artifact name 'doc'")
+        .contains("255");
     assertProblem(get(base(workflow)), 404, "not-found");
   }
 }

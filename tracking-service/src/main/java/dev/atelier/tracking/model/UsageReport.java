@@ -8,8 +8,11 @@ import java.util.List;
  * by number of calls, largest first.
  *
  * @param truncated true when more groups matched than the requested limit
- * @param source where the figures came from: {@code raw} (the ledger rows, with percentiles),
- *     {@code rollup-hourly} or {@code rollup-daily} (no percentiles)
+ * @param source where the figures came from: {@code raw} (the ledger rows), {@code rollup-hourly}
+ *     or {@code rollup-daily}
+ * @param percentiles how the latency and time-to-first-token percentiles were computed: {@code
+ *     exact} (interpolated over the raw rows), {@code approximate} (from the daily rollup's
+ *     histograms: within 2 % of a real value at that rank) or {@code none} (null)
  */
 public record UsageReport(
     String groupBy,
@@ -17,4 +20,5 @@ public record UsageReport(
     Instant to,
     List<UsageGroup> groups,
     boolean truncated,
-    String source) {}
+    String source,
+    String percentiles) {}

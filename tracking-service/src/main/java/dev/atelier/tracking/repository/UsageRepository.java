@@ -14,13 +14,15 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import javax.sql.DataSource;
 
 /**
- * Usage aggregates, computed on the raw ledger rows or, when no percentile is wanted, read from the
- * hourly/daily rollups maintained at ingest (same figures and meaning, a few rows per hour instead
- * of every call).
+ * Usage aggregates, computed on the raw ledger rows or read from the hourly/daily rollups
+ * maintained at ingest (same figures and meaning, a few rows per hour instead of every call);
+ * percentiles from the rollups come from the daily rows' latency histograms ({@link
+ * LatencySketch}).
  */
 @ApplicationScoped
 public class UsageRepository {
@@ -234,6 +236,96 @@ public class UsageRepository {
       }
       return groups;
     }
+  }
+
+  /**
+   * Like {@link #groupedFromRollups} for the daily rollup, with the latency and time-to-first-token
+   * percentiles read from the rows' histograms (within {@link LatencySketch#RELATIVE_ERROR}), in
+   * one statement (one snapshot). Empty when a row in the range has no histogram (written before
+   * they existed): only the raw rows can answer then.
+   */
+  public Optional<List<UsageGroup>> groupedFromSketches(
+      GroupBy groupBy, LlmCallFilter filter, int limit) {
+    return Jdbc.unchecked(
+        "grouping usage from the daily histograms", () -> selectSketches(groupBy, filter, limit));
+  }
+
+  private Optional<List<UsageGroup>> selectSketches(
+      GroupBy groupBy, LlmCallFilter filter, int limit) throws SQLException {
+    FilterSql where = FilterSql.ofRollup(filter);
+    boolean timeGroups = groupBy == GroupBy.DAY || groupBy == GroupBy.HOUR;
+    String order = timeGroups ? "group_key" : "calls desc, group_key nulls last";
+    String sql =
+        "with r as materialized (select "
+            + rollupKeyExpression(groupBy)
+            + " as group_key, * from "
+            + UsageRollupRepository.Grain.DAY.table
+            + where.where()
+            + "), g as (select group_key, "
+            + ROLLUP_FIGURES
+            + ", count(*) filter (where latency_hist is null or ttft_hist is null) as unsketched"
+            + " from r group by group_key order by "
+            + order
+            + " limit "
+            + limit
+            + ") select g.*, l.h as latency_buckets, t.h as ttft_buckets from g"
+            + " left join ("
+            + mergedHistograms("latency_hist")
+            + ") l on l.group_key is not distinct from g.group_key left join ("
+            + mergedHistograms("ttft_hist")
+            + ") t on t.group_key is not distinct from g.group_key order by "
+            + order;
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      Jdbc.bind(ps, where.params());
+      List<UsageGroup> groups = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          if (rs.getLong("unsketched") > 0) {
+            return Optional.empty();
+          }
+          LatencySketch latency = sketch(rs, "latency_buckets");
+          LatencySketch ttft = sketch(rs, "ttft_buckets");
+          UsageFigures f = figures(rs);
+          groups.add(
+              new UsageGroup(
+                  rs.getString("group_key"),
+                  new UsageFigures(
+                      f.calls(),
+                      f.errors(),
+                      f.inputTokens(),
+                      f.cachedInputTokens(),
+                      f.outputTokens(),
+                      f.reasoningTokens(),
+                      f.costUsd(),
+                      f.unknownCostCalls(),
+                      latency.quantile(0.5),
+                      latency.quantile(0.95),
+                      latency.quantile(0.99),
+                      f.latencyMsMean(),
+                      ttft.quantile(0.5),
+                      ttft.quantile(0.95))));
+        }
+      }
+      return Optional.of(groups);
+    }
+  }
+
+  /** Each group's histograms of {@code column} added up: one packed array per group. */
+  private static String mergedHistograms(String column) {
+    return "select group_key, array_agg((b << 32) | n order by b) as h from (select group_key,"
+        + " x >> 32 as b, sum(x & 4294967295)::int8 as n from r, unnest(r."
+        + column
+        + ") as x group by 1, 2) s group by 1";
+  }
+
+  private static LatencySketch sketch(ResultSet rs, String column) throws SQLException {
+    LatencySketch sketch = new LatencySketch();
+    java.sql.Array packed = rs.getArray(column);
+    if (packed != null) {
+      sketch.addPacked((Long[]) packed.getArray());
+    }
+    return sketch;
   }
 
   private static String rollupKeyExpression(GroupBy groupBy) {

@@ -27,21 +27,32 @@ public class UsageRollupRepository {
 
   /** The rollup tables and how a call's time maps to their bucket (UTC). */
   public enum Grain {
-    HOUR("llm_usage_hourly", ChronoUnit.HOURS, true),
+    HOUR("llm_usage_hourly", ChronoUnit.HOURS, true, false),
     /**
      * Without the workflow: a workflow lasts minutes, so keying days by workflow would leave the
      * daily table nearly as large as the hourly one; per-workflow figures come from the hourly one.
      */
-    DAY("llm_usage_daily", ChronoUnit.DAYS, false);
+    DAY("llm_usage_daily", ChronoUnit.DAYS, false, true);
 
     final String table;
     private final ChronoUnit unit;
     private final boolean byWorkflow;
+    private final boolean sketches;
 
-    Grain(String table, ChronoUnit unit, boolean byWorkflow) {
+    Grain(String table, ChronoUnit unit, boolean byWorkflow, boolean sketches) {
       this.table = table;
       this.unit = unit;
       this.byWorkflow = byWorkflow;
+      this.sketches = sketches;
+    }
+
+    /**
+     * Whether rows keep latency and time-to-first-token histograms ({@link LatencySketch}), so
+     * reports can have percentiles. Only the daily rollup does: the hourly one is keyed by workflow
+     * (millions of rows of a few calls each), and an hour-bounded range of raw rows is small.
+     */
+    public boolean sketches() {
+      return sketches;
     }
 
     /** Whether rows are kept per workflow, so reports can group or filter by it. */
@@ -88,6 +99,13 @@ public class UsageRollupRepository {
     BigDecimal cost;
     long unknownCost;
     long latency;
+    final LatencySketch latencySketch;
+    final LatencySketch ttftSketch;
+
+    Sums(boolean sketches) {
+      latencySketch = sketches ? new LatencySketch() : null;
+      ttftSketch = sketches ? new LatencySketch() : null;
+    }
 
     void add(LlmCallRecorded r) {
       calls++;
@@ -102,6 +120,12 @@ public class UsageRollupRepository {
         cost = cost == null ? r.costUsd() : cost.add(r.costUsd());
       }
       latency += r.latencyMs();
+      if (latencySketch != null) {
+        latencySketch.add(r.latencyMs());
+        if (r.timeToFirstTokenMs() != null) {
+          ttftSketch.add(r.timeToFirstTokenMs());
+        }
+      }
     }
   }
 
@@ -139,7 +163,7 @@ public class UsageRollupRepository {
                 r.provider(),
                 r.responseModel() != null ? r.responseModel() : r.requestModel());
     for (LlmCallRecorded r : calls) {
-      sums.computeIfAbsent(keyOf.apply(r), k -> new Sums()).add(r);
+      sums.computeIfAbsent(keyOf.apply(r), k -> new Sums(grain.sketches)).add(r);
     }
     Map<Key, Sums> sorted = new TreeMap<>(ORDER);
     sorted.putAll(sums);
@@ -156,6 +180,8 @@ public class UsageRollupRepository {
     String[] model = new String[n];
     Long[][] figures = new Long[8][n];
     String[] cost = new String[n];
+    String[] latencyHist = new String[n];
+    String[] ttftHist = new String[n];
     int i = 0;
     for (Map.Entry<Key, Sums> row : sums.entrySet()) {
       Key k = row.getKey();
@@ -173,6 +199,10 @@ public class UsageRollupRepository {
         figures[j][i] = f[j];
       }
       cost[i] = s.cost == null ? null : s.cost.toPlainString();
+      if (grain.sketches) {
+        latencyHist[i] = s.latencySketch.packedLiteral();
+        ttftHist[i] = s.ttftSketch.packedLiteral();
+      }
       i++;
     }
     try (Connection c = dataSource.getConnection();
@@ -184,7 +214,13 @@ public class UsageRollupRepository {
       for (Long[] column : figures) {
         ps.setArray(p++, c.createArrayOf("int8", column));
       }
-      ps.setArray(p, c.createArrayOf("text", cost));
+      ps.setArray(p++, c.createArrayOf("text", cost));
+      if (grain.sketches) {
+        // Each histogram travels as the text of an int8[] literal (the arrays differ in length, so
+        // they cannot be one two-dimensional array) and is cast back in the statement.
+        ps.setArray(p++, c.createArrayOf("text", latencyHist));
+        ps.setArray(p, c.createArrayOf("text", ttftHist));
+      }
       ps.executeUpdate();
     }
   }
@@ -193,13 +229,31 @@ public class UsageRollupRepository {
     String t = grain.table;
     // One statement per table and batch, keys in the sorted order of the arrays: unnest yields
     // the rows, and so inserts and locks them, in that order.
+    String columns =
+        "bucket, team, workflow_id, agent, provider, model, calls, errors, input_tokens,"
+            + " cached_input_tokens, output_tokens, reasoning_tokens, unknown_cost_calls,"
+            + " latency_ms_sum, cost_usd";
+    String arrays =
+        "?::timestamptz[], ?::text[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int8[],"
+            + " ?::int8[], ?::int8[], ?::int8[], ?::int8[], ?::int8[], ?::int8[], ?::int8[],"
+            + " ?::numeric[]";
+    String rows =
+        grain.sketches
+            ? "select "
+                + columns
+                + ", lh::int8[], th::int8[] from unnest("
+                + arrays
+                + ", ?::text[], ?::text[]) as u("
+                + columns
+                + ", lh, th)"
+            : "select * from unnest(" + arrays + ")";
     return "insert into "
         + t
-        + " as t (bucket, team, workflow_id, agent, provider, model, calls, errors, input_tokens,"
-        + " cached_input_tokens, output_tokens, reasoning_tokens, unknown_cost_calls,"
-        + " latency_ms_sum, cost_usd) select * from unnest(?::timestamptz[], ?::text[],"
-        + " ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int8[], ?::int8[], ?::int8[],"
-        + " ?::int8[], ?::int8[], ?::int8[], ?::int8[], ?::int8[], ?::numeric[])"
+        + " as t ("
+        + columns
+        + (grain.sketches ? ", latency_hist, ttft_hist" : "")
+        + ") "
+        + rows
         + " on conflict (bucket, team, workflow_id, agent, provider, model) do update set"
         + " calls = t.calls + excluded.calls,"
         + " errors = t.errors + excluded.errors,"
@@ -210,6 +264,11 @@ public class UsageRollupRepository {
         // null + x is null: keep whichever side is known, add when both are.
         + " cost_usd = coalesce(t.cost_usd + excluded.cost_usd, t.cost_usd, excluded.cost_usd),"
         + " unknown_cost_calls = t.unknown_cost_calls + excluded.unknown_cost_calls,"
-        + " latency_ms_sum = t.latency_ms_sum + excluded.latency_ms_sum";
+        + " latency_ms_sum = t.latency_ms_sum + excluded.latency_ms_sum"
+        // Strict: a row without histograms (older than V8) stays without, see LatencySketch.
+        + (grain.sketches
+            ? ", latency_hist = ledger_hist_add(t.latency_hist, excluded.latency_hist),"
+                + " ttft_hist = ledger_hist_add(t.ttft_hist, excluded.ttft_hist)"
+            : "");
   }
 }

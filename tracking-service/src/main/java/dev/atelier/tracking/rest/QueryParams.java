@@ -95,19 +95,6 @@ final class QueryParams {
     }
   }
 
-  /** {@code true} or {@code false}; anything else is a 400. */
-  static boolean bool(String name, String value, boolean fallback) {
-    if (isBlank(value)) {
-      return fallback;
-    }
-    return switch (value) {
-      case "true" -> true;
-      case "false" -> false;
-      default ->
-          throw ProblemException.badRequest("invalid-parameter", name + " must be true or false");
-    };
-  }
-
   static String text(String value) {
     return isBlank(value) ? null : value;
   }

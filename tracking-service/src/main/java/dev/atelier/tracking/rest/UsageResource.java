@@ -50,8 +50,11 @@ public class UsageResource {
           "Calls, errors, tokens, exact cost (known costs only; unknownCostCalls counts the rest)"
               + " latency p50/p95/p99/mean and time-to-first-token p50/p95 per group over"
               + " [from, to). The range defaults to the last 30 days; day and hour groups are UTC."
-              + " With percentiles=false and bounds on whole hours/days the report is read from"
-              + " the rollups (source tells which).")
+              + " A range on whole UTC days is read from the daily rollup, percentiles included"
+              + " (approximate: within 2 % of a real value, from latency histograms); with"
+              + " percentiles=false a range on whole hours is read from the hourly rollup; other"
+              + " reports, and percentiles=exact, scan the raw rows. source and percentiles say"
+              + " which.")
   @APIResponse(responseCode = "200", description = "The report")
   @APIResponse(
       responseCode = "400",
@@ -100,8 +103,13 @@ public class UsageResource {
           String limit,
       @Parameter(
               description =
-                  "false: no latency/TTFT percentiles, so a range on whole UTC hours or days is"
-                      + " answered from the rollup tables (fast at any size); default true")
+                  "true (default): percentiles, approximate when the daily rollup answers;"
+                      + " exact: interpolated over the raw rows (slow over long ranges); false:"
+                      + " none, so a range on whole UTC hours is answered from the hourly rollup",
+              schema =
+                  @Schema(
+                      type = SchemaType.STRING,
+                      enumeration = {"true", "false", "exact"}))
           @QueryParam("percentiles")
           String percentiles) {
     return build(groupBy, from, to, workflowId, team, agent, provider, model, limit, percentiles);
@@ -180,6 +188,7 @@ public class UsageResource {
               }
             })
         .header("X-Usage-Source", report.source())
+        .header("X-Usage-Percentiles", report.percentiles())
         .header("X-Usage-Truncated", report.truncated())
         .build();
   }
@@ -219,7 +228,20 @@ public class UsageResource {
     int groups =
         QueryParams.limit(
             "limit", limit, config.query().defaultGroups(), config.query().maxGroups());
-    return usage.report(
-        dimension, filter, groups, QueryParams.bool("percentiles", percentiles, true));
+    return usage.report(dimension, filter, groups, percentiles(percentiles));
+  }
+
+  private static UsageService.Percentiles percentiles(String value) {
+    if (value == null || value.isBlank()) {
+      return UsageService.Percentiles.APPROXIMATE;
+    }
+    return switch (value) {
+      case "true" -> UsageService.Percentiles.APPROXIMATE;
+      case "false" -> UsageService.Percentiles.NONE;
+      case "exact" -> UsageService.Percentiles.EXACT;
+      default ->
+          throw ProblemException.badRequest(
+              "invalid-parameter", "percentiles must be true, false or exact");
+    };
   }
 }

@@ -55,22 +55,46 @@ public class UsageService {
             figures.agents()));
   }
 
-  /** Usage grouped by one dimension, with percentiles (from the raw rows). */
+  /** Which latency and time-to-first-token percentiles a usage report carries. */
+  public enum Percentiles {
+    /** None: any rollup whose buckets the range covers exactly can answer. */
+    NONE("none"),
+    /**
+     * From the daily rollup's histograms when they answer the report (within {@link
+     * dev.atelier.tracking.repository.LatencySketch#RELATIVE_ERROR}), else exact.
+     */
+    APPROXIMATE("approximate"),
+    /** Interpolated exactly over the raw rows ({@code percentile_cont}). */
+    EXACT("exact");
+
+    private final String value;
+
+    Percentiles(String value) {
+      this.value = value;
+    }
+
+    public String value() {
+      return value;
+    }
+  }
+
+  /** Usage grouped by one dimension, with exact percentiles (from the raw rows). */
   public UsageReport report(GroupBy groupBy, LlmCallFilter filter, int limit) {
-    return report(groupBy, filter, limit, true);
+    return report(groupBy, filter, limit, Percentiles.EXACT);
   }
 
   /**
-   * Usage grouped by one dimension. The time range defaults to the configured span ending now.
-   * Without percentiles, the report comes from the daily rollup when its bounds are whole UTC days,
-   * else from the hourly one when they are whole hours, else from the raw rows (exactness first: a
-   * rollup bucket is never split).
+   * Usage grouped by one dimension. The time range defaults to the configured span ending now. The
+   * report comes from the daily rollup when its bounds are whole UTC days, else from the hourly one
+   * when they are whole hours (without percentiles only: it keeps no histograms), else from the raw
+   * rows (exactness first: a rollup bucket is never split). Approximate percentiles come from the
+   * daily rollup only when every row in the range has histograms.
    *
    * @param limit most groups to return
-   * @param percentiles whether latency and time-to-first-token percentiles are wanted; they need
-   *     the raw rows
+   * @param percentiles which percentiles are wanted
    */
-  public UsageReport report(GroupBy groupBy, LlmCallFilter filter, int limit, boolean percentiles) {
+  public UsageReport report(
+      GroupBy groupBy, LlmCallFilter filter, int limit, Percentiles percentiles) {
     Instant to = filter.to() != null ? filter.to() : clock.instant();
     Instant from =
         filter.from() != null ? filter.from() : to.minus(config.query().defaultUsageRange());
@@ -79,11 +103,27 @@ public class UsageService {
           "invalid-range", "from must not be after to (to defaults to now)");
     }
     LlmCallFilter ranged = filter.withTimeRange(from, to);
-    Grain grain = percentiles ? null : rollupFor(groupBy, ranged);
-    List<UsageGroup> groups =
+    Grain grain = percentiles == Percentiles.EXACT ? null : rollupFor(groupBy, ranged);
+    if (grain != null && percentiles == Percentiles.APPROXIMATE && !grain.sketches()) {
+      grain = null;
+    }
+    List<UsageGroup> groups = null;
+    if (grain != null) {
+      groups =
+          percentiles == Percentiles.APPROXIMATE
+              // Empty when rows in the range predate the histograms: the raw rows answer then.
+              ? usage.groupedFromSketches(groupBy, ranged, limit + 1).orElse(null)
+              : usage.groupedFromRollups(grain, groupBy, ranged, limit + 1);
+      grain = groups == null ? null : grain;
+    }
+    if (groups == null) {
+      groups = usage.grouped(groupBy, ranged, limit + 1);
+    }
+    // The raw rows always give exact percentiles, even when none were asked for.
+    Percentiles served =
         grain == null
-            ? usage.grouped(groupBy, ranged, limit + 1)
-            : usage.groupedFromRollups(grain, groupBy, ranged, limit + 1);
+            ? Percentiles.EXACT
+            : percentiles == Percentiles.NONE ? Percentiles.NONE : Percentiles.APPROXIMATE;
     boolean truncated = groups.size() > limit;
     return new UsageReport(
         groupBy.value(),
@@ -91,7 +131,8 @@ public class UsageService {
         to,
         truncated ? groups.subList(0, limit) : groups,
         truncated,
-        grain == null ? "raw" : grain == Grain.DAY ? "rollup-daily" : "rollup-hourly");
+        grain == null ? "raw" : grain == Grain.DAY ? "rollup-daily" : "rollup-hourly",
+        served.value());
   }
 
   /** The rollup that answers this report exactly, or null when only the raw rows can. */
