@@ -2,8 +2,8 @@
 -- dashboard asks for first (30 days by model, with p50/p95/p99) no longer scans millions of raw rows.
 --
 -- Each daily row keeps two sparse histograms with logarithmic buckets (as in DDSketch): bucket 0
--- holds 0 ms, bucket i >= 1 holds (g^(i-2), g^(i-1)] ms with g = 1.04, so a percentile read from
--- it is within 2 % (relative) of a call's real value. An element packs a bucket and its count as
+-- holds 0 ms, bucket i >= 1 holds (g^(i-2), g^(i-1)] ms with g = 2^(1/8), so a percentile read
+-- from it is within 4.3 % (relative) of a call's real value. An element packs a bucket and its count as
 -- (bucket << 32) | count, sorted by bucket. tracking-service (LatencySketch) computes a batch's
 -- histograms and adds them here with ledger_hist_add in the same upsert as the sums.
 --

@@ -12,7 +12,7 @@ import java.util.List;
  *     or {@code rollup-daily}
  * @param percentiles how the latency and time-to-first-token percentiles were computed: {@code
  *     exact} (interpolated over the raw rows), {@code approximate} (from the daily rollup's
- *     histograms: within 2 % of a real value at that rank) or {@code none} (null)
+ *     histograms: within 4.3 % of a real value at that rank) or {@code none} (null)
  */
 public record UsageReport(
     String groupBy,

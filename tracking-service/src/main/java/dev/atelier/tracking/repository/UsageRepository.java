@@ -8,15 +8,19 @@ import dev.atelier.tracking.model.UsageFigures;
 import dev.atelier.tracking.model.UsageGroup;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.math.BigDecimal;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import javax.sql.DataSource;
+import org.postgresql.PGStatement;
 
 /**
  * Usage aggregates, computed on the raw ledger rows or read from the hourly/daily rollups
@@ -254,78 +258,110 @@ public class UsageRepository {
       GroupBy groupBy, LlmCallFilter filter, int limit) throws SQLException {
     FilterSql where = FilterSql.ofRollup(filter);
     boolean timeGroups = groupBy == GroupBy.DAY || groupBy == GroupBy.HOUR;
-    String order = timeGroups ? "group_key" : "calls desc, group_key nulls last";
+    // The daily rows themselves, sorted by group key (so each group's rows come together, groups
+    // in the database's collation): the service adds them up and merges their histograms in one
+    // pass. Merging in SQL (unnest, group by bucket) took 70 ms for 30 days at 10M calls, most of
+    // it unnesting ~290k buckets with a function call per row.
     String sql =
-        "with r as materialized (select "
+        "select "
             + rollupKeyExpression(groupBy)
-            + " as group_key, * from "
+            + " as group_key, calls, errors, input_tokens, cached_input_tokens, output_tokens,"
+            + " reasoning_tokens, cost_usd, unknown_cost_calls, latency_ms_sum, latency_hist,"
+            + " ttft_hist from "
             + UsageRollupRepository.Grain.DAY.table
             + where.where()
-            + "), g as (select group_key, "
-            + ROLLUP_FIGURES
-            + ", count(*) filter (where latency_hist is null or ttft_hist is null) as unsketched"
-            + " from r group by group_key order by "
-            + order
-            + " limit "
-            + limit
-            + ") select g.*, l.h as latency_buckets, t.h as ttft_buckets from g"
-            + " left join ("
-            + mergedHistograms("latency_hist")
-            + ") l on l.group_key is not distinct from g.group_key left join ("
-            + mergedHistograms("ttft_hist")
-            + ") t on t.group_key is not distinct from g.group_key order by "
-            + order;
+            + " order by group_key nulls last";
+    List<GroupSums> sums = new ArrayList<>();
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
+      // Binary results from the first execution: int8[] as text costs the server formatting and
+      // the driver parsing of every bucket.
+      ps.unwrap(PGStatement.class).setPrepareThreshold(-1);
       Jdbc.bind(ps, where.params());
-      List<UsageGroup> groups = new ArrayList<>();
       try (ResultSet rs = ps.executeQuery()) {
+        GroupSums current = null;
         while (rs.next()) {
-          if (rs.getLong("unsketched") > 0) {
+          String groupKey = rs.getString("group_key");
+          if (current == null || !Objects.equals(current.key, groupKey)) {
+            current = new GroupSums(groupKey);
+            sums.add(current);
+          }
+          if (!current.add(rs)) {
             return Optional.empty();
           }
-          LatencySketch latency = sketch(rs, "latency_buckets");
-          LatencySketch ttft = sketch(rs, "ttft_buckets");
-          UsageFigures f = figures(rs);
-          groups.add(
-              new UsageGroup(
-                  rs.getString("group_key"),
-                  new UsageFigures(
-                      f.calls(),
-                      f.errors(),
-                      f.inputTokens(),
-                      f.cachedInputTokens(),
-                      f.outputTokens(),
-                      f.reasoningTokens(),
-                      f.costUsd(),
-                      f.unknownCostCalls(),
-                      latency.quantile(0.5),
-                      latency.quantile(0.95),
-                      latency.quantile(0.99),
-                      f.latencyMsMean(),
-                      ttft.quantile(0.5),
-                      ttft.quantile(0.95))));
         }
       }
-      return Optional.of(groups);
     }
+    if (!timeGroups) {
+      // Largest first; a stable sort keeps ties in the database's key order, as the raw report.
+      sums.sort(Comparator.comparingLong((GroupSums g) -> g.calls).reversed());
+    }
+    return Optional.of(sums.stream().limit(limit).map(GroupSums::toGroup).toList());
   }
 
-  /** Each group's histograms of {@code column} added up: one packed array per group. */
-  private static String mergedHistograms(String column) {
-    return "select group_key, array_agg((b << 32) | n order by b) as h from (select group_key,"
-        + " x >> 32 as b, sum(x & 4294967295)::int8 as n from r, unnest(r."
-        + column
-        + ") as x group by 1, 2) s group by 1";
-  }
+  /** One group's daily rows added up, as {@link #ROLLUP_FIGURES} adds them in SQL. */
+  private static final class GroupSums {
+    final String key;
+    long calls;
+    long errors;
+    long input;
+    long cached;
+    long output;
+    long reasoning;
+    BigDecimal cost;
+    long unknownCost;
+    long latencySum;
+    final LatencySketch latency = new LatencySketch();
+    final LatencySketch ttft = new LatencySketch();
 
-  private static LatencySketch sketch(ResultSet rs, String column) throws SQLException {
-    LatencySketch sketch = new LatencySketch();
-    java.sql.Array packed = rs.getArray(column);
-    if (packed != null) {
-      sketch.addPacked((Long[]) packed.getArray());
+    GroupSums(String key) {
+      this.key = key;
     }
-    return sketch;
+
+    /** Adds one daily row; false when it has no histograms (written before they existed). */
+    boolean add(ResultSet rs) throws SQLException {
+      Array latencyHist = rs.getArray("latency_hist");
+      Array ttftHist = rs.getArray("ttft_hist");
+      if (latencyHist == null || ttftHist == null) {
+        return false;
+      }
+      latency.addPacked((Long[]) latencyHist.getArray());
+      ttft.addPacked((Long[]) ttftHist.getArray());
+      calls += rs.getLong("calls");
+      errors += rs.getLong("errors");
+      input += rs.getLong("input_tokens");
+      cached += rs.getLong("cached_input_tokens");
+      output += rs.getLong("output_tokens");
+      reasoning += rs.getLong("reasoning_tokens");
+      BigDecimal rowCost = rs.getBigDecimal("cost_usd");
+      if (rowCost != null) {
+        cost = cost == null ? rowCost : cost.add(rowCost);
+      }
+      unknownCost += rs.getLong("unknown_cost_calls");
+      latencySum += rs.getLong("latency_ms_sum");
+      return true;
+    }
+
+    UsageGroup toGroup() {
+      return new UsageGroup(
+          key,
+          new UsageFigures(
+              calls,
+              errors,
+              input,
+              cached,
+              output,
+              reasoning,
+              // As figures(): no calls cost nothing, calls that all lack a price cost unknown.
+              calls == 0 ? BigDecimal.ZERO : cost == null ? null : cost.stripTrailingZeros(),
+              unknownCost,
+              latency.quantile(0.5),
+              latency.quantile(0.95),
+              latency.quantile(0.99),
+              calls == 0 ? null : (double) latencySum / calls,
+              ttft.quantile(0.5),
+              ttft.quantile(0.95)));
+    }
   }
 
   private static String rollupKeyExpression(GroupBy groupBy) {

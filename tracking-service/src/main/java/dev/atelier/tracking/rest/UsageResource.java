@@ -51,7 +51,7 @@ public class UsageResource {
               + " latency p50/p95/p99/mean and time-to-first-token p50/p95 per group over"
               + " [from, to). The range defaults to the last 30 days; day and hour groups are UTC."
               + " A range on whole UTC days is read from the daily rollup, percentiles included"
-              + " (approximate: within 2 % of a real value, from latency histograms); with"
+              + " (approximate: within 4.3 % of a real value, from latency histograms); with"
               + " percentiles=false a range on whole hours is read from the hourly rollup; other"
               + " reports, and percentiles=exact, scan the raw rows. source and percentiles say"
               + " which.")
