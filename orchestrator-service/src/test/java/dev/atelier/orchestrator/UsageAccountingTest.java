@@ -9,7 +9,9 @@ import static org.awaitility.Awaitility.await;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.Topology;
 import dev.atelier.orchestrator.TestWorker.Received;
+import dev.atelier.orchestrator.service.UsageService;
 import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
 import io.restassured.path.json.JsonPath;
 import java.math.BigDecimal;
 import java.time.Duration;
@@ -26,6 +28,8 @@ import org.junit.jupiter.api.Test;
 class UsageAccountingTest {
 
   private static TestWorker worker;
+
+  @Inject UsageService usage;
 
   @BeforeAll
   static void startWorker() throws Exception {
@@ -126,5 +130,50 @@ class UsageAccountingTest {
 
     worker.complete(solo, "analysis", null);
     awaitStatus(id, "completed");
+  }
+
+  @Test
+  void aBatchSumsItsCallsPerWorkflowAndStepAndCountsEachRecordOnce() {
+    UUID first = submit("test-single", "Batch one");
+    UUID second = submit("test-single", "Batch two");
+    Received firstSolo = worker.await(first, "solo", 1);
+    String firstStep = firstSolo.request().stepId().toString();
+    Received secondSolo = worker.await(second, "solo", 1);
+
+    LlmCallRecorded a = call(first, firstStep, 100, 10, 20, new BigDecimal("0.25"));
+    LlmCallRecorded b = call(first, firstStep, 200, 0, 40, null);
+    LlmCallRecorded c = call(first, null, 7, 0, 1, new BigDecimal("0.5"));
+    // Attributed by step key rather than id, which the gateway also accepts.
+    LlmCallRecorded d = call(second, "solo", 30, 3, 3, new BigDecimal("0.125"));
+    LlmCallRecorded stranger = call(UUID.randomUUID(), "solo", 999, 0, 999, BigDecimal.ONE);
+    LlmCallRecorded unattributed = call(null, null, 999, 0, 999, BigDecimal.ONE);
+    // a twice in the batch, stranger and unattributed change nothing.
+    usage.recordAll(List.of(a, b, a, c, stranger, d, unattributed));
+    // The whole batch again (a redelivery after a crash before the ack): nothing twice.
+    usage.recordAll(List.of(a, b, c, d));
+
+    JsonPath one = workflow(first);
+    assertThat(one.getLong("usage.calls")).isEqualTo(3);
+    assertThat(one.getLong("usage.inputTokens")).isEqualTo(307);
+    assertThat(one.getLong("usage.cachedInputTokens")).isEqualTo(10);
+    assertThat(one.getLong("usage.outputTokens")).isEqualTo(61);
+    assertThat(new BigDecimal(one.getString("usage.costUsd")))
+        .isEqualByComparingTo(new BigDecimal("0.75"));
+    assertThat(one.getLong("usage.unknownCostCalls")).isEqualTo(1);
+    assertThat(one.getLong("steps[0].usage.calls")).isEqualTo(2);
+    assertThat(one.getLong("steps[0].usage.inputTokens")).isEqualTo(300);
+    assertThat(new BigDecimal(one.getString("steps[0].usage.costUsd")))
+        .isEqualByComparingTo(new BigDecimal("0.25"));
+    assertThat(one.getLong("steps[0].usage.unknownCostCalls")).isEqualTo(1);
+    JsonPath two = workflow(second);
+    assertThat(two.getLong("usage.calls")).isEqualTo(1);
+    assertThat(two.getLong("steps[0].usage.calls")).isEqualTo(1);
+    assertThat(new BigDecimal(two.getString("steps[0].usage.costUsd")))
+        .isEqualByComparingTo(new BigDecimal("0.125"));
+
+    worker.complete(firstSolo, "analysis", null);
+    worker.complete(secondSolo, "analysis", null);
+    awaitStatus(first, "completed");
+    awaitStatus(second, "completed");
   }
 }

@@ -102,11 +102,23 @@ public interface OrchestratorConfig {
     @WithDefault("4")
     int resultsConcurrency();
 
+    /** At least twice {@link #llmCallsBatchSize()}, so the next batch fills while one is written. */
     @WithDefault("64")
     int llmCallsPrefetch();
 
     @WithDefault("2")
     int llmCallsConcurrency();
+
+    /**
+     * LLM-call records applied per transaction: a batch's calls are summed per workflow and step,
+     * so each row is updated once per batch.
+     */
+    @WithDefault("32")
+    int llmCallsBatchSize();
+
+    /** How long a partial batch waits for more records before it is applied. */
+    @WithDefault("50ms")
+    Duration llmCallsBatchWait();
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.atelier.orchestrator.messaging;
 import dev.atelier.contracts.AtelierEvent;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.Topology;
+import dev.atelier.kit.amqp.BatchConsumers;
 import dev.atelier.kit.amqp.EventConsumers;
 import dev.atelier.kit.amqp.RabbitBroker;
 import dev.atelier.orchestrator.config.OrchestratorConfig;
@@ -26,6 +27,7 @@ public class MessagingStartup {
 
   private final RabbitBroker broker;
   private final EventConsumers consumers;
+  private final BatchConsumers batchConsumers;
   private final StepQueues stepQueues;
   private final AgentService agents;
   private final ResultService results;
@@ -37,6 +39,7 @@ public class MessagingStartup {
   MessagingStartup(
       RabbitBroker broker,
       EventConsumers consumers,
+      BatchConsumers batchConsumers,
       StepQueues stepQueues,
       AgentService agents,
       ResultService results,
@@ -46,6 +49,7 @@ public class MessagingStartup {
       OrchestratorConfig config) {
     this.broker = broker;
     this.consumers = consumers;
+    this.batchConsumers = batchConsumers;
     this.stepQueues = stepQueues;
     this.agents = agents;
     this.results = results;
@@ -66,12 +70,18 @@ public class MessagingStartup {
         c.resultsPrefetch(),
         c.resultsConcurrency(),
         (e, delivery) -> results.handle(e));
-    consumers.consume(
+    // Usage totals are not on any step's critical path: batches cost one transaction for many
+    // calls. A record needs no check beyond decoding (one without a workflow adds nothing).
+    batchConsumers.consume(
         Topology.ORCHESTRATOR_LLM_CALLS,
         LlmCallRecorded.class,
-        c.llmCallsPrefetch(),
-        c.llmCallsConcurrency(),
-        (e, delivery) -> usage.record(e));
+        new BatchConsumers.Options(
+            c.llmCallsBatchSize(),
+            c.llmCallsBatchWait(),
+            Math.max(c.llmCallsPrefetch(), c.llmCallsBatchSize()),
+            c.llmCallsConcurrency()),
+        call -> {},
+        usage::recordAll);
     relay.start();
     scheduler.start();
   }

@@ -17,4 +17,14 @@ public record Usage(
     long unknownCostCalls) {
 
   public static final Usage NONE = new Usage(0, 0, 0, 0, BigDecimal.ZERO, 0);
+
+  public Usage plus(Usage other) {
+    return new Usage(
+        calls + other.calls,
+        inputTokens + other.inputTokens,
+        cachedInputTokens + other.cachedInputTokens,
+        outputTokens + other.outputTokens,
+        costUsd.add(other.costUsd),
+        unknownCostCalls + other.unknownCostCalls);
+  }
 }

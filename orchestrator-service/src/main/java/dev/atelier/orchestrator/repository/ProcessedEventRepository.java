@@ -3,8 +3,12 @@ package dev.atelier.orchestrator.repository;
 import jakarta.inject.Singleton;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 
@@ -31,6 +35,29 @@ public class ProcessedEventRepository {
       return ps.executeUpdate() == 1;
     } catch (SQLException e) {
       throw Sql.failure("cannot record event " + eventId, e);
+    }
+  }
+
+  /**
+   * Records the ids in the current transaction, in id order (concurrent batches that share ids wait
+   * for each other in the same order), and returns those not recorded before.
+   */
+  public Set<UUID> markProcessedAll(Collection<UUID> eventIds) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "insert into processed_event (event_id) select id from unnest(?::uuid[]) as id"
+                    + " order by id on conflict do nothing returning event_id")) {
+      ps.setArray(1, c.createArrayOf("uuid", eventIds.toArray()));
+      Set<UUID> recorded = new HashSet<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          recorded.add(rs.getObject(1, UUID.class));
+        }
+      }
+      return recorded;
+    } catch (SQLException e) {
+      throw Sql.failure("cannot record " + eventIds.size() + " events", e);
     }
   }
 

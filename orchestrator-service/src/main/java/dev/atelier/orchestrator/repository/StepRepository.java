@@ -1,6 +1,6 @@
 package dev.atelier.orchestrator.repository;
 
-import dev.atelier.contracts.LlmCallRecorded;
+import dev.atelier.orchestrator.model.Usage;
 import dev.atelier.orchestrator.model.StepRun;
 import dev.atelier.orchestrator.model.StepState;
 import jakarta.inject.Singleton;
@@ -173,25 +173,25 @@ public class StepRepository {
   }
 
   /**
-   * Adds one LLM call to a step's totals. The gateway's step attribution is the step id; a step key
-   * is accepted too. False when no step of the workflow matches.
+   * Adds LLM calls to a step's totals. The gateway's step attribution is the step id; a step key is
+   * accepted too. False when no step of the workflow matches.
    */
-  public boolean addUsage(UUID workflowId, String stepRef, LlmCallRecorded call) {
+  public boolean addUsage(UUID workflowId, String stepRef, Usage usage) {
     UUID stepId = parseUuid(stepRef);
     String match = stepId != null ? "id = ?" : "step_key = ?";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
             c.prepareStatement(
-                "update workflow_step set llm_calls = llm_calls + 1,"
+                "update workflow_step set llm_calls = llm_calls + ?,"
                     + " input_tokens = input_tokens + ?,"
                     + " cached_input_tokens = cached_input_tokens + ?,"
                     + " output_tokens = output_tokens + ?, cost_usd = cost_usd + ?,"
                     + " unknown_cost_calls = unknown_cost_calls + ?"
                     + " where workflow_id = ? and "
                     + match)) {
-      WorkflowRepository.bindUsage(ps, call);
-      ps.setObject(6, workflowId);
-      ps.setObject(7, stepId != null ? stepId : stepRef);
+      WorkflowRepository.bindUsage(ps, usage);
+      ps.setObject(7, workflowId);
+      ps.setObject(8, stepId != null ? stepId : stepRef);
       return ps.executeUpdate() == 1;
     } catch (SQLException e) {
       throw Sql.failure("cannot add usage to step " + stepRef, e);

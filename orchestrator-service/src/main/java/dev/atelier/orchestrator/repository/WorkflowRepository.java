@@ -1,6 +1,5 @@
 package dev.atelier.orchestrator.repository;
 
-import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.orchestrator.model.Usage;
 import dev.atelier.orchestrator.model.WorkflowRun;
 import dev.atelier.orchestrator.model.WorkflowStatus;
@@ -152,29 +151,31 @@ public class WorkflowRepository {
     }
   }
 
-  /** Adds one LLM call to the workflow's totals; false when the workflow is unknown. */
-  public boolean addUsage(UUID id, LlmCallRecorded call) {
+  /** Adds LLM calls to the workflow's totals; false when the workflow is unknown. */
+  public boolean addUsage(UUID id, Usage usage) {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
             c.prepareStatement(
-                "update workflow set llm_calls = llm_calls + 1, input_tokens = input_tokens + ?,"
+                "update workflow set llm_calls = llm_calls + ?, input_tokens = input_tokens + ?,"
                     + " cached_input_tokens = cached_input_tokens + ?,"
                     + " output_tokens = output_tokens + ?, cost_usd = cost_usd + ?,"
                     + " unknown_cost_calls = unknown_cost_calls + ? where id = ?")) {
-      bindUsage(ps, call);
-      ps.setObject(6, id);
+      bindUsage(ps, usage);
+      ps.setObject(7, id);
       return ps.executeUpdate() == 1;
     } catch (SQLException e) {
       throw Sql.failure("cannot add usage to workflow " + id, e);
     }
   }
 
-  static void bindUsage(PreparedStatement ps, LlmCallRecorded call) throws SQLException {
-    ps.setLong(1, call.inputTokens());
-    ps.setLong(2, call.cachedInputTokens());
-    ps.setLong(3, call.outputTokens());
-    ps.setBigDecimal(4, call.costUsd() == null ? BigDecimal.ZERO : call.costUsd());
-    ps.setInt(5, call.costUsd() == null ? 1 : 0);
+  /** Binds {@code usage} to parameters 1 to 6 in the order of the update statements. */
+  static void bindUsage(PreparedStatement ps, Usage usage) throws SQLException {
+    ps.setLong(1, usage.calls());
+    ps.setLong(2, usage.inputTokens());
+    ps.setLong(3, usage.cachedInputTokens());
+    ps.setLong(4, usage.outputTokens());
+    ps.setBigDecimal(5, usage.costUsd());
+    ps.setLong(6, usage.unknownCostCalls());
   }
 
   /** A page of workflows, newest first, after the given position. */

@@ -1,11 +1,18 @@
 package dev.atelier.orchestrator.service;
 
 import dev.atelier.contracts.LlmCallRecorded;
+import dev.atelier.orchestrator.model.Usage;
 import dev.atelier.orchestrator.repository.ProcessedEventRepository;
 import dev.atelier.orchestrator.repository.StepRepository;
 import dev.atelier.orchestrator.repository.WorkflowRepository;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
+import java.math.BigDecimal;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
 import org.jboss.logging.Logger;
 
 /**
@@ -28,20 +35,70 @@ public class UsageService {
     this.steps = steps;
   }
 
-  @Transactional
+  /** Adds one call record; see {@link #recordAll}. */
   public void record(LlmCallRecorded call) {
-    if (call.workflowId() == null || !processed.markProcessed(call.eventId())) {
+    recordAll(List.of(call));
+  }
+
+  /**
+   * Adds a batch of call records to their workflows' and steps' totals in one transaction. Each
+   * record counts once: an id processed before (a redelivery, a re-publish) or seen earlier in the
+   * batch adds nothing. The batch's calls are summed first, so a workflow's row and each of its
+   * steps' rows are updated once per batch rather than once per call. Workflows are updated in id
+   * order, each workflow's row before its steps' rows (the lock order of result handling), so
+   * concurrent batches and result handlers cannot deadlock.
+   */
+  @Transactional
+  public void recordAll(List<LlmCallRecorded> calls) {
+    Map<UUID, LlmCallRecorded> byId = new TreeMap<>();
+    for (LlmCallRecorded call : calls) {
+      if (call.workflowId() != null) {
+        byId.putIfAbsent(call.eventId(), call);
+      }
+    }
+    if (byId.isEmpty()) {
       return;
     }
-    // Workflow row first, then step row: the same lock order as result handling.
-    if (!workflows.addUsage(call.workflowId(), call)) {
-      LOG.debugf("LLM call %s names unknown workflow %s", call.eventId(), call.workflowId());
-      return;
+    Set<UUID> fresh = processed.markProcessedAll(byId.keySet());
+    Map<UUID, Usage> perWorkflow = new TreeMap<>();
+    Map<UUID, Map<String, Usage>> perStep = new TreeMap<>();
+    for (LlmCallRecorded call : byId.values()) {
+      if (!fresh.contains(call.eventId())) {
+        continue;
+      }
+      Usage usage = usageOf(call);
+      perWorkflow.merge(call.workflowId(), usage, Usage::plus);
+      if (call.stepId() != null && !call.stepId().isBlank()) {
+        perStep
+            .computeIfAbsent(call.workflowId(), w -> new TreeMap<>())
+            .merge(call.stepId(), usage, Usage::plus);
+      }
     }
-    if (call.stepId() != null
-        && !call.stepId().isBlank()
-        && !steps.addUsage(call.workflowId(), call.stepId(), call)) {
-      LOG.debugf("LLM call %s names unknown step %s", call.eventId(), call.stepId());
-    }
+    perWorkflow.forEach(
+        (workflowId, usage) -> {
+          if (!workflows.addUsage(workflowId, usage)) {
+            LOG.debugf("%d LLM calls name unknown workflow %s", usage.calls(), workflowId);
+            return;
+          }
+          perStep
+              .getOrDefault(workflowId, Map.of())
+              .forEach(
+                  (step, stepUsage) -> {
+                    if (!steps.addUsage(workflowId, step, stepUsage)) {
+                      LOG.debugf("LLM calls name unknown step %s of %s", step, workflowId);
+                    }
+                  });
+        });
+  }
+
+  private static Usage usageOf(LlmCallRecorded call) {
+    boolean priced = call.costUsd() != null;
+    return new Usage(
+        1,
+        call.inputTokens(),
+        call.cachedInputTokens(),
+        call.outputTokens(),
+        priced ? call.costUsd() : BigDecimal.ZERO,
+        priced ? 0 : 1);
   }
 }

@@ -78,11 +78,6 @@ public class UsageService {
     }
   }
 
-  /** Usage grouped by one dimension, with exact percentiles (from the raw rows). */
-  public UsageReport report(GroupBy groupBy, LlmCallFilter filter, int limit) {
-    return report(groupBy, filter, limit, Percentiles.EXACT);
-  }
-
   /**
    * Usage grouped by one dimension. The time range defaults to the configured span ending now. The
    * report comes from the daily rollup when its bounds are whole UTC days, else from the hourly one
