@@ -112,6 +112,10 @@ def main(src, dst, md, stamp, quick, runs):
         lines.append(f"\nSubmit latency at {x['rate_per_s']}/s for {x['seconds']} s: p50 {x['p50_ms']} ms, "
                      f"p95 {x['p95_ms']} ms, p99 {x['p99_ms']} ms, max {x['max_ms']} ms, errors {x['errors']} "
                      f"of {x['submitted']} (load {x['load']}).")
+        if x.get("rss_mb"):
+            # A burst of submissions grows the orchestrator's heap: its RSS counts against the goal too.
+            lines.append("RSS at the end of the latency phase, MB: "
+                         + ", ".join(f"{n} {v}" for n, v in sorted(x["rss_mb"].items())))
     if "perftest" in p:
         lines.append(f"\nRabbitMQ PerfTest (persistent, confirms, quorum queue): {p['perftest']['msg_per_s']} msg/s"
                      + (f"; steps/s are {summary['steps_per_broker_msg_ceiling'] * 100:.2f} % of it."

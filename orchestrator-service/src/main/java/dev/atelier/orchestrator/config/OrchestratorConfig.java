@@ -102,7 +102,9 @@ public interface OrchestratorConfig {
     @WithDefault("4")
     int resultsConcurrency();
 
-    /** At least twice {@link #llmCallsBatchSize()}, so the next batch fills while one is written. */
+    /**
+     * At least twice {@link #llmCallsBatchSize()}, so the next batch fills while one is written.
+     */
     @WithDefault("64")
     int llmCallsPrefetch();
 

@@ -1,8 +1,8 @@
 package dev.atelier.orchestrator.repository;
 
-import dev.atelier.orchestrator.model.Usage;
 import dev.atelier.orchestrator.model.StepRun;
 import dev.atelier.orchestrator.model.StepState;
+import dev.atelier.orchestrator.model.Usage;
 import jakarta.inject.Singleton;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

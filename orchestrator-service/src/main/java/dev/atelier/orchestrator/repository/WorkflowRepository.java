@@ -4,7 +4,6 @@ import dev.atelier.orchestrator.model.Usage;
 import dev.atelier.orchestrator.model.WorkflowRun;
 import dev.atelier.orchestrator.model.WorkflowStatus;
 import jakarta.inject.Singleton;
-import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
