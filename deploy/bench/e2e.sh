@@ -28,6 +28,11 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# The command as given, with the settings that change what is measured, for the results file.
+COMMAND="deploy/bench/e2e.sh${*:+ $*}"
+for v in BENCH_WARMUP BENCH_SECONDS BENCH_INFLIGHT SOAK_SECONDS; do
+  [ -z "${!v:-}" ] || COMMAND="$v=${!v} $COMMAND"
+done
 cd "$ROOT"
 QUICK=0; RUNS=""; PHASES="zero,notrace,latency,llm,perftest"; PROFILE=0
 while [ $# -gt 0 ]; do
@@ -189,5 +194,5 @@ if [ "$PROFILE" = 1 ]; then
   say "profiles: $LOGS/*.top.txt"
 fi
 python3 "$ROOT/deploy/bench/summarize.py" "$RESULTS" "$OUT/results.json" "$ROOT/docs/benchmarks/end-to-end.md" \
-  "$STAMP" "$QUICK" "$RUNS"
+  "$STAMP" "$QUICK" "$RUNS" "$COMMAND"
 say "results: $OUT/results.json, summary appended to docs/benchmarks/end-to-end.md"

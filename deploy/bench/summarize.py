@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns e2e.sh's results.jsonl into results.json (medians per phase) and appends a Markdown summary.
 
-Usage: summarize.py RESULTS.jsonl RESULTS.json END-TO-END.md STAMP QUICK RUNS
+Usage: summarize.py RESULTS.jsonl RESULTS.json END-TO-END.md STAMP QUICK RUNS [COMMAND]
 """
 import json
 import os
@@ -28,7 +28,7 @@ def machine():
             "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)}
 
 
-def main(src, dst, md, stamp, quick, runs):
+def main(src, dst, md, stamp, quick, runs, command=None):
     rows = [json.loads(line) for line in open(src) if line.strip()]
     phases = {}
     for row in rows:
@@ -70,9 +70,10 @@ def main(src, dst, md, stamp, quick, runs):
     m = summary["machine"]
     lines = [f"\n## Run {stamp}{' (quick)' if summary['quick'] else ''}\n",
              f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['mem_gb']} GiB, {m['java']}. Medians of {runs} measured window(s), one suite per phase; "
-             f"command: `deploy/bench/e2e.sh{' --quick' if summary['quick'] else ''}`; raw: "
-             f"`deploy/bench/results/{stamp}/results.json`.\n",
-             "| phase | steps/s | workflows/s | CPU ms/step | load (1/5/15 min) |", "|---|---|---|---|---|"]
+             f"command: `{command or 'deploy/bench/e2e.sh' + (' --quick' if summary['quick'] else '')}`; raw: "
+             f"`deploy/bench/results/{stamp}/results.json`.\n"]
+    if any(name in p for name in ("zero", "notrace", "llm", "soak")):
+        lines += ["| phase | steps/s | workflows/s | CPU ms/step | load (1/5/15 min) |", "|---|---|---|---|---|"]
     for name in ("zero", "notrace", "llm", "soak"):
         if name in p:
             x = p[name]
@@ -129,4 +130,4 @@ def main(src, dst, md, stamp, quick, runs):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:7])
+    main(*sys.argv[1:8])

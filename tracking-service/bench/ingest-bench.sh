@@ -92,7 +92,7 @@ CPU0=$(cpu_ms); read -r MQ0 PG0 < <(infra_cpu_ms); N0=$(stored)
 if [ "${QUERIES:-0}" = 1 ]; then
   DAY_END=$(date -u +%Y-%m-%dT00:00:00Z)
   DAY_START=$(date -u -d "$DAY_END - 30 days" +%Y-%m-%dT00:00:00Z)
-  WF=$($PSQL -d "$DB" -At -c "select workflow_id from llm_call where occurred_at < now() - interval '1 day' limit 1")
+  WF=$($PSQL -d "$DB" -At -c "select workflow_id from llm_call where occurred_at < now() - interval '1 day' and workflow_id is not null limit 1")
   QS=("/api/v1/usage?groupBy=model&from=$DAY_START&to=$DAY_END"
       "/api/v1/workflows/$WF/usage"
       "/api/v1/llm-calls?agent=architect&limit=50"
