@@ -287,34 +287,28 @@ class RollupRetentionTest {
           .isCloseTo(percentile(latencies, 0.95), within(1e-6));
     }
     // The histograms hold every call exactly once, merged across batches.
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement(
-                "select sum(calls), sum((select sum(x & 4294967295) from unnest(latency_hist) x)),"
-                    + " sum((select sum(x & 4294967295) from unnest(ttft_hist) x))"
-                    + " from llm_usage_daily where team = ?")) {
-      ps.setString(1, team);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        assertThat(rs.getLong(1)).isEqualTo(calls.size());
-        assertThat(rs.getLong(2)).isEqualTo(calls.size());
-        assertThat(rs.getLong(3))
-            .isEqualTo(calls.stream().filter(x -> x.timeToFirstTokenMs() != null).count());
-      }
-    }
+    long[] totals =
+        longs(
+            "select sum(calls), sum((select sum(x & 4294967295) from unnest(latency_hist) x)),"
+                + " sum((select sum(x & 4294967295) from unnest(ttft_hist) x))"
+                + " from llm_usage_daily where team = ?",
+            team);
+    assertThat(totals[0]).isEqualTo(calls.size());
+    assertThat(totals[1]).isEqualTo(calls.size());
+    assertThat(totals[2])
+        .isEqualTo(calls.stream().filter(x -> x.timeToFirstTokenMs() != null).count());
 
     // A row written before the histograms existed (null) cannot give percentiles: the raw rows
     // answer, and a call added to that row leaves it without a histogram.
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement(
-                "update llm_usage_daily set latency_hist = null where team = ? and model = ?"
-                    + " and bucket = ?")) {
-      ps.setString(1, team);
-      ps.setString(2, "gpt-4o");
-      ps.setObject(3, OffsetDateTime.ofInstant(start, ZoneOffset.UTC));
-      assertThat(ps.executeUpdate()).isEqualTo(1);
-    }
+    OffsetDateTime day = OffsetDateTime.ofInstant(start, ZoneOffset.UTC);
+    String row = " from llm_usage_daily where team = ? and model = 'gpt-4o' and bucket = ?";
+    assertThat(
+            longs(
+                "with u as (update llm_usage_daily set latency_hist = null where team = ?"
+                    + " and model = 'gpt-4o' and bucket = ? returning 1) select count(*) from u",
+                team,
+                day))
+        .containsExactly(1);
     JsonNode fallback = Ledger.getJson("/api/v1/usage?groupBy=model" + range);
     assertThat(fallback.get("source").asText()).isEqualTo("raw");
     assertThat(fallback.get("percentiles").asText()).isEqualTo("exact");
@@ -322,43 +316,46 @@ class RollupRetentionTest {
         call().team(team).model("gpt-4o", null).at(start.plusSeconds(30)).latency(5).build();
     ledger.publish(List.of(late));
     ledger.awaitRows(List.of(late.eventId()));
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement(
-                "select count(*) filter (where latency_hist is null), count(*)"
-                    + " from llm_usage_daily where team = ? and model = 'gpt-4o' and bucket = ?")) {
-      ps.setString(1, team);
-      ps.setObject(2, OffsetDateTime.ofInstant(start, ZoneOffset.UTC));
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        assertThat(rs.getLong(1)).isEqualTo(1);
-        assertThat(rs.getLong(2)).isEqualTo(1);
-      }
-    }
+    // One row for the key, still without a histogram.
+    assertThat(
+            longs("select count(*) filter (where latency_hist is null), count(*)" + row, team, day))
+        .containsExactly(1, 1);
     // The operators' backfill fills the row from the raw rows (both batches' calls), and the
     // rollup answers again.
     runBackfill();
     JsonNode filled = Ledger.getJson("/api/v1/usage?groupBy=model" + range);
     assertThat(filled.get("source").asText()).isEqualTo("rollup-daily");
     assertThat(filled.get("percentiles").asText()).isEqualTo("approximate");
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement(
-                "select calls, (select sum(x & 4294967295) from unnest(latency_hist) x)"
-                    + " from llm_usage_daily where team = ? and model = 'gpt-4o' and bucket = ?")) {
-      ps.setString(1, team);
-      ps.setObject(2, OffsetDateTime.ofInstant(start, ZoneOffset.UTC));
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        assertThat(rs.getLong(2)).isEqualTo(rs.getLong(1));
-      }
-    }
+    long[] filledRow =
+        longs(
+            "select calls, (select sum(x & 4294967295) from unnest(latency_hist) x)" + row,
+            team,
+            day);
+    assertThat(filledRow[1]).isEqualTo(filledRow[0]);
     // Without percentiles the rollup still answers.
     assertThat(
             Ledger.getJson("/api/v1/usage?groupBy=model&percentiles=false" + range)
                 .get("percentiles")
                 .asText())
         .isEqualTo("none");
+  }
+
+  /** The first row of a query whose columns are all integers. */
+  private long[] longs(String sql, Object... params) throws Exception {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < params.length; i++) {
+        ps.setObject(i + 1, params[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        assertThat(rs.next()).as(sql).isTrue();
+        long[] row = new long[rs.getMetaData().getColumnCount()];
+        for (int i = 0; i < row.length; i++) {
+          row[i] = rs.getLong(i + 1);
+        }
+        return row;
+      }
+    }
   }
 
   /**

@@ -35,11 +35,6 @@ public class UsageService {
     this.steps = steps;
   }
 
-  /** Adds one call record; see {@link #recordAll}. */
-  public void record(LlmCallRecorded call) {
-    recordAll(List.of(call));
-  }
-
   /**
    * Adds a batch of call records to their workflows' and steps' totals in one transaction. Each
    * record counts once: an id processed before (a redelivery, a re-publish) or seen earlier in the

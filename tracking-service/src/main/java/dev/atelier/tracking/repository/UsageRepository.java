@@ -8,7 +8,6 @@ import dev.atelier.tracking.model.UsageFigures;
 import dev.atelier.tracking.model.UsageGroup;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.math.BigDecimal;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -271,7 +270,7 @@ public class UsageRepository {
             + UsageRollupRepository.Grain.DAY.table
             + where.where()
             + " order by group_key nulls last";
-    List<GroupSums> sums = new ArrayList<>();
+    List<Group> groups = new ArrayList<>();
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       // Binary results from the first execution: int8[] as text costs the server formatting and
@@ -279,14 +278,14 @@ public class UsageRepository {
       ps.unwrap(PGStatement.class).setPrepareThreshold(-1);
       Jdbc.bind(ps, where.params());
       try (ResultSet rs = ps.executeQuery()) {
-        GroupSums current = null;
+        Group current = null;
         while (rs.next()) {
           String groupKey = rs.getString("group_key");
-          if (current == null || !Objects.equals(current.key, groupKey)) {
-            current = new GroupSums(groupKey);
-            sums.add(current);
+          if (current == null || !Objects.equals(current.key(), groupKey)) {
+            current = new Group(groupKey, new RollupSums(true));
+            groups.add(current);
           }
-          if (!current.add(rs)) {
+          if (!current.sums().addRow(rs)) {
             return Optional.empty();
           }
         }
@@ -294,75 +293,17 @@ public class UsageRepository {
     }
     if (!timeGroups) {
       // Largest first; a stable sort keeps ties in the database's key order, as the raw report.
-      sums.sort(Comparator.comparingLong((GroupSums g) -> g.calls).reversed());
+      groups.sort(Comparator.comparingLong((Group g) -> g.sums().calls).reversed());
     }
-    return Optional.of(sums.stream().limit(limit).map(GroupSums::toGroup).toList());
+    return Optional.of(
+        groups.stream()
+            .limit(limit)
+            .map(g -> new UsageGroup(g.key(), g.sums().figures()))
+            .toList());
   }
 
-  /** One group's daily rows added up, as {@link #ROLLUP_FIGURES} adds them in SQL. */
-  private static final class GroupSums {
-    final String key;
-    long calls;
-    long errors;
-    long input;
-    long cached;
-    long output;
-    long reasoning;
-    BigDecimal cost;
-    long unknownCost;
-    long latencySum;
-    final LatencySketch latency = new LatencySketch();
-    final LatencySketch ttft = new LatencySketch();
-
-    GroupSums(String key) {
-      this.key = key;
-    }
-
-    /** Adds one daily row; false when it has no histograms (written before they existed). */
-    boolean add(ResultSet rs) throws SQLException {
-      Array latencyHist = rs.getArray("latency_hist");
-      Array ttftHist = rs.getArray("ttft_hist");
-      if (latencyHist == null || ttftHist == null) {
-        return false;
-      }
-      latency.addPacked((Long[]) latencyHist.getArray());
-      ttft.addPacked((Long[]) ttftHist.getArray());
-      calls += rs.getLong("calls");
-      errors += rs.getLong("errors");
-      input += rs.getLong("input_tokens");
-      cached += rs.getLong("cached_input_tokens");
-      output += rs.getLong("output_tokens");
-      reasoning += rs.getLong("reasoning_tokens");
-      BigDecimal rowCost = rs.getBigDecimal("cost_usd");
-      if (rowCost != null) {
-        cost = cost == null ? rowCost : cost.add(rowCost);
-      }
-      unknownCost += rs.getLong("unknown_cost_calls");
-      latencySum += rs.getLong("latency_ms_sum");
-      return true;
-    }
-
-    UsageGroup toGroup() {
-      return new UsageGroup(
-          key,
-          new UsageFigures(
-              calls,
-              errors,
-              input,
-              cached,
-              output,
-              reasoning,
-              // As figures(): no calls cost nothing, calls that all lack a price cost unknown.
-              calls == 0 ? BigDecimal.ZERO : cost == null ? null : cost.stripTrailingZeros(),
-              unknownCost,
-              latency.quantile(0.5),
-              latency.quantile(0.95),
-              latency.quantile(0.99),
-              calls == 0 ? null : (double) latencySum / calls,
-              ttft.quantile(0.5),
-              ttft.quantile(0.95)));
-    }
-  }
+  /** One group of a report: its key and its daily rows added up. */
+  private record Group(String key, RollupSums sums) {}
 
   private static String rollupKeyExpression(GroupBy groupBy) {
     return switch (groupBy) {

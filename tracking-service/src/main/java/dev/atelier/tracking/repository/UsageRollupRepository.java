@@ -2,7 +2,6 @@ package dev.atelier.tracking.repository;
 
 import dev.atelier.contracts.LlmCallRecorded;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -88,47 +87,6 @@ public class UsageRollupRepository {
           .thenComparing(Key::provider, TEXT)
           .thenComparing(Key::model, TEXT);
 
-  /** The sums of a key's calls within one batch. */
-  private static final class Sums {
-    long calls;
-    long errors;
-    long input;
-    long cached;
-    long output;
-    long reasoning;
-    BigDecimal cost;
-    long unknownCost;
-    long latency;
-    final LatencySketch latencySketch;
-    final LatencySketch ttftSketch;
-
-    Sums(boolean sketches) {
-      latencySketch = sketches ? new LatencySketch() : null;
-      ttftSketch = sketches ? new LatencySketch() : null;
-    }
-
-    void add(LlmCallRecorded r) {
-      calls++;
-      errors += LlmCallRecorded.STATUS_ERROR.equals(r.status()) ? 1 : 0;
-      input += r.inputTokens();
-      cached += r.cachedInputTokens();
-      output += r.outputTokens();
-      reasoning += r.reasoningTokens();
-      if (r.costUsd() == null) {
-        unknownCost++;
-      } else {
-        cost = cost == null ? r.costUsd() : cost.add(r.costUsd());
-      }
-      latency += r.latencyMs();
-      if (latencySketch != null) {
-        latencySketch.add(r.latencyMs());
-        if (r.timeToFirstTokenMs() != null) {
-          ttftSketch.add(r.timeToFirstTokenMs());
-        }
-      }
-    }
-  }
-
   private final DataSource dataSource;
 
   UsageRollupRepository(DataSource dataSource) {
@@ -150,9 +108,9 @@ public class UsageRollupRepository {
         });
   }
 
-  private static Map<Key, Sums> sum(Grain grain, Collection<LlmCallRecorded> calls) {
+  private static Map<Key, RollupSums> sum(Grain grain, Collection<LlmCallRecorded> calls) {
     // Summed in a hash map (a batch of 1,000 calls has a few hundred keys), sorted once after.
-    Map<Key, Sums> sums = new HashMap<>();
+    Map<Key, RollupSums> sums = new HashMap<>();
     Function<LlmCallRecorded, Key> keyOf =
         r ->
             new Key(
@@ -163,14 +121,14 @@ public class UsageRollupRepository {
                 r.provider(),
                 r.responseModel() != null ? r.responseModel() : r.requestModel());
     for (LlmCallRecorded r : calls) {
-      sums.computeIfAbsent(keyOf.apply(r), k -> new Sums(grain.sketches)).add(r);
+      sums.computeIfAbsent(keyOf.apply(r), k -> new RollupSums(grain.sketches)).add(r);
     }
-    Map<Key, Sums> sorted = new TreeMap<>(ORDER);
+    Map<Key, RollupSums> sorted = new TreeMap<>(ORDER);
     sorted.putAll(sums);
     return sorted;
   }
 
-  private void upsert(Grain grain, Map<Key, Sums> sums) throws SQLException {
+  private void upsert(Grain grain, Map<Key, RollupSums> sums) throws SQLException {
     int n = sums.size();
     String[] bucket = new String[n];
     String[] team = new String[n];
@@ -183,9 +141,9 @@ public class UsageRollupRepository {
     String[] latencyHist = new String[n];
     String[] ttftHist = new String[n];
     int i = 0;
-    for (Map.Entry<Key, Sums> row : sums.entrySet()) {
+    for (Map.Entry<Key, RollupSums> row : sums.entrySet()) {
       Key k = row.getKey();
-      Sums s = row.getValue();
+      RollupSums s = row.getValue();
       bucket[i] = k.bucket().toString();
       team[i] = k.team();
       workflow[i] = k.workflowId() == null ? null : k.workflowId().toString();
