@@ -20,7 +20,7 @@
 # --profile records a JFR profile of every service (logs/<phase>-<service>.jfr) and prints the hottest
 # methods per service (deploy/bench/jfr-top.sh); profiled runs are slower, so do not quote their figures.
 #
-# The suite runs on private ports 17080-17084 with its own databases (atelier_<service>_bench) and vhost
+# The suite runs on private ports 17080-17084 with its own databases (atelier_<service>_e2e) and vhost
 # (atelier-bench), both recreated empty for every phase, so it does not disturb a suite started by
 # deploy/local/run.sh. JVM flags per service as run.sh starts them (deploy/local/java-opts.sh;
 # JAVA_OPTS_<SERVICE> or JAVA_OPTS override them).
@@ -67,6 +67,8 @@ for m in $SERVICES; do
   jar="$ROOT/${m%%:*}/target/quarkus-app/quarkus-run.jar"
   [ -f "$jar" ] || { say "building the services"; ./mvnw -B -q -DskipTests -DskipITs package -pl '!system-tests'; break; }
 done
+# The databases are named *_e2e, not *_bench: tracking-service/bench/ledger-bench.sh keeps its 10M-row
+# atelier_tracking_bench between runs, and this script used to drop it.
 # reset_state: empty databases and vhost. Every phase starts on them: a suite started on the previous phase's
 # state resumes that phase's unfinished workflows (thousands after the latency phase), and the driver's own
 # workflows then queue behind them.
@@ -76,7 +78,7 @@ reset_state() {
   rabbitmqctl -q set_permissions -p atelier-bench guest '.*' '.*' '.*' >/dev/null
   local db
   for db in orchestrator gateway context tracking; do
-    psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists atelier_${db}_bench with (force)" \
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists atelier_${db}_e2e with (force)" \
       >/dev/null 2>&1
   done
 }
@@ -107,7 +109,7 @@ start_suite() {
     local opts
     opts=$(atelier_java_opts "$module")
     local short=${module%-service}; short=${short#llm-}
-    env HTTP_PORT="$port" DB_URL="jdbc:postgresql://127.0.0.1:5432/atelier_${short}_bench" \
+    env HTTP_PORT="$port" DB_URL="jdbc:postgresql://127.0.0.1:5432/atelier_${short}_e2e" \
       RABBITMQ_VIRTUAL_HOST=atelier-bench CONTEXT_URL=http://127.0.0.1:17083 GATEWAY_URL=http://127.0.0.1:17082 \
       OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:17318 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
       "$@" java $opts -jar "$ROOT/$module/target/quarkus-app/quarkus-run.jar" >"$LOGS/$label-$module.log" 2>&1 &
