@@ -15,7 +15,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import javax.sql.DataSource;
@@ -40,79 +42,99 @@ public class ArtifactRepository {
   }
 
   /**
-   * Serialises writers of one idempotency key until the transaction ends, so that a retry racing
+   * Serialises writers of each idempotency key until the transaction ends, so that a retry racing
    * its own first attempt waits for it and then finds its row instead of failing on the unique
-   * constraint. A hash collision between two keys only makes them wait for each other.
+   * constraint. Keys are locked in the order given, in one statement; callers pass them sorted, so
+   * two writers of overlapping keys cannot deadlock. A hash collision between two keys only makes
+   * them wait for each other. Rows committed by a writer this waited for are visible to the
+   * caller's next statement, not to this one: look them up after this returns.
    */
-  public void lockIdempotencyKey(UUID workflowId, String key) {
+  public void lockIdempotencyKeys(UUID workflowId, List<String> keys) {
     query(
-        "select pg_advisory_xact_lock(hashtextextended(?, 0))",
-        ps -> ps.setString(1, workflowId + ":" + key),
+        """
+        select pg_advisory_xact_lock(hashtextextended(k, 0))
+        from unnest(?::text[]) with ordinality as t(k, i) order by i
+        """,
+        ps ->
+            ps.setArray(
+                1,
+                ps.getConnection()
+                    .createArrayOf("text", keys.stream().map(k -> workflowId + ":" + k).toArray())),
+        // The statement runs to its end (every lock taken) before executeQuery returns.
         rs -> null);
   }
 
-  public Optional<StoredWrite> findByIdempotencyKey(UUID workflowId, String key) {
-    return query(
-        "select "
-            + ALL_COLUMNS
-            + ", request_sha256 from artifact_version where workflow_id = ? and idempotency_key = ?",
-        ps -> {
-          ps.setObject(1, workflowId);
-          ps.setString(2, key);
-        },
-        rs ->
-            rs.next()
-                ? Optional.of(new StoredWrite(full(rs), rs.getString("request_sha256"), key))
-                : Optional.empty());
-  }
-
   /**
-   * Allocates the next version of an artifact (1 for a new one). The upsert locks the artifact's
-   * head row until commit, which makes concurrent writers of the same artifact take turns.
+   * Allocates the next version of each named artifact (1 for a new one), in one statement. The
+   * upsert locks each artifact's head row until commit, in the order given, which makes concurrent
+   * writers of the same artifact take turns. Names must be distinct.
+   *
+   * @return name to its new version
    */
-  public int nextVersion(UUID workflowId, String name) {
+  public Map<String, Integer> nextVersions(UUID workflowId, List<String> names) {
     return query(
         """
-        insert into artifact_head (workflow_id, name, latest_version) values (?, ?, 1)
+        insert into artifact_head (workflow_id, name, latest_version)
+        select ?, n, 1 from unnest(?::text[]) with ordinality as t(n, i) order by i
         on conflict (workflow_id, name)
         do update set latest_version = artifact_head.latest_version + 1
-        returning latest_version
+        returning name, latest_version
         """,
         ps -> {
           ps.setObject(1, workflowId);
-          ps.setString(2, name);
+          ps.setArray(2, ps.getConnection().createArrayOf("text", names.toArray()));
         },
         rs -> {
-          rs.next();
-          return rs.getInt(1);
+          Map<String, Integer> versions = new HashMap<>();
+          while (rs.next()) {
+            versions.put(rs.getString(1), rs.getInt(2));
+          }
+          return versions;
         });
   }
 
   /**
-   * Inserts a version; returns it as stored, or empty when the idempotency key was taken meanwhile
-   * (not expected while the caller holds {@link #lockIdempotencyKey}).
+   * Inserts versions in one statement; returns those stored, by idempotency key. A version whose
+   * idempotency key was taken meanwhile is missing from the result (not expected while the caller
+   * holds {@link #lockIdempotencyKeys}).
    */
-  public Optional<ArtifactVersion> insert(NewVersion v) {
+  public Map<String, ArtifactVersion> insertAll(List<NewVersion> versions) {
+    StringBuilder sql =
+        new StringBuilder(
+            "insert into artifact_version (workflow_id, name, version, kind, media_type, content,"
+                + " producer, size_bytes, sha256, idempotency_key, request_sha256) values ");
+    for (int i = 0; i < versions.size(); i++) {
+      sql.append(i == 0 ? "" : ", ")
+          .append("(?, ?, ?, ?, ?, cast(? as jsonb), cast(? as jsonb), ?, ?, ?, ?)");
+    }
+    sql.append(" on conflict (workflow_id, idempotency_key) do nothing returning ")
+        .append(ALL_COLUMNS)
+        .append(", idempotency_key");
     return query(
-        "insert into artifact_version (workflow_id, name, version, kind, media_type, content,"
-            + " producer, size_bytes, sha256, idempotency_key, request_sha256)"
-            + " values (?, ?, ?, ?, ?, cast(? as jsonb), cast(? as jsonb), ?, ?, ?, ?)"
-            + " on conflict (workflow_id, idempotency_key) do nothing returning "
-            + ALL_COLUMNS,
+        sql.toString(),
         ps -> {
-          ps.setObject(1, v.workflowId());
-          ps.setString(2, v.name());
-          ps.setInt(3, v.version());
-          ps.setString(4, v.kind().wire());
-          ps.setString(5, v.mediaType());
-          ps.setString(6, v.contentJson());
-          ps.setString(7, v.producer() == null ? null : write(v.producer()));
-          ps.setInt(8, v.sizeBytes());
-          ps.setString(9, v.sha256());
-          ps.setString(10, v.idempotencyKey());
-          ps.setString(11, v.requestSha256());
+          int p = 0;
+          for (NewVersion v : versions) {
+            ps.setObject(++p, v.workflowId());
+            ps.setString(++p, v.name());
+            ps.setInt(++p, v.version());
+            ps.setString(++p, v.kind().wire());
+            ps.setString(++p, v.mediaType());
+            ps.setString(++p, v.contentJson());
+            ps.setString(++p, v.producer() == null ? null : write(v.producer()));
+            ps.setInt(++p, v.sizeBytes());
+            ps.setString(++p, v.sha256());
+            ps.setString(++p, v.idempotencyKey());
+            ps.setString(++p, v.requestSha256());
+          }
         },
-        rs -> rs.next() ? Optional.of(full(rs)) : Optional.empty());
+        rs -> {
+          Map<String, ArtifactVersion> stored = new HashMap<>();
+          while (rs.next()) {
+            stored.put(rs.getString("idempotency_key"), full(rs));
+          }
+          return stored;
+        });
   }
 
   public Optional<ArtifactVersion> findLatest(UUID workflowId, String name) {

@@ -26,6 +26,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.UUID;
 
@@ -80,7 +81,8 @@ public class ArtifactService {
   @Transactional
   public WriteOutcome write(
       UUID workflowId, String idempotencyKey, NewArtifact artifact, Precondition precondition) {
-    return writeOne(workflowId, checkKey(idempotencyKey), artifact, precondition);
+    String key = checkKey(idempotencyKey);
+    return writeSorted(workflowId, new TreeMap<>(Map.of(key, artifact)), precondition).get(key);
   }
 
   /**
@@ -97,7 +99,7 @@ public class ArtifactService {
   public List<WriteOutcome> writeAll(
       UUID workflowId, String idempotencyKey, List<NewArtifact> artifacts) {
     String prefix = checkKey(idempotencyKey);
-    Map<String, NewArtifact> byKey = new TreeMap<>();
+    SortedMap<String, NewArtifact> byKey = new TreeMap<>();
     for (NewArtifact artifact : artifacts) {
       String key = prefix + ":" + artifact.name();
       if (key.length() > limits.maxIdempotencyKeyLength()) {
@@ -118,8 +120,7 @@ public class ArtifactService {
             "artifact '" + artifact.name() + "' appears more than once in the batch");
       }
     }
-    Map<String, WriteOutcome> outcomes = new HashMap<>();
-    byKey.forEach((key, artifact) -> outcomes.put(key, writeOne(workflowId, key, artifact, null)));
+    Map<String, WriteOutcome> outcomes = writeSorted(workflowId, byKey, null);
     return artifacts.stream().map(a -> outcomes.get(prefix + ":" + a.name())).toList();
   }
 
@@ -149,44 +150,83 @@ public class ArtifactService {
     return new ArtifactReadResult(artifacts, written);
   }
 
-  private WriteOutcome writeOne(
-      UUID workflowId, String key, NewArtifact artifact, Precondition precondition) {
-    byte[] content = contentBytes(artifact);
-    String requestSha256 = CanonicalJson.sha256(canonical.bytes(requestOf(artifact)));
+  /**
+   * Writes artifacts under their idempotency keys, with four statements however many there are:
+   * lock the keys (in key order), find what they already wrote, allocate the new versions, insert
+   * them. Every artifact is validated before the first statement, so bad input changes nothing.
+   *
+   * @param byKey artifacts by idempotency key, in key order (the order the locks are taken in)
+   * @param precondition checked for every new version once its head row is locked; null for none
+   * @return outcomes by idempotency key
+   */
+  private Map<String, WriteOutcome> writeSorted(
+      UUID workflowId, SortedMap<String, NewArtifact> byKey, Precondition precondition) {
+    Map<String, Prepared> prepared = new LinkedHashMap<>();
+    byKey.forEach((key, artifact) -> prepared.put(key, prepare(artifact)));
 
-    repository.lockIdempotencyKey(workflowId, key);
-    var previous = repository.findByIdempotencyKey(workflowId, key);
-    if (previous.isPresent()) {
-      return replay(previous.get(), key, requestSha256);
+    List<String> keys = List.copyOf(byKey.keySet());
+    repository.lockIdempotencyKeys(workflowId, keys);
+    Map<String, WriteOutcome> outcomes = new HashMap<>();
+    for (StoredWrite previous : repository.findByIdempotencyKeys(workflowId, keys)) {
+      String key = previous.idempotencyKey();
+      outcomes.put(key, replay(previous, key, prepared.get(key).requestSha256()));
     }
-    int version = repository.nextVersion(workflowId, artifact.name());
-    if (precondition != null) {
-      // nextVersion holds the head row lock until commit, so no other writer can slip in between
-      // this check and the insert; a failed check rolls the counter back with the transaction.
-      precondition.check(artifact.name() + " of workflow " + workflowId, version - 1);
+    List<String> fresh = keys.stream().filter(k -> !outcomes.containsKey(k)).toList();
+    if (fresh.isEmpty()) {
+      return outcomes;
     }
-    ArtifactVersion stored =
-        repository
-            .insert(
-                new NewVersion(
-                    workflowId,
-                    artifact.name(),
-                    version,
-                    artifact.kind(),
-                    artifact.effectiveMediaType(),
-                    contentJson(artifact.content()),
-                    artifact.producer(),
-                    content.length,
-                    CanonicalJson.sha256(content),
-                    key,
-                    requestSha256))
-            .orElseThrow(
-                () ->
-                    ProblemException.conflict(
-                        "concurrent-write",
-                        "another write with this Idempotency-Key is in progress; retry"));
-    created.increment();
-    return new WriteOutcome(stored, true);
+    Map<String, Integer> versions =
+        repository.nextVersions(workflowId, fresh.stream().map(k -> byKey.get(k).name()).toList());
+    List<NewVersion> rows = new ArrayList<>(fresh.size());
+    for (String key : fresh) {
+      NewArtifact artifact = byKey.get(key);
+      int version = versions.get(artifact.name());
+      if (precondition != null) {
+        // nextVersions holds the head row lock until commit, so no other writer can slip in
+        // between this check and the insert; a failed check rolls the counter back with the
+        // transaction.
+        precondition.check(artifact.name() + " of workflow " + workflowId, version - 1);
+      }
+      Prepared p = prepared.get(key);
+      rows.add(
+          new NewVersion(
+              workflowId,
+              artifact.name(),
+              version,
+              artifact.kind(),
+              artifact.effectiveMediaType(),
+              p.contentJson(),
+              artifact.producer(),
+              p.content().length,
+              CanonicalJson.sha256(p.content()),
+              key,
+              p.requestSha256()));
+    }
+    Map<String, ArtifactVersion> stored = repository.insertAll(rows);
+    for (String key : fresh) {
+      ArtifactVersion version = stored.get(key);
+      if (version == null) {
+        throw ProblemException.conflict(
+            "concurrent-write", "another write with this Idempotency-Key is in progress; retry");
+      }
+      outcomes.put(key, new WriteOutcome(version, true));
+    }
+    created.increment(fresh.size());
+    return outcomes;
+  }
+
+  /** An artifact checked and encoded for storing. */
+  private record Prepared(byte[] content, String contentJson, String requestSha256) {}
+
+  private Prepared prepare(NewArtifact artifact) {
+    byte[] content = contentBytes(artifact);
+    // A JSON artifact's stored text is its canonical bytes; a text artifact's is a JSON string.
+    String contentJson =
+        artifact.kind() == ArtifactKind.JSON
+            ? new String(content, StandardCharsets.UTF_8)
+            : contentJson(artifact.content());
+    return new Prepared(
+        content, contentJson, CanonicalJson.sha256(canonical.bytes(requestOf(artifact))));
   }
 
   public ArtifactVersion latest(UUID workflowId, String name) {

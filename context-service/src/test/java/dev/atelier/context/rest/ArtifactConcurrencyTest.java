@@ -4,11 +4,15 @@ import static dev.atelier.context.rest.Artifacts.base;
 import static dev.atelier.context.rest.Artifacts.get;
 import static dev.atelier.context.rest.Artifacts.markdown;
 import static dev.atelier.context.rest.Artifacts.post;
+import static dev.atelier.context.rest.Artifacts.postTo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -70,6 +74,54 @@ class ArtifactConcurrencyTest {
         .hasSize(1);
     assertThat(get(base(workflow) + "/tests/versions").jsonPath().getList("ref"))
         .containsExactly("tests@1");
+  }
+
+  @Test
+  void parallelBatchesOfTheSameArtifactsInEitherOrderNumberEachArtifactWithoutGaps() {
+    // Half the batches list the artifacts one way round, half the other; names are locked in one
+    // order whatever the order given, so none deadlocks and each artifact gets versions 1..20.
+    List<Response> responses =
+        all(
+            i -> {
+              List<Object> artifacts =
+                  new ArrayList<>(
+                      List.of(
+                          markdown("plan", "plan by " + i),
+                          markdown("notes", "notes by " + i),
+                          markdown("risks", "risks by " + i)));
+              if (i % 2 == 1) {
+                Collections.reverse(artifacts);
+              }
+              return postTo(
+                  "/api/v1/workflows/" + workflow + "/artifact-writes",
+                  "batch-" + i + ":1",
+                  Map.of("artifacts", artifacts));
+            });
+
+    assertThat(responses)
+        .allSatisfy(r -> assertThat(r.statusCode()).as(r.asString()).isEqualTo(201));
+    for (String name : List.of("plan", "notes", "risks")) {
+      assertThat(
+              get(base(workflow) + "/" + name + "/versions")
+                  .jsonPath()
+                  .getList("version", Integer.class))
+          .as(name)
+          .containsExactlyElementsOf(IntStream.rangeClosed(1, WRITERS).boxed().toList());
+    }
+    // Within one batch the three artifacts were stored together: each response names, for every
+    // artifact, the version whose content is that batch's.
+    for (Response r : responses) {
+      List<String> refs = r.jsonPath().getList("writes.version.ref");
+      List<String> contents = r.jsonPath().getList("writes.version.content");
+      for (int k = 0; k < refs.size(); k++) {
+        String[] ref = refs.get(k).split("@");
+        assertThat(
+                get(base(workflow) + "/" + ref[0] + "/versions/" + ref[1])
+                    .jsonPath()
+                    .getString("content"))
+            .isEqualTo(contents.get(k));
+      }
+    }
   }
 
   /** Runs {@code WRITERS} calls released together, and returns their responses. */

@@ -11,7 +11,7 @@ import java.util.Set;
  */
 final class PromptWords {
 
-  private static final Set<String> STOP =
+  static final Set<String> STOP =
       Set.of(
           "a",
           "an",
@@ -138,18 +138,63 @@ final class PromptWords {
   private final String topic;
 
   PromptWords(String prompt) {
-    List<String> found = new ArrayList<>();
-    for (String raw : (prompt == null ? "" : prompt).split("[^\\p{L}\\p{N}'-]+")) {
-      String w = raw.replaceAll("^['-]+|['-]+$", "");
-      if (w.length() >= 3 && !STOP.contains(w.toLowerCase(Locale.ROOT))) {
-        found.add(w);
-      }
-    }
-    this.words = List.copyOf(found);
+    this.words = List.copyOf(meaningfulWords(prompt == null ? "" : prompt));
     this.topic =
         words.isEmpty()
             ? FALLBACK_TOPIC
             : capitalize(join(words.subList(0, Math.min(2, words.size()))));
+  }
+
+  /**
+   * The words of {@code text} (runs of letters, digits, apostrophes and hyphens, without leading or
+   * trailing apostrophes and hyphens) of at least three characters that are not stop words. One
+   * pass over the text: this runs on every simulated call, over the whole prompt, and splitting
+   * with regular expressions made it a quarter of the gateway's CPU in the end-to-end benchmark.
+   */
+  static List<String> meaningfulWords(String text) {
+    List<String> found = new ArrayList<>();
+    int n = text.length();
+    int i = 0;
+    while (i < n) {
+      int cp = text.codePointAt(i);
+      if (!isWordChar(cp)) {
+        i += Character.charCount(cp);
+        continue;
+      }
+      int start = i;
+      while (i < n && isWordChar(cp = text.codePointAt(i))) {
+        i += Character.charCount(cp);
+      }
+      int end = i;
+      while (start < end && isEdge(text.charAt(start))) {
+        start++;
+      }
+      while (end > start && isEdge(text.charAt(end - 1))) {
+        end--;
+      }
+      if (end - start >= 3) {
+        String w = text.substring(start, end);
+        if (!STOP.contains(w.toLowerCase(Locale.ROOT))) {
+          found.add(w);
+        }
+      }
+    }
+    return found;
+  }
+
+  /** A letter or number of any script (Unicode categories L and N), an apostrophe or a hyphen. */
+  private static boolean isWordChar(int cp) {
+    if (isEdge(cp) || Character.isLetter(cp)) {
+      return true;
+    }
+    int type = Character.getType(cp);
+    return type == Character.DECIMAL_DIGIT_NUMBER
+        || type == Character.LETTER_NUMBER
+        || type == Character.OTHER_NUMBER;
+  }
+
+  private static boolean isEdge(int c) {
+    return c == '\'' || c == '-';
   }
 
   /** The two leading meaningful words, first letter capitalised. */
