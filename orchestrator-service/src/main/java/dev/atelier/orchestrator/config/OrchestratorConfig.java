@@ -103,7 +103,8 @@ public interface OrchestratorConfig {
     int resultsConcurrency();
 
     /**
-     * At least twice {@link #llmCallsBatchSize()}, so the next batch fills while one is written.
+     * Raised to twice {@link #llmCallsBatchSize()} when lower, so the next batch fills while one is
+     * written.
      */
     @WithDefault("64")
     int llmCallsPrefetch();

@@ -78,7 +78,7 @@ public class MessagingStartup {
         new BatchConsumers.Options(
             c.llmCallsBatchSize(),
             c.llmCallsBatchWait(),
-            Math.max(c.llmCallsPrefetch(), c.llmCallsBatchSize()),
+            Math.max(c.llmCallsPrefetch(), 2 * c.llmCallsBatchSize()),
             c.llmCallsConcurrency()),
         call -> {},
         usage::recordAll);

@@ -69,21 +69,19 @@ public class UsageService {
             .merge(call.stepId(), usage, Usage::plus);
       }
     }
-    perWorkflow.forEach(
-        (workflowId, usage) -> {
-          if (!workflows.addUsage(workflowId, usage)) {
-            LOG.debugf("%d LLM calls name unknown workflow %s", usage.calls(), workflowId);
-            return;
-          }
-          perStep
-              .getOrDefault(workflowId, Map.of())
-              .forEach(
-                  (step, stepUsage) -> {
-                    if (!steps.addUsage(workflowId, step, stepUsage)) {
-                      LOG.debugf("LLM calls name unknown step %s of %s", step, workflowId);
-                    }
-                  });
-        });
+    for (Map.Entry<UUID, Usage> workflow : perWorkflow.entrySet()) {
+      UUID workflowId = workflow.getKey();
+      if (!workflows.addUsage(workflowId, workflow.getValue())) {
+        LOG.debugf(
+            "%d LLM calls name unknown workflow %s", workflow.getValue().calls(), workflowId);
+        continue;
+      }
+      for (Map.Entry<String, Usage> step : perStep.getOrDefault(workflowId, Map.of()).entrySet()) {
+        if (!steps.addUsage(workflowId, step.getKey(), step.getValue())) {
+          LOG.debugf("LLM calls name unknown step %s of %s", step.getKey(), workflowId);
+        }
+      }
+    }
   }
 
   private static Usage usageOf(LlmCallRecorded call) {
