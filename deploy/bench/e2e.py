@@ -11,6 +11,7 @@ Prints one JSON line per window (phase, window number, load average, result). Pr
 Only the Python standard library is used.
 """
 import argparse
+import http.client
 import json
 import os
 import re
@@ -18,8 +19,8 @@ import statistics
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 ORCHESTRATOR = os.environ.get("ORCHESTRATOR_URL", "http://127.0.0.1:17080")
@@ -31,33 +32,56 @@ REQUIREMENT = ("Build an order tracking feature for a small web shop: customers 
                "orders by number or email.")
 
 
-def http(method, url, body=None, timeout=10):
+_local = threading.local()
+
+
+def call(method, url, body=None, headers=None, timeout=10):
+    """One HTTP request on this thread's kept-alive connection to the URL's host, as a real client keeps its
+    connections: a new connection per request would cost the orchestrator (and this driver) a TCP handshake and
+    a connection set-up per call, and the figures would count it. A connection the server closed while idle is
+    reopened once; submissions carry an Idempotency-Key, so resending one is safe."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path + ("?" + parts.query if parts.query else "")
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+    sent = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
+    conns = _local.__dict__.setdefault("conns", {})
+    for attempt in (1, 2):
+        conn = conns.get(parts.netloc)
+        reused = conn is not None
+        if not reused:
+            conn = conns[parts.netloc] = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=data, headers=sent)
+            resp = conn.getresponse()
             return resp.status, resp.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            conn.close()
+            del conns[parts.netloc]
+            if not reused or attempt == 2:
+                raise
+        except Exception:
+            conn.close()
+            del conns[parts.netloc]
+            raise
 
 
 def submit(i):
-    status, body = http("POST", ORCHESTRATOR + "/api/v1/workflows",
-                        {"title": f"bench {i}", "team": "bench", "requirement": REQUIREMENT})
+    status, body = call("POST", ORCHESTRATOR + "/api/v1/workflows",
+                        {"title": f"bench {i}", "team": "bench", "requirement": REQUIREMENT},
+                        headers={"Idempotency-Key": f"bench-{uuid.uuid4()}"})
     if status != 202:
         raise RuntimeError(f"submission refused: {status} {body[:300]!r}")
     return json.loads(body)["id"]
 
 
 def status_of(workflow_id):
-    status, body = http("GET", f"{ORCHESTRATOR}/api/v1/workflows/{workflow_id}")
+    status, body = call("GET", f"{ORCHESTRATOR}/api/v1/workflows/{workflow_id}")
     return json.loads(body)["status"] if status == 200 else None
 
 
 def running_ids():
     """Ids of the bench's workflows still running (at most 100: the driver keeps fewer in flight)."""
-    status, body = http("GET", ORCHESTRATOR + "/api/v1/workflows?status=running&team=bench&limit=100")
+    status, body = call("GET", ORCHESTRATOR + "/api/v1/workflows?status=running&team=bench&limit=100")
     if status != 200:
         raise RuntimeError(f"listing running workflows failed: {status} {body[:300]!r}")
     return {item["id"] for item in json.loads(body)["items"]}
@@ -65,8 +89,9 @@ def running_ids():
 
 def worker_steps():
     """Steps the worker finished (any outcome), from its Prometheus metrics."""
-    with urllib.request.urlopen(WORKER + "/q/metrics", timeout=10) as resp:
-        body = resp.read()
+    status, body = call("GET", WORKER + "/q/metrics", headers={"Accept": "text/plain"})
+    if status != 200:
+        raise RuntimeError(f"reading the worker's metrics failed: {status}")
     total = 0.0
     for line in body.decode().splitlines():
         if line.startswith("atelier_worker_steps_total{"):
@@ -91,6 +116,14 @@ def infra_cpu():
         if name:
             out[name] += cpu_seconds(stat)
     return out
+
+
+def machine_cpu():
+    """(busy, total) CPU ticks of the whole machine since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def cpu_seconds(stat):
@@ -228,11 +261,11 @@ def latency(args, procs):
     latencies, errors = [], []
     lock = threading.Lock()
 
-    def one(i):
-        start = time.perf_counter()
+    def one(i, scheduled):
         try:
             submit(i)
-            elapsed = (time.perf_counter() - start) * 1000
+            # From the scheduled send time: a submission that waited for a free driver thread counts that wait.
+            elapsed = (time.perf_counter() - scheduled) * 1000
             with lock:
                 latencies.append(elapsed)
         except Exception as e:  # noqa: BLE001 - counted and reported
@@ -240,17 +273,30 @@ def latency(args, procs):
                 errors.append(str(e)[:200])
 
     interval = 1.0 / args.rate
+    busy0, total0 = machine_cpu()
+    steps0 = worker_steps()
+    cpu0, infra0, driver0 = procs.cpu(), infra_cpu(), os.times()
     with ThreadPoolExecutor(max_workers=64) as pool:
         begin = time.perf_counter()
         n = int(args.rate * args.seconds)
         for i in range(n):
             # Open loop: each submission leaves at its scheduled time, whatever the previous ones do.
-            delay = begin + i * interval - time.perf_counter()
+            scheduled = begin + i * interval
+            delay = scheduled - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
             if i % args.rate == 0:
                 procs.sample_rss()
-            pool.submit(one, i)
+            pool.submit(one, i, scheduled)
+    # How hard the suite worked meanwhile: a submission waits for CPU when the machine is saturated.
+    busy1, total1 = machine_cpu()
+    steps = worker_steps() - steps0
+    duration = time.perf_counter() - begin
+    cpu1, infra1, driver1 = procs.cpu(), infra_cpu(), os.times()
+    # Where the machine's CPU went, % of one core: the services, the broker and database, this driver.
+    shares = {n: (cpu1[n] - cpu0[n]) for n in cpu1}
+    shares.update({n: infra1[n] - infra0[n] for n in infra1})
+    shares["driver"] = (driver1.user + driver1.system) - (driver0.user + driver0.system)
     measured = latencies[int(len(latencies) * args.warmup_share):]
     q = statistics.quantiles(measured, n=100, method="inclusive") if len(measured) > 1 else [0] * 99
     return {
@@ -263,6 +309,9 @@ def latency(args, procs):
         "p95_ms": round(q[94], 2),
         "p99_ms": round(q[98], 2),
         "max_ms": round(max(measured), 2) if measured else None,
+        "steps_per_s": round(steps / duration, 2),
+        "machine_cpu_busy_percent": round((busy1 - busy0) / (total1 - total0) * 100, 1),
+        "cpu_percent": {n: round(v / duration * 100, 1) for n, v in sorted(shares.items())},
         "rss_mb": {n: round(max(v)) for n, v in procs.rss_samples.items() if v},
     }
 

@@ -6,7 +6,11 @@
 # Phases (default all, in this order, in one run so the figures compare):
 #   zero      throughput, simulated LLM at zero latency, tracing on (spans exported to a local OTLP sink)
 #   notrace   the same with the OpenTelemetry SDK disabled in every service: tracing cost = 1 - zero/notrace
-#   latency   100 submissions/s for 60 s (15 s with --quick) while the workflows run; p50/p95/p99 of the POST
+#   latency   100 submissions/s for 60 s (15 s with --quick) while the workflows run; p50/p95/p99 of the POST,
+#             timed from each submission's scheduled send time; simulated LLM at zero latency, so the suite is
+#             saturated (100 submissions/s ask for ~600 steps/s)
+#   latency-llm  the same with the simulated LLM like a real one (log-normal, median 800 ms): the workers wait on
+#             the LLM, as in production, and the machine is not saturated
 #   llm       throughput with a simulated LLM like a real one (log-normal latency, median 800 ms)
 #   perftest  RabbitMQ PerfTest, persistent + confirms, quorum queue: the broker's ceiling on this machine; then
 #             paced like the services (300 msg/s, one confirm at a time): the broker's CPU per message
@@ -14,7 +18,7 @@
 #             steps/s and the RSS of every process minute by minute (leaks)
 # Each throughput phase starts the suite once, warms it up (240 s; 10 s with --quick) and measures --runs windows
 # of 60 s one after the other (default 3; 1 window of 20 s with --quick); it reports their medians. The latency
-# phase first warms its suite with 120 s of throughput load. A full run takes about 30 minutes.
+# phases first warm their suite with 120 s of throughput load. A full run takes about 35 minutes.
 # BENCH_WARMUP and BENCH_SECONDS override the warm-up and the window, BENCH_INFLIGHT the workflows kept in
 # flight (default 40, at most 100).
 # --profile records a JFR profile of every service (logs/<phase>-<service>.jfr) and prints the hottest
@@ -34,14 +38,14 @@ for v in BENCH_WARMUP BENCH_SECONDS BENCH_INFLIGHT SOAK_SECONDS; do
   [ -z "${!v:-}" ] || COMMAND="$v=${!v} $COMMAND"
 done
 cd "$ROOT"
-QUICK=0; RUNS=""; PHASES="zero,notrace,latency,llm,perftest"; PROFILE=0
+QUICK=0; RUNS=""; PHASES="zero,notrace,latency,latency-llm,llm,perftest"; PROFILE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --runs) RUNS=$2; shift ;;
     --phases) PHASES=$2; shift ;;
     --profile) PROFILE=1 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -146,6 +150,19 @@ throughput_phase() {
   stop_suite
 }
 
+# latency_phase NAME ENV...: starts the suite, warms it (like the throughput phases, shorter, so the figures
+# are not the JIT's), then submits 100 workflows/s for LAT_SECONDS.
+latency_phase() {
+  local name=$1; shift
+  start_suite "$name" "$@"
+  say "$name: ${LAT_WARMUP}s of throughput load to warm the suite, then 100 submissions/s for ${LAT_SECONDS}s"
+  python3 "$ROOT/deploy/bench/e2e.py" throughput --pids "$(pids_arg)" --windows 0 --warmup "$LAT_WARMUP" \
+    --inflight "$INFLIGHT"
+  python3 "$ROOT/deploy/bench/e2e.py" latency --label "$name" --pids "$(pids_arg)" --rate 100 \
+    --seconds "$LAT_SECONDS" | tee -a "$RESULTS"
+  stop_suite
+}
+
 IFS=',' read -ra PH <<<"$PHASES"
 for phase in "${PH[@]}"; do
   case "$phase" in
@@ -155,15 +172,8 @@ for phase in "${PH[@]}"; do
       throughput_phase soak GATEWAY_SIMULATED_LATENCY=none
       read -r RUNS SECONDS_T WARMUP <<<"$SAVED" ;;
     llm) throughput_phase llm GATEWAY_SIMULATED_LATENCY=lognormal GATEWAY_SIMULATED_LATENCY_MEDIAN=800ms ;;
-    latency)
-      start_suite latency GATEWAY_SIMULATED_LATENCY=none
-      # Warmed like the throughput phases (shorter), so the figures are not the JIT's.
-      say "latency: ${LAT_WARMUP}s of throughput load to warm the suite, then 100 submissions/s for ${LAT_SECONDS}s"
-      python3 "$ROOT/deploy/bench/e2e.py" throughput --pids "$(pids_arg)" --windows 0 --warmup "$LAT_WARMUP" \
-        --inflight "$INFLIGHT"
-      python3 "$ROOT/deploy/bench/e2e.py" latency --pids "$(pids_arg)" --rate 100 --seconds "$LAT_SECONDS" \
-        | tee -a "$RESULTS"
-      stop_suite ;;
+    latency) latency_phase latency GATEWAY_SIMULATED_LATENCY=none ;;
+    latency-llm) latency_phase latency-llm GATEWAY_SIMULATED_LATENCY=lognormal GATEWAY_SIMULATED_LATENCY_MEDIAN=800ms ;;
     perftest)
       say "perftest: RabbitMQ alone, persistent + confirms, quorum queue, 30 s"
       rabbitmqctl -q delete_vhost atelier-perftest >/dev/null 2>&1 || true

@@ -108,14 +108,21 @@ def main(src, dst, md, stamp, quick, runs, command=None):
                              " | ".join(str(mnt["rss_mb"].get(n, "")) for n in names) + " |")
     if "tracing_cost_percent" in summary:
         lines.append(f"\nTracing cost: {summary['tracing_cost_percent']} % of throughput (zero vs notrace).")
-    if "latency" in p:
-        x = p["latency"]
-        lines.append(f"\nSubmit latency at {x['rate_per_s']}/s for {x['seconds']} s: p50 {x['p50_ms']} ms, "
-                     f"p95 {x['p95_ms']} ms, p99 {x['p99_ms']} ms, max {x['max_ms']} ms, errors {x['errors']} "
-                     f"of {x['submitted']} (load {x['load']}).")
+    for name, llm in (("latency", "zero"), ("latency-llm", "log-normal, median 800 ms")):
+        if name not in p:
+            continue
+        x = p[name]
+        meanwhile = (f"; meanwhile {x['steps_per_s']} steps/s, machine CPU {x['machine_cpu_busy_percent']} % busy"
+                     if "steps_per_s" in x else "")
+        lines.append(f"\nSubmit latency ({name}: LLM latency {llm}) at {x['rate_per_s']}/s for {x['seconds']} s: "
+                     f"p50 {x['p50_ms']} ms, p95 {x['p95_ms']} ms, p99 {x['p99_ms']} ms, max {x['max_ms']} ms, "
+                     f"errors {x['errors']} of {x['submitted']} (load {x['load']}{meanwhile}).")
+        if x.get("cpu_percent"):
+            lines.append(f"CPU during the {name} phase, % of one core: "
+                         + ", ".join(f"{n} {v}" for n, v in x["cpu_percent"].items()))
         if x.get("rss_mb"):
             # A burst of submissions grows the orchestrator's heap: its RSS counts against the goal too.
-            lines.append("RSS at the end of the latency phase, MB: "
+            lines.append(f"RSS at the end of the {name} phase, MB: "
                          + ", ".join(f"{n} {v}" for n, v in sorted(x["rss_mb"].items())))
     if "perftest" in p:
         lines.append(f"\nRabbitMQ PerfTest (persistent, confirms, quorum queue): {p['perftest']['msg_per_s']} msg/s"
