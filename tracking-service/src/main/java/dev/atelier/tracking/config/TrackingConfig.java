@@ -39,11 +39,19 @@ public interface TrackingConfig {
     int concurrency();
 
     /**
-     * Unacknowledged workflow events. One channel only, so the events of a workflow are applied in
-     * the order the broker holds them (the upsert also ignores older ones).
+     * Unacknowledged workflow events; at least {@link #workflowBatchSize()}, best twice it. One
+     * channel only, so the events of a workflow are applied in the order the broker holds them (the
+     * upsert also ignores older ones).
      */
-    @WithDefault("20")
+    @WithDefault("200")
     int workflowPrefetch();
+
+    /**
+     * Most workflow status events applied in one transaction; a batch waits at most {@link
+     * #batchWait()} to fill.
+     */
+    @WithDefault("100")
+    int workflowBatchSize();
   }
 
   /** Monthly partitions of the ledger table, created ahead of the data. */

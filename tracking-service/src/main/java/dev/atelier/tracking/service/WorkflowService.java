@@ -4,6 +4,9 @@ import dev.atelier.contracts.WorkflowStatusChanged;
 import dev.atelier.tracking.repository.WorkflowRepository;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import org.jboss.logging.Logger;
 
 /** Keeps each workflow's title, team and latest status from the orchestrator's events. */
@@ -19,19 +22,35 @@ public class WorkflowService {
   }
 
   /**
-   * Applies a status change unless a newer one is already recorded; applying the same event again
-   * changes nothing.
+   * Checks one event before it joins a batch.
    *
-   * @return true when the stored status changed
+   * @throws dev.atelier.contracts.MalformedEventException with the reason when it is not valid
+   */
+  public static void check(WorkflowStatusChanged event) {
+    RecordChecks.check(event);
+  }
+
+  /**
+   * Applies a batch of status changes in one transaction, each unless a newer one is already
+   * recorded, so the batch ends in the state its events would leave one by one: an older event
+   * never overwrites a newer one, a repeated one changes nothing. They are written sorted by
+   * workflow (then by time, delivery order among equal times), so concurrent batches lock rows in
+   * the same order and cannot deadlock.
+   *
+   * @return how many events changed a stored status
    */
   @Transactional
-  public boolean apply(WorkflowStatusChanged event) {
-    RecordChecks.check(event);
-    boolean applied = workflows.upsert(event);
-    if (!applied) {
+  public int applyAll(List<WorkflowStatusChanged> events) {
+    events.forEach(RecordChecks::check);
+    List<WorkflowStatusChanged> ordered = new ArrayList<>(events);
+    ordered.sort(
+        Comparator.comparing(WorkflowStatusChanged::workflowId)
+            .thenComparing(WorkflowStatusChanged::occurredAt));
+    int applied = workflows.upsertAll(ordered);
+    if (applied < events.size()) {
       LOG.debugf(
-          "workflow %s: ignored %s of %s, a newer or the same status is recorded",
-          event.workflowId(), event.status(), event.occurredAt());
+          "%d of %d workflow status events ignored: a newer or the same status was recorded",
+          events.size() - applied, events.size());
     }
     return applied;
   }
