@@ -19,7 +19,6 @@ import dev.atelier.kit.amqp.EventPublisher;
 import dev.atelier.kit.amqp.RabbitBroker;
 import dev.atelier.tracking.repository.LedgerPartitions;
 import dev.atelier.tracking.service.PartitionMaintenance;
-import dev.atelier.tracking.service.WorkflowService;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
@@ -31,7 +30,6 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -51,7 +49,6 @@ class IngestTest {
   @Inject MeterRegistry registry;
   @Inject RabbitBroker broker;
   @Inject PartitionMaintenance maintenance;
-  @Inject WorkflowService workflows;
 
   private Ledger ledger;
   private DeadLetters deadLetters;
@@ -207,54 +204,6 @@ class IngestTest {
   }
 
   @Test
-  void aBatchOfStatusEventsEndsAsTheEventsOneByOneWouldAndAgainChangesNothing() throws Exception {
-    UUID a = UUID.randomUUID();
-    UUID b = UUID.randomUUID();
-    Instant t0 = Instant.parse("2025-03-10T10:00:00Z");
-    WorkflowStatusChanged aRunning = status(a, "running", null, t0);
-    WorkflowStatusChanged aCompleted = status(a, "completed", "running", t0.plusSeconds(60));
-    WorkflowStatusChanged bRunning = status(b, "running", null, t0);
-    WorkflowStatusChanged bFailed = status(b, "failed", "running", t0.plusSeconds(30));
-    // Out of time order, interleaved, and with a redelivery, as a batch can arrive.
-    List<WorkflowStatusChanged> batch =
-        List.of(aCompleted, bFailed, aRunning, bRunning, aCompleted);
-
-    assertThat(workflows.applyAll(batch)).isPositive();
-    assertThat(stored(a)).containsExactly("completed", "running", aCompleted.eventId().toString());
-    assertThat(stored(b)).containsExactly("failed", "running", bFailed.eventId().toString());
-
-    assertThat(workflows.applyAll(batch)).isZero();
-    assertThat(workflows.applyAll(List.of(aRunning, bRunning))).isZero();
-    assertThat(stored(a)).containsExactly("completed", "running", aCompleted.eventId().toString());
-    assertThat(stored(b)).containsExactly("failed", "running", bFailed.eventId().toString());
-  }
-
-  @Test
-  void statusEventsAreStoredInBatchesAndABadOneIsDeadLetteredAloneNotItsBatch() throws Exception {
-    Instant t0 = Instant.parse("2025-03-10T10:00:00Z");
-    List<WorkflowStatusChanged> good = new ArrayList<>();
-    for (int i = 0; i < 250; i++) {
-      good.add(status(UUID.randomUUID(), "running", null, t0.plusMillis(i)));
-    }
-    // Year 300000: valid ISO-8601, but past what PostgreSQL's timestamps hold.
-    WorkflowStatusChanged farFuture =
-        status(UUID.randomUUID(), "running", null, Instant.parse("+300000-01-01T00:00:00Z"));
-
-    good.subList(0, 125).forEach(ledger::publish);
-    ledger.publish(farFuture);
-    good.subList(125, good.size()).forEach(ledger::publish);
-
-    DeadLetters workflowDeadLetters =
-        new DeadLetters(broker, Topology.TRACKING_WORKFLOW_EVENTS.deadLetterQueue());
-    GetResponse dead = workflowDeadLetters.awaitBody(EventCodec.write(farFuture));
-    assertThat(String.valueOf(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON)))
-        .contains("occurredAt must lie between");
-    List<UUID> ids = good.stream().map(WorkflowStatusChanged::workflowId).toList();
-    await().atMost(Ledger.PATIENCE).until(() -> storedCount(ids) == ids.size());
-    assertThat(storedCount(List.of(farFuture.workflowId()))).isZero();
-  }
-
-  @Test
   void partitionsAroundTheCurrentMonthExistAfterStartUp() throws Exception {
     YearMonth now = YearMonth.now(ZoneOffset.UTC);
     for (YearMonth m = now.minusMonths(1); !m.isAfter(now.plusMonths(2)); m = m.plusMonths(1)) {
@@ -305,32 +254,6 @@ class IngestTest {
         status,
         previous,
         null);
-  }
-
-  /** The stored status, previous status and last event id of a workflow. */
-  private List<String> stored(UUID workflowId) throws Exception {
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement(
-                "select status, previous_status, last_event_id from workflow where workflow_id = ?")) {
-      ps.setObject(1, workflowId);
-      try (ResultSet rs = ps.executeQuery()) {
-        assertThat(rs.next()).as("row of workflow %s", workflowId).isTrue();
-        return List.of(rs.getString(1), rs.getString(2), rs.getString(3));
-      }
-    }
-  }
-
-  private int storedCount(List<UUID> workflowIds) throws Exception {
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement("select count(*) from workflow where workflow_id = any(?)")) {
-      ps.setArray(1, c.createArrayOf("uuid", workflowIds.toArray()));
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getInt(1);
-      }
-    }
   }
 
   private static String usagePath(UUID workflowId) {

@@ -39,19 +39,11 @@ public interface TrackingConfig {
     int concurrency();
 
     /**
-     * Unacknowledged workflow events; at least {@link #workflowBatchSize()}, best twice it. One
-     * channel only, so the events of a workflow are applied in the order the broker holds them (the
-     * upsert also ignores older ones).
+     * Unacknowledged workflow events. One channel only, so the events of a workflow are applied in
+     * the order the broker holds them (the upsert also ignores older ones).
      */
-    @WithDefault("200")
+    @WithDefault("20")
     int workflowPrefetch();
-
-    /**
-     * Most workflow status events applied in one transaction; a batch waits at most {@link
-     * #batchWait()} to fill.
-     */
-    @WithDefault("100")
-    int workflowBatchSize();
   }
 
   /** Monthly partitions of the ledger table, created ahead of the data. */

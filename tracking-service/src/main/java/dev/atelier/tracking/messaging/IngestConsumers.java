@@ -18,10 +18,10 @@ import jakarta.enterprise.event.Observes;
 
 /**
  * Starts consuming the ledger's three queues once the database is migrated and the current
- * partitions exist. LLM-call records and workflow status events are consumed in batches
- * (service-kit's BatchConsumers): a batch is stored in one transaction and acknowledged as a whole
- * after the commit; a malformed or invalid record is dead-lettered alone with the reason; a failed
- * batch is redelivered. The handlers are idempotent on the event id, so a redelivery is harmless.
+ * partitions exist. LLM-call records are consumed in batches (service-kit's BatchConsumers): a
+ * batch is stored in one transaction and acknowledged as a whole after the commit; a malformed or
+ * invalid record is dead-lettered alone with the reason; a failed batch is redelivered. The
+ * handlers are idempotent on the event id, so a redelivery is harmless.
  */
 @ApplicationScoped
 public class IngestConsumers {
@@ -62,19 +62,12 @@ public class IngestConsumers {
             config.ingest().concurrency()),
         LedgerService::check,
         ledger::recordAll);
-    // Workflow status events too: a burst of submissions is a burst of "running" events, and one
-    // transaction per event cost a commit each. One channel, so batches are applied in the order
-    // the broker holds the events (the upsert also ignores older ones).
-    batchConsumers.consume(
+    consumers.consume(
         Topology.TRACKING_WORKFLOW_EVENTS,
         WorkflowStatusChanged.class,
-        new BatchConsumers.Options(
-            config.ingest().workflowBatchSize(),
-            config.ingest().batchWait(),
-            Math.max(config.ingest().workflowPrefetch(), config.ingest().workflowBatchSize()),
-            1),
-        WorkflowService::check,
-        workflows::applyAll);
+        config.ingest().workflowPrefetch(),
+        1,
+        (change, delivery) -> workflows.apply(change));
     // Budget crossings are rare (at most three per budget and period): one by one is plenty.
     consumers.consume(
         Topology.TRACKING_BUDGET_EVENTS,

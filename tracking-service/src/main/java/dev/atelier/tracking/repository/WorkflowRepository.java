@@ -8,7 +8,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
-import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import javax.sql.DataSource;
@@ -50,39 +49,29 @@ public class WorkflowRepository {
   }
 
   /**
-   * Records each event, in the given order, unless its row already holds a newer status: one round
-   * trip (a JDBC batch of the upsert, one statement per event, so two events of the same workflow
-   * in one batch are applied one after the other like separate deliveries). Callers that may run
-   * concurrently should sort by workflow, so their row locks are taken in one order.
+   * Records the event's status unless the row already holds a newer one.
    *
-   * @return how many events inserted or updated a row
+   * @return true when the row was inserted or updated
    */
-  public int upsertAll(List<WorkflowStatusChanged> events) {
-    return Jdbc.unchecked("recording workflow statuses", () -> write(events));
+  public boolean upsert(WorkflowStatusChanged e) {
+    return Jdbc.unchecked("recording a workflow status", () -> write(e));
   }
 
-  private int write(List<WorkflowStatusChanged> events) throws SQLException {
+  private boolean write(WorkflowStatusChanged e) throws SQLException {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(UPSERT)) {
-      for (WorkflowStatusChanged e : events) {
-        ps.setObject(1, e.workflowId());
-        ps.setString(2, e.definition());
-        // 0 is what an event without a definition version carries (primitive int).
-        ps.setObject(3, e.definitionVersion() > 0 ? e.definitionVersion() : null, Types.INTEGER);
-        ps.setString(4, e.title());
-        ps.setString(5, e.team());
-        ps.setString(6, e.status());
-        ps.setString(7, e.previousStatus());
-        ps.setString(8, e.reason());
-        ps.setObject(9, Jdbc.timestamp(e.occurredAt()));
-        ps.setObject(10, e.eventId());
-        ps.addBatch();
-      }
-      int changed = 0;
-      for (int count : ps.executeBatch()) {
-        changed += count > 0 ? 1 : 0;
-      }
-      return changed;
+      ps.setObject(1, e.workflowId());
+      ps.setString(2, e.definition());
+      // 0 is what an event without a definition version carries (primitive int).
+      ps.setObject(3, e.definitionVersion() > 0 ? e.definitionVersion() : null, Types.INTEGER);
+      ps.setString(4, e.title());
+      ps.setString(5, e.team());
+      ps.setString(6, e.status());
+      ps.setString(7, e.previousStatus());
+      ps.setString(8, e.reason());
+      ps.setObject(9, Jdbc.timestamp(e.occurredAt()));
+      ps.setObject(10, e.eventId());
+      return ps.executeUpdate() > 0;
     }
   }
 

@@ -4,9 +4,6 @@ import dev.atelier.contracts.WorkflowStatusChanged;
 import dev.atelier.tracking.repository.WorkflowRepository;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
 import org.jboss.logging.Logger;
 
 /** Keeps each workflow's title, team and latest status from the orchestrator's events. */
@@ -22,35 +19,19 @@ public class WorkflowService {
   }
 
   /**
-   * Checks one event before it joins a batch.
+   * Applies a status change unless a newer one is already recorded; applying the same event again
+   * changes nothing.
    *
-   * @throws dev.atelier.contracts.MalformedEventException with the reason when it is not valid
-   */
-  public static void check(WorkflowStatusChanged event) {
-    RecordChecks.check(event);
-  }
-
-  /**
-   * Applies a batch of status changes in one transaction, each unless a newer one is already
-   * recorded, so the batch ends in the state its events would leave one by one: an older event
-   * never overwrites a newer one, a repeated one changes nothing. They are written sorted by
-   * workflow (then by time, delivery order among equal times), so concurrent batches lock rows in
-   * the same order and cannot deadlock.
-   *
-   * @return how many events changed a stored status
+   * @return true when the stored status changed
    */
   @Transactional
-  public int applyAll(List<WorkflowStatusChanged> events) {
-    events.forEach(RecordChecks::check);
-    List<WorkflowStatusChanged> ordered = new ArrayList<>(events);
-    ordered.sort(
-        Comparator.comparing(WorkflowStatusChanged::workflowId)
-            .thenComparing(WorkflowStatusChanged::occurredAt));
-    int applied = workflows.upsertAll(ordered);
-    if (applied < events.size()) {
+  public boolean apply(WorkflowStatusChanged event) {
+    RecordChecks.check(event);
+    boolean applied = workflows.upsert(event);
+    if (!applied) {
       LOG.debugf(
-          "%d of %d workflow status events ignored: a newer or the same status was recorded",
-          events.size() - applied, events.size());
+          "workflow %s: ignored %s of %s, a newer or the same status is recorded",
+          event.workflowId(), event.status(), event.occurredAt());
     }
     return applied;
   }
