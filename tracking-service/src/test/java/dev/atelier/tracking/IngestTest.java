@@ -154,6 +154,21 @@ class IngestTest {
   }
 
   @Test
+  void aRecordWithANulCharacterIsDeadLetteredAloneNotItsBatch() throws Exception {
+    // Valid JSON (\u0000), but PostgreSQL's text cannot hold it: in a batch it failed every record.
+    LlmCallRecorded nul = call().workflow(UUID.randomUUID()).step("s1", "dev\u0000eloper").build();
+    LlmCallRecorded after = call().workflow(UUID.randomUUID()).build();
+
+    ledger.publish(List.of(nul, after));
+
+    ledger.awaitRows(Set.of(after.eventId()));
+    GetResponse dead = deadLetters().awaitBody(EventCodec.write(nul));
+    assertThat(String.valueOf(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON)))
+        .contains("must not contain NUL");
+    assertThat(ledger.rows(Set.of(nul.eventId()))).isZero();
+  }
+
+  @Test
   void aRecordFromBeyondTheLedgersTimesIsDeadLetteredAloneNotItsBatch() throws Exception {
     // Year 300000: valid ISO-8601, but past what PostgreSQL's timestamps hold.
     LlmCallRecorded farFuture =

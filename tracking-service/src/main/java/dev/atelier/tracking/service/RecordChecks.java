@@ -41,6 +41,23 @@ final class RecordChecks {
         within(r.occurredAt()) && (r.startedAt() == null || within(r.startedAt())),
         "occurredAt and startedAt must lie between " + EARLIEST + " and " + LATEST);
     require(notBlank(r.provider()), "provider is missing");
+    // PostgreSQL's text cannot hold NUL: such a record would fail its whole batch in the database.
+    requireNoNul(
+        r.stepId(),
+        r.agent(),
+        r.conversationId(),
+        r.team(),
+        r.operation(),
+        r.provider(),
+        r.requestModel(),
+        r.responseModel(),
+        r.status(),
+        r.errorCode(),
+        r.usageSource(),
+        r.priceVersion(),
+        r.traceId(),
+        r.spanId(),
+        r.fallbackPath());
     require(
         LlmCallRecorded.STATUS_OK.equals(r.status())
             || LlmCallRecorded.STATUS_ERROR.equals(r.status()),
@@ -85,6 +102,12 @@ final class RecordChecks {
 
   private static boolean within(Instant t) {
     return !t.isBefore(EARLIEST) && !t.isAfter(LATEST);
+  }
+
+  private static void requireNoNul(String... texts) {
+    for (String text : texts) {
+      require(text == null || text.indexOf('\u0000') < 0, "text fields must not contain NUL");
+    }
   }
 
   private static boolean notBlank(String s) {
