@@ -157,6 +157,16 @@ class WorkflowSubmissionTest {
         .statusCode(400)
         .contentType(PROBLEM)
         .body("detail", containsString("bad key!"));
+    // Valid JSON, but PostgreSQL's text cannot hold a NUL character: refused, not a 500.
+    given()
+        .contentType("application/json")
+        .body(Map.of("requirement", "Build \u0000 it", "definition", "test-single"))
+        .post("/api/v1/workflows")
+        .then()
+        .statusCode(400)
+        .contentType(PROBLEM)
+        .body("type", equalTo("https://atelier.dev/problems/unstorable-text"))
+        .body("detail", containsString("NUL"));
 
     assertThat(TestDb.count(dataSource, "select count(*) from workflow")).isEqualTo(workflows);
     assertThat(TestDb.count(dataSource, "select count(*) from workflow_step")).isEqualTo(steps);

@@ -155,7 +155,8 @@ class IngestTest {
 
   @Test
   void aRecordWithANulCharacterIsDeadLetteredAloneNotItsBatch() throws Exception {
-    // Valid JSON (\u0000), but PostgreSQL's text cannot hold it: in a batch it failed every record.
+    // A NUL character is valid JSON, but PostgreSQL's text cannot hold it: in a batch it failed
+    // every record.
     LlmCallRecorded nul = call().workflow(UUID.randomUUID()).step("s1", "dev\u0000eloper").build();
     LlmCallRecorded after = call().workflow(UUID.randomUUID()).build();
 

@@ -8,6 +8,7 @@ import jakarta.validation.ConstraintViolationException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
+import java.sql.SQLException;
 import java.util.Comparator;
 import java.util.List;
 import org.jboss.logging.Logger;
@@ -81,6 +82,17 @@ public class ProblemMappers {
 
   @ServerExceptionMapper
   public Response unexpected(Throwable e, UriInfo uri) {
+    if (unstorableText(e)) {
+      // Valid JSON can carry a NUL character, which PostgreSQL's text and jsonb cannot hold: the
+      // client's input, not our failure. The transaction has rolled back, so nothing was stored.
+      return respond(
+          400,
+          "unstorable-text",
+          "Unstorable text",
+          "the request contains text the database cannot store: a NUL character (\\u0000)",
+          uri,
+          null);
+    }
     LOG.errorf(e, "unexpected error handling %s", uri.getPath());
     return respond(
         500,
@@ -89,6 +101,21 @@ public class ProblemMappers {
         "the request could not be completed; the error is logged with this request's trace id",
         uri,
         null);
+  }
+
+  /**
+   * Whether PostgreSQL refused a character somewhere in the cause chain: SQLSTATE 22021
+   * (character_not_in_repertoire, a NUL in text) or 22P05 (untranslatable_character, a NUL in
+   * jsonb). Matched by SQLSTATE, so the kit needs no driver classes.
+   */
+  private static boolean unstorableText(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof SQLException sql
+          && ("22021".equals(sql.getSQLState()) || "22P05".equals(sql.getSQLState()))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static Response respond(
