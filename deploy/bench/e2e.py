@@ -54,15 +54,13 @@ def call(method, url, body=None, headers=None, timeout=10):
             conn.request(method, path, body=data, headers=sent)
             resp = conn.getresponse()
             return resp.status, resp.read()
-        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+        except Exception as e:
             conn.close()
             del conns[parts.netloc]
-            if not reused or attempt == 2:
+            closed_while_idle = isinstance(e, (http.client.RemoteDisconnected, BrokenPipeError,
+                                               ConnectionResetError))
+            if not (closed_while_idle and reused and attempt == 1):
                 raise
-        except Exception:
-            conn.close()
-            del conns[parts.netloc]
-            raise
 
 
 def submit(i):
