@@ -178,6 +178,35 @@ class OpenAiUpstreamTest {
   }
 
   @Test
+  void aModelNameWithControlCharactersFromTheProviderIsRecordedWithoutThem() {
+    String marker = marker();
+    // JSON escapes for NUL and BEL inside the provider's model name.
+    String answer =
+        """
+        {"id":"chatcmpl-nul","object":"chat.completion","created":1745000000,
+         "model":"o4-mini\\u0000-2025\\u0007",
+         "choices":[{"index":0,"message":{"role":"assistant","content":"ok"},
+           "finish_reason":"stop"}],
+         "usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}""";
+    upstream.stubFor(
+        post(urlEqualTo(PATH))
+            .withRequestBody(containing(marker))
+            .willReturn(
+                aResponse().withHeader("Content-Type", "application/json").withBody(answer)));
+    UUID workflowId = UUID.randomUUID();
+
+    Response response = call(workflowId, request("o4-mini", marker, false, null));
+
+    // The caller gets the provider's answer as it is; the ledger gets a name it can store (a NUL
+    // would dead-letter the record in tracking-service and leave the call unmetered).
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.asString()).isEqualTo(answer);
+    LlmCallRecorded record = onlyRecord(workflowId);
+    assertThat(record.responseModel()).isEqualTo("o4-mini-2025");
+    assertThat(record.inputTokens()).isEqualTo(10);
+  }
+
+  @Test
   void missingUsageIsEstimatedWithTheTokenizerAndAliasesMapTheModel() throws Exception {
     String marker = marker();
     String content = "Parcel tracking ships in the next sprint, with email notifications.";

@@ -441,6 +441,27 @@ class SimulatedChatTest {
             .post("/v1/chat/completions");
     assertThat(badWorkflow.statusCode()).isEqualTo(400);
     assertThat(badWorkflow.jsonPath().getString("error.param")).isEqualTo("X-Atelier-Workflow-Id");
+
+    // A model name is recorded in the ledger, whose text cannot hold NUL: refused, not served
+    // unmetered. The same for any control character, and for a name beyond 256 characters.
+    for (String model : List.of("gpt-4o\0-mini", "gpt-4o\7", "m".repeat(257))) {
+      for (String path : List.of("/v1/chat/completions", "/v1/embeddings")) {
+        ObjectNode body =
+            path.endsWith("embeddings")
+                ? mapper.createObjectNode().put("model", model).put("input", "hi")
+                : request(model, "hi");
+        Response badModel =
+            given()
+                .header("Authorization", KEY)
+                .header("X-Atelier-Workflow-Id", workflowId.toString())
+                .contentType(ContentType.JSON)
+                .body(body.toString())
+                .post(path);
+        assertThat(badModel.statusCode()).as(path + " " + model.length()).isEqualTo(400);
+        assertThat(badModel.jsonPath().getString("error.type")).isEqualTo("invalid_request_error");
+        assertThat(badModel.jsonPath().getString("error.param")).isEqualTo("model");
+      }
+    }
     noRecord(workflowId);
   }
 

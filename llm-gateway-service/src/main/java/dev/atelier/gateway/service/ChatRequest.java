@@ -45,7 +45,7 @@ public final class ChatRequest {
   private ChatRequest(ObjectNode body, byte[] raw) {
     this.body = body;
     this.raw = raw;
-    this.model = requireModel(body);
+    this.model = ModelName.require(body);
     requireMessages(body);
     this.stream = optionalBoolean(body, "stream", false);
     JsonNode options = body.get("stream_options");
@@ -207,21 +207,6 @@ public final class ChatRequest {
       return sb.toString();
     }
     return content.toString();
-  }
-
-  private static String requireModel(ObjectNode body) {
-    JsonNode model = body.get("model");
-    if (model == null || model.isNull()) {
-      throw GatewayException.invalid(
-          "missing_required_parameter", "model", "You must provide a model parameter.");
-    }
-    if (!model.isTextual() || model.asText().isBlank()) {
-      throw GatewayException.invalid("model", "'model' must be a non-empty string");
-    }
-    if (model.asText().length() > 256) {
-      throw GatewayException.invalid("model", "'model' is longer than 256 characters");
-    }
-    return model.asText();
   }
 
   private static void requireMessages(ObjectNode body) {

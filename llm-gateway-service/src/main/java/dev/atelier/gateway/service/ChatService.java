@@ -24,6 +24,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Objects;
 import java.util.Optional;
 import org.jboss.logging.Logger;
 
@@ -391,7 +392,7 @@ public class ChatService {
             "chat",
             call.provider().name(),
             call.request().model(),
-            responseModel != null ? responseModel : call.upstreamModel(),
+            Objects.requireNonNullElse(ModelName.reported(responseModel), call.upstreamModel()),
             error == null ? LlmCallRecorded.STATUS_OK : LlmCallRecorded.STATUS_ERROR,
             error == null ? null : GenAiTelemetry.errorType(error),
             call.request().stream(),

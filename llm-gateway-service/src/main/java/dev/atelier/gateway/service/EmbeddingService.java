@@ -28,6 +28,7 @@ import java.io.IOException;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -85,10 +86,7 @@ public class EmbeddingService {
       throw GatewayException.invalid(
           "invalid_json", null, "The request body must be a JSON object");
     }
-    JsonNode model = json.get("model");
-    if (model == null || !model.isTextual() || model.asText().isBlank()) {
-      throw GatewayException.invalid("model", "'model' is required");
-    }
+    ModelName.require(json);
     JsonNode input = json.get("input");
     if (!validInput(input)) {
       throw GatewayException.invalid(
@@ -361,7 +359,7 @@ public class EmbeddingService {
             "embeddings",
             route.provider().name(),
             request.get("model").asText(),
-            responseModel != null ? responseModel : route.upstreamModel(),
+            Objects.requireNonNullElse(ModelName.reported(responseModel), route.upstreamModel()),
             error == null ? LlmCallRecorded.STATUS_OK : LlmCallRecorded.STATUS_ERROR,
             error == null ? null : GenAiTelemetry.errorType(error),
             false,
