@@ -462,6 +462,17 @@ class SimulatedChatTest {
         assertThat(badModel.jsonPath().getString("error.param")).isEqualTo("model");
       }
     }
+    // Baggage values are percent-encoded, so unlike a header they can carry a control character.
+    Response nulInBaggage =
+        given()
+            .header("Authorization", KEY)
+            .header("X-Atelier-Workflow-Id", workflowId.toString())
+            .header("baggage", "atelier.agent=archi%00tect")
+            .contentType(ContentType.JSON)
+            .body(request("gpt-4o", "hi").toString())
+            .post("/v1/chat/completions");
+    assertThat(nulInBaggage.statusCode()).isEqualTo(400);
+    assertThat(nulInBaggage.jsonPath().getString("error.param")).isEqualTo("X-Atelier-Agent");
     noRecord(workflowId);
   }
 

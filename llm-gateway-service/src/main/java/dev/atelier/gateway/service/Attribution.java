@@ -27,7 +27,8 @@ public record Attribution(UUID workflowId, String stepId, String agent, String c
   /**
    * Reads attribution from request headers.
    *
-   * @throws GatewayException 400 when the workflow id is not a UUID or a value is too long
+   * @throws GatewayException 400 when the workflow id is not a UUID, or a value is too long or
+   *     holds a control character
    */
   public static Attribution from(Function<String, String> header) {
     Baggage baggage = baggage(header.apply(Headers.BAGGAGE));
@@ -61,6 +62,11 @@ public record Attribution(UUID workflowId, String stepId, String agent, String c
     value = value.trim();
     if (value.length() > MAX_LENGTH) {
       throw GatewayException.invalid(name, name + " is longer than " + MAX_LENGTH + " characters");
+    }
+    // A header cannot carry a control character, but a percent-encoded baggage value can; the
+    // ledger's text cannot hold NUL, so such a call would go unmetered.
+    if (value.chars().anyMatch(Character::isISOControl)) {
+      throw GatewayException.invalid(name, name + " must not contain control characters");
     }
     return value;
   }
