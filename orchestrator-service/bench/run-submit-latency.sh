@@ -10,7 +10,10 @@
 # usage: orchestrator-service/bench/run-submit-latency.sh [RUNS] [RATE] [DURATION]
 # Also printed per run: the CPU seconds the service used during it (utime + stime from /proc), a
 # figure that machine load disturbs much less than latency: with WORKER_RATE=0, divide it by the
-# requests sent (warm-up included) for the CPU cost of one submission.
+# requests sent (warm-up included) for the CPU cost of one submission. And, over the measured part
+# only (after the warm-up), the CPU-ms per submission of the service, of PostgreSQL (all its
+# processes) and of RabbitMQ: with WORKER_RATE=0 and a long warm-up (BENCH_WARMUP=200, the JIT
+# needs minutes on two cores), what one submission costs each of them once warm.
 # env: BENCH_PORT (18090), BENCH_DB (atelier_orchestrator_submitbench), BENCH_VHOST
 #      (atelier-orchestrator-submitbench), BENCH_WARMUP (seconds per run not counted, 15),
 #      WORKER_RATE (results/s, 100), BENCH_APP (a quarkus-app directory, default
@@ -35,7 +38,13 @@ export OTEL_SDK_DISABLED=true QUARKUS_OTEL_SDK_DISABLED=true
 java -jar "$app/quarkus-run.jar" > "${BENCH_LOG:-/tmp/orchestrator-submitbench.log}" 2>&1 &
 pid=$!
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true' EXIT
+# service, PostgreSQL and RabbitMQ CPU ticks, on one line
+ticks_of() { cat "${@/%//stat}" 2>/dev/null | awk '{ s += $14 + $15 } END { print s + 0 }'; }
+measured_ticks() {
+  echo "$(cpu_ticks) $(ticks_of $(pgrep -x postgres | sed 's|^|/proc/|')) $(ticks_of $(pgrep -x beam.smp | sed 's|^|/proc/|'))"
+}
+marks=$(mktemp)
+trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; rm -f "$marks"' EXIT
 for _ in $(seq 1 120); do
   curl -fs "http://127.0.0.1:$port/q/health/ready" > /dev/null && break
   sleep 1
@@ -51,11 +60,17 @@ for i in $(seq 1 "$runs"); do
     wpid=$!
   fi
   cpu0=$(cpu_ticks)
+  # The measured part's CPU, sampled in the background when the warm-up ends.
+  (sleep "$warmup"; measured_ticks > "$marks") &
+  mpid=$!
   python3 "$here/submit_latency.py" --url "http://127.0.0.1:$port" --rate "$rate" \
     --duration "$duration" --warmup "$warmup"
   cpu1=$(cpu_ticks)
+  wait "$mpid" 2>/dev/null || true
   echo "# service cpu_s: $(awk -v a="$cpu0" -v b="$cpu1" -v hz="$(getconf CLK_TCK)" \
     'BEGIN { printf "%.2f", (b - a) / hz }') over $(( (warmup + duration) * rate )) submissions"
+  echo "$(cat "$marks") $(measured_ticks)" | awk -v n="$(( duration * rate ))" -v hz="$(getconf CLK_TCK)" \
+    '{ f = 1000 / hz / n; printf "# measured part, CPU-ms per submission: service %.2f, postgresql %.2f, rabbitmq %.2f\n", ($4 - $1) * f, ($5 - $2) * f, ($6 - $3) * f }'
   if [ -n "$wpid" ]; then wait "$wpid"; fi
 done
 echo "# end $(date -u +%FT%TZ) load: $(uptime | sed 's/.*load average: //')"
