@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.Delivery;
 import dev.atelier.contracts.EventCodec;
 import dev.atelier.contracts.Headers;
@@ -24,6 +25,7 @@ import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import javax.sql.DataSource;
+import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -105,8 +107,7 @@ class OutboxRelayTest {
             .writeValueAsBytes(new ObjectMapper().readTree(EventCodec.write(event)));
     assertThat(body).isNotEqualTo(EventCodec.write(event));
     BlockingQueue<Delivery> received = new LinkedBlockingQueue<>();
-    try (com.rabbitmq.client.Connection connection =
-            TestWorker.rabbit().newConnection("relay-test");
+    try (com.rabbitmq.client.Connection connection = rabbit().newConnection("relay-test");
         Channel channel = connection.createChannel()) {
       String queue = channel.queueDeclare().getQueue();
       channel.queueBind(queue, Topology.WORKFLOW_EVENTS_EXCHANGE, "workflow.completed");
@@ -133,6 +134,15 @@ class OutboxRelayTest {
       assertThat(EventCodec.read(delivery.getBody(), WorkflowStatusChanged.class).eventId())
           .isEqualTo(event.eventId());
     }
+  }
+
+  private static ConnectionFactory rabbit() {
+    ConnectionFactory factory = new ConnectionFactory();
+    var config = ConfigProvider.getConfig();
+    factory.setHost(config.getOptionalValue("rabbitmq.host", String.class).orElse("127.0.0.1"));
+    factory.setPort(config.getOptionalValue("rabbitmq.port", Integer.class).orElse(5672));
+    factory.setVirtualHost(config.getValue("rabbitmq.virtual-host", String.class));
+    return factory;
   }
 
   @Test

@@ -52,7 +52,12 @@ public final class TestWorker {
   private final List<WorkflowStatusChanged> statusEvents = new CopyOnWriteArrayList<>();
 
   private TestWorker() throws Exception {
-    connection = rabbit().newConnection("orchestrator-test-worker");
+    ConnectionFactory factory = new ConnectionFactory();
+    var config = ConfigProvider.getConfig();
+    factory.setHost(config.getOptionalValue("rabbitmq.host", String.class).orElse("127.0.0.1"));
+    factory.setPort(config.getOptionalValue("rabbitmq.port", Integer.class).orElse(5672));
+    factory.setVirtualHost(config.getValue("rabbitmq.virtual-host", String.class));
+    connection = factory.newConnection("orchestrator-test-worker");
     consuming = connection.createChannel();
     publishing = connection.createChannel();
     publishing.confirmSelect();
@@ -74,16 +79,6 @@ public final class TestWorker {
         (tag, delivery) ->
             statusEvents.add(EventCodec.read(delivery.getBody(), WorkflowStatusChanged.class)),
         tag -> {});
-  }
-
-  /** A connection factory for the test's broker and vhost. */
-  public static ConnectionFactory rabbit() {
-    ConnectionFactory factory = new ConnectionFactory();
-    var config = ConfigProvider.getConfig();
-    factory.setHost(config.getOptionalValue("rabbitmq.host", String.class).orElse("127.0.0.1"));
-    factory.setPort(config.getOptionalValue("rabbitmq.port", Integer.class).orElse(5672));
-    factory.setVirtualHost(config.getValue("rabbitmq.virtual-host", String.class));
-    return factory;
   }
 
   /** The worker of this JVM, with the step queues purged of earlier runs' messages. */

@@ -78,19 +78,6 @@ public interface OrchestratorConfig {
 
     @WithDefault("30s")
     Duration retryBackoffMax();
-
-    /**
-     * How long a new row is left to the process that wrote it, which hands it to its relay in
-     * memory right after the commit, before any relay's poll may publish it. A row the hand-off did
-     * not publish (the process died, the broker refused it) goes out this much later. {@code 0}: no
-     * hand-off, every row is published by a poll (woken by the commit).
-     */
-    @WithDefault("5s")
-    Duration handoffGrace();
-
-    /** Rows handed off and not yet published, at most; beyond it rows wait for the poll. */
-    @WithDefault("10000")
-    int handoffCapacity();
   }
 
   /** The scheduler that dispatches due retries and times out overdue steps. */

@@ -16,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -74,7 +73,11 @@ public class OutboxPublisher {
         postpone(row, "unreadable: " + e.getMessage());
       }
     }
-    ensureStepQueues(batch.values());
+    stepQueues.ensureAll(
+        batch.keySet().stream()
+            .filter(r -> r.exchange().equals(Topology.STEPS_EXCHANGE))
+            .map(r -> r.routingKey().substring(r.routingKey().indexOf('.') + 1))
+            .toList());
     List<Long> published = new ArrayList<>();
     try {
       publisher.publishAll(List.copyOf(batch.values()));
@@ -106,34 +109,6 @@ public class OutboxPublisher {
   }
 
   /**
-   * Publishes rows handed off by the transactions that wrote them, then deletes them (no
-   * transaction: one statement). Nothing is read back: the relay has the rows' bytes. When the
-   * broker refuses any of them, all stay in the outbox for the poll, which publishes them row by
-   * row once their hand-off grace has passed; rows another relay's poll took meanwhile (this one
-   * fell a grace behind) go out twice, which consumers deduplicate.
-   */
-  public void publishHandedOff(List<OutboxRelay.HandedOff> rows) {
-    List<Outgoing> batch = new ArrayList<>(rows.size());
-    List<Long> ids = new ArrayList<>(rows.size());
-    for (OutboxRelay.HandedOff h : rows) {
-      batch.add(
-          Outgoing.stored(
-              h.row().exchange(), h.row().routingKey(), h.row().encoded(), h.context()));
-      ids.add(h.row().id());
-    }
-    ensureStepQueues(batch);
-    try {
-      publisher.publishAll(batch);
-    } catch (PublishException e) {
-      LOG.warnf(
-          "%d outbox row(s) not published at once, the poll retries them: %s",
-          rows.size(), e.getMessage());
-      return;
-    }
-    outbox.delete(ids);
-  }
-
-  /**
    * The row's message as stored. Only a row written before bodies were stored is decoded (and
    * encoded again).
    */
@@ -143,15 +118,6 @@ public class OutboxPublisher {
           row.eventId(), row.workflowId(), row.eventType(), row.occurredAt(), row.body());
     }
     return EncodedEvent.of(EventCodec.read(row.legacyPayload().getBytes(StandardCharsets.UTF_8)));
-  }
-
-  /** Declares the queues of the roles the step requests among {@code batch} go to. */
-  private void ensureStepQueues(Collection<Outgoing> batch) {
-    stepQueues.ensureAll(
-        batch.stream()
-            .filter(o -> o.exchange().equals(Topology.STEPS_EXCHANGE))
-            .map(o -> o.routingKey().substring(o.routingKey().indexOf('.') + 1))
-            .toList());
   }
 
   private static boolean isUnroutable(PublishException e) {

@@ -1,13 +1,12 @@
 package dev.atelier.orchestrator.repository;
 
 import dev.atelier.contracts.AtelierEvent;
-import dev.atelier.kit.amqp.EncodedEvent;
+import dev.atelier.contracts.EventCodec;
 import jakarta.inject.Singleton;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,51 +48,29 @@ public class OutboxRepository {
     this.json = json;
   }
 
-  /** A row just written: its id and what goes on the wire, for the relay's hand-off. */
-  public record Written(long id, String exchange, String routingKey, EncodedEvent encoded) {}
-
   /**
    * Inserts the messages, in order, as one batch: one round trip. Each event is encoded once, here.
-   * A poll takes the rows only {@code dueIn} from now (database time): until then they are the
-   * writing process's to hand to its relay in memory.
    */
-  public List<Written> insertAll(
-      List<Message> messages, Map<String, String> traceHeaders, Duration dueIn) {
+  public void insertAll(List<Message> messages, Map<String, String> traceHeaders) {
     String sql =
         "insert into outbox (exchange, routing_key, event_id, event_type, workflow_id, occurred_at,"
-            + " body, trace_headers, next_attempt_at)"
-            + " values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, now() + ? * interval '1 millisecond')";
+            + " body, trace_headers) values (?, ?, ?, ?, ?, ?, ?, ?::jsonb)";
     String headers = json.write(traceHeaders);
-    List<EncodedEvent> encoded = new ArrayList<>(messages.size());
     try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql, new String[] {"id"})) {
+        PreparedStatement ps = c.prepareStatement(sql)) {
       for (Message m : messages) {
-        EncodedEvent event = EncodedEvent.of(m.event());
-        encoded.add(event);
+        AtelierEvent event = m.event();
         ps.setString(1, m.exchange());
         ps.setString(2, m.routingKey());
         ps.setObject(3, event.eventId());
         ps.setString(4, event.type());
         ps.setObject(5, event.workflowId());
         ps.setObject(6, event.occurredAt() == null ? null : Sql.ts(event.occurredAt()));
-        ps.setBytes(7, event.body());
+        ps.setBytes(7, EventCodec.write(event));
         ps.setString(8, headers);
-        ps.setLong(9, dueIn.toMillis());
         ps.addBatch();
       }
       ps.executeBatch();
-      List<Written> written = new ArrayList<>(messages.size());
-      try (ResultSet keys = ps.getGeneratedKeys()) {
-        for (int i = 0; keys.next(); i++) {
-          Message m = messages.get(i);
-          written.add(new Written(keys.getLong(1), m.exchange(), m.routingKey(), encoded.get(i)));
-        }
-      }
-      if (written.size() != messages.size()) {
-        throw new IllegalStateException(
-            "the outbox returned " + written.size() + " ids for " + messages.size() + " rows");
-      }
-      return written;
     } catch (SQLException e) {
       throw Sql.failure("cannot write to the outbox", e);
     }
@@ -136,15 +113,14 @@ public class OutboxRepository {
     }
   }
 
-  /** Deletes the rows; returns how many there still were. */
-  public int delete(List<Long> ids) {
+  public void delete(List<Long> ids) {
     if (ids.isEmpty()) {
-      return 0;
+      return;
     }
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement("delete from outbox where id = any(?)")) {
       ps.setArray(1, c.createArrayOf("bigint", ids.toArray()));
-      return ps.executeUpdate();
+      ps.executeUpdate();
     } catch (SQLException e) {
       throw Sql.failure("cannot delete from the outbox", e);
     }

@@ -4,9 +4,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Status;
 import jakarta.transaction.Synchronization;
 import jakarta.transaction.TransactionSynchronizationRegistry;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
@@ -56,25 +53,5 @@ public class AfterCommit {
       registry.putResource(key, Boolean.TRUE);
     }
     run(action);
-  }
-
-  /**
-   * A list that lives as long as the current transaction: whatever the transaction adds to it under
-   * {@code key} is passed to {@code onCommit} once, after it commits, and dropped if it rolls back.
-   * Null without a transaction (the caller's work is then already committed).
-   */
-  @SuppressWarnings("unchecked")
-  public <T> List<T> collect(Object key, Consumer<List<T>> onCommit) {
-    if (registry.getTransactionStatus() != Status.STATUS_ACTIVE) {
-      return null;
-    }
-    List<T> items = (List<T>) registry.getResource(key);
-    if (items == null) {
-      List<T> created = new ArrayList<>();
-      registry.putResource(key, created);
-      run(() -> onCommit.accept(created));
-      items = created;
-    }
-    return items;
   }
 }

@@ -10,6 +10,7 @@ import dev.atelier.orchestrator.model.WorkflowDefinition;
 import dev.atelier.orchestrator.model.WorkflowRun;
 import dev.atelier.orchestrator.model.WorkflowStateMachine;
 import dev.atelier.orchestrator.model.WorkflowStatus;
+import dev.atelier.orchestrator.repository.OutboxRepository;
 import dev.atelier.orchestrator.repository.StepRepository;
 import dev.atelier.orchestrator.repository.WorkflowRepository;
 import io.opentelemetry.context.Scope;
@@ -33,7 +34,7 @@ public class WorkflowControl {
 
   private final WorkflowRepository workflows;
   private final StepRepository steps;
-  private final Outbox outbox;
+  private final OutboxRepository outbox;
   private final WorkflowDefinitionService definitions;
   private final WorkflowStateMachine machine;
   private final WorkflowEngine engine;
@@ -42,7 +43,7 @@ public class WorkflowControl {
   WorkflowControl(
       WorkflowRepository workflows,
       StepRepository steps,
-      Outbox outbox,
+      OutboxRepository outbox,
       WorkflowDefinitionService definitions,
       WorkflowStateMachine machine,
       WorkflowEngine engine,
@@ -71,7 +72,7 @@ public class WorkflowControl {
     }
     List<StepRun> all = steps.findByWorkflow(workflow.id());
     String why = reason == null || reason.isBlank() ? "cancelled" : "cancelled: " + reason.strip();
-    int unsent = outbox.dropUnsent(workflow.id(), StepRequested.TYPE);
+    int unsent = outbox.deleteUnsent(workflow.id(), StepRequested.TYPE);
     Transition t = machine.cancel(workflow, all, why, WorkflowEngine.now());
     apply(workflow, all, t);
     LOG.infof(
