@@ -27,7 +27,7 @@
 # The suite runs on private ports 17080-17084 with its own databases (atelier_<service>_e2e) and vhost
 # (atelier-bench), both recreated empty for every phase, so it does not disturb a suite started by
 # deploy/local/run.sh. JVM flags per service as run.sh starts them (deploy/local/java-opts.sh;
-# JAVA_OPTS_<SERVICE> or JAVA_OPTS override them).
+# JAVA_OPTS_<SERVICE> or JAVA_OPTS override them, and are recorded with the command in the results).
 # Results: deploy/bench/results/<UTC time>/results.json and a summary appended to docs/benchmarks/end-to-end.md.
 set -euo pipefail
 
@@ -36,6 +36,10 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 COMMAND="deploy/bench/e2e.sh${*:+ $*}"
 for v in BENCH_WARMUP BENCH_SECONDS BENCH_INFLIGHT SOAK_SECONDS; do
   [ -z "${!v:-}" ] || COMMAND="$v=${!v} $COMMAND"
+done
+# JVM flags set for all services or one replace java-opts.sh's: record them too.
+for v in JAVA_OPTS $(compgen -v JAVA_OPTS_); do
+  [ -z "${!v:-}" ] || COMMAND="$v='${!v}' $COMMAND"
 done
 cd "$ROOT"
 QUICK=0; RUNS=""; PHASES="zero,notrace,latency,latency-llm,llm,perftest"; PROFILE=0
