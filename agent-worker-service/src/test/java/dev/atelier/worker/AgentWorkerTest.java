@@ -246,6 +246,45 @@ class AgentWorkerTest {
   }
 
   @Test
+  void asksForARepairOfAnAnswerHoldingTextThatCannotBeStored() throws Exception {
+    // A NUL conforms to any string schema, but context-service cannot store it: without this
+    // check the step failed when writing its artifacts, after the LLM calls were paid for.
+    UUID workflowId = UUID.randomUUID();
+    StepRequested step = step(workflowId, "design", List.of(), future());
+    ObjectNode broken = validArchitecture();
+    broken.put("summary", "Two services\0behind a gateway");
+    String scenario = "nul-" + step.stepId();
+    gateway.stubFor(
+        chatFor(step)
+            .inScenario(scenario)
+            .whenScenarioStateIs(Scenario.STARTED)
+            .willReturn(completion(broken.toString()))
+            .willSetStateTo("repaired"));
+    gateway.stubFor(
+        chatFor(step)
+            .inScenario(scenario)
+            .whenScenarioStateIs("repaired")
+            .willReturn(completion(validArchitecture().toString())));
+
+    publish(step);
+
+    StepCompleted done = awaitOne(step, StepCompleted.class);
+    List<LoggedRequest> calls = callsFor(step);
+    assertThat(calls).hasSize(2);
+    assertThat(
+            JSON.readTree(calls.get(1).getBodyAsString())
+                .path("messages")
+                .get(3)
+                .path("content")
+                .asText())
+        .contains("the string at /summary contains the character U+0000");
+    assertThat(
+            readArtifact(workflowId, "architecture", done.outputs().get(0).version())
+                .path("content"))
+        .isEqualTo(validArchitecture());
+  }
+
+  @Test
   void failsNonRetryablyWhenTheAnswerNeverConforms() throws Exception {
     UUID workflowId = UUID.randomUUID();
     StepRequested step = step(workflowId, "design", List.of(), future());

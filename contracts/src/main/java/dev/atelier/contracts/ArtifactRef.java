@@ -14,9 +14,10 @@ public record ArtifactRef(String name, int version) {
 
   public ArtifactRef {
     Objects.requireNonNull(name, "name");
-    if (name.isBlank() || name.contains("@")) {
+    if (name.isBlank() || name.contains("@") || name.chars().anyMatch(Character::isISOControl)) {
       throw new IllegalArgumentException(
-          "artifact name must be non-blank and must not contain '@': " + name);
+          "artifact name must be non-blank and must not contain '@' or control characters: "
+              + name.replaceAll("\\p{Cntrl}", "?"));
     }
     if (version < 1) {
       throw new IllegalArgumentException("artifact version must be >= 1: " + version);

@@ -19,7 +19,18 @@ class ArtifactRefTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"", "analysis", "analysis@", "@1", "analysis@0", "analysis@x", "a@b@1"})
+  @ValueSource(
+      strings = {
+        "",
+        "analysis",
+        "analysis@",
+        "@1",
+        "analysis@0",
+        "analysis@x",
+        "a@b@1",
+        "ana\u0000lysis@1",
+        "ana\nlysis@1"
+      })
   void rejectsAnythingElse(String text) {
     assertThatThrownBy(() -> ArtifactRef.parse(text)).isInstanceOf(IllegalArgumentException.class);
   }

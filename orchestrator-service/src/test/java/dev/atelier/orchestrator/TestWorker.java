@@ -131,6 +131,15 @@ public final class TestWorker {
 
   /** Completes the request with one output, {@code <artifact>@<attempt>}, like a worker would. */
   public StepCompleted complete(Received r, String artifact, String verdict) {
+    return complete(
+        r,
+        artifact,
+        verdict,
+        r.request().stepKey() + " done (attempt " + r.request().attempt() + ")");
+  }
+
+  /** Completes the request with one output and the given summary. */
+  public StepCompleted complete(Received r, String artifact, String verdict, String summary) {
     StepRequested q = r.request();
     StepCompleted done =
         new StepCompleted(
@@ -144,13 +153,18 @@ public final class TestWorker {
             q.attempt(),
             List.of(new ArtifactRef(artifact, q.attempt())),
             verdict,
-            q.stepKey() + " done (attempt " + q.attempt() + ")",
+            summary,
             r.at());
     publish(done, Topology.RESULT_COMPLETED, r.headers());
     return done;
   }
 
   public StepFailed fail(Received r, String code, boolean retryable) {
+    return fail(r, code, code + " in test", retryable);
+  }
+
+  /** Fails the request with the given error code and message. */
+  public StepFailed fail(Received r, String code, String message, boolean retryable) {
     StepRequested q = r.request();
     StepFailed failed =
         new StepFailed(
@@ -163,7 +177,7 @@ public final class TestWorker {
             q.role(),
             q.attempt(),
             code,
-            code + " in test",
+            message,
             retryable,
             r.at());
     publish(failed, Topology.RESULT_FAILED, r.headers());

@@ -305,6 +305,28 @@ class WorkflowRunTest {
   }
 
   @Test
+  void aResultWithTextTheDatabaseCannotHoldIsAppliedWithThatCharacterReplaced() {
+    // PostgreSQL text cannot hold U+0000. A worker's message may quote a provider's error body;
+    // the result must still be applied rather than fail its transaction until dead-lettered.
+    UUID failing = submit("test-single", REQUIREMENT);
+    worker.fail(
+        worker.await(failing, "solo", 1), "bad\0code", "the provider said \0 and stopped", false);
+
+    JsonPath failed = awaitStatus(failing, "failed");
+    assertThat(stepField(failed, "solo", "error.code")).isEqualTo("bad\uFFFDcode");
+    assertThat(stepField(failed, "solo", "error.message"))
+        .isEqualTo("the provider said \uFFFD and stopped");
+    assertThat(failed.getString("failureReason")).contains("the provider said \uFFFD and stopped");
+
+    UUID completing = submit("test-single", REQUIREMENT);
+    worker.complete(worker.await(completing, "solo", 1), "analysis", "ok\0", "sum\0mary");
+
+    JsonPath completed = awaitStatus(completing, "completed");
+    assertThat(stepField(completed, "solo", "verdict")).isEqualTo("ok\uFFFD");
+    assertThat(stepField(completed, "solo", "summary")).isEqualTo("sum\uFFFDmary");
+  }
+
+  @Test
   void codeListedAsNonRetryableFailsAtOnceEvenWhenTheWorkerWouldRetry() {
     UUID id = submit("test-single", REQUIREMENT);
     worker.fail(worker.await(id, "solo", 1), "invalid_request", true);

@@ -10,10 +10,12 @@ import com.networknt.schema.SpecVersion;
 import com.networknt.schema.SpecVersionDetector;
 import com.networknt.schema.ValidationMessage;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -96,9 +98,82 @@ public class OutputValidator {
               "the answer is not valid JSON: "
                   + e.getOriginalMessage().lines().findFirst().orElse("")));
     }
-    List<String> errors =
-        schema.validate(value).stream().map(ValidationMessage::getMessage).sorted().toList();
-    return errors.isEmpty() ? new Result(value, List.of()) : new Result(null, errors);
+    List<String> errors = new ArrayList<>();
+    unstorableText(value, "").ifPresent(errors::add);
+    schema.validate(value).stream()
+        .map(ValidationMessage::getMessage)
+        .sorted()
+        .forEach(errors::add);
+    return errors.isEmpty() ? new Result(value, List.of()) : new Result(null, List.copyOf(errors));
+  }
+
+  /**
+   * The first key or string in an answer that cannot become an artifact: one holding U+0000, which
+   * PostgreSQL's text and jsonb cannot store (context-service refuses it), or a lone UTF-16
+   * surrogate, which is not a character and would be stored as {@code ?}. Such text is a broken
+   * answer, so it is sent back for repair like any other non-conforming one.
+   */
+  static Optional<String> unstorableText(JsonNode node, String pointer) {
+    if (node.isTextual()) {
+      return unstorable(node.textValue())
+          .map(what -> (pointer.isEmpty() ? "the answer" : "the string at " + pointer) + what);
+    }
+    if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        Optional<String> found = unstorableText(node.get(i), pointer + "/" + i);
+        if (found.isPresent()) {
+          return found;
+        }
+      }
+      return Optional.empty();
+    }
+    for (Map.Entry<String, JsonNode> field : node.properties()) {
+      String child =
+          pointer + "/" + printable(field.getKey().replace("~", "~0").replace("/", "~1"));
+      Optional<String> inKey = unstorable(field.getKey()).map(what -> "the key of " + child + what);
+      Optional<String> found = inKey.isPresent() ? inKey : unstorableText(field.getValue(), child);
+      if (found.isPresent()) {
+        return found;
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** A key as it can be quoted in an error: control characters and surrogates escaped. */
+  private static String printable(String key) {
+    StringBuilder out = new StringBuilder(key.length());
+    key.chars()
+        .forEach(
+            c -> {
+              if (Character.isISOControl(c) || Character.isSurrogate((char) c)) {
+                out.append(String.format("\\u%04X", c));
+              } else {
+                out.append((char) c);
+              }
+            });
+    return out.toString();
+  }
+
+  private static Optional<String> unstorable(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c == '\0') {
+        return Optional.of(" contains the character U+0000, which cannot be stored; leave it out");
+      }
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c)
+            && i + 1 < text.length()
+            && Character.isLowSurrogate(text.charAt(i + 1))) {
+          i++;
+        } else {
+          return Optional.of(
+              String.format(
+                  " contains a lone surrogate \\u%04X, which is not a character; leave it out",
+                  (int) c));
+        }
+      }
+    }
+    return Optional.empty();
   }
 
   /**

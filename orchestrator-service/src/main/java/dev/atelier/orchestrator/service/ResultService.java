@@ -72,7 +72,15 @@ public class ResultService {
           c.attempt(),
           (w, all, def, step, now) ->
               machine.completed(
-                  w, all, def, step, c.outputs(), c.verdict(), c.summary(), c.startedAt(), now));
+                  w,
+                  all,
+                  def,
+                  step,
+                  c.outputs(),
+                  storable(c.verdict()),
+                  storable(c.summary()),
+                  c.startedAt(),
+                  now));
     } else if (event instanceof StepFailed f) {
       apply(
           f,
@@ -84,14 +92,23 @@ public class ResultService {
                   all,
                   def,
                   step,
-                  f.errorCode() == null ? "unknown" : f.errorCode(),
-                  f.message() == null ? "" : f.message(),
+                  f.errorCode() == null ? "unknown" : storable(f.errorCode()),
+                  f.message() == null ? "" : storable(f.message()),
                   f.retryable(),
                   f.startedAt(),
                   now));
     } else {
       LOG.warnf("ignoring a %s event %s on the results queue", event.type(), event.eventId());
     }
+  }
+
+  /**
+   * A result's text as PostgreSQL can store it: U+0000 (which text columns cannot hold) becomes
+   * U+FFFD. A worker's message may quote a provider's error body; the result is applied with that
+   * character replaced instead of failing its transaction on every delivery until dead-lettered.
+   */
+  static String storable(String text) {
+    return text == null || text.indexOf('\0') < 0 ? text : text.replace('\0', '\uFFFD');
   }
 
   private void apply(AtelierEvent event, UUID stepId, int attempt, Apply apply) {
