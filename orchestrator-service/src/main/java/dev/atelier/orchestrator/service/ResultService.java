@@ -77,8 +77,8 @@ public class ResultService {
                   def,
                   step,
                   c.outputs(),
-                  storable(c.verdict()),
-                  storable(c.summary()),
+                  storable(c.verdict(), MAX_CODE),
+                  storable(c.summary(), MAX_SUMMARY),
                   c.startedAt(),
                   now));
     } else if (event instanceof StepFailed f) {
@@ -92,8 +92,8 @@ public class ResultService {
                   all,
                   def,
                   step,
-                  f.errorCode() == null ? "unknown" : storable(f.errorCode()),
-                  f.message() == null ? "" : storable(f.message()),
+                  f.errorCode() == null ? "unknown" : storable(f.errorCode(), MAX_CODE),
+                  f.message() == null ? "" : storable(f.message(), MAX_MESSAGE),
                   f.retryable(),
                   f.startedAt(),
                   now));
@@ -102,13 +102,32 @@ public class ResultService {
     }
   }
 
+  /** Longest error code and verdict stored; a result's longer text is cut with an ellipsis. */
+  static final int MAX_CODE = 100;
+
+  /** Longest failure message stored (workers send at most a few hundred characters). */
+  static final int MAX_MESSAGE = 2000;
+
+  /** Longest summary stored (workers send one line). */
+  static final int MAX_SUMMARY = 500;
+
   /**
-   * A result's text as PostgreSQL can store it: U+0000 (which text columns cannot hold) becomes
-   * U+FFFD. A worker's message may quote a provider's error body; the result is applied with that
-   * character replaced instead of failing its transaction on every delivery until dead-lettered.
+   * A result's text as it is stored: U+0000, which PostgreSQL's text cannot hold, becomes U+FFFD,
+   * and text past {@code max} characters is cut (never inside a surrogate pair) and ends with an
+   * ellipsis. A worker's message may quote a provider's error body; the result is applied rather
+   * than failing its transaction on every delivery until dead-lettered, and a workflow's status
+   * stays readable whatever a worker sends.
    */
-  static String storable(String text) {
-    return text == null || text.indexOf('\0') < 0 ? text : text.replace('\0', '\uFFFD');
+  static String storable(String text, int max) {
+    if (text == null) {
+      return null;
+    }
+    String stored = text.indexOf('\0') < 0 ? text : text.replace('\0', '\uFFFD');
+    if (stored.length() <= max) {
+      return stored;
+    }
+    int cut = Character.isHighSurrogate(stored.charAt(max - 2)) ? max - 2 : max - 1;
+    return stored.substring(0, cut) + "\u2026";
   }
 
   private void apply(AtelierEvent event, UUID stepId, int attempt, Apply apply) {
