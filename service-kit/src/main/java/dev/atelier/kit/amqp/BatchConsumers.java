@@ -44,9 +44,10 @@ import org.jboss.logging.Logger;
  * Consumes a queue in batches: deliveries are collected per channel until {@link
  * Options#maxBatch()} of them are waiting or the oldest has waited {@link Options#maxWait()}, then
  * the whole batch goes to one {@link BatchHandler} call and, once it returns, is acknowledged with
- * a single {@code basicAck(multiple=true)}. If the handler throws, the batch is returned to the
- * queue ({@code basicNack(multiple=true, requeue=true)}) and redelivered; the queue's delivery
- * limit dead-letters it eventually.
+ * a single {@code basicAck(multiple=true)}. If the handler fails transiently (the database
+ * unreachable, a deadlock), it runs again in place until it succeeds ({@link TransientRetry}); if
+ * it fails otherwise, the batch is returned to the queue ({@code basicNack(multiple=true,
+ * requeue=true)}) and redelivered; the queue's delivery limit dead-letters it eventually.
  *
  * <p>Pipelined: each channel has one writer thread that runs the handler for its batches, one after
  * the other in the order they were formed, while the channel's delivery thread goes on receiving
@@ -84,6 +85,7 @@ public class BatchConsumers {
   private final RabbitBroker broker;
   private final TraceContexts traces;
   private final Tracer tracer;
+  private final TransientRetry retry;
   private volatile ScheduledExecutorService timer;
   private final List<ExecutorService> writers = new CopyOnWriteArrayList<>();
   private volatile boolean stopping;
@@ -109,6 +111,7 @@ public class BatchConsumers {
     this.broker = broker;
     this.traces = traces;
     this.tracer = openTelemetry.getTracer("dev.atelier.messaging");
+    this.retry = TransientRetry.of(broker.config());
   }
 
   /**
@@ -338,7 +341,11 @@ public class BatchConsumers {
       long lastTag = batch.get(batch.size() - 1).tag();
       Span span = batchSpan(batch);
       try (Scope ignored = span.makeCurrent()) {
-        handler.handle(batch.stream().map(Pending::event).toList());
+        List<T> events = batch.stream().map(Pending::event).toList();
+        retry.run(
+            "a batch of " + events.size() + " from " + queue.name(),
+            () -> handler.handle(events),
+            () -> stopping || !getChannel().isOpen());
       } catch (Exception | Error e) {
         // Errors too: a batch left unsettled here would be acknowledged by the next batch's
         // ack(multiple) without having been written.

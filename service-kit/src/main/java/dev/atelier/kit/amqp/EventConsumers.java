@@ -13,7 +13,11 @@ import dev.atelier.kit.tracing.TraceContexts;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.context.Scope;
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.interceptor.Interceptor;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
@@ -24,7 +28,9 @@ import org.jboss.logging.Logger;
  * inside a {@code process <queue>} span that continues the producer's trace, and is acknowledged
  * only after the handler returns. A body that is not a valid event is copied to the queue's
  * dead-letter exchange with the reason in {@link Headers#DEAD_LETTER_REASON}, then acknowledged, so
- * it never blocks the queue.
+ * it never blocks the queue. A handler that fails transiently (the database unreachable, a
+ * deadlock) runs again in place until it succeeds ({@link TransientRetry}); any other failure
+ * returns the message to the queue, whose delivery limit dead-letters it eventually.
  */
 @ApplicationScoped
 public class EventConsumers {
@@ -34,11 +40,19 @@ public class EventConsumers {
   private final RabbitBroker broker;
   private final MessagingSpans spans;
   private final TraceContexts traces;
+  private final TransientRetry retry;
+  private volatile boolean stopping;
 
   EventConsumers(RabbitBroker broker, MessagingSpans spans, TraceContexts traces) {
     this.broker = broker;
     this.spans = spans;
     this.traces = traces;
+    this.retry = TransientRetry.of(broker.config());
+  }
+
+  void onStop(@Observes @Priority(Interceptor.Priority.PLATFORM_AFTER - 1) ShutdownEvent event) {
+    // A handler retrying in place gives up; closing the connection returns its message.
+    stopping = true;
   }
 
   /**
@@ -96,13 +110,16 @@ public class EventConsumers {
         if (event.workflowId() != null) {
           span.setAttribute(MessagingSpans.WORKFLOW_ID, event.workflowId().toString());
         }
-        handler.handle(
-            event,
+        EventHandler.Delivery delivery =
             new EventHandler.Delivery(
                 queue.name(),
                 envelope.getRoutingKey(),
                 envelope.isRedeliver(),
-                deliveryCount(headers)));
+                deliveryCount(headers));
+        retry.run(
+            "a message from " + queue.name(),
+            () -> handler.handle(event, delivery),
+            () -> stopping || !getChannel().isOpen());
         getChannel().basicAck(tag, false);
       } catch (MalformedEventException e) {
         span.setStatus(StatusCode.ERROR, e.getMessage());

@@ -41,4 +41,16 @@ public interface RabbitConfig {
   /** How long a publish waits for the broker's confirm. */
   @WithDefault("10s")
   Duration confirmTimeout();
+
+  /**
+   * First wait before a message handler that failed transiently (database unreachable, restarting
+   * or out of connections; a deadlock) runs again in place, instead of the message going back to
+   * the queue and spending one of its deliveries. Doubles up to {@link #transientRetryMaxDelay}.
+   */
+  @WithDefault("200ms")
+  Duration transientRetryDelay();
+
+  /** Longest wait between two in-place retries of a handler that fails transiently. */
+  @WithDefault("5s")
+  Duration transientRetryMaxDelay();
 }

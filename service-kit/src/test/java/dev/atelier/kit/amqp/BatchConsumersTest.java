@@ -14,6 +14,7 @@ import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.propagation.ContextPropagators;
 import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -137,7 +139,7 @@ class BatchConsumersTest {
         e -> {},
         batch -> {
           if (calls.incrementAndGet() == 1) {
-            throw new IllegalStateException("database briefly unavailable");
+            throw new IllegalStateException("the handler failed");
           }
           committed.addAll(batch);
         });
@@ -157,6 +159,49 @@ class BatchConsumersTest {
             sent.stream().map(o -> (StepFailed) o.event()).toList());
     try (Channel ch = broker.connection().createChannel()) {
       assertThat(ch.messageCount(queue.name())).isZero();
+      assertThat(ch.messageCount(queue.deadLetterQueue())).isZero();
+    }
+  }
+
+  @Test
+  void aBatchFailingTransientlyIsWrittenAgainInPlaceAndNothingIsDeadLettered() throws Exception {
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
+    BatchConsumers consumers = new BatchConsumers(broker, OTEL, new TraceContexts(OTEL));
+    int failures = QueueSpec.DELIVERY_LIMIT + 5;
+    AtomicInteger calls = new AtomicInteger();
+    List<Integer> sizes = new CopyOnWriteArrayList<>();
+    List<StepFailed> committed = new CopyOnWriteArrayList<>();
+    consumers.consume(
+        queue,
+        StepFailed.class,
+        new BatchConsumers.Options(5, Duration.ofSeconds(5), 5, 1),
+        e -> {},
+        batch -> {
+          sizes.add(batch.size());
+          if (calls.incrementAndGet() <= failures) {
+            // As a pool reports a database it cannot reach within its acquisition timeout.
+            throw new SQLException(
+                "Acquisition timeout while waiting for new connection", new TimeoutException());
+          }
+          committed.addAll(batch);
+        });
+    List<Outgoing> sent = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      sent.add(
+          Outgoing.now(
+              EXCHANGE, RabbitTestSupport.routingKeyOf(queue), RabbitTestSupport.failure(1)));
+    }
+
+    publisher.publishAll(sent);
+
+    RabbitTestSupport.await(() -> committed.size() >= 5);
+    // The same full batch each time: never returned to the queue and re-formed.
+    assertThat(sizes).hasSize(failures + 1).containsOnly(5);
+    assertThat(committed)
+        .containsExactlyInAnyOrderElementsOf(
+            sent.stream().map(o -> (StepFailed) o.event()).toList());
+    try (Channel ch = broker.connection().createChannel()) {
+      RabbitTestSupport.await(() -> RabbitTestSupport.messageCount(ch, queue.name()) == 0);
       assertThat(ch.messageCount(queue.deadLetterQueue())).isZero();
     }
   }
@@ -225,7 +270,7 @@ class BatchConsumersTest {
         e -> {},
         batch -> {
           if (calls.incrementAndGet() == 1) {
-            throw new IllegalStateException("database briefly unavailable");
+            throw new IllegalStateException("the handler failed");
           }
           committed.addAll(batch);
         });

@@ -19,6 +19,7 @@ import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.ContextPropagators;
 import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -129,7 +130,7 @@ class MessagingTest {
           traceIds.add(Span.current().getSpanContext().getTraceId());
           deliveryCounts.add(d.deliveryCount());
           if (calls.incrementAndGet() == 1) {
-            throw new IllegalStateException("database briefly unavailable");
+            throw new IllegalStateException("the handler failed");
           }
         });
     SpanContext parent = remoteParent();
@@ -147,6 +148,38 @@ class MessagingTest {
     assertThat(deliveryCounts).containsExactly(0L, 1L);
     try (Channel ch = broker.connection().createChannel()) {
       assertThat(ch.messageCount(queue.name())).isZero();
+    }
+  }
+
+  @Test
+  void aHandlerFailingTransientlyRunsAgainInPlaceWithoutSpendingDeliveries() throws Exception {
+    // More failures than the queue's delivery limit: returned to the queue each time, the message
+    // would be dead-lettered (as every in-flight message was during a database restart).
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-test");
+    int failures = QueueSpec.DELIVERY_LIMIT + 5;
+    AtomicInteger calls = new AtomicInteger();
+    List<Long> deliveryCounts = new CopyOnWriteArrayList<>();
+    consumers.consume(
+        queue,
+        StepFailed.class,
+        1,
+        1,
+        (e, d) -> {
+          deliveryCounts.add(d.deliveryCount());
+          if (calls.incrementAndGet() <= failures) {
+            throw new IllegalStateException(
+                "cannot update workflow", new SQLException("Connection refused", "08001"));
+          }
+        });
+
+    publisher.publish(
+        EXCHANGE, RabbitTestSupport.routingKeyOf(queue), RabbitTestSupport.failure(1));
+
+    RabbitTestSupport.await(() -> calls.get() == failures + 1);
+    assertThat(deliveryCounts).hasSize(failures + 1).containsOnly(0L);
+    try (Channel ch = broker.connection().createChannel()) {
+      RabbitTestSupport.await(() -> RabbitTestSupport.messageCount(ch, queue.name()) == 0);
+      assertThat(ch.messageCount(queue.deadLetterQueue())).isZero();
     }
   }
 

@@ -28,7 +28,9 @@ final class RabbitTestSupport {
         Duration.ofSeconds(10),
         4,
         2,
-        Duration.ofSeconds(5));
+        Duration.ofSeconds(5),
+        Duration.ofMillis(10),
+        Duration.ofMillis(40));
   }
 
   /**
@@ -63,6 +65,15 @@ final class RabbitTestSupport {
         Instant.now());
   }
 
+  /** Messages ready in {@code queue}, for use inside {@link #await}. */
+  static long messageCount(com.rabbitmq.client.Channel ch, String queue) {
+    try {
+      return ch.messageCount(queue);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   static void await(BooleanSupplier condition) {
     Awaitility.await()
         .atMost(Duration.ofSeconds(15))
@@ -79,6 +90,8 @@ final class RabbitTestSupport {
       Duration startupTimeout,
       int consumerThreads,
       int publisherChannels,
-      Duration confirmTimeout)
+      Duration confirmTimeout,
+      Duration transientRetryDelay,
+      Duration transientRetryMaxDelay)
       implements RabbitConfig {}
 }
