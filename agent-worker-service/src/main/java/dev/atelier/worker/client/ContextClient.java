@@ -3,6 +3,7 @@ package dev.atelier.worker.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.atelier.contracts.ArtifactRef;
+import io.smallrye.faulttolerance.api.ExponentialBackoff;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.ws.rs.ProcessingException;
 import jakarta.ws.rs.WebApplicationException;
@@ -17,19 +18,25 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
 import org.eclipse.microprofile.rest.client.inject.RestClient;
 
 /**
- * The worker's only way to context-service. Every call has a timeout and is retried a few times on
- * transient failures (connection errors, timeouts, 408/409/429/5xx); other answers are final and
- * surface as {@link ContextRejectedException}. Writes are safe to retry because each carries an
- * idempotency key. The policy is declared once, on the class, for every public method; MicroProfile
- * Config can override it (e.g. {@code dev.atelier.worker.client.ContextClient/Retry/maxRetries}).
+ * The worker's only way to context-service. Every call has a timeout and, on transient failures
+ * (connection errors, timeouts, 408/409/429/5xx), is retried with exponential backoff (250 ms
+ * doubling to 5 s) for up to two minutes ({@code WORKER_CONTEXT_RETRY_FOR_MS}): a context-service
+ * restart holds the step instead of failing its attempt, which after the LLM call would throw away
+ * an answer already paid for and spend one of the step's attempts on our own outage. Other answers
+ * are final and surface as {@link ContextRejectedException}. Writes are safe to retry because each
+ * carries an idempotency key. The policy is declared once, on the class, for every public method;
+ * MicroProfile Config can override it (e.g. {@code
+ * dev.atelier.worker.client.ContextClient/Retry/maxDuration}).
  */
 @ApplicationScoped
 @Timeout(value = 15, unit = ChronoUnit.SECONDS)
 @Retry(
-    maxRetries = 3,
+    maxRetries = -1,
     delay = 250,
     jitter = 100,
+    maxDuration = 120_000,
     retryOn = {ContextUnavailableException.class, TimeoutException.class})
+@ExponentialBackoff(maxDelay = 5, maxDelayUnit = ChronoUnit.SECONDS)
 public class ContextClient {
 
   private final ContextApi api;
