@@ -3,6 +3,7 @@ package dev.atelier.worker.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.atelier.contracts.StepFailed;
+import dev.atelier.worker.config.WorkerConfig;
 import dev.langchain4j.exception.HttpException;
 import dev.langchain4j.exception.NonRetriableException;
 import dev.langchain4j.exception.RetriableException;
@@ -11,24 +12,35 @@ import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
+import java.net.ConnectException;
+import java.time.Duration;
+import org.jboss.logging.Logger;
 
 /**
  * Chat completions through llm-gateway-service's OpenAI-compatible endpoint, via the ChatModel that
  * quarkus-langchain4j configures ({@code quarkus.langchain4j.openai.*}). Retries are left to the
  * orchestrator's step retry policy (langchain4j makes one attempt), so a failure here is classified
- * once: retryable or not.
+ * once: retryable or not. The exception is a gateway that refuses the connection: nothing reached
+ * it, so the call is tried again here, with backoff, for up to {@code
+ * worker.gateway-unreachable-retry-for} (a gateway restart should not spend a step's attempts).
  */
 @ApplicationScoped
 public class GatewayChat {
 
   private static final int MAX_DETAIL = 300;
 
+  private static final Logger LOG = Logger.getLogger(GatewayChat.class);
+  private static final Duration FIRST_WAIT = Duration.ofMillis(250);
+  private static final Duration LONGEST_WAIT = Duration.ofSeconds(5);
+
   private final ChatModel model;
   private final ObjectMapper mapper;
+  private final Duration unreachableRetryFor;
 
-  GatewayChat(ChatModel model, ObjectMapper mapper) {
+  GatewayChat(ChatModel model, ObjectMapper mapper, WorkerConfig config) {
     this.model = model;
     this.mapper = mapper;
+    this.unreachableRetryFor = config.gatewayUnreachableRetryFor();
   }
 
   /**
@@ -37,10 +49,34 @@ public class GatewayChat {
    * @throws GatewayException when the gateway cannot be reached or answers with an error
    */
   public ChatResponse chat(ChatRequest request) {
-    try {
-      return model.chat(request);
-    } catch (RuntimeException e) {
-      throw classify(e);
+    long deadline = System.nanoTime() + unreachableRetryFor.toNanos();
+    Duration wait = FIRST_WAIT;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        ChatResponse response = model.chat(request);
+        if (attempt > 1) {
+          LOG.infof("the LLM gateway answered after %d connection attempts", attempt);
+        }
+        return response;
+      } catch (RuntimeException e) {
+        if (find(e, ConnectException.class) == null
+            || System.nanoTime() + wait.toNanos() > deadline) {
+          throw classify(e);
+        }
+        if (attempt == 1) {
+          LOG.warnf(
+              "the LLM gateway refuses connections (%s); trying again for up to %s",
+              rootCause(e).getMessage(), unreachableRetryFor);
+        }
+        try {
+          Thread.sleep(wait.toMillis());
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw classify(e);
+        }
+        wait =
+            wait.multipliedBy(2).compareTo(LONGEST_WAIT) > 0 ? LONGEST_WAIT : wait.multipliedBy(2);
+      }
     }
   }
 
