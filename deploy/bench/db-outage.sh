@@ -60,6 +60,8 @@ rows = [json.loads(l) for l in sys.stdin if l.strip()]
 print("statuses:", dict(collections.Counter(r.get("status") for r in rows)))
 print("LLM calls in the orchestrator'"'"'s totals:", sum((r.get("usage") or {}).get("calls", 0) for r in rows))'
 sleep 3  # the ledger ingests in batches
+published=$(curl -s localhost:8082/q/metrics | awk '/^atelier_llm_records_published_total/ {s += $NF} END {print s + 0}')
+echo "LLM-call records the gateway published (this suite's only calls): $published"
 list=$(printf "'%s'," "${ids[@]}"); list=${list%,}
 echo "rows in the ledger: $(psql -h 127.0.0.1 -U postgres -d atelier_tracking -Atc \
   "select count(*) from llm_call where workflow_id in ($list)")"
