@@ -89,6 +89,9 @@ class UsageAccountingTest {
     calls.forEach(this::send);
     send(calls.get(0)); // redelivered: must not count twice
     send(call(UUID.randomUUID(), stepId, 999, 0, 999, BigDecimal.TEN)); // someone else's workflow
+    // Records the ledger refuses count here neither (and cannot fail the batch of good ones).
+    send(call(id, stepId, -1000, 0, 5, BigDecimal.ONE));
+    send(call(id, "step\0key", 7, 0, 7, BigDecimal.ONE));
 
     BigDecimal cost =
         calls.stream()

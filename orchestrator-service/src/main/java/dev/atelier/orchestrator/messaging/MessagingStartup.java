@@ -1,6 +1,7 @@
 package dev.atelier.orchestrator.messaging;
 
 import dev.atelier.contracts.AtelierEvent;
+import dev.atelier.contracts.EventChecks;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.Topology;
 import dev.atelier.kit.amqp.BatchConsumers;
@@ -71,7 +72,8 @@ public class MessagingStartup {
         c.resultsConcurrency(),
         (e, delivery) -> results.handle(e));
     // Usage totals are not on any step's critical path: batches cost one transaction for many
-    // calls. A record needs no check beyond decoding (one without a workflow adds nothing).
+    // calls. Each record gets the ledger's own check before it joins a batch: one the ledger
+    // refuses must not count here either, nor fail its batch's good records.
     batchConsumers.consume(
         Topology.ORCHESTRATOR_LLM_CALLS,
         LlmCallRecorded.class,
@@ -80,7 +82,7 @@ public class MessagingStartup {
             c.llmCallsBatchWait(),
             Math.max(c.llmCallsPrefetch(), 2 * c.llmCallsBatchSize()),
             c.llmCallsConcurrency()),
-        call -> {},
+        EventChecks::check,
         usage::recordAll);
     relay.start();
     scheduler.start();

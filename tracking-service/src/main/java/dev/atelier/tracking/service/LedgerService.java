@@ -1,5 +1,6 @@
 package dev.atelier.tracking.service;
 
+import dev.atelier.contracts.EventChecks;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.tracking.model.LlmCall;
 import dev.atelier.tracking.model.LlmCallFilter;
@@ -58,7 +59,7 @@ public class LedgerService {
   @Transactional
   @WithSpan("insert llm_call batch")
   public Set<UUID> recordAll(List<LlmCallRecorded> records) {
-    records.forEach(RecordChecks::check);
+    records.forEach(EventChecks::check);
     Set<UUID> inserted = calls.insertAll(records);
     Map<UUID, LlmCallRecorded> added = new LinkedHashMap<>();
     for (LlmCallRecorded r : records) {
@@ -78,7 +79,7 @@ public class LedgerService {
    * @throws dev.atelier.contracts.MalformedEventException with the reason when it is not valid
    */
   public static void check(LlmCallRecorded record) {
-    RecordChecks.check(record);
+    EventChecks.check(record);
   }
 
   public Optional<LlmCall> find(UUID id) {

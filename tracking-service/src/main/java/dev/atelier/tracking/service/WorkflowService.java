@@ -1,5 +1,6 @@
 package dev.atelier.tracking.service;
 
+import dev.atelier.contracts.EventChecks;
 import dev.atelier.contracts.WorkflowStatusChanged;
 import dev.atelier.tracking.repository.WorkflowRepository;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -26,7 +27,7 @@ public class WorkflowService {
    */
   @Transactional
   public boolean apply(WorkflowStatusChanged event) {
-    RecordChecks.check(event);
+    EventChecks.check(event);
     boolean applied = workflows.upsert(event);
     if (!applied) {
       LOG.debugf(

@@ -1,17 +1,16 @@
-package dev.atelier.tracking.service;
+package dev.atelier.contracts;
 
-import dev.atelier.contracts.LlmCallRecorded;
-import dev.atelier.contracts.MalformedEventException;
-import dev.atelier.contracts.WorkflowStatusChanged;
 import java.math.BigDecimal;
 import java.time.Instant;
 
 /**
- * What a well-formed record must satisfy before it enters the ledger. A violation throws {@link
- * MalformedEventException}, which the consumer dead-letters with the reason: retrying a record that
- * can never be valid would only block the queue.
+ * What a well-formed event must satisfy before a consumer stores it. A violation throws {@link
+ * MalformedEventException}, which the consumer dead-letters with the reason: retrying an event that
+ * can never be valid would only block the queue. Every consumer of {@link LlmCallRecorded} applies
+ * the same check (tracking-service's ledger, the orchestrator's usage totals), so the two agree on
+ * which calls count.
  */
-final class RecordChecks {
+public final class EventChecks {
 
   /**
    * Integer digits and decimals {@code numeric(30, 18)} holds. Gateway costs are exact products of
@@ -32,9 +31,9 @@ final class RecordChecks {
 
   private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59.999999Z");
 
-  private RecordChecks() {}
+  private EventChecks() {}
 
-  static void check(LlmCallRecorded r) {
+  public static void check(LlmCallRecorded r) {
     require(LlmCallRecorded.TYPE.equals(r.type()), "unexpected event type " + r.type());
     require(notBlank(r.operation()), "operation is missing");
     require(
@@ -94,10 +93,11 @@ final class RecordChecks {
         "costUsd has more than " + COST_SCALE + " decimals and would be rounded: " + cost);
   }
 
-  static void check(WorkflowStatusChanged e) {
+  public static void check(WorkflowStatusChanged e) {
     require(WorkflowStatusChanged.TYPE.equals(e.type()), "unexpected event type " + e.type());
     require(e.workflowId() != null, "workflowId is missing");
     require(notBlank(e.status()), "status is missing");
+    requireNoNul(e.definition(), e.title(), e.team(), e.status(), e.previousStatus(), e.reason());
   }
 
   private static boolean within(Instant t) {
