@@ -74,8 +74,8 @@ public class GatewayChat {
           Thread.currentThread().interrupt();
           throw classify(e);
         }
-        wait =
-            wait.multipliedBy(2).compareTo(LONGEST_WAIT) > 0 ? LONGEST_WAIT : wait.multipliedBy(2);
+        Duration doubled = wait.multipliedBy(2);
+        wait = doubled.compareTo(LONGEST_WAIT) > 0 ? LONGEST_WAIT : doubled;
       }
     }
   }
