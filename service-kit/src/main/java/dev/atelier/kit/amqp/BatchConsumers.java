@@ -107,11 +107,15 @@ public class BatchConsumers {
     }
   }
 
-  public BatchConsumers(RabbitBroker broker, OpenTelemetry openTelemetry, TraceContexts traces) {
+  BatchConsumers(
+      RabbitBroker broker,
+      OpenTelemetry openTelemetry,
+      TraceContexts traces,
+      TransientRetry retry) {
     this.broker = broker;
     this.traces = traces;
     this.tracer = openTelemetry.getTracer("dev.atelier.messaging");
-    this.retry = TransientRetry.of(broker.config());
+    this.retry = retry;
   }
 
   /**
@@ -123,6 +127,7 @@ public class BatchConsumers {
   public <T extends AtelierEvent> void consume(
       QueueSpec queue, Class<T> type, Options options, Consumer<T> check, BatchHandler<T> handler) {
     broker.declare(queue);
+    retry.register(queue.name());
     for (int i = 0; i < options.concurrency(); i++) {
       try {
         Channel ch = broker.connection().createChannel();
@@ -343,6 +348,7 @@ public class BatchConsumers {
       try (Scope ignored = span.makeCurrent()) {
         List<T> events = batch.stream().map(Pending::event).toList();
         retry.run(
+            queue.name(),
             "a batch of " + events.size() + " from " + queue.name(),
             () -> handler.handle(events),
             () -> stopping || !getChannel().isOpen());

@@ -43,11 +43,12 @@ public class EventConsumers {
   private final TransientRetry retry;
   private volatile boolean stopping;
 
-  EventConsumers(RabbitBroker broker, MessagingSpans spans, TraceContexts traces) {
+  EventConsumers(
+      RabbitBroker broker, MessagingSpans spans, TraceContexts traces, TransientRetry retry) {
     this.broker = broker;
     this.spans = spans;
     this.traces = traces;
-    this.retry = TransientRetry.of(broker.config());
+    this.retry = retry;
   }
 
   void onStop(@Observes @Priority(Interceptor.Priority.PLATFORM_AFTER - 1) ShutdownEvent event) {
@@ -62,6 +63,7 @@ public class EventConsumers {
   public <T extends AtelierEvent> void consume(
       QueueSpec queue, Class<T> type, int prefetch, int concurrency, EventHandler<T> handler) {
     broker.declare(queue);
+    retry.register(queue.name());
     for (int i = 0; i < concurrency; i++) {
       try {
         Channel ch = broker.connection().createChannel();
@@ -117,6 +119,7 @@ public class EventConsumers {
                 envelope.isRedeliver(),
                 deliveryCount(headers));
         retry.run(
+            queue.name(),
             "a message from " + queue.name(),
             () -> handler.handle(event, delivery),
             () -> stopping || !getChannel().isOpen());

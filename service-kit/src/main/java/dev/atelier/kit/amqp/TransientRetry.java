@@ -1,5 +1,10 @@
 package dev.atelier.kit.amqp;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
 import java.net.ConnectException;
 import java.sql.SQLException;
 import java.sql.SQLRecoverableException;
@@ -9,8 +14,11 @@ import java.util.ArrayDeque;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.IdentityHashMap;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import org.jboss.logging.Logger;
@@ -27,8 +35,13 @@ import org.jboss.logging.Logger;
  * <p>Waits start at {@code delay} and double up to {@code maxDelay}; the retries go on until the
  * handler succeeds, fails otherwise (then the caller returns the message to the queue as before),
  * or the caller gives up (shutting down, channel closed).
+ *
+ * <p>Per queue, {@code atelier.messaging.handlers.held} counts the handlers being retried now (an
+ * alert fires while it stays above zero) and {@code atelier.messaging.transient.failures} the
+ * transient failures so far.
  */
-final class TransientRetry {
+@Singleton
+class TransientRetry {
 
   private static final Logger LOG = Logger.getLogger(TransientRetry.class);
 
@@ -49,59 +62,98 @@ final class TransientRetry {
 
   private final Duration delay;
   private final Duration maxDelay;
+  private final MeterRegistry meters;
+  private final Map<String, Held> held = new ConcurrentHashMap<>();
 
-  TransientRetry(Duration delay, Duration maxDelay) {
+  @Inject
+  TransientRetry(RabbitConfig config, MeterRegistry meters) {
+    this(config.transientRetryDelay(), config.transientRetryMaxDelay(), meters);
+  }
+
+  TransientRetry(Duration delay, Duration maxDelay, MeterRegistry meters) {
     if (delay.isNegative() || delay.isZero() || maxDelay.compareTo(delay) < 0) {
       throw new IllegalArgumentException("need 0 < delay <= maxDelay");
     }
     this.delay = delay;
     this.maxDelay = maxDelay;
+    this.meters = meters;
   }
 
-  static TransientRetry of(RabbitConfig config) {
-    return new TransientRetry(config.transientRetryDelay(), config.transientRetryMaxDelay());
+  /** The meters of one queue, registered once, before its first message (so they read 0). */
+  private record Held(AtomicInteger now, Counter failures) {}
+
+  /** Registers {@code queue}'s meters; consumers call it when they start consuming. */
+  void register(String queue) {
+    held(queue);
+  }
+
+  private Held held(String queue) {
+    return held.computeIfAbsent(
+        queue,
+        q ->
+            new Held(
+                meters.gauge(
+                    "atelier.messaging.handlers.held", Tags.of("queue", q), new AtomicInteger()),
+                Counter.builder("atelier.messaging.transient.failures")
+                    .description(
+                        "Handler runs that failed transiently (database unreachable, deadlock)"
+                            + " and were retried in place")
+                    .tag("queue", q)
+                    .register(meters)));
   }
 
   /**
    * Runs {@code attempt} until it succeeds, throws a failure that is not transient (rethrown), or
    * {@code giveUp} is true after a transient failure (that failure is rethrown).
    *
+   * @param queue the queue the work came from, for the meters
    * @param what names the work in the log, e.g. {@code a message from <queue>}
    */
-  void run(String what, Attempt attempt, BooleanSupplier giveUp) throws Exception {
+  void run(String queue, String what, Attempt attempt, BooleanSupplier giveUp) throws Exception {
+    Held meters = held(queue);
+    boolean holding = false;
     long started = 0;
     long lastReport = 0;
     long wait = delay.toNanos();
-    for (int attempts = 1; ; attempts++) {
-      try {
-        attempt.run();
-        if (attempts > 1) {
-          LOG.infof(
-              "handled %s after %d attempts in %d ms",
-              what, attempts, (System.nanoTime() - started) / 1_000_000);
+    try {
+      for (int attempts = 1; ; attempts++) {
+        try {
+          attempt.run();
+          if (attempts > 1) {
+            LOG.infof(
+                "handled %s after %d attempts in %d ms",
+                what, attempts, (System.nanoTime() - started) / 1_000_000);
+          }
+          return;
+        } catch (Exception e) {
+          if (!isTransient(e) || giveUp.getAsBoolean()) {
+            throw e;
+          }
+          meters.failures().increment();
+          long now = System.nanoTime();
+          if (!holding) {
+            holding = true;
+            started = now;
+            lastReport = now;
+            meters.now().incrementAndGet();
+            LOG.warnf(
+                "handling %s failed transiently, retrying in place until it succeeds: %s",
+                what, e.toString());
+          } else if (now - lastReport >= REPORT_EVERY.toNanos()) {
+            lastReport = now;
+            LOG.warnf(
+                "handling %s still fails after %d attempts in %d s: %s",
+                what, attempts, (now - started) / 1_000_000_000, e.toString());
+          }
+          if (!sleep(wait, giveUp)) {
+            throw e;
+          }
+          wait = Math.min(wait * 2, maxDelay.toNanos());
         }
-        return;
-      } catch (Exception e) {
-        if (!isTransient(e) || giveUp.getAsBoolean()) {
-          throw e;
-        }
-        long now = System.nanoTime();
-        if (attempts == 1) {
-          started = now;
-          lastReport = now;
-          LOG.warnf(
-              "handling %s failed transiently, retrying in place until it succeeds: %s",
-              what, e.toString());
-        } else if (now - lastReport >= REPORT_EVERY.toNanos()) {
-          lastReport = now;
-          LOG.warnf(
-              "handling %s still fails after %d attempts in %d s: %s",
-              what, attempts, (now - started) / 1_000_000_000, e.toString());
-        }
-        if (!sleep(wait, giveUp)) {
-          throw e;
-        }
-        wait = Math.min(wait * 2, maxDelay.toNanos());
+      }
+    } finally {
+      if (holding) {
+        meters.now().decrementAndGet();
       }
     }
   }

@@ -10,6 +10,7 @@ import dev.atelier.contracts.QueueSpec;
 import dev.atelier.contracts.StepFailed;
 import dev.atelier.contracts.Topology;
 import dev.atelier.kit.tracing.TraceContexts;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.propagation.ContextPropagators;
@@ -56,7 +57,12 @@ class BatchConsumersTest {
     QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
     // A broker of its own, so closing it afterwards shows whether anything stayed unacknowledged.
     RabbitBroker consuming = new RabbitBroker(RabbitTestSupport.config());
-    BatchConsumers consumers = new BatchConsumers(consuming, OTEL, new TraceContexts(OTEL));
+    BatchConsumers consumers =
+        new BatchConsumers(
+            consuming,
+            OTEL,
+            new TraceContexts(OTEL),
+            RabbitTestSupport.retry(new SimpleMeterRegistry()));
     List<List<StepFailed>> batches = new CopyOnWriteArrayList<>();
     consumers.consume(
         queue,
@@ -129,7 +135,12 @@ class BatchConsumersTest {
   @Test
   void aFailedBatchIsReturnedWholeAndRedelivered() throws Exception {
     QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
-    BatchConsumers consumers = new BatchConsumers(broker, OTEL, new TraceContexts(OTEL));
+    BatchConsumers consumers =
+        new BatchConsumers(
+            broker,
+            OTEL,
+            new TraceContexts(OTEL),
+            RabbitTestSupport.retry(new SimpleMeterRegistry()));
     AtomicInteger calls = new AtomicInteger();
     List<StepFailed> committed = new CopyOnWriteArrayList<>();
     consumers.consume(
@@ -166,7 +177,12 @@ class BatchConsumersTest {
   @Test
   void aBatchFailingTransientlyIsWrittenAgainInPlaceAndNothingIsDeadLettered() throws Exception {
     QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
-    BatchConsumers consumers = new BatchConsumers(broker, OTEL, new TraceContexts(OTEL));
+    BatchConsumers consumers =
+        new BatchConsumers(
+            broker,
+            OTEL,
+            new TraceContexts(OTEL),
+            RabbitTestSupport.retry(new SimpleMeterRegistry()));
     int failures = QueueSpec.DELIVERY_LIMIT + 5;
     AtomicInteger calls = new AtomicInteger();
     List<Integer> sizes = new CopyOnWriteArrayList<>();
@@ -210,7 +226,12 @@ class BatchConsumersTest {
   void theNextBatchIsReceivedWhileOneIsWrittenAndAcksFollowTheWrites() throws Exception {
     QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
     RabbitBroker consuming = new RabbitBroker(RabbitTestSupport.config());
-    BatchConsumers consumers = new BatchConsumers(consuming, OTEL, new TraceContexts(OTEL));
+    BatchConsumers consumers =
+        new BatchConsumers(
+            consuming,
+            OTEL,
+            new TraceContexts(OTEL),
+            RabbitTestSupport.retry(new SimpleMeterRegistry()));
     AtomicInteger checked = new AtomicInteger();
     CountDownLatch secondBatchDecoded = new CountDownLatch(1);
     AtomicBoolean decodedDuringFirstWrite = new AtomicBoolean();
@@ -260,7 +281,12 @@ class BatchConsumersTest {
   void aFailedBatchIsReturnedWhileTheBatchesAfterItAreWrittenAndAcknowledged() throws Exception {
     QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
     RabbitBroker consuming = new RabbitBroker(RabbitTestSupport.config());
-    BatchConsumers consumers = new BatchConsumers(consuming, OTEL, new TraceContexts(OTEL));
+    BatchConsumers consumers =
+        new BatchConsumers(
+            consuming,
+            OTEL,
+            new TraceContexts(OTEL),
+            RabbitTestSupport.retry(new SimpleMeterRegistry()));
     AtomicInteger calls = new AtomicInteger();
     List<StepFailed> committed = new CopyOnWriteArrayList<>();
     consumers.consume(

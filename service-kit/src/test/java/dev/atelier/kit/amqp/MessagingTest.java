@@ -10,6 +10,7 @@ import dev.atelier.contracts.QueueSpec;
 import dev.atelier.contracts.StepFailed;
 import dev.atelier.contracts.Topology;
 import dev.atelier.kit.tracing.TraceContexts;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
@@ -35,6 +36,7 @@ class MessagingTest {
   private static RabbitBroker broker;
   private static EventPublisher publisher;
   private static EventConsumers consumers;
+  private static final SimpleMeterRegistry METERS = new SimpleMeterRegistry();
 
   @BeforeAll
   static void connect() {
@@ -45,7 +47,7 @@ class MessagingTest {
     TraceContexts traces = new TraceContexts(otel);
     MessagingSpans spans = new MessagingSpans(otel);
     publisher = new EventPublisher(broker, spans, traces);
-    consumers = new EventConsumers(broker, spans, traces);
+    consumers = new EventConsumers(broker, spans, traces, RabbitTestSupport.retry(METERS));
   }
 
   @AfterAll
@@ -159,6 +161,7 @@ class MessagingTest {
     int failures = QueueSpec.DELIVERY_LIMIT + 5;
     AtomicInteger calls = new AtomicInteger();
     List<Long> deliveryCounts = new CopyOnWriteArrayList<>();
+    List<Double> heldSeen = new CopyOnWriteArrayList<>();
     consumers.consume(
         queue,
         StepFailed.class,
@@ -166,6 +169,7 @@ class MessagingTest {
         1,
         (e, d) -> {
           deliveryCounts.add(d.deliveryCount());
+          heldSeen.add(held(queue));
           if (calls.incrementAndGet() <= failures) {
             throw new IllegalStateException(
                 "cannot update workflow", new SQLException("Connection refused", "08001"));
@@ -177,10 +181,25 @@ class MessagingTest {
 
     RabbitTestSupport.await(() -> calls.get() == failures + 1);
     assertThat(deliveryCounts).hasSize(failures + 1).containsOnly(0L);
+    // The queue's held-handlers gauge: 0 on the first run, 1 while retried, 0 once handled.
+    assertThat(heldSeen.get(0)).isZero();
+    assertThat(heldSeen.subList(1, heldSeen.size())).containsOnly(1.0);
+    RabbitTestSupport.await(() -> held(queue) == 0);
+    assertThat(
+            METERS
+                .get("atelier.messaging.transient.failures")
+                .tag("queue", queue.name())
+                .counter()
+                .count())
+        .isEqualTo(failures);
     try (Channel ch = broker.connection().createChannel()) {
       RabbitTestSupport.await(() -> RabbitTestSupport.messageCount(ch, queue.name()) == 0);
       assertThat(ch.messageCount(queue.deadLetterQueue())).isZero();
     }
+  }
+
+  private static double held(QueueSpec queue) {
+    return METERS.get("atelier.messaging.handlers.held").tag("queue", queue.name()).gauge().value();
   }
 
   private static SpanContext remoteParent() {

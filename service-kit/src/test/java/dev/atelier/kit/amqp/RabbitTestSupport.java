@@ -65,6 +65,11 @@ final class RabbitTestSupport {
         Instant.now());
   }
 
+  /** Retries in place as the services do, with short waits; meters go to {@code meters}. */
+  static TransientRetry retry(io.micrometer.core.instrument.MeterRegistry meters) {
+    return new TransientRetry(Duration.ofMillis(10), Duration.ofMillis(40), meters);
+  }
+
   /** Messages ready in {@code queue}, for use inside {@link #await}. */
   static long messageCount(com.rabbitmq.client.Channel ch, String queue) {
     try {

@@ -3,6 +3,7 @@ package dev.atelier.kit.amqp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.ConnectException;
 import java.sql.BatchUpdateException;
 import java.sql.SQLException;
@@ -14,8 +15,9 @@ import org.junit.jupiter.api.Test;
 
 class TransientRetryTest {
 
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   private final TransientRetry retry =
-      new TransientRetry(Duration.ofMillis(1), Duration.ofMillis(4));
+      new TransientRetry(Duration.ofMillis(1), Duration.ofMillis(4), meters);
 
   @Test
   void takesUnreachableRestartingOrBusyDatabasesAndDeadlocksForTransient() {
@@ -62,6 +64,7 @@ class TransientRetryTest {
     AtomicInteger calls = new AtomicInteger();
 
     retry.run(
+        "q",
         "a test message",
         () -> {
           if (calls.incrementAndGet() < 20) {
@@ -80,6 +83,7 @@ class TransientRetryTest {
     assertThatThrownBy(
             () ->
                 retry.run(
+                    "q",
                     "a test message",
                     () -> {
                       calls.incrementAndGet();
@@ -97,6 +101,7 @@ class TransientRetryTest {
     assertThatThrownBy(
             () ->
                 retry.run(
+                    "q",
                     "a test message",
                     () -> {
                       calls.incrementAndGet();
@@ -105,13 +110,16 @@ class TransientRetryTest {
                     () -> calls.get() >= 3))
         .hasMessage("refused");
     assertThat(calls).hasValue(3);
+    assertThat(meters.get("atelier.messaging.handlers.held").tag("queue", "q").gauge().value())
+        .isZero();
   }
 
   @Test
   void refusesADelayThatCannotGrow() {
-    assertThatThrownBy(() -> new TransientRetry(Duration.ZERO, Duration.ofSeconds(1)))
+    assertThatThrownBy(() -> new TransientRetry(Duration.ZERO, Duration.ofSeconds(1), meters))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> new TransientRetry(Duration.ofSeconds(2), Duration.ofSeconds(1)))
+    assertThatThrownBy(
+            () -> new TransientRetry(Duration.ofSeconds(2), Duration.ofSeconds(1), meters))
         .isInstanceOf(IllegalArgumentException.class);
   }
 }
