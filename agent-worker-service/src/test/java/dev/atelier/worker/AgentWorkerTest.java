@@ -1,15 +1,13 @@
 package dev.atelier.worker;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
-import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.matchingJsonPath;
-import static com.github.tomakehurst.wiremock.client.WireMock.post;
-import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
-import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static dev.atelier.worker.StepFixtures.JSON;
 import static dev.atelier.worker.StepFixtures.SYSTEM_PROMPT;
 import static dev.atelier.worker.StepFixtures.agentWith;
 import static dev.atelier.worker.StepFixtures.architectureSchema;
+import static dev.atelier.worker.StepFixtures.chatCallsOf;
+import static dev.atelier.worker.StepFixtures.chatFor;
 import static dev.atelier.worker.StepFixtures.completion;
 import static dev.atelier.worker.StepFixtures.future;
 import static dev.atelier.worker.StepFixtures.step;
@@ -73,7 +71,6 @@ import org.junit.jupiter.api.TestInstance;
 class AgentWorkerTest {
 
   private static final Duration WAIT = Duration.ofSeconds(30);
-  private static final String CHAT = "/v1/chat/completions";
 
   @WireMockResource.Gateway WireMockServer gateway;
 
@@ -212,18 +209,7 @@ class AgentWorkerTest {
   @Test
   void repairsAnInvalidAnswer() throws Exception {
     StepRequested step = step(UUID.randomUUID(), "design", List.of(), future());
-    String scenario = "repair-" + step.stepId();
-    gateway.stubFor(
-        chatFor(step)
-            .inScenario(scenario)
-            .whenScenarioStateIs(Scenario.STARTED)
-            .willReturn(completion("Here is the design: two services"))
-            .willSetStateTo("repaired"));
-    gateway.stubFor(
-        chatFor(step)
-            .inScenario(scenario)
-            .whenScenarioStateIs("repaired")
-            .willReturn(completion(validArchitecture().toString())));
+    stubAnswers(step, "Here is the design: two services", validArchitecture().toString());
 
     publish(step);
 
@@ -253,18 +239,7 @@ class AgentWorkerTest {
     StepRequested step = step(workflowId, "design", List.of(), future());
     ObjectNode broken = validArchitecture();
     broken.put("summary", "Two services\0behind a gateway");
-    String scenario = "nul-" + step.stepId();
-    gateway.stubFor(
-        chatFor(step)
-            .inScenario(scenario)
-            .whenScenarioStateIs(Scenario.STARTED)
-            .willReturn(completion(broken.toString()))
-            .willSetStateTo("repaired"));
-    gateway.stubFor(
-        chatFor(step)
-            .inScenario(scenario)
-            .whenScenarioStateIs("repaired")
-            .willReturn(completion(validArchitecture().toString())));
+    stubAnswers(step, broken.toString(), validArchitecture().toString());
 
     publish(step);
 
@@ -565,24 +540,34 @@ class AgentWorkerTest {
     publisher.publish(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(step.role()), step);
   }
 
-  private com.github.tomakehurst.wiremock.client.MappingBuilder chatFor(StepRequested step) {
-    return post(urlEqualTo(CHAT))
-        .withHeader("X-Atelier-Step-Id", equalTo(step.stepId().toString()));
-  }
-
   private void stubAnswer(StepRequested step, String content) {
     gateway.stubFor(chatFor(step).willReturn(completion(content)));
   }
 
+  /**
+   * The step's first chat call is answered with {@code first}, every later one with {@code then}.
+   */
+  private void stubAnswers(StepRequested step, String first, String then) {
+    String scenario = "answers-" + step.stepId();
+    gateway.stubFor(
+        chatFor(step)
+            .inScenario(scenario)
+            .whenScenarioStateIs(Scenario.STARTED)
+            .willReturn(completion(first))
+            .willSetStateTo("answered"));
+    gateway.stubFor(
+        chatFor(step)
+            .inScenario(scenario)
+            .whenScenarioStateIs("answered")
+            .willReturn(completion(then)));
+  }
+
   private List<LoggedRequest> callsFor(StepRequested step) {
-    return gateway.findAll(
-        postRequestedFor(urlEqualTo(CHAT))
-            .withHeader("X-Atelier-Step-Id", equalTo(step.stepId().toString())));
+    return gateway.findAll(chatCallsOf(step));
   }
 
   private <T extends AtelierEvent> T awaitOne(StepRequested step, Class<T> type) {
-    List<AtelierEvent> results =
-        await().atMost(WAIT).until(() -> inbox.resultsOf(step.stepId()), r -> !r.isEmpty());
+    List<AtelierEvent> results = inbox.awaitResultsOf(step.stepId());
     assertThat(results.get(0)).isInstanceOf(type);
     return type.cast(results.get(0));
   }

@@ -1,11 +1,11 @@
 package dev.atelier.worker;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
-import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
 import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
-import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching;
+import static dev.atelier.worker.StepFixtures.chatCallsOf;
+import static dev.atelier.worker.StepFixtures.chatFor;
 import static dev.atelier.worker.StepFixtures.completion;
 import static dev.atelier.worker.StepFixtures.step;
 import static dev.atelier.worker.StepFixtures.validArchitecture;
@@ -43,7 +43,6 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ContextOutageTest {
 
-  private static final String CHAT = "/v1/chat/completions";
   private static final String WRITES = ".*/artifact-writes";
 
   @WireMockResource.Gateway WireMockServer gateway;
@@ -67,10 +66,7 @@ class ContextOutageTest {
   void aStepWaitsForContextServiceWithItsAnswerInsteadOfFailingTheAttempt() {
     UUID workflowId = UUID.randomUUID();
     StepRequested step = step(workflowId, "design", List.of(), Instant.now().plusSeconds(300));
-    gateway.stubFor(
-        post(urlEqualTo(CHAT))
-            .withHeader("X-Atelier-Step-Id", equalTo(step.stepId().toString()))
-            .willReturn(completion(validArchitecture().toString())));
+    gateway.stubFor(chatFor(step).willReturn(completion(validArchitecture().toString())));
     StubMapping down =
         context.stubFor(
             post(urlPathMatching(WRITES))
@@ -84,17 +80,10 @@ class ContextOutageTest {
     assertThat(inbox.resultsOf(step.stepId())).isEmpty();
     context.removeStub(down);
 
-    List<AtelierEvent> results =
-        await()
-            .atMost(Duration.ofSeconds(30))
-            .until(() -> inbox.resultsOf(step.stepId()), r -> !r.isEmpty());
+    List<AtelierEvent> results = inbox.awaitResultsOf(step.stepId());
     assertThat(results).hasSize(1).first().isInstanceOf(StepCompleted.class);
     // One LLM call: the answer waited for context-service instead of being asked for again.
-    assertThat(
-            gateway.findAll(
-                postRequestedFor(urlEqualTo(CHAT))
-                    .withHeader("X-Atelier-Step-Id", equalTo(step.stepId().toString()))))
-        .hasSize(1);
+    assertThat(gateway.findAll(chatCallsOf(step))).hasSize(1);
     // Straight from context-service, past the proxy.
     String contextUrl =
         ConfigProvider.getConfig().getValue("context-service.direct-url", String.class);

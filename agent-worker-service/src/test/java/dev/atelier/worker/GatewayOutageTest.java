@@ -1,9 +1,7 @@
 package dev.atelier.worker;
 
-import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
-import static com.github.tomakehurst.wiremock.client.WireMock.post;
-import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
-import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+import static dev.atelier.worker.StepFixtures.chatCallsOf;
+import static dev.atelier.worker.StepFixtures.chatFor;
 import static dev.atelier.worker.StepFixtures.completion;
 import static dev.atelier.worker.StepFixtures.step;
 import static dev.atelier.worker.StepFixtures.validArchitecture;
@@ -38,8 +36,6 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class GatewayOutageTest {
 
-  private static final String CHAT = "/v1/chat/completions";
-
   @LateGatewayResource.Gateway WireMockServer gateway;
 
   @Inject EventPublisher publisher;
@@ -69,21 +65,11 @@ class GatewayOutageTest {
         .atMost(Duration.ofSeconds(3))
         .until(() -> inbox.resultsOf(step.stepId()).isEmpty());
     // Stubbed before it listens (in process), so the first request that gets through is answered.
-    gateway.stubFor(
-        post(urlEqualTo(CHAT))
-            .withHeader("X-Atelier-Step-Id", equalTo(step.stepId().toString()))
-            .willReturn(completion(validArchitecture().toString())));
+    gateway.stubFor(chatFor(step).willReturn(completion(validArchitecture().toString())));
     gateway.start();
 
-    List<AtelierEvent> results =
-        await()
-            .atMost(Duration.ofSeconds(30))
-            .until(() -> inbox.resultsOf(step.stepId()), r -> !r.isEmpty());
+    List<AtelierEvent> results = inbox.awaitResultsOf(step.stepId());
     assertThat(results).hasSize(1).first().isInstanceOf(StepCompleted.class);
-    assertThat(
-            gateway.findAll(
-                postRequestedFor(urlEqualTo(CHAT))
-                    .withHeader("X-Atelier-Step-Id", equalTo(step.stepId().toString()))))
-        .hasSize(1);
+    assertThat(gateway.findAll(chatCallsOf(step))).hasSize(1);
   }
 }

@@ -56,6 +56,13 @@ final class ResultInbox implements AutoCloseable {
         .toList();
   }
 
+  /** Waits up to 30 s for the step's results and returns them (usually one). */
+  List<AtelierEvent> awaitResultsOf(UUID stepId) {
+    return org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(30))
+        .until(() -> resultsOf(stepId), r -> !r.isEmpty());
+  }
+
   @Override
   public void close() throws Exception {
     connection.close();

@@ -1,11 +1,17 @@
 package dev.atelier.worker;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.tomakehurst.wiremock.client.MappingBuilder;
 import com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder;
+import com.github.tomakehurst.wiremock.matching.RequestPatternBuilder;
 import dev.atelier.contracts.AgentSpec;
 import dev.atelier.contracts.ArtifactRef;
 import dev.atelier.contracts.StepRequested;
@@ -25,7 +31,22 @@ final class StepFixtures {
       "Requirement:\n{{requirement}}\n\nAnalysis:\n{{input:analysis}}\n\nFeedback: {{feedback}}";
   static final String REQUIREMENT = "A shop that sells books";
 
+  /** The gateway's chat endpoint as the worker calls it. */
+  static final String CHAT = "/v1/chat/completions";
+
   private StepFixtures() {}
+
+  /** A stub matching the chat calls of one step (the worker names the step in a header). */
+  static MappingBuilder chatFor(StepRequested step) {
+    return post(urlEqualTo(CHAT))
+        .withHeader("X-Atelier-Step-Id", equalTo(step.stepId().toString()));
+  }
+
+  /** The chat calls of one step, for {@code WireMockServer.findAll}. */
+  static RequestPatternBuilder chatCallsOf(StepRequested step) {
+    return postRequestedFor(urlEqualTo(CHAT))
+        .withHeader("X-Atelier-Step-Id", equalTo(step.stepId().toString()));
+  }
 
   /** An architect step on model {@code gpt-test} without budget. */
   static StepRequested step(

@@ -3,26 +3,29 @@ package dev.atelier.worker.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.atelier.contracts.StepFailed;
-import dev.atelier.worker.config.WorkerConfig;
 import dev.langchain4j.exception.HttpException;
 import dev.langchain4j.exception.NonRetriableException;
 import dev.langchain4j.exception.RetriableException;
 import dev.langchain4j.model.chat.ChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
+import io.smallrye.faulttolerance.api.ExponentialBackoff;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.net.ConnectException;
-import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import org.eclipse.microprofile.faulttolerance.Retry;
 import org.jboss.logging.Logger;
 
 /**
  * Chat completions through llm-gateway-service's OpenAI-compatible endpoint, via the ChatModel that
  * quarkus-langchain4j configures ({@code quarkus.langchain4j.openai.*}). Retries are left to the
  * orchestrator's step retry policy (langchain4j makes one attempt), so a failure here is classified
- * once: retryable or not. The exception is a gateway that refuses the connection: nothing reached
- * it, so the call is tried again here, with backoff, for up to {@code
- * worker.gateway-unreachable-retry-for} (a gateway restart should not spend a step's attempts).
+ * once: retryable or not. The exception is a gateway that refuses the connection (restarting, not
+ * up yet): nothing reached it, so nothing can be charged twice, and the call is tried again here
+ * with exponential backoff (250 ms doubling to 5 s) for up to two minutes ({@code
+ * WORKER_GATEWAY_UNREACHABLE_RETRY_FOR_MS}), as {@link ContextClient} does for context-service: a
+ * gateway restart should not spend a step's attempts.
  */
 @ApplicationScoped
 public class GatewayChat {
@@ -30,17 +33,13 @@ public class GatewayChat {
   private static final int MAX_DETAIL = 300;
 
   private static final Logger LOG = Logger.getLogger(GatewayChat.class);
-  private static final Duration FIRST_WAIT = Duration.ofMillis(250);
-  private static final Duration LONGEST_WAIT = Duration.ofSeconds(5);
 
   private final ChatModel model;
   private final ObjectMapper mapper;
-  private final Duration unreachableRetryFor;
 
-  GatewayChat(ChatModel model, ObjectMapper mapper, WorkerConfig config) {
+  GatewayChat(ChatModel model, ObjectMapper mapper) {
     this.model = model;
     this.mapper = mapper;
-    this.unreachableRetryFor = config.gatewayUnreachableRetryFor();
   }
 
   /**
@@ -48,39 +47,29 @@ public class GatewayChat {
    *
    * @throws GatewayException when the gateway cannot be reached or answers with an error
    */
+  @Retry(
+      maxRetries = -1,
+      delay = 250,
+      jitter = 100,
+      maxDuration = 120_000,
+      retryOn = GatewayUnreachableException.class)
+  @ExponentialBackoff(maxDelay = 5, maxDelayUnit = ChronoUnit.SECONDS)
   public ChatResponse chat(ChatRequest request) {
-    long deadline = System.nanoTime() + unreachableRetryFor.toNanos();
-    Duration wait = FIRST_WAIT;
-    for (int attempt = 1; ; attempt++) {
-      try {
-        ChatResponse response = model.chat(request);
-        if (attempt > 1) {
-          LOG.infof("the LLM gateway answered after %d connection attempts", attempt);
-        }
-        return response;
-      } catch (RuntimeException e) {
-        if (find(e, ConnectException.class) == null
-            || System.nanoTime() + wait.toNanos() > deadline) {
-          throw classify(e);
-        }
-        if (attempt == 1) {
-          LOG.warnf(
-              "the LLM gateway refuses connections (%s); trying again for up to %s",
-              rootCause(e).getMessage(), unreachableRetryFor);
-        }
-        try {
-          Thread.sleep(wait.toMillis());
-        } catch (InterruptedException interrupted) {
-          Thread.currentThread().interrupt();
-          throw classify(e);
-        }
-        Duration doubled = wait.multipliedBy(2);
-        wait = doubled.compareTo(LONGEST_WAIT) > 0 ? LONGEST_WAIT : doubled;
-      }
+    try {
+      return model.chat(request);
+    } catch (RuntimeException e) {
+      throw classify(e);
     }
   }
 
   GatewayException classify(RuntimeException e) {
+    if (find(e, ConnectException.class) != null) {
+      // Refused, or not accepted in time: no request was sent.
+      String why = String.valueOf(rootCause(e).getMessage());
+      LOG.debugf("no connection to the LLM gateway: %s", why);
+      return new GatewayUnreachableException(
+          "the LLM gateway cannot be connected to (" + why + ")", e);
+    }
     HttpException http = find(e, HttpException.class);
     if (http != null) {
       int status = http.statusCode();
@@ -103,8 +92,8 @@ public class GatewayChat {
     if (find(e, RetriableException.class) != null) {
       return new GatewayException(true, "the LLM gateway did not answer in time", e);
     }
-    // Connection refused or reset, or a timeout outside langchain4j's mapping: the request may not
-    // even have reached the gateway, so trying again is reasonable.
+    // Connection reset, or a timeout outside langchain4j's mapping: the request may not even have
+    // reached the gateway, so another attempt is reasonable (the step's, not this call's).
     return new GatewayException(
         true,
         "the LLM gateway is unreachable (" + rootCause(e).getClass().getSimpleName() + ")",

@@ -2,7 +2,6 @@ package dev.atelier.worker.config;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -44,12 +43,4 @@ public interface WorkerConfig {
    * added to this set at run time; list them here to save that first refused call.
    */
   Optional<Set<String>> jsonObjectModels();
-
-  /**
-   * How long an LLM call is tried again, with backoff (250 ms doubling to 5 s), while the gateway
-   * refuses connections (restarting, not yet up). Nothing reached the gateway, so nothing is
-   * charged twice; the step waits instead of spending one of its attempts on our own outage.
-   */
-  @WithDefault("2m")
-  Duration gatewayUnreachableRetryFor();
 }

@@ -121,11 +121,6 @@ class PromptRendererTest {
       public Optional<Set<String>> jsonObjectModels() {
         return Optional.empty();
       }
-
-      @Override
-      public java.time.Duration gatewayUnreachableRetryFor() {
-        return java.time.Duration.ofMinutes(2);
-      }
     };
   }
 }

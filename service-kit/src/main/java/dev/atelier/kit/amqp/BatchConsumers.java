@@ -349,7 +349,7 @@ public class BatchConsumers {
         List<T> events = batch.stream().map(Pending::event).toList();
         retry.run(
             queue.name(),
-            "a batch of " + events.size() + " from " + queue.name(),
+            "a batch of " + events.size(),
             () -> handler.handle(events),
             () -> stopping || !getChannel().isOpen());
       } catch (Exception | Error e) {

@@ -120,7 +120,7 @@ public class EventConsumers {
                 deliveryCount(headers));
         retry.run(
             queue.name(),
-            "a message from " + queue.name(),
+            "a message",
             () -> handler.handle(event, delivery),
             () -> stopping || !getChannel().isOpen());
         getChannel().basicAck(tag, false);

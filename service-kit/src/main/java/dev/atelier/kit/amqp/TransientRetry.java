@@ -106,12 +106,13 @@ class TransientRetry {
    * Runs {@code attempt} until it succeeds, throws a failure that is not transient (rethrown), or
    * {@code giveUp} is true after a transient failure (that failure is rethrown).
    *
-   * @param queue the queue the work came from, for the meters
-   * @param what names the work in the log, e.g. {@code a message from <queue>}
+   * @param queue the queue the work came from, for the log and the meters
+   * @param what names the work in the log, e.g. {@code a message}
    */
   void run(String queue, String what, Attempt attempt, BooleanSupplier giveUp) throws Exception {
-    Held meters = held(queue);
-    boolean holding = false;
+    // Looked up on the first failure only (the usual run is one successful call); non-null while
+    // this run counts itself among the queue's held handlers.
+    Held meters = null;
     long started = 0;
     long lastReport = 0;
     long wait = delay.toNanos();
@@ -119,32 +120,32 @@ class TransientRetry {
       for (int attempts = 1; ; attempts++) {
         try {
           attempt.run();
-          if (attempts > 1) {
+          if (meters != null) {
             LOG.infof(
-                "handled %s after %d attempts in %d ms",
-                what, attempts, (System.nanoTime() - started) / 1_000_000);
+                "handled %s from %s after %d attempts in %d ms",
+                what, queue, attempts, (System.nanoTime() - started) / 1_000_000);
           }
           return;
         } catch (Exception e) {
           if (!isTransient(e) || giveUp.getAsBoolean()) {
             throw e;
           }
-          meters.failures().increment();
           long now = System.nanoTime();
-          if (!holding) {
-            holding = true;
+          if (meters == null) {
+            meters = held(queue);
+            meters.now().incrementAndGet();
             started = now;
             lastReport = now;
-            meters.now().incrementAndGet();
             LOG.warnf(
-                "handling %s failed transiently, retrying in place until it succeeds: %s",
-                what, e.toString());
+                "handling %s from %s failed transiently, retrying in place until it succeeds: %s",
+                what, queue, e.toString());
           } else if (now - lastReport >= REPORT_EVERY.toNanos()) {
             lastReport = now;
             LOG.warnf(
-                "handling %s still fails after %d attempts in %d s: %s",
-                what, attempts, (now - started) / 1_000_000_000, e.toString());
+                "handling %s from %s still fails after %d attempts in %d s: %s",
+                what, queue, attempts, (now - started) / 1_000_000_000, e.toString());
           }
+          meters.failures().increment();
           if (!sleep(wait, giveUp)) {
             throw e;
           }
@@ -152,7 +153,7 @@ class TransientRetry {
         }
       }
     } finally {
-      if (holding) {
+      if (meters != null) {
         meters.now().decrementAndGet();
       }
     }

@@ -57,12 +57,7 @@ class BatchConsumersTest {
     QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
     // A broker of its own, so closing it afterwards shows whether anything stayed unacknowledged.
     RabbitBroker consuming = new RabbitBroker(RabbitTestSupport.config());
-    BatchConsumers consumers =
-        new BatchConsumers(
-            consuming,
-            OTEL,
-            new TraceContexts(OTEL),
-            RabbitTestSupport.retry(new SimpleMeterRegistry()));
+    BatchConsumers consumers = consumers(consuming);
     List<List<StepFailed>> batches = new CopyOnWriteArrayList<>();
     consumers.consume(
         queue,
@@ -135,12 +130,7 @@ class BatchConsumersTest {
   @Test
   void aFailedBatchIsReturnedWholeAndRedelivered() throws Exception {
     QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
-    BatchConsumers consumers =
-        new BatchConsumers(
-            broker,
-            OTEL,
-            new TraceContexts(OTEL),
-            RabbitTestSupport.retry(new SimpleMeterRegistry()));
+    BatchConsumers consumers = consumers(broker);
     AtomicInteger calls = new AtomicInteger();
     List<StepFailed> committed = new CopyOnWriteArrayList<>();
     consumers.consume(
@@ -154,20 +144,11 @@ class BatchConsumersTest {
           }
           committed.addAll(batch);
         });
-    List<Outgoing> sent = new ArrayList<>();
-    for (int i = 0; i < 5; i++) {
-      sent.add(
-          Outgoing.now(
-              EXCHANGE, RabbitTestSupport.routingKeyOf(queue), RabbitTestSupport.failure(1)));
-    }
-
-    publisher.publishAll(sent);
+    List<StepFailed> sent = publishFailures(queue, 5);
 
     RabbitTestSupport.await(() -> committed.size() >= 5);
     assertThat(calls.get()).isGreaterThanOrEqualTo(2);
-    assertThat(committed)
-        .containsExactlyInAnyOrderElementsOf(
-            sent.stream().map(o -> (StepFailed) o.event()).toList());
+    assertThat(committed).containsExactlyInAnyOrderElementsOf(sent);
     try (Channel ch = broker.connection().createChannel()) {
       assertThat(ch.messageCount(queue.name())).isZero();
       assertThat(ch.messageCount(queue.deadLetterQueue())).isZero();
@@ -177,12 +158,7 @@ class BatchConsumersTest {
   @Test
   void aBatchFailingTransientlyIsWrittenAgainInPlaceAndNothingIsDeadLettered() throws Exception {
     QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
-    BatchConsumers consumers =
-        new BatchConsumers(
-            broker,
-            OTEL,
-            new TraceContexts(OTEL),
-            RabbitTestSupport.retry(new SimpleMeterRegistry()));
+    BatchConsumers consumers = consumers(broker);
     int failures = QueueSpec.DELIVERY_LIMIT + 5;
     AtomicInteger calls = new AtomicInteger();
     List<Integer> sizes = new CopyOnWriteArrayList<>();
@@ -201,21 +177,12 @@ class BatchConsumersTest {
           }
           committed.addAll(batch);
         });
-    List<Outgoing> sent = new ArrayList<>();
-    for (int i = 0; i < 5; i++) {
-      sent.add(
-          Outgoing.now(
-              EXCHANGE, RabbitTestSupport.routingKeyOf(queue), RabbitTestSupport.failure(1)));
-    }
-
-    publisher.publishAll(sent);
+    List<StepFailed> sent = publishFailures(queue, 5);
 
     RabbitTestSupport.await(() -> committed.size() >= 5);
     // The same full batch each time: never returned to the queue and re-formed.
     assertThat(sizes).hasSize(failures + 1).containsOnly(5);
-    assertThat(committed)
-        .containsExactlyInAnyOrderElementsOf(
-            sent.stream().map(o -> (StepFailed) o.event()).toList());
+    assertThat(committed).containsExactlyInAnyOrderElementsOf(sent);
     try (Channel ch = broker.connection().createChannel()) {
       RabbitTestSupport.await(() -> RabbitTestSupport.messageCount(ch, queue.name()) == 0);
       assertThat(ch.messageCount(queue.deadLetterQueue())).isZero();
@@ -226,12 +193,7 @@ class BatchConsumersTest {
   void theNextBatchIsReceivedWhileOneIsWrittenAndAcksFollowTheWrites() throws Exception {
     QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
     RabbitBroker consuming = new RabbitBroker(RabbitTestSupport.config());
-    BatchConsumers consumers =
-        new BatchConsumers(
-            consuming,
-            OTEL,
-            new TraceContexts(OTEL),
-            RabbitTestSupport.retry(new SimpleMeterRegistry()));
+    BatchConsumers consumers = consumers(consuming);
     AtomicInteger checked = new AtomicInteger();
     CountDownLatch secondBatchDecoded = new CountDownLatch(1);
     AtomicBoolean decodedDuringFirstWrite = new AtomicBoolean();
@@ -253,21 +215,13 @@ class BatchConsumersTest {
           }
           batches.add(batch);
         });
-    List<Outgoing> sent = new ArrayList<>();
-    for (int i = 0; i < 24; i++) {
-      sent.add(
-          Outgoing.now(
-              EXCHANGE, RabbitTestSupport.routingKeyOf(queue), RabbitTestSupport.failure(1)));
-    }
-
-    publisher.publishAll(sent);
+    List<StepFailed> sent = publishFailures(queue, 24);
 
     RabbitTestSupport.await(() -> batches.stream().mapToInt(List::size).sum() >= 24);
     assertThat(decodedDuringFirstWrite).isTrue();
     assertThat(batches.get(0)).hasSize(8);
     // One channel: batches are written one after the other, in delivery order.
-    assertThat(batches.stream().flatMap(List::stream).toList())
-        .containsExactlyElementsOf(sent.stream().map(o -> (StepFailed) o.event()).toList());
+    assertThat(batches.stream().flatMap(List::stream).toList()).containsExactlyElementsOf(sent);
     // Every batch was acknowledged: stopping (which lets the last write finish) and closing the
     // consumer returns nothing to the queue.
     // consumers.onStop(null);
@@ -281,12 +235,7 @@ class BatchConsumersTest {
   void aFailedBatchIsReturnedWhileTheBatchesAfterItAreWrittenAndAcknowledged() throws Exception {
     QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
     RabbitBroker consuming = new RabbitBroker(RabbitTestSupport.config());
-    BatchConsumers consumers =
-        new BatchConsumers(
-            consuming,
-            OTEL,
-            new TraceContexts(OTEL),
-            RabbitTestSupport.retry(new SimpleMeterRegistry()));
+    BatchConsumers consumers = consumers(consuming);
     AtomicInteger calls = new AtomicInteger();
     List<StepFailed> committed = new CopyOnWriteArrayList<>();
     consumers.consume(
@@ -300,24 +249,33 @@ class BatchConsumersTest {
           }
           committed.addAll(batch);
         });
-    List<Outgoing> sent = new ArrayList<>();
-    for (int i = 0; i < 15; i++) {
-      sent.add(
-          Outgoing.now(
-              EXCHANGE, RabbitTestSupport.routingKeyOf(queue), RabbitTestSupport.failure(1)));
-    }
-
-    publisher.publishAll(sent);
+    List<StepFailed> sent = publishFailures(queue, 15);
 
     RabbitTestSupport.await(() -> committed.size() >= 15);
-    assertThat(committed)
-        .containsExactlyInAnyOrderElementsOf(
-            sent.stream().map(o -> (StepFailed) o.event()).toList());
+    assertThat(committed).containsExactlyInAnyOrderElementsOf(sent);
     // consumers.onStop(null);
     consuming.connection().close();
     try (Channel ch = broker.connection().createChannel()) {
       assertThat(ch.messageCount(queue.name())).isZero();
       assertThat(ch.messageCount(queue.deadLetterQueue())).isZero();
     }
+  }
+
+  /** Consumers on {@code on}, retrying transient failures as the services do. */
+  private static BatchConsumers consumers(RabbitBroker on) {
+    return new BatchConsumers(
+        on, OTEL, new TraceContexts(OTEL), RabbitTestSupport.retry(new SimpleMeterRegistry()));
+  }
+
+  /** Publishes {@code n} valid events to {@code queue}, confirmed, and returns them. */
+  private static List<StepFailed> publishFailures(QueueSpec queue, int n) {
+    List<Outgoing> sent = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      sent.add(
+          Outgoing.now(
+              EXCHANGE, RabbitTestSupport.routingKeyOf(queue), RabbitTestSupport.failure(1)));
+    }
+    publisher.publishAll(sent);
+    return sent.stream().map(o -> (StepFailed) o.event()).toList();
   }
 }

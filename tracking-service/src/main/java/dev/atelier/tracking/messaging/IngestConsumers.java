@@ -1,6 +1,7 @@
 package dev.atelier.tracking.messaging;
 
 import dev.atelier.contracts.BudgetThresholdCrossed;
+import dev.atelier.contracts.EventChecks;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.Topology;
 import dev.atelier.contracts.WorkflowStatusChanged;
@@ -60,7 +61,7 @@ public class IngestConsumers {
             config.ingest().batchWait(),
             Math.max(config.ingest().prefetch(), config.ingest().batchSize()),
             config.ingest().concurrency()),
-        LedgerService::check,
+        EventChecks::check,
         ledger::recordAll);
     consumers.consume(
         Topology.TRACKING_WORKFLOW_EVENTS,

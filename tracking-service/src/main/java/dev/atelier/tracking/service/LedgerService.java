@@ -54,7 +54,7 @@ public class LedgerService {
    * Stores a batch of records in one transaction with multi-row inserts and adds the new ones (only
    * those: never a duplicate, even one within the batch) to the usage rollups in the same
    * transaction; the ids returned are those that were new. One invalid record rejects the whole
-   * batch (the consumer checks each record before batching, see {@link #check}).
+   * batch (the consumer checks each record before batching, with {@link EventChecks}).
    */
   @Transactional
   @WithSpan("insert llm_call batch")
@@ -71,15 +71,6 @@ public class LedgerService {
     stored.increment(inserted.size());
     duplicates.increment(records.size() - inserted.size());
     return inserted;
-  }
-
-  /**
-   * Validates one record before it joins a batch.
-   *
-   * @throws dev.atelier.contracts.MalformedEventException with the reason when it is not valid
-   */
-  public static void check(LlmCallRecorded record) {
-    EventChecks.check(record);
   }
 
   public Optional<LlmCall> find(UUID id) {
