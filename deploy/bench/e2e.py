@@ -5,7 +5,8 @@
       keep N workflows in flight; after --warmup seconds, W measured windows of S seconds one after the other:
       steps/s and workflows/s, CPU and RSS per process, broker and database CPU, broker messages per step
   e2e.py latency --rate R --seconds S
-      open-loop R submissions/s for S seconds while they run; p50/p95/p99 of POST /api/v1/workflows
+      open-loop R submissions/s for S seconds while they run; p50/p95/p99 of POST /api/v1/workflows as the driver
+      saw it and, with --server-spans (the OTLP sink's submission timings), as the orchestrator's server span did
 
 Prints one JSON line per window (phase, window number, load average, result). Process ids come from --pids name=pid,...; ports from ORCHESTRATOR_URL and WORKER_URL.
 Only the Python standard library is used.
@@ -271,6 +272,7 @@ def latency(args, procs):
                 errors.append(str(e)[:200])
 
     interval = 1.0 / args.rate
+    wall_begin = time.time()
     busy0, total0 = machine_cpu()
     steps0 = worker_steps()
     cpu0, infra0, driver0 = procs.cpu(), infra_cpu(), os.times()
@@ -297,6 +299,7 @@ def latency(args, procs):
     shares["driver"] = (driver1.user + driver1.system) - (driver0.user + driver0.system)
     measured = latencies[int(len(latencies) * args.warmup_share):]
     q = statistics.quantiles(measured, n=100, method="inclusive") if len(measured) > 1 else [0] * 99
+    server = server_timings(args.server_spans, wall_begin + args.seconds * args.warmup_share) if args.server_spans else {}
     return {
         "rate_per_s": args.rate,
         "seconds": args.seconds,
@@ -307,11 +310,36 @@ def latency(args, procs):
         "p95_ms": round(q[94], 2),
         "p99_ms": round(q[98], 2),
         "max_ms": round(max(measured), 2) if measured else None,
+        **server,
         "steps_per_s": round(steps / duration, 2),
         "machine_cpu_busy_percent": round((busy1 - busy0) / (total1 - total0) * 100, 1),
         "cpu_percent": {n: round(v / duration * 100, 1) for n, v in sorted(shares.items())},
         "rss_mb": {n: round(max(v)) for n, v in procs.rss_samples.items() if v},
     }
+
+
+def server_timings(path, since):
+    """Percentiles of the orchestrator's submit spans that ended after `since` (Unix s), from the OTLP sink's file
+    (one "end_ns duration_us" line per span). Waits until the services have exported the window's spans: the file
+    stops growing for 3 s (at most 30 s)."""
+    size, stable, deadline = -1, 0, time.time() + 30
+    while stable < 3 and time.time() < deadline:
+        time.sleep(1)
+        now = os.path.getsize(path) if os.path.exists(path) else 0
+        stable = stable + 1 if now == size else 0
+        size = now
+    durations = []
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                end, micros = line.split()
+                if int(end) >= since * 1e9:
+                    durations.append(int(micros) / 1000)
+    if len(durations) < 2:
+        return {"server_spans": len(durations)}
+    q = statistics.quantiles(durations, n=100, method="inclusive")
+    return {"server_spans": len(durations), "server_p50_ms": round(q[49], 2), "server_p95_ms": round(q[94], 2),
+            "server_p99_ms": round(q[98], 2), "server_max_ms": round(max(durations), 2)}
 
 
 def main():
@@ -325,6 +353,7 @@ def main():
     p.add_argument("--windows", type=int, default=1, help="measured windows, one after the other, after one warm-up")
     p.add_argument("--label", default=None, help="phase name written with each result (default: the phase)")
     p.add_argument("--warmup-share", type=float, default=0.1, help="share of latency samples dropped as warm-up")
+    p.add_argument("--server-spans", default=None, help="latency: the OTLP sink's submission timings file")
     args = p.parse_args()
     args.label = args.label or args.phase
     if args.inflight > 100:

@@ -26,8 +26,9 @@
 #
 # The suite runs on private ports 17080-17084 with its own databases (atelier_<service>_e2e) and vhost
 # (atelier-bench), both recreated empty for every phase, so it does not disturb a suite started by
-# deploy/local/run.sh. JVM flags per service as run.sh starts them (deploy/local/java-opts.sh;
-# JAVA_OPTS_<SERVICE> or JAVA_OPTS override them, and are recorded with the command in the results).
+# deploy/local/run.sh. JVM flags and CPU priority (nice) per service as run.sh starts them (deploy/local/java-opts.sh;
+# JAVA_OPTS_<SERVICE> or JAVA_OPTS, ATELIER_NICE_<SERVICE> or ATELIER_NICE override them, and are recorded with the
+# command in the results).
 # Results: deploy/bench/results/<UTC time>/results.json and a summary appended to docs/benchmarks/end-to-end.md.
 set -euo pipefail
 
@@ -37,8 +38,8 @@ COMMAND="deploy/bench/e2e.sh${*:+ $*}"
 for v in BENCH_WARMUP BENCH_SECONDS BENCH_INFLIGHT SOAK_SECONDS; do
   [ -z "${!v:-}" ] || COMMAND="$v=${!v} $COMMAND"
 done
-# JVM flags set for all services or one replace java-opts.sh's: record them too.
-for v in JAVA_OPTS $(compgen -v JAVA_OPTS_); do
+# JVM flags and CPU priorities set for all services or one replace java-opts.sh's: record them too.
+for v in JAVA_OPTS $(compgen -v JAVA_OPTS_) ATELIER_NICE $(compgen -v ATELIER_NICE_); do
   [ -z "${!v:-}" ] || COMMAND="$v='${!v}' $COMMAND"
 done
 cd "$ROOT"
@@ -49,7 +50,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift ;;
     --phases) PHASES=$2; shift ;;
     --profile) PROFILE=1 ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -93,8 +94,9 @@ reset_state() {
 
 # A minimal OTLP/HTTP sink, so "tracing on" means spans are built, batched and exported for real; it counts
 # the spans per service and name into logs/otlp-spans.json, over all traced phases of the run (run one phase,
-# e.g. --phases zero, to see which spans a step makes).
-python3 "$ROOT/deploy/bench/otlp-sink.py" 17318 "$LOGS/otlp-spans.json" >"$LOGS/otlp-sink.log" 2>&1 &
+# e.g. --phases zero, to see which spans a step makes), and times the orchestrator's submit spans into
+# logs/otlp-submits.txt, from which the latency phases also report the submissions' server-side percentiles.
+python3 "$ROOT/deploy/bench/otlp-sink.py" 17318 "$LOGS/otlp-spans.json" "$LOGS/otlp-submits.txt" >"$LOGS/otlp-sink.log" 2>&1 &
 SINK_PID=$!
 
 stop_suite() {
@@ -120,7 +122,7 @@ start_suite() {
     env HTTP_PORT="$port" DB_URL="jdbc:postgresql://127.0.0.1:5432/atelier_${short}_e2e" \
       RABBITMQ_VIRTUAL_HOST=atelier-bench CONTEXT_URL=http://127.0.0.1:17083 GATEWAY_URL=http://127.0.0.1:17082 \
       OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:17318 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
-      "$@" java $opts -jar "$ROOT/$module/target/quarkus-app/quarkus-run.jar" >"$LOGS/$label-$module.log" 2>&1 &
+      "$@" nice -n "$(atelier_nice "$module")" java $opts -jar "$ROOT/$module/target/quarkus-app/quarkus-run.jar" >"$LOGS/$label-$module.log" 2>&1 &
     PIDS[$short]=$!
   done
   for entry in $SERVICES; do
@@ -163,7 +165,7 @@ latency_phase() {
   python3 "$ROOT/deploy/bench/e2e.py" throughput --pids "$(pids_arg)" --windows 0 --warmup "$LAT_WARMUP" \
     --inflight "$INFLIGHT"
   python3 "$ROOT/deploy/bench/e2e.py" latency --label "$name" --pids "$(pids_arg)" --rate 100 \
-    --seconds "$LAT_SECONDS" | tee -a "$RESULTS"
+    --seconds "$LAT_SECONDS" --server-spans "$LOGS/otlp-submits.txt" | tee -a "$RESULTS"
   stop_suite
 }
 

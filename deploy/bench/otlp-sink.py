@@ -3,7 +3,11 @@
 services build, batch and export spans for real, and counts the spans it receives per (service, span name),
 rewriting the counts to the JSON file given as the second argument after each export.
 
-  otlp-sink.py PORT COUNTS.json
+  otlp-sink.py PORT COUNTS.json [SUBMITS.txt]
+
+With SUBMITS.txt it also appends one line per orchestrator server span of `POST /api/v1/workflows`: its end time
+(Unix ns) and duration (us), so the benchmark can tell the time the orchestrator spent on a submission from the
+time the driver saw (which adds the driver's own scheduling, the connection and the queue before the request is read).
 
 Decodes only what it counts (ExportTraceServiceRequest > resource_spans > resource's service.name and
 scope_spans > spans > name), straight from the protobuf wire format, so it needs no protobuf package.
@@ -12,6 +16,8 @@ import json, sys, threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 counts = Counter(); lock = threading.Lock(); out = sys.argv[2]
+submits = sys.argv[3] if len(sys.argv) > 3 else None
+SUBMIT_SPAN = ("orchestrator-service", "POST /api/v1/workflows")
 
 def fields(buf):
     i = 0; n = len(buf)
@@ -52,7 +58,7 @@ def service(resource):
 class H(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        local = Counter()
+        local = Counter(); timings = []
         try:
             for fn, wt, rs in fields(body):
                 if fn != 1: continue
@@ -63,13 +69,21 @@ class H(BaseHTTPRequestHandler):
                     if f2 == 2:
                         for f3, w3, span in fields(x):
                             if f3 == 2:
+                                name = start = end = None
                                 for f4, w4, y in fields(span):
-                                    if f4 == 5: local[(svc, y.decode())] += 1
+                                    if f4 == 5: name = y.decode()
+                                    elif f4 == 7: start = int.from_bytes(y, "little")
+                                    elif f4 == 8: end = int.from_bytes(y, "little")
+                                local[(svc, name)] += 1
+                                if submits and (svc, name) == SUBMIT_SPAN and start and end:
+                                    timings.append(f"{end} {(end - start) // 1000}\n")
         except Exception as e:
             print("parse error", e, flush=True)
         with lock:
             counts.update(local)
             json.dump({f"{s} | {n}": c for (s, n), c in counts.most_common()}, open(out, "w"), indent=1)
+            if timings:
+                with open(submits, "a") as f: f.writelines(timings)
         self.send_response(200); self.send_header("Content-Type", "application/x-protobuf")
         self.send_header("Content-Length", "0"); self.end_headers()
     def log_message(self, *a): pass

@@ -117,6 +117,10 @@ def main(src, dst, md, stamp, quick, runs, command=None):
         lines.append(f"\nSubmit latency ({name}: LLM latency {llm}) at {x['rate_per_s']}/s for {x['seconds']} s: "
                      f"p50 {x['p50_ms']} ms, p95 {x['p95_ms']} ms, p99 {x['p99_ms']} ms, max {x['max_ms']} ms, "
                      f"errors {x['errors']} of {x['submitted']} (load {x['load']}{meanwhile}).")
+        if "server_p99_ms" in x:
+            lines.append(f"The same submissions in the orchestrator's server spans ({x['server_spans']}): p50 "
+                         f"{x['server_p50_ms']} ms, p95 {x['server_p95_ms']} ms, p99 {x['server_p99_ms']} ms, "
+                         f"max {x['server_max_ms']} ms.")
         if x.get("cpu_percent"):
             lines.append(f"CPU during the {name} phase, % of one core: "
                          + ", ".join(f"{n} {v}" for n, v in x["cpu_percent"].items()))

@@ -77,9 +77,10 @@ for entry in $SERVICES; do
   fi
   say "starting $module on port $port"
   # shellcheck disable=SC2046  # the flags are meant to split
+  # nice: the API first when steps saturate the CPU (atelier_nice in java-opts.sh).
   # GATEWAY_RECORDS_JOURNAL_DIR: the gateway's record journal, one directory per process (locked),
   # kept across restarts so that a killed gateway re-publishes what the broker had not confirmed.
-  HTTP_PORT=$port GATEWAY_RECORDS_JOURNAL_DIR="$RUN_DIR/journal/$module-$port" nohup java $(atelier_java_opts "$module") -jar "$ROOT/$module/target/quarkus-app/quarkus-run.jar" \
+  HTTP_PORT=$port GATEWAY_RECORDS_JOURNAL_DIR="$RUN_DIR/journal/$module-$port" nohup nice -n "$(atelier_nice "$module")" java $(atelier_java_opts "$module") -jar "$ROOT/$module/target/quarkus-app/quarkus-run.jar" \
     >"$RUN_DIR/logs/$module.log" 2>&1 &
   echo $! >"$pidfile"
 done

@@ -1,0 +1,74 @@
+package dev.atelier.systemtest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * deploy/local/java-opts.sh, which deploy/local/run.sh and the end-to-end benchmark source to start
+ * each service as a process: its CPU priority (the public API first, the step path and the ledger
+ * behind it) and its JVM flags, with their per-service and global overrides.
+ */
+class LocalStartSettingsTest {
+
+  private static final Path JAVA_OPTS =
+      ServiceProcess.root().toAbsolutePath().normalize().resolve("deploy/local/java-opts.sh");
+
+  @Test
+  void theApiKeepsTheDefaultPriorityAndTheStepPathRunsBehindIt() throws Exception {
+    assertThat(nice("orchestrator-service", Map.of())).isEqualTo("0");
+    for (String module :
+        new String[] {
+          "agent-worker-service", "context-service", "llm-gateway-service", "tracking-service"
+        }) {
+      assertThat(nice(module, Map.of())).as(module).isEqualTo("10");
+    }
+  }
+
+  @Test
+  void oneServicesPriorityOverridesAllServicesOne() throws Exception {
+    Map<String, String> env = Map.of("ATELIER_NICE", "5", "ATELIER_NICE_LLM_GATEWAY_SERVICE", "0");
+    assertThat(nice("llm-gateway-service", env)).isEqualTo("0");
+    assertThat(nice("agent-worker-service", env)).isEqualTo("5");
+    assertThat(nice("orchestrator-service", env)).isEqualTo("5");
+  }
+
+  @Test
+  void jvmFlagsHaveBoundedMemoryAndTheirOverridesInTheSameOrder() throws Exception {
+    assertThat(run("atelier_java_opts llm-gateway-service", Map.of()))
+        .contains("-Xmx128m", "-XX:+UseSerialGC", "-XX:MaxMetaspaceSize=");
+    assertThat(run("atelier_java_opts orchestrator-service", Map.of())).contains("-Xmx160m");
+    Map<String, String> env =
+        Map.of("JAVA_OPTS", "-Xmx1g", "JAVA_OPTS_CONTEXT_SERVICE", "-Xmx300m -XX:+UseG1GC");
+    assertThat(run("atelier_java_opts context-service", env)).isEqualTo("-Xmx300m -XX:+UseG1GC");
+    assertThat(run("atelier_java_opts tracking-service", env)).isEqualTo("-Xmx1g");
+  }
+
+  private static String nice(String module, Map<String, String> env) throws Exception {
+    return run("atelier_nice " + module, env);
+  }
+
+  /** Runs a command in a clean bash that sourced java-opts.sh, with only the given settings. */
+  private static String run(String command, Map<String, String> env)
+      throws IOException, InterruptedException {
+    ProcessBuilder builder =
+        new ProcessBuilder("bash", "-c", ". \"$1\" && " + command, "bash", JAVA_OPTS.toString())
+            .redirectErrorStream(true);
+    builder
+        .environment()
+        .keySet()
+        .removeIf(k -> k.startsWith("ATELIER_NICE") || k.startsWith("JAVA_OPTS"));
+    builder.environment().putAll(env);
+    Process process = builder.start();
+    assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    String out =
+        new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    assertThat(process.exitValue()).as(out).isZero();
+    return out;
+  }
+}
