@@ -5,12 +5,20 @@
 # size the heap from their memory limit instead (Dockerfile.jvm). The JIT stays tiered: C1 alone
 # (-XX:TieredStopAtLevel=1) ran the suite faster for its first two minutes and with 40 MB less RSS per process,
 # but 30 % slower from then on (docs/benchmarks/end-to-end.md, "C1 or C2").
+
+# atelier_override PREFIX MODULE: prints PREFIX_<MODULE> (e.g. JAVA_OPTS_LLM_GATEWAY_SERVICE) if set, else PREFIX if
+# set, and fails when neither is: a setting for one service wins over the one for all.
+atelier_override() {
+  local one
+  one="$1_$(echo "$2" | tr 'a-z-' 'A-Z_')"
+  if [ -n "${!one:-}" ]; then echo "${!one}"; return; fi
+  if [ -n "${!1:-}" ]; then echo "${!1}"; return; fi
+  return 1
+}
+
 atelier_java_opts() {
   local module=$1
-  local var
-  var="JAVA_OPTS_$(echo "$module" | tr 'a-z-' 'A-Z_')"
-  if [ -n "${!var:-}" ]; then echo "${!var}"; return; fi
-  if [ -n "${JAVA_OPTS:-}" ]; then echo "$JAVA_OPTS"; return; fi
+  atelier_override JAVA_OPTS "$module" && return
   local common="-XX:+UseSerialGC -Xss512k -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=128m"
   common="$common -XX:MaxDirectMemorySize=32m -Dio.netty.allocator.numDirectArenas=2 -Dio.netty.allocator.numHeapArenas=2"
   case "$module" in
@@ -29,13 +37,19 @@ export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 # whatever the nice value. ATELIER_NICE_<SERVICE> (e.g. ATELIER_NICE_LLM_GATEWAY_SERVICE=0,
 # when other clients call the gateway directly) sets one service's, ATELIER_NICE all of them.
 atelier_nice() {
-  local module=$1
-  local var
-  var="ATELIER_NICE_$(echo "$module" | tr 'a-z-' 'A-Z_')"
-  if [ -n "${!var:-}" ]; then echo "${!var}"; return; fi
-  if [ -n "${ATELIER_NICE:-}" ]; then echo "$ATELIER_NICE"; return; fi
-  case "$module" in
+  atelier_override ATELIER_NICE "$1" && return
+  case "$1" in
     orchestrator-service) echo 0 ;;
     *) echo 10 ;;
   esac
 }
+
+# A nice value that is not a whole number from -20 to 19 stops the sourcing script here, before any service starts
+# (nice would otherwise refuse it and every service would exit with the same message in its own log).
+for _atelier_v in ATELIER_NICE $(compgen -v ATELIER_NICE_); do
+  if [ -n "${!_atelier_v:-}" ] && ! [[ "${!_atelier_v}" =~ ^-?[0-9]+$ && "${!_atelier_v}" -ge -20 && "${!_atelier_v}" -le 19 ]]; then
+    echo "$_atelier_v=${!_atelier_v}: a nice value is a whole number from -20 (first) to 19 (last)" >&2
+    return 2
+  fi
+done
+unset _atelier_v

@@ -49,15 +49,43 @@ class LocalStartSettingsTest {
     assertThat(run("atelier_java_opts tracking-service", env)).isEqualTo("-Xmx1g");
   }
 
+  @Test
+  void aNiceValueThatIsNotOneStopsTheStartBeforeAnyServiceRuns() throws Exception {
+    for (String bad : new String[] {"abc", "25", "-21", "1.5"}) {
+      Result result =
+          start("atelier_nice context-service", Map.of("ATELIER_NICE_CONTEXT_SERVICE", bad));
+      assertThat(result.exitCode()).as(bad).isEqualTo(2);
+      assertThat(result.output())
+          .as(bad)
+          .isEqualTo(
+              "ATELIER_NICE_CONTEXT_SERVICE="
+                  + bad
+                  + ": a nice value is a whole number from -20 (first) to 19 (last)");
+    }
+    assertThat(nice("context-service", Map.of("ATELIER_NICE", "-20"))).isEqualTo("-20");
+  }
+
   private static String nice(String module, Map<String, String> env) throws Exception {
     return run("atelier_nice " + module, env);
   }
 
-  /** Runs a command in a clean bash that sourced java-opts.sh, with only the given settings. */
   private static String run(String command, Map<String, String> env)
       throws IOException, InterruptedException {
+    Result result = start(command, env);
+    assertThat(result.exitCode()).as(result.output()).isZero();
+    return result.output();
+  }
+
+  private record Result(int exitCode, String output) {}
+
+  /**
+   * Runs a command in a clean bash with -e (as run.sh and e2e.sh run) that sourced java-opts.sh,
+   * with only the given settings.
+   */
+  private static Result start(String command, Map<String, String> env)
+      throws IOException, InterruptedException {
     ProcessBuilder builder =
-        new ProcessBuilder("bash", "-c", ". \"$1\" && " + command, "bash", JAVA_OPTS.toString())
+        new ProcessBuilder("bash", "-ec", ". \"$1\"; " + command, "bash", JAVA_OPTS.toString())
             .redirectErrorStream(true);
     builder
         .environment()
@@ -68,7 +96,6 @@ class LocalStartSettingsTest {
     assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
     String out =
         new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-    assertThat(process.exitValue()).as(out).isZero();
-    return out;
+    return new Result(process.exitValue(), out);
   }
 }
