@@ -1,7 +1,12 @@
 # Sourced by deploy/local/run.sh and the benchmarks: the JVM flags of a service started as a process on this
 # machine. JAVA_OPTS_<SERVICE> (e.g. JAVA_OPTS_LLM_GATEWAY_SERVICE) replaces them for one service, JAVA_OPTS for
 # all. The defaults keep each process near or under 250 MB RSS: serial GC (2 cores), small thread stacks, a
-# bounded code cache, metaspace and direct memory, and two Netty arenas instead of one per event loop. Containers
+# bounded code cache, metaspace and direct memory, and two Netty arenas instead of one per event loop. The price of
+# serial GC is the orchestrator's full collection under a burst of submissions (every minute or two, 190-450 ms
+# on a saturated machine), which sets the whole suite's submit p99; G1 for the orchestrator
+# (JAVA_OPTS_ORCHESTRATOR_SERVICE with -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:MaxNewSize=16m instead of
+# -XX:+UseSerialGC) has no such pauses and halves that p99, but took the orchestrator to 262-291 MB RSS in two of
+# seven runs, so it is not the default (docs/benchmarks/end-to-end.md, "Garbage collection and the tail"). Containers
 # size the heap from their memory limit instead (Dockerfile.jvm). The JIT stays tiered: C1 alone
 # (-XX:TieredStopAtLevel=1) ran the suite faster for its first two minutes and with 40 MB less RSS per process,
 # but 30 % slower from then on (docs/benchmarks/end-to-end.md, "C1 or C2").
