@@ -16,6 +16,7 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
@@ -60,6 +61,10 @@ class KubernetesManifestsTest {
   private static final KubernetesSerialization KUBE = new KubernetesSerialization();
   private static final Path ROOT = ServiceProcess.root().toAbsolutePath().normalize();
   private static final Path K8S = ROOT.resolve("k8s");
+
+  /** What a service's JVM needs beside its heap: ~190 MB measured, and a margin. */
+  private static final double NON_HEAP_MIB = 200;
+
   private static final Pattern PLACEHOLDER = Pattern.compile("^$|.*CHANGE_ME.*");
 
   @Test
@@ -283,6 +288,43 @@ class KubernetesManifestsTest {
               .containsKey(env.getValueFrom().getSecretKeyRef().getKey());
         }
       }
+    }
+  }
+
+  /**
+   * The heap the image lets the JVM take (-XX:MaxRAMPercentage of the pod's memory limit) leaves
+   * room for the rest of the JVM: about 190 MB of an orchestrator's RSS under load is not heap
+   * (metaspace, code, compiler arenas, symbols, thread stacks, libraries; native memory tracking in
+   * docs/benchmarks/end-to-end.md), and a pod above its limit is killed, not collected.
+   */
+  @Test
+  void theHeapAnImageAllowsLeavesRoomForTheRestOfTheJvmUnderThePodsMemoryLimit()
+      throws IOException {
+    Pattern percentage = Pattern.compile("-XX:MaxRAMPercentage=(\\d+(?:\\.\\d+)?)");
+    List<Deployment> deployments = ofType(renderBase(), Deployment.class);
+    assertThat(deployments).hasSize(SERVICES.size());
+    for (Deployment d : deployments) {
+      String service = d.getMetadata().getName();
+      String javaOpts =
+          container(d).getEnv().stream()
+              .filter(e -> e.getName().equals("JAVA_OPTS"))
+              .map(EnvVar::getValue)
+              .findFirst()
+              .orElse(
+                  Files.readString(
+                      ROOT.resolve(service).resolve("src/main/docker/Dockerfile.jvm")));
+      Matcher m = percentage.matcher(javaOpts);
+      assertThat(m.find()).as("%s sets -XX:MaxRAMPercentage", service).isTrue();
+      double limitMib =
+          Quantity.getAmountInBytes(container(d).getResources().getLimits().get("memory"))
+                  .doubleValue()
+              / (1024 * 1024);
+      double heapMib = limitMib * Double.parseDouble(m.group(1)) / 100;
+      assertThat(limitMib - heapMib)
+          .as(
+              "%s: MiB left beside a %.0f MiB heap under a %.0f MiB limit",
+              service, heapMib, limitMib)
+          .isGreaterThanOrEqualTo(NON_HEAP_MIB);
     }
   }
 
