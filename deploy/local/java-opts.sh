@@ -1,12 +1,14 @@
 # Sourced by deploy/local/run.sh and the benchmarks: the JVM flags of a service started as a process on this
 # machine. JAVA_OPTS_<SERVICE> (e.g. JAVA_OPTS_LLM_GATEWAY_SERVICE) replaces them for one service, JAVA_OPTS for
 # all. The defaults keep each process near or under 250 MB RSS: serial GC (2 cores), small thread stacks, a
-# bounded code cache, metaspace and direct memory, and two Netty arenas instead of one per event loop. The price of
-# serial GC is the orchestrator's full collection under a burst of submissions (every minute or two, 190-450 ms
-# on a saturated machine), which sets the whole suite's submit p99; G1 for the orchestrator
-# (JAVA_OPTS_ORCHESTRATOR_SERVICE with -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:MaxNewSize=16m instead of
-# -XX:+UseSerialGC) has no such pauses and halves that p99, but took the orchestrator to 262-291 MB RSS in two of
-# seven runs, so it is not the default (docs/benchmarks/end-to-end.md, "Garbage collection and the tail"). Containers
+# bounded code cache, metaspace and direct memory, and two Netty arenas instead of one per event loop. The
+# orchestrator, which answers the public workflow API, gets a fixed 16 MB young generation with 2.7 MB survivor
+# spaces (-Xmn16m -XX:SurvivorRatio=4, -Xms48m): with the default sizing (1.4 MB survivor spaces in a 40 MB heap)
+# a burst of submissions promoted short-lived objects, filled the old generation and ran a full collection every
+# 80-110 s that stopped every request for 190-450 ms on a saturated machine and set the whole suite's submit p99
+# (249 ms, median of 9 runs; none in 3 runs and p99 110-155 ms with these flags, at the same RSS:
+# docs/benchmarks/end-to-end.md, "Garbage collection and the tail"). G1 (-XX:+UseG1GC -XX:MaxGCPauseMillis=20
+# -XX:MaxNewSize=16m) avoided them too but took the orchestrator to 262-291 MB RSS in two of seven runs. Containers
 # size the heap from their memory limit instead (Dockerfile.jvm). The JIT stays tiered: C1 alone
 # (-XX:TieredStopAtLevel=1) ran the suite faster for its first two minutes and with 40 MB less RSS per process,
 # but 30 % slower from then on (docs/benchmarks/end-to-end.md, "C1 or C2").
@@ -28,6 +30,7 @@ atelier_java_opts() {
   common="$common -XX:MaxDirectMemorySize=32m -Dio.netty.allocator.numDirectArenas=2 -Dio.netty.allocator.numHeapArenas=2"
   case "$module" in
     llm-gateway-service) echo "-Xms32m -Xmx128m $common" ;;
+    orchestrator-service) echo "-Xms48m -Xmx160m -Xmn16m -XX:SurvivorRatio=4 $common" ;;
     *) echo "-Xms32m -Xmx160m $common" ;;
   esac
 }

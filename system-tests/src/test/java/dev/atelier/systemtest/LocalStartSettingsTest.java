@@ -50,6 +50,21 @@ class LocalStartSettingsTest {
   }
 
   @Test
+  void theApiHasAYoungGenerationSizedSoABurstDoesNotPromoteItsRequests() throws Exception {
+    assertThat(run("atelier_java_opts orchestrator-service", Map.of()))
+        .contains("-Xms48m", "-Xmn16m", "-XX:SurvivorRatio=4", "-XX:+UseSerialGC");
+    for (String module :
+        new String[] {
+          "agent-worker-service", "context-service", "llm-gateway-service", "tracking-service"
+        }) {
+      assertThat(run("atelier_java_opts " + module, Map.of()))
+          .as(module)
+          .contains("-Xms32m", "-XX:+UseSerialGC")
+          .doesNotContain("-Xmn", "SurvivorRatio");
+    }
+  }
+
+  @Test
   void aNiceValueThatIsNotOneStopsTheStartBeforeAnyServiceRuns() throws Exception {
     for (String bad : new String[] {"abc", "25", "-21", "1.5"}) {
       Result result =
