@@ -3,12 +3,9 @@
 # all. The defaults keep each process near or under 250 MB RSS: serial GC (2 cores), small thread stacks, a
 # bounded code cache, metaspace and direct memory, and two Netty arenas instead of one per event loop. The
 # orchestrator, which answers the public workflow API, gets a fixed 16 MB young generation with 2.7 MB survivor
-# spaces (-Xmn16m -XX:SurvivorRatio=4, -Xms48m): with the default sizing (1.4 MB survivor spaces in a 40 MB heap)
-# a burst of submissions promoted short-lived objects, filled the old generation and ran a full collection every
-# 80-110 s that stopped every request for 190-450 ms on a saturated machine and set the whole suite's submit p99
-# (249 ms, median of 9 runs; none in 3 runs and p99 110-155 ms with these flags, at the same RSS:
-# docs/benchmarks/end-to-end.md, "Garbage collection and the tail"). G1 (-XX:+UseG1GC -XX:MaxGCPauseMillis=20
-# -XX:MaxNewSize=16m) avoided them too but took the orchestrator to 262-291 MB RSS in two of seven runs. Containers
+# spaces (-Xmn16m -XX:SurvivorRatio=4, -Xms48m), so that a burst of submissions does not promote its requests'
+# objects into the old generation and then stop every request for a full collection (docs/benchmarks/end-to-end.md,
+# "Garbage collection and the tail", also for G1, which was measured and is not used: its RSS). Containers
 # size the heap from their memory limit instead (Dockerfile.jvm). The JIT stays tiered: C1 alone
 # (-XX:TieredStopAtLevel=1) ran the suite faster for its first two minutes and with 40 MB less RSS per process,
 # but 30 % slower from then on (docs/benchmarks/end-to-end.md, "C1 or C2").

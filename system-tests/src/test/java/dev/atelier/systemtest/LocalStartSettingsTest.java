@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -19,13 +20,14 @@ class LocalStartSettingsTest {
   private static final Path JAVA_OPTS =
       ServiceProcess.root().toAbsolutePath().normalize().resolve("deploy/local/java-opts.sh");
 
+  /** Every service but the orchestrator, which answers the public workflow API. */
+  private static final List<String> STEP_PATH_AND_LEDGER =
+      List.of("agent-worker-service", "context-service", "llm-gateway-service", "tracking-service");
+
   @Test
   void theApiKeepsTheDefaultPriorityAndTheStepPathRunsBehindIt() throws Exception {
     assertThat(nice("orchestrator-service", Map.of())).isEqualTo("0");
-    for (String module :
-        new String[] {
-          "agent-worker-service", "context-service", "llm-gateway-service", "tracking-service"
-        }) {
+    for (String module : STEP_PATH_AND_LEDGER) {
       assertThat(nice(module, Map.of())).as(module).isEqualTo("10");
     }
   }
@@ -53,10 +55,7 @@ class LocalStartSettingsTest {
   void theApiHasAYoungGenerationSizedSoABurstDoesNotPromoteItsRequests() throws Exception {
     assertThat(run("atelier_java_opts orchestrator-service", Map.of()))
         .contains("-Xms48m", "-Xmn16m", "-XX:SurvivorRatio=4", "-XX:+UseSerialGC");
-    for (String module :
-        new String[] {
-          "agent-worker-service", "context-service", "llm-gateway-service", "tracking-service"
-        }) {
+    for (String module : STEP_PATH_AND_LEDGER) {
       assertThat(run("atelier_java_opts " + module, Map.of()))
           .as(module)
           .contains("-Xms32m", "-XX:+UseSerialGC")
