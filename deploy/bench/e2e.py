@@ -145,6 +145,29 @@ def broker_counters():
     return counts if counts["published"] else None
 
 
+def database_counters():
+    """PostgreSQL's WAL position in bytes ("wal") and the commits of each e2e database so far, or None."""
+    sql = ("select 'wal', pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint union all"
+           " select substring(datname from '^atelier_(.*)_e2e$'), xact_commit from pg_stat_database"
+           " where datname ~ '^atelier_.*_e2e$'")
+    try:
+        out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAt", "-F", " ",
+                              "-c", sql], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    return {name: int(value) for name, value in (line.split() for line in out.stdout.splitlines() if line)}
+
+
+def per_step(before, after, steps):
+    """What a step wrote to PostgreSQL: WAL kB and commits per database (other databases' commits excluded)."""
+    if not steps or not before or not after:
+        return None
+    commits = {n: round((after[n] - before.get(n, 0)) / steps, 2) for n in after if n != "wal"}
+    return {"wal_kb": round((after["wal"] - before["wal"]) / 1024 / steps, 2), "commits": commits}
+
+
 class Processes:
     """CPU seconds and RSS of the suite's processes, from /proc."""
 
@@ -209,7 +232,7 @@ def throughput(args, procs):
 
 def measure_window(args, procs, done):
     """One measured window of a running throughput load."""
-    broker0, infra0 = broker_counters(), infra_cpu()
+    broker0, infra0, db0 = broker_counters(), infra_cpu(), database_counters()
     cpu0, steps0, done0, t0 = procs.cpu(), worker_steps(), len(done), time.monotonic()
     # Each full minute of the window: its steps/s and every process's RSS at its end (a soak's trend).
     minutes, last_steps, next_mark = [], steps0, t0 + 60
@@ -222,7 +245,7 @@ def measure_window(args, procs, done):
                             "rss_mb": {n: round(v[-1]) for n, v in procs.rss_samples.items() if v}})
             last_steps, next_mark = now_steps, next_mark + 60
     cpu1, steps1, done1, t1 = procs.cpu(), worker_steps(), len(done), time.monotonic()
-    infra1, broker1 = infra_cpu(), broker_counters()
+    infra1, broker1, db1 = infra_cpu(), broker_counters(), database_counters()
     window = t1 - t0
     steps = steps1 - steps0
     cpu = {name: round((cpu1[name] - cpu0[name]) / window * 100, 1) for name in cpu0}
@@ -246,6 +269,8 @@ def measure_window(args, procs, done):
         if steps else None,
         "broker_messages_per_step": {n: round((broker1[n] - broker0[n]) / steps, 2) for n in broker0}
         if steps and broker0 and broker1 else None,
+        # Deterministic where steps/s is not: what each step makes PostgreSQL write and commit.
+        "postgresql_per_step": per_step(db0, db1, steps),
     }
 
 

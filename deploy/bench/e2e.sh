@@ -29,7 +29,8 @@
 # deploy/local/run.sh. JVM flags and CPU priority (nice) per service as run.sh starts them (deploy/local/java-opts.sh;
 # JAVA_OPTS_<SERVICE> or JAVA_OPTS, ATELIER_NICE_<SERVICE> or ATELIER_NICE override them, and are recorded with the
 # command in the results).
-# Results: deploy/bench/results/<UTC time>/results.json and a summary appended to docs/benchmarks/end-to-end.md.
+# Results: deploy/bench/results/<UTC time>/results.json and a summary appended to docs/benchmarks/end-to-end.md,
+# with the machine and PostgreSQL's settings; each throughput window also gives the WAL kB and commits per step.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -50,7 +51,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift ;;
     --phases) PHASES=$2; shift ;;
     --profile) PROFILE=1 ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -72,6 +73,11 @@ SERVICES="context-service:17083 llm-gateway-service:17082 tracking-service:17084
 declare -A PIDS
 
 "$ROOT/deploy/local/infra.sh" >/dev/null
+# Production PostgreSQL servers run autovacuum and pay for vacuuming the rows every step leaves dead; CI machines
+# often turn it off. The results record the server's settings (summarize.py); say it here as well.
+if [ "$(psql -h 127.0.0.1 -U postgres -d postgres -qAtc 'show autovacuum' 2>/dev/null)" = off ]; then
+  say "note: PostgreSQL runs with autovacuum off here, unlike a production server; the results record it"
+fi
 for m in $SERVICES; do
   jar="$ROOT/${m%%:*}/target/quarkus-app/quarkus-run.jar"
   [ -f "$jar" ] || { say "building the services"; ./mvnw -B -q -DskipTests -DskipITs package -pl '!system-tests'; break; }

@@ -25,7 +25,41 @@ def machine():
                 break
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
     return {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(), "java": java,
-            "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)}
+            "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+            "postgresql": postgresql_settings()}
+
+
+# The server settings that change what a step costs PostgreSQL: a run with autovacuum off (as on CI machines)
+# does not pay for vacuuming the rows every step leaves dead, which a production server does.
+PG_SETTINGS = ("server_version", "autovacuum", "fsync", "synchronous_commit", "full_page_writes", "shared_buffers")
+
+
+def postgresql_settings():
+    names = ",".join(f"'{n}'" for n in PG_SETTINGS)
+    out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAt", "-F", "=", "-c",
+                          f"select name, current_setting(name) from pg_settings where name in ({names})"],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        return None
+    return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+
+
+def describe_postgresql(settings):
+    if not settings:
+        return "PostgreSQL settings unknown"
+    version = settings.get("server_version", "?").split()[0]
+    rest = ", ".join(f"{n} {settings[n]}" for n in PG_SETTINGS[1:] if n in settings)
+    return f"PostgreSQL {version} ({rest})"
+
+
+def postgresql_per_step(r):
+    """Medians of the windows' WAL kB and commits per step (windows of runs before it was measured have none)."""
+    r = [x["postgresql_per_step"] for x in r if x.get("postgresql_per_step")]
+    if not r:
+        return None
+    names = sorted({n for x in r for n in x["commits"]})
+    return {"wal_kb": median([x["wal_kb"] for x in r]),
+            "commits": {n: median([x["commits"].get(n) for x in r]) for n in names}}
 
 
 def main(src, dst, md, stamp, quick, runs, command=None):
@@ -55,6 +89,7 @@ def main(src, dst, md, stamp, quick, runs, command=None):
                                                         if x.get("broker_messages_per_step")])
                                              for n in ("published", "routed", "delivered")
                                              if any(x.get("broker_messages_per_step") for x in r)},
+                "postgresql_per_step": postgresql_per_step(r),
                 "load": [x["load"] for x in rs],
             }
         else:
@@ -69,7 +104,8 @@ def main(src, dst, md, stamp, quick, runs, command=None):
 
     m = summary["machine"]
     lines = [f"\n## Run {stamp}{' (quick)' if summary['quick'] else ''}\n",
-             f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['mem_gb']} GiB, {m['java']}. Medians of {runs} measured window(s), one suite per phase; "
+             f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['mem_gb']} GiB, {m['java']}, "
+             f"{describe_postgresql(m.get('postgresql'))}. Medians of {runs} measured window(s), one suite per phase; "
              f"command: `{command or 'deploy/bench/e2e.sh' + (' --quick' if summary['quick'] else '')}`; raw: "
              f"`deploy/bench/results/{stamp}/results.json`.\n"]
     if any(name in p for name in ("zero", "notrace", "llm", "soak")):
@@ -93,6 +129,10 @@ def main(src, dst, md, stamp, quick, runs, command=None):
                          ("; messages per step: " + ", ".join(f"{n} {v}" for n, v in
                                                              p[name]["broker_messages_per_step"].items())
                           if p[name]["broker_messages_per_step"] else "") + ".")
+            db = p[name].get("postgresql_per_step")
+            if db:
+                lines.append(f"\nWhat a step writes ({name}): {db['wal_kb']} kB of WAL; commits per step: " +
+                             ", ".join(f"{n} {v}" for n, v in db["commits"].items()) + ".")
             break
     if "soak" in p:
         lines.append("\nSoak (zero, one run): RSS first -> last MB: " + ", ".join(
