@@ -3,7 +3,8 @@
 
   e2e.py throughput --seconds S --windows W --inflight N
       keep N workflows in flight; after --warmup seconds, W measured windows of S seconds one after the other:
-      steps/s and workflows/s, CPU and RSS per process, broker and database CPU, broker messages per step
+      steps/s and workflows/s, CPU and RSS per process, broker and database CPU, broker messages per step,
+      WAL kB and commits per step
   e2e.py latency --rate R --seconds S
       open-loop R submissions/s for S seconds while they run; p50/p95/p99 of POST /api/v1/workflows as the driver
       saw it and, with --server-spans (the OTLP sink's submission timings), as the orchestrator's server span did
@@ -145,19 +146,24 @@ def broker_counters():
     return counts if counts["published"] else None
 
 
-def database_counters():
-    """PostgreSQL's WAL position in bytes ("wal") and the commits of each e2e database so far, or None."""
-    sql = ("select 'wal', pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint union all"
-           " select substring(datname from '^atelier_(.*)_e2e$'), xact_commit from pg_stat_database"
-           " where datname ~ '^atelier_.*_e2e$'")
+def psql_rows(sql):
+    """The rows of a query on the local server as lists of text fields (psql, user postgres), or None."""
     try:
-        out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAt", "-F", " ",
+        out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAt", "-F", "\t",
                               "-c", sql], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if out.returncode != 0:
         return None
-    return {name: int(value) for name, value in (line.split() for line in out.stdout.splitlines() if line)}
+    return [line.split("\t") for line in out.stdout.splitlines() if line]
+
+
+def database_counters():
+    """PostgreSQL's WAL position in bytes ("wal") and the commits of each e2e database so far, or None."""
+    rows = psql_rows("select 'wal', pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint union all"
+                     " select substring(datname from '^atelier_(.*)_e2e$'), xact_commit from pg_stat_database"
+                     " where datname ~ '^atelier_.*_e2e$'")
+    return None if rows is None else {name: int(value) for name, value in rows}
 
 
 def per_step(before, after, steps):

@@ -73,11 +73,6 @@ SERVICES="context-service:17083 llm-gateway-service:17082 tracking-service:17084
 declare -A PIDS
 
 "$ROOT/deploy/local/infra.sh" >/dev/null
-# Production PostgreSQL servers run autovacuum and pay for vacuuming the rows every step leaves dead; CI machines
-# often turn it off. The results record the server's settings (summarize.py); say it here as well.
-if [ "$(psql -h 127.0.0.1 -U postgres -d postgres -qAtc 'show autovacuum' 2>/dev/null)" = off ]; then
-  say "note: PostgreSQL runs with autovacuum off here, unlike a production server; the results record it"
-fi
 for m in $SERVICES; do
   jar="$ROOT/${m%%:*}/target/quarkus-app/quarkus-run.jar"
   [ -f "$jar" ] || { say "building the services"; ./mvnw -B -q -DskipTests -DskipITs package -pl '!system-tests'; break; }

@@ -10,6 +10,8 @@ import statistics
 import subprocess
 import sys
 
+from e2e import psql_rows
+
 
 def median(values):
     values = [v for v in values if v is not None]
@@ -36,12 +38,8 @@ PG_SETTINGS = ("server_version", "autovacuum", "fsync", "synchronous_commit", "f
 
 def postgresql_settings():
     names = ",".join(f"'{n}'" for n in PG_SETTINGS)
-    out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAt", "-F", "=", "-c",
-                          f"select name, current_setting(name) from pg_settings where name in ({names})"],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        return None
-    return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    rows = psql_rows(f"select name, current_setting(name) from pg_settings where name in ({names})")
+    return None if rows is None else dict(rows)
 
 
 def describe_postgresql(settings):

