@@ -8,11 +8,13 @@ temporary physical replication slot, counts the steps that succeeded meanwhile i
 (default atelier_orchestrator_e2e, the benchmark's), then decodes the window with pg_waldump and prints, per step,
 the WAL records and bytes of every relation (record bytes and full-page images apart), and the largest record types.
 Needs a superuser connection as postgres on 127.0.0.1 and read access to the server's pg_wal directory (run it as
-root or postgres on the database machine); the slot is dropped on exit, also on Ctrl-C.
+root or postgres on the database machine) and a free replication slot (max_replication_slots); the slot is
+temporary: it goes with the script, also when the script is interrupted or killed.
 """
 import argparse
 import collections
 import glob
+import os
 import re
 import subprocess
 import sys
@@ -29,6 +31,23 @@ def psql(sql, database="postgres"):
     if out.returncode != 0:
         sys.exit(f"wal-by-relation: psql failed on {database}: {out.stderr.strip()}")
     return [line.split("\t") for line in out.stdout.splitlines() if line]
+
+
+def hold_wal():
+    """A psql session holding a temporary replication slot, so the server keeps the window's WAL.
+
+    The slot lives as long as the session: it goes when this script closes the session's input, and also when the
+    script is killed (psql then reads the end of its input and exits), so no slot is left to keep WAL forever.
+    """
+    holder = subprocess.Popen(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAt",
+                               "-v", "ON_ERROR_STOP=1"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    holder.stdin.write(f"select pg_create_physical_replication_slot('{SLOT}_{os.getpid()}', true, true);\n")
+    holder.stdin.flush()
+    if not holder.stdout.readline():
+        holder.wait()
+        sys.exit(f"wal-by-relation: cannot create a replication slot: {holder.stderr.read().strip()}")
+    return holder
 
 
 def succeeded_steps(database):
@@ -59,7 +78,7 @@ def main():
     args = parser.parse_args()
 
     datadir = psql("show data_directory")[0][0]
-    psql(f"select pg_create_physical_replication_slot('{SLOT}', true)")
+    holder = hold_wal()
     try:
         start, steps_before = psql("select pg_current_wal_lsn()")[0][0], succeeded_steps(args.database)
         print(f"window of {args.seconds} s from {start} ...", file=sys.stderr)
@@ -68,7 +87,8 @@ def main():
         dump = subprocess.run([pg_waldump(), "-p", datadir + "/pg_wal", "-s", start, "-e", end],
                               capture_output=True, text=True)
     finally:
-        psql(f"select pg_drop_replication_slot('{SLOT}')")
+        holder.stdin.close()  # the session ends, and its temporary slot with it
+        holder.wait()
     if not dump.stdout:
         sys.exit(f"wal-by-relation: pg_waldump gave nothing: {dump.stderr.strip()}")
     steps = steps_after - steps_before
