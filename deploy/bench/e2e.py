@@ -146,10 +146,10 @@ def broker_counters():
     return counts if counts["published"] else None
 
 
-def psql_rows(sql):
+def psql_rows(sql, database="postgres"):
     """The rows of a query on the local server as lists of text fields (psql, user postgres), or None."""
     try:
-        out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAt", "-F", "\t",
+        out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-qAt", "-F", "\t",
                               "-c", sql], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None

@@ -20,17 +20,18 @@ import subprocess
 import sys
 import time
 
+from e2e import psql_rows
+
 SLOT = "atelier_wal_by_relation"
 RECORD = re.compile(r"rmgr: (\S+)\s+len \(rec/tot\):\s+(\d+)/\s*(\d+),.*?desc: (\S+)(.*)")
 BLOCK = re.compile(r"rel (\d+)/(\d+)/(\d+)")
 
 
 def psql(sql, database="postgres"):
-    out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-qAt", "-F", "\t",
-                          "-c", sql], capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"wal-by-relation: psql failed on {database}: {out.stderr.strip()}")
-    return [line.split("\t") for line in out.stdout.splitlines() if line]
+    rows = psql_rows(sql, database)
+    if rows is None:
+        sys.exit(f"wal-by-relation: cannot query {database} as postgres on 127.0.0.1: {sql}")
+    return rows
 
 
 def hold_wal():
