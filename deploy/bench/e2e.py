@@ -101,18 +101,23 @@ def worker_steps():
 
 
 def infra_cpu():
-    """CPU seconds of RabbitMQ (beam.smp) and of all PostgreSQL processes (server and backends)."""
-    out = {"rabbitmq": 0.0, "postgresql": 0.0}
+    """CPU seconds of RabbitMQ (beam.smp), of all PostgreSQL processes (server and backends) and of the OTLP sink
+    (otlp-sink.py, the stand-in for a collector, which here shares the machine's cores with the suite)."""
+    out = {"rabbitmq": 0.0, "postgresql": 0.0, "otlp-sink": 0.0}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             with open(f"/proc/{pid}/stat") as f:
                 stat = f.read()
+            comm = stat.split("(", 1)[1].rsplit(")", 1)[0]
+            if comm.startswith("python"):
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    comm = "otlp-sink" if b"otlp-sink.py" in f.read() else comm
         except OSError:
             continue  # ended meanwhile
-        comm = stat.split("(", 1)[1].rsplit(")", 1)[0]
-        name = "rabbitmq" if comm == "beam.smp" else "postgresql" if comm.startswith("postgres") else None
+        name = ("rabbitmq" if comm == "beam.smp" else "postgresql" if comm.startswith("postgres")
+                else "otlp-sink" if comm == "otlp-sink" else None)
         if name:
             out[name] += cpu_seconds(stat)
     return out
@@ -238,7 +243,7 @@ def throughput(args, procs):
 
 def measure_window(args, procs, done):
     """One measured window of a running throughput load."""
-    broker0, infra0, db0 = broker_counters(), infra_cpu(), database_counters()
+    broker0, infra0, db0, busy0, driver0 = broker_counters(), infra_cpu(), database_counters(), machine_cpu(), os.times()
     cpu0, steps0, done0, t0 = procs.cpu(), worker_steps(), len(done), time.monotonic()
     # Each full minute of the window: its steps/s and every process's RSS at its end (a soak's trend).
     minutes, last_steps, next_mark = [], steps0, t0 + 60
@@ -251,8 +256,11 @@ def measure_window(args, procs, done):
                             "rss_mb": {n: round(v[-1]) for n, v in procs.rss_samples.items() if v}})
             last_steps, next_mark = now_steps, next_mark + 60
     cpu1, steps1, done1, t1 = procs.cpu(), worker_steps(), len(done), time.monotonic()
-    infra1, broker1, db1 = infra_cpu(), broker_counters(), database_counters()
+    infra1, broker1, db1, busy1, driver1 = infra_cpu(), broker_counters(), database_counters(), machine_cpu(), os.times()
     window = t1 - t0
+    # This driver (submitting, polling) shares the cores too; with the machine's busy share it shows how much of the
+    # two cores the suite had left (a saturated machine turns any extra CPU, e.g. a collector's, into fewer steps).
+    infra0["driver"], infra1["driver"] = driver0.user + driver0.system, driver1.user + driver1.system
     steps = steps1 - steps0
     cpu = {name: round((cpu1[name] - cpu0[name]) / window * 100, 1) for name in cpu0}
     outcomes = {}
@@ -269,6 +277,7 @@ def measure_window(args, procs, done):
         "rss_mb": {n: {"first": round(v[0]), "max": round(max(v)), "last": round(v[-1])}
                    for n, v in procs.rss_samples.items() if v},
         "minutes": minutes,
+        "machine_cpu_busy_percent": round((busy1[0] - busy0[0]) / (busy1[1] - busy0[1]) * 100, 1),
         # PostgreSQL counts every backend on the machine; the bench is what runs during a quiet run.
         "infra_cpu_percent": {n: round((infra1[n] - infra0[n]) / window * 100, 1) for n in infra0},
         "infra_cpu_ms_per_step": {n: round((infra1[n] - infra0[n]) * 1000 / steps, 2) for n in infra0}

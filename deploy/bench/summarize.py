@@ -80,9 +80,11 @@ def main(src, dst, md, stamp, quick, runs, command=None):
                                              if n in x["rss_mb"]]) for n in cpu_names},
                 "per_run_steps_per_s": [x["steps_per_s"] for x in r],
                 "infra_cpu_ms_per_step": {n: median([x["infra_cpu_ms_per_step"][n] for x in r
-                                                     if x.get("infra_cpu_ms_per_step")])
-                                          for n in ("rabbitmq", "postgresql")
-                                          if any(x.get("infra_cpu_ms_per_step") for x in r)},
+                                                     if n in (x.get("infra_cpu_ms_per_step") or {})])
+                                          for n in ("rabbitmq", "postgresql", "otlp-sink", "driver")
+                                          if any(n in (x.get("infra_cpu_ms_per_step") or {}) for x in r)},
+                "machine_cpu_busy_percent": median([x["machine_cpu_busy_percent"] for x in r
+                                                    if "machine_cpu_busy_percent" in x]),
                 "broker_messages_per_step": {n: median([x["broker_messages_per_step"][n] for x in r
                                                         if x.get("broker_messages_per_step")])
                                              for n in ("published", "routed", "delivered")
@@ -145,7 +147,13 @@ def main(src, dst, md, stamp, quick, runs, command=None):
                 lines.append(f"| {i} | {mnt['steps_per_s']} | " +
                              " | ".join(str(mnt["rss_mb"].get(n, "")) for n in names) + " |")
     if "tracing_cost_percent" in summary:
-        lines.append(f"\nTracing cost: {summary['tracing_cost_percent']} % of throughput (zero vs notrace).")
+        z, n = p["zero"], p["notrace"]
+        sink = z["infra_cpu_ms_per_step"].get("otlp-sink")
+        lines.append(f"\nTracing cost: {summary['tracing_cost_percent']} % of throughput (zero vs notrace); the "
+                     f"services' CPU per step {z['cpu_ms_per_step']} vs {n['cpu_ms_per_step']} ms" +
+                     (f", the OTLP sink (a collector's stand-in on the same cores) {sink} ms per step" if sink else "") +
+                     (f"; machine CPU busy {z['machine_cpu_busy_percent']} vs {n['machine_cpu_busy_percent']} %"
+                      if z.get("machine_cpu_busy_percent") and n.get("machine_cpu_busy_percent") else "") + ".")
     for name, llm in (("latency", "zero"), ("latency-llm", "log-normal, median 800 ms")):
         if name not in p:
             continue
