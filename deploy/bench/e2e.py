@@ -278,6 +278,9 @@ def measure_window(args, procs, done):
                    for n, v in procs.rss_samples.items() if v},
         "minutes": minutes,
         "machine_cpu_busy_percent": round((busy1[0] - busy0[0]) / (busy1[1] - busy0[1]) * 100, 1),
+        # Everything the machine did per step (suite, broker, database, sink, driver, the rest): the figure to
+        # compare below saturation, where steps/s only shows the offered load.
+        "machine_cpu_ms_per_step": round((busy1[0] - busy0[0]) / TICKS * 1000 / steps, 2) if steps else None,
         # PostgreSQL counts every backend on the machine; the bench is what runs during a quiet run.
         "infra_cpu_percent": {n: round((infra1[n] - infra0[n]) / window * 100, 1) for n in infra0},
         "infra_cpu_ms_per_step": {n: round((infra1[n] - infra0[n]) * 1000 / steps, 2) for n in infra0}

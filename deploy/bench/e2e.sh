@@ -100,13 +100,20 @@ reset_state() {
 python3 "$ROOT/deploy/bench/otlp-sink.py" 17318 "$LOGS/otlp-spans.json" "$LOGS/otlp-submits.txt" >"$LOGS/otlp-sink.log" 2>&1 &
 SINK_PID=$!
 
+# The worker first: on SIGTERM it finishes its running steps (up to 30 s), which needs the gateway and
+# context-service it calls; stopped together, its steps failed and retried until the 20 s here ran out and every
+# phase ended with a kill -9.
 stop_suite() {
   local n
-  for n in "${!PIDS[@]}"; do kill "${PIDS[$n]}" 2>/dev/null || true; done
-  for n in "${!PIDS[@]}"; do
-    for _ in $(seq 1 40); do kill -0 "${PIDS[$n]}" 2>/dev/null || break; sleep 0.5; done
-    kill -9 "${PIDS[$n]}" 2>/dev/null || true
-  done
+  stop_pids() {
+    for n in "$@"; do kill "${PIDS[$n]}" 2>/dev/null || true; done
+    for n in "$@"; do
+      for _ in $(seq 1 80); do kill -0 "${PIDS[$n]}" 2>/dev/null || break; sleep 0.5; done
+      kill -9 "${PIDS[$n]}" 2>/dev/null || true
+    done
+  }
+  [ -n "${PIDS[agent-worker]:-}" ] && stop_pids agent-worker && unset 'PIDS[agent-worker]'
+  stop_pids "${!PIDS[@]}"
   PIDS=()
 }
 trap 'stop_suite; kill $SINK_PID 2>/dev/null || true' EXIT

@@ -83,8 +83,8 @@ def main(src, dst, md, stamp, quick, runs, command=None):
                                                      if n in (x.get("infra_cpu_ms_per_step") or {})])
                                           for n in ("rabbitmq", "postgresql", "otlp-sink", "driver")
                                           if any(n in (x.get("infra_cpu_ms_per_step") or {}) for x in r)},
-                "machine_cpu_busy_percent": median([x["machine_cpu_busy_percent"] for x in r
-                                                    if "machine_cpu_busy_percent" in x]),
+                "machine_cpu_busy_percent": median([x.get("machine_cpu_busy_percent") for x in r]),
+                "machine_cpu_ms_per_step": median([x.get("machine_cpu_ms_per_step") for x in r]),
                 "broker_messages_per_step": {n: median([x["broker_messages_per_step"][n] for x in r
                                                         if x.get("broker_messages_per_step")])
                                              for n in ("published", "routed", "delivered")
@@ -153,7 +153,11 @@ def main(src, dst, md, stamp, quick, runs, command=None):
                      f"services' CPU per step {z['cpu_ms_per_step']} vs {n['cpu_ms_per_step']} ms" +
                      (f", the OTLP sink (a collector's stand-in on the same cores) {sink} ms per step" if sink else "") +
                      (f"; machine CPU busy {z['machine_cpu_busy_percent']} vs {n['machine_cpu_busy_percent']} %"
-                      if z.get("machine_cpu_busy_percent") and n.get("machine_cpu_busy_percent") else "") + ".")
+                      if z.get("machine_cpu_busy_percent") and n.get("machine_cpu_busy_percent") else "") +
+                     (f"; the machine's CPU per step (all processes) {z['machine_cpu_ms_per_step']} vs "
+                      f"{n['machine_cpu_ms_per_step']} ms "
+                      f"({(z['machine_cpu_ms_per_step'] / n['machine_cpu_ms_per_step'] - 1) * 100:+.1f} %)"
+                      if z.get("machine_cpu_ms_per_step") and n.get("machine_cpu_ms_per_step") else "") + ".")
     for name, llm in (("latency", "zero"), ("latency-llm", "log-normal, median 800 ms")):
         if name not in p:
             continue
