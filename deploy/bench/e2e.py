@@ -101,9 +101,10 @@ def worker_steps():
 
 
 def infra_cpu():
-    """CPU seconds of RabbitMQ (beam.smp), of all PostgreSQL processes (server and backends) and of the OTLP sink
-    (otlp-sink.py, the stand-in for a collector, which here shares the machine's cores with the suite)."""
-    out = {"rabbitmq": 0.0, "postgresql": 0.0, "otlp-sink": 0.0}
+    """CPU seconds of what runs beside the suite on its cores: RabbitMQ (beam.smp), all PostgreSQL processes (server
+    and backends), the OTLP sink (otlp-sink.py, a collector's stand-in) and this driver."""
+    own = os.times()
+    out = {"rabbitmq": 0.0, "postgresql": 0.0, "otlp-sink": 0.0, "driver": own.user + own.system}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -111,13 +112,17 @@ def infra_cpu():
             with open(f"/proc/{pid}/stat") as f:
                 stat = f.read()
             comm = stat.split("(", 1)[1].rsplit(")", 1)[0]
-            if comm.startswith("python"):
+            if comm == "beam.smp":
+                name = "rabbitmq"
+            elif comm.startswith("postgres"):
+                name = "postgresql"
+            elif comm.startswith("python"):
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    comm = "otlp-sink" if b"otlp-sink.py" in f.read() else comm
+                    name = "otlp-sink" if b"otlp-sink.py" in f.read() else None
+            else:
+                continue
         except OSError:
             continue  # ended meanwhile
-        name = ("rabbitmq" if comm == "beam.smp" else "postgresql" if comm.startswith("postgres")
-                else "otlp-sink" if comm == "otlp-sink" else None)
         if name:
             out[name] += cpu_seconds(stat)
     return out
@@ -243,7 +248,7 @@ def throughput(args, procs):
 
 def measure_window(args, procs, done):
     """One measured window of a running throughput load."""
-    broker0, infra0, db0, busy0, driver0 = broker_counters(), infra_cpu(), database_counters(), machine_cpu(), os.times()
+    broker0, infra0, db0, busy0 = broker_counters(), infra_cpu(), database_counters(), machine_cpu()
     cpu0, steps0, done0, t0 = procs.cpu(), worker_steps(), len(done), time.monotonic()
     # Each full minute of the window: its steps/s and every process's RSS at its end (a soak's trend).
     minutes, last_steps, next_mark = [], steps0, t0 + 60
@@ -256,11 +261,8 @@ def measure_window(args, procs, done):
                             "rss_mb": {n: round(v[-1]) for n, v in procs.rss_samples.items() if v}})
             last_steps, next_mark = now_steps, next_mark + 60
     cpu1, steps1, done1, t1 = procs.cpu(), worker_steps(), len(done), time.monotonic()
-    infra1, broker1, db1, busy1, driver1 = infra_cpu(), broker_counters(), database_counters(), machine_cpu(), os.times()
+    infra1, broker1, db1, busy1 = infra_cpu(), broker_counters(), database_counters(), machine_cpu()
     window = t1 - t0
-    # This driver (submitting, polling) shares the cores too; with the machine's busy share it shows how much of the
-    # two cores the suite had left (a saturated machine turns any extra CPU, e.g. a collector's, into fewer steps).
-    infra0["driver"], infra1["driver"] = driver0.user + driver0.system, driver1.user + driver1.system
     steps = steps1 - steps0
     cpu = {name: round((cpu1[name] - cpu0[name]) / window * 100, 1) for name in cpu0}
     outcomes = {}
@@ -277,6 +279,8 @@ def measure_window(args, procs, done):
         "rss_mb": {n: {"first": round(v[0]), "max": round(max(v)), "last": round(v[-1])}
                    for n, v in procs.rss_samples.items() if v},
         "minutes": minutes,
+        # With the other processes' CPU: how much of the two cores the suite had (a saturated machine turns any extra
+        # CPU, e.g. a collector's, into fewer steps).
         "machine_cpu_busy_percent": round((busy1[0] - busy0[0]) / (busy1[1] - busy0[1]) * 100, 1),
         # Everything the machine did per step (suite, broker, database, sink, driver, the rest): the figure to
         # compare below saturation, where steps/s only shows the offered load.
@@ -318,7 +322,7 @@ def latency(args, procs):
     wall_begin = time.time()
     busy0, total0 = machine_cpu()
     steps0 = worker_steps()
-    cpu0, infra0, driver0 = procs.cpu(), infra_cpu(), os.times()
+    cpu0, infra0 = procs.cpu(), infra_cpu()
     with ThreadPoolExecutor(max_workers=64) as pool:
         begin = time.perf_counter()
         n = int(args.rate * args.seconds)
@@ -335,11 +339,10 @@ def latency(args, procs):
     busy1, total1 = machine_cpu()
     steps = worker_steps() - steps0
     duration = time.perf_counter() - begin
-    cpu1, infra1, driver1 = procs.cpu(), infra_cpu(), os.times()
-    # Where the machine's CPU went, % of one core: the services, the broker and database, this driver.
+    cpu1, infra1 = procs.cpu(), infra_cpu()
+    # Where the machine's CPU went, % of one core: the services, the broker and database, the sink, this driver.
     shares = {n: (cpu1[n] - cpu0[n]) for n in cpu1}
     shares.update({n: infra1[n] - infra0[n] for n in infra1})
-    shares["driver"] = (driver1.user + driver1.system) - (driver0.user + driver0.system)
     measured = latencies[int(len(latencies) * args.warmup_share):]
     q = statistics.quantiles(measured, n=100, method="inclusive") if len(measured) > 1 else [0] * 99
     server = server_timings(args.server_spans, wall_begin + args.seconds * args.warmup_share) if args.server_spans else {}

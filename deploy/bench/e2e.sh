@@ -104,17 +104,18 @@ SINK_PID=$!
 # context-service it calls; stopped together, its steps failed and retried until the 20 s here ran out and every
 # phase ended with a kill -9.
 stop_suite() {
-  local n
-  stop_pids() {
-    for n in "$@"; do kill "${PIDS[$n]}" 2>/dev/null || true; done
-    for n in "$@"; do
-      for _ in $(seq 1 80); do kill -0 "${PIDS[$n]}" 2>/dev/null || break; sleep 0.5; done
-      kill -9 "${PIDS[$n]}" 2>/dev/null || true
-    done
-  }
-  [ -n "${PIDS[agent-worker]:-}" ] && stop_pids agent-worker && unset 'PIDS[agent-worker]'
-  stop_pids "${!PIDS[@]}"
+  if [ -n "${PIDS[agent-worker]:-}" ]; then stop_services agent-worker; unset 'PIDS[agent-worker]'; fi
+  stop_services "${!PIDS[@]}"
   PIDS=()
+}
+# stop_services NAME...: SIGTERM, up to 40 s to exit (the worker's drain is 30 s), then SIGKILL.
+stop_services() {
+  local n
+  for n in "$@"; do kill "${PIDS[$n]}" 2>/dev/null || true; done
+  for n in "$@"; do
+    for _ in $(seq 1 80); do kill -0 "${PIDS[$n]}" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "${PIDS[$n]}" 2>/dev/null || true
+  done
 }
 trap 'stop_suite; kill $SINK_PID 2>/dev/null || true' EXIT
 
