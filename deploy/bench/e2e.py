@@ -9,7 +9,10 @@
       open-loop R submissions/s for S seconds while they run; p50/p95/p99 of POST /api/v1/workflows as the driver
       saw it and, with --server-spans (the OTLP sink's submission timings), as the orchestrator's server span did
 
-Prints one JSON line per window (phase, window number, load average, result). Process ids come from --pids name=pid,...; ports from ORCHESTRATOR_URL and WORKER_URL.
+Prints one JSON line per window (phase, window number, load average, result). Process ids come from
+--pids name=pid,...; ports from ORCHESTRATOR_URL and WORKER_URL; the databases' names from BENCH_DB_SUFFIX
+(atelier_<service>_<suffix>, default e2e). --idle-pids names another suite's processes, resident but not driven
+(e2e.sh --paired): each window reports their CPU too.
 Only the Python standard library is used.
 """
 import argparse
@@ -27,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 ORCHESTRATOR = os.environ.get("ORCHESTRATOR_URL", "http://127.0.0.1:17080")
 WORKER = os.environ.get("WORKER_URL", "http://127.0.0.1:17081")
+DB_SUFFIX = os.environ.get("BENCH_DB_SUFFIX", "e2e")
 FINAL = {"completed", "failed", "cancelled", "budget_exceeded"}
 TICKS = os.sysconf("SC_CLK_TCK")
 REQUIREMENT = ("Build an order tracking feature for a small web shop: customers see each order's status and "
@@ -171,8 +175,8 @@ def psql_rows(sql, database="postgres"):
 def database_counters():
     """PostgreSQL's WAL position in bytes ("wal") and the commits of each e2e database so far, or None."""
     rows = psql_rows("select 'wal', pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint union all"
-                     " select substring(datname from '^atelier_(.*)_e2e$'), xact_commit from pg_stat_database"
-                     " where datname ~ '^atelier_.*_e2e$'")
+                     f" select substring(datname from '^atelier_(.*)_{DB_SUFFIX}$'), xact_commit"
+                     f" from pg_stat_database where datname ~ '^atelier_.*_{DB_SUFFIX}$'")
     return None if rows is None else {name: int(value) for name, value in rows}
 
 
@@ -187,13 +191,14 @@ def per_step(before, after, steps):
 class Processes:
     """CPU seconds and RSS of the suite's processes, from /proc."""
 
-    def __init__(self, pids):
+    def __init__(self, pids, idle=None):
         self.pids = pids
+        self.idle = idle or {}
         self.rss_samples = {name: [] for name in pids}
 
-    def cpu(self):
+    def cpu(self, idle=False):
         out = {}
-        for name, pid in self.pids.items():
+        for name, pid in (self.idle if idle else self.pids).items():
             with open(f"/proc/{pid}/stat") as f:
                 out[name] = cpu_seconds(f.read())
         return out
@@ -238,7 +243,7 @@ def throughput(args, procs):
     for t in threads:
         t.start()
     time.sleep(args.warmup)
-    for window_no in range(1, args.windows + 1):
+    for window_no in range(args.first_run, args.first_run + args.windows):
         procs.rss_samples = {name: [] for name in procs.pids}
         emit(args.label, window_no, measure_window(args, procs, done))
     stop.set()
@@ -249,7 +254,7 @@ def throughput(args, procs):
 def measure_window(args, procs, done):
     """One measured window of a running throughput load."""
     broker0, infra0, db0, busy0 = broker_counters(), infra_cpu(), database_counters(), machine_cpu()
-    cpu0, steps0, done0, t0 = procs.cpu(), worker_steps(), len(done), time.monotonic()
+    cpu0, idle0, steps0, done0, t0 = procs.cpu(), procs.cpu(idle=True), worker_steps(), len(done), time.monotonic()
     # Each full minute of the window: its steps/s and every process's RSS at its end (a soak's trend).
     minutes, last_steps, next_mark = [], steps0, t0 + 60
     while time.monotonic() - t0 < args.seconds:
@@ -260,7 +265,7 @@ def measure_window(args, procs, done):
             minutes.append({"steps_per_s": round((now_steps - last_steps) / 60, 2),
                             "rss_mb": {n: round(v[-1]) for n, v in procs.rss_samples.items() if v}})
             last_steps, next_mark = now_steps, next_mark + 60
-    cpu1, steps1, done1, t1 = procs.cpu(), worker_steps(), len(done), time.monotonic()
+    cpu1, idle1, steps1, done1, t1 = procs.cpu(), procs.cpu(idle=True), worker_steps(), len(done), time.monotonic()
     infra1, broker1, db1, busy1 = infra_cpu(), broker_counters(), database_counters(), machine_cpu()
     window = t1 - t0
     steps = steps1 - steps0
@@ -279,6 +284,9 @@ def measure_window(args, procs, done):
         "rss_mb": {n: {"first": round(v[0]), "max": round(max(v)), "last": round(v[-1])}
                    for n, v in procs.rss_samples.items() if v},
         "minutes": minutes,
+        # The other suite of a paired run, resident and not driven: what it takes from the cores meanwhile.
+        **({"idle_suite_cpu_percent": round(sum(idle1[n] - idle0[n] for n in idle0) / window * 100, 1)}
+           if idle0 else {}),
         # With the other processes' CPU: how much of the two cores the suite had (a saturated machine turns any extra
         # CPU, e.g. a collector's, into fewer steps).
         "machine_cpu_busy_percent": round((busy1[0] - busy0[0]) / (busy1[1] - busy0[1]) * 100, 1),
@@ -398,14 +406,17 @@ def main():
     p.add_argument("--rate", type=int, default=100)
     p.add_argument("--windows", type=int, default=1, help="measured windows, one after the other, after one warm-up")
     p.add_argument("--label", default=None, help="phase name written with each result (default: the phase)")
+    p.add_argument("--first-run", type=int, default=1, help="the first window's run number (e2e.sh --paired: the round)")
+    p.add_argument("--idle-pids", default="", help="name=pid,... of a resident suite not driven: its CPU per window")
     p.add_argument("--warmup-share", type=float, default=0.1, help="share of latency samples dropped as warm-up")
     p.add_argument("--server-spans", default=None, help="latency: the OTLP sink's submission timings file")
     args = p.parse_args()
     args.label = args.label or args.phase
     if args.inflight > 100:
         p.error("--inflight is at most 100 (one page of running workflows)")
-    pids = dict(item.split("=") for item in args.pids.split(","))
-    procs = Processes({k: int(v) for k, v in pids.items()})
+    def parse(arg):
+        return {k: int(v) for k, v in (item.split("=") for item in arg.split(",") if item)}
+    procs = Processes(parse(args.pids), parse(args.idle_pids))
     if args.phase == "throughput":
         throughput(args, procs)
     else:

@@ -2,6 +2,7 @@
 # End-to-end benchmark: the whole suite on this machine, driven with the built-in software-delivery workflow.
 #
 #   deploy/bench/e2e.sh [--quick] [--runs N] [--phases LIST] [--profile]
+#   deploy/bench/e2e.sh [--quick] [--runs N] --paired A,B
 #
 # Phases (default all, in this order, in one run so the figures compare):
 #   zero      throughput, simulated LLM at zero latency, tracing on (spans exported to a local OTLP sink)
@@ -21,6 +22,13 @@
 # phases first warm their suite with 120 s of throughput load. A full run takes about 35 minutes.
 # BENCH_WARMUP and BENCH_SECONDS override the warm-up and the window, BENCH_INFLIGHT the workflows kept in
 # flight (default 40, at most 100).
+# --paired A,B compares two throughput phases (zero, notrace, llm) a minute apart instead of one after the other:
+# two suites stay resident at once (A on ports 17080-17084, B on 17180-17184, each with its own databases and
+# vhost), each is warmed up in turn, then --runs rounds (default 8; 2 with --quick) drive them alternately, one
+# window each (A then B in odd rounds, B then A in even ones), after a 20 s ramp (BENCH_RAMP). The machine's own
+# drift (one phase has run 89-125 steps/s within 25 minutes here) then falls out of each round's ratio; the summary
+# gives the median of the rounds' ratios. Either side may be NAME:FILE, FILE holding KEY=VALUE lines added to that
+# suite's environment (e.g. JAVA_OPTS_AGENT_WORKER_SERVICE=-Xmn24m ...), labelled NAME:<FILE's base name>.
 # --profile records a JFR profile of every service (logs/<phase>-<service>.jfr) and prints the hottest
 # methods per service (deploy/bench/jfr-top.sh); profiled runs are slower, so do not quote their figures.
 #
@@ -36,7 +44,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # The command as given, with the settings that change what is measured, for the results file.
 COMMAND="deploy/bench/e2e.sh${*:+ $*}"
-for v in BENCH_WARMUP BENCH_SECONDS BENCH_INFLIGHT SOAK_SECONDS; do
+for v in BENCH_WARMUP BENCH_SECONDS BENCH_INFLIGHT BENCH_RAMP SOAK_SECONDS; do
   [ -z "${!v:-}" ] || COMMAND="$v=${!v} $COMMAND"
 done
 # JVM flags and CPU priorities set for all services or one replace java-opts.sh's: record them too.
@@ -44,21 +52,26 @@ for v in JAVA_OPTS $(compgen -v JAVA_OPTS_) ATELIER_NICE $(compgen -v ATELIER_NI
   [ -z "${!v:-}" ] || COMMAND="$v='${!v}' $COMMAND"
 done
 cd "$ROOT"
-QUICK=0; RUNS=""; PHASES="zero,notrace,latency,latency-llm,llm,perftest"; PROFILE=0
+QUICK=0; RUNS=""; PHASES="zero,notrace,latency,latency-llm,llm,perftest"; PROFILE=0; PAIRED=""; PAIRED_LABELS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --runs) RUNS=$2; shift ;;
     --phases) PHASES=$2; shift ;;
     --profile) PROFILE=1 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    --paired) PAIRED=$2; shift ;;
+    -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
-if [ "$QUICK" = 1 ]; then RUNS=${RUNS:-1}; SECONDS_T=20; WARMUP=10; LAT_SECONDS=15; LAT_WARMUP=10
-else RUNS=${RUNS:-3}; SECONDS_T=60; WARMUP=240; LAT_SECONDS=60; LAT_WARMUP=120; fi
-SECONDS_T=${BENCH_SECONDS:-$SECONDS_T}; WARMUP=${BENCH_WARMUP:-$WARMUP}
+if [ -n "$PAIRED" ]; then
+  [ "$PROFILE" = 0 ] || { echo "--profile does not combine with --paired" >&2; exit 2; }
+  if [ "$QUICK" = 1 ]; then RUNS=${RUNS:-2}; else RUNS=${RUNS:-8}; fi
+fi
+if [ "$QUICK" = 1 ]; then RUNS=${RUNS:-1}; SECONDS_T=20; WARMUP=10; LAT_SECONDS=15; LAT_WARMUP=10; RAMP=5
+else RUNS=${RUNS:-3}; SECONDS_T=60; WARMUP=240; LAT_SECONDS=60; LAT_WARMUP=120; RAMP=20; fi
+SECONDS_T=${BENCH_SECONDS:-$SECONDS_T}; WARMUP=${BENCH_WARMUP:-$WARMUP}; RAMP=${BENCH_RAMP:-$RAMP}
 INFLIGHT=${BENCH_INFLIGHT:-40}
 # shellcheck source=deploy/local/java-opts.sh
 . "$ROOT/deploy/local/java-opts.sh"
@@ -82,13 +95,19 @@ done
 # reset_state: empty databases and vhost. Every phase starts on them: a suite started on the previous phase's
 # state resumes that phase's unfinished workflows (thousands after the latency phase), and the driver's own
 # workflows then queue behind them.
+# SUITE (0, or 1 for --paired's second suite) picks the ports (+100 each), the vhost and the databases.
+SUITE=0
+vhost() { if [ "$SUITE" = 0 ]; then echo atelier-bench; else echo "atelier-bench-$SUITE"; fi; }
+db_suffix() { if [ "$SUITE" = 0 ]; then echo e2e; else echo "e2e$SUITE"; fi; }
+port() { echo $(($1 + 100 * SUITE)); }
 reset_state() {
-  rabbitmqctl -q delete_vhost atelier-bench >/dev/null 2>&1 || true
-  rabbitmqctl -q add_vhost atelier-bench >/dev/null
-  rabbitmqctl -q set_permissions -p atelier-bench guest '.*' '.*' '.*' >/dev/null
+  local vh; vh=$(vhost)
+  rabbitmqctl -q delete_vhost "$vh" >/dev/null 2>&1 || true
+  rabbitmqctl -q add_vhost "$vh" >/dev/null
+  rabbitmqctl -q set_permissions -p "$vh" guest '.*' '.*' '.*' >/dev/null
   local db
   for db in orchestrator gateway context tracking; do
-    psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists atelier_${db}_e2e with (force)" \
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists atelier_${db}_$(db_suffix) with (force)" \
       >/dev/null 2>&1
   done
 }
@@ -103,8 +122,14 @@ SINK_PID=$!
 # The worker first: on SIGTERM it finishes its running steps (up to 30 s), which needs the gateway and
 # context-service it calls; stopped together, its steps failed and retried until the 20 s here ran out and every
 # phase ended with a kill -9.
+# PIDS holds every resident suite's processes as NAME#SUITE.
 stop_suite() {
-  if [ -n "${PIDS[agent-worker]:-}" ]; then stop_services agent-worker; unset 'PIDS[agent-worker]'; fi
+  local n workers=()
+  for n in "${!PIDS[@]}"; do [[ $n == agent-worker#* ]] && workers+=("$n"); done
+  if [ ${#workers[@]} -gt 0 ]; then
+    stop_services "${workers[@]}"
+    for n in "${workers[@]}"; do unset "PIDS[$n]"; done
+  fi
   stop_services "${!PIDS[@]}"
   PIDS=()
 }
@@ -119,23 +144,26 @@ stop_services() {
 }
 trap 'stop_suite; kill $SINK_PID 2>/dev/null || true' EXIT
 
-# start_suite LABEL ENV...: starts the five services with extra environment, waits until all are ready.
+# start_suite LABEL ENV...: starts suite SUITE's five services with extra environment (JVM flags and nice values
+# too: JAVA_OPTS_<SERVICE> or ATELIER_NICE_<SERVICE> among ENV apply to this suite), waits until all are ready.
 start_suite() {
   local label=$1; shift
   reset_state
   for entry in $SERVICES; do
-    local module=${entry%%:*} port=${entry##*:}
-    local opts
-    opts=$(atelier_java_opts "$module")
+    local module=${entry%%:*} port; port=$(port "${entry##*:}")
+    local opts nice_value
+    opts=$(env "$@" bash -c '. "$1/deploy/local/java-opts.sh" && atelier_java_opts "$2"' _ "$ROOT" "$module")
+    nice_value=$(env "$@" bash -c '. "$1/deploy/local/java-opts.sh" && atelier_nice "$2"' _ "$ROOT" "$module")
     local short=${module%-service}; short=${short#llm-}
-    env HTTP_PORT="$port" DB_URL="jdbc:postgresql://127.0.0.1:5432/atelier_${short}_e2e" \
-      RABBITMQ_VIRTUAL_HOST=atelier-bench CONTEXT_URL=http://127.0.0.1:17083 GATEWAY_URL=http://127.0.0.1:17082 \
+    env HTTP_PORT="$port" DB_URL="jdbc:postgresql://127.0.0.1:5432/atelier_${short}_$(db_suffix)" \
+      RABBITMQ_VIRTUAL_HOST="$(vhost)" CONTEXT_URL="http://127.0.0.1:$(port 17083)" \
+      GATEWAY_URL="http://127.0.0.1:$(port 17082)" \
       OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:17318 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
-      "$@" nice -n "$(atelier_nice "$module")" java $opts -jar "$ROOT/$module/target/quarkus-app/quarkus-run.jar" >"$LOGS/$label-$module.log" 2>&1 &
-    PIDS[$short]=$!
+      "$@" nice -n "$nice_value" java $opts -jar "$ROOT/$module/target/quarkus-app/quarkus-run.jar" >"$LOGS/$label-$module.log" 2>&1 &
+    PIDS[$short#$SUITE]=$!
   done
   for entry in $SERVICES; do
-    local port=${entry##*:}
+    local port; port=$(port "${entry##*:}")
     for i in $(seq 1 180); do
       curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port/q/health/ready" && break
       [ "$i" = 180 ] && { say "port $port not ready; see $LOGS"; exit 1; }
@@ -144,9 +172,18 @@ start_suite() {
   done
 }
 
-pids_arg() { local s="" n; for n in "${!PIDS[@]}"; do s="$s${s:+,}$n=${PIDS[$n]}"; done; echo "$s"; }
+# pids_arg [SUITE]: name=pid,... of one suite's processes (default: SUITE's).
+pids_arg() {
+  local s="" n want=${1:-$SUITE}
+  for n in "${!PIDS[@]}"; do [[ $n == *"#$want" ]] && s="$s${s:+,}${n%#*}=${PIDS[$n]}"; done
+  echo "$s"
+}
 
-export ORCHESTRATOR_URL=http://127.0.0.1:17080 WORKER_URL=http://127.0.0.1:17081
+# drive ARGS...: e2e.py against suite SUITE.
+drive() {
+  ORCHESTRATOR_URL="http://127.0.0.1:$(port 17080)" WORKER_URL="http://127.0.0.1:$(port 17081)" \
+    BENCH_DB_SUFFIX="$(db_suffix)" python3 "$ROOT/deploy/bench/e2e.py" "$@"
+}
 RESULTS="$OUT/results.jsonl"
 # throughput_phase NAME ENV...: starts the suite once, warms it up (the JIT keeps compiling for minutes on two
 # cores), then measures RUNS windows one after the other; the phase's figures are their medians.
@@ -157,10 +194,10 @@ throughput_phase() {
   say "$name: ${INFLIGHT} workflows in flight, ${WARMUP}s warm-up, then $RUNS windows of ${SECONDS_T}s"
   # Profiles cover the load only, not the start-up.
   [ "$PROFILE" = 0 ] || for n in "${!PIDS[@]}"; do jcmd "${PIDS[$n]}" JFR.start name=bench settings=profile >/dev/null; done
-  python3 "$ROOT/deploy/bench/e2e.py" throughput --label "$name" --pids "$(pids_arg)" --seconds "$SECONDS_T" \
+  drive throughput --label "$name" --pids "$(pids_arg)" --seconds "$SECONDS_T" \
     --windows "$RUNS" --warmup "$WARMUP" --inflight "$INFLIGHT" | tee -a "$RESULTS"
   [ "$PROFILE" = 0 ] || for n in "${!PIDS[@]}"; do
-    jcmd "${PIDS[$n]}" JFR.dump name=bench filename="$LOGS/$name-$n.jfr" >/dev/null
+    jcmd "${PIDS[$n]}" JFR.dump name=bench filename="$LOGS/$name-${n%#*}.jfr" >/dev/null
   done
   stop_suite
 }
@@ -171,24 +208,77 @@ latency_phase() {
   local name=$1; shift
   start_suite "$name" "$@"
   say "$name: ${LAT_WARMUP}s of throughput load to warm the suite, then 100 submissions/s for ${LAT_SECONDS}s"
-  python3 "$ROOT/deploy/bench/e2e.py" throughput --pids "$(pids_arg)" --windows 0 --warmup "$LAT_WARMUP" \
-    --inflight "$INFLIGHT"
-  python3 "$ROOT/deploy/bench/e2e.py" latency --label "$name" --pids "$(pids_arg)" --rate 100 \
+  drive throughput --pids "$(pids_arg)" --windows 0 --warmup "$LAT_WARMUP" --inflight "$INFLIGHT"
+  drive latency --label "$name" --pids "$(pids_arg)" --rate 100 \
     --seconds "$LAT_SECONDS" --server-spans "$LOGS/otlp-submits.txt" | tee -a "$RESULTS"
   stop_suite
 }
 
+# phase_env NAME: the environment that makes a throughput phase, one KEY=VALUE per line.
+phase_env() {
+  case "$1" in
+    zero) echo GATEWAY_SIMULATED_LATENCY=none ;;
+    notrace) printf '%s\n' GATEWAY_SIMULATED_LATENCY=none QUARKUS_OTEL_SDK_DISABLED=true ;;
+    llm) printf '%s\n' GATEWAY_SIMULATED_LATENCY=lognormal GATEWAY_SIMULATED_LATENCY_MEDIAN=800ms ;;
+    *) echo "--paired takes zero, notrace or llm, each optionally with :FILE, not $1" >&2; return 2 ;;
+  esac
+}
+
+# paired_run A,B: see --paired above.
+paired_run() {
+  local specs labels=() envs=() s spec name file extra round order
+  IFS=',' read -ra specs <<<"$1"
+  [ ${#specs[@]} = 2 ] || { echo "--paired takes two phases, A,B" >&2; exit 2; }
+  for s in 0 1; do
+    spec=${specs[$s]}; name=${spec%%:*}; file=""
+    [ "$name" = "$spec" ] || file=${spec#*:}
+    envs[$s]=$(phase_env "$name") || exit 2
+    if [ -n "$file" ]; then
+      [ -r "$file" ] || { echo "--paired: cannot read $file" >&2; exit 2; }
+      extra=$(grep -v '^[[:space:]]*\(#\|$\)' "$file" || true)
+      [ -z "$extra" ] || envs[$s]+=$'\n'$extra
+      name="$name:$(basename "$file")"
+    fi
+    labels[$s]=$name
+  done
+  [ "${labels[0]}" != "${labels[1]}" ] || { echo "--paired: the two sides need different labels" >&2; exit 2; }
+  PAIRED_LABELS="${labels[0]},${labels[1]}"
+  for s in 0 1; do
+    SUITE=$s
+    local env_lines; mapfile -t env_lines <<<"${envs[$s]}"
+    say "${labels[$s]}: starting suite $s (ports $(port 17080)-$(port 17084))"
+    start_suite "${labels[$s]}" "${env_lines[@]}"
+  done
+  for s in 0 1; do
+    SUITE=$s
+    say "${labels[$s]}: ${INFLIGHT} workflows in flight for ${WARMUP}s of warm-up"
+    drive throughput --pids "$(pids_arg)" --windows 0 --warmup "$WARMUP" --inflight "$INFLIGHT"
+  done
+  for round in $(seq 1 "$RUNS"); do
+    if [ $((round % 2)) = 1 ]; then order="0 1"; else order="1 0"; fi
+    for s in $order; do
+      SUITE=$s
+      say "round $round/$RUNS: ${labels[$s]}, ${RAMP}s ramp then ${SECONDS_T}s"
+      drive throughput --label "${labels[$s]}" --pids "$(pids_arg)" --idle-pids "$(pids_arg $((1 - s)))" \
+        --seconds "$SECONDS_T" --windows 1 --first-run "$round" --warmup "$RAMP" --inflight "$INFLIGHT" \
+        | tee -a "$RESULTS"
+    done
+  done
+  SUITE=0
+  stop_suite
+}
+
 IFS=',' read -ra PH <<<"$PHASES"
+[ -z "$PAIRED" ] || PH=(paired)
 for phase in "${PH[@]}"; do
   case "$phase" in
-    zero) throughput_phase zero GATEWAY_SIMULATED_LATENCY=none ;;
-    notrace) throughput_phase notrace GATEWAY_SIMULATED_LATENCY=none QUARKUS_OTEL_SDK_DISABLED=true ;;
+    paired) paired_run "$PAIRED" ;;
+    zero|notrace|llm) mapfile -t E < <(phase_env "$phase"); throughput_phase "$phase" "${E[@]}" ;;
     soak) SAVED="$RUNS $SECONDS_T $WARMUP"; RUNS=1; SECONDS_T=${SOAK_SECONDS:-600}; WARMUP=20
-      throughput_phase soak GATEWAY_SIMULATED_LATENCY=none
+      mapfile -t E < <(phase_env zero); throughput_phase soak "${E[@]}"
       read -r RUNS SECONDS_T WARMUP <<<"$SAVED" ;;
-    llm) throughput_phase llm GATEWAY_SIMULATED_LATENCY=lognormal GATEWAY_SIMULATED_LATENCY_MEDIAN=800ms ;;
-    latency) latency_phase latency GATEWAY_SIMULATED_LATENCY=none ;;
-    latency-llm) latency_phase latency-llm GATEWAY_SIMULATED_LATENCY=lognormal GATEWAY_SIMULATED_LATENCY_MEDIAN=800ms ;;
+    latency) mapfile -t E < <(phase_env zero); latency_phase latency "${E[@]}" ;;
+    latency-llm) mapfile -t E < <(phase_env llm); latency_phase latency-llm "${E[@]}" ;;
     perftest)
       say "perftest: RabbitMQ alone, persistent + confirms, quorum queue, 30 s"
       rabbitmqctl -q delete_vhost atelier-perftest >/dev/null 2>&1 || true
@@ -221,5 +311,5 @@ if [ "$PROFILE" = 1 ]; then
   say "profiles: $LOGS/*.top.txt"
 fi
 python3 "$ROOT/deploy/bench/summarize.py" "$RESULTS" "$OUT/results.json" "$ROOT/docs/benchmarks/end-to-end.md" \
-  "$STAMP" "$QUICK" "$RUNS" "$COMMAND"
+  "$STAMP" "$QUICK" "$RUNS" "$COMMAND" "$PAIRED_LABELS"
 say "results: $OUT/results.json, summary appended to docs/benchmarks/end-to-end.md"

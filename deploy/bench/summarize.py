@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Turns e2e.sh's results.jsonl into results.json (medians per phase) and appends a Markdown summary.
 
-Usage: summarize.py RESULTS.jsonl RESULTS.json END-TO-END.md STAMP QUICK RUNS [COMMAND]
+Usage: summarize.py RESULTS.jsonl RESULTS.json END-TO-END.md STAMP QUICK RUNS [COMMAND [PAIRED]]
+
+PAIRED (e2e.sh --paired) is "A,B", the labels of the two suites driven in alternate windows: the summary then also
+gives each round's A/B ratio and their median, the figure that the machine's drift does not move.
 """
 import json
 import os
@@ -60,7 +63,20 @@ def postgresql_per_step(r):
             "commits": {n: median([x["commits"].get(n) for x in r]) for n in names}}
 
 
-def main(src, dst, md, stamp, quick, runs, command=None):
+def paired_ratios(phases, a, b):
+    """Each round's A/B steps/s ratio (rounds where both sides ran a window) and the rounds' median."""
+    by_run = {name: {row["run"]: row["r"] for row in phases.get(name, [])} for name in (a, b)}
+    rounds = sorted(set(by_run[a]) & set(by_run[b]))
+    ratios = [round(by_run[a][n]["steps_per_s"] / by_run[b][n]["steps_per_s"], 4) for n in rounds
+              if by_run[b][n]["steps_per_s"]]
+    # The same for the machine's CPU per step (all processes): what the A side costs, B's cost taken as 1.
+    cpu = [round(by_run[a][n]["machine_cpu_ms_per_step"] / by_run[b][n]["machine_cpu_ms_per_step"], 4)
+           for n in rounds if by_run[a][n].get("machine_cpu_ms_per_step") and by_run[b][n].get("machine_cpu_ms_per_step")]
+    return {"a": a, "b": b, "ratios": ratios, "median_ratio": round(statistics.median(ratios), 4) if ratios else None,
+            "machine_cpu_ratios": cpu, "median_machine_cpu_ratio": round(statistics.median(cpu), 4) if cpu else None}
+
+
+def main(src, dst, md, stamp, quick, runs, command=None, paired=None):
     rows = [json.loads(line) for line in open(src) if line.strip()]
     phases = {}
     for row in rows:
@@ -68,7 +84,7 @@ def main(src, dst, md, stamp, quick, runs, command=None):
     summary = {"date": stamp, "quick": quick == "1", "runs": int(runs), "machine": machine(), "phases": {}}
     for name, rs in phases.items():
         r = [x["r"] for x in rs]
-        if name in ("zero", "notrace", "llm", "soak"):
+        if all("inflight" in x for x in r):  # throughput windows (zero, notrace, llm, soak, --paired's labels)
             cpu_names = sorted({n for x in r for n in x["cpu_percent"]})
             summary["phases"][name] = {
                 "steps_per_s": median([x["steps_per_s"] for x in r]),
@@ -92,29 +108,52 @@ def main(src, dst, md, stamp, quick, runs, command=None):
                 "postgresql_per_step": postgresql_per_step(r),
                 "load": [x["load"] for x in rs],
             }
+            idle = [x["idle_suite_cpu_percent"] for x in r if "idle_suite_cpu_percent" in x]
+            if idle:
+                summary["phases"][name]["idle_suite_cpu_percent"] = median(idle)
         else:
             summary["phases"][name] = dict(r[0], load=rs[0]["load"])
     p = summary["phases"]
+    if paired:
+        summary["paired"] = paired_ratios(phases, *paired.split(","))
     if "zero" in p and "notrace" in p and p["notrace"]["steps_per_s"]:
         summary["tracing_cost_percent"] = round((1 - p["zero"]["steps_per_s"] / p["notrace"]["steps_per_s"]) * 100, 1)
+        pr = summary.get("paired")
+        if pr and {pr["a"], pr["b"]} == {"zero", "notrace"} and pr["median_ratio"]:
+            ratio = pr["median_ratio"] if pr["a"] == "zero" else 1 / pr["median_ratio"]
+            summary["tracing_cost_paired_percent"] = round((1 - ratio) * 100, 1)
     if "zero" in p and "perftest" in p and p["perftest"].get("msg_per_s"):
         summary["steps_per_broker_msg_ceiling"] = round(p["zero"]["steps_per_s"] / p["perftest"]["msg_per_s"], 4)
     with open(dst, "w") as f:
         json.dump(summary, f, indent=2)
 
     m = summary["machine"]
+    how = (f"{runs} rounds of one window per side, two suites resident, driven alternately" if paired
+           else f"Medians of {runs} measured window(s), one suite per phase")
     lines = [f"\n## Run {stamp}{' (quick)' if summary['quick'] else ''}\n",
              f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['mem_gb']} GiB, {m['java']}, "
-             f"{describe_postgresql(m.get('postgresql'))}. Medians of {runs} measured window(s), one suite per phase; "
+             f"{describe_postgresql(m.get('postgresql'))}. {how}; "
              f"command: `{command or 'deploy/bench/e2e.sh' + (' --quick' if summary['quick'] else '')}`; raw: "
              f"`deploy/bench/results/{stamp}/results.json`.\n"]
-    if any(name in p for name in ("zero", "notrace", "llm", "soak")):
-        lines += ["| phase | steps/s | workflows/s | CPU ms/step | load (1/5/15 min) |", "|---|---|---|---|---|"]
-    for name in ("zero", "notrace", "llm", "soak"):
-        if name in p:
-            x = p[name]
-            lines.append(f"| {name} | {x['steps_per_s']} | {x['workflows_per_s']} | {x['cpu_ms_per_step']} | "
-                         f"{'; '.join(x['load'])} |")
+    throughput_names = [n for n in p if "per_run_steps_per_s" in p[n]]
+    if throughput_names:
+        lines += ["| phase | steps/s | workflows/s | CPU ms/step | machine CPU ms/step | load (1/5/15 min) |",
+                  "|---|---|---|---|---|---|"]
+    for name in throughput_names:
+        x = p[name]
+        lines.append(f"| {name} | {x['steps_per_s']} | {x['workflows_per_s']} | {x['cpu_ms_per_step']} | "
+                     f"{x['machine_cpu_ms_per_step']} | {'; '.join(x['load'])} |")
+    pr = summary.get("paired")
+    if pr and pr["ratios"]:
+        idle = {n: p[n].get("idle_suite_cpu_percent") for n in (pr["a"], pr["b"])}
+        lines.append(f"\nPaired: steps/s of {pr['a']} / {pr['b']} per round: "
+                     + ", ".join(f"{r:.3f}" for r in pr["ratios"])
+                     + f"; median {pr['median_ratio']:.3f}"
+                     + (f"; the machine's CPU per step, {pr['a']} / {pr['b']}: "
+                        + ", ".join(f"{r:.3f}" for r in pr["machine_cpu_ratios"])
+                        + f", median {pr['median_machine_cpu_ratio']:.3f}" if pr["machine_cpu_ratios"] else "")
+                     + (f" (the other, idle suite meanwhile: {idle[pr['a']]} and {idle[pr['b']]} % of one core)"
+                        if None not in idle.values() else "") + ".")
     if "zero" in p:
         lines.append("\nCPU share per process (zero, % of one core): " +
                      ", ".join(f"{n} {v}" for n, v in p["zero"]["cpu_percent"].items()))
@@ -149,7 +188,9 @@ def main(src, dst, md, stamp, quick, runs, command=None):
     if "tracing_cost_percent" in summary:
         z, n = p["zero"], p["notrace"]
         sink = z["infra_cpu_ms_per_step"].get("otlp-sink")
-        lines.append(f"\nTracing cost: {summary['tracing_cost_percent']} % of throughput (zero vs notrace); the "
+        lines.append(f"\nTracing cost: {summary['tracing_cost_percent']} % of throughput (zero vs notrace, medians)"
+                     + (f", {summary['tracing_cost_paired_percent']} % as the median of the rounds' ratios"
+                        if "tracing_cost_paired_percent" in summary else "") + "; the "
                      f"services' CPU per step {z['cpu_ms_per_step']} vs {n['cpu_ms_per_step']} ms" +
                      (f", the OTLP sink (a collector's stand-in on the same cores) {sink} ms per step" if sink else "") +
                      (f"; machine CPU busy {z['machine_cpu_busy_percent']} vs {n['machine_cpu_busy_percent']} %"
@@ -191,4 +232,4 @@ def main(src, dst, md, stamp, quick, runs, command=None):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:8])
+    main(*[a or None for a in sys.argv[1:9]])
