@@ -122,8 +122,10 @@ class AgentWorkerTest {
     assertThat(call.getHeader("X-Atelier-Agent")).isEqualTo("architect");
     assertThat(call.getHeader("X-Atelier-Conversation-Id")).isEqualTo(workflowId + ":design");
     assertThat(call.getHeader("Authorization")).isEqualTo("Bearer atelier-local-key");
-    // The attribution also travels as W3C baggage.
-    assertThat(call.getHeader("baggage")).contains("atelier.step.id=" + step.stepId());
+    // In these headers only: not as W3C baggage, which every service would decode for nothing and
+    // pass on (the team and budget with it) to whatever it calls. The trace itself does travel.
+    assertThat(call.containsHeader("baggage")).isFalse();
+    assertThat(call.getHeader("traceparent")).isNotBlank();
 
     String renderedInput = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(analysis);
     ObjectNode expected = JSON.createObjectNode();

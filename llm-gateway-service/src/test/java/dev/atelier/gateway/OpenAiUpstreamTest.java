@@ -178,6 +178,49 @@ class OpenAiUpstreamTest {
   }
 
   @Test
+  void theCallersBaggageDoesNotGoUpstreamButItsTraceDoes() {
+    String marker = marker();
+    upstream.stubFor(
+        post(urlEqualTo(PATH))
+            .withRequestBody(containing(marker))
+            .willReturn(
+                aResponse()
+                    .withHeader("Content-Type", "application/json")
+                    .withBody(
+                        """
+                        {"id":"chatcmpl-bag","object":"chat.completion","created":1745000000,
+                         "model":"o4-mini","choices":[{"index":0,"message":{"role":"assistant",
+                         "content":"ok"},"finish_reason":"stop"}],
+                         "usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}\
+                        """)));
+    UUID workflowId = UUID.randomUUID();
+    String traceId = UUID.randomUUID().toString().replace("-", "");
+
+    Response response =
+        given()
+            .header("Authorization", KEY)
+            .header("traceparent", "00-" + traceId + "-00f067aa0ba902b7-01")
+            // What a caller may propagate inside its own system: who it is, what it may spend.
+            .header(
+                "baggage",
+                "atelier.workflow_id=" + workflowId + ",atelier.team=team-a,internal.tenant=acme")
+            .contentType(ContentType.JSON)
+            .body(request("o4-mini", marker, false, null))
+            .post(PATH);
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    // The baggage still attributes the call...
+    assertThat(onlyRecord(workflowId).traceId()).isEqualTo(traceId);
+    // ...but the provider is outside: it gets the trace to correlate with, not the baggage.
+    LoggedRequest sent =
+        upstream
+            .findAll(postRequestedFor(urlEqualTo(PATH)).withRequestBody(containing(marker)))
+            .get(0);
+    assertThat(sent.getHeader("traceparent")).contains(traceId);
+    assertThat(sent.containsHeader("baggage")).isFalse();
+  }
+
+  @Test
   void aModelNameWithControlCharactersFromTheProviderIsRecordedWithoutThem() {
     String marker = marker();
     // JSON escapes for NUL and BEL inside the provider's model name.

@@ -77,8 +77,8 @@ public class StepRunner {
   }
 
   /**
-   * Runs the step inside its {@code invoke_agent} span, with the step's attribution in the
-   * context's baggage so every outbound call carries it.
+   * Runs the step inside its {@code invoke_agent} span, with the step's attribution in the context
+   * so every outbound call carries it (as headers).
    */
   public StepOutcome run(StepRequested step) {
     String role = step.agent() == null ? null : step.agent().role();

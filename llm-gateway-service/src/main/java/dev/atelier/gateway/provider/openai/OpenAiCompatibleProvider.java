@@ -52,7 +52,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * a thread, a streamed answer is relayed chunk by chunk as the network delivers it (the REST client
  * would re-frame server-sent events), and the bytes of a plain answer go back to the caller
  * untouched. Vert.x's own tracing of this client is off; the provider opens the HTTP client span
- * itself, as a child of the call's {@code chat} span, and propagates it in {@code traceparent}.
+ * itself, as a child of the call's {@code chat} span, and propagates it in {@code traceparent}
+ * (never the caller's baggage).
  */
 @ApplicationScoped
 public class OpenAiCompatibleProvider implements Provider {
@@ -226,7 +227,7 @@ public class OpenAiCompatibleProvider implements Provider {
                         }
                       });
                   client
-                      .request(options(span, trace, uri, "application/json"))
+                      .request(options(span, uri, "application/json"))
                       .compose(
                           req -> {
                             sent.set(req);
@@ -304,11 +305,7 @@ public class OpenAiCompatibleProvider implements Provider {
         });
     client
         .request(
-            options(
-                span,
-                call.trace(),
-                path,
-                call.request().stream() ? "text/event-stream" : "application/json"))
+            options(span, path, call.request().stream() ? "text/event-stream" : "application/json"))
         .compose(
             req -> {
               sent.set(req);
@@ -517,7 +514,7 @@ public class OpenAiCompatibleProvider implements Provider {
     return call.request().upstreamBody(mapper, call.upstreamModel());
   }
 
-  private RequestOptions options(Span span, Context trace, String uri, String accept) {
+  private RequestOptions options(Span span, String uri, String accept) {
     RequestOptions options =
         new RequestOptions()
             .setMethod(HttpMethod.POST)
@@ -529,8 +526,10 @@ public class OpenAiCompatibleProvider implements Provider {
             .putHeader("Content-Type", "application/json")
             .putHeader("Accept", accept)
             .putHeader("Authorization", "Bearer " + apiKey.orElseThrow());
+    // The span alone, not the caller's context: the provider is outside Atelier, and the caller's
+    // W3C baggage (its team, workflow, anything it propagates internally) must not reach it.
     Map<String, Object> carrier = new HashMap<>();
-    traces.inject(trace.with(span), carrier);
+    traces.inject(Context.root().with(span), carrier);
     carrier.forEach((k, v) -> options.putHeader(k, String.valueOf(v)));
     return options;
   }
