@@ -28,7 +28,8 @@
 # window each (A then B in odd rounds, B then A in even ones), after a 20 s ramp (BENCH_RAMP). The machine's own
 # drift (one phase has run 89-125 steps/s within 25 minutes here) then falls out of each round's ratio; the summary
 # gives the median of the rounds' ratios. Either side may be NAME:FILE, FILE holding KEY=VALUE lines added to that
-# suite's environment (e.g. JAVA_OPTS_AGENT_WORKER_SERVICE=-Xmn24m ...), labelled NAME:<FILE's base name>.
+# suite's environment (e.g. JAVA_OPTS_AGENT_WORKER_SERVICE=-Xmn24m ...), labelled NAME:<FILE's base name>. About 30
+# minutes with the defaults.
 # --profile records a JFR profile of every service (logs/<phase>-<service>.jfr) and prints the hottest
 # methods per service (deploy/bench/jfr-top.sh); profiled runs are slower, so do not quote their figures.
 #
@@ -60,7 +61,7 @@ while [ $# -gt 0 ]; do
     --phases) PHASES=$2; shift ;;
     --profile) PROFILE=1 ;;
     --paired) PAIRED=$2; shift ;;
-    -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,43p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
