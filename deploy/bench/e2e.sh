@@ -61,7 +61,7 @@ while [ $# -gt 0 ]; do
     --phases) PHASES=$2; shift ;;
     --profile) PROFILE=1 ;;
     --paired) PAIRED=$2; shift ;;
-    -h|--help) sed -n '2,43p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
