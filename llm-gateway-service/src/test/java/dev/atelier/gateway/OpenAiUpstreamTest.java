@@ -120,6 +120,15 @@ class OpenAiUpstreamTest {
     return "marker-" + UUID.randomUUID();
   }
 
+  /** The provider answers {@code answer} (JSON, 200) to requests carrying {@code marker}. */
+  private void answerWith(String marker, String answer) {
+    upstream.stubFor(
+        post(urlEqualTo(PATH))
+            .withRequestBody(containing(marker))
+            .willReturn(
+                aResponse().withHeader("Content-Type", "application/json").withBody(answer)));
+  }
+
   @Test
   void cachedAndReasoningTokensAreMeteredAndTheBodyPassesThrough() throws Exception {
     String marker = marker();
@@ -132,11 +141,7 @@ class OpenAiUpstreamTest {
          "usage":{"prompt_tokens":1200,"completion_tokens":300,"total_tokens":1500,
            "prompt_tokens_details":{"cached_tokens":1024,"audio_tokens":0},
            "completion_tokens_details":{"reasoning_tokens":128,"audio_tokens":0}}}""";
-    upstream.stubFor(
-        post(urlEqualTo(PATH))
-            .withRequestBody(containing(marker))
-            .willReturn(
-                aResponse().withHeader("Content-Type", "application/json").withBody(answer)));
+    answerWith(marker, answer);
     UUID workflowId = UUID.randomUUID();
     String body = request("o4-mini", marker, false, null);
 
@@ -180,19 +185,13 @@ class OpenAiUpstreamTest {
   @Test
   void theCallersBaggageDoesNotGoUpstreamButItsTraceDoes() {
     String marker = marker();
-    upstream.stubFor(
-        post(urlEqualTo(PATH))
-            .withRequestBody(containing(marker))
-            .willReturn(
-                aResponse()
-                    .withHeader("Content-Type", "application/json")
-                    .withBody(
-                        """
-                        {"id":"chatcmpl-bag","object":"chat.completion","created":1745000000,
-                         "model":"o4-mini","choices":[{"index":0,"message":{"role":"assistant",
-                         "content":"ok"},"finish_reason":"stop"}],
-                         "usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}\
-                        """)));
+    answerWith(
+        marker,
+        """
+        {"id":"chatcmpl-bag","object":"chat.completion","created":1745000000,
+         "model":"o4-mini","choices":[{"index":0,"message":{"role":"assistant",
+         "content":"ok"},"finish_reason":"stop"}],
+         "usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}""");
     UUID workflowId = UUID.randomUUID();
     String traceId = UUID.randomUUID().toString().replace("-", "");
 
@@ -231,11 +230,7 @@ class OpenAiUpstreamTest {
          "choices":[{"index":0,"message":{"role":"assistant","content":"ok"},
            "finish_reason":"stop"}],
          "usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}""";
-    upstream.stubFor(
-        post(urlEqualTo(PATH))
-            .withRequestBody(containing(marker))
-            .willReturn(
-                aResponse().withHeader("Content-Type", "application/json").withBody(answer)));
+    answerWith(marker, answer);
     UUID workflowId = UUID.randomUUID();
 
     Response response = call(workflowId, request("o4-mini", marker, false, null));
