@@ -7,6 +7,7 @@ import dev.atelier.contracts.BudgetThresholdCrossed;
 import dev.atelier.contracts.EventCodec;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.Topology;
+import dev.atelier.kit.db.Plans;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
 import java.sql.Array;
@@ -124,7 +125,8 @@ public class PendingRecordRepository {
 
   /**
    * Locks and returns the oldest spooled records; other replicas skip the locked rows. Call inside
-   * a transaction that also deletes what was published.
+   * a transaction that also deletes what was published. Planned at every execution, as {@link
+   * #delete} is.
    */
   public List<Pending> lockOldest(int limit) throws SQLException {
     String sql =
@@ -133,7 +135,7 @@ public class PendingRecordRepository {
             + " limit ? for update skip locked";
     List<Pending> found = new ArrayList<>();
     try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
+        PreparedStatement ps = Plans.planEachExecution(c.prepareStatement(sql))) {
       ps.setInt(1, limit);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
@@ -153,10 +155,16 @@ public class PendingRecordRepository {
     return found;
   }
 
+  /**
+   * Deletes published records. This statement and {@link #markFailed} are planned at every
+   * execution (see {@link Plans}): the spool is nearly empty most of the time and thousands of rows
+   * long after a broker outage, and a plan cached while it was small scans all of them.
+   */
   public void delete(List<UUID> eventIds) throws SQLException {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
-            c.prepareStatement("delete from pending_call_record where event_id = any(?)")) {
+            Plans.planEachExecution(
+                c.prepareStatement("delete from pending_call_record where event_id = any(?)"))) {
       Array ids = c.createArrayOf("uuid", eventIds.toArray());
       ps.setArray(1, ids);
       ps.executeUpdate();
@@ -166,9 +174,10 @@ public class PendingRecordRepository {
   public void markFailed(List<UUID> eventIds, String error) throws SQLException {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
-            c.prepareStatement(
-                "update pending_call_record set attempts = attempts + 1, last_error = ?"
-                    + " where event_id = any(?)")) {
+            Plans.planEachExecution(
+                c.prepareStatement(
+                    "update pending_call_record set attempts = attempts + 1, last_error = ?"
+                        + " where event_id = any(?)"))) {
       ps.setString(1, error);
       ps.setArray(2, c.createArrayOf("uuid", eventIds.toArray()));
       ps.executeUpdate();

@@ -2,6 +2,7 @@ package dev.atelier.orchestrator.repository;
 
 import dev.atelier.contracts.AtelierEvent;
 import dev.atelier.contracts.EventCodec;
+import dev.atelier.kit.db.Plans;
 import jakarta.inject.Singleton;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -78,7 +79,8 @@ public class OutboxRepository {
 
   /**
    * Locks up to {@code limit} due rows, oldest first. Rows another relay holds are skipped, so
-   * relays of several replicas share the work without publishing a row twice at once.
+   * relays of several replicas share the work without publishing a row twice at once. Planned at
+   * every execution, as {@link #delete} is.
    */
   public List<Row> lockDue(int limit) {
     String sql =
@@ -87,7 +89,7 @@ public class OutboxRepository {
             + " trace_headers::text as trace_headers, publish_attempts from outbox"
             + " where next_attempt_at <= now() order by id limit ? for update skip locked";
     try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
+        PreparedStatement ps = Plans.planEachExecution(c.prepareStatement(sql))) {
       ps.setInt(1, limit);
       List<Row> rows = new ArrayList<>();
       try (ResultSet rs = ps.executeQuery()) {
@@ -113,12 +115,18 @@ public class OutboxRepository {
     }
   }
 
+  /**
+   * Deletes published rows. Planned at every execution (see {@link Plans}): the outbox is nearly
+   * empty one moment and thousands of rows long the next (a burst, a broker outage, dead rows
+   * waiting for a vacuum), and a plan cached while it was small scans all of them.
+   */
   public void delete(List<Long> ids) {
     if (ids.isEmpty()) {
       return;
     }
     try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement("delete from outbox where id = any(?)")) {
+        PreparedStatement ps =
+            Plans.planEachExecution(c.prepareStatement("delete from outbox where id = any(?)"))) {
       ps.setArray(1, c.createArrayOf("bigint", ids.toArray()));
       ps.executeUpdate();
     } catch (SQLException e) {
