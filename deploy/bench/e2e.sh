@@ -28,8 +28,10 @@
 # window each (A then B in odd rounds, B then A in even ones), after a 20 s ramp (BENCH_RAMP). The machine's own
 # drift (one phase has run 89-125 steps/s within 25 minutes here) then falls out of each round's ratio; the summary
 # gives the median of the rounds' ratios. Either side may be NAME:FILE, FILE holding KEY=VALUE lines added to that
-# suite's environment (e.g. JAVA_OPTS_AGENT_WORKER_SERVICE=-Xmn24m ...), labelled NAME:<FILE's base name>. About 30
-# minutes with the defaults.
+# suite's environment (e.g. JAVA_OPTS_AGENT_WORKER_SERVICE=-Xmn24m ...), labelled NAME:<FILE's base name>; the line
+# ATELIER_BUILD=DIR runs that suite from another checkout's build (DIR/<service>/target/quarkus-app), so two
+# commits compare side by side (git worktree add DIR COMMIT; ./mvnw -q package -DskipTests -pl '!system-tests' in
+# DIR). About 30 minutes with the defaults.
 # --profile records a JFR profile of every service (logs/<phase>-<service>.jfr) and prints the hottest
 # methods per service (deploy/bench/jfr-top.sh); profiled runs are slower, so do not quote their figures.
 #
@@ -61,7 +63,7 @@ while [ $# -gt 0 ]; do
     --phases) PHASES=$2; shift ;;
     --profile) PROFILE=1 ;;
     --paired) PAIRED=$2; shift ;;
-    -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -149,6 +151,13 @@ trap 'stop_suite; kill $SINK_PID 2>/dev/null || true' EXIT
 # too: JAVA_OPTS_<SERVICE> or ATELIER_NICE_<SERVICE> among ENV apply to this suite), waits until all are ready.
 start_suite() {
   local label=$1; shift
+  local build=$ROOT kv
+  for kv in "$@"; do case "$kv" in ATELIER_BUILD=*) build=${kv#ATELIER_BUILD=} ;; esac; done
+  for entry in $SERVICES; do
+    [ -f "$build/${entry%%:*}/target/quarkus-app/quarkus-run.jar" ] \
+      || { say "no build of ${entry%%:*} in $build"; exit 2; }
+  done
+  [ "$build" = "$ROOT" ] || say "$label runs the build in $build ($(git -C "$build" log -1 --format='%h %s' | cut -c1-72))"
   reset_state
   for entry in $SERVICES; do
     local module=${entry%%:*} port; port=$(port "${entry##*:}")
@@ -160,7 +169,7 @@ start_suite() {
       RABBITMQ_VIRTUAL_HOST="$(vhost)" CONTEXT_URL="http://127.0.0.1:$(port 17083)" \
       GATEWAY_URL="http://127.0.0.1:$(port 17082)" \
       OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:17318 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
-      "$@" nice -n "$nice_value" java $opts -jar "$ROOT/$module/target/quarkus-app/quarkus-run.jar" >"$LOGS/$label-$module.log" 2>&1 &
+      "$@" nice -n "$nice_value" java $opts -jar "$build/$module/target/quarkus-app/quarkus-run.jar" >"$LOGS/$label-$module.log" 2>&1 &
     PIDS[$short#$SUITE]=$!
   done
   for entry in $SERVICES; do

@@ -3,6 +3,7 @@ package dev.atelier.gateway.budget;
 import dev.atelier.contracts.BudgetThresholdCrossed;
 import dev.atelier.contracts.Topology;
 import dev.atelier.gateway.messaging.PendingRecordRepository;
+import dev.atelier.kit.db.Plans;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
 import java.math.BigDecimal;
@@ -202,7 +203,8 @@ public class BudgetRepository {
    * Settles a call: releases its reservations and adds its actual cost to the period each was made
    * in, in one transaction, so a settlement is applied exactly once (a second one finds no
    * reservation) and never partially. Thresholds the new spend reaches are recorded in the same
-   * transaction, with their event in the outbox.
+   * transaction, with their event in the outbox. Reservations come and go with every call, so this
+   * and {@link #expire} are planned at every execution (see {@link Plans}).
    */
   @Transactional(rollbackOn = Exception.class)
   public Settled settle(UUID callId, BigDecimal actualUsd) throws SQLException {
@@ -211,7 +213,7 @@ public class BudgetRepository {
             + " returning budget_id, period_start, amount_usd";
     List<Charge> charges = new ArrayList<>();
     try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
+        PreparedStatement ps = Plans.planEachExecution(c.prepareStatement(sql))) {
       ps.setObject(1, callId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
@@ -238,7 +240,7 @@ public class BudgetRepository {
             + " returning budget_id, period_start, amount_usd";
     Map<String, Charge> charges = new LinkedHashMap<>();
     try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
+        PreparedStatement ps = Plans.planEachExecution(c.prepareStatement(sql))) {
       ps.setObject(1, utc(now));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
