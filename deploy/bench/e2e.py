@@ -4,7 +4,7 @@
   e2e.py throughput --seconds S --windows W --inflight N
       keep N workflows in flight; after --warmup seconds, W measured windows of S seconds one after the other:
       steps/s and workflows/s, CPU and RSS per process, broker and database CPU, broker messages per step,
-      WAL kB and commits per step
+      WAL kB and commits per step, sequential scans per step of each table
   e2e.py latency --rate R --seconds S
       open-loop R submissions/s for S seconds while they run; p50/p95/p99 of POST /api/v1/workflows as the driver
       saw it and, with --server-spans (the OTLP sink's submission timings), as the orchestrator's server span did
@@ -173,19 +173,38 @@ def psql_rows(sql, database="postgres"):
 
 
 def database_counters():
-    """PostgreSQL's WAL position in bytes ("wal") and the commits of each e2e database so far, or None."""
+    """PostgreSQL's WAL position in bytes ("wal"), the commits of each e2e database so far, and each of their
+    tables' sequential scans with its size in pages ("scans": {"database.table": [scans, pages]}); or None."""
     rows = psql_rows("select 'wal', pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint union all"
                      f" select substring(datname from '^atelier_(.*)_{DB_SUFFIX}$'), xact_commit"
                      f" from pg_stat_database where datname ~ '^atelier_.*_{DB_SUFFIX}$'")
-    return None if rows is None else {name: int(value) for name, value in rows}
+    if rows is None:
+        return None
+    counters = {name: int(value) for name, value in rows}
+    scans = {}
+    for name in [n for n in counters if n != "wal"]:
+        for table, count, pages in psql_rows("select relname, seq_scan, pg_relation_size(relid) / 8192"
+                                             " from pg_stat_user_tables",
+                                             f"atelier_{name}_{DB_SUFFIX}") or []:
+            scans[f"{name}.{table}"] = [int(count), int(pages)]
+    counters["scans"] = scans
+    return counters
 
 
 def per_step(before, after, steps):
-    """What a step wrote to PostgreSQL: WAL kB and commits per database (other databases' commits excluded)."""
+    """What a step wrote to PostgreSQL: WAL kB and commits per database (other databases' commits excluded); and
+    the tables read whole (sequential scans per step, at least 0.01, with the table's pages at the window's end):
+    a scan of a table that grows with the run is a missing index or a bad plan, as the outbox relay's was."""
     if not steps or not before or not after:
         return None
-    commits = {n: round((after[n] - before.get(n, 0)) / steps, 2) for n in after if n != "wal"}
-    return {"wal_kb": round((after["wal"] - before["wal"]) / 1024 / steps, 2), "commits": commits}
+    commits = {n: round((after[n] - before.get(n, 0)) / steps, 2) for n in after if n not in ("wal", "scans")}
+    scans = {}
+    for table, (count, pages) in after["scans"].items():
+        per = (count - before["scans"].get(table, [0])[0]) / steps
+        if per >= 0.01:
+            scans[table] = {"per_step": round(per, 2), "pages": pages}
+    return {"wal_kb": round((after["wal"] - before["wal"]) / 1024 / steps, 2), "commits": commits,
+            "sequential_scans": scans}
 
 
 class Processes:

@@ -41,7 +41,8 @@
 # JAVA_OPTS_<SERVICE> or JAVA_OPTS, ATELIER_NICE_<SERVICE> or ATELIER_NICE override them, and are recorded with the
 # command in the results).
 # Results: deploy/bench/results/<UTC time>/results.json and a summary appended to docs/benchmarks/end-to-end.md,
-# with the machine and PostgreSQL's settings; each throughput window also gives the WAL kB and commits per step.
+# with the machine and PostgreSQL's settings; each throughput window also gives the WAL kB and commits per step,
+# and the tables read whole (sequential scans per step and the table's size).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -63,7 +64,7 @@ while [ $# -gt 0 ]; do
     --phases) PHASES=$2; shift ;;
     --profile) PROFILE=1 ;;
     --paired) PAIRED=$2; shift ;;
-    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift

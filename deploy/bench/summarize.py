@@ -59,8 +59,14 @@ def postgresql_per_step(r):
     if not r:
         return None
     names = sorted({n for x in r for n in x["commits"]})
+    # Tables read whole: median scans per step over the windows (0 where a window had too few), largest size.
+    tables = sorted({t for x in r for t in x.get("sequential_scans", {})})
+    scans = {t: {"per_step": median([x.get("sequential_scans", {}).get(t, {}).get("per_step", 0) for x in r]),
+                 "pages": max(x.get("sequential_scans", {}).get(t, {}).get("pages", 0) for x in r)}
+             for t in tables}
     return {"wal_kb": median([x["wal_kb"] for x in r]),
-            "commits": {n: median([x["commits"].get(n) for x in r]) for n in names}}
+            "commits": {n: median([x["commits"].get(n) for x in r]) for n in names},
+            **({"sequential_scans": scans} if any("sequential_scans" in x for x in r) else {})}
 
 
 def paired_ratios(phases, a, b):
@@ -170,8 +176,12 @@ def main(src, dst, md, stamp, quick, runs, command=None, paired=None):
                           if p[name]["broker_messages_per_step"] else "") + ".")
             db = p[name].get("postgresql_per_step")
             if db:
+                scans = {t: v for t, v in db.get("sequential_scans", {}).items() if v["per_step"] >= 0.01}
                 lines.append(f"\nWhat a step writes ({name}): {db['wal_kb']} kB of WAL; commits per step: " +
-                             ", ".join(f"{n} {v}" for n, v in db["commits"].items()) + ".")
+                             ", ".join(f"{n} {v}" for n, v in db["commits"].items()) +
+                             ("; tables read whole (sequential scans per step, the table's pages): " +
+                              (", ".join(f"{t} {v['per_step']} ({v['pages']})" for t, v in scans.items())
+                               if scans else "none") if "sequential_scans" in db else "") + ".")
             break
     if "soak" in p:
         lines.append("\nSoak (zero, one run): RSS first -> last MB: " + ", ".join(
