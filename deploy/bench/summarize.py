@@ -176,12 +176,14 @@ def main(src, dst, md, stamp, quick, runs, command=None, paired=None):
                           if p[name]["broker_messages_per_step"] else "") + ".")
             db = p[name].get("postgresql_per_step")
             if db:
-                scans = {t: v for t, v in db.get("sequential_scans", {}).items() if v["per_step"] >= 0.01}
+                whole = ""
+                if "sequential_scans" in db:
+                    scans = [f"{t} {v['per_step']} ({v['pages']})" for t, v in db["sequential_scans"].items()
+                             if v["per_step"] >= 0.01]
+                    whole = ("; tables read whole (sequential scans per step, the table's pages): " +
+                             (", ".join(scans) or "none"))
                 lines.append(f"\nWhat a step writes ({name}): {db['wal_kb']} kB of WAL; commits per step: " +
-                             ", ".join(f"{n} {v}" for n, v in db["commits"].items()) +
-                             ("; tables read whole (sequential scans per step, the table's pages): " +
-                              (", ".join(f"{t} {v['per_step']} ({v['pages']})" for t, v in scans.items())
-                               if scans else "none") if "sequential_scans" in db else "") + ".")
+                             ", ".join(f"{n} {v}" for n, v in db["commits"].items()) + whole + ".")
             break
     if "soak" in p:
         lines.append("\nSoak (zero, one run): RSS first -> last MB: " + ", ".join(

@@ -11,6 +11,7 @@ import dev.atelier.contracts.Headers;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.gateway.budget.BudgetRepository;
 import dev.atelier.kit.amqp.RabbitBroker;
+import dev.atelier.kit.db.ShadowTable;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
@@ -385,53 +386,28 @@ class BudgetScopesTest {
     // One transaction, so the repository works on this connection; rolled back at the end.
     QuarkusTransaction.begin();
     try (Connection c = dataSource.getConnection()) {
-      // No reservation, and analysed so: a temporary table of the same definition comes first in
-      // this connection's search path.
-      execute(
-          c,
-          "create temporary table budget_reservation (like public.budget_reservation including"
-              + " all) on commit drop");
-      execute(c, "analyze budget_reservation");
+      // No reservation, and analysed so.
+      ShadowTable shadow = ShadowTable.of(c, "budget_reservation");
+      shadow.analyse();
       for (int i = 0; i < 15; i++) {
         budgetRepository.settle(UUID.randomUUID(), BigDecimal.ONE);
         budgetRepository.expire(Instant.now());
       }
       // Then many calls in flight.
-      execute(
-          c,
-          "insert into budget_reservation (call_id, budget_id, period_start, amount_usd,"
-              + " expires_at) select gen_random_uuid(), gen_random_uuid(), now(), 0.01,"
-              + " now() + interval '1 hour' from generate_series(1, 20000)");
-      long scansBefore = sequentialScans(c);
+      shadow.fill(
+          20000,
+          "call_id, budget_id, period_start, amount_usd, expires_at",
+          "gen_random_uuid(), gen_random_uuid(), now(), 0.01, now() + interval '1 hour'");
+      long scansBefore = shadow.sequentialScans();
       budgetRepository.settle(UUID.randomUUID(), BigDecimal.ONE);
       budgetRepository.expire(Instant.now());
 
-      assertThat(sequentialScans(c))
+      assertThat(shadow.sequentialScans())
           .as("sequential scans of the reservations")
           .isEqualTo(scansBefore);
-      assertThat(count(c, "select count(*) from budget_reservation")).isEqualTo(20000);
+      assertThat(shadow.rows()).isEqualTo(20000);
     } finally {
       QuarkusTransaction.rollback();
-    }
-  }
-
-  private static long sequentialScans(Connection c) throws Exception {
-    return count(
-        c,
-        "select seq_scan from pg_stat_xact_all_tables where relid = 'budget_reservation'::regclass");
-  }
-
-  private static long count(Connection c, String sql) throws Exception {
-    try (PreparedStatement ps = c.prepareStatement(sql);
-        ResultSet rs = ps.executeQuery()) {
-      assertThat(rs.next()).isTrue();
-      return rs.getLong(1);
-    }
-  }
-
-  private static void execute(Connection c, String sql) throws Exception {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.execute();
     }
   }
 

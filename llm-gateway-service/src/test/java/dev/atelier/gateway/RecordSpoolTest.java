@@ -7,6 +7,7 @@ import dev.atelier.contracts.EventCodec;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.gateway.messaging.PendingRecordRepository;
 import dev.atelier.kit.amqp.RabbitBroker;
+import dev.atelier.kit.db.ShadowTable;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
@@ -66,36 +67,31 @@ class RecordSpoolTest {
     // One transaction, so the repository works on this connection; rolled back at the end.
     QuarkusTransaction.begin();
     try (Connection c = dataSource.getConnection()) {
-      // A spool as autovacuum leaves it most of the time: nearly empty, and analysed so. A
-      // temporary table of the same definition comes first in this connection's search path.
-      execute(
-          c,
-          "create temporary table pending_call_record (like public.pending_call_record including"
-              + " all) on commit drop");
+      // A spool as autovacuum leaves it most of the time: nearly empty, and analysed so.
+      ShadowTable shadow = ShadowTable.of(c, "pending_call_record");
       spool.insert(records(1), "broker down");
-      execute(c, "analyze pending_call_record");
+      shadow.analyse();
       for (int batch = 0; batch < 15; batch++) {
         spool.insert(records(10), "broker down");
         spool.markFailed(eventIds(spool.lockOldest(20)), "still down");
         spool.delete(eventIds(spool.lockOldest(20)));
       }
       // An outage's worth of records, before autovacuum analyses the table again.
-      try (PreparedStatement ps =
-          c.prepareStatement(
-              "insert into pending_call_record (event_id, event, exchange, routing_key, event_type)"
-                  + " select gen_random_uuid(), ?::jsonb, 'atelier.llm-calls', 'llm.call', ?"
-                  + " from generate_series(1, 20000)")) {
-        LlmCallRecorded event = RecordFixtures.event(UUID.randomUUID());
-        ps.setString(1, new String(EventCodec.write(event), StandardCharsets.UTF_8));
-        ps.setString(2, LlmCallRecorded.TYPE);
-        ps.executeUpdate();
-      }
-      long scansBefore = sequentialScans(c);
+      shadow.fill(
+          20000,
+          "event_id, event, exchange, routing_key, event_type",
+          "gen_random_uuid(), ?::jsonb, 'atelier.llm-calls', 'llm.call', ?",
+          new String(
+              EventCodec.write(RecordFixtures.event(UUID.randomUUID())), StandardCharsets.UTF_8),
+          LlmCallRecorded.TYPE);
+      long scansBefore = shadow.sequentialScans();
       List<UUID> oldest = eventIds(spool.lockOldest(10));
       spool.markFailed(oldest, "still down");
       spool.delete(oldest);
 
-      assertThat(sequentialScans(c)).as("sequential scans of the spool").isEqualTo(scansBefore);
+      assertThat(shadow.sequentialScans())
+          .as("sequential scans of the spool")
+          .isEqualTo(scansBefore);
       assertThat(oldest).hasSize(10);
     } finally {
       QuarkusTransaction.rollback();
@@ -113,23 +109,6 @@ class RecordSpoolTest {
 
   private static List<UUID> eventIds(List<PendingRecordRepository.Pending> pending) {
     return pending.stream().map(p -> p.event().eventId()).toList();
-  }
-
-  private static long sequentialScans(Connection c) throws Exception {
-    try (PreparedStatement ps =
-            c.prepareStatement(
-                "select seq_scan from pg_stat_xact_all_tables"
-                    + " where relid = 'pending_call_record'::regclass");
-        ResultSet rs = ps.executeQuery()) {
-      assertThat(rs.next()).isTrue();
-      return rs.getLong(1);
-    }
-  }
-
-  private static void execute(Connection c, String sql) throws Exception {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.execute();
-    }
   }
 
   private boolean spooled(UUID eventId) throws Exception {

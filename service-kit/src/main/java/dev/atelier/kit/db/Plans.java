@@ -25,12 +25,16 @@ public final class Plans {
    * Makes PostgreSQL plan the statement for its actual parameters and the table's current size at
    * every execution: it is sent unnamed, never prepared on the server. Costs a parse and a plan per
    * execution (tens of microseconds for a short statement); use it for statements whose best plan
-   * changes with the table's size, not by default.
+   * changes with the table's size, not by default. A statement that is not PostgreSQL's (another
+   * driver, a wrapper that does not unwrap) is returned as it is: it then runs as before, rather
+   * than the outbox relay failing on a setting.
    *
    * @return the statement, for chaining
    */
   public static PreparedStatement planEachExecution(PreparedStatement ps) throws SQLException {
-    ps.unwrap(PGStatement.class).setPrepareThreshold(0);
+    if (ps.isWrapperFor(PGStatement.class)) {
+      ps.unwrap(PGStatement.class).setPrepareThreshold(0);
+    }
     return ps;
   }
 }
