@@ -160,12 +160,15 @@ def main(src, dst, md, stamp, quick, runs, command=None, paired=None):
                         + f", median {pr['median_machine_cpu_ratio']:.3f}" if pr["machine_cpu_ratios"] else "")
                      + (f" (the other, idle suite meanwhile: {idle[pr['a']]} and {idle[pr['b']]} % of one core)"
                         if None not in idle.values() else "") + ".")
-    if "zero" in p:
-        lines.append("\nCPU share per process (zero, % of one core): " +
-                     ", ".join(f"{n} {v}" for n, v in p["zero"]["cpu_percent"].items()))
-        lines.append("\nRSS max MB (zero): " + ", ".join(f"{n} {v}" for n, v in p["zero"]["rss_max_mb"].items()) +
+    # Both sides of a paired run: their JVM flags or builds may differ in exactly these.
+    for name in ((pr["a"], pr["b"]) if pr else ("zero",)):
+        if name not in p:
+            continue
+        lines.append(f"\nCPU share per process ({name}, % of one core): " +
+                     ", ".join(f"{n} {v}" for n, v in p[name]["cpu_percent"].items()))
+        lines.append(f"\nRSS max MB ({name}): " + ", ".join(f"{n} {v}" for n, v in p[name]["rss_max_mb"].items()) +
                      "; growth over the window: " +
-                     ", ".join(f"{n} {v}" for n, v in p["zero"]["rss_growth_mb"].items()))
+                     ", ".join(f"{n} {v}" for n, v in p[name]["rss_growth_mb"].items()))
     for name in ("zero", "soak"):
         if name in p and p[name]["infra_cpu_ms_per_step"]:
             lines.append(f"\nBroker and database ({name}): RabbitMQ " +

@@ -8,7 +8,10 @@
 # "Garbage collection and the tail", also for G1, which was measured and is not used: its RSS). Containers
 # size the heap from their memory limit instead (Dockerfile.jvm). The JIT stays tiered: C1 alone
 # (-XX:TieredStopAtLevel=1) ran the suite faster for its first two minutes and with 40 MB less RSS per process,
-# but 30 % slower from then on (docs/benchmarks/end-to-end.md, "C1 or C2").
+# but 30 % slower from then on (docs/benchmarks/end-to-end.md, "C1 or C2"). Every 5 s the JVM hands the native
+# memory it has freed (the JIT's arenas, direct buffers) back to the OS (-XX:TrimNativeHeapInterval=5000, in
+# JDK 17.0.9, 21.0.1 and later; left out on a JVM without it): 10-26 MB less peak RSS per process for about
+# 1-2 % more CPU per step (docs/benchmarks/end-to-end.md, "Giving freed native memory back").
 
 # atelier_override PREFIX MODULE: prints PREFIX_<MODULE> (e.g. JAVA_OPTS_LLM_GATEWAY_SERVICE) if set, else PREFIX if
 # set, and fails when neither is: a setting for one service wins over the one for all.
@@ -20,11 +23,22 @@ atelier_override() {
   return 1
 }
 
+# Whether this machine's java knows -XX:TrimNativeHeapInterval, asked once (one JVM start) and exported, so that
+# the scripts' subshells that source this file again do not ask again.
+if [ -z "${ATELIER_JVM_TRIM_FLAG+x}" ]; then
+  ATELIER_JVM_TRIM_FLAG=""
+  if java -XX:TrimNativeHeapInterval=5000 -version >/dev/null 2>&1; then
+    ATELIER_JVM_TRIM_FLAG="-XX:TrimNativeHeapInterval=5000"
+  fi
+  export ATELIER_JVM_TRIM_FLAG
+fi
+
 atelier_java_opts() {
   local module=$1
   atelier_override JAVA_OPTS "$module" && return
   local common="-XX:+UseSerialGC -Xss512k -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=128m"
   common="$common -XX:MaxDirectMemorySize=32m -Dio.netty.allocator.numDirectArenas=2 -Dio.netty.allocator.numHeapArenas=2"
+  common="$common${ATELIER_JVM_TRIM_FLAG:+ $ATELIER_JVM_TRIM_FLAG}"
   case "$module" in
     llm-gateway-service) echo "-Xms32m -Xmx128m $common" ;;
     orchestrator-service) echo "-Xms48m -Xmx160m -Xmn16m -XX:SurvivorRatio=4 $common" ;;

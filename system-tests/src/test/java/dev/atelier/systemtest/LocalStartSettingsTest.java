@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * deploy/local/java-opts.sh, which deploy/local/run.sh and the end-to-end benchmark source to start
@@ -64,6 +67,57 @@ class LocalStartSettingsTest {
   }
 
   @Test
+  void everyServiceHandsFreedNativeMemoryBackWhereTheJvmCan(@TempDir Path dir) throws Exception {
+    Path knows = fakeJava(dir.resolve("knows"), "");
+    Path older = fakeJava(dir.resolve("older"), "*TrimNativeHeapInterval*) exit 1 ;;");
+    for (String module : STEP_PATH_AND_LEDGER) {
+      assertThat(run("atelier_java_opts " + module, pathFirst(knows)))
+          .as(module)
+          .endsWith(" -XX:TrimNativeHeapInterval=5000");
+      assertThat(run("atelier_java_opts " + module, pathFirst(older)))
+          .as(module)
+          .contains("-XX:+UseSerialGC")
+          .doesNotContain("TrimNativeHeap");
+    }
+    assertThat(run("atelier_java_opts orchestrator-service", pathFirst(knows)))
+        .contains("-Xmn16m", "-XX:TrimNativeHeapInterval=5000");
+  }
+
+  @Test
+  void theJvmIsAskedOnceNotOncePerServiceStarted(@TempDir Path dir) throws Exception {
+    Path knows = fakeJava(dir, "");
+    String twiceMore =
+        "for m in context-service tracking-service; do"
+            + " bash -ec '. \"$1\"; atelier_java_opts \"$2\"' _ \"$1\" $m >/dev/null; done;"
+            + " wc -l < \""
+            + dir.resolve("calls")
+            + "\"";
+    assertThat(run(twiceMore, pathFirst(knows))).isEqualTo("1");
+  }
+
+  /**
+   * A java that records each call and exits 0, or 1 where its arguments match the case pattern (an
+   * older JVM refusing a flag it does not know).
+   */
+  private static Path fakeJava(Path dir, String refuses) throws IOException {
+    Files.createDirectories(dir);
+    Path java = dir.resolve("java");
+    Files.writeString(
+        java,
+        "#!/bin/sh\necho \"$*\" >> \""
+            + dir.resolve("calls")
+            + "\"\ncase \"$*\" in "
+            + refuses
+            + " esac\nexit 0\n");
+    Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+    return dir;
+  }
+
+  private static Map<String, String> pathFirst(Path dir) {
+    return Map.of("PATH", dir + ":" + System.getenv("PATH"));
+  }
+
+  @Test
   void aNiceValueThatIsNotOneStopsTheStartBeforeAnyServiceRuns() throws Exception {
     for (String bad : new String[] {"abc", "25", "-21", "1.5"}) {
       Result result =
@@ -104,7 +158,11 @@ class LocalStartSettingsTest {
     builder
         .environment()
         .keySet()
-        .removeIf(k -> k.startsWith("ATELIER_NICE") || k.startsWith("JAVA_OPTS"));
+        .removeIf(
+            k ->
+                k.startsWith("ATELIER_NICE")
+                    || k.startsWith("ATELIER_JVM")
+                    || k.startsWith("JAVA_OPTS"));
     builder.environment().putAll(env);
     Process process = builder.start();
     assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
