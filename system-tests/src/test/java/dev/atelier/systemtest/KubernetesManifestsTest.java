@@ -305,14 +305,7 @@ class KubernetesManifestsTest {
     assertThat(deployments).hasSize(SERVICES.size());
     for (Deployment d : deployments) {
       String service = d.getMetadata().getName();
-      String javaOpts =
-          container(d).getEnv().stream()
-              .filter(e -> e.getName().equals("JAVA_OPTS"))
-              .map(EnvVar::getValue)
-              .findFirst()
-              .orElse(
-                  Files.readString(
-                      ROOT.resolve(service).resolve("src/main/docker/Dockerfile.jvm")));
+      String javaOpts = javaOpts(d);
       Matcher m = percentage.matcher(javaOpts);
       assertThat(m.find()).as("%s sets -XX:MaxRAMPercentage", service).isTrue();
       double limitMib =
@@ -326,6 +319,31 @@ class KubernetesManifestsTest {
               service, heapMib, limitMib)
           .isGreaterThanOrEqualTo(NON_HEAP_MIB);
     }
+  }
+
+  /**
+   * Every image's JVM hands freed native memory (compiler arenas, direct buffers) back to the OS,
+   * as deploy/local does: without it a service's RSS keeps its peak and sits 10-26 MB nearer the
+   * pod's limit (docs/benchmarks/end-to-end.md). A manifest that sets JAVA_OPTS replaces the
+   * image's, so it would have to carry the flag too.
+   */
+  @Test
+  void everyImageHandsFreedNativeMemoryBackToTheOs() throws IOException {
+    for (Deployment d : ofType(renderBase(), Deployment.class)) {
+      String service = d.getMetadata().getName();
+      String javaOpts = javaOpts(d);
+      assertThat(javaOpts).as(service).containsPattern("-XX:TrimNativeHeapInterval=[1-9]");
+    }
+  }
+
+  /** The JVM flags a deployment's container starts with: its JAVA_OPTS, else its image's. */
+  private static String javaOpts(Deployment d) throws IOException {
+    String service = d.getMetadata().getName();
+    return container(d).getEnv().stream()
+        .filter(e -> e.getName().equals("JAVA_OPTS"))
+        .map(EnvVar::getValue)
+        .findFirst()
+        .orElse(Files.readString(ROOT.resolve(service).resolve("src/main/docker/Dockerfile.jvm")));
   }
 
   @Test
