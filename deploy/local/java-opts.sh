@@ -24,7 +24,13 @@ atelier_override() {
 }
 
 # Whether this machine's java knows -XX:TrimNativeHeapInterval, asked once (one JVM start) and exported, so that
-# the scripts' subshells that source this file again do not ask again.
+# the scripts' subshells that source this file again do not ask again. ATELIER_JVM_TRIM_FLAG set beforehand is used
+# as it is: empty turns the trim off (e2e.sh --paired zero,zero:deploy/bench/env/no-native-trim.env), or
+# -XX:TrimNativeHeapInterval=<ms> sets another interval; anything else stops the sourcing script here.
+if [ -n "${ATELIER_JVM_TRIM_FLAG:-}" ] && ! [[ "$ATELIER_JVM_TRIM_FLAG" =~ ^-XX:TrimNativeHeapInterval=[0-9]+$ ]]; then
+  echo "ATELIER_JVM_TRIM_FLAG=$ATELIER_JVM_TRIM_FLAG: empty (no trim) or -XX:TrimNativeHeapInterval=<milliseconds>" >&2
+  return 2
+fi
 if [ -z "${ATELIER_JVM_TRIM_FLAG+x}" ]; then
   ATELIER_JVM_TRIM_FLAG=""
   if java -XX:TrimNativeHeapInterval=5000 -version >/dev/null 2>&1; then

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -93,6 +94,33 @@ class LocalStartSettingsTest {
             + dir.resolve("calls")
             + "\"";
     assertThat(run(twiceMore, pathFirst(knows))).isEqualTo("1");
+  }
+
+  @Test
+  void theTrimCanBeTurnedOffOrGivenAnotherIntervalButNothingElse(@TempDir Path dir)
+      throws Exception {
+    Map<String, String> path = pathFirst(fakeJava(dir, ""));
+    assertThat(run("atelier_java_opts context-service", withTrim(path, "")))
+        .contains("-XX:+UseSerialGC")
+        .doesNotContain("TrimNativeHeap");
+    assertThat(
+            run(
+                "atelier_java_opts context-service",
+                withTrim(path, "-XX:TrimNativeHeapInterval=30000")))
+        .endsWith(" -XX:TrimNativeHeapInterval=30000");
+    assertThat(dir.resolve("calls")).as("java is not asked").doesNotExist();
+    Result bad = start("atelier_java_opts context-service", withTrim(path, "-XX:+UseG1GC"));
+    assertThat(bad.exitCode()).isEqualTo(2);
+    assertThat(bad.output())
+        .isEqualTo(
+            "ATELIER_JVM_TRIM_FLAG=-XX:+UseG1GC: empty (no trim) or"
+                + " -XX:TrimNativeHeapInterval=<milliseconds>");
+  }
+
+  private static Map<String, String> withTrim(Map<String, String> env, String flag) {
+    Map<String, String> with = new HashMap<>(env);
+    with.put("ATELIER_JVM_TRIM_FLAG", flag);
+    return with;
   }
 
   /**
