@@ -8,11 +8,13 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
 
 log() { printf '[infra] %s\n' "$*"; }
+# Debian's rabbitmqctl refuses every user but root and rabbitmq ("Only root or rabbitmq should run rabbitmqctl").
+rabbitmqctl() { $SUDO "$(type -P rabbitmqctl || echo /usr/sbin/rabbitmqctl)" "$@"; }
 
 ensure_postgres() {
   if ! command -v pg_ctlcluster >/dev/null 2>&1; then
     log "PostgreSQL is not installed; installing it with apt-get"
-    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+    $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   fi
   if ! pg_isready -q -h 127.0.0.1 -p 5432; then
     local version
@@ -37,7 +39,7 @@ rabbit_up() { rabbitmqctl -q status >/dev/null 2>&1; }
 ensure_rabbitmq() {
   if ! command -v rabbitmq-server >/dev/null 2>&1; then
     log "RabbitMQ is not installed; installing it with apt-get"
-    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rabbitmq-server >/dev/null
+    $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
   fi
   if ! rabbit_up; then
     log "starting RabbitMQ"
@@ -45,16 +47,16 @@ ensure_rabbitmq() {
     for _ in $(seq 1 60); do rabbit_up && break; sleep 1; done
   fi
   rabbit_up || { log "RabbitMQ did not start"; exit 1; }
-  $SUDO rabbitmqctl -q await_startup >/dev/null 2>&1 || true
+  rabbitmqctl -q await_startup >/dev/null 2>&1 || true
   local vhosts
   vhosts=$(rabbitmqctl -q list_vhosts 2>/dev/null || true)
   for vhost in atelier atelier-test-orchestrator atelier-test-worker atelier-test-gateway atelier-test-tracking \
       atelier-test-context atelier-test-kit atelier-test-system; do
     if ! grep -qx "$vhost" <<<"$vhosts"; then
       log "creating RabbitMQ virtual host $vhost"
-      $SUDO rabbitmqctl -q add_vhost "$vhost" >/dev/null
+      rabbitmqctl -q add_vhost "$vhost" >/dev/null
     fi
-    $SUDO rabbitmqctl -q set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null
+    rabbitmqctl -q set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null
   done
 }
 

@@ -8,6 +8,8 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
 log() { printf '[reset-test-state] %s\n' "$*"; }
+# Debian's rabbitmqctl refuses every user but root and rabbitmq ("Only root or rabbitmq should run rabbitmqctl").
+rabbitmqctl() { $SUDO "$(type -P rabbitmqctl || echo /usr/sbin/rabbitmqctl)" "$@"; }
 
 PSQL=(psql -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -Atq)
 for db in $("${PSQL[@]}" -c "select datname from pg_database where datname ~ '^atelier_[a-z]+_(test|workertest|systest)$'"); do
@@ -17,7 +19,7 @@ done
 
 for vhost in $(rabbitmqctl -q list_vhosts 2>/dev/null | grep -E '^atelier-test-' || true); do
   log "recreating RabbitMQ virtual host $vhost"
-  $SUDO rabbitmqctl -q delete_vhost "$vhost" >/dev/null
-  $SUDO rabbitmqctl -q add_vhost "$vhost" >/dev/null
-  $SUDO rabbitmqctl -q set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null
+  rabbitmqctl -q delete_vhost "$vhost" >/dev/null
+  rabbitmqctl -q add_vhost "$vhost" >/dev/null
+  rabbitmqctl -q set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null
 done
