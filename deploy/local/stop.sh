@@ -10,7 +10,7 @@ for pidfile in "$RUN_DIR"/*.pid; do
   pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null; then
     kill "$pid"
-    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    for _ in $(seq 1 45); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
     echo "stopped $module (pid $pid)"
     stopped=$((stopped + 1))

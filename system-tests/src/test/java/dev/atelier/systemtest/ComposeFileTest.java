@@ -70,6 +70,37 @@ class ComposeFileTest {
     assertThat(services.path("jaeger").path("ports").toString()).contains("4317:4317", "4318:4318");
   }
 
+  /**
+   * {@code docker compose stop} (or down) gives the worker's running steps time to finish: its
+   * drain covers a whole LLM call (the gateway client's timeout) and Compose waits longer than the
+   * drain before it kills (its default is 10 s).
+   */
+  @Test
+  void theWorkerFinishesItsRunningStepsBeforeComposeKillsIt() throws IOException {
+    JsonNode worker = COMPOSE.path("services").path("agent-worker-service");
+    String properties =
+        Files.readString(
+            ROOT.resolve("agent-worker-service/src/main/resources/application.properties"));
+    String drain = worker.path("environment").path("SHUTDOWN_TIMEOUT").asText(null);
+    assertThat(drain).as("SHUTDOWN_TIMEOUT of the worker").isNotNull();
+    assertThat(properties).contains("quarkus.shutdown.timeout=${SHUTDOWN_TIMEOUT:");
+    Matcher llm =
+        Pattern.compile("(?m)^quarkus\\.langchain4j\\.openai\\.timeout=\\$\\{[A-Z_]+:(\\d+)s}$")
+            .matcher(properties);
+    assertThat(llm.find()).as("the worker's LLM call timeout").isTrue();
+    long drainSeconds = seconds(drain);
+    assertThat(drainSeconds).isGreaterThan(Long.parseLong(llm.group(1)));
+    assertThat(seconds(worker.path("stop_grace_period").asText("10s")))
+        .as("stop_grace_period")
+        .isGreaterThanOrEqualTo(drainSeconds + 10);
+  }
+
+  private static long seconds(String composeDuration) {
+    Matcher m = Pattern.compile("(\\d+)s").matcher(composeDuration);
+    assertThat(m.matches()).as(composeDuration).isTrue();
+    return Long.parseLong(m.group(1));
+  }
+
   @Test
   void everyServiceIsBuiltFromItsModulesDockerfileAsANonRootUser() throws IOException {
     for (String service : SERVICES.keySet()) {

@@ -28,6 +28,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -346,6 +347,45 @@ class KubernetesManifestsTest {
         .orElse(Files.readString(ROOT.resolve(service).resolve("src/main/docker/Dockerfile.jvm")));
   }
 
+  /**
+   * A worker being removed (scale-down, rollout) drains its running steps, and a step's LLM call
+   * may take the gateway client's whole timeout: the drain covers it and Kubernetes waits longer
+   * than the drain before it kills. Otherwise a scale-down kills steps whose answer was already
+   * paid for, and their redelivery pays again.
+   */
+  @Test
+  void aWorkerFinishesItsRunningStepsBeforeKubernetesKillsIt() throws IOException {
+    Deployment worker = deployment(renderBase(), "agent-worker-service");
+    Duration drain =
+        duration(
+            container(worker).getEnv().stream()
+                .filter(e -> e.getName().equals("SHUTDOWN_TIMEOUT"))
+                .map(EnvVar::getValue)
+                .findFirst()
+                .orElse(workerDefault("quarkus.shutdown.timeout")));
+    assertThat(drain).isGreaterThan(duration(workerDefault("quarkus.langchain4j.openai.timeout")));
+    Long grace = worker.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds();
+    assertThat(grace == null ? 30 : grace)
+        .as("terminationGracePeriodSeconds")
+        .isGreaterThanOrEqualTo(drain.plusSeconds(10).toSeconds());
+  }
+
+  /** The default of a ${VARIABLE:default} setting in the worker's application.properties. */
+  private static String workerDefault(String key) throws IOException {
+    Matcher m =
+        Pattern.compile("(?m)^" + Pattern.quote(key) + "=\\$\\{[A-Z_]+:([^}]+)}$")
+            .matcher(
+                Files.readString(
+                    ROOT.resolve(
+                        "agent-worker-service/src/main/resources/application.properties")));
+    assertThat(m.find()).as(key).isTrue();
+    return m.group(1);
+  }
+
+  private static Duration duration(String quarkus) {
+    return Duration.parse("PT" + quarkus.toUpperCase(java.util.Locale.ROOT));
+  }
+
   @Test
   void overlaysRenderWithKubectlAndKeepTheChecks() throws Exception {
     assumeThat(kubectl()).as("kubectl on PATH").isTrue();
@@ -485,7 +525,9 @@ class KubernetesManifestsTest {
     String last = parts[parts.length - 1];
     switch (op.path("op").asText()) {
       case "add", "replace" -> {
-        if (parent.isArray()) {
+        if (parent.isArray() && last.equals("-")) {
+          ((ArrayNode) parent).add(op.get("value").deepCopy());
+        } else if (parent.isArray()) {
           ((ArrayNode) parent).set(Integer.parseInt(last), op.get("value").deepCopy());
         } else {
           ((ObjectNode) parent).set(last, op.get("value").deepCopy());
