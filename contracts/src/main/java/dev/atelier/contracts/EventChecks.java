@@ -35,6 +35,9 @@ public final class EventChecks {
 
   public static void check(LlmCallRecorded r) {
     require(LlmCallRecorded.TYPE.equals(r.type()), "unexpected event type " + r.type());
+    // The codec rejects both; an event built otherwise must not reach the ledger without them.
+    require(r.eventId() != null, "eventId is missing");
+    require(r.occurredAt() != null, "occurredAt is missing");
     require(notBlank(r.operation()), "operation is missing");
     require(
         within(r.occurredAt()) && (r.startedAt() == null || within(r.startedAt())),
@@ -95,6 +98,8 @@ public final class EventChecks {
 
   public static void check(WorkflowStatusChanged e) {
     require(WorkflowStatusChanged.TYPE.equals(e.type()), "unexpected event type " + e.type());
+    require(e.eventId() != null, "eventId is missing");
+    require(e.occurredAt() != null, "occurredAt is missing");
     require(e.workflowId() != null, "workflowId is missing");
     require(notBlank(e.status()), "status is missing");
     requireNoNul(e.definition(), e.title(), e.team(), e.status(), e.previousStatus(), e.reason());

@@ -64,8 +64,7 @@ public final class EventCodec {
     if (event != null && isComplete(event) && TYPES.get(event.type()) == type) {
       return event;
     }
-    // Not a valid event of this class: the strict path below says why (or, for the odd body whose
-    // fields binding read differently, e.g. an empty occurredAt, returns what it always did).
+    // Not a valid event of this class: the strict path below says why.
     JsonNode tree = envelope(body);
     String declared = tree.get("type").asText();
     if (TYPES.get(declared) != type) {
@@ -165,12 +164,22 @@ public final class EventCodec {
   }
 
   private static <T extends AtelierEvent> T convert(JsonNode tree, Class<T> type) {
+    T event;
     try {
-      return MAPPER.treeToValue(tree, type);
+      event = MAPPER.treeToValue(tree, type);
     } catch (IOException | IllegalArgumentException e) {
       throw new MalformedEventException(
           "cannot read " + tree.get("type").asText() + ": " + rootMessage(e), e);
     }
+    // Jackson reads "" as a null UUID or Instant. The event id is the consumers' deduplication key
+    // and every consumer stores or orders by the time, so neither may be empty.
+    if (event.eventId() == null) {
+      throw new MalformedEventException("eventId is empty", null);
+    }
+    if (event.occurredAt() == null) {
+      throw new MalformedEventException("occurredAt is empty", null);
+    }
+    return event;
   }
 
   private static String rootMessage(Throwable e) {

@@ -30,6 +30,20 @@ class EventChecksTest {
   }
 
   @Test
+  void refusesACallRecordWithoutItsIdOrTime() {
+    LlmCallRecorded ok = call("step-1", 5, BigDecimal.ONE);
+    LlmCallRecorded noId = withIdAndTime(ok, null, ok.occurredAt());
+    LlmCallRecorded noTime = withIdAndTime(ok, ok.eventId(), null);
+
+    assertThatThrownBy(() -> EventChecks.check(noId))
+        .isInstanceOf(MalformedEventException.class)
+        .hasMessage("eventId is missing");
+    assertThatThrownBy(() -> EventChecks.check(noTime))
+        .isInstanceOf(MalformedEventException.class)
+        .hasMessage("occurredAt is missing");
+  }
+
+  @Test
   void refusesAStatusEventWithNulInItsText() {
     WorkflowStatusChanged event =
         new WorkflowStatusChanged(
@@ -81,5 +95,38 @@ class EventChecksTest {
         null,
         null,
         null);
+  }
+
+  private static LlmCallRecorded withIdAndTime(LlmCallRecorded r, UUID eventId, Instant at) {
+    return new LlmCallRecorded(
+        eventId,
+        r.type(),
+        at,
+        r.workflowId(),
+        r.stepId(),
+        r.agent(),
+        r.conversationId(),
+        r.team(),
+        r.operation(),
+        r.provider(),
+        r.requestModel(),
+        r.responseModel(),
+        r.status(),
+        r.errorCode(),
+        r.streamed(),
+        r.inputTokens(),
+        r.cachedInputTokens(),
+        r.outputTokens(),
+        r.reasoningTokens(),
+        r.usageSource(),
+        r.costUsd(),
+        r.priceVersion(),
+        r.startedAt(),
+        r.latencyMs(),
+        r.timeToFirstTokenMs(),
+        r.simulated(),
+        r.traceId(),
+        r.spanId(),
+        r.fallbackPath());
   }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.stream.Stream;
@@ -26,6 +27,27 @@ class EventCodecTest {
 
     assertThat(EventCodec.read(json, event.getClass())).isEqualTo(event);
     assertThat(EventCodec.read(json)).isEqualTo(event);
+  }
+
+  /**
+   * Jackson reads "" as a null UUID or Instant: such an event would reach a consumer without its
+   * deduplication key or its time, and fail there (a NullPointerException on the delivery thread).
+   */
+  @ParameterizedTest
+  @MethodSource("events")
+  void anEmptyEventIdOrOccurredAtIsRejectedForEveryType(AtelierEvent event) throws Exception {
+    for (String field : new String[] {"eventId", "occurredAt"}) {
+      ObjectNode tree = (ObjectNode) EventCodec.mapper().readTree(EventCodec.write(event));
+      tree.put(field, "");
+      byte[] body = EventCodec.mapper().writeValueAsBytes(tree);
+
+      assertThatThrownBy(() -> EventCodec.read(body, event.getClass()))
+          .isInstanceOf(MalformedEventException.class)
+          .hasMessage(field + " is empty");
+      assertThatThrownBy(() -> EventCodec.read(body))
+          .isInstanceOf(MalformedEventException.class)
+          .hasMessage(field + " is empty");
+    }
   }
 
   @Test

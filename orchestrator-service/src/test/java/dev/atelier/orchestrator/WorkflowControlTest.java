@@ -281,6 +281,15 @@ class WorkflowControlTest {
               "workflow.running", "step.dispatched", "step.succeeded", "workflow.completed");
       assertThat(live.events).extracting(SseClient.Event::id).containsExactly(1L, 2L, 3L, 4L);
     }
+    // An EventSource reconnects with the last id after the stream ends: at (or past) the final
+    // event of a finished workflow, the stream ends at once instead of polling for ever.
+    for (long seen : List.of(4L, 100L)) {
+      try (SseClient again = new SseClient(id, seen)) {
+        assertThat(again.status).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(5)).until(again::ended);
+        assertThat(again.events).isEmpty();
+      }
+    }
   }
 
   @Test

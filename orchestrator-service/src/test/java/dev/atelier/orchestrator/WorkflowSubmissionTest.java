@@ -91,6 +91,60 @@ class WorkflowSubmissionTest {
   }
 
   @Test
+  void replayWithTheKeyAnswersAfterItsRoleAndDefinitionAreRetired() throws Exception {
+    given().delete("/api/v1/workflow-definitions/test-replay");
+    given().delete("/api/v1/agents/test-replay-role");
+    given()
+        .contentType("application/json")
+        .body(
+            Map.of(
+                "systemPrompt", "You take notes.",
+                "userPromptTemplate", "Notes on: {{requirement}}",
+                "outputArtifact", "replay-notes",
+                "outputSchema", Map.of("type", "object")))
+        .put("/api/v1/agents/test-replay-role")
+        .then()
+        .statusCode(201);
+    worker.consume("test-replay-role");
+    given()
+        .contentType("application/json")
+        .body(Map.of("steps", List.of(Map.of("id", "only", "role", "test-replay-role"))))
+        .put("/api/v1/workflow-definitions/test-replay")
+        .then()
+        .statusCode(201);
+    String key = "replay-" + UUID.randomUUID();
+    Map<String, Object> body = Map.of("requirement", "Replay me", "definition", "test-replay");
+    ExtractableResponse<Response> first = post(body, key);
+    assertThat(first.statusCode()).isEqualTo(202);
+    UUID id = UUID.fromString(first.path("id"));
+    worker.complete(worker.await(id, "only", 1), "replay-notes", null);
+    awaitStatus(id, "completed");
+
+    // The role goes first (retired under the definition, as a concurrent edit on another replica
+    // can leave it), then the definition: the key still answers with its workflow.
+    TestDb.update(
+        dataSource,
+        "update agent_definition set retired_at = now() where name = ? and retired_at is null",
+        "test-replay-role");
+    ExtractableResponse<Response> withoutRole = post(body, key);
+    assertThat(withoutRole.statusCode()).isEqualTo(202);
+    assertThat((String) withoutRole.path("id")).isEqualTo(id.toString());
+    given().delete("/api/v1/workflow-definitions/test-replay").then().statusCode(204);
+    ExtractableResponse<Response> withoutDefinition = post(body, key);
+    assertThat(withoutDefinition.statusCode()).isEqualTo(202);
+    assertThat((String) withoutDefinition.path("id")).isEqualTo(id.toString());
+    assertThat(withoutDefinition.header("Location")).isEqualTo(first.header("Location"));
+    // A different request with the key is still refused, and a new key is resolved as before.
+    assertThat(post(Map.of("requirement", "Other", "definition", "test-replay"), key).statusCode())
+        .isEqualTo(422);
+    assertThat(post(body, "replay-" + UUID.randomUUID()).statusCode()).isEqualTo(400);
+    assertThat(
+            TestDb.count(
+                dataSource, "select count(*) from workflow where idempotency_key = ?", key))
+        .isEqualTo(1);
+  }
+
+  @Test
   void badSubmissionsAreProblemsAndStoreOrPublishNothing() {
     long workflows = TestDb.count(dataSource, "select count(*) from workflow");
     long steps = TestDb.count(dataSource, "select count(*) from workflow_step");
@@ -428,6 +482,23 @@ class WorkflowSubmissionTest {
         .statusCode(400)
         .contentType(PROBLEM)
         .body("detail", containsString("{{poem}}"));
+    // A schema that names another document would have the worker fetch it on every step.
+    Map<String, Object> remote = new java.util.HashMap<>(scribe);
+    remote.put(
+        "outputSchema",
+        Map.of(
+            "type",
+            "object",
+            "properties",
+            Map.of("text", Map.of("$ref", "http://169.254.169.254/latest/meta-data"))));
+    given()
+        .contentType("application/json")
+        .body(remote)
+        .put("/api/v1/agents/{r}", role)
+        .then()
+        .statusCode(400)
+        .contentType(PROBLEM)
+        .body("detail", containsString("/outputSchema/properties/text/$ref"));
     given().get("/api/v1/agents/{r}", role).then().statusCode(200).body("version", equalTo(v1 + 1));
 
     given()

@@ -142,5 +142,14 @@ public interface OrchestratorConfig {
     /** Most events read per look. */
     @WithDefault("200")
     int batchSize();
+
+    /**
+     * A stream still open after this long ends at its next look that finds nothing new; the client
+     * reconnects with Last-Event-ID (an EventSource does so by itself) and misses nothing. Bounds
+     * the polling for a client gone without closing its connection, which nothing else notices
+     * while no event is written.
+     */
+    @WithDefault("30m")
+    Duration maxDuration();
   }
 }

@@ -6,6 +6,7 @@ import dev.atelier.kit.amqp.EncodedEvent;
 import dev.atelier.kit.amqp.EventPublisher;
 import dev.atelier.kit.amqp.Outgoing;
 import dev.atelier.kit.amqp.PublishException;
+import dev.atelier.kit.amqp.UnroutableException;
 import dev.atelier.kit.tracing.TraceContexts;
 import dev.atelier.orchestrator.config.OrchestratorConfig;
 import dev.atelier.orchestrator.repository.OutboxRepository;
@@ -75,34 +76,36 @@ public class OutboxPublisher {
     }
     stepQueues.ensureAll(
         batch.keySet().stream()
-            .filter(r -> r.exchange().equals(Topology.STEPS_EXCHANGE))
-            .map(r -> r.routingKey().substring(r.routingKey().indexOf('.') + 1))
+            .filter(OutboxPublisher::isStep)
+            .map(OutboxPublisher::role)
             .toList());
     List<Long> published = new ArrayList<>();
     try {
       publisher.publishAll(List.copyOf(batch.values()));
       batch.keySet().forEach(r -> published.add(r.id()));
-    } catch (PublishException e) {
-      // Find the rows the broker refuses, so one unroutable row does not hold back the others.
-      // When the broker itself fails (not one row), the rest waits for the next round.
-      boolean brokerFailing = false;
+    } catch (UnroutableException e) {
+      // The broker confirmed the batch and returned only these: the others are on their queues and
+      // must not be published again (a step request published twice runs its LLM calls twice).
       for (Map.Entry<Row, Outgoing> entry : batch.entrySet()) {
         Row row = entry.getKey();
-        if (brokerFailing) {
-          postpone(row, e.getMessage());
+        if (!e.returnedEventIds().contains(entry.getValue().encoded().eventId())) {
+          published.add(row.id());
           continue;
         }
-        try {
-          publisher.publishAll(List.of(entry.getValue()));
-          published.add(row.id());
-        } catch (PublishException single) {
-          LOG.warnf(
-              "outbox row %d (%s %s) not published, will retry: %s",
-              row.id(), row.exchange(), row.routingKey(), single.getMessage());
-          postpone(row, single.getMessage());
-          brokerFailing = !isUnroutable(single);
+        String error =
+            "unroutable: no queue is bound for " + row.exchange() + ":" + row.routingKey();
+        LOG.warnf("outbox row %d not published, will retry: %s", row.id(), error);
+        postpone(row, error);
+        if (isStep(row)) {
+          // Its queue was declared once but is gone (deleted on the broker): declare it again.
+          stepQueues.forget(role(row));
         }
       }
+    } catch (PublishException e) {
+      // The broker itself fails (nack, timeout, connection): the whole batch waits for the next
+      // round.
+      LOG.warnf("outbox batch of %d not published, will retry: %s", batch.size(), e.getMessage());
+      batch.keySet().forEach(row -> postpone(row, e.getMessage()));
     }
     outbox.delete(published);
     return rows.size();
@@ -120,8 +123,13 @@ public class OutboxPublisher {
     return EncodedEvent.of(EventCodec.read(row.legacyPayload().getBytes(StandardCharsets.UTF_8)));
   }
 
-  private static boolean isUnroutable(PublishException e) {
-    return e.getMessage() != null && e.getMessage().startsWith("unroutable");
+  private static boolean isStep(Row row) {
+    return row.exchange().equals(Topology.STEPS_EXCHANGE);
+  }
+
+  /** The role of a step request's routing key {@code step.<role>}. */
+  private static String role(Row row) {
+    return row.routingKey().substring(row.routingKey().indexOf('.') + 1);
   }
 
   private void postpone(Row row, String error) {

@@ -71,6 +71,10 @@ public class OutboxRelay {
         } while (running && n >= batchSize);
       } catch (RuntimeException e) {
         LOG.warnf("outbox relay: %s; trying again shortly", e.toString());
+      } catch (Throwable e) {
+        // An Error (out of memory, a class that failed to load) would end this thread for good,
+        // and nothing would be published while readiness still says OK: keep going after a pause.
+        LOG.errorf(e, "outbox relay: %s; trying again shortly", e.toString());
       }
       try {
         signal.tryAcquire(pollMillis, TimeUnit.MILLISECONDS);

@@ -39,4 +39,13 @@ public class StepQueues {
     broker.declare(missing);
     roles.forEach(declared::add);
   }
+
+  /**
+   * Forgets that {@code role}'s queue was declared: a request to it came back unroutable, so the
+   * queue was deleted on the broker, and the next {@link #ensureAll} declares it again.
+   */
+  public void forget(String role) {
+    declared.remove(role);
+    broker.forget(Topology.stepQueue(role).name());
+  }
 }

@@ -2,6 +2,7 @@ package dev.atelier.orchestrator.model;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 
 /**
  * What one event did to a workflow: the steps to send out, the steps that finished, and whether the
@@ -16,7 +17,11 @@ public final class Transition {
   private final List<StepRun> retryScheduled = new ArrayList<>();
   private final List<StepRun> cancelled = new ArrayList<>();
   private final List<StepRun> awaitingApproval = new ArrayList<>();
+  private final List<StepAttempt> withdrawn = new ArrayList<>();
   private boolean looped;
+
+  /** A step's attempt that was sent out, or is still to be. */
+  public record StepAttempt(UUID stepId, int attempt) {}
 
   public Transition(WorkflowStatus statusBefore) {
     this.statusBefore = statusBefore;
@@ -48,6 +53,21 @@ public final class Transition {
 
   public List<StepRun> awaitingApproval() {
     return awaitingApproval;
+  }
+
+  /**
+   * Attempts still out that the transition superseded (their step was cancelled, sent back or timed
+   * out): a request of theirs not yet published must not be, the worker would run it for nothing.
+   */
+  public List<StepAttempt> withdrawn() {
+    return withdrawn;
+  }
+
+  /** Records the step's current attempt as withdrawn when it is out; call before changing it. */
+  void withdrawIfOut(StepRun step) {
+    if (step.state().isInFlight()) {
+      withdrawn.add(new StepAttempt(step.id(), step.attempt()));
+    }
   }
 
   public boolean looped() {

@@ -88,6 +88,12 @@ public final class WorkflowStateMachine {
       Instant startedAt,
       Instant now) {
     Transition t = new Transition(workflow.status());
+    // A timed-out attempt's request may still be unsent (the broker refused it): drop it. A
+    // worker's
+    // failure has consumed its request, so there is nothing to look for.
+    if (TIMEOUT.equals(errorCode)) {
+      t.withdrawIfOut(step);
+    }
     if (BUDGET_EXCEEDED.equals(errorCode)) {
       step.fail(errorCode, message, startedAt, now);
       t.failed().add(step);
@@ -189,6 +195,7 @@ public final class WorkflowStateMachine {
     rerun.addAll(DefinitionGraph.of(definition).descendants(target));
     for (String key : rerun) {
       StepRun s = byKey(steps, key);
+      t.withdrawIfOut(s);
       if (key.equals(target)) {
         s.requeue(feedback, s.extraInputs());
       } else if (s.state() != StepState.PENDING) {
@@ -284,6 +291,7 @@ public final class WorkflowStateMachine {
     looping.countLoop();
     for (String key : DefinitionGraph.of(definition).between(loop.to(), looping.key())) {
       StepRun s = byKey(steps, key);
+      t.withdrawIfOut(s);
       if (s == target) {
         s.requeue(targetFeedback, targetExtra);
       } else if (s == looping) {
@@ -368,6 +376,7 @@ public final class WorkflowStateMachine {
           && (other.state().isInFlight()
               || other.state() == StepState.RETRY_SCHEDULED
               || other.state() == StepState.WAITING_APPROVAL)) {
+        t.withdrawIfOut(other);
         other.cancel(now);
         t.cancelled().add(other);
       }

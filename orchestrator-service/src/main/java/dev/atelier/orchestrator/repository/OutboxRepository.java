@@ -2,12 +2,14 @@ package dev.atelier.orchestrator.repository;
 
 import dev.atelier.contracts.AtelierEvent;
 import dev.atelier.contracts.EventCodec;
+import dev.atelier.contracts.StepRequested;
 import dev.atelier.kit.db.Plans;
 import jakarta.inject.Singleton;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,7 +57,7 @@ public class OutboxRepository {
   public void insertAll(List<Message> messages, Map<String, String> traceHeaders) {
     String sql =
         "insert into outbox (exchange, routing_key, event_id, event_type, workflow_id, occurred_at,"
-            + " body, trace_headers) values (?, ?, ?, ?, ?, ?, ?, ?::jsonb)";
+            + " body, trace_headers, step_id, attempt) values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)";
     String headers = json.write(traceHeaders);
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
@@ -69,6 +71,13 @@ public class OutboxRepository {
         ps.setObject(6, event.occurredAt() == null ? null : Sql.ts(event.occurredAt()));
         ps.setBytes(7, EventCodec.write(event));
         ps.setString(8, headers);
+        if (event instanceof StepRequested r) {
+          ps.setObject(9, r.stepId());
+          ps.setInt(10, r.attempt());
+        } else {
+          ps.setNull(9, Types.OTHER);
+          ps.setNull(10, Types.INTEGER);
+        }
         ps.addBatch();
       }
       ps.executeBatch();
@@ -147,6 +156,32 @@ public class OutboxRepository {
       ps.executeUpdate();
     } catch (SQLException e) {
       throw Sql.failure("cannot postpone outbox row " + id, e);
+    }
+  }
+
+  /**
+   * Deletes the unsent requests of the given steps' attempts up to the given one (attempts
+   * superseded by a transition), in the caller's transaction. A row a relay is publishing right now
+   * is waited for (its lock) and is gone by then; its result will be ignored. Planned at every
+   * execution, as {@link #delete} is.
+   *
+   * @param upToAttempt the last superseded attempt of each step
+   */
+  public int deleteUnsentRequests(UUID workflowId, Map<UUID, Integer> upToAttempt) {
+    if (upToAttempt.isEmpty()) {
+      return 0;
+    }
+    String sql =
+        "delete from outbox o using unnest(?::uuid[], ?::int[]) as w(step_id, attempt)"
+            + " where o.workflow_id = ? and o.step_id = w.step_id and o.attempt <= w.attempt";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = Plans.planEachExecution(c.prepareStatement(sql))) {
+      ps.setArray(1, c.createArrayOf("uuid", upToAttempt.keySet().toArray()));
+      ps.setArray(2, c.createArrayOf("integer", upToAttempt.values().toArray()));
+      ps.setObject(3, workflowId);
+      return ps.executeUpdate();
+    } catch (SQLException e) {
+      throw Sql.failure("cannot delete outbox rows of workflow " + workflowId, e);
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.atelier.orchestrator.repository;
 
 import dev.atelier.orchestrator.model.ProgressEvent;
+import dev.atelier.orchestrator.model.WorkflowStatus;
 import jakarta.inject.Singleton;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -59,6 +60,30 @@ public class WorkflowEventRepository {
       ps.executeUpdate();
     } catch (SQLException e) {
       throw Sql.failure("cannot log progress of workflow " + workflowId, e);
+    }
+  }
+
+  /**
+   * Whether nothing can follow {@code seq} in the workflow's log: the workflow has ended (or is
+   * gone) and its last event is at or before {@code seq}. One statement, so the status and the last
+   * event are read together (a workflow's final event is logged with its status change).
+   */
+  public boolean endedBy(UUID workflowId, long seq) {
+    String sql =
+        "select w.status, (select max(e.seq) from workflow_event e where e.workflow_id = w.id)"
+            + " as last_seq from workflow w where w.id = ?";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setObject(1, workflowId);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return true;
+        }
+        return WorkflowStatus.of(rs.getString("status")).isTerminal()
+            && rs.getLong("last_seq") <= seq;
+      }
+    } catch (SQLException e) {
+      throw Sql.failure("cannot read progress of workflow " + workflowId, e);
     }
   }
 

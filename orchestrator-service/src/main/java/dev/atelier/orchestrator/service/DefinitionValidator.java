@@ -32,6 +32,22 @@ public final class DefinitionValidator {
   private static final Duration MAX_TIMEOUT = Duration.ofHours(24);
   private static final Duration MAX_BACKOFF = Duration.ofHours(24);
 
+  private static final Set<String> DIALECTS =
+      Set.of(
+          "http://json-schema.org/draft-04/schema#",
+          "http://json-schema.org/draft-04/schema",
+          "http://json-schema.org/draft-06/schema#",
+          "http://json-schema.org/draft-06/schema",
+          "http://json-schema.org/draft-07/schema#",
+          "http://json-schema.org/draft-07/schema",
+          "https://json-schema.org/draft/2019-09/schema",
+          "https://json-schema.org/draft/2019-09/schema#",
+          "https://json-schema.org/draft/2020-12/schema",
+          "https://json-schema.org/draft/2020-12/schema#");
+  private static final Pattern ANCHOR = Pattern.compile("[A-Za-z_][-A-Za-z0-9._]*");
+  // Keywords whose values are instance data, not schemas: a "$ref" inside them is just data.
+  private static final Set<String> INSTANCE_VALUES = Set.of("enum", "const", "default", "examples");
+
   private DefinitionValidator() {}
 
   /**
@@ -72,8 +88,11 @@ public final class DefinitionValidator {
     JsonNode schema = agent.outputSchema();
     if (schema == null || !schema.isObject()) {
       faults.add("outputSchema must be a JSON Schema object");
-    } else if (!"object".equals(schema.path("type").asText())) {
-      faults.add("outputSchema must describe an object (\"type\": \"object\")");
+    } else {
+      if (!"object".equals(schema.path("type").asText())) {
+        faults.add("outputSchema must describe an object (\"type\": \"object\")");
+      }
+      checkSchemaReferences(schema, "/outputSchema", faults);
     }
     if (blank(agent.model())) {
       faults.add("model must not be blank");
@@ -252,6 +271,65 @@ public final class DefinitionValidator {
     }
     if (loop.maxIterations() < 1 || loop.maxIterations() > 10) {
       faults.add(at + ": loop.maxIterations must be between 1 and 10");
+    }
+  }
+
+  /**
+   * The worker validates every answer against the schema, and a validator follows a {@code $ref},
+   * {@code $schema} or {@code $id} that names another document: it would fetch it (any URL, a file,
+   * a jar), on every step. So a schema must be self-contained: references within it ({@code #...})
+   * and the standard dialects only. Each fault names its JSON pointer in the request body.
+   */
+  private static void checkSchemaReferences(JsonNode node, String pointer, List<String> faults) {
+    if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        checkSchemaReferences(node.get(i), pointer + "/" + i, faults);
+      }
+      return;
+    }
+    if (!node.isObject()) {
+      return;
+    }
+    node.fields()
+        .forEachRemaining(
+            field -> {
+              String key = field.getKey();
+              JsonNode value = field.getValue();
+              String at = pointer + "/" + key.replace("~", "~0").replace("/", "~1");
+              if (value.isTextual()) {
+                String fault = referenceFault(key, value.asText());
+                if (fault != null) {
+                  faults.add("outputSchema: " + at + " " + fault);
+                }
+              } else if (!INSTANCE_VALUES.contains(key)) {
+                checkSchemaReferences(value, at, faults);
+              }
+            });
+  }
+
+  /** Why a keyword's value points outside the schema, or null when it does not. */
+  private static String referenceFault(String keyword, String value) {
+    switch (keyword) {
+      case "$ref", "$dynamicRef", "$recursiveRef" -> {
+        return value.startsWith("#")
+            ? null
+            : "must refer within the schema (start with '#'); other documents are not fetched";
+      }
+      case "$schema" -> {
+        return DIALECTS.contains(value)
+            ? null
+            : "must be a standard JSON Schema dialect (draft-04, -06, -07, 2019-09 or 2020-12)";
+      }
+      case "$id", "id" -> {
+        // A base URI makes the validator resolve even '#...' references against another document.
+        return value.startsWith("#") ? null : "must not set a base URI (only '#name' is allowed)";
+      }
+      case "$anchor", "$dynamicAnchor" -> {
+        return ANCHOR.matcher(value).matches() ? null : "must be a plain name, not a URI";
+      }
+      default -> {
+        return null;
+      }
     }
   }
 

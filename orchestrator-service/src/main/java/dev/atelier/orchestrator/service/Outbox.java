@@ -3,9 +3,14 @@ package dev.atelier.orchestrator.service;
 import dev.atelier.contracts.AtelierEvent;
 import dev.atelier.kit.tracing.TraceContexts;
 import dev.atelier.orchestrator.messaging.OutboxRelay;
+import dev.atelier.orchestrator.model.Transition;
 import dev.atelier.orchestrator.repository.OutboxRepository;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.jboss.logging.Logger;
 
 /**
  * Queues messages in the current transaction: they are published if and only if it commits. Each
@@ -15,6 +20,7 @@ import java.util.List;
 @ApplicationScoped
 public class Outbox {
 
+  private static final Logger LOG = Logger.getLogger(Outbox.class);
   private static final Object WAKE_KEY = new Object();
 
   private final OutboxRepository repository;
@@ -35,6 +41,23 @@ public class Outbox {
 
   public void add(String exchange, String routingKey, AtelierEvent event) {
     addAll(List.of(new OutboxRepository.Message(exchange, routingKey, event)));
+  }
+
+  /**
+   * Drops the unsent requests of attempts the transition superseded (cancelled, sent back, timed
+   * out) in the current transaction, so they are never published.
+   */
+  public void withdraw(UUID workflowId, List<Transition.StepAttempt> attempts) {
+    if (attempts.isEmpty()) {
+      return;
+    }
+    Map<UUID, Integer> upTo = new HashMap<>();
+    attempts.forEach(a -> upTo.merge(a.stepId(), a.attempt(), Math::max));
+    int n = repository.deleteUnsentRequests(workflowId, upTo);
+    if (n > 0) {
+      LOG.infof(
+          "workflow %s: %d unsent step request(s) of superseded attempts dropped", workflowId, n);
+    }
   }
 
   /** Queues the messages in one round trip to the database. */

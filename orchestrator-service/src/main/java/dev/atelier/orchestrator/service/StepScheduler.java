@@ -88,6 +88,10 @@ public class StepScheduler {
     } catch (RuntimeException e) {
       // Never let an exception cancel the periodic task.
       LOG.warnf("scheduler tick failed: %s", e.toString());
+    } catch (Throwable e) {
+      // Nor an Error (out of memory, a class that failed to load): the executor would drop the
+      // task silently, and retries and timeouts would stop while readiness still says OK.
+      LOG.errorf(e, "scheduler tick failed: %s", e.toString());
     }
   }
 

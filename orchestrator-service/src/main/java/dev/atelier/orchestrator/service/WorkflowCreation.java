@@ -19,6 +19,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -62,12 +63,21 @@ class WorkflowCreation {
   }
 
   /**
-   * Round trips to the database for a new workflow: the current versions (one small query), the
-   * workflow, its steps (one batch), its messages (one batch), its progress events (one statement),
-   * the commit.
+   * Round trips to the database for a new workflow: the idempotency key's look-up (when there is
+   * one), the current versions (one small query), the workflow, its steps (one batch), its messages
+   * (one batch), its progress events (one statement), the commit.
    */
   @Transactional
   WorkflowDetails create(Command c) {
+    // A replay answers with the workflow its key started, before anything is resolved: the
+    // definition or a role may have been retired since, and the workflow exists all the same.
+    if (c.idempotencyKey() != null) {
+      Optional<WorkflowRepository.KeyedSubmission> keyed =
+          workflows.findByIdempotencyKey(c.idempotencyKey());
+      if (keyed.isPresent()) {
+        return existing(c, keyed.get());
+      }
+    }
     CurrentDefinitions.Resolved resolved =
         current
             .resolve(c.definition())
@@ -124,18 +134,19 @@ class WorkflowCreation {
     // gate; a zero budget stops it at once) and nothing needs updating after.
     Transition t = machine.start(workflow, created, definition, now);
     if (!workflows.insert(workflow, c.idempotencyKey(), c.requestHash())) {
-      return existing(c);
+      // A concurrent request with the same key inserted first.
+      return existing(
+          c,
+          workflows
+              .findByIdempotencyKey(c.idempotencyKey())
+              .orElseThrow(() -> new IllegalStateException("idempotency key vanished")));
     }
     steps.insertAll(created);
     engine.publish(workflow, created, definition, t);
     return new WorkflowDetails(workflow, created, true);
   }
 
-  private WorkflowDetails existing(Command c) {
-    WorkflowRepository.KeyedSubmission keyed =
-        workflows
-            .findByIdempotencyKey(c.idempotencyKey())
-            .orElseThrow(() -> new IllegalStateException("idempotency key vanished"));
+  private WorkflowDetails existing(Command c, WorkflowRepository.KeyedSubmission keyed) {
     if (!keyed.requestHash().equals(c.requestHash())) {
       throw new ProblemException(
           422,

@@ -95,7 +95,8 @@ public class WorkflowEngine {
 
   /**
    * Queues what a transition sends: a {@link StepRequested} per dispatched step and a {@link
-   * WorkflowStatusChanged} when the status changed; counts it once committed.
+   * WorkflowStatusChanged} when the status changed, and drops the unsent requests of the attempts
+   * it superseded; counts it once committed.
    */
   public void publish(
       WorkflowRun workflow, List<StepRun> all, WorkflowDefinition definition, Transition t) {
@@ -151,6 +152,7 @@ public class WorkflowEngine {
           changed.status(),
           changed.reason() == null ? "" : " (" + changed.reason() + ")");
     }
+    outbox.withdraw(workflow.id(), t.withdrawn());
     outbox.addAll(messages);
     logProgress(workflow, t);
     List<Runnable> counts = new ArrayList<>();

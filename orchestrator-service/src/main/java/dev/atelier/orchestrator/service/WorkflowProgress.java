@@ -9,6 +9,7 @@ import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -17,7 +18,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A workflow's progress as a stream: the stored events after a position, then the new ones as they
  * are logged. It polls the log table, which every replica writes, so a client sees every event
- * whichever replica caused it; the stream ends after the workflow's final event.
+ * whichever replica caused it; the stream ends after the workflow's final event (at once when the
+ * client has seen it already), or at a quiet moment after {@code orchestrator.events.max-duration}.
  */
 @ApplicationScoped
 public class WorkflowProgress {
@@ -61,18 +63,19 @@ public class WorkflowProgress {
       throw ProblemException.notFound("workflow", id);
     }
     int batch = config.events().batchSize();
+    Instant deadline = Instant.now().plus(config.events().maxDuration());
     AtomicLong position = new AtomicLong(after);
     AtomicBoolean waitFirst = new AtomicBoolean(false);
     return Multi.createBy()
         .repeating()
         .uni(
             () -> {
-              Uni<List<ProgressEvent>> read =
+              Uni<Poll> read =
                   Uni.createFrom()
-                      .item(() -> events.after(workflowId, position.get(), batch))
+                      .item(() -> poll(workflowId, position.get(), batch, deadline))
                       .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
               // Wait only when the previous read found nothing new.
-              Uni<List<ProgressEvent>> next =
+              Uni<Poll> next =
                   waitFirst.get()
                       ? Uni.createFrom()
                           .voidItem()
@@ -82,17 +85,30 @@ public class WorkflowProgress {
                           .chain(() -> read)
                       : read;
               return next.invoke(
-                  list -> {
-                    waitFirst.set(list.isEmpty());
-                    if (!list.isEmpty()) {
-                      position.set(list.get(list.size() - 1).seq());
+                  p -> {
+                    waitFirst.set(p.events().isEmpty());
+                    if (!p.events().isEmpty()) {
+                      position.set(p.events().get(p.events().size() - 1).seq());
                     }
                   });
             })
-        // Until the workflow has ended: its final event is the last one logged so far.
-        .whilst(
-            list -> list.size() == batch || list.isEmpty() || !list.get(list.size() - 1).isFinal())
+        .whilst(p -> !p.last())
         .onItem()
-        .transformToMultiAndConcatenate(list -> Multi.createFrom().iterable(list));
+        .transformToMultiAndConcatenate(p -> Multi.createFrom().iterable(p.events()));
+  }
+
+  /** One look at the log: the events read, and whether the stream ends with them. */
+  private record Poll(List<ProgressEvent> events, boolean last) {}
+
+  private Poll poll(UUID workflowId, long after, int batch, Instant deadline) {
+    List<ProgressEvent> read = events.after(workflowId, after, batch);
+    if (!read.isEmpty()) {
+      // The workflow has ended: its final event is the last one logged so far.
+      return new Poll(read, read.size() < batch && read.get(read.size() - 1).isFinal());
+    }
+    // Nothing new. The end when the workflow has ended and the client has seen its final event
+    // (an EventSource reconnects with it after every close), or when the stream has been open
+    // long enough: the client comes back with Last-Event-ID and misses nothing.
+    return new Poll(read, events.endedBy(workflowId, after) || !Instant.now().isBefore(deadline));
   }
 }

@@ -158,6 +158,8 @@ class WorkflowStateMachineTest {
     Transition t =
         machine.failed(workflow, steps, DELIVERY, analyse, "timeout", "slow", true, null, T0);
     assertThat(t.retryScheduled()).containsExactly(analyse);
+    // A timed-out attempt's request may never have gone out: it must not after its retry.
+    assertThat(t.withdrawn()).containsExactly(new Transition.StepAttempt(analyse.id(), 1));
     assertThat(analyse.state()).isEqualTo(StepState.RETRY_SCHEDULED);
     assertThat(analyse.nextAttemptAt()).isEqualTo(T0.plusSeconds(2));
 
@@ -186,6 +188,10 @@ class WorkflowStateMachineTest {
 
     assertThat(keys(t.failed())).containsExactly("implement");
     assertThat(keys(t.cancelled())).containsExactly("test-plan");
+    // The cancelled branch's request may still be unsent: it is withdrawn, the failed one's was
+    // consumed by the worker that failed it.
+    assertThat(t.withdrawn())
+        .containsExactly(new Transition.StepAttempt(step("test-plan").id(), 1));
     assertThat(step("review").state()).isEqualTo(StepState.PENDING);
     assertThat(workflow.failureReason()).contains("non-retryable").contains("invalid_request");
   }
@@ -227,6 +233,8 @@ class WorkflowStateMachineTest {
     assertThat(step("implement").errorCode()).isEqualTo("budget_exceeded");
     assertThat(keys(t.retryScheduled())).isEmpty();
     assertThat(keys(t.cancelled())).containsExactly("test-plan");
+    assertThat(t.withdrawn())
+        .containsExactly(new Transition.StepAttempt(step("test-plan").id(), 1));
     assertThat(workflow.failureReason())
         .isEqualTo(
             "step 'implement' (developer) was refused an LLM call by a budget: 402; spent 0 USD"
@@ -294,30 +302,54 @@ class WorkflowStateMachineTest {
     assertThat(DurationText.format(Duration.ofMinutes(10))).isEqualTo("10m");
   }
 
+  /** Delivery with an approval gate on test-plan that sends rejected work back to design. */
+  private static WorkflowDefinition gatedTestPlan() {
+    return new WorkflowDefinition(
+        "software-delivery",
+        1,
+        null,
+        DELIVERY.steps().stream()
+            .map(
+                sd ->
+                    sd.id().equals("test-plan")
+                        ? new StepDefinition(
+                            sd.id(),
+                            sd.role(),
+                            sd.needs(),
+                            true,
+                            "design",
+                            null,
+                            RETRY,
+                            sd.timeout(),
+                            null)
+                        : sd)
+            .toList(),
+        null);
+  }
+
+  @Test
+  void aRejectionWithdrawsTheAttemptsStillOutThatItSendsBack() {
+    WorkflowDefinition gated = gatedTestPlan();
+    machine.start(workflow, steps, gated, T0);
+    for (String key : List.of("analyse", "design")) {
+      machine.completed(
+          workflow, steps, gated, step(key), List.of(new ArtifactRef(key, 1)), null, null, T0, T0);
+    }
+    assertThat(step("implement").state()).isEqualTo(StepState.DISPATCHED);
+
+    Transition rejected = machine.reject(workflow, steps, gated, step("test-plan"), "no", T0);
+
+    // implement was out (its request perhaps unsent) and waits for design again; design's new
+    // attempt goes out and is not withdrawn.
+    assertThat(rejected.withdrawn())
+        .containsExactly(new Transition.StepAttempt(step("implement").id(), 1));
+    assertThat(keys(rejected.dispatched())).containsExactly("design");
+    assertThat(step("design").attempt()).isEqualTo(2);
+  }
+
   @Test
   void aGatedBranchWaitsWhileTheOtherRunsAndARejectionReworksEverythingAfterTheTarget() {
-    WorkflowDefinition gated =
-        new WorkflowDefinition(
-            "software-delivery",
-            1,
-            null,
-            DELIVERY.steps().stream()
-                .map(
-                    sd ->
-                        sd.id().equals("test-plan")
-                            ? new StepDefinition(
-                                sd.id(),
-                                sd.role(),
-                                sd.needs(),
-                                true,
-                                "design",
-                                null,
-                                RETRY,
-                                sd.timeout(),
-                                null)
-                            : sd)
-                .toList(),
-            null);
+    WorkflowDefinition gated = gatedTestPlan();
     machine.start(workflow, steps, gated, T0);
     for (String key : List.of("analyse", "design")) {
       StepRun s = step(key);

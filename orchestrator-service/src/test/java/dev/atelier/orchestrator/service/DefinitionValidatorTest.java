@@ -130,6 +130,73 @@ class DefinitionValidatorTest {
             "maxTokens 0 must be between 1 and 1000000");
   }
 
+  private List<String> schemaFaults(String schema) throws Exception {
+    AgentDefinition reviewer = agents.get("reviewer");
+    AgentDefinition agent =
+        new AgentDefinition(
+            "reviewer",
+            0,
+            reviewer.description(),
+            reviewer.systemPrompt(),
+            reviewer.userPromptTemplate(),
+            reviewer.outputArtifact(),
+            new ObjectMapper().readTree(schema),
+            reviewer.model(),
+            reviewer.fallbackModels(),
+            reviewer.temperature(),
+            reviewer.maxTokens(),
+            null);
+    return DefinitionValidator.validate("reviewer", agent);
+  }
+
+  @Test
+  void outputSchemaMustNotNameOtherDocuments() throws Exception {
+    String schema =
+        """
+        {"$schema": "https://example.com/evil-dialect", "type": "object",
+         "$id": "http://10.0.0.1/base",
+         "properties": {
+           "a": {"$ref": "http://169.254.169.254/latest/meta-data"},
+           "b": {"items": [{"$ref": "file:///etc/passwd"}]},
+           "c/d": {"$ref": "jar:file:/app.jar!/x.json"},
+           "e": {"$anchor": "http://x/y"},
+           "f": {"$dynamicRef": "other.json#node"}}}
+        """;
+    assertThat(schemaFaults(schema))
+        .containsExactlyInAnyOrder(
+            "outputSchema: /outputSchema/$schema must be a standard JSON Schema dialect (draft-04,"
+                + " -06, -07, 2019-09 or 2020-12)",
+            "outputSchema: /outputSchema/$id must not set a base URI (only '#name' is allowed)",
+            "outputSchema: /outputSchema/properties/a/$ref must refer within the schema (start"
+                + " with '#'); other documents are not fetched",
+            "outputSchema: /outputSchema/properties/b/items/0/$ref must refer within the schema"
+                + " (start with '#'); other documents are not fetched",
+            "outputSchema: /outputSchema/properties/c~1d/$ref must refer within the schema (start"
+                + " with '#'); other documents are not fetched",
+            "outputSchema: /outputSchema/properties/e/$anchor must be a plain name, not a URI",
+            "outputSchema: /outputSchema/properties/f/$dynamicRef must refer within the schema"
+                + " (start with '#'); other documents are not fetched");
+  }
+
+  @Test
+  void outputSchemaMayReferToItselfAndNameAStandardDialect() throws Exception {
+    String schema =
+        """
+        {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+         "$defs": {"note": {"$anchor": "note", "type": "string"}},
+         "properties": {
+           "a": {"$ref": "#/$defs/note"},
+           "b": {"$ref": "#note"},
+           "$ref": {"type": "string", "enum": ["http://not-a-ref", {"$ref": "http://data"}]},
+           "c": {"const": {"$ref": "http://data"}, "default": {"$schema": "http://data"}}}}
+        """;
+    assertThat(schemaFaults(schema)).isEmpty();
+    assertThat(
+            schemaFaults(
+                "{\"$schema\": \"http://json-schema.org/draft-07/schema#\", \"type\": \"object\"}"))
+        .isEmpty();
+  }
+
   @Test
   void unknownFieldsAreRejectedNotIgnored() {
     ObjectNode d = delivery();

@@ -59,9 +59,10 @@ import org.jboss.logging.Logger;
  * ran out is handed over at once only when the writer is idle; otherwise it keeps filling and goes
  * when the writer is done, so a busy database gets fewer, fuller batches.
  *
- * <p>A body that is not a valid event, or that fails the per-event {@code check}, is dead-lettered
- * on its own with the reason in {@link Headers#DEAD_LETTER_REASON} as soon as it arrives and never
- * enters a batch, so one bad record never fails the others.
+ * <p>A body that is not a valid event, or that fails the per-event {@code check} (whatever runtime
+ * exception decoding or the check throws), is dead-lettered on its own with the reason in {@link
+ * Headers#DEAD_LETTER_REASON} as soon as it arrives and never enters a batch, so one bad record
+ * never fails the others.
  *
  * <p>Each batch is handled in one {@code process <queue>} CONSUMER span linked to the producer
  * context of every message in it (a batch has many parents, so links rather than a parent, per the
@@ -121,27 +122,36 @@ public class BatchConsumers {
   /**
    * Declares {@code queue} and consumes it in batches.
    *
-   * @param check validates one event before it joins a batch; a {@link MalformedEventException} it
-   *     throws dead-letters that event alone
+   * @param check validates one event before it joins a batch; a {@link MalformedEventException} (or
+   *     any other runtime exception) it throws dead-letters that event alone
    */
   public <T extends AtelierEvent> void consume(
       QueueSpec queue, Class<T> type, Options options, Consumer<T> check, BatchHandler<T> handler) {
     broker.declare(queue);
     retry.register(queue.name());
     for (int i = 0; i < options.concurrency(); i++) {
+      ExecutorService writer =
+          Executors.newSingleThreadExecutor(
+              r -> {
+                Thread th = new Thread(r, "amqp-batch-writer-" + queue.name());
+                th.setDaemon(true);
+                return th;
+              });
+      writers.add(writer);
       try {
-        Channel ch = broker.connection().createChannel();
-        ch.basicQos(options.prefetch());
-        ExecutorService writer =
-            Executors.newSingleThreadExecutor(
-                r -> {
-                  Thread th = new Thread(r, "amqp-batch-writer-" + queue.name());
-                  th.setDaemon(true);
-                  return th;
-                });
-        writers.add(writer);
-        ch.basicConsume(
-            queue.name(), false, new Batching<>(ch, writer, queue, type, options, check, handler));
+        // A channel the broker closes is consumed again on a new one with the same writer; the
+        // closed channel's batches still queued there are skipped (their deliveries went back).
+        broker.keepConsuming(
+            queue.name(),
+            () -> {
+              Channel ch = broker.connection().createChannel();
+              ch.basicQos(options.prefetch());
+              ch.basicConsume(
+                  queue.name(),
+                  false,
+                  new Batching<>(ch, writer, queue, type, options, check, handler));
+              return ch;
+            });
       } catch (IOException e) {
         throw new IllegalStateException("cannot consume " + queue.name() + ": " + e, e);
       }
@@ -261,10 +271,24 @@ public class BatchConsumers {
                 ? type.cast(EventCodec.read(body))
                 : EventCodec.read(body, type);
         check.accept(event);
-      } catch (MalformedEventException e) {
-        // Settled here, before any later delivery can join a batch: a later batch's
+      } catch (RuntimeException e) {
+        // Whatever decoding or the check throws (a MalformedEventException or, say, a
+        // NullPointerException), only this event is bad: dead-lettered alone, it never fails a
+        // batch. Settled here, before any later delivery can join a batch: a later batch's
         // ack(multiple) never covers this tag.
-        deadLetter(tag, props, body, e.getMessage());
+        deadLetter(tag, props, body, EventConsumers.malformedReason(e));
+        return;
+      } catch (Error e) {
+        // Thrown to the client library, it would close the channel for good. Returned to the
+        // queue (settled, so no later ack(multiple) covers it), it meets the delivery limit.
+        LOG.warnf("reading a message from %s failed, returning it: %s", queue.name(), e.toString());
+        synchronized (channelLock) {
+          try {
+            getChannel().basicNack(tag, false, true);
+          } catch (IOException | RuntimeException nackFailed) {
+            LOG.debugf("could not return a message to %s: %s", queue.name(), nackFailed);
+          }
+        }
         return;
       }
       SpanContext producer = Span.fromContext(traces.extract(headers)).getSpanContext();
@@ -421,7 +445,12 @@ public class BatchConsumers {
           ch.basicAck(tag, false);
         } catch (IOException | RuntimeException e) {
           // Could not copy it with its reason: let the broker dead-letter it without one.
-          ch.basicReject(tag, false);
+          try {
+            ch.basicReject(tag, false);
+          } catch (IOException | RuntimeException rejectFailed) {
+            // The channel is gone; the broker returns the delivery by itself.
+            LOG.debugf("could not reject a message from %s: %s", queue.name(), rejectFailed);
+          }
         }
       }
     }

@@ -66,9 +66,14 @@ public class EventConsumers {
     retry.register(queue.name());
     for (int i = 0; i < concurrency; i++) {
       try {
-        Channel ch = broker.connection().createChannel();
-        ch.basicQos(prefetch);
-        ch.basicConsume(queue.name(), false, new Handling<>(ch, queue, type, handler));
+        broker.keepConsuming(
+            queue.name(),
+            () -> {
+              Channel ch = broker.connection().createChannel();
+              ch.basicQos(prefetch);
+              ch.basicConsume(queue.name(), false, new Handling<>(ch, queue, type, handler));
+              return ch;
+            });
       } catch (IOException e) {
         throw new IllegalStateException("cannot consume " + queue.name() + ": " + e, e);
       }
@@ -102,12 +107,15 @@ public class EventConsumers {
               body.length);
       long tag = envelope.getDeliveryTag();
       try (Scope ignored = span.makeCurrent()) {
-        // A queue that carries several event types is consumed as AtelierEvent: the body's type
-        // field decides.
-        T event =
-            type == AtelierEvent.class
-                ? type.cast(EventCodec.read(body))
-                : EventCodec.read(body, type);
+        T event;
+        try {
+          event = decode(type, body);
+        } catch (RuntimeException e) {
+          // Whatever decoding throws, this body can never become an event: dead-letter it now.
+          span.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
+          deadLetter(tag, props, body, malformedReason(e));
+          return;
+        }
         span.setAttribute(MessagingSpans.MESSAGE_ID, event.eventId().toString());
         if (event.workflowId() != null) {
           span.setAttribute(MessagingSpans.WORKFLOW_ID, event.workflowId().toString());
@@ -127,14 +135,22 @@ public class EventConsumers {
       } catch (MalformedEventException e) {
         span.setStatus(StatusCode.ERROR, e.getMessage());
         deadLetter(tag, props, body, e.getMessage());
-      } catch (Exception e) {
+      } catch (Exception | Error e) {
+        // Errors too (a StackOverflowError, an OutOfMemoryError): thrown to the client library,
+        // they would close the channel, and automatic recovery does not reopen it: the consumer
+        // would be gone for good. Returned to the queue, a poison message meets the delivery limit.
         span.recordException(e);
         span.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
         LOG.warnf(
             "handling a message from %s failed, returning it to the queue: %s",
             queue.name(), e.toString());
-        if (getChannel().isOpen()) {
-          getChannel().basicNack(tag, false, true);
+        try {
+          if (getChannel().isOpen()) {
+            getChannel().basicNack(tag, false, true);
+          }
+        } catch (IOException | RuntimeException nackFailed) {
+          // The channel is gone; the broker returns the delivery by itself.
+          LOG.debugf("could not return a message to %s: %s", queue.name(), nackFailed);
         }
       } finally {
         span.end();
@@ -155,9 +171,32 @@ public class EventConsumers {
         ch.basicAck(tag, false);
       } catch (IOException | RuntimeException e) {
         // Could not copy it with its reason: let the broker dead-letter it without one.
-        getChannel().basicReject(tag, false);
+        try {
+          getChannel().basicReject(tag, false);
+        } catch (IOException | RuntimeException rejectFailed) {
+          // The channel is gone; the broker returns the delivery by itself.
+          LOG.debugf("could not reject a message from %s: %s", queue.name(), rejectFailed);
+        }
       }
     }
+  }
+
+  private static <T extends AtelierEvent> T decode(Class<T> type, byte[] body) {
+    // A queue that carries several event types is consumed as AtelierEvent: the body's type field
+    // decides.
+    return type == AtelierEvent.class
+        ? type.cast(EventCodec.read(body))
+        : EventCodec.read(body, type);
+  }
+
+  /**
+   * The dead-letter reason for a body that failed decoding or a per-event check: the codec's and
+   * the checks' own reason, or, for anything else they throw, what it was.
+   */
+  static String malformedReason(RuntimeException e) {
+    return e instanceof MalformedEventException
+        ? e.getMessage()
+        : "cannot read the event: " + e.getClass().getSimpleName() + ": " + e.getMessage();
   }
 
   private static long deliveryCount(Map<String, Object> headers) {

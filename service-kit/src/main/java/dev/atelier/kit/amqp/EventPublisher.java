@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,7 +25,9 @@ import java.util.concurrent.TimeoutException;
  * Publishes events persistently, mandatory, and waits for the broker's confirm: when a call
  * returns, every event is on a queue; when it throws, none may be and the caller retries (consumers
  * deduplicate on {@code eventId}, so a retry after an unconfirmed success is harmless). A message
- * no queue is bound for comes back as unroutable instead of being dropped silently.
+ * no queue is bound for comes back as unroutable instead of being dropped silently: {@link
+ * UnroutableException} names the events that came back, and every other event of the batch is on a
+ * queue, so the caller retries only those.
  */
 @ApplicationScoped
 public class EventPublisher {
@@ -56,7 +59,9 @@ public class EventPublisher {
     boolean healthy = false;
     List<Span> published = new ArrayList<>(batch.size());
     try {
-      cc.returned.clear();
+      cc.returnedRoutes.clear();
+      cc.returnedIds.clear();
+      cc.returnedUnidentified = false;
       for (Outgoing o : batch) {
         EncodedEvent event = o.encoded();
         byte[] body = event.body();
@@ -84,10 +89,17 @@ public class EventPublisher {
         cc.channel.basicPublish(o.exchange(), o.routingKey(), true, props, body);
       }
       cc.channel.waitForConfirmsOrDie(broker.config().confirmTimeout().toMillis());
-      if (!cc.returned.isEmpty()) {
+      // The broker sends a message's return before its confirm, so all returns are in by now.
+      if (!cc.returnedRoutes.isEmpty()) {
         healthy = true;
-        throw new PublishException(
-            "unroutable: no queue is bound for " + String.join(", ", cc.returned), null);
+        if (cc.returnedUnidentified) {
+          // Not one of ours (no event id as message id): which came back is unknown.
+          throw new PublishException(
+              "unroutable: no queue is bound for " + String.join(", ", cc.returnedRoutes), null);
+        }
+        throw new UnroutableException(
+            "unroutable: no queue is bound for " + String.join(", ", cc.returnedRoutes),
+            Set.copyOf(cc.returnedIds));
       }
       healthy = true;
     } catch (IOException | TimeoutException | InterruptedException | RuntimeException e) {
@@ -114,10 +126,28 @@ public class EventPublisher {
       Channel ch = broker.connection().createChannel();
       ch.confirmSelect();
       ConfirmChannel fresh = new ConfirmChannel(ch);
-      ch.addReturnListener(r -> fresh.returned.add(r.getExchange() + ":" + r.getRoutingKey()));
+      ch.addReturnListener(
+          r -> {
+            fresh.returnedRoutes.add(r.getExchange() + ":" + r.getRoutingKey());
+            UUID id = eventId(r.getProperties().getMessageId());
+            if (id != null) {
+              fresh.returnedIds.add(id);
+            } else {
+              fresh.returnedUnidentified = true;
+            }
+          });
       return fresh;
     } catch (IOException e) {
       throw new PublishException("cannot open a channel on " + broker.describe() + ": " + e, e);
+    }
+  }
+
+  /** The event id this publisher put in the message id; null if it is not one. */
+  private static UUID eventId(String messageId) {
+    try {
+      return messageId == null ? null : UUID.fromString(messageId);
+    } catch (IllegalArgumentException e) {
+      return null;
     }
   }
 
@@ -144,7 +174,9 @@ public class EventPublisher {
 
   private static final class ConfirmChannel {
     final Channel channel;
-    final Set<String> returned = ConcurrentHashMap.newKeySet();
+    final Set<String> returnedRoutes = ConcurrentHashMap.newKeySet();
+    final Set<UUID> returnedIds = ConcurrentHashMap.newKeySet();
+    volatile boolean returnedUnidentified;
 
     ConfirmChannel(Channel channel) {
       this.channel = channel;

@@ -12,13 +12,17 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.interceptor.Interceptor;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
@@ -33,10 +37,15 @@ public class RabbitBroker {
 
   private static final Logger LOG = Logger.getLogger(RabbitBroker.class);
 
+  /** Pause before consuming again on a new channel, and between attempts that fail. */
+  private static final Duration RECONSUME_DELAY = Duration.ofSeconds(2);
+
   private final RabbitConfig config;
   private final Set<String> declaredQueues = ConcurrentHashMap.newKeySet();
   private volatile Connection connection;
   private ExecutorService handlerPool;
+  private volatile ScheduledExecutorService reconsumer;
+  private volatile boolean stopping;
 
   RabbitBroker(RabbitConfig config) {
     this.config = config;
@@ -108,6 +117,101 @@ public class RabbitBroker {
     }
   }
 
+  /**
+   * Forgets that {@code queue} was declared, so the next {@link #declare} declares it again: a
+   * message came back unroutable, so the queue may have been deleted on the broker.
+   */
+  public void forget(String queue) {
+    declaredQueues.remove(queue);
+  }
+
+  /** Opens a channel and starts consuming on it; returns the channel. */
+  @FunctionalInterface
+  interface ConsumerStart {
+    Channel start() throws IOException;
+  }
+
+  /**
+   * Runs {@code start} and, whenever the broker closes the channel it opened by itself, runs it
+   * again on a new channel. The broker does that to a channel whose delivery stays unacknowledged
+   * past its consumer timeout (30 minutes by default; a handler retrying in place while the
+   * database is down), and automatic recovery restores channels only after the connection failed:
+   * the consumer would be gone for good while readiness says UP.
+   */
+  void keepConsuming(String queue, ConsumerStart start) throws IOException {
+    Channel ch = start.start();
+    // Aborting the closed channel below notifies its listeners again: consume again only once.
+    AtomicBoolean replaced = new AtomicBoolean();
+    // Called at once if the channel is closed already.
+    ch.addShutdownListener(
+        cause -> {
+          if (stopping || cause.isHardError() || cause.isInitiatedByApplication()) {
+            // Closed with the connection (recovery restores it) or by ourselves.
+            return;
+          }
+          if (!replaced.compareAndSet(false, true)) {
+            return;
+          }
+          LOG.warnf(
+              "RabbitMQ closed a channel consuming %s (%s); consuming it again on a new channel",
+              queue, cause.getMessage());
+          // Not on this thread: it is the connection's, and opening a channel waits for it.
+          reconsumeLater(queue, start, ch);
+        });
+  }
+
+  private void reconsumeLater(String queue, ConsumerStart start, Channel closed) {
+    try {
+      reconsumer()
+          .schedule(
+              () -> {
+                if (stopping) {
+                  return;
+                }
+                if (closed != null) {
+                  // Automatic recovery would reopen the closed channel, with its consumer, after
+                  // the next connection failure: one consumer too many. Aborting it (a no-op on
+                  // the broker) drops it from recovery.
+                  try {
+                    closed.abort();
+                  } catch (IOException | RuntimeException e) {
+                    LOG.debugf("aborting a closed channel of %s: %s", queue, e);
+                  }
+                }
+                try {
+                  keepConsuming(queue, start);
+                  LOG.infof("consuming %s again", queue);
+                } catch (IOException | RuntimeException e) {
+                  LOG.warnf("cannot consume %s again yet, retrying: %s", queue, rootMessage(e));
+                  reconsumeLater(queue, start, null);
+                }
+              },
+              RECONSUME_DELAY.toMillis(),
+              TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      LOG.debugf("not consuming %s again: stopping", queue);
+    }
+  }
+
+  private ScheduledExecutorService reconsumer() {
+    ScheduledExecutorService r = reconsumer;
+    if (r == null) {
+      synchronized (this) {
+        if (reconsumer == null) {
+          reconsumer =
+              Executors.newSingleThreadScheduledExecutor(
+                  t -> {
+                    Thread th = new Thread(t, "amqp-reconsume");
+                    th.setDaemon(true);
+                    return th;
+                  });
+        }
+        r = reconsumer;
+      }
+    }
+    return r;
+  }
+
   private Connection connect() {
     ConnectionFactory factory = new ConnectionFactory();
     factory.setHost(config.host());
@@ -160,6 +264,11 @@ public class RabbitBroker {
   }
 
   void onStop(@Observes @Priority(Interceptor.Priority.PLATFORM_AFTER) ShutdownEvent event) {
+    stopping = true;
+    ScheduledExecutorService r = reconsumer;
+    if (r != null) {
+      r.shutdownNow();
+    }
     Connection c = connection;
     if (c != null && c.isOpen()) {
       try {

@@ -1,6 +1,10 @@
 package dev.atelier.kit.problem;
 
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import jakarta.validation.ConstraintViolation;
@@ -9,6 +13,7 @@ import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
 import java.sql.SQLException;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import org.jboss.logging.Logger;
@@ -43,17 +48,52 @@ public class ProblemMappers {
     return respond(400, "validation", "Invalid request", detail, uri, errors);
   }
 
+  /**
+   * A body Jackson cannot read. Only a syntax error quotes Jackson's message; other messages name
+   * Java types ({@code Cannot construct instance of `dev.atelier...`}), so their detail is a fixed
+   * text with the JSON path at most. Jackson wraps a fault inside a property in a mapping exception
+   * with the path, so the cause chain decides what the fault is.
+   */
   @ServerExceptionMapper
   public Response unreadable(JsonProcessingException e, UriInfo uri) {
     String detail;
-    if (e instanceof InvalidFormatException f) {
+    JsonParseException syntax = find(e, JsonParseException.class);
+    if (find(e, StreamConstraintsException.class) != null) {
+      detail = "the request body exceeds the JSON limits (nesting depth, number or text length)";
+    } else if (syntax != null) {
+      detail = "the request body is not valid JSON: " + syntax.getOriginalMessage();
+    } else if (e instanceof InvalidFormatException f) {
       detail = "invalid value for " + path(f) + ": " + f.getValue();
-    } else if (e instanceof MismatchedInputException m && !m.getPath().isEmpty()) {
-      detail = "invalid value for " + path(m);
+    } else if (e instanceof JsonMappingException m && !m.getPath().isEmpty()) {
+      detail =
+          e instanceof MismatchedInputException || find(e, InputCoercionException.class) != null
+              ? "invalid value for " + path(m)
+              // A value that binds but is refused (a ValueInstantiationException from a
+              // constructor) or any other mapping fault.
+              : "the request body does not match the expected shape at " + path(m);
+    } else if (e instanceof MismatchedInputException m) {
+      // The body as a whole has the wrong shape: `[]`, `"text"`, `1` where an object is expected.
+      detail =
+          "the request body must be a JSON " + (isArray(m.getTargetType()) ? "array" : "object");
+    } else if (e instanceof JsonMappingException) {
+      detail = "the request body does not match the expected shape";
     } else {
       detail = "the request body is not valid JSON: " + e.getOriginalMessage();
     }
     return respond(400, "malformed-body", "Malformed request body", detail, uri, null);
+  }
+
+  private static <T extends Throwable> T find(Throwable e, Class<T> type) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (type.isInstance(t)) {
+        return type.cast(t);
+      }
+    }
+    return null;
+  }
+
+  private static boolean isArray(Class<?> type) {
+    return type != null && (type.isArray() || Collection.class.isAssignableFrom(type));
   }
 
   /**
@@ -65,6 +105,12 @@ public class ProblemMappers {
   @ServerExceptionMapper
   public Response mismatched(MismatchedInputException e, UriInfo uri) {
     return unreadable(e, uri);
+  }
+
+  @ServerExceptionMapper
+  public Response invalidQueryParameter(
+      QueryParamConverters.InvalidQueryParameterException e, UriInfo uri) {
+    return respond(400, "invalid-parameter", "Bad request", e.getMessage(), uri, null);
   }
 
   @ServerExceptionMapper
@@ -146,7 +192,7 @@ public class ProblemMappers {
         : parts[parts.length - 1];
   }
 
-  private static String path(MismatchedInputException e) {
+  private static String path(JsonMappingException e) {
     return e.getPath().stream()
         .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
         .reduce((a, b) -> b.startsWith("[") ? a + b : a + "." + b)

@@ -128,6 +128,56 @@ class BatchConsumersTest {
   }
 
   @Test
+  void whateverTheCheckThrowsDeadLettersThatEventAloneAndTheOthersAreHandled() throws Exception {
+    // Before, only a MalformedEventException did; anything else closed the channel for good.
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
+    List<StepFailed> handled = new CopyOnWriteArrayList<>();
+    consumers(broker)
+        .consume(
+            queue,
+            StepFailed.class,
+            new BatchConsumers.Options(8, Duration.ofMillis(50), 16, 1),
+            e -> {
+              if (e.attempt() < 0) {
+                throw new NullPointerException("a field the check reads is null");
+              }
+            },
+            handled::addAll);
+    List<Outgoing> good = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      good.add(
+          Outgoing.now(
+              EXCHANGE, RabbitTestSupport.routingKeyOf(queue), RabbitTestSupport.failure(1)));
+    }
+    StepFailed bad = RabbitTestSupport.failure(-1);
+
+    publisher.publishAll(good.subList(0, 3));
+    publisher.publish(EXCHANGE, RabbitTestSupport.routingKeyOf(queue), bad);
+    publisher.publishAll(good.subList(3, 6));
+
+    RabbitTestSupport.await(() -> handled.size() >= 6);
+    assertThat(handled)
+        .containsExactlyElementsOf(good.stream().map(o -> (StepFailed) o.event()).toList());
+    try (Channel ch = broker.connection().createChannel()) {
+      GetResponse[] dead = new GetResponse[1];
+      RabbitTestSupport.await(
+          () -> {
+            try {
+              dead[0] = ch.basicGet(queue.deadLetterQueue(), true);
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+            return dead[0] != null;
+          });
+      assertThat(dead[0].getProps().getMessageId()).isEqualTo(bad.eventId().toString());
+      assertThat(dead[0].getProps().getHeaders().get(Headers.DEAD_LETTER_REASON).toString())
+          .isEqualTo(
+              "cannot read the event: NullPointerException: a field the check reads is null");
+      RabbitTestSupport.await(() -> RabbitTestSupport.messageCount(ch, queue.name()) == 0);
+    }
+  }
+
+  @Test
   void aFailedBatchIsReturnedWholeAndRedelivered() throws Exception {
     QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
     BatchConsumers consumers = consumers(broker);

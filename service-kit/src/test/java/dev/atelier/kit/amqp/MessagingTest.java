@@ -3,8 +3,11 @@ package dev.atelier.kit.amqp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.GetResponse;
+import dev.atelier.contracts.EventCodec;
 import dev.atelier.contracts.Headers;
 import dev.atelier.contracts.QueueSpec;
 import dev.atelier.contracts.StepFailed;
@@ -19,12 +22,16 @@ import io.opentelemetry.api.trace.TraceState;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.ContextPropagators;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -115,6 +122,161 @@ class MessagingTest {
       assertThat(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON).toString())
           .startsWith("body is not JSON");
     }
+  }
+
+  @Test
+  void aHandlerThrowingAnErrorDoesNotStopTheConsumer() throws Exception {
+    // Thrown to the client library, an Error closed the channel for good (no recovery reopens it).
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-test");
+    AtomicInteger calls = new AtomicInteger();
+    List<StepFailed> handled = new CopyOnWriteArrayList<>();
+    consumers.consume(
+        queue,
+        StepFailed.class,
+        1,
+        1,
+        (e, d) -> {
+          if (calls.incrementAndGet() == 1) {
+            throw new StackOverflowError("deeply nested");
+          }
+          handled.add(e);
+        });
+    StepFailed first = RabbitTestSupport.failure(1);
+    StepFailed next = RabbitTestSupport.failure(1);
+
+    publisher.publish(EXCHANGE, RabbitTestSupport.routingKeyOf(queue), first);
+    publisher.publish(EXCHANGE, RabbitTestSupport.routingKeyOf(queue), next);
+
+    RabbitTestSupport.await(() -> handled.size() == 2);
+    // The first came back to the queue and was handled on its redelivery.
+    assertThat(handled).containsExactlyInAnyOrder(first, next);
+  }
+
+  @Test
+  void aBodyWithAnEmptyEventIdIsDeadLetteredWithItsReasonAndTheQueueMovesOn() throws Exception {
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-test");
+    List<StepFailed> handled = new CopyOnWriteArrayList<>();
+    consumers.consume(queue, StepFailed.class, 5, 1, (e, d) -> handled.add(e));
+    ObjectNode tree =
+        (ObjectNode) EventCodec.mapper().readTree(EventCodec.write(RabbitTestSupport.failure(1)));
+    tree.put("eventId", "");
+    byte[] noId = EventCodec.mapper().writeValueAsBytes(tree);
+
+    try (Channel ch = broker.connection().createChannel()) {
+      ch.basicPublish(EXCHANGE, RabbitTestSupport.routingKeyOf(queue), null, noId);
+    }
+    StepFailed good = RabbitTestSupport.failure(1);
+    publisher.publish(EXCHANGE, RabbitTestSupport.routingKeyOf(queue), good);
+
+    RabbitTestSupport.await(() -> handled.size() == 1);
+    assertThat(handled).containsExactly(good);
+    try (Channel ch = broker.connection().createChannel()) {
+      GetResponse dead = awaitMessage(ch, queue.deadLetterQueue());
+      assertThat(dead.getBody()).isEqualTo(noId);
+      assertThat(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON).toString())
+          .isEqualTo("eventId is empty");
+    }
+  }
+
+  @Test
+  void anUnroutableBatchNamesTheEventsThatCameBackAndDeliversTheOthers() throws Exception {
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-test");
+    StepFailed routed = RabbitTestSupport.failure(1);
+    StepFailed lost = RabbitTestSupport.failure(1);
+
+    assertThatThrownBy(
+            () ->
+                publisher.publishAll(
+                    List.of(
+                        Outgoing.now(EXCHANGE, RabbitTestSupport.routingKeyOf(queue), routed),
+                        Outgoing.now(EXCHANGE, "nobody.listens." + UUID.randomUUID(), lost))))
+        .isInstanceOfSatisfying(
+            UnroutableException.class,
+            e -> assertThat(e.returnedEventIds()).containsExactly(lost.eventId()))
+        .hasMessageContaining("unroutable");
+
+    try (Channel ch = broker.connection().createChannel()) {
+      GetResponse got = ch.basicGet(queue.name(), true);
+      assertThat(got.getProps().getMessageId()).isEqualTo(routed.eventId().toString());
+      assertThat(ch.messageCount(queue.name())).isZero();
+    }
+  }
+
+  @Test
+  void aChannelTheBrokerClosesIsConsumedAgainOnANewOne() throws Exception {
+    // The broker closes a channel by itself, e.g. when a delivery stays unacknowledged past its
+    // consumer timeout; automatic recovery does not reopen it.
+    List<Channel> opened = new CopyOnWriteArrayList<>();
+    RabbitBroker recording =
+        new RabbitBroker(RabbitTestSupport.config()) {
+          @Override
+          public Connection connection() {
+            return recordingChannels(super.connection(), opened);
+          }
+        };
+    OpenTelemetry otel = OpenTelemetry.noop();
+    EventConsumers own =
+        new EventConsumers(
+            recording,
+            new MessagingSpans(otel),
+            new TraceContexts(otel),
+            RabbitTestSupport.retry(METERS));
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-test");
+    List<StepFailed> handled = new CopyOnWriteArrayList<>();
+    try {
+      own.consume(queue, StepFailed.class, 1, 1, (e, d) -> handled.add(e));
+      // The last channel opened consumes (an earlier one declared the queue).
+      int before = opened.size();
+      Channel first = opened.get(before - 1);
+
+      // Acknowledging a delivery it never made is a channel error: the broker closes the channel.
+      first.basicAck(1_000_000, false);
+      RabbitTestSupport.await(() -> !first.isOpen());
+      StepFailed after = RabbitTestSupport.failure(1);
+      publisher.publish(EXCHANGE, RabbitTestSupport.routingKeyOf(queue), after);
+
+      RabbitTestSupport.await(() -> handled.contains(after));
+      assertThat(opened).hasSize(before + 1);
+      assertThat(opened.get(before).isOpen()).isTrue();
+      // One channel replaces the closed one, and stays the only one (a second replacement would
+      // come after the same pause as the first).
+      try (Channel ch = broker.connection().createChannel()) {
+        Awaitility.await()
+            .during(Duration.ofSeconds(3))
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> consumerCount(ch, queue.name()) == 1);
+      }
+      assertThat(opened).hasSize(before + 1);
+    } finally {
+      recording.connection().close();
+    }
+  }
+
+  private static long consumerCount(Channel ch, String queue) {
+    try {
+      return ch.consumerCount(queue);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** The connection, recording each channel it opens. */
+  private static Connection recordingChannels(Connection real, List<Channel> opened) {
+    return (Connection)
+        Proxy.newProxyInstance(
+            Connection.class.getClassLoader(),
+            new Class<?>[] {Connection.class},
+            (proxy, method, args) -> {
+              try {
+                Object result = method.invoke(real, args);
+                if (method.getName().equals("createChannel") && result instanceof Channel ch) {
+                  opened.add(ch);
+                }
+                return result;
+              } catch (InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
   }
 
   @Test
