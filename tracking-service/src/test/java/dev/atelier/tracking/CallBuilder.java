@@ -43,6 +43,12 @@ final class CallBuilder {
     return this;
   }
 
+  /** Exactly {@code t}, a fraction of a microsecond included (the ledger rounds it). */
+  CallBuilder atExactly(Instant t) {
+    this.occurredAt = t;
+    return this;
+  }
+
   CallBuilder step(String stepId, String agent) {
     this.stepId = stepId;
     this.agent = agent;

@@ -27,6 +27,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
@@ -34,6 +35,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -226,6 +229,56 @@ class IngestTest {
       assertThat(partitionExists(LedgerPartitions.name(m))).as(m.toString()).isTrue();
     }
     assertThat(maintenance.ensureCurrent()).isEmpty();
+  }
+
+  @Test
+  void partitionCreationGivesUpBehindALongReaderInsteadOfStallingInserts() throws Exception {
+    YearMonth ahead = YearMonth.now(ZoneOffset.UTC).plusMonths(2);
+    String name = LedgerPartitions.name(ahead);
+    try (Connection c = dataSource.getConnection();
+        Statement st = c.createStatement()) {
+      st.execute("drop table if exists " + name);
+    }
+    CompletableFuture<List<YearMonth>> attempt;
+    try (Connection reader = dataSource.getConnection()) {
+      // A long reader of the ledger, as a CSV export's cursor is.
+      reader.setAutoCommit(false);
+      try (Statement st = reader.createStatement()) {
+        st.executeQuery("select count(*) from llm_call").close();
+      }
+      try {
+        attempt = CompletableFuture.supplyAsync(maintenance::ensureCurrent);
+        await().atMost(Duration.ofSeconds(30)).until(this::partitionCreationIsWaiting);
+
+        // An insert queues behind the waiting creation, but only until its lock timeout.
+        long start = System.nanoTime();
+        try (Connection writer = dataSource.getConnection();
+            Statement st = writer.createStatement()) {
+          st.setQueryTimeout(20);
+          st.executeUpdate("insert into llm_call select * from llm_call where false");
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+        assertThat(attempt.get(20, TimeUnit.SECONDS)).doesNotContain(ahead);
+        assertThat(partitionExists(name)).isFalse();
+      } finally {
+        reader.rollback();
+      }
+    }
+    // The next run, with no reader in the way, creates it.
+    assertThat(maintenance.ensureCurrent()).containsExactly(ahead);
+    assertThat(partitionExists(name)).isTrue();
+  }
+
+  private boolean partitionCreationIsWaiting() throws Exception {
+    try (Connection c = dataSource.getConnection();
+        Statement st = c.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "select exists (select 1 from pg_locks where not granted"
+                    + " and relation = 'llm_call'::regclass and mode = 'AccessExclusiveLock')")) {
+      rs.next();
+      return rs.getBoolean(1);
+    }
   }
 
   @Test

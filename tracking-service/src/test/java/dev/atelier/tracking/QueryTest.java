@@ -12,9 +12,11 @@ import dev.atelier.kit.amqp.EventPublisher;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
@@ -169,6 +171,45 @@ class QueryTest {
     badRequest(
         given().queryParam("status", "maybe"), "/api/v1/llm-calls", "status must be ok or error");
     badRequest(given(), "/api/v1/llm-calls/42", "id must be a UUID");
+  }
+
+  @Test
+  void instantsPostgresqlCannotHoldAreProblems() {
+    String range = "must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z";
+    badRequest(
+        given().queryParam("from", "-271821-04-20T00:00:00Z"),
+        "/api/v1/llm-calls",
+        "from " + range);
+    badRequest(
+        given().queryParam("to", "+10000-01-01T00:00:00Z"), "/api/v1/llm-calls", "to " + range);
+    badRequest(
+        given().queryParam("groupBy", "day").queryParam("to", "-1000000000-01-01T00:00:00Z"),
+        "/api/v1/usage",
+        "to " + range);
+    badRequest(
+        given().queryParam("from", "0000-12-31T23:59:59Z"),
+        "/api/v1/budget-events",
+        "from " + range);
+    String forged =
+        Base64.getUrlEncoder()
+            .withoutPadding()
+            .encodeToString(
+                ("-271821-04-20T00:00:00Z|" + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8));
+    badRequest(given().queryParam("cursor", forged), "/api/v1/llm-calls", "cursor is not one");
+
+    // The bounds themselves are fine, also with the default range reaching back before year 1.
+    given()
+        .queryParam("from", "0001-01-01T00:00:00Z")
+        .queryParam("to", "9999-12-31T23:59:59.999999Z")
+        .get("/api/v1/llm-calls")
+        .then()
+        .statusCode(200);
+    given()
+        .queryParam("groupBy", "day")
+        .queryParam("to", "0001-01-01T00:00:00Z")
+        .get("/api/v1/usage")
+        .then()
+        .statusCode(200);
   }
 
   @Test

@@ -184,6 +184,34 @@ class RollupRetentionTest {
   }
 
   @Test
+  void aCallRoundedIntoTheNextDayIsRolledUpIntoTheDayItsRowHas() throws Exception {
+    String team = "team-round-" + UUID.randomUUID();
+    // Stored to the microsecond, this is the next day's (and month's) 00:00:00.
+    LlmCallRecorded late =
+        call().team(team).atExactly(Instant.parse("2026-11-30T23:59:59.9999998Z")).build();
+    Instant stored = Instant.parse("2026-12-01T00:00:00Z");
+
+    ledger.publish(late);
+    ledger.awaitRows(List.of(late.eventId()));
+
+    assertThat(Ledger.getJson("/api/v1/llm-calls/" + late.eventId()).get("occurredAt").asText())
+        .isEqualTo(stored.toString());
+    for (String grain : List.of("hour", "day")) {
+      assertThat(rollups(grain, team).keySet())
+          .as(grain)
+          .singleElement()
+          .satisfies(key -> assertThat(key).startsWith(stored + "|"));
+    }
+    // The rollup and the raw rows answer the same for the day the row is in.
+    String range = "&team=" + team + "&from=" + stored + "&to=" + stored.plus(1, ChronoUnit.DAYS);
+    JsonNode rolled = Ledger.getJson("/api/v1/usage?groupBy=model&percentiles=false" + range);
+    JsonNode raw = Ledger.getJson("/api/v1/usage?groupBy=model&percentiles=exact" + range);
+    assertThat(rolled.get("source").asText()).isEqualTo("rollup-daily");
+    assertThat(rolled.get("groups").get(0).get("calls").asLong()).isEqualTo(1);
+    assertThat(raw.get("groups").get(0).get("calls").asLong()).isEqualTo(1);
+  }
+
+  @Test
   void p99AndTimeToFirstTokenPercentilesMatchAnIndependentComputation() {
     String team = "team-pct-" + UUID.randomUUID();
     Instant now = Instant.now();

@@ -246,17 +246,18 @@ public class ArtifactRepository {
    * @param workflowId null to search every workflow
    */
   public List<SearchHit> search(String query, UUID workflowId, int limit) {
+    // ts_headline returns the artifact's raw text: matches are marked with STX/ETX (removed from
+    // the text first, so every one in the snippet is a marker) and turned into <b></b> only after
+    // the text is HTML-escaped.
     String sql =
         """
-        select m.*, ts_headline('english', m.body, m.q,
-                 'MaxFragments=2, MaxWords=25, MinWords=8, FragmentDelimiter=" … "') as snippet
+        select m.*, ts_headline('english', translate(m.body, chr(2) || chr(3), ''), m.q,
+                 'MaxFragments=2, MaxWords=25, MinWords=8, FragmentDelimiter=" … ", StartSel='
+                 || chr(2) || ', StopSel=' || chr(3)) as snippet
         from (
           select v.workflow_id, v.name, v.version, v.kind, v.created_at, q,
                  ts_rank(v.search_document, q) as rank,
-                 case when jsonb_typeof(v.content) = 'string' then v.content #>> '{}'
-                      else (select string_agg(s #>> '{}', ' ')
-                            from jsonb_path_query(v.content, 'strict $.** ? (@.type() == "string")') s)
-                 end as body
+                 artifact_search_text(v.content) as body
           from artifact_head h
           join artifact_version v
             on v.workflow_id = h.workflow_id and v.name = h.name and v.version = h.latest_version,
@@ -291,11 +292,33 @@ public class ArtifactRepository {
                     new ArtifactRef(name, version),
                     ArtifactKind.fromWire(rs.getString("kind")),
                     rs.getDouble("rank"),
-                    rs.getString("snippet"),
+                    snippetHtml(rs.getString("snippet")),
                     rs.getTimestamp("created_at").toInstant()));
           }
           return hits;
         });
+  }
+
+  /** The snippet as HTML: its text escaped, the match markers as {@code <b>} and {@code </b>}. */
+  private static String snippetHtml(String marked) {
+    if (marked == null) {
+      return null;
+    }
+    StringBuilder html = new StringBuilder(marked.length() + 32);
+    for (int i = 0; i < marked.length(); i++) {
+      char c = marked.charAt(i);
+      switch (c) {
+        case '\u0002' -> html.append("<b>");
+        case '\u0003' -> html.append("</b>");
+        case '&' -> html.append("&amp;");
+        case '<' -> html.append("&lt;");
+        case '>' -> html.append("&gt;");
+        case '"' -> html.append("&quot;");
+        case '\'' -> html.append("&#39;");
+        default -> html.append(c);
+      }
+    }
+    return html.toString();
   }
 
   private List<ArtifactSummary> summaries(ResultSet rs) throws SQLException {

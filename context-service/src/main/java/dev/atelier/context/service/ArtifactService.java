@@ -11,6 +11,7 @@ import dev.atelier.context.model.ArtifactSummary;
 import dev.atelier.context.model.ArtifactVersion;
 import dev.atelier.context.model.NewArtifact;
 import dev.atelier.context.repository.ArtifactRepository;
+import dev.atelier.context.repository.DataAccessException;
 import dev.atelier.context.repository.NewVersion;
 import dev.atelier.context.repository.StoredWrite;
 import dev.atelier.contracts.ArtifactRef;
@@ -20,9 +21,12 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +45,7 @@ public class ArtifactService {
   private final CanonicalJson canonical;
   private final ObjectMapper mapper;
   private final ArtifactLimits limits;
+  private final int maxNumberLength;
   private final Counter created;
   private final Counter replayed;
 
@@ -54,6 +59,8 @@ public class ArtifactService {
     this.canonical = canonical;
     this.mapper = mapper;
     this.limits = limits;
+    // Stored content is parsed again on every read: a number must stay readable by this mapper.
+    this.maxNumberLength = mapper.getFactory().streamReadConstraints().getMaxNumberLength();
     this.created = writes(registry, "created");
     this.replayed = writes(registry, "replayed");
   }
@@ -202,7 +209,7 @@ public class ArtifactService {
               key,
               p.requestSha256()));
     }
-    Map<String, ArtifactVersion> stored = repository.insertAll(rows);
+    Map<String, ArtifactVersion> stored = insert(rows);
     for (String key : fresh) {
       ArtifactVersion version = stored.get(key);
       if (version == null) {
@@ -213,6 +220,26 @@ public class ArtifactService {
     }
     created.increment(fresh.size());
     return outcomes;
+  }
+
+  /**
+   * Inserts the versions; a PostgreSQL limit on what one row can hold (SQLSTATE 54000, e.g. a
+   * search document over 1 MB) is the content's fault, not the service's: 413, nothing stored.
+   */
+  private Map<String, ArtifactVersion> insert(List<NewVersion> rows) {
+    try {
+      return repository.insertAll(rows);
+    } catch (DataAccessException e) {
+      for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+        if (t instanceof SQLException sql && "54000".equals(sql.getSQLState())) {
+          throw ProblemException.tooLarge(
+              "artifact-too-large",
+              "artifact content exceeds a database limit on what one version can hold (for"
+                  + " example too much distinct text to index for search); nothing was stored");
+        }
+      }
+      throw e;
+    }
   }
 
   /** An artifact checked and encoded for storing. */
@@ -298,7 +325,7 @@ public class ArtifactService {
     return key;
   }
 
-  /** Checks the content's shape against its kind and its size against the limit. */
+  /** Checks the content's shape against its kind, that it can be stored, and its size. */
   private byte[] contentBytes(NewArtifact artifact) {
     JsonNode content = artifact.content();
     boolean json = artifact.kind() == ArtifactKind.JSON;
@@ -312,6 +339,14 @@ public class ArtifactService {
               + ", got "
               + content.getNodeType().name().toLowerCase());
     }
+    Unstorable unstorable = unstorable(content);
+    if (unstorable != null) {
+      // Valid JSON that PostgreSQL's jsonb cannot hold (or this service could not read back):
+      // refuse it here, naming where it is, rather than fail in SQL
+      // (or in serialising it: a lone surrogate is not UTF-8).
+      throw ProblemException.badRequest(
+          "invalid-content", "content at $" + unstorable.path() + " " + unstorable.reason());
+    }
     byte[] bytes = json ? canonical.bytes(content) : CanonicalJson.utf8(content.textValue());
     if (bytes.length > limits.maxContentBytes()) {
       throw ProblemException.tooLarge(
@@ -322,31 +357,103 @@ public class ArtifactService {
               + limits.maxContentBytes()
               + " bytes");
     }
-    if (containsNul(content)) {
-      // PostgreSQL text and jsonb cannot hold U+0000; refuse it here rather than fail in SQL.
-      throw ProblemException.badRequest(
-          "invalid-content", "content must not contain the character U+0000");
-    }
     return bytes;
   }
 
-  private static boolean containsNul(JsonNode node) {
+  /** Where in the content (a JSON path below {@code $}) a value cannot be stored, and why. */
+  private record Unstorable(String path, String reason) {
+
+    Unstorable under(String segment) {
+      return new Unstorable(segment + path, reason);
+    }
+  }
+
+  /**
+   * Why a value cannot be stored, or null if it can: a U+0000 or an unpaired surrogate (UTF-16 half
+   * of a character) in a string or key, or a number longer, written out in full as PostgreSQL
+   * prints it, than a JSON number may be on reading (jsonb's numeric itself overflows later: at
+   * 131,072 digits before the point, 16,383 after). The path is built only for the value refused.
+   */
+  private Unstorable unstorable(JsonNode node) {
     if (node.isTextual()) {
-      return node.textValue().indexOf('\0') >= 0;
+      String bad = badCharacter(node.textValue());
+      return bad == null ? null : new Unstorable("", "contains " + bad);
+    }
+    if (node.isBigDecimal()) {
+      int length = writtenOutLength(node.decimalValue());
+      return length <= maxNumberLength
+          ? null
+          : new Unstorable(
+              "",
+              "is a number of "
+                  + length
+                  + " characters written out in full; at most "
+                  + maxNumberLength
+                  + " are stored");
     }
     for (Map.Entry<String, JsonNode> field : node.properties()) {
-      if (field.getKey().indexOf('\0') >= 0 || containsNul(field.getValue())) {
-        return true;
+      String bad = badCharacter(field.getKey());
+      if (bad != null) {
+        return new Unstorable("", "has a key that contains " + bad);
+      }
+      Unstorable found = unstorable(field.getValue());
+      if (found != null) {
+        return found.under(pathSegment(field.getKey()));
       }
     }
     if (node.isArray()) {
-      for (JsonNode element : node) {
-        if (containsNul(element)) {
-          return true;
+      for (int i = 0; i < node.size(); i++) {
+        Unstorable found = unstorable(node.get(i));
+        if (found != null) {
+          return found.under("[" + i + "]");
         }
       }
     }
-    return false;
+    return null;
+  }
+
+  private static String badCharacter(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c == '\0') {
+        return "the character U+0000";
+      }
+      if (Character.isHighSurrogate(c)
+          && i + 1 < text.length()
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return "an unpaired surrogate \\u" + HexFormat.of().withUpperCase().toHexDigits(c);
+      }
+    }
+    return null;
+  }
+
+  /** Length of the number in plain notation (sign, digits, point), as jsonb prints it. */
+  private static int writtenOutLength(BigDecimal n) {
+    int fraction = Math.max(n.scale(), 0);
+    long whole = n.signum() == 0 ? 1 : Math.max((long) n.precision() - n.scale(), 1);
+    long length = (n.signum() < 0 ? 1 : 0) + whole + (fraction > 0 ? 1 + fraction : 0);
+    return (int) Math.min(length, Integer.MAX_VALUE);
+  }
+
+  /** {@code .key}, or {@code ["key"]} (shortened, escaped) for a key that is not a plain word. */
+  private static String pathSegment(String key) {
+    if (key.matches("[A-Za-z_][A-Za-z0-9_]{0,63}")) {
+      return "." + key;
+    }
+    StringBuilder quoted = new StringBuilder("[\"");
+    key.codePoints()
+        .limit(64)
+        .forEach(
+            c -> {
+              if (c < 0x20 || c == '"' || c == '\\' || (c >= 0xD800 && c <= 0xDFFF)) {
+                quoted.append("\\u").append(HexFormat.of().toHexDigits((char) c));
+              } else {
+                quoted.appendCodePoint(c);
+              }
+            });
+    return quoted.append(key.codePointCount(0, key.length()) > 64 ? "…\"]" : "\"]").toString();
   }
 
   /** Everything that defines the write, so a replay can be told apart from a different request. */

@@ -8,8 +8,12 @@ import static dev.atelier.context.rest.Artifacts.post;
 import static dev.atelier.context.rest.Artifacts.postTo;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.atelier.context.model.ArtifactWrites;
 import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
 import io.restassured.response.Response;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +23,8 @@ import org.junit.jupiter.api.Test;
 
 @QuarkusTest
 class ArtifactBatchTest {
+
+  private static final int CONTENT_LIMIT = 1024 * 1024;
 
   private final UUID workflow = UUID.randomUUID();
 
@@ -159,6 +165,52 @@ class ArtifactBatchTest {
     assertThat(get(base(workflow) + "/design.md").statusCode()).isEqualTo(404);
     assertThat(get(base(workflow) + "/design/versions").jsonPath().getList("ref"))
         .containsExactly("design@1");
+  }
+
+  @Test
+  void theLargestValidBatchFitsTheBodyLimit() {
+    // Ten artifacts at the content limit, half their characters escaped in JSON (\" and \n):
+    // the body is 1.5 x 10 MiB.
+    String content = "a\"b\n".repeat(CONTENT_LIMIT / 4);
+    List<Map<String, Object>> artifacts =
+        IntStream.range(0, ArtifactWrites.MAX_ITEMS)
+            .mapToObj(i -> markdown("big-" + i, content))
+            .toList();
+
+    Response batch = postTo(writes(), "big:1", Map.of("artifacts", artifacts));
+
+    assertThat(batch.statusCode()).as(batch.asString()).isEqualTo(201);
+    assertThat(batch.jsonPath().getList("writes.version.sizeBytes", Integer.class))
+        .hasSize(ArtifactWrites.MAX_ITEMS)
+        .containsOnly(CONTENT_LIMIT);
+  }
+
+  @Test
+  void aBodyOverTheLimitIsAProblemNamingTheLimit() throws Exception {
+    long limit = 16L * 1024 * 1024;
+    try (Socket socket = new Socket("localhost", RestAssured.port)) {
+      socket.setSoTimeout(30_000);
+      // Only the head: the declared length alone must be refused, before any body is read.
+      socket
+          .getOutputStream()
+          .write(
+              ("POST "
+                      + writes()
+                      + " HTTP/1.1\r\nHost: localhost\r\nIdempotency-Key: k\r\n"
+                      + "Content-Type: application/json\r\nContent-Length: "
+                      + (limit + 1)
+                      + "\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+
+      assertThat(answer).startsWith("HTTP/1.1 413").contains("application/problem+json");
+      assertThat(answer)
+          .contains("https://atelier.dev/problems/request-too-large")
+          .contains("HTTP_MAX_BODY_SIZE")
+          .contains(String.valueOf(limit + 1))
+          .contains(String.valueOf(limit));
+    }
+    assertProblem(get(base(workflow)), 404, "not-found");
   }
 
   @Test

@@ -108,6 +108,51 @@ class ArtifactErrorsTest {
   }
 
   @Test
+  void validJsonThatPostgresqlCannotStoreIsRefusedNamingWhereItIs() {
+    String[][] cases = {
+      {"json", "{\"a\":[1,1e1000000]}", "$.a[1]"},
+      {"json", "{\"a\":{\"tiny\":1e-20000}}", "$.a.tiny"},
+      {"json", "[1e999,1e1000]", "$[1]"},
+      {"text", "\"\\ud800\"", "$"},
+      {"json", "{\"list\":[\"ok\",\"x\\udc00y\"]}", "$.list[1]"},
+      {"json", "{\"odd key\":{\"k\\u0000\":1}}", "$[\"odd key\"]"},
+    };
+    for (int i = 0; i < cases.length; i++) {
+      String body =
+          "{\"name\":\"doc\",\"kind\":\"" + cases[i][0] + "\",\"content\":" + cases[i][1] + "}";
+      Response refused = post(workflow, "u:" + i, body);
+      assertThat(refused.asString()).as(body).contains("invalid-content");
+      assertProblem(refused, 400, "invalid-content");
+      assertThat(refused.jsonPath().getString("detail")).as(body).contains(cases[i][2]);
+      // In a batch too, before anything is written.
+      Response batch =
+          Artifacts.postTo(
+              "/api/v1/workflows/" + workflow + "/artifact-writes",
+              "b:" + i,
+              "{\"artifacts\":[{\"name\":\"fine\",\"kind\":\"text\",\"content\":\"ok\"},"
+                  + body
+                  + "]}");
+      assertProblem(batch, 400, "invalid-content");
+    }
+
+    // Jackson's parser already refuses a broken surrogate pair in a key.
+    assertProblem(
+        post(
+            workflow, "u:key", "{\"name\":\"doc\",\"kind\":\"json\",\"content\":{\"k\\ud800\":1}}"),
+        400,
+        "malformed-body");
+
+    // At the bound (1000 characters written out, as reads parse them) content is stored and read.
+    UUID other = UUID.randomUUID();
+    String edge = "{\"name\":\"edge\",\"kind\":\"json\",\"content\":[1e999,-1e-997,0e-998]}";
+    Response stored = post(other, "e:1", edge);
+    assertThat(stored.statusCode()).as(stored.asString()).isEqualTo(201);
+    Response read = get(base(other) + "/edge");
+    assertThat(read.statusCode()).as(read.asString()).isEqualTo(200);
+    assertThat(read.asString()).contains("1" + "0".repeat(999));
+  }
+
+  @Test
   void unknownWorkflowsArtifactsAndVersionsAre404() {
     UUID written = UUID.randomUUID();
     assertThat(post(written, "k:1", markdown("doc", "text")).statusCode()).isEqualTo(201);

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -88,6 +89,56 @@ class ArtifactSearchTest {
     assertThat(
             search(Map.of("q", token + " -plan", "workflowId", workflow)).jsonPath().getList("ref"))
         .isEmpty();
+  }
+
+  @Test
+  void contentWhoseWholeTextWouldOverflowATsvectorIsStoredAndSearchable() {
+    // 16k UUIDs (640 KB): each is a hyphenated word indexed whole and in parts, ~1.6 MB of lexemes.
+    List<String> ids = new ArrayList<>();
+    ids.add(token);
+    while (ids.size() < 16_384) {
+      ids.add(UUID.randomUUID().toString());
+    }
+    Response uuids =
+        post(workflow, "u1", Map.of("name", "fixture", "kind", "json", "content", ids));
+    assertThat(uuids.statusCode()).as(uuids.asString()).isEqualTo(201);
+    assertThat(uuids.jsonPath().getInt("sizeBytes")).isGreaterThan(600_000);
+
+    // ~900 KB of distinct words, the first of them this test's token.
+    StringBuilder words = new StringBuilder("start" + token);
+    for (int i = 0; words.length() < 900_000; i++) {
+      words.append(" w").append(Integer.toString(i, 26).replace('0', 'z'));
+    }
+    Response text = post(workflow, "t1", markdown("wordlist", words.toString()));
+    assertThat(text.statusCode()).as(text.asString()).isEqualTo(201);
+
+    assertThat(search(Map.of("q", token, "workflowId", workflow)).jsonPath().getList("ref"))
+        .containsExactly("fixture@1");
+    assertThat(
+            search(Map.of("q", "start" + token, "workflowId", workflow)).jsonPath().getList("ref"))
+        .containsExactly("wordlist@1");
+  }
+
+  @Test
+  void snippetsAreHtmlEscapedAroundTheMatchMarkup() {
+    post(
+        workflow,
+        "x1",
+        markdown(
+            "page",
+            "The " + token + " <img src=x onerror=alert(1)> & \"quoted\" 'text' \u0002 " + token));
+
+    Response r = search(Map.of("q", token, "workflowId", workflow));
+
+    assertThat(r.statusCode()).as(r.asString()).isEqualTo(200);
+    // The tag is text, escaped; the U+0002 of the content does not become markup.
+    assertThat(r.jsonPath().getString("[0].snippet"))
+        .isEqualTo(
+            "<b>"
+                + token
+                + "</b> &lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot; &#39;text&#39;  <b>"
+                + token
+                + "</b>");
   }
 
   @Test

@@ -60,6 +60,14 @@ public interface TrackingConfig {
     /** When the daily maintenance runs (Quartz-style cron, UTC). */
     @WithDefault("0 17 3 * * ?")
     String cron();
+
+    /**
+     * Longest wait for the exclusive lock creating a partition takes; ingest queues behind it
+     * meanwhile. A creation that times out is retried on the next run, and {@link #monthsAhead()}
+     * leaves a month of daily runs before the partition is needed.
+     */
+    @WithDefault("PT2S")
+    Duration lockTimeout();
   }
 
   /**

@@ -30,8 +30,12 @@ public record PageCursor(Instant occurredAt, UUID id) {
       if (bar < 0) {
         throw new IllegalArgumentException("not a cursor");
       }
-      return new PageCursor(
-          Instant.parse(raw.substring(0, bar)), UUID.fromString(raw.substring(bar + 1)));
+      Instant occurredAt = Instant.parse(raw.substring(0, bar));
+      if (!StorableTime.holds(occurredAt)) {
+        // Never issued (stored rows are within it), and PostgreSQL could not compare with it.
+        throw new IllegalArgumentException("not a cursor");
+      }
+      return new PageCursor(occurredAt, UUID.fromString(raw.substring(bar + 1)));
     } catch (DateTimeParseException e) {
       throw new IllegalArgumentException("not a cursor", e);
     }

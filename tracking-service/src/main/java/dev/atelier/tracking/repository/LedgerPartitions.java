@@ -74,13 +74,19 @@ public class LedgerPartitions {
    * record that arrived before its month had a partition) are moved into it: PostgreSQL refuses to
    * create a partition whose range the default partition still holds rows for.
    *
+   * <p>Creating it takes an exclusive lock on {@code llm_call} and its default partition, which
+   * waits for every open reader (a CSV export's cursor) while every insert queues behind it: it
+   * waits at most {@code lockTimeoutMs}, then fails (SQLSTATE 55P03) and the caller retries later.
+   * Must run in a transaction: the timeout is local to it.
+   *
    * @return how many rows were moved out of the default partition
    */
-  public int create(YearMonth month) {
-    return Jdbc.unchecked("creating partition " + name(month), () -> createPartition(month));
+  public int create(YearMonth month, long lockTimeoutMs) {
+    return Jdbc.unchecked(
+        "creating partition " + name(month), () -> createPartition(month, lockTimeoutMs));
   }
 
-  private int createPartition(YearMonth month) throws SQLException {
+  private int createPartition(YearMonth month, long lockTimeoutMs) throws SQLException {
     Instant from = month.atDay(1).atStartOfDay(ZoneOffset.UTC).toInstant();
     Instant to = month.plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toInstant();
     // DDL takes no bind parameters; the name and bounds are formatted from a YearMonth, never from
@@ -95,6 +101,7 @@ public class LedgerPartitions {
             + "')";
     try (Connection c = dataSource.getConnection();
         Statement st = c.createStatement()) {
+      st.execute("set local lock_timeout = " + lockTimeoutMs);
       if (!defaultHoldsRows(c, from, to)) {
         st.execute(createPartition);
         return 0;

@@ -293,6 +293,13 @@ public class LlmCallRepository {
     return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), fraction);
   }
 
+  /** {@code t} as the ledger stores it: rounded to microseconds as {@link #epochMicros} does. */
+  public static Instant storedInstant(Instant t) {
+    long micros = epochMicros(t);
+    return Instant.ofEpochSecond(
+        Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1_000L);
+  }
+
   private LlmCall map(ResultSet rs) throws SQLException {
     return new LlmCall(
         rs.getObject("event_id", UUID.class),

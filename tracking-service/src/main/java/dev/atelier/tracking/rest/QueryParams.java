@@ -3,6 +3,7 @@ package dev.atelier.tracking.rest;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.kit.problem.ProblemException;
 import dev.atelier.tracking.model.PageCursor;
+import dev.atelier.tracking.model.StorableTime;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.UUID;
@@ -37,13 +38,27 @@ final class QueryParams {
     if (isBlank(value)) {
       return null;
     }
+    Instant instant;
     try {
-      return Instant.parse(value);
+      instant = Instant.parse(value);
     } catch (DateTimeParseException e) {
       throw ProblemException.badRequest(
           "invalid-parameter",
           name + " must be an ISO-8601 instant such as 2025-01-31T00:00:00Z, got '" + value + "'");
     }
+    if (!StorableTime.holds(instant)) {
+      throw ProblemException.badRequest(
+          "invalid-parameter",
+          name
+              + " must be between "
+              + StorableTime.MIN
+              + " and "
+              + StorableTime.MAX
+              + ", got '"
+              + value
+              + "'");
+    }
+    return instant;
   }
 
   /** Checks that {@code from} (inclusive) is not after {@code to} (exclusive). */

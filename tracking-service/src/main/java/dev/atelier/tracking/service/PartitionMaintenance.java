@@ -1,7 +1,9 @@
 package dev.atelier.tracking.service;
 
 import dev.atelier.tracking.config.TrackingConfig;
+import dev.atelier.tracking.repository.DataAccessException;
 import dev.atelier.tracking.repository.LedgerPartitions;
+import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.annotation.Priority;
@@ -53,20 +55,28 @@ public class PartitionMaintenance {
   }
 
   /**
-   * Creates the partitions missing around the current month.
+   * Creates the partitions missing around the current month, each in its own short transaction. One
+   * whose lock is not granted within {@code tracking.partitions.lock-timeout} (a long reader of the
+   * ledger holds it off) is skipped, to be retried on the next run: meanwhile its month's rows go
+   * to the default partition, and ingest never waits longer than the timeout.
    *
    * @return the months created
    */
-  @Transactional
   public List<YearMonth> ensureCurrent() {
     YearMonth now = YearMonth.now(clock.withZone(ZoneOffset.UTC));
     YearMonth first = now.minusMonths(config.partitions().monthsBehind());
     YearMonth last = now.plusMonths(config.partitions().monthsAhead());
     List<YearMonth> created = new ArrayList<>();
-    partitions.lock();
     for (YearMonth m = first; !m.isAfter(last); m = m.plusMonths(1)) {
-      if (createIfMissing(m)) {
-        created.add(m);
+      YearMonth month = m;
+      try {
+        if (QuarkusTransaction.requiringNew().call(() -> ensure(month))) {
+          created.add(month);
+        }
+      } catch (DataAccessException e) {
+        LOG.warnf(
+            "could not create ledger partition %s now, will retry on the next run: %s",
+            LedgerPartitions.name(month), e.getMessage());
       }
     }
     return created;
@@ -88,7 +98,7 @@ public class PartitionMaintenance {
     if (partitions.exists(month)) {
       return false;
     }
-    int moved = partitions.create(month);
+    int moved = partitions.create(month, config.partitions().lockTimeout().toMillis());
     LOG.infof(
         "created ledger partition %s (%d rows moved from the default partition)",
         LedgerPartitions.name(month), moved);
