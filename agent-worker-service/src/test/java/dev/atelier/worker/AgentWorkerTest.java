@@ -1,7 +1,9 @@
 package dev.atelier.worker;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.anyRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.matchingJsonPath;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
 import static dev.atelier.worker.StepFixtures.JSON;
 import static dev.atelier.worker.StepFixtures.SYSTEM_PROMPT;
 import static dev.atelier.worker.StepFixtures.agentWith;
@@ -471,6 +473,49 @@ class AgentWorkerTest {
     assertThat(callsFor(late)).isEmpty();
     assertThat(callsFor(missingInput)).isEmpty();
     assertThat(callsFor(noSchema)).isEmpty();
+  }
+
+  @Test
+  void stopsWaitingForTheModelWhenTheAttemptsDeadlinePasses() {
+    StepRequested step = step(UUID.randomUUID(), "design", List.of(), Instant.now().plusSeconds(5));
+    gateway.stubFor(
+        chatFor(step)
+            .willReturn(completion(validArchitecture().toString()).withFixedDelay(25_000)));
+
+    publish(step);
+
+    // Soon after the deadline, not when the model answers at last (it would be taken then).
+    List<AtelierEvent> results =
+        await()
+            .atMost(Duration.ofSeconds(15))
+            .until(() -> inbox.resultsOf(step.stepId()), r -> !r.isEmpty());
+    assertThat(results).hasSize(1).first().isInstanceOf(StepFailed.class);
+    StepFailed failed = (StepFailed) results.get(0);
+    assertThat(failed.errorCode()).isEqualTo("deadline_exceeded");
+    assertThat(failed.retryable()).isTrue();
+    assertThat(failed.message()).contains("passed while it waited for the model");
+    assertThat(callsFor(step)).hasSize(1);
+  }
+
+  @Test
+  void failsAStepWhoseSchemaRefersOutsideItselfWithoutFetchingAnything() throws Exception {
+    StepRequested plain = step(UUID.randomUUID(), "design", List.of(), future());
+    // An inner address as a role definition could name it; the WireMock server records requests.
+    String inner = gateway.baseUrl() + "/internal/" + plain.stepId();
+    ObjectNode schema = JSON.createObjectNode().put("type", "object");
+    schema.putObject("properties").putObject("summary").put("$ref", inner);
+    StepRequested step = with(plain, agentWith(plain.agent(), schema, "gpt-test"), null);
+    stubAnswer(step, validArchitecture().toString());
+
+    publish(step);
+
+    StepFailed failed = awaitOne(step, StepFailed.class);
+    assertThat(failed.errorCode()).isEqualTo("request_invalid");
+    assertThat(failed.retryable()).isFalse();
+    assertThat(failed.message()).contains("refers to " + inner);
+    assertThat(gateway.findAll(anyRequestedFor(urlPathEqualTo("/internal/" + plain.stepId()))))
+        .isEmpty();
+    assertThat(callsFor(step)).isEmpty();
   }
 
   @Test

@@ -51,6 +51,9 @@ public class StepConsumer {
   private final MeterRegistry meters;
   private final Duration drainTimeout;
 
+  /** Set once the drain is over: a step still retrying its result then gives up. */
+  private volatile boolean drained;
+
   StepConsumer(
       RabbitBroker broker,
       EventConsumers consumers,
@@ -109,7 +112,9 @@ public class StepConsumer {
     try {
       Instant startedAt = Instant.now();
       StepOutcome outcome = runner.run(step);
-      results.publish(step, startedAt, outcome);
+      // Only the publish is retried from here on: the outcome is final, and running the step again
+      // would pay for its LLM calls again.
+      results.publish(step, startedAt, outcome, () -> drained);
       Duration took = Duration.between(startedAt, Instant.now());
       record(step, outcome, took);
       LOG.infof(
@@ -142,6 +147,7 @@ public class StepConsumer {
           "%d steps still running after %s; they return to their queues",
           inFlight.running(), drainTimeout);
     }
+    drained = true;
   }
 
   private void record(StepRequested step, StepOutcome outcome, Duration took) {

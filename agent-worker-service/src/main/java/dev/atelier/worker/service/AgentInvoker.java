@@ -17,11 +17,23 @@ import dev.langchain4j.model.chat.request.json.JsonRawSchema;
 import dev.langchain4j.model.chat.request.json.JsonSchema;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.output.TokenUsage;
+import io.opentelemetry.context.Context;
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
 /**
@@ -36,6 +48,10 @@ import org.jboss.logging.Logger;
  * naming {@code response_format} (learned at run time), the call asks for {@code json_object} and
  * carries the schema in the system prompt instead; the answer is validated against the schema all
  * the same.
+ *
+ * <p>Every call, repairs and fallback models included, is made only while the attempt's deadline
+ * has not passed, and is abandoned when it does (the wait for the gateway, its reconnection retries
+ * included, is cut to the time left): the orchestrator has given up on the attempt by then.
  */
 @ApplicationScoped
 public class AgentInvoker {
@@ -47,20 +63,47 @@ public class AgentInvoker {
   private final WorkerConfig config;
   private final Set<String> jsonObjectModels = ConcurrentHashMap.newKeySet();
 
+  /**
+   * Runs the calls of steps with a deadline, so the step's thread can stop waiting when it passes;
+   * an abandoned call is interrupted. Daemon threads, reused.
+   */
+  private final ExecutorService callThreads =
+      Executors.newCachedThreadPool(
+          new ThreadFactory() {
+            private final AtomicInteger count = new AtomicInteger();
+
+            @Override
+            public Thread newThread(Runnable r) {
+              Thread t = new Thread(r, "llm-call-" + count.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            }
+          });
+
   AgentInvoker(GatewayChat gateway, WorkerConfig config) {
     this.gateway = gateway;
     this.config = config;
     config.jsonObjectModels().ifPresent(jsonObjectModels::addAll);
   }
 
+  @PreDestroy
+  void stop() {
+    callThreads.shutdownNow();
+  }
+
   /**
    * Runs the conversation until the answer conforms to {@code schema}.
    *
-   * @throws StepFailure {@code output_invalid}, {@code provider_unavailable} or {@code
-   *     provider_rejected}
+   * @param deadline the attempt's deadline, or {@code null} for none
+   * @throws StepFailure {@code output_invalid}, {@code provider_unavailable}, {@code
+   *     provider_rejected} or {@code deadline_exceeded}
    */
   public Answer invoke(
-      AgentSpec agent, RenderedPrompt prompt, JsonSchema responseSchema, Validation validation) {
+      AgentSpec agent,
+      RenderedPrompt prompt,
+      JsonSchema responseSchema,
+      Validation validation,
+      Instant deadline) {
     List<ChatMessage> messages = new ArrayList<>();
     if (!prompt.system().isBlank()) {
       messages.add(SystemMessage.from(prompt.system()));
@@ -73,7 +116,7 @@ public class AgentInvoker {
     List<String> errors = List.of();
     int calls = 1 + Math.max(0, config.repairAttempts());
     for (int call = 1; call <= calls; call++) {
-      ChatResponse response = chat(agent, messages, format, usage);
+      ChatResponse response = chat(agent, messages, format, usage, deadline);
       String text = response.aiMessage() == null ? null : response.aiMessage().text();
       OutputValidator.Result result = validation.check(text);
       if (result.valid()) {
@@ -105,7 +148,11 @@ public class AgentInvoker {
   }
 
   private ChatResponse chat(
-      AgentSpec agent, List<ChatMessage> messages, ResponseFormat format, Usage usage) {
+      AgentSpec agent,
+      List<ChatMessage> messages,
+      ResponseFormat format,
+      Usage usage,
+      Instant deadline) {
     List<String> models = new ArrayList<>();
     models.add(agent.model());
     models.addAll(agent.fallbackModels());
@@ -125,7 +172,7 @@ public class AgentInvoker {
                       .build())
               .build();
       try {
-        ChatResponse response = gateway.chat(request);
+        ChatResponse response = call(request, deadline, usage);
         usage.add(response);
         return response;
       } catch (GatewayException e) {
@@ -153,6 +200,49 @@ public class AgentInvoker {
             e.getMessage());
       }
     }
+  }
+
+  /** One gateway call, given up when the deadline passes first. */
+  private ChatResponse call(ChatRequest request, Instant deadline, Usage usage) {
+    if (deadline == null) {
+      return gateway.chat(request);
+    }
+    long left = Duration.between(Instant.now(), deadline).toMillis();
+    if (left <= 0) {
+      throw deadlinePassed(deadline, usage);
+    }
+    // The step's context (trace, attribution headers) goes with the call.
+    Future<ChatResponse> call =
+        callThreads.submit(Context.current().wrap(() -> gateway.chat(request)));
+    try {
+      return call.get(left, TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      call.cancel(true);
+      throw deadlinePassed(deadline, usage);
+    } catch (InterruptedException e) {
+      call.cancel(true);
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for the LLM gateway", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw new IllegalStateException(e.getCause());
+    }
+  }
+
+  private static StepFailure deadlinePassed(Instant deadline, Usage usage) {
+    return new StepFailure(
+        StepFailure.DEADLINE_EXCEEDED,
+        true,
+        "the attempt's deadline "
+            + deadline
+            + " passed while it waited for the model ("
+            + usage.calls
+            + (usage.calls == 1 ? " call answered)" : " calls answered)"));
   }
 
   /**
@@ -201,11 +291,13 @@ public class AgentInvoker {
       JsonNode output, int calls, long inputTokens, long outputTokens, String responseModel) {}
 
   private static final class Usage {
+    int calls;
     long input;
     long output;
     String responseModel;
 
     void add(ChatResponse response) {
+      calls++;
       TokenUsage tokens = response.tokenUsage();
       if (tokens != null) {
         input += tokens.inputTokenCount() == null ? 0 : tokens.inputTokenCount();

@@ -4,12 +4,17 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.networknt.schema.AbsoluteIri;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SchemaValidatorsConfig;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.SpecVersionDetector;
 import com.networknt.schema.ValidationMessage;
+import com.networknt.schema.regex.RegularExpression;
+import com.networknt.schema.resource.InputStreamSource;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -23,6 +28,16 @@ import java.util.regex.Pattern;
  * Checks a model's answer against the role's output JSON Schema (networknt json-schema-validator;
  * the dialect comes from {@code $schema}, 2020-12 when absent). Compiled schemas are cached by
  * their text: a handful of role versions are in use at any time.
+ *
+ * <p>A schema is self-contained: it may refer to its own parts ({@code #...}) and to the bundled
+ * meta-schemas of the supported dialects, nothing else. The library would otherwise fetch any other
+ * {@code $ref}, {@code $schema} or {@code $id}-relative URI (http:, file:, jar:, classpath:) with
+ * no timeout, so a role definition could make every worker call an inner address, hang on it, or
+ * quote a local file back in an error message.
+ *
+ * <p>{@code pattern} and {@code patternProperties} use {@code java.util.regex} as the library does
+ * by default, but a match that runs over {@link #PATTERN_TIME_LIMIT} (catastrophic backtracking on
+ * the model's answer) is given up, and the step fails as its schema's fault.
  */
 @ApplicationScoped
 public class OutputValidator {
@@ -30,6 +45,17 @@ public class OutputValidator {
   private static final int CACHE_SIZE = 64;
   private static final Pattern FENCED =
       Pattern.compile("^```[a-zA-Z0-9_-]*\\s*\\n(.*)\\n\\s*```$", Pattern.DOTALL);
+
+  /**
+   * The meta-schemas the library ships, as its own mapper rewrites {@code json-schema.org} URIs
+   * (e.g. {@code classpath:draft/2020-12/meta/core}).
+   */
+  private static final Pattern BUNDLED_META_SCHEMA =
+      Pattern.compile(
+          "classpath:(draft-0[467]/schema|draft/(2019-09|2020-12)/(schema|meta/[a-z-]+))");
+
+  /** Longest one regular expression of a schema may take on one string of an answer. */
+  static final Duration PATTERN_TIME_LIMIT = Duration.ofSeconds(1);
 
   private final ObjectMapper mapper;
   private final Map<String, JsonSchema> compiled =
@@ -64,11 +90,30 @@ public class OutputValidator {
       SpecVersion.VersionFlag dialect =
           SpecVersionDetector.detectOptionalVersion(schema, false)
               .orElse(SpecVersion.VersionFlag.V202012);
-      JsonSchema result = JsonSchemaFactory.getInstance(dialect).getSchema(schema);
+      JsonSchema result =
+          JsonSchemaFactory.getInstance(
+                  dialect,
+                  factory ->
+                      factory.schemaLoaders(loaders -> loaders.add(OutputValidator::bundled)))
+              .getSchema(
+                  schema,
+                  SchemaValidatorsConfig.builder(new SchemaValidatorsConfig())
+                      .regularExpressionFactory(TimedRegex::new)
+                      .build());
+      // Resolves every reference now, so a refused one fails here, before any LLM call.
       result.initializeValidators();
       compiled.put(key, result);
       return result;
     } catch (RuntimeException e) {
+      ExternalReference external = cause(e, ExternalReference.class);
+      if (external != null) {
+        throw new StepFailure(
+            StepFailure.REQUEST_INVALID,
+            false,
+            "the agent's output schema refers to "
+                + external.getMessage()
+                + ", outside itself; only references to its own parts (#...) are allowed");
+      }
       throw new StepFailure(
           StepFailure.REQUEST_INVALID,
           false,
@@ -77,8 +122,93 @@ public class OutputValidator {
   }
 
   /**
+   * The first loader asked for any URI a schema names: it lets the library's classpath loader (next
+   * in line) load a bundled meta-schema, and refuses everything else before anything is read.
+   */
+  private static InputStreamSource bundled(AbsoluteIri iri) {
+    if (BUNDLED_META_SCHEMA.matcher(iri.toString()).matches()) {
+      return null;
+    }
+    throw new ExternalReference(iri.toString());
+  }
+
+  private static <T extends Throwable> T cause(Throwable e, Class<T> type) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (type.isInstance(t)) {
+        return type.cast(t);
+      }
+    }
+    return null;
+  }
+
+  private static String abbreviated(String pattern) {
+    return pattern.length() > 80 ? pattern.substring(0, 80) + "..." : pattern;
+  }
+
+  /** A schema's regular expression, as the library compiles it, with a time limit per match. */
+  private static final class TimedRegex implements RegularExpression {
+    private final Pattern pattern;
+
+    TimedRegex(String regex) {
+      this.pattern = Pattern.compile(regex);
+    }
+
+    @Override
+    public boolean matches(String value) {
+      long until = System.nanoTime() + PATTERN_TIME_LIMIT.toNanos();
+      return pattern.matcher(new TimedText(value, until, pattern.pattern())).find();
+    }
+  }
+
+  /**
+   * The text a pattern is matched against, which stops the match once its time is up: the regex
+   * engine reads every character through {@link #charAt}, backtracking included.
+   */
+  private record TimedText(String text, long until, String pattern) implements CharSequence {
+
+    @Override
+    public char charAt(int index) {
+      if (System.nanoTime() - until > 0) {
+        throw new TooSlow(pattern);
+      }
+      return text.charAt(index);
+    }
+
+    @Override
+    public int length() {
+      return text.length();
+    }
+
+    @Override
+    public CharSequence subSequence(int start, int end) {
+      return text.subSequence(start, end);
+    }
+
+    @Override
+    public String toString() {
+      return text;
+    }
+  }
+
+  /** A pattern ran out of time. */
+  private static final class TooSlow extends RuntimeException {
+    TooSlow(String pattern) {
+      super(pattern, null, false, false);
+    }
+  }
+
+  /** A schema named a URI that is neither its own nor a bundled meta-schema. */
+  private static final class ExternalReference extends RuntimeException {
+    ExternalReference(String uri) {
+      super(uri, null, false, false);
+    }
+  }
+
+  /**
    * Parses and validates an answer. A JSON document wrapped in a Markdown code fence is accepted,
    * since models without structured-output support often answer that way.
+   *
+   * @throws StepFailure {@code request_invalid} when a pattern of the schema runs out of time
    */
   public Result check(JsonSchema schema, String answer) {
     if (answer == null || answer.isBlank()) {
@@ -100,10 +230,25 @@ public class OutputValidator {
     }
     List<String> errors = new ArrayList<>();
     unstorableText(value, "").ifPresent(errors::add);
-    schema.validate(value).stream()
-        .map(ValidationMessage::getMessage)
-        .sorted()
-        .forEach(errors::add);
+    List<String> schemaErrors;
+    try {
+      schemaErrors = schema.validate(value).stream().map(ValidationMessage::getMessage).toList();
+    } catch (RuntimeException e) {
+      TooSlow slow = cause(e, TooSlow.class);
+      if (slow == null) {
+        throw e;
+      }
+      throw new StepFailure(
+          StepFailure.REQUEST_INVALID,
+          false,
+          "the output schema's pattern "
+              + abbreviated(slow.getMessage())
+              + " took over "
+              + PATTERN_TIME_LIMIT.toMillis()
+              + " ms on one string of the answer; simplify it (nested quantifiers backtrack"
+              + " without end)");
+    }
+    schemaErrors.stream().sorted().forEach(errors::add);
     return errors.isEmpty() ? new Result(value, List.of()) : new Result(null, List.copyOf(errors));
   }
 

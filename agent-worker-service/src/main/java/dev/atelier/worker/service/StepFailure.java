@@ -7,7 +7,10 @@ package dev.atelier.worker.service;
  */
 public class StepFailure extends RuntimeException {
 
-  /** The attempt's deadline had passed when the worker received it. */
+  /**
+   * The attempt's deadline had passed when the worker received it, or passed while the worker
+   * waited for the model.
+   */
   public static final String DEADLINE_EXCEEDED = "deadline_exceeded";
 
   /** The step request is unusable (incomplete agent definition, invalid output schema). */

@@ -163,7 +163,8 @@ public class StepRunner {
               agent,
               prompt,
               AgentInvoker.responseSchema(agent),
-              text -> validator.check(schema, text));
+              text -> validator.check(schema, text),
+              step.deadline());
       span.setAttribute(AgentSpans.LLM_CALLS, (long) answer.calls());
       span.setAttribute(AgentSpans.INPUT_TOKENS, answer.inputTokens());
       span.setAttribute(AgentSpans.OUTPUT_TOKENS, answer.outputTokens());
@@ -182,8 +183,21 @@ public class StepRunner {
                       output,
                       producer(step)),
                   markdown(agent, byline, output, step)));
-      jsonRef = refs.get(0);
-      markdownRef = refs.get(1);
+      if (refs != null) {
+        jsonRef = refs.get(0);
+        markdownRef = refs.get(1);
+      } else {
+        // Another delivery of this attempt (a redelivery while this one still ran) stored its own
+        // answer first. That one is the attempt's output: verdict, summary and Markdown come from
+        // it, not from the answer just discarded, or the result would contradict the artifact.
+        ArtifactView winner = storedOutput(step, outputKey);
+        LOG.infof(
+            "step %s attempt %d: another delivery stored %s first; using it",
+            step.stepId(), step.attempt(), winner.artifactRef());
+        jsonRef = winner.artifactRef();
+        output = winner.content();
+        markdownRef = store(step, markdown(agent, byline, output, step));
+      }
     }
     return new StepOutcome.Completed(
         List.of(jsonRef, markdownRef), verdict(output), summary(agent, jsonRef, output));
@@ -263,10 +277,10 @@ public class StepRunner {
   }
 
   /**
-   * Stores the artifacts in one request, each under the key {@code <stepId>:<attempt>:<name>}. If a
-   * key already wrote a different body (an earlier delivery of this attempt got another answer from
-   * the model), nothing of the batch is stored; they are then stored one by one, each taking the
-   * version its key wrote.
+   * Stores the artifacts in one request, each under the key {@code <stepId>:<attempt>:<name>}.
+   *
+   * @return their refs, or {@code null} when a key already wrote a different body (another delivery
+   *     of this attempt got another answer from the model): then nothing of the batch is stored
    */
   private List<ArtifactRef> storeAll(StepRequested step, List<NewArtifact> artifacts) {
     try {
@@ -276,13 +290,36 @@ public class StepRunner {
           .map(ArtifactView::artifactRef)
           .toList();
     } catch (ContextRejectedException e) {
-      if (e.status() != 422) {
-        throw contextFailure(e);
+      if (e.status() == 422) {
+        return null;
       }
+      throw contextFailure(e);
     } catch (RuntimeException e) {
       throw contextFailure(e);
     }
-    return artifacts.stream().map(a -> store(step, a)).toList();
+  }
+
+  /**
+   * The output another delivery of this attempt stored under {@code outputKey}, content included.
+   *
+   * @throws StepFailure {@code context_rejected} when the key wrote nothing: the write was refused
+   *     for another reason
+   */
+  private ArtifactView storedOutput(StepRequested step, String outputKey) {
+    BatchRead.Result reads =
+        withContext(() -> context.readAll(step.workflowId(), List.of(), List.of(outputKey)));
+    ArtifactView stored = reads.written() == null ? null : reads.written().get(outputKey);
+    if (stored == null || stored.content() == null) {
+      throw new StepFailure(
+          StepFailure.CONTEXT_REJECTED,
+          false,
+          "context-service refused the output of step "
+              + step.stepKey()
+              + " attempt "
+              + step.attempt()
+              + " as reusing a key of that attempt, yet holds no output of it");
+    }
+    return stored;
   }
 
   /**

@@ -1,12 +1,44 @@
 package dev.atelier.worker.service;
 
+import static com.github.tomakehurst.wiremock.client.WireMock.anyRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.tomakehurst.wiremock.WireMockServer;
 import com.networknt.schema.JsonSchema;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class OutputValidatorTest {
+
+  /** Stands for an inner address a role definition might point the worker at. */
+  private static WireMockServer inner;
+
+  @BeforeAll
+  static void startInner() {
+    inner = new WireMockServer(options().dynamicPort().bindAddress("127.0.0.1"));
+    inner.start();
+  }
+
+  @BeforeEach
+  void forgetRequests() {
+    inner.resetRequests();
+  }
+
+  @AfterAll
+  static void stopInner() {
+    inner.stop();
+  }
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private final OutputValidator validator = new OutputValidator(JSON);
@@ -72,6 +104,108 @@ class OutputValidatorTest {
     assertThat(result.errors()).hasSize(2);
     assertThat(result.errors().get(0)).contains("/summary").contains("U+0000");
     assertThat(result.errors().get(1)).contains("components");
+  }
+
+  @Test
+  void refusesAReferenceToAnHttpUriWithoutRequestingIt() {
+    assertRefused(
+        "{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"" + inner.baseUrl() + "/x\"}}}",
+        inner.baseUrl() + "/x");
+  }
+
+  @Test
+  void refusesAnUnknownMetaSchemaWithoutRequestingIt() {
+    assertRefused(
+        "{\"$schema\":\"" + inner.baseUrl() + "/meta\",\"type\":\"object\"}",
+        inner.baseUrl() + "/meta");
+  }
+
+  @Test
+  void refusesAReferenceRelativeToAnHttpId() {
+    assertRefused(
+        "{\"$id\":\"" + inner.baseUrl() + "/schemas/a\",\"$ref\":\"b\"}",
+        inner.baseUrl() + "/schemas/b");
+  }
+
+  @Test
+  void refusesFileAndClasspathReferencesWithoutReadingThem(@TempDir Path dir) throws Exception {
+    Path secret = dir.resolve("secret.json");
+    Files.writeString(secret, "{\"type\":\"string\",\"description\":\"top-secret-value\"}");
+    StepFailure file = refusal("{\"$ref\":\"" + secret.toUri() + "\"}", secret.toUri().toString());
+    assertThat(file.getMessage()).doesNotContain("top-secret-value");
+    refusal("{\"$ref\":\"classpath:application.properties\"}", "application.properties");
+  }
+
+  @Test
+  void stillResolvesLocalReferencesAndTheBundledMetaSchemas() {
+    JsonSchema local =
+        validator.compile(
+            parse(
+                """
+                {"$schema":"https://json-schema.org/draft/2020-12/schema",
+                 "$id":"https://example.com/review",
+                 "$defs":{"verdict":{"enum":["approved","changes_requested"]}},
+                 "type":"object","required":["verdict"],
+                 "properties":{"verdict":{"$ref":"#/$defs/verdict"},
+                               "meta":{"$ref":"https://json-schema.org/draft/2020-12/schema"}}}
+                """));
+    assertThat(validator.check(local, "{\"verdict\":\"approved\"}").valid()).isTrue();
+    assertThat(validator.check(local, "{\"verdict\":\"maybe\"}").valid()).isFalse();
+
+    JsonSchema draft7 =
+        validator.compile(
+            parse(
+                """
+                {"$schema":"http://json-schema.org/draft-07/schema#",
+                 "definitions":{"n":{"type":"integer"}},
+                 "properties":{"n":{"$ref":"#/definitions/n"},
+                               "s":{"$ref":"http://json-schema.org/draft-07/schema#"}}}
+                """));
+    assertThat(validator.check(draft7, "{\"n\":1,\"s\":{\"type\":\"string\"}}").valid()).isTrue();
+    assertThat(validator.check(draft7, "{\"n\":\"one\"}").valid()).isFalse();
+  }
+
+  @Test
+  void givesUpAPatternThatBacktracksWithoutEndAsTheSchemasFault() {
+    JsonSchema nested =
+        validator.compile(parse("{\"type\":\"string\",\"pattern\":\"^(.*a){12}$\"}"));
+    assertThat(validator.check(nested, "\"" + "a".repeat(12) + "\"").valid()).isTrue();
+    assertThat(validator.check(nested, "\"" + "a".repeat(11) + "\"").valid()).isFalse();
+
+    // Every way to split 40 a's into 12 runs is tried before the mismatch: without a limit this
+    // runs for hours (java.util.regex memoizes simpler nestings such as (a+)+, not this one).
+    String answer = "\"" + "a".repeat(40) + "!\"";
+    StepFailure failure =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(20),
+            () -> catchThrowableOfType(StepFailure.class, () -> validator.check(nested, answer)));
+    assertThat(failure).isNotNull();
+    assertThat(failure.errorCode()).isEqualTo(StepFailure.REQUEST_INVALID);
+    assertThat(failure.retryable()).isFalse();
+    assertThat(failure.getMessage()).contains("^(.*a){12}$").contains("took over 1000 ms");
+  }
+
+  private void assertRefused(String schema, String uri) {
+    StepFailure failure = compileFailure(schema);
+    assertThat(inner.findAll(anyRequestedFor(anyUrl()))).isEmpty();
+    assertRefusal(failure, uri);
+  }
+
+  private StepFailure refusal(String schema, String uri) {
+    StepFailure failure = compileFailure(schema);
+    assertRefusal(failure, uri);
+    return failure;
+  }
+
+  private StepFailure compileFailure(String schema) {
+    return catchThrowableOfType(StepFailure.class, () -> validator.compile(parse(schema)));
+  }
+
+  private static void assertRefusal(StepFailure failure, String uri) {
+    assertThat(failure).isNotNull();
+    assertThat(failure.errorCode()).isEqualTo(StepFailure.REQUEST_INVALID);
+    assertThat(failure.retryable()).isFalse();
+    assertThat(failure.getMessage()).contains("refers to").contains(uri);
   }
 
   private static com.fasterxml.jackson.databind.JsonNode parse(String json) {
