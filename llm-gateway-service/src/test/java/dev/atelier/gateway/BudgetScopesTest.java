@@ -467,6 +467,9 @@ class BudgetScopesTest {
           {"team/team-periods?period=day", "{\"limitUsd\":1,\"period\":\"month\"}"},
           {"workflow/" + workflow, "{\"limitUsd\":1,\"period\":\"day\"}"},
           {"team/team-periods", "{\"limitUsd\":0.0000000000001}"},
+          // 13 integer digits overflow numeric(24,12), however few significant digits they have.
+          {"team/team-periods", "{\"limitUsd\":1e13}"},
+          {"team/team-periods", "{\"limitUsd\":9999999999999.5}"},
           {"team/team-periods", "{\"limitUsd\":"},
         }) {
       given()
@@ -491,6 +494,21 @@ class BudgetScopesTest {
         .then()
         .statusCode(404)
         .contentType("application/problem+json");
+
+    // The widest limit the column holds is accepted, trailing zeros past 12 decimals too.
+    Response widest =
+        given()
+            .header("Authorization", ADMIN)
+            .contentType(ContentType.JSON)
+            .body("{\"limitUsd\":999999999999.999999999999000}")
+            .put("/admin/budgets/team/team-widest");
+    assertThat(widest.statusCode()).as(widest.asString()).isEqualTo(200);
+    assertThat(widest.asString()).contains("999999999999.999999999999");
+    given()
+        .header("Authorization", ADMIN)
+        .delete("/admin/budgets/team/team-widest")
+        .then()
+        .statusCode(204);
 
     JsonNode global = put("global", "*", "day", new BigDecimal("100"), false);
     assertThat(global.path("key").asText()).isEqualTo("*");

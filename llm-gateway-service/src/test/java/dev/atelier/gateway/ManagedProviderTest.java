@@ -223,6 +223,51 @@ class ManagedProviderTest {
   }
 
   @Test
+  void aKeyAHeaderCannotCarryIsRefusedBeforeAnythingIsStoredAndNeverLogged() {
+    String name = "nl-" + UUID.randomUUID().toString().substring(0, 8);
+    String kept = "kept-" + UUID.randomUUID().toString().substring(0, 8);
+    given()
+        .header("Authorization", ADMIN)
+        .contentType(ContentType.JSON)
+        .body(create(kept, upstream.baseUrl() + "/v1", SECRET))
+        .post("/admin/providers")
+        .then()
+        .statusCode(201);
+    long revision = provider(kept).jsonPath().getLong("revision");
+    try (LogCapture logs = new LogCapture()) {
+      org.jboss.logging.Logger.getLogger(ManagedProviderTest.class).info("log-capture-works");
+      // JSON escapes: a trailing newline (a key pasted from a file), CRLF, a space, a NUL.
+      for (String key :
+          new String[] {"sk-abc\\n", "sk-abc\\r\\n", "sk-abc def", "sk-abc\\u0000x"}) {
+        Response refused =
+            given()
+                .header("Authorization", ADMIN)
+                .contentType(ContentType.JSON)
+                .body(create(name, upstream.baseUrl() + "/v1", key))
+                .post("/admin/providers");
+        assertThat(refused.statusCode()).as(key).isEqualTo(400);
+        assertThat(refused.contentType()).startsWith("application/problem+json");
+        assertThat(refused.asString()).doesNotContain("sk-abc");
+        Response changed =
+            given()
+                .header("Authorization", ADMIN)
+                .contentType(ContentType.JSON)
+                .body("{\"apiKey\":\"" + key + "\"}")
+                .put("/admin/providers/" + kept);
+        assertThat(changed.statusCode()).as(key).isEqualTo(400);
+        assertThat(changed.asString()).doesNotContain("sk-abc");
+      }
+      provider(name).then().statusCode(404).contentType("application/problem+json");
+      assertThat(provider(kept).jsonPath().getLong("revision")).isEqualTo(revision);
+      assertThat(logs.lines())
+          .anyMatch(l -> l.contains("log-capture-works"))
+          .noneMatch(l -> l.contains("sk-abc"));
+    } finally {
+      given().header("Authorization", ADMIN).delete("/admin/providers/" + kept);
+    }
+  }
+
+  @Test
   void badProvidersAreRefusedAsProblemJsonAndNothingIsStored() {
     given().get("/admin/providers").then().statusCode(401).contentType("application/problem+json");
     String name = "bad-" + UUID.randomUUID().toString().substring(0, 8);

@@ -12,7 +12,8 @@ public class OpenAiUpstreamProfile implements QuarkusTestProfile {
   @Override
   public Map<String, String> getConfigOverrides() {
     return Map.of(
-        "gateway.openai.api-key", PROVIDER_KEY,
+        // As read from a Kubernetes Secret file: the trailing newline is no part of the key.
+        "gateway.openai.api-key", PROVIDER_KEY + "\n",
         "gateway.openai.max-retries", "2",
         "gateway.openai.retry-backoff", "10ms",
         "gateway.strict-models", "true",

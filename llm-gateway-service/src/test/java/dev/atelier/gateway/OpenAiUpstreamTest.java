@@ -145,7 +145,12 @@ class OpenAiUpstreamTest {
     UUID workflowId = UUID.randomUUID();
     String body = request("o4-mini", marker, false, null);
 
-    Response response = call(workflowId, body);
+    Response response;
+    try (LogCapture logs = new LogCapture()) {
+      response = call(workflowId, body);
+      // The key is configured with a trailing newline (see the profile): stripped, never logged.
+      assertThat(logs.lines()).noneMatch(l -> l.contains(OpenAiUpstreamProfile.PROVIDER_KEY));
+    }
 
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.asString()).isEqualTo(answer);
@@ -291,6 +296,47 @@ class OpenAiUpstreamTest {
     assertThat(record.costUsd())
         .isEqualByComparingTo(
             Tokens.cost(prompt, 0, Tokens.text(content), "0.15", "0.075", "0.60"));
+  }
+
+  @Test
+  void embeddingsWithoutUsageAreEstimatedWithTheTokenizerAndPriced() {
+    String marker = marker();
+    String input = "Parcel tracking ships next sprint " + marker;
+    upstream.stubFor(
+        post(urlEqualTo("/v1/embeddings"))
+            .withRequestBody(containing(marker))
+            .willReturn(
+                aResponse()
+                    .withHeader("Content-Type", "application/json")
+                    .withBody(
+                        """
+                        {"object":"list","model":"text-embedding-3-small","data":[{"object":
+                         "embedding","index":0,"embedding":[0.6,0.8]}]}""")));
+    UUID workflowId = UUID.randomUUID();
+
+    Response response =
+        given()
+            .header("Authorization", KEY)
+            .header("X-Atelier-Workflow-Id", workflowId.toString())
+            .contentType(ContentType.JSON)
+            .body(
+                mapper
+                    .createObjectNode()
+                    .put("model", "text-embedding-3-small")
+                    .put("input", input)
+                    .toString())
+            .post("/v1/embeddings");
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    LlmCallRecorded record = onlyRecord(workflowId);
+    assertThat(record.operation()).isEqualTo("embeddings");
+    assertThat(record.usageSource()).isEqualTo(LlmCallRecorded.USAGE_ESTIMATED);
+    long expected = Tokens.CL100K.countTokens(input);
+    assertThat(expected).isPositive();
+    assertThat(record.inputTokens()).isEqualTo(expected);
+    assertThat(record.costUsd())
+        .isPositive()
+        .isEqualByComparingTo(Tokens.cost(expected, 0, 0, "0.02", "0.02", "0"));
   }
 
   @Test

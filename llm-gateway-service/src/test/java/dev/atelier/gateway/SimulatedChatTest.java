@@ -510,6 +510,64 @@ class SimulatedChatTest {
   }
 
   @Test
+  void requestsAskingTheSimulatedProviderForTooMuchAre400InOpenAisShape() throws Exception {
+    // A few bytes asking for two billion items, or 2048 x 3072 embedding numbers: refused at once.
+    ObjectNode chat = mapper.createObjectNode();
+    chat.put("model", "gpt-4o-mini");
+    chat.putArray("messages").addObject().put("role", "user").put("content", PROMPT);
+    ObjectNode format = chat.putObject("response_format").put("type", "json_schema");
+    format
+        .putObject("json_schema")
+        .put("name", "huge")
+        .set(
+            "schema", mapper.readTree("{\"type\":\"array\",\"minItems\":2000000000,\"items\":{}}"));
+    Response refused =
+        given()
+            .header("Authorization", KEY)
+            .contentType(ContentType.JSON)
+            .body(chat.toString())
+            .post("/v1/chat/completions");
+    assertThat(refused.statusCode()).isEqualTo(400);
+    JsonNode error = mapper.readTree(refused.asString()).path("error");
+    assertThat(error.path("type").asText()).isEqualTo("invalid_request_error");
+    assertThat(error.path("code").asText()).isEqualTo("schema_too_large");
+    assertThat(error.path("param").asText()).isEqualTo("response_format");
+    assertThat(error.path("message").asText()).contains("minItems 2000000000", "at most 1000");
+
+    ObjectNode embed = mapper.createObjectNode();
+    embed.put("model", "text-embedding-3-large").put("dimensions", 3072);
+    ArrayNode inputs = embed.putArray("input");
+    for (int i = 0; i < 2048; i++) {
+      inputs.add("parcel " + i);
+    }
+    Response tooMany =
+        given()
+            .header("Authorization", KEY)
+            .contentType(ContentType.JSON)
+            .body(embed.toString())
+            .post("/v1/embeddings");
+    assertThat(tooMany.statusCode()).isEqualTo(400);
+    JsonNode embedError = mapper.readTree(tooMany.asString()).path("error");
+    assertThat(embedError.path("code").asText()).isEqualTo("embeddings_too_large");
+    assertThat(embedError.path("param").asText()).isEqualTo("input");
+    assertThat(embedError.path("message").asText()).contains("250000", "2048 x 3072");
+    // Just under the cap is served: 81 inputs of 3072 numbers.
+    ObjectNode fits = mapper.createObjectNode();
+    fits.put("model", "text-embedding-3-large");
+    ArrayNode fitting = fits.putArray("input");
+    for (int i = 0; i < 81; i++) {
+      fitting.add("parcel " + i);
+    }
+    given()
+        .header("Authorization", KEY)
+        .contentType(ContentType.JSON)
+        .body(fits.toString())
+        .post("/v1/embeddings")
+        .then()
+        .statusCode(200);
+  }
+
+  @Test
   void embeddingsAreDeterministicMeteredAndRecorded() throws Exception {
     UUID workflowId = UUID.randomUUID();
     String body =

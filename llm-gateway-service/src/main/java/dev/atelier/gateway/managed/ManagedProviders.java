@@ -159,6 +159,15 @@ public class ManagedProviders {
       store(row, ManagedProvider.FAILED, e.getMessage());
       return;
     }
+    if (key != null && !OpenAiCompatibleProvider.usableKey(key)) {
+      // A key stored before keys were checked: Vert.x would refuse the header with the key in
+      // its exception message.
+      store(
+          row,
+          ManagedProvider.FAILED,
+          "the stored key contains whitespace or control characters; set a new key");
+      return;
+    }
     RequestOptions options =
         new RequestOptions()
             .setMethod(HttpMethod.GET)

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
 import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -94,7 +95,9 @@ public class ProviderProbes {
             });
     for (Provider p : providers) {
       long start = System.nanoTime();
-      p.probe(config.timeout())
+      // Deferred: a probe that throws at once is that provider's failure, not the end of the loop.
+      Uni.createFrom()
+          .deferred(() -> p.probe(config.timeout()))
           .ifNoItem()
           .after(config.timeout())
           .fail()

@@ -140,7 +140,10 @@ public class AdminBudgetResource {
     if (request.limitUsd().signum() < 0) {
       throw ProblemException.badRequest("invalid-budget", "'limitUsd' must be >= 0");
     }
-    if (request.limitUsd().scale() > 12 || request.limitUsd().precision() > 24) {
+    // numeric(24,12): at most 12 decimals and 12 integer digits. Precision alone lets 1e13 (one
+    // digit) through, which the column then refuses with a 500.
+    BigDecimal limit = request.limitUsd().stripTrailingZeros();
+    if (limit.scale() > 12 || limit.precision() - limit.scale() > 12) {
       throw ProblemException.badRequest(
           "invalid-budget", "'limitUsd' allows at most 12 decimals and 12 integer digits");
     }

@@ -176,8 +176,11 @@ public class AdminProviderResource {
     if (apiKey == null) {
       return null;
     }
-    if (apiKey.isBlank() || apiKey.length() > 4096) {
-      throw ProblemException.badRequest("invalid-provider", "'apiKey' must be 1-4096 characters");
+    if (!OpenAiCompatibleProvider.usableKey(apiKey)) {
+      // Never echo the key: the problem names the rule only.
+      throw ProblemException.badRequest(
+          "invalid-provider",
+          "'apiKey' must be 1-4096 printable ASCII characters, without whitespace or line breaks");
     }
     if (!cipher.available()) {
       throw new ProblemException(

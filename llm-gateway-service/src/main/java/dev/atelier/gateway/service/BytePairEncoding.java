@@ -19,6 +19,12 @@ import java.util.regex.Pattern;
  * text is split by the encoding's pattern, each piece is looked up whole, and a piece that is no
  * token is merged pair by pair, always merging the adjacent pair of lowest rank first.
  *
+ * <p>Merging by scanning every pair for the lowest is quadratic in a piece's length, and one piece
+ * can be a whole request (a quarter megabyte of "aaaa..." took tens of seconds). Longer pieces are
+ * merged with a heap instead (same merges, n log n), in slices of at most {@value #MAX_PIECE} bytes
+ * so that memory stays bounded too; only a piece longer than that may count differently from
+ * tiktoken, by a token or so per slice.
+ *
  * <p>The vocabularies are the {@code .tiktoken} files that jtokkit ships (base64 of the token's
  * bytes, space, rank); this class reads them once and keeps no jtokkit structure. Thread-safe:
  * immutable after construction.
@@ -43,6 +49,12 @@ final class BytePairEncoding {
   static final String CL100K_PATTERN =
       "'(?i:[sdmt]|ll|ve|re)|[^\\r\\n\\p{L}\\p{N}]?+\\p{L}+|\\p{N}{1,3}"
           + "| ?[^\\s\\p{L}\\p{N}]++[\\r\\n]*|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+";
+
+  /** Pieces up to this many bytes are merged by scanning, which is fastest when short. */
+  private static final int SCAN_MAX = 128;
+
+  /** Longer pieces are merged in slices of at most this many bytes. */
+  static final int MAX_PIECE = 65_536;
 
   private final String name;
   private final Pattern pattern;
@@ -160,6 +172,22 @@ final class BytePairEncoding {
    * ranks to {@code out} when given.
    */
   private int merge(byte[] piece, IntList out) {
+    if (piece.length <= SCAN_MAX) {
+      return scanMerge(piece, out);
+    }
+    int total = 0;
+    for (int from = 0; from < piece.length; ) {
+      int to = Math.min(piece.length, from + MAX_PIECE);
+      while (to < piece.length && (piece[to] & 0xC0) == 0x80) {
+        to--; // never cut inside a character
+      }
+      total += heapMerge(piece, from, to, out);
+      from = to;
+    }
+    return total;
+  }
+
+  private int scanMerge(byte[] piece, IntList out) {
     int n = piece.length;
     // bounds[0..parts] are the starts of the current parts, bounds[parts] == n.
     int[] bounds = new int[n + 1];
@@ -198,6 +226,66 @@ final class BytePairEncoding {
     if (out != null) {
       for (int i = 0; i < parts; i++) {
         int r = rank(piece, bounds[i], bounds[i + 1]);
+        if (r < 0) {
+          throw new IllegalStateException(name + ": byte sequence without a rank");
+        }
+        out.add(r);
+      }
+    }
+    return parts;
+  }
+
+  /**
+   * The merges of {@link #scanMerge} on {@code piece[from, to)}, with the lowest pair (leftmost
+   * among equals) taken from a heap of (rank, start) instead of a scan. A heap entry that no longer
+   * matches its pair (merged away or re-ranked) is skipped when it surfaces.
+   */
+  private int heapMerge(byte[] piece, int from, int to, IntList out) {
+    int n = to - from;
+    // Parts are named by their first byte (relative to from); next[i] is where part i ends.
+    int[] next = new int[n];
+    int[] prev = new int[n];
+    int[] pair = new int[n]; // rank of part i joined with the part after it, or MAX_VALUE
+    LongHeap heap = new LongHeap(n);
+    for (int i = 0; i < n; i++) {
+      next[i] = i + 1;
+      prev[i] = i - 1;
+      pair[i] = i + 1 < n ? rankOrMax(piece, from + i, from + i + 2) : Integer.MAX_VALUE;
+      if (pair[i] != Integer.MAX_VALUE) {
+        heap.push(pair[i], i);
+      }
+    }
+    int parts = n;
+    while (!heap.isEmpty()) {
+      long top = heap.pop();
+      int rank = (int) (top >>> 32);
+      int at = (int) top;
+      if (next[at] < 0 || pair[at] != rank) {
+        continue;
+      }
+      int joined = next[at];
+      int after = next[joined];
+      next[at] = after;
+      next[joined] = -1;
+      if (after < n) {
+        prev[after] = at;
+      }
+      parts--;
+      pair[at] = after < n ? rankOrMax(piece, from + at, from + next[after]) : Integer.MAX_VALUE;
+      if (pair[at] != Integer.MAX_VALUE) {
+        heap.push(pair[at], at);
+      }
+      int before = prev[at];
+      if (before >= 0) {
+        pair[before] = rankOrMax(piece, from + before, from + after);
+        if (pair[before] != Integer.MAX_VALUE) {
+          heap.push(pair[before], before);
+        }
+      }
+    }
+    if (out != null) {
+      for (int i = 0; i < n; i = next[i]) {
+        int r = rank(piece, from + i, from + next[i]);
         if (r < 0) {
           throw new IllegalStateException(name + ": byte sequence without a rank");
         }
@@ -295,6 +383,61 @@ final class BytePairEncoding {
     }
     return new BytePairEncoding(
         name, Pattern.compile(regex, Pattern.UNICODE_CHARACTER_CLASS), bytes, starts, table);
+  }
+
+  /** A min-heap of (rank, start) packed in longs: rank first, then the leftmost start. */
+  private static final class LongHeap {
+    long[] values;
+    int size;
+
+    LongHeap(int capacity) {
+      values = new long[Math.max(capacity, 16)];
+    }
+
+    boolean isEmpty() {
+      return size == 0;
+    }
+
+    void push(int rank, int start) {
+      if (size == values.length) {
+        values = Arrays.copyOf(values, size * 2);
+      }
+      long v = ((long) rank << 32) | start;
+      int i = size++;
+      while (i > 0) {
+        int parent = (i - 1) >>> 1;
+        if (values[parent] <= v) {
+          break;
+        }
+        values[i] = values[parent];
+        i = parent;
+      }
+      values[i] = v;
+    }
+
+    long pop() {
+      long top = values[0];
+      long last = values[--size];
+      int i = 0;
+      while (true) {
+        int child = 2 * i + 1;
+        if (child >= size) {
+          break;
+        }
+        if (child + 1 < size && values[child + 1] < values[child]) {
+          child++;
+        }
+        if (values[child] >= last) {
+          break;
+        }
+        values[i] = values[child];
+        i = child;
+      }
+      if (size > 0) {
+        values[i] = last;
+      }
+      return top;
+    }
   }
 
   /** A growable int array, to avoid boxing ranks. */

@@ -225,8 +225,16 @@ public class EmbeddingService {
         .invoke(
             c -> {
               if (finished.compareAndSet(false, true)) {
+                // No usage from the provider: the tokenizer's count, marked estimated (as chat
+                // does); 0 would record the call as free and settle its reservation at nothing.
                 Usage usage =
-                    c.usage().orElse(new Usage(0, 0, 0, 0, LlmCallRecorded.USAGE_PROVIDER));
+                    c.usage()
+                        .orElseGet(
+                            () ->
+                                Usage.estimated(
+                                    tokens.embeddingTokens(
+                                        call.route().upstreamModel(), call.request().get("input")),
+                                    0));
                 settle(call, record(call, c.responseModel(), usage, null));
               }
             })

@@ -71,7 +71,16 @@ public class GenAiTelemetry {
   };
 
   private static final Duration[] DURATIONS = durations();
-  private static final int MAX_CACHED_METERS = 4096;
+
+  /**
+   * The most meters of these metrics. Their label values come from callers (models, agents, teams,
+   * the provider's response model, its error codes), and each new combination would stay in the
+   * registry for good: past the bound, new combinations are counted on one meter per metric and
+   * provider whose other labels read {@value #OTHER}.
+   */
+  static final int MAX_METERS = 2048;
+
+  static final String OTHER = "other";
 
   private final Tracer tracer;
   private final MeterRegistry registry;
@@ -233,9 +242,9 @@ public class GenAiTelemetry {
 
   /**
    * The meter for a set of label values, registered once. Building a meter id on every call (tag
-   * sorting, id allocation, the registry's lookup) was a visible share of a call's CPU. The cache
-   * holds at most {@link #MAX_CACHED_METERS}; past that (label values from callers can be many) the
-   * registry's own lookup is used, which returns the same meter.
+   * sorting, id allocation, the registry's lookup) was a visible share of a call's CPU. At most
+   * {@link #MAX_METERS} sets of label values get their own meter; later ones share the overflow
+   * meter of their metric and provider.
    */
   @SuppressWarnings("unchecked")
   private <M extends Meter> M meter(MeterKey key, Function<MeterKey, M> create) {
@@ -243,16 +252,21 @@ public class GenAiTelemetry {
     if (m != null) {
       return (M) m;
     }
-    M created = create.apply(key);
-    if (meters.size() < MAX_CACHED_METERS) {
-      meters.putIfAbsent(key, created);
-    }
-    return created;
+    return (M) meters.computeIfAbsent(meters.size() < MAX_METERS ? key : key.other(), create);
   }
 
-  /** A meter's name and label values (up to three besides provider and model). */
+  /**
+   * A meter's name and label values (up to three besides provider and model); {@code c} is only
+   * ever the token type, one of two.
+   */
   private record MeterKey(
-      String name, String provider, String model, String a, String b, String c) {}
+      String name, String provider, String model, String a, String b, String c) {
+
+    MeterKey other() {
+      return new MeterKey(
+          name, provider, OTHER, a == null ? null : OTHER, b == null ? null : OTHER, c);
+    }
+  }
 
   private static Duration[] durations() {
     Duration[] d = new Duration[DURATION_BUCKETS.length];

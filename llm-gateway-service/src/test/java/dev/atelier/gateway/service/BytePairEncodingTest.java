@@ -1,11 +1,14 @@
 package dev.atelier.gateway.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.EncodingRegistry;
 import com.knuddels.jtokkit.api.EncodingType;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -59,6 +62,58 @@ class BytePairEncodingTest {
     assertThat(O200K.count(text))
         .isEqualTo(JTOKKIT.getEncoding(EncodingType.O200K_BASE).countTokensOrdinary(text))
         .isGreaterThan(4);
+  }
+
+  @Test
+  void longPiecesCountAndTruncateLikeJtokkit() {
+    Encoding reference = JTOKKIT.getEncoding(EncodingType.O200K_BASE);
+    Random random = new Random(20261206);
+    List<String> pieces = new ArrayList<>();
+    pieces.add("ab".repeat(10_000));
+    StringBuilder letters = new StringBuilder();
+    StringBuilder cjk = new StringBuilder();
+    for (int i = 0; i < 20_000; i++) {
+      letters.append((char) ('a' + random.nextInt(26)));
+      cjk.append((char) (0x4E00 + random.nextInt(2000)));
+    }
+    pieces.add(letters.toString());
+    pieces.add(cjk.toString()); // 60,000 bytes: one slice
+    for (String piece : pieces) {
+      assertThat(O200K.count(piece))
+          .as(abbreviate(piece))
+          .isEqualTo(reference.countTokensOrdinary(piece));
+    }
+    for (String piece : pieces.subList(0, 2)) {
+      assertThat(O200K.truncate(piece, 1000))
+          .isEqualTo(reference.decode(reference.encodeOrdinary(piece, 1000).getTokens()));
+    }
+  }
+
+  @Test
+  void aPieceAsLongAsARequestCountsInBoundedTime() {
+    // One run of letters as long as a request may be: merged pair by pair with a scan, this took
+    // minutes; it is n log n now, in slices of bounded size.
+    String run = "a".repeat(1_000_000);
+    StringBuilder mixed = new StringBuilder();
+    Random random = new Random(7);
+    for (int i = 0; i < 1_000_000; i++) {
+      mixed.append((char) ('a' + random.nextInt(26)));
+    }
+    int[] counts = new int[2];
+    assertTimeoutPreemptively(
+        Duration.ofSeconds(20),
+        () -> {
+          counts[0] = O200K.count(run);
+          counts[1] = CL100K.count(mixed.toString());
+        });
+    assertThat(counts[0]).isBetween(1_000_000 / 16, 1_000_000);
+    // Exact but for a token or so per slice.
+    String shorter = "a".repeat(200_000);
+    assertThat(O200K.count(shorter))
+        .isCloseTo(
+            JTOKKIT.getEncoding(EncodingType.O200K_BASE).countTokensOrdinary(shorter),
+            within(200_000 / BytePairEncoding.MAX_PIECE + 1));
+    assertThat(counts[1]).isBetween(1_000_000 / 16, 1_000_000);
   }
 
   private static void assertSameCounts(BytePairEncoding ours, Encoding reference) {

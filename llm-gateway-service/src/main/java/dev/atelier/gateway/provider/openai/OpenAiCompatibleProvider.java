@@ -24,6 +24,7 @@ import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.MultiEmitter;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -41,6 +42,7 @@ import java.net.URI;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -75,6 +77,7 @@ public class OpenAiCompatibleProvider implements Provider {
   private final Tracer tracer;
   private final TraceContexts traces;
   private final Optional<String> apiKey;
+  private final String authorization;
   private final String host;
   private final int port;
   private final boolean ssl;
@@ -92,10 +95,11 @@ public class OpenAiCompatibleProvider implements Provider {
       ObjectMapper mapper,
       OpenTelemetry openTelemetry,
       TraceContexts traces) {
+    // A key read from a file (a Kubernetes Secret) often ends with a newline: never part of a key.
     this(
         NAME,
         config.openai().baseUrl(),
-        config.openai().apiKey().orElse(null),
+        config.openai().apiKey().map(String::strip).orElse(null),
         config.openai(),
         vertx,
         mapper,
@@ -122,6 +126,16 @@ public class OpenAiCompatibleProvider implements Provider {
     this.tracer = openTelemetry.getTracer("dev.atelier.gateway");
     this.traces = traces;
     this.apiKey = Optional.ofNullable(apiKey).filter(k -> !k.isBlank());
+    if (this.apiKey.isPresent() && !usableKey(this.apiKey.get())) {
+      // Checked once here: Vert.x would otherwise refuse the header on every call with an
+      // exception whose message is the header's value, the key, which then reaches the logs.
+      throw new IllegalStateException(
+          "the API key of provider '"
+              + name
+              + (NAME.equals(name) ? "' (OPENAI_API_KEY)" : "'")
+              + " contains whitespace or control characters; it cannot be sent as a header");
+    }
+    this.authorization = this.apiKey.map(k -> "Bearer " + k).orElse(null);
     URI base = URI.create(baseUrl.replaceAll("/+$", ""));
     this.ssl = "https".equalsIgnoreCase(base.getScheme());
     this.host = base.getHost();
@@ -148,6 +162,23 @@ public class OpenAiCompatibleProvider implements Provider {
     if (client != null) {
       client.close();
     }
+  }
+
+  /**
+   * Whether {@code key} can be sent as a bearer token: 1-4096 printable ASCII characters, no
+   * whitespace or control characters (a header cannot carry them).
+   */
+  public static boolean usableKey(String key) {
+    if (key == null || key.isEmpty() || key.length() > 4096) {
+      return false;
+    }
+    for (int i = 0; i < key.length(); i++) {
+      char c = key.charAt(i);
+      if (c <= ' ' || c > '~') {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** True when a provider key is configured. */
@@ -178,7 +209,7 @@ public class OpenAiCompatibleProvider implements Provider {
             .setPort(port)
             .setURI(modelsPath)
             .setTimeout(timeout.toMillis())
-            .putHeader("Authorization", "Bearer " + apiKey.get());
+            .putHeader("Authorization", authorization);
     return Uni.createFrom()
         .completionStage(
             client
@@ -218,8 +249,10 @@ public class OpenAiCompatibleProvider implements Provider {
                   AtomicBoolean done = new AtomicBoolean();
                   em.onTermination(
                       () -> {
-                        HttpClientRequest r = sent.get();
+                        // done first, then sent: send() below checks them in the other order,
+                        // so a request is either never sent or reset here.
                         if (done.compareAndSet(false, true)) {
+                          HttpClientRequest r = sent.get();
                           if (r != null) {
                             r.reset(); // the caller went away: stop the provider's work
                           }
@@ -228,11 +261,7 @@ public class OpenAiCompatibleProvider implements Provider {
                       });
                   client
                       .request(options(span, uri, "application/json"))
-                      .compose(
-                          req -> {
-                            sent.set(req);
-                            return req.send(Buffer.buffer(body));
-                          })
+                      .compose(req -> send(req, body, sent, done))
                       .compose(resp -> resp.body().map(b -> new Answer(resp, b)))
                       .onComplete(
                           ar -> {
@@ -270,6 +299,23 @@ public class OpenAiCompatibleProvider implements Provider {
 
   private record Answer(HttpClientResponse response, Buffer body) {}
 
+  /**
+   * Sends a request that got its connection, unless the caller went away while it waited for one
+   * (the pool was busy): the provider would do, and bill, work whose answer nobody reads.
+   */
+  private static Future<HttpClientResponse> send(
+      HttpClientRequest req,
+      byte[] body,
+      AtomicReference<HttpClientRequest> sent,
+      AtomicBoolean done) {
+    sent.set(req);
+    if (done.get()) {
+      req.reset();
+      return Future.failedFuture(new CancellationException("the caller went away"));
+    }
+    return req.send(Buffer.buffer(body));
+  }
+
   @Override
   public Multi<StreamEvent> stream(ProviderCall call) {
     byte[] body = body(call);
@@ -295,8 +341,8 @@ public class OpenAiCompatibleProvider implements Provider {
     AtomicBoolean done = new AtomicBoolean();
     em.onTermination(
         () -> {
-          HttpClientRequest r = sent.get();
           if (done.compareAndSet(false, true)) {
+            HttpClientRequest r = sent.get();
             if (r != null) {
               r.reset(); // the caller went away: stop the provider generating (and billing)
             }
@@ -306,11 +352,7 @@ public class OpenAiCompatibleProvider implements Provider {
     client
         .request(
             options(span, path, call.request().stream() ? "text/event-stream" : "application/json"))
-        .compose(
-            req -> {
-              sent.set(req);
-              return req.send(Buffer.buffer(body));
-            })
+        .compose(req -> send(req, body, sent, done))
         .onComplete(
             ar -> {
               if (ar.failed()) {
@@ -525,7 +567,7 @@ public class OpenAiCompatibleProvider implements Provider {
             .setIdleTimeout(config.timeout().toMillis())
             .putHeader("Content-Type", "application/json")
             .putHeader("Accept", accept)
-            .putHeader("Authorization", "Bearer " + apiKey.orElseThrow());
+            .putHeader("Authorization", authorization);
     // The span alone, not the caller's context: the provider is outside Atelier, and the caller's
     // W3C baggage (its team, workflow, anything it propagates internally) must not reach it.
     Map<String, Object> carrier = new HashMap<>();

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atelier.gateway.service.GatewayException;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
@@ -32,12 +33,29 @@ import java.util.UUID;
  * exclusive) and {@code multipleOf}, {@code enum} (first value), {@code const}, {@code
  * anyOf}/{@code oneOf} (first non-null option), {@code allOf} (merged) and {@code $ref} to {@code
  * #/$defs}, {@code #/definitions} or any local JSON pointer. {@code pattern} is not interpreted.
+ *
+ * <p>What a schema may ask for is bounded, since a few bytes of schema could otherwise ask for
+ * gigabytes ({@code "minItems":2000000000}): at most {@value #MAX_ITEMS} items per array, strings
+ * of at most {@value #MAX_LENGTH} characters, and about {@value #MAX_OUTPUT} characters of JSON in
+ * all. A schema that needs more is refused (400) rather than answered with a value that does not
+ * conform to it.
  */
 final class SchemaSampler {
 
   private static final JsonNodeFactory F = JsonNodeFactory.instance;
   private static final int MAX_DEPTH = 12;
   private static final int OPTIONAL_DEPTH = 4;
+
+  /** The most items a schema may require of one array ({@code minItems}). */
+  static final int MAX_ITEMS = 1_000;
+
+  /** The most characters a schema may require of one string ({@code minLength}). */
+  static final int MAX_LENGTH = 100_000;
+
+  /** About the most characters of JSON in one sampled value; each value counts at least 8. */
+  static final int MAX_OUTPUT = 1_000_000;
+
+  private static final int VALUE_COST = 8;
   private static final Instant BASE_TIME = Instant.parse("2025-01-06T09:00:00Z");
   private static final Set<String> TITLE_NAMES =
       Set.of("title", "name", "headline", "label", "subject", "heading", "caption");
@@ -93,10 +111,20 @@ final class SchemaSampler {
   private final PromptWords prompt;
   private final SplittableRandom random;
   private final long seed;
+  private final String param;
   private int sentenceOffset;
+  private long budget = MAX_OUTPUT;
 
   SchemaSampler(JsonNode root, PromptWords prompt, long seed) {
+    this(root, prompt, seed, "response_format");
+  }
+
+  /**
+   * @param param the request field the schema came from, named in a refusal
+   */
+  SchemaSampler(JsonNode root, PromptWords prompt, long seed, String param) {
     this.root = root;
+    this.param = param;
     this.prompt = prompt;
     this.seed = seed;
     this.random = new SplittableRandom(seed);
@@ -111,6 +139,7 @@ final class SchemaSampler {
   private record Slot(String name, String arrayName, int index) {}
 
   private JsonNode value(JsonNode schema, Slot slot, int depth) {
+    spend(VALUE_COST);
     if (schema == null || schema.isMissingNode() || (schema.isBoolean() && schema.asBoolean())) {
       return F.textNode(text(slot));
     }
@@ -185,7 +214,7 @@ final class SchemaSampler {
 
   private JsonNode array(JsonNode schema, Slot slot, int depth) {
     ArrayNode array = F.arrayNode();
-    int min = schema.path("minItems").asInt(0);
+    int min = minItems(schema);
     int max = schema.has("maxItems") ? schema.get("maxItems").asInt() : Integer.MAX_VALUE;
     JsonNode prefix = schema.get("prefixItems");
     int prefixCount = prefix != null && prefix.isArray() ? prefix.size() : 0;
@@ -204,6 +233,7 @@ final class SchemaSampler {
         if (i >= itemEnum.size()) {
           break; // cannot add more distinct values; minItems beyond the enum size is unsatisfiable
         }
+        spend(VALUE_COST);
         array.add(itemEnum.get(i).deepCopy());
         continue;
       }
@@ -280,6 +310,30 @@ final class SchemaSampler {
     return F.numberNode(rounded);
   }
 
+  private int minItems(JsonNode schema) {
+    long min = schema.path("minItems").asLong(0);
+    if (min > MAX_ITEMS) {
+      throw tooLarge("arrays of minItems " + min + " (at most " + MAX_ITEMS + ")");
+    }
+    return (int) Math.max(min, 0);
+  }
+
+  /** Counts {@code characters} against the answer's size limit. */
+  private void spend(long characters) {
+    budget -= characters;
+    if (budget < 0) {
+      throw tooLarge("answers of more than about " + MAX_OUTPUT + " characters of JSON");
+    }
+  }
+
+  private GatewayException tooLarge(String what) {
+    return GatewayException.invalid(
+        "schema_too_large",
+        param,
+        "The schema asks for more than the simulated provider generates: it does not generate "
+            + what);
+  }
+
   private static Double bound(JsonNode schema, String inclusive, String exclusive) {
     if (schema.has(inclusive)) {
       return schema.get(inclusive).asDouble();
@@ -312,20 +366,33 @@ final class SchemaSampler {
           case "ipv6" -> "2001:db8::" + (1 + Math.max(slot.index(), 0));
           default -> text(slot);
         };
-    int minLength = schema.path("minLength").asInt(0);
-    int maxLength = schema.has("maxLength") ? schema.get("maxLength").asInt() : Integer.MAX_VALUE;
+    long minLength = Math.max(0, schema.path("minLength").asLong(0));
+    if (minLength > MAX_LENGTH) {
+      throw tooLarge("strings of minLength " + minLength + " (at most " + MAX_LENGTH + ")");
+    }
+    long maxLength =
+        schema.has("maxLength") ? Math.max(0, schema.get("maxLength").asLong()) : Long.MAX_VALUE;
     StringBuilder sb = new StringBuilder(s);
+    // Lengths counted as the string grows: counting the whole string each time is quadratic.
+    long length = sb.codePointCount(0, sb.length());
     int pad = 0;
-    while (sb.codePointCount(0, sb.length()) < minLength) {
-      sb.append(sb.isEmpty() ? "" : " ").append(prompt.window(pad += 3, 3));
+    while (length < minLength) {
+      String more = (sb.isEmpty() ? "" : " ") + prompt.window(pad += 3, 3);
+      if (more.isEmpty()) {
+        more = "x";
+      }
+      sb.append(more);
+      length += more.codePointCount(0, more.length());
     }
     String result = sb.toString();
-    if (result.codePointCount(0, result.length()) > maxLength) {
-      result = result.substring(0, result.offsetByCodePoints(0, maxLength)).stripTrailing();
-      while (result.codePointCount(0, result.length()) < minLength) {
-        result = result + "x";
+    if (length > maxLength) {
+      result = result.substring(0, result.offsetByCodePoints(0, (int) maxLength)).stripTrailing();
+      int kept = result.codePointCount(0, result.length());
+      if (kept < minLength) {
+        result = result + "x".repeat((int) (minLength - kept));
       }
     }
+    spend(result.length());
     return F.textNode(result);
   }
 
@@ -523,6 +590,7 @@ final class SchemaSampler {
   }
 
   private JsonNode minimal(JsonNode schema, int guard) {
+    spend(VALUE_COST);
     JsonNode s = resolveShallow(schema);
     if (s == null || !s.isObject() || guard > 2 * MAX_DEPTH) {
       return NullNode.instance;
@@ -566,7 +634,8 @@ final class SchemaSampler {
       }
       case "array" -> {
         ArrayNode a = F.arrayNode();
-        for (int i = 0; i < s.path("minItems").asInt(0); i++) {
+        int min = minItems(s);
+        for (int i = 0; i < min; i++) {
           JsonNode items =
               s.path("prefixItems").isArray() && i < s.get("prefixItems").size()
                   ? s.get("prefixItems").get(i)

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.gateway.provider.Completion;
 import dev.atelier.gateway.provider.EmbeddingCall;
+import dev.atelier.gateway.service.GatewayException;
 import dev.atelier.gateway.service.TokenCounter;
 import dev.atelier.gateway.service.Usage;
 import java.nio.ByteBuffer;
@@ -26,6 +27,12 @@ import java.util.SplittableRandom;
  * tokenizer's count of the inputs (a token-array input counts its length).
  */
 final class SimulatedEmbeddings {
+
+  /**
+   * The most numbers one request may ask for (inputs x dimensions): 2048 inputs of 3072 would be
+   * over six million tree nodes built on the event loop, more than the gateway's whole heap.
+   */
+  static final int MAX_VALUES = 250_000;
 
   private final ObjectMapper mapper;
   private final TokenCounter tokens;
@@ -52,6 +59,18 @@ final class SimulatedEmbeddings {
     JsonNode input = request.get("input");
     for (JsonNode item : TokenCounter.embeddingInputs(input)) {
       inputs.add(item.isTextual() ? item.asText() : item.toString());
+    }
+    if ((long) inputs.size() * dims > MAX_VALUES) {
+      throw GatewayException.invalid(
+          "embeddings_too_large",
+          "input",
+          "The simulated provider embeds at most "
+              + MAX_VALUES
+              + " numbers per request (inputs x dimensions); this one asks for "
+              + inputs.size()
+              + " x "
+              + dims
+              + ": send fewer inputs per request or fewer dimensions");
     }
     long promptTokens = tokens.embeddingTokens(model, input);
     ObjectNode root = mapper.createObjectNode();

@@ -191,7 +191,7 @@ public class SimulatedProvider implements Provider {
     JsonNode args =
         parameters == null || !parameters.isObject()
             ? mapper.createObjectNode()
-            : new SchemaSampler(parameters, prompt, seed).sample();
+            : new SchemaSampler(parameters, prompt, seed, "tools").sample();
     ArrayNode calls = mapper.createArrayNode();
     ObjectNode call = calls.addObject();
     call.put("id", "call_" + Long.toHexString(seed));

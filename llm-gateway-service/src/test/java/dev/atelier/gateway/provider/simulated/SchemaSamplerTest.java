@@ -1,12 +1,16 @@
 package dev.atelier.gateway.provider.simulated;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SchemaValidatorsConfig;
 import com.networknt.schema.SpecVersion;
+import dev.atelier.gateway.service.GatewayException;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -99,5 +103,59 @@ class SchemaSamplerTest {
     assertThat(a.path("stories").get(1).path("description").asText())
         .startsWith("Description of story 2 for invoice export:")
         .contains("invoices");
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        // one array of two billion items
+        "{\"type\":\"array\",\"minItems\":2000000000,\"items\":{\"type\":\"integer\"}}",
+        // one string of a hundred million characters (and a minItems past int, also refused)
+        "{\"type\":\"string\",\"minLength\":100000000}",
+        "{\"type\":\"array\",\"minItems\":1e12}",
+        // each within its own limit, a million strings of 100 characters together
+        """
+        {"type":"array","minItems":1000,"items":{"type":"array","minItems":1000,
+          "items":{"type":"string","minLength":100}}}
+        """,
+        // past the depth limit, required properties still double at every level
+        """
+        {"$ref":"#/$defs/n","$defs":{"n":{"type":"object","required":["a","b"],
+          "properties":{"a":{"$ref":"#/$defs/n"},"b":{"$ref":"#/$defs/n"}}}}}
+        """
+      })
+  void aSchemaAskingForMoreThanTheLimitsIsRefusedAt400(String schemaJson) throws Exception {
+    JsonNode schema = MAPPER.readTree(schemaJson);
+    assertTimeoutPreemptively(
+        Duration.ofSeconds(20),
+        () ->
+            assertThatThrownBy(() -> new SchemaSampler(schema, PROMPT, 1, "tools").sample())
+                .isInstanceOfSatisfying(
+                    GatewayException.class,
+                    g -> {
+                      assertThat(g.status()).isEqualTo(400);
+                      assertThat(g.code()).isEqualTo("schema_too_large");
+                      assertThat(g.param()).isEqualTo("tools");
+                      assertThat(g.getMessage()).contains("does not generate");
+                    }));
+  }
+
+  @Test
+  void theLongestStringAndTheLongestArrayAllowedAreGenerated() throws Exception {
+    JsonNode schema =
+        MAPPER.readTree(
+            """
+            {"type":"object","required":["text","short","items"],
+             "properties":{"text":{"type":"string","minLength":100000},
+               "short":{"type":"string","minLength":50,"maxLength":10},
+               "items":{"type":"array","minItems":1000,"items":{"type":"integer"}}}}
+            """);
+    JsonNode value =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(20), () -> new SchemaSampler(schema, PROMPT, 3).sample());
+    String text = value.path("text").asText();
+    assertThat(text.codePointCount(0, text.length())).isGreaterThanOrEqualTo(100_000);
+    assertThat(value.path("short").asText()).hasSizeGreaterThanOrEqualTo(50);
+    assertThat(value.path("items")).hasSize(1000);
   }
 }
