@@ -114,7 +114,9 @@ public class UsageRollupRepository {
     Function<LlmCallRecorded, Key> keyOf =
         r ->
             new Key(
-                grain.bucket(r.occurredAt()),
+                // The row keeps microseconds: bucket the time it has (23:59:59.9999998 is stored as
+                // the next day's 00:00:00 and must be summed there).
+                grain.bucket(LlmCallRepository.storedInstant(r.occurredAt())),
                 r.team(),
                 grain.byWorkflow ? r.workflowId() : null,
                 r.agent(),

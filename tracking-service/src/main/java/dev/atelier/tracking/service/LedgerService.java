@@ -15,11 +15,9 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
 import java.io.IOException;
-import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -62,12 +60,9 @@ public class LedgerService {
   @WithSpan("insert llm_call batch")
   public Set<UUID> recordAll(List<LlmCallRecorded> records) {
     records.forEach(EventChecks::check);
-    // The row keeps microseconds: round once, so that the rollups bucket the time the row has
-    // (23:59:59.9999998 is stored as the next day's 00:00:00, and must be summed there).
-    List<LlmCallRecorded> rounded = records.stream().map(LedgerService::atMicros).toList();
-    Set<UUID> inserted = calls.insertAll(rounded);
+    Set<UUID> inserted = calls.insertAll(records);
     Map<UUID, LlmCallRecorded> added = new LinkedHashMap<>();
-    for (LlmCallRecorded r : rounded) {
+    for (LlmCallRecorded r : records) {
       if (inserted.contains(r.eventId())) {
         added.putIfAbsent(r.eventId(), r);
       }
@@ -76,46 +71,6 @@ public class LedgerService {
     stored.increment(inserted.size());
     duplicates.increment(records.size() - inserted.size());
     return inserted;
-  }
-
-  /** The record with its times at the precision the ledger stores them. */
-  private static LlmCallRecorded atMicros(LlmCallRecorded r) {
-    Instant occurredAt = LlmCallRepository.storedInstant(r.occurredAt());
-    Instant startedAt =
-        r.startedAt() == null ? null : LlmCallRepository.storedInstant(r.startedAt());
-    if (occurredAt.equals(r.occurredAt()) && Objects.equals(startedAt, r.startedAt())) {
-      return r;
-    }
-    return new LlmCallRecorded(
-        r.eventId(),
-        r.type(),
-        occurredAt,
-        r.workflowId(),
-        r.stepId(),
-        r.agent(),
-        r.conversationId(),
-        r.team(),
-        r.operation(),
-        r.provider(),
-        r.requestModel(),
-        r.responseModel(),
-        r.status(),
-        r.errorCode(),
-        r.streamed(),
-        r.inputTokens(),
-        r.cachedInputTokens(),
-        r.outputTokens(),
-        r.reasoningTokens(),
-        r.usageSource(),
-        r.costUsd(),
-        r.priceVersion(),
-        startedAt,
-        r.latencyMs(),
-        r.timeToFirstTokenMs(),
-        r.simulated(),
-        r.traceId(),
-        r.spanId(),
-        r.fallbackPath());
   }
 
   public Optional<LlmCall> find(UUID id) {
