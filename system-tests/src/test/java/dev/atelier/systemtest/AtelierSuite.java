@@ -106,6 +106,16 @@ final class AtelierSuite implements AutoCloseable {
     services.get(service).kill();
   }
 
+  /**
+   * Stops a service the way Kubernetes or {@code docker compose stop} does: SIGTERM, then waits up
+   * to {@code within} for it to exit.
+   *
+   * @return true when it exited in time
+   */
+  boolean terminate(String service, Duration within) {
+    return services.get(service).terminate(within);
+  }
+
   /** Starts a service again with the same port and environment, and waits until it is ready. */
   void restart(String service) throws Exception {
     String module = service.replaceFirst("-2$", "") + "-service";

@@ -77,21 +77,35 @@ class ComposeFileTest {
    */
   @Test
   void theWorkerFinishesItsRunningStepsBeforeComposeKillsIt() throws IOException {
-    JsonNode worker = COMPOSE.path("services").path("agent-worker-service");
+    drainsLongerThanOneCall("agent-worker-service", "quarkus.langchain4j.openai.timeout");
+  }
+
+  /**
+   * The gateway finishes the calls it serves before Compose kills it: its drain covers a whole
+   * provider call (OPENAI_TIMEOUT).
+   */
+  @Test
+  void theGatewayFinishesTheCallsItServesBeforeComposeKillsIt() throws IOException {
+    drainsLongerThanOneCall("llm-gateway-service", "gateway.openai.timeout");
+  }
+
+  private static void drainsLongerThanOneCall(String service, String callTimeoutKey)
+      throws IOException {
+    JsonNode node = COMPOSE.path("services").path(service);
     String properties =
         Files.readString(
-            ROOT.resolve("agent-worker-service/src/main/resources/application.properties"));
-    String drain = worker.path("environment").path("SHUTDOWN_TIMEOUT").asText(null);
-    assertThat(drain).as("SHUTDOWN_TIMEOUT of the worker").isNotNull();
+            ROOT.resolve(service).resolve("src/main/resources/application.properties"));
+    String drain = node.path("environment").path("SHUTDOWN_TIMEOUT").asText(null);
+    assertThat(drain).as("SHUTDOWN_TIMEOUT of %s", service).isNotNull();
     assertThat(properties).contains("quarkus.shutdown.timeout=${SHUTDOWN_TIMEOUT:");
-    Matcher llm =
-        Pattern.compile("(?m)^quarkus\\.langchain4j\\.openai\\.timeout=\\$\\{[A-Z_]+:(\\d+)s}$")
+    Matcher call =
+        Pattern.compile("(?m)^" + Pattern.quote(callTimeoutKey) + "=\\$\\{[A-Z_]+:(\\d+)s}$")
             .matcher(properties);
-    assertThat(llm.find()).as("the worker's LLM call timeout").isTrue();
+    assertThat(call.find()).as("the call timeout of %s", service).isTrue();
     long drainSeconds = seconds(drain);
-    assertThat(drainSeconds).isGreaterThan(Long.parseLong(llm.group(1)));
-    assertThat(seconds(worker.path("stop_grace_period").asText("10s")))
-        .as("stop_grace_period")
+    assertThat(drainSeconds).as(service).isGreaterThan(Long.parseLong(call.group(1)));
+    assertThat(seconds(node.path("stop_grace_period").asText("10s")))
+        .as("stop_grace_period of %s", service)
         .isGreaterThanOrEqualTo(drainSeconds + 10);
   }
 

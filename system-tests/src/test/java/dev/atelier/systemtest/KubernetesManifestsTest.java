@@ -355,30 +355,47 @@ class KubernetesManifestsTest {
    */
   @Test
   void aWorkerFinishesItsRunningStepsBeforeKubernetesKillsIt() throws IOException {
-    Deployment worker = deployment(renderBase(), "agent-worker-service");
+    drainsLongerThanOneCall(
+        "agent-worker-service", "quarkus.langchain4j.openai.timeout", renderBase());
+  }
+
+  /**
+   * A gateway being removed finishes the calls it serves: its HTTP drain covers a whole provider
+   * call and Kubernetes waits longer than the drain. Otherwise the caller's retry pays again for an
+   * answer already paid for, and the cut-off call's record is lost.
+   */
+  @Test
+  void aGatewayFinishesTheCallsItServesBeforeKubernetesKillsIt() throws IOException {
+    drainsLongerThanOneCall("llm-gateway-service", "gateway.openai.timeout", renderBase());
+  }
+
+  private static void drainsLongerThanOneCall(
+      String service, String callTimeoutKey, List<HasMetadata> rendered) throws IOException {
+    Deployment d = deployment(rendered, service);
     Duration drain =
         duration(
-            container(worker).getEnv().stream()
+            container(d).getEnv().stream()
                 .filter(e -> e.getName().equals("SHUTDOWN_TIMEOUT"))
                 .map(EnvVar::getValue)
                 .findFirst()
-                .orElse(workerDefault("quarkus.shutdown.timeout")));
-    assertThat(drain).isGreaterThan(duration(workerDefault("quarkus.langchain4j.openai.timeout")));
-    Long grace = worker.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds();
+                .orElse(propertyDefault(service, "quarkus.shutdown.timeout")));
+    assertThat(drain)
+        .as("%s SHUTDOWN_TIMEOUT", service)
+        .isGreaterThan(duration(propertyDefault(service, callTimeoutKey)));
+    Long grace = d.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds();
     assertThat(grace == null ? 30 : grace)
-        .as("terminationGracePeriodSeconds")
+        .as("%s terminationGracePeriodSeconds", service)
         .isGreaterThanOrEqualTo(drain.plusSeconds(10).toSeconds());
   }
 
-  /** The default of a ${VARIABLE:default} setting in the worker's application.properties. */
-  private static String workerDefault(String key) throws IOException {
+  /** The default of a ${VARIABLE:default} setting in a service's application.properties. */
+  private static String propertyDefault(String service, String key) throws IOException {
     Matcher m =
         Pattern.compile("(?m)^" + Pattern.quote(key) + "=\\$\\{[A-Z_]+:([^}]+)}$")
             .matcher(
                 Files.readString(
-                    ROOT.resolve(
-                        "agent-worker-service/src/main/resources/application.properties")));
-    assertThat(m.find()).as(key).isTrue();
+                    ROOT.resolve(service).resolve("src/main/resources/application.properties")));
+    assertThat(m.find()).as("%s in %s", key, service).isTrue();
     return m.group(1);
   }
 

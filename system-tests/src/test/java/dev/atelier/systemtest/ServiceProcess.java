@@ -130,6 +130,17 @@ final class ServiceProcess implements AutoCloseable {
     }
   }
 
+  /** SIGTERM, and waits up to {@code within} for the process to exit; true when it did. */
+  boolean terminate(Duration within) {
+    process.destroy();
+    try {
+      return process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
   /** Stops the service gracefully (SIGTERM) so it flushes its spans, then forcibly if it hangs. */
   @Override
   public void close() {

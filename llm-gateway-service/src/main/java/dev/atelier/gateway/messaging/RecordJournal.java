@@ -34,9 +34,10 @@ import org.jboss.logging.Logger;
  * its segment with a warning. A file lock keeps a second process off the same directory.
  *
  * <p>{@link #read} and {@link #checkpoint} belong to one thread; {@link #append} may be called from
- * any. {@link #append} is one {@code FileChannel.write} under a lock: the bytes are in the kernel's
- * page cache when it returns, which is enough for a process kill. With {@code fsync} it also waits
- * for the disk ({@code force}); concurrent appenders share one force (group commit).
+ * any. {@link #append} is one positional {@code FileChannel.write} at the logical end, under a
+ * lock, so a write that fails part-way (disk full) is overwritten by the next: the bytes are in the
+ * kernel's page cache when it returns, which is enough for a process kill. With {@code fsync} it
+ * also waits for the disk ({@code force}); concurrent appenders share one force (group commit).
  */
 public final class RecordJournal implements Closeable {
 
@@ -76,8 +77,26 @@ public final class RecordJournal implements Closeable {
   private volatile long checkpoint;
   private volatile boolean closed;
 
-  private RecordJournal(Path dir, long segmentBytes, boolean fsync) throws IOException {
+  /** Opens a new segment file for writing; tests substitute one whose writes fail. */
+  @FunctionalInterface
+  interface SegmentOpener {
+    FileChannel open(Path file) throws IOException;
+  }
+
+  private static final SegmentOpener FILES =
+      file ->
+          FileChannel.open(
+              file,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.WRITE,
+              StandardOpenOption.TRUNCATE_EXISTING);
+
+  private final SegmentOpener opener;
+
+  private RecordJournal(Path dir, long segmentBytes, boolean fsync, SegmentOpener opener)
+      throws IOException {
     this.dir = dir;
+    this.opener = opener;
     this.segmentBytes = segmentBytes;
     this.fsync = fsync;
     Files.createDirectories(dir);
@@ -142,8 +161,12 @@ public final class RecordJournal implements Closeable {
    * @throws IllegalStateException when another process holds the directory
    */
   public static RecordJournal open(Path dir, long segmentBytes, boolean fsync) {
+    return open(dir, segmentBytes, fsync, FILES);
+  }
+
+  static RecordJournal open(Path dir, long segmentBytes, boolean fsync, SegmentOpener opener) {
     try {
-      return new RecordJournal(dir, segmentBytes, fsync);
+      return new RecordJournal(dir, segmentBytes, fsync, opener);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open the record journal " + dir.toAbsolutePath(), e);
     }
@@ -175,9 +198,13 @@ public final class RecordJournal implements Closeable {
       if (offset > 0 && offset + framed.length > segmentBytes) {
         roll();
       }
+      // At the logical end, not the channel's position: a write that fails part-way (disk full)
+      // leaves written where it was, so the next append overwrites the partial bytes instead of
+      // following them, and every record stays where its position says.
+      offset = written - activeBase;
       ByteBuffer buf = ByteBuffer.wrap(framed);
       while (buf.hasRemaining()) {
-        active.write(buf);
+        active.write(buf, offset + buf.position());
       }
       end = written + framed.length;
       written = end;
@@ -228,12 +255,7 @@ public final class RecordJournal implements Closeable {
 
   private void startSegment(long base) throws IOException {
     Path p = dir.resolve(String.format("%020d%s", base, SUFFIX));
-    FileChannel ch =
-        FileChannel.open(
-            p,
-            StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE,
-            StandardOpenOption.TRUNCATE_EXISTING);
+    FileChannel ch = opener.open(p);
     segments.put(base, p);
     active = ch;
     activeForSync = ch;

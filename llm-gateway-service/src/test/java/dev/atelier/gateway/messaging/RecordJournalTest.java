@@ -91,6 +91,179 @@ class RecordJournalTest {
     }
   }
 
+  /**
+   * A write the disk refuses part-way (ENOSPC after some bytes) fails that append only: the next
+   * append overwrites the partial bytes, so nothing written after it is misplaced, read as a torn
+   * record, or skipped at the next start.
+   */
+  @Test
+  void aWriteThatFailsPartWayLosesNoLaterRecord() throws IOException {
+    FailingWrites disk = new FailingWrites();
+    try (RecordJournal j = RecordJournal.open(dir, 1 << 20, false, disk::open)) {
+      j.append(RecordJournal.frame(payload(0)));
+      disk.failNextWriteAfter(5);
+      long before = j.written();
+      assertThatThrownBy(() -> j.append(RecordJournal.frame(payload(1))))
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining("No space left");
+      assertThat(j.written()).isEqualTo(before);
+      j.append(RecordJournal.frame(payload(2)));
+      j.append(RecordJournal.frame(payload(3)));
+      assertThat(texts(j.read(j.checkpoint(), 10)))
+          .containsExactly("record-0", "record-2", "record-3");
+    }
+    try (RecordJournal j = RecordJournal.open(dir, 1 << 20, false)) {
+      assertThat(texts(j.read(j.checkpoint(), 10)))
+          .containsExactly("record-0", "record-2", "record-3");
+    }
+  }
+
+  /** Segment files whose next write can be made to stop part-way with a disk-full error. */
+  private static final class FailingWrites {
+    private int failAfter = -1;
+
+    void failNextWriteAfter(int bytes) {
+      failAfter = bytes;
+    }
+
+    FileChannel open(Path file) throws IOException {
+      FileChannel real =
+          FileChannel.open(
+              file,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.WRITE,
+              StandardOpenOption.TRUNCATE_EXISTING);
+      return new DelegatingChannel(real) {
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+          return partial(src, () -> real.write(src));
+        }
+
+        @Override
+        public int write(ByteBuffer src, long position) throws IOException {
+          return partial(src, () -> real.write(src, position));
+        }
+      };
+    }
+
+    private int partial(ByteBuffer src, IoWrite write) throws IOException {
+      if (failAfter < 0) {
+        return write.run();
+      }
+      int bytes = failAfter;
+      failAfter = -1;
+      src.limit(src.position() + bytes);
+      write.run();
+      throw new IOException("No space left on device");
+    }
+  }
+
+  @FunctionalInterface
+  private interface IoWrite {
+    int run() throws IOException;
+  }
+
+  /** A FileChannel that passes everything to another. */
+  private static class DelegatingChannel extends FileChannel {
+    private final FileChannel real;
+
+    DelegatingChannel(FileChannel real) {
+      this.real = real;
+    }
+
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+      return real.read(dst);
+    }
+
+    @Override
+    public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
+      return real.read(dsts, offset, length);
+    }
+
+    @Override
+    public int write(ByteBuffer src) throws IOException {
+      return real.write(src);
+    }
+
+    @Override
+    public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+      return real.write(srcs, offset, length);
+    }
+
+    @Override
+    public long position() throws IOException {
+      return real.position();
+    }
+
+    @Override
+    public FileChannel position(long newPosition) throws IOException {
+      real.position(newPosition);
+      return this;
+    }
+
+    @Override
+    public long size() throws IOException {
+      return real.size();
+    }
+
+    @Override
+    public FileChannel truncate(long size) throws IOException {
+      real.truncate(size);
+      return this;
+    }
+
+    @Override
+    public void force(boolean metaData) throws IOException {
+      real.force(metaData);
+    }
+
+    @Override
+    public long transferTo(long position, long count, java.nio.channels.WritableByteChannel target)
+        throws IOException {
+      return real.transferTo(position, count, target);
+    }
+
+    @Override
+    public long transferFrom(java.nio.channels.ReadableByteChannel src, long position, long count)
+        throws IOException {
+      return real.transferFrom(src, position, count);
+    }
+
+    @Override
+    public int read(ByteBuffer dst, long position) throws IOException {
+      return real.read(dst, position);
+    }
+
+    @Override
+    public int write(ByteBuffer src, long position) throws IOException {
+      return real.write(src, position);
+    }
+
+    @Override
+    public java.nio.MappedByteBuffer map(MapMode mode, long position, long size)
+        throws IOException {
+      return real.map(mode, position, size);
+    }
+
+    @Override
+    public java.nio.channels.FileLock lock(long position, long size, boolean shared)
+        throws IOException {
+      return real.lock(position, size, shared);
+    }
+
+    @Override
+    public java.nio.channels.FileLock tryLock(long position, long size, boolean shared)
+        throws IOException {
+      return real.tryLock(position, size, shared);
+    }
+
+    @Override
+    protected void implCloseChannel() throws IOException {
+      real.close();
+    }
+  }
+
   @Test
   void aRecordWithABadCrcEndsItsSegment() throws IOException {
     try (RecordJournal j = RecordJournal.open(dir, 1 << 20, false)) {
