@@ -344,7 +344,7 @@ class AgentWorkerTest {
                         "{\"error\":{\"message\":\"workflow budget "
                             + step.workflowId()
                             + " is spent: 2.50 USD of 2.50\",\"type\":\"insufficient_quota\","
-                            + "\"code\":\"budget_exceeded\"}}")));
+                            + "\"code\":\"budget_exceeded\",\"param\":\"workflow\"}}")));
 
     publish(step);
 
@@ -352,6 +352,7 @@ class AgentWorkerTest {
     assertThat(failed.errorCode()).isEqualTo("budget_exceeded");
     assertThat(failed.retryable()).isFalse();
     assertThat(failed.message()).contains("402").contains("workflow budget");
+    assertThat(failed.budgetScope()).as("the refusing budget's scope").isEqualTo("workflow");
     // Neither langchain4j's quick retry nor the fallback model: spending elsewhere is no answer.
     List<LoggedRequest> calls = callsFor(step);
     assertThat(calls).hasSize(1);

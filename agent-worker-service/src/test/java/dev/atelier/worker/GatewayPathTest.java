@@ -226,6 +226,8 @@ class GatewayPathTest {
     assertThat(failed.errorCode()).isEqualTo("budget_exceeded");
     assertThat(failed.retryable()).isFalse();
     assertThat(failed.message()).contains("402");
+    // The workflow's own budget refused: its retry needs a raised one.
+    assertThat(failed.budgetScope()).isEqualTo("workflow");
     assertThat(providerCalls(step)).isEmpty();
     LlmCallRecorded refused = awaitRecords(step, 1).get(0);
     assertThat(refused.status()).isEqualTo(LlmCallRecorded.STATUS_ERROR);

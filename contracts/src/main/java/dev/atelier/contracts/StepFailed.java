@@ -11,6 +11,9 @@ import java.util.UUID;
  *     provider_unavailable}
  * @param message a human-readable reason, free of secrets
  * @param retryable whether another attempt may succeed
+ * @param budgetScope with {@link #BUDGET_EXCEEDED}, the scope of the budget that refused the call
+ *     ({@code global}, {@code team} or {@code workflow}, as the gateway names it), or {@code null}
+ *     when unknown; {@code null} with any other code
  */
 public record StepFailed(
     UUID eventId,
@@ -24,8 +27,39 @@ public record StepFailed(
     String errorCode,
     String message,
     boolean retryable,
-    Instant startedAt)
+    Instant startedAt,
+    String budgetScope)
     implements AtelierEvent {
+
+  /** A failure that names no budget. */
+  public StepFailed(
+      UUID eventId,
+      String type,
+      Instant occurredAt,
+      UUID workflowId,
+      UUID stepId,
+      String stepKey,
+      String role,
+      int attempt,
+      String errorCode,
+      String message,
+      boolean retryable,
+      Instant startedAt) {
+    this(
+        eventId,
+        type,
+        occurredAt,
+        workflowId,
+        stepId,
+        stepKey,
+        role,
+        attempt,
+        errorCode,
+        message,
+        retryable,
+        startedAt,
+        null);
+  }
 
   public static final String TYPE = "atelier.step.failed.v1";
 

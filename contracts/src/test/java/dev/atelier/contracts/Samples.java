@@ -85,6 +85,24 @@ final class Samples {
         AT.minusSeconds(9));
   }
 
+  /** A step a team budget stopped: the failure names the budget's scope. */
+  static StepFailed stepFailedByBudget() {
+    return new StepFailed(
+        UUID.randomUUID(),
+        StepFailed.TYPE,
+        AT,
+        WORKFLOW,
+        STEP,
+        "design",
+        "architect",
+        1,
+        StepFailed.BUDGET_EXCEEDED,
+        "The team budget 'research' (total) of 5 USD is exhausted",
+        false,
+        AT.minusSeconds(2),
+        "team");
+  }
+
   static LlmCallRecorded llmCall() {
     return new LlmCallRecorded(
         UUID.randomUUID(),
@@ -157,6 +175,7 @@ final class Samples {
         stepRequested(),
         stepCompleted(),
         stepFailed(),
+        stepFailedByBudget(),
         llmCall(),
         workflowStatusChanged(),
         budgetThresholdCrossed());

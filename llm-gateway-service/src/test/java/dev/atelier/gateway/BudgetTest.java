@@ -101,6 +101,7 @@ class BudgetTest {
         assertThat(error.path("code").asText()).isEqualTo("budget_exceeded");
         assertThat(error.path("type").asText()).isEqualTo("insufficient_quota");
         assertThat(error.path("message").asText()).contains("workflow budget '" + workflowId);
+        assertThat(error.path("param").asText()).isEqualTo("workflow");
         rejected++;
       }
     }
@@ -247,6 +248,7 @@ class BudgetTest {
     assertThat(r.statusCode()).isEqualTo(402);
     assertThat(r.jsonPath().getString("error.code")).isEqualTo("budget_exceeded");
     assertThat(r.jsonPath().getString("error.message")).contains("team budget 'team-budget'");
+    assertThat(r.jsonPath().getString("error.param")).isEqualTo("team");
     LlmCallRecorded rejected =
         await()
             .atMost(Duration.ofSeconds(15))

@@ -165,6 +165,21 @@ public final class TestWorker {
 
   /** Fails the request with the given error code and message. */
   public StepFailed fail(Received r, String code, String message, boolean retryable) {
+    return fail(r, code, message, retryable, null);
+  }
+
+  /** A step the gateway refused by a budget of {@code scope} (workflow, team, global). */
+  public StepFailed refuseByBudget(Received r, String scope) {
+    return fail(
+        r,
+        StepFailed.BUDGET_EXCEEDED,
+        "the LLM gateway answered 402: the " + scope + " budget is exhausted",
+        false,
+        scope);
+  }
+
+  private StepFailed fail(
+      Received r, String code, String message, boolean retryable, String budgetScope) {
     StepRequested q = r.request();
     StepFailed failed =
         new StepFailed(
@@ -179,7 +194,8 @@ public final class TestWorker {
             code,
             message,
             retryable,
-            r.at());
+            r.at(),
+            budgetScope);
     publish(failed, Topology.RESULT_FAILED, r.headers());
     return failed;
   }

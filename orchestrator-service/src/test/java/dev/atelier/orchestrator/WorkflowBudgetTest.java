@@ -325,6 +325,33 @@ class WorkflowBudgetTest {
     awaitStatus(id, "completed");
   }
 
+  /**
+   * A workflow with a budget of its own, stopped by its team's budget at the gateway while its own
+   * had room: a plain retry resumes it (the team's budget is raised at the gateway, not here),
+   * while one its own budget stopped still asks for a raised budget.
+   */
+  @Test
+  void aWorkflowStoppedByItsTeamsBudgetIsRetriedAsItIsButOneStoppedByItsOwnNeedsMore() {
+    UUID byTeam = submit("test-single", "lockers-team", new BigDecimal("5.00"));
+    worker.refuseByBudget(worker.await(byTeam, "solo", 1), "team");
+    JsonPath stopped = awaitStatus(byTeam, "budget_exceeded");
+    assertThat(stopped.getString("budgetScope")).isEqualTo("team");
+    JsonPath resumed = retry(byTeam, "", 200);
+    assertThat(resumed.getString("status")).isEqualTo("running");
+    assertThat(resumed.getString("budgetScope")).isNull();
+    assertThat(new BigDecimal(resumed.getString("budgetUsd"))).isEqualByComparingTo("5.00");
+    worker.complete(worker.await(byTeam, "solo", 2), "analysis", null);
+    awaitStatus(byTeam, "completed");
+
+    UUID byOwn = submit("test-single", "lockers-team", new BigDecimal("5.00"));
+    worker.refuseByBudget(worker.await(byOwn, "solo", 1), "workflow");
+    assertThat(awaitStatus(byOwn, "budget_exceeded").getString("budgetScope"))
+        .isEqualTo("workflow");
+    assertThat(retry(byOwn, "", 409).getString("type")).endsWith("budget-exceeded");
+    assertThat(workflow(byOwn).getString("status")).isEqualTo("budget_exceeded");
+    assertThat(worker.find(byOwn, "solo", 2)).isNull();
+  }
+
   @Test
   void aZeroBudgetStopsTheWorkflowBeforeItsFirstStep() {
     UUID id = submit("test-single", "lockers", BigDecimal.ZERO);

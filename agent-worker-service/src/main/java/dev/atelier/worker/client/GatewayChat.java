@@ -31,6 +31,7 @@ import org.jboss.logging.Logger;
 public class GatewayChat {
 
   private static final int MAX_DETAIL = 300;
+  private static final int MAX_PARAM = 100;
 
   private static final Logger LOG = Logger.getLogger(GatewayChat.class);
 
@@ -83,6 +84,7 @@ public class GatewayChat {
           retryable,
           status,
           error.code(),
+          error.param(),
           "the LLM gateway answered " + status + error.detail(),
           e);
     }
@@ -117,21 +119,23 @@ public class GatewayChat {
       }
       String code = tree.path("error").path("code").textValue();
       String param = tree.path("error").path("param").textValue();
+      if (param != null && (param.isBlank() || param.length() > MAX_PARAM)) {
+        param = null;
+      }
       if (message == null || message.isBlank()) {
-        return new ErrorBody("", code);
+        return new ErrorBody("", code, param);
       }
       String shown =
           message.length() > MAX_DETAIL ? message.substring(0, MAX_DETAIL) + "..." : message;
       return new ErrorBody(
-          ": " + shown + (param == null || param.isBlank() ? "" : " (parameter " + param + ")"),
-          code);
+          ": " + shown + (param == null ? "" : " (parameter " + param + ")"), code, param);
     } catch (IOException | RuntimeException notJson) {
       return ErrorBody.NONE;
     }
   }
 
-  private record ErrorBody(String detail, String code) {
-    static final ErrorBody NONE = new ErrorBody("", null);
+  private record ErrorBody(String detail, String code, String param) {
+    static final ErrorBody NONE = new ErrorBody("", null, null);
   }
 
   private static <T extends Throwable> T find(Throwable e, Class<T> type) {

@@ -12,17 +12,19 @@ public class GatewayException extends RuntimeException {
   private final boolean retryable;
   private final int status;
   private final String code;
+  private final String param;
 
   public GatewayException(boolean retryable, String message, Throwable cause) {
-    this(retryable, 0, null, message, cause);
+    this(retryable, 0, null, null, message, cause);
   }
 
   public GatewayException(
-      boolean retryable, int status, String code, String message, Throwable cause) {
+      boolean retryable, int status, String code, String param, String message, Throwable cause) {
     super(message, cause);
     this.retryable = retryable;
     this.status = status;
     this.code = code;
+    this.param = param;
   }
 
   /** Whether another attempt may succeed: timeouts, connection errors, 408, 429 and 5xx. */
@@ -38,6 +40,14 @@ public class GatewayException extends RuntimeException {
   /** The OpenAI-style {@code error.code} of the answer ({@code budget_exceeded}, ...), or null. */
   public String code() {
     return code;
+  }
+
+  /**
+   * The OpenAI-style {@code error.param} of the answer, or null; with {@code budget_exceeded} the
+   * scope of the budget that refused ({@code global}, {@code team}, {@code workflow}).
+   */
+  public String param() {
+    return param;
   }
 
   /** The gateway refused the call because a hard budget (workflow, team or global) is spent. */

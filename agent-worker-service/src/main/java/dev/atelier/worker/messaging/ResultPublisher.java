@@ -162,7 +162,8 @@ public class ResultPublisher {
               f.errorCode(),
               f.message(),
               f.retryable(),
-              startedAt);
+              startedAt,
+              f.budgetScope());
       routingKey = Topology.RESULT_FAILED;
     }
     return new Result(event, routingKey);

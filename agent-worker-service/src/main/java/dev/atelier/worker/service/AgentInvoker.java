@@ -177,7 +177,7 @@ public class AgentInvoker {
         return response;
       } catch (GatewayException e) {
         if (e.budgetExceeded()) {
-          throw new StepFailure(StepFailure.BUDGET_EXCEEDED, false, e.getMessage());
+          throw StepFailure.budgetExceeded(e.getMessage(), e.param());
         }
         if (!jsonObject && e.structuredOutputUnsupported()) {
           LOG.infof(

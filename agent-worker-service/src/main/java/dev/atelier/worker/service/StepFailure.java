@@ -46,11 +46,32 @@ public class StepFailure extends RuntimeException {
 
   private final String errorCode;
   private final boolean retryable;
+  private final String budgetScope;
 
   public StepFailure(String errorCode, boolean retryable, String message) {
+    this(errorCode, retryable, message, null);
+  }
+
+  private StepFailure(String errorCode, boolean retryable, String message, String budgetScope) {
     super(message);
     this.errorCode = errorCode;
     this.retryable = retryable;
+    this.budgetScope = budgetScope;
+  }
+
+  /**
+   * A hard budget refused an LLM call: {@link #BUDGET_EXCEEDED}, not retryable.
+   *
+   * @param scope the refusing budget's scope as the gateway named it ({@code global}, {@code team},
+   *     {@code workflow}), or null when it did not
+   */
+  public static StepFailure budgetExceeded(String message, String scope) {
+    return new StepFailure(BUDGET_EXCEEDED, false, message, scope);
+  }
+
+  /** With {@link #BUDGET_EXCEEDED}, the refusing budget's scope, or null when unknown. */
+  public String budgetScope() {
+    return budgetScope;
   }
 
   public String errorCode() {

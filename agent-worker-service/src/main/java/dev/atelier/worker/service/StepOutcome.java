@@ -26,11 +26,20 @@ public sealed interface StepOutcome {
     }
   }
 
-  /** The attempt failed; see {@link StepFailure} for the codes. */
-  record Failed(String errorCode, String message, boolean retryable) implements StepOutcome {
+  /**
+   * The attempt failed; see {@link StepFailure} for the codes.
+   *
+   * @param budgetScope with {@code budget_exceeded}, the scope of the budget that refused, or null
+   */
+  record Failed(String errorCode, String message, boolean retryable, String budgetScope)
+      implements StepOutcome {
+
+    public Failed(String errorCode, String message, boolean retryable) {
+      this(errorCode, message, retryable, null);
+    }
 
     static Failed of(StepFailure f) {
-      return new Failed(f.errorCode(), f.getMessage(), f.retryable());
+      return new Failed(f.errorCode(), f.getMessage(), f.retryable(), f.budgetScope());
     }
 
     @Override

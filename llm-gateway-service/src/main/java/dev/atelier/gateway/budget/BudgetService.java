@@ -111,7 +111,8 @@ public class BudgetService {
    * @param workflowLimit the workflow's budget set by the caller ({@code
    *     X-Atelier-Workflow-Budget-Usd}), created or updated first (and kept even if the call is
    *     refused); null to leave it as it is
-   * @throws GatewayException 402 {@code budget_exceeded} naming the budget that refused
+   * @throws GatewayException 402 {@code budget_exceeded} naming the budget that refused, its scope
+   *     ({@code global}, {@code team} or {@code workflow}) as {@code error.param}
    */
   public void reserve(
       UUID callId,
@@ -140,11 +141,13 @@ public class BudgetService {
       }
       after.forEach(this::gauge);
     } catch (BudgetExceededException e) {
+      // error.param names the refusing budget's scope (global, team, workflow): the orchestrator
+      // asks for a raised workflow budget on retry only when the workflow's own one refused.
       throw new GatewayException(
           402,
           "insufficient_quota",
           BUDGET_EXCEEDED,
-          null,
+          e.budget().scope(),
           e.getMessage(),
           false,
           false,

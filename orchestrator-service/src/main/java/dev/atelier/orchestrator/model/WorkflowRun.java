@@ -25,6 +25,7 @@ public final class WorkflowRun {
   private WorkflowStatus status;
   private BigDecimal budgetUsd;
   private String failureReason;
+  private String budgetScope;
   private Instant updatedAt;
   private Instant completedAt;
 
@@ -41,6 +42,7 @@ public final class WorkflowRun {
       Map<String, String> traceContext,
       String traceId,
       String failureReason,
+      String budgetScope,
       Instant createdAt,
       Instant updatedAt,
       Instant completedAt,
@@ -57,6 +59,7 @@ public final class WorkflowRun {
     this.traceContext = Map.copyOf(traceContext);
     this.traceId = traceId;
     this.failureReason = failureReason;
+    this.budgetScope = budgetScope;
     this.createdAt = createdAt;
     this.updatedAt = updatedAt;
     this.completedAt = completedAt;
@@ -84,13 +87,20 @@ public final class WorkflowRun {
     completedAt = now;
   }
 
+  /** {@link #budgetScope} of a workflow its own budget stopped. */
+  public static final String OWN_BUDGET = "workflow";
+
   /**
-   * Stopped by its budget: the gateway refused a call for it, or its recorded spend reached the
+   * Stopped by a budget: the gateway refused a call for it, or its recorded spend reached its
    * budget before a step could be sent out. {@code reason} says which, with the spend.
+   *
+   * @param scope the stopping budget's scope ({@code workflow}, {@code team}, {@code global}), or
+   *     null when unknown
    */
-  public void exceedBudget(String reason, Instant now) {
+  public void exceedBudget(String reason, String scope, Instant now) {
     status = WorkflowStatus.BUDGET_EXCEEDED;
     failureReason = reason;
+    budgetScope = scope;
     updatedAt = now;
     completedAt = now;
   }
@@ -118,6 +128,7 @@ public final class WorkflowRun {
   public void reopen(Instant now) {
     status = WorkflowStatus.RUNNING;
     failureReason = null;
+    budgetScope = null;
     updatedAt = now;
     completedAt = null;
   }
@@ -193,6 +204,28 @@ public final class WorkflowRun {
 
   public String failureReason() {
     return failureReason;
+  }
+
+  /**
+   * Which budget stopped a {@code budget_exceeded} workflow: {@code workflow} (its own), {@code
+   * team} or {@code global}; null when unknown or not stopped by a budget.
+   */
+  public String budgetScope() {
+    return budgetScope;
+  }
+
+  /**
+   * Whether a retry needs a raised workflow budget: its recorded spend has reached its budget, or
+   * its own budget stopped it (or an unknown one, while it has a budget of its own). A team or
+   * global budget at the gateway is raised there, not here.
+   */
+  public boolean needsRaisedBudget() {
+    if (budgetExhausted()) {
+      return true;
+    }
+    return status == WorkflowStatus.BUDGET_EXCEEDED
+        && budgetUsd != null
+        && (budgetScope == null || OWN_BUDGET.equals(budgetScope));
   }
 
   public Instant createdAt() {

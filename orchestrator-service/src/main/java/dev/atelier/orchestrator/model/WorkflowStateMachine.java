@@ -87,6 +87,26 @@ public final class WorkflowStateMachine {
       boolean retryable,
       Instant startedAt,
       Instant now) {
+    return failed(
+        workflow, steps, definition, step, errorCode, message, retryable, startedAt, null, now);
+  }
+
+  /**
+   * As {@link #failed(WorkflowRun, List, WorkflowDefinition, StepRun, String, String, boolean,
+   * Instant, Instant)}, with the scope of the budget that refused the step's LLM call ({@code
+   * budget_exceeded} only; null when the worker did not say).
+   */
+  public Transition failed(
+      WorkflowRun workflow,
+      List<StepRun> steps,
+      WorkflowDefinition definition,
+      StepRun step,
+      String errorCode,
+      String message,
+      boolean retryable,
+      Instant startedAt,
+      String budgetScope,
+      Instant now) {
     Transition t = new Transition(workflow.status());
     // A timed-out attempt's request may still be unsent (the broker refused it): drop it. A
     // worker's
@@ -101,6 +121,7 @@ public final class WorkflowStateMachine {
       workflow.exceedBudget(
           "step '%s' (%s) was refused an LLM call by a budget: %s; %s"
               .formatted(step.key(), step.role(), message, spend(workflow)),
+          knownScope(budgetScope),
           now);
       return t;
     }
@@ -124,6 +145,14 @@ public final class WorkflowStateMachine {
             .formatted(step.key(), step.role(), why, errorCode, message),
         now);
     return t;
+  }
+
+  /** The budget scopes the gateway names; anything else is stored as unknown (null). */
+  private static final java.util.Set<String> BUDGET_SCOPES =
+      java.util.Set.of(WorkflowRun.OWN_BUDGET, "team", "global");
+
+  private static String knownScope(String scope) {
+    return scope != null && BUDGET_SCOPES.contains(scope) ? scope : null;
   }
 
   /**
@@ -353,7 +382,8 @@ public final class WorkflowStateMachine {
       return false;
     }
     cancelActive(steps, null, now, t);
-    workflow.exceedBudget("the workflow's budget is spent; " + spend(workflow), now);
+    workflow.exceedBudget(
+        "the workflow's budget is spent; " + spend(workflow), WorkflowRun.OWN_BUDGET, now);
     return true;
   }
 

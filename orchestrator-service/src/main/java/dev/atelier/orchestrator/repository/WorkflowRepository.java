@@ -36,7 +36,8 @@ public class WorkflowRepository {
   private static final String COLUMNS =
       "id, title, requirement, definition_name, definition_version, team, status, budget_usd,"
           + " metadata::text as metadata, trace_context::text as trace_context, trace_id,"
-          + " failure_reason, created_at, updated_at, completed_at, llm_calls, input_tokens,"
+          + " failure_reason, budget_scope, created_at, updated_at, completed_at, llm_calls,"
+          + " input_tokens,"
           + " cached_input_tokens, output_tokens, cost_usd, unknown_cost_calls";
 
   /** Lists leave the requirement out: up to 64 KiB per row that a list does not show. */
@@ -124,13 +125,14 @@ public class WorkflowRepository {
         PreparedStatement ps =
             c.prepareStatement(
                 "update workflow set status = ?, failure_reason = ?, updated_at = ?,"
-                    + " completed_at = ?, budget_usd = ? where id = ?")) {
+                    + " completed_at = ?, budget_usd = ?, budget_scope = ? where id = ?")) {
       ps.setString(1, w.status().value());
       ps.setString(2, w.failureReason());
       ps.setObject(3, Sql.ts(w.updatedAt()));
       ps.setObject(4, Sql.ts(w.completedAt()));
       ps.setBigDecimal(5, w.budgetUsd());
-      ps.setObject(6, w.id());
+      ps.setString(6, w.budgetScope());
+      ps.setObject(7, w.id());
       ps.executeUpdate();
     } catch (SQLException e) {
       throw Sql.failure("cannot update workflow " + w.id(), e);
@@ -251,6 +253,7 @@ public class WorkflowRepository {
         json.stringMap(rs.getString("trace_context")),
         rs.getString("trace_id"),
         rs.getString("failure_reason"),
+        rs.getString("budget_scope"),
         Sql.instant(rs, "created_at"),
         Sql.instant(rs, "updated_at"),
         Sql.instant(rs, "completed_at"),

@@ -20,6 +20,9 @@ import java.util.UUID;
  * @param contextUrl where the workflow's artifacts can be read (context-service)
  * @param budgetUsd what the workflow may spend on LLM calls; {@code null} without a budget
  * @param spentUsd what its LLM calls cost so far ({@code usage.costUsd})
+ * @param budgetScope which budget stopped a {@code budget_exceeded} workflow: {@code workflow} (its
+ *     own: retry it with a higher {@code budgetUsd}), {@code team} or {@code global} (raised at the
+ *     gateway; retry it as it is); {@code null} otherwise or when unknown
  */
 public record WorkflowView(
     UUID id,
@@ -32,6 +35,7 @@ public record WorkflowView(
     Instant updatedAt,
     Instant completedAt,
     String failureReason,
+    String budgetScope,
     String traceId,
     BigDecimal budgetUsd,
     BigDecimal spentUsd,
@@ -105,6 +109,7 @@ public record WorkflowView(
         w.updatedAt(),
         w.completedAt(),
         w.failureReason(),
+        w.budgetScope(),
         w.traceId(),
         w.budgetUsd(),
         w.spentUsd(),

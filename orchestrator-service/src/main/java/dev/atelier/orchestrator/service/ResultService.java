@@ -96,6 +96,7 @@ public class ResultService {
                   f.message() == null ? "" : storable(f.message(), MAX_MESSAGE),
                   f.retryable(),
                   f.startedAt(),
+                  f.budgetScope(),
                   now));
     } else {
       LOG.warnf("ignoring a %s event %s on the results queue", event.type(), event.eventId());

@@ -9,7 +9,6 @@ import dev.atelier.orchestrator.model.Transition;
 import dev.atelier.orchestrator.model.WorkflowDefinition;
 import dev.atelier.orchestrator.model.WorkflowRun;
 import dev.atelier.orchestrator.model.WorkflowStateMachine;
-import dev.atelier.orchestrator.model.WorkflowStatus;
 import dev.atelier.orchestrator.repository.OutboxRepository;
 import dev.atelier.orchestrator.repository.StepRepository;
 import dev.atelier.orchestrator.repository.WorkflowRepository;
@@ -116,7 +115,9 @@ public class WorkflowControl {
    * Resumes a failed or budget-stopped workflow from its failed, cancelled and unsent steps, as new
    * attempts; succeeded steps keep their outputs. {@code newBudgetUsd}, when given, raises the
    * workflow's budget first: it must exceed both the current budget and the spend. A workflow
-   * stopped by its own budget is resumed only with a raised one. {@code 409} otherwise.
+   * stopped by its own budget (or whose spend has reached it) is resumed only with a raised one;
+   * one a team or global budget at the gateway stopped is resumed as it is (raise that budget at
+   * the gateway first). {@code 409} otherwise.
    */
   @Transactional
   public WorkflowDetails retry(String id, BigDecimal newBudgetUsd) {
@@ -148,8 +149,7 @@ public class WorkflowControl {
                 .formatted(newBudgetUsd.toPlainString(), budget.toPlainString(), spent));
       }
       workflow.raiseBudget(newBudgetUsd);
-    } else if ((workflow.status() == WorkflowStatus.BUDGET_EXCEEDED && budget != null)
-        || workflow.budgetExhausted()) {
+    } else if (workflow.needsRaisedBudget()) {
       throw ProblemException.conflict(
           "budget-exceeded",
           "workflow %s stopped at its budget of %s USD (spent %s USD); retry it with a higher"

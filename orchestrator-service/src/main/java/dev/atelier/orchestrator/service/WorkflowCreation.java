@@ -119,6 +119,7 @@ class WorkflowCreation {
             c.traceContext(),
             c.traceId(),
             null,
+            null,
             now,
             now,
             null,

@@ -58,6 +58,7 @@ class WorkflowStateMachineTest {
           Map.of(),
           null,
           null,
+          null,
           T0,
           T0,
           null,
@@ -210,6 +211,7 @@ class WorkflowStateMachineTest {
         Map.of(),
         null,
         null,
+        null,
         T0,
         T0,
         null,
@@ -241,6 +243,48 @@ class WorkflowStateMachineTest {
                 + " (the workflow has no budget of its own)");
   }
 
+  /** Which budget refused decides whether a retry needs a raised workflow budget. */
+  @Test
+  void theRefusingBudgetsScopeDecidesWhetherARetryNeedsARaisedBudget() {
+    Map<String, Boolean> needsRaise = new java.util.LinkedHashMap<>();
+    Map<String, String> stored = new java.util.LinkedHashMap<>();
+    for (String scope : java.util.Arrays.asList("workflow", "team", "global", null, "project")) {
+      WorkflowRun w = budgeted("5.00", "1.00");
+      List<StepRun> own = new ArrayList<>();
+      for (StepDefinition sd : DELIVERY.steps()) {
+        own.add(StepRun.pending(w.id(), sd.id(), own.size(), sd.role(), 1));
+      }
+      machine.start(w, own, DELIVERY, T0);
+      StepRun analyse = own.get(0);
+      machine.failed(w, own, DELIVERY, analyse, "budget_exceeded", "402", false, null, scope, T0);
+      assertThat(w.status()).isEqualTo(WorkflowStatus.BUDGET_EXCEEDED);
+      needsRaise.put(String.valueOf(scope), w.needsRaisedBudget());
+      stored.put(String.valueOf(scope), String.valueOf(w.budgetScope()));
+      w.reopen(T0);
+      assertThat(w.budgetScope()).isNull();
+      assertThat(w.needsRaisedBudget()).isFalse();
+    }
+    // Its own budget, or one the worker did not name while it has its own: raise it. A team or
+    // global budget is raised at the gateway; an unknown scope is not stored.
+    assertThat(needsRaise)
+        .containsExactly(
+            Map.entry("workflow", true),
+            Map.entry("team", false),
+            Map.entry("global", false),
+            Map.entry("null", true),
+            Map.entry("project", true));
+    assertThat(stored)
+        .containsExactly(
+            Map.entry("workflow", "workflow"),
+            Map.entry("team", "team"),
+            Map.entry("global", "global"),
+            Map.entry("null", "null"),
+            Map.entry("project", "null"));
+    // A spend that reached the budget needs a raise whatever refused.
+    WorkflowRun spent = budgeted("1.00", "1.00");
+    assertThat(spent.needsRaisedBudget()).isTrue();
+  }
+
   @Test
   void aSpendThatReachedTheBudgetSendsNothingMoreAndCancelsWhatIsOut() {
     WorkflowRun w = budgeted("1.00", "0.40");
@@ -259,6 +303,7 @@ class WorkflowStateMachineTest {
     assertThat(step("test-plan").state()).isEqualTo(StepState.PENDING);
     assertThat(spent.failureReason())
         .isEqualTo("the workflow's budget is spent; spent 1.0000 USD of 1.00 USD");
+    assertThat(spent.budgetScope()).isEqualTo("workflow");
 
     // A raised budget lets the pending steps go out on resume.
     spent.raiseBudget(new java.math.BigDecimal("2"));
