@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import threading
@@ -146,10 +147,16 @@ def cpu_seconds(stat):
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+# Debian's rabbitmqctl refuses every user but root and rabbitmq: through sudo (without a prompt) for anyone else.
+RABBITMQCTL = [shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"]
+if os.geteuid() != 0 and shutil.which("sudo"):
+    RABBITMQCTL = ["sudo", "-n"] + RABBITMQCTL
+
+
 def broker_counters():
     """RabbitMQ's global message counters (published, routed to queues, delivered), or None if unreadable."""
     try:
-        text = subprocess.run(["rabbitmqctl", "-q", "eval", "rabbit_global_counters:overview()."],
+        text = subprocess.run(RABBITMQCTL + ["-q", "eval", "rabbit_global_counters:overview()."],
                               capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None

@@ -56,6 +56,10 @@ for v in JAVA_OPTS $(compgen -v JAVA_OPTS_) ATELIER_NICE $(compgen -v ATELIER_NI
   [ -z "${!v:-}" ] || COMMAND="$v='${!v}' $COMMAND"
 done
 cd "$ROOT"
+# Debian's rabbitmqctl refuses every user but root and rabbitmq: through sudo for anyone else (as deploy/local/infra.sh).
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+rabbitmqctl() { $SUDO "$(type -P rabbitmqctl || echo /usr/sbin/rabbitmqctl)" "$@"; }
 QUICK=0; RUNS=""; PHASES="zero,notrace,latency,latency-llm,llm,perftest"; PROFILE=0; PAIRED=""; PAIRED_LABELS=""
 while [ $# -gt 0 ]; do
   case "$1" in
