@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.atelier.contracts.EventCodec;
 import dev.atelier.contracts.LlmCallRecorded;
+import dev.atelier.contracts.Topology;
 import dev.atelier.gateway.messaging.PendingRecordRepository;
 import dev.atelier.kit.amqp.RabbitBroker;
 import dev.atelier.kit.db.ShadowTable;
@@ -56,6 +57,46 @@ class RecordSpoolTest {
     LlmCallRecorded republished = records.forWorkflow(workflowId).get(0);
     assertThat(republished).isEqualTo(event);
     await().atMost(Duration.ofSeconds(5)).until(() -> !spooled(eventId));
+  }
+
+  /**
+   * A drained batch of which the broker returned one event (no queue bound for it) keeps only that
+   * one: the others are on their queues, leave the spool, and are not published again at the next
+   * rounds while the returned one is retried.
+   */
+  @Test
+  void anUnroutableEventKeepsOnlyItselfInTheSpool() throws Exception {
+    RecordedCalls records = new RecordedCalls(broker);
+    records.prepare();
+    UUID workflowId = UUID.randomUUID();
+    LlmCallRecorded routable = RecordFixtures.event(workflowId);
+    LlmCallRecorded unroutable = RecordFixtures.event(workflowId);
+    spool.insert(
+        List.of(
+            new PendingRecordRepository.Pending(routable, Map.of()),
+            new PendingRecordRepository.Pending(
+                Topology.LLM_CALLS_EXCHANGE, "no.queue.is.bound", unroutable, Map.of())),
+        "test: broker did not confirm");
+    try {
+      await().atMost(Duration.ofSeconds(15)).until(() -> !spooled(routable.eventId()));
+      // Several more rounds (every 500 ms in tests) retry the returned one.
+      await().atMost(Duration.ofSeconds(15)).until(() -> attempts(unroutable.eventId()) >= 3);
+      assertThat(spooled(unroutable.eventId())).isTrue();
+      assertThat(records.forWorkflow(workflowId)).containsExactly(routable);
+    } finally {
+      spool.delete(List.of(unroutable.eventId()));
+    }
+  }
+
+  private long attempts(UUID eventId) throws Exception {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement("select attempts from pending_call_record where event_id = ?")) {
+      ps.setObject(1, eventId);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : -1;
+      }
+    }
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.atelier.gateway.messaging;
 import dev.atelier.kit.amqp.EventPublisher;
 import dev.atelier.kit.amqp.Outgoing;
 import dev.atelier.kit.amqp.PublishException;
+import dev.atelier.kit.amqp.UnroutableException;
 import dev.atelier.kit.tracing.TraceContexts;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
@@ -54,6 +55,18 @@ public class PendingRecordDrainer {
                             p.event(),
                             traces.extract(p.traceHeaders())))
                 .toList());
+      } catch (UnroutableException e) {
+        // Confirmed but some came back (no queue bound for them, e.g. a deleted queue): the rest
+        // are on their queues and leave the spool; only those that came back are kept. Keeping the
+        // whole batch would publish its routable events again at every round.
+        List<UUID> back = ids.stream().filter(e.returnedEventIds()::contains).toList();
+        List<UUID> delivered =
+            ids.stream().filter(id -> !e.returnedEventIds().contains(id)).toList();
+        repository.markFailed(back, e.getMessage());
+        if (!delivered.isEmpty()) {
+          repository.delete(delivered);
+        }
+        return delivered.size();
       } catch (PublishException e) {
         // Keep the rows (committed with their attempt count) for the next round.
         repository.markFailed(ids, e.getMessage());
