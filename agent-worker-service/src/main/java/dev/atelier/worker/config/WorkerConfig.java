@@ -17,8 +17,12 @@ public interface WorkerConfig {
   @WithDefault("business-analyst,architect,developer,tester,reviewer,technical-writer")
   List<String> roles();
 
-  /** Unacknowledged step requests a consumer channel may hold. */
-  @WithDefault("4")
+  /**
+   * Unacknowledged step requests a consumer channel may hold. 1: a channel runs one step at a time,
+   * so more would only wait behind it, unseen by other replicas and by queue-depth autoscaling (and
+   * measured 5 % slower at zero LLM latency, docs/benchmarks/end-to-end.md).
+   */
+  @WithDefault("1")
   int prefetch();
 
   /** Consumer channels per role queue, i.e. steps of one role run in parallel. */
