@@ -9,8 +9,10 @@
 #
 #   deploy/bench/search-text-bench.sh            # ROUNDS=5 SECONDS_PER_RUN=10
 #
-# Uses a scratch database (atelier_search_text_bench, dropped at the end) on the local PostgreSQL.
+# Uses a scratch database (atelier_search_text_bench, dropped at the end) on the local PostgreSQL. The V3 and V4
+# functions are read from context-service's migrations, so the benchmark measures what is deployed.
 set -euo pipefail
+cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-5}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 DB=atelier_search_text_bench
@@ -19,6 +21,18 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"; "${PSQL[@]}" -d postgres -c "drop database if exists $DB" >/dev/null 2>&1 || true' EXIT
 
 "${PSQL[@]}" -d postgres -c "drop database if exists $DB" -c "create database $DB"
+# The two functions exactly as the migrations define them, renamed side by side.
+MIGRATIONS=context-service/src/main/resources/db/migration
+migration_function() { # FILE NAME: the migration's create function artifact_search_text ... $$; as NAME
+  awk '/^create (or replace )?function artifact_search_text/ {p = 1} p {print} p && /^\$\$;/ {exit}' "$1" \
+    | sed "s/artifact_search_text/$2/"
+}
+{ migration_function "$MIGRATIONS/V3__bounded_search_text.sql" search_text_sql
+  migration_function "$MIGRATIONS/V4__search_text_plpgsql.sql" search_text_plpgsql; } > "$work/functions.sql"
+grep -q 'function search_text_sql' "$work/functions.sql" && grep -q 'function search_text_plpgsql' "$work/functions.sql" \
+  || { echo "the search-text functions were not found in $MIGRATIONS" >&2; exit 1; }
+"${PSQL[@]}" -d "$DB" -f "$work/functions.sql"
+
 "${PSQL[@]}" -d "$DB" <<'SQL'
 -- A step's output as the simulated provider writes it: nested objects and arrays of sentences.
 create table sample (json jsonb not null, md jsonb not null);
@@ -35,22 +49,6 @@ select jsonb_build_object(
        to_jsonb((select string_agg('## Section ' || i || E'\n\nThe service keeps every list and its reminders; '
                                    || 'owners get a notification before the due date, once.' || E'\n', E'\n')
                  from generate_series(1, 24) i));
-
-create function search_text_sql(content jsonb) returns text language sql immutable parallel safe as $$
-    select left(case when jsonb_typeof(content) = 'string' then content #>> '{}'
-                     else (select string_agg(s #>> '{}', ' ')
-                           from jsonb_path_query(content, 'strict $.** ? (@.type() == "string")') s)
-                end, 80000)
-$$;
-create function search_text_plpgsql(content jsonb) returns text language plpgsql immutable parallel safe as $$
-begin
-    if jsonb_typeof(content) = 'string' then
-        return left(content #>> '{}', 80000);
-    end if;
-    return left((select string_agg(s #>> '{}', ' ')
-                 from jsonb_path_query(content, 'strict $.** ? (@.type() == "string")') s), 80000);
-end
-$$;
 
 create table art_v2 (id bigserial primary key, name text not null, content jsonb not null,
   search_document tsvector generated always as (

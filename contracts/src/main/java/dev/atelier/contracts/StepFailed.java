@@ -31,36 +31,6 @@ public record StepFailed(
     String budgetScope)
     implements AtelierEvent {
 
-  /** A failure that names no budget. */
-  public StepFailed(
-      UUID eventId,
-      String type,
-      Instant occurredAt,
-      UUID workflowId,
-      UUID stepId,
-      String stepKey,
-      String role,
-      int attempt,
-      String errorCode,
-      String message,
-      boolean retryable,
-      Instant startedAt) {
-    this(
-        eventId,
-        type,
-        occurredAt,
-        workflowId,
-        stepId,
-        stepKey,
-        role,
-        attempt,
-        errorCode,
-        message,
-        retryable,
-        startedAt,
-        null);
-  }
-
   public static final String TYPE = "atelier.step.failed.v1";
 
   /**
@@ -69,4 +39,10 @@ public record StepFailed(
    * {@code error.code} for that refusal (HTTP 402), which is how the worker recognises it.
    */
   public static final String BUDGET_EXCEEDED = "budget_exceeded";
+
+  /** {@link #budgetScope} values: the workflow's own budget, its team's, the global one. */
+  public static final String BUDGET_SCOPE_WORKFLOW = "workflow";
+
+  public static final String BUDGET_SCOPE_TEAM = "team";
+  public static final String BUDGET_SCOPE_GLOBAL = "global";
 }

@@ -82,7 +82,8 @@ final class Samples {
         "output_invalid",
         "$.files: required property missing",
         false,
-        AT.minusSeconds(9));
+        AT.minusSeconds(9),
+        null);
   }
 
   /** A step a team budget stopped: the failure names the budget's scope. */
@@ -100,7 +101,7 @@ final class Samples {
         "The team budget 'research' (total) of 5 USD is exhausted",
         false,
         AT.minusSeconds(2),
-        "team");
+        StepFailed.BUDGET_SCOPE_TEAM);
   }
 
   static LlmCallRecorded llmCall() {

@@ -95,7 +95,8 @@ class SupersededRequestsTest {
               "invalid_request",
               "refused in test",
               false,
-              Instant.now()));
+              Instant.now(),
+              null));
 
       assertThat(
               TestDb.count(

@@ -44,6 +44,18 @@ final class AtelierSuite implements AutoCloseable {
   }
 
   /**
+   * Starts the suite with the gateway's simulated LLM answering after {@code latency}; {@code
+   * gatewayEnv} adds to the gateway's environment.
+   */
+  static AtelierSuite startWithLlmLatency(Duration latency, Map<String, String> gatewayEnv)
+      throws Exception {
+    Map<String, String> gateway = new HashMap<>(gatewayEnv);
+    gateway.put("GATEWAY_SIMULATED_LATENCY", "fixed");
+    gateway.put("GATEWAY_SIMULATED_LATENCY_FIXED", latency.toMillis() + "ms");
+    return start(Map.of("llm-gateway", gateway));
+  }
+
+  /**
    * Starts the suite; {@code extraEnv} adds environment variables per service ("llm-gateway" ->
    * {...}), for example a simulated LLM latency.
    */

@@ -32,15 +32,7 @@ class ChaosIT {
   @BeforeAll
   static void startSuite() throws Exception {
     // A little LLM latency keeps work in flight while processes die.
-    suite =
-        AtelierSuite.start(
-            Map.of(
-                "llm-gateway",
-                Map.of(
-                    "GATEWAY_SIMULATED_LATENCY",
-                    "fixed",
-                    "GATEWAY_SIMULATED_LATENCY_FIXED",
-                    "200ms")));
+    suite = AtelierSuite.startWithLlmLatency(Duration.ofMillis(200), Map.of());
     suite.startReplica("orchestrator");
   }
 

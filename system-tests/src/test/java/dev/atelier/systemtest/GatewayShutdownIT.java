@@ -35,17 +35,7 @@ class GatewayShutdownIT {
 
   @BeforeAll
   static void startSuite() throws Exception {
-    suite =
-        AtelierSuite.start(
-            Map.of(
-                "llm-gateway",
-                Map.of(
-                    "GATEWAY_SIMULATED_LATENCY",
-                    "fixed",
-                    "GATEWAY_SIMULATED_LATENCY_FIXED",
-                    LLM_LATENCY.toMillis() + "ms",
-                    "SHUTDOWN_TIMEOUT",
-                    "30s")));
+    suite = AtelierSuite.startWithLlmLatency(LLM_LATENCY, Map.of("SHUTDOWN_TIMEOUT", "30s"));
   }
 
   @AfterAll

@@ -31,15 +31,7 @@ class WorkerCrashIT {
 
   @BeforeAll
   static void startSuite() throws Exception {
-    suite =
-        AtelierSuite.start(
-            Map.of(
-                "llm-gateway",
-                Map.of(
-                    "GATEWAY_SIMULATED_LATENCY",
-                    "fixed",
-                    "GATEWAY_SIMULATED_LATENCY_FIXED",
-                    LLM_LATENCY.toMillis() + "ms")));
+    suite = AtelierSuite.startWithLlmLatency(LLM_LATENCY, Map.of());
   }
 
   @AfterAll

@@ -34,10 +34,6 @@ public sealed interface StepOutcome {
   record Failed(String errorCode, String message, boolean retryable, String budgetScope)
       implements StepOutcome {
 
-    public Failed(String errorCode, String message, boolean retryable) {
-      this(errorCode, message, retryable, null);
-    }
-
     static Failed of(StepFailure f) {
       return new Failed(f.errorCode(), f.getMessage(), f.retryable(), f.budgetScope());
     }

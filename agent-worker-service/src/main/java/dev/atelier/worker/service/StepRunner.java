@@ -106,7 +106,8 @@ public class StepRunner {
             new StepOutcome.Failed(
                 StepFailure.INTERNAL_ERROR,
                 "the worker failed unexpectedly; the error is logged with this step's trace id",
-                true);
+                true,
+                null);
       }
       if (outcome instanceof StepOutcome.Failed failed) {
         AgentSpans.failed(span, failed.errorCode(), failed.message());

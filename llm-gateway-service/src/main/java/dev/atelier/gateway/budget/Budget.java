@@ -1,5 +1,6 @@
 package dev.atelier.gateway.budget;
 
+import dev.atelier.contracts.StepFailed;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.UUID;
@@ -27,9 +28,11 @@ public record Budget(
     BigDecimal reservedUsd,
     Instant updatedAt) {
 
-  public static final String GLOBAL = "global";
-  public static final String TEAM = "team";
-  public static final String WORKFLOW = "workflow";
+  // The scopes are the contract's: a refusal names its budget's scope to the worker (error.param),
+  // which passes it on in StepFailed.budgetScope.
+  public static final String GLOBAL = StepFailed.BUDGET_SCOPE_GLOBAL;
+  public static final String TEAM = StepFailed.BUDGET_SCOPE_TEAM;
+  public static final String WORKFLOW = StepFailed.BUDGET_SCOPE_WORKFLOW;
 
   /** The key of the global scope. */
   public static final String GLOBAL_KEY = "*";

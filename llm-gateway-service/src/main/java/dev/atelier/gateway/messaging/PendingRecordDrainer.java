@@ -9,7 +9,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.stream.Collectors;
 
 /**
  * Publishes the outbox: spooled LLM-call records and budget threshold events. Rows are locked while
@@ -59,10 +61,10 @@ public class PendingRecordDrainer {
         // Confirmed but some came back (no queue bound for them, e.g. a deleted queue): the rest
         // are on their queues and leave the spool; only those that came back are kept. Keeping the
         // whole batch would publish its routable events again at every round.
-        List<UUID> back = ids.stream().filter(e.returnedEventIds()::contains).toList();
-        List<UUID> delivered =
-            ids.stream().filter(id -> !e.returnedEventIds().contains(id)).toList();
-        repository.markFailed(back, e.getMessage());
+        Map<Boolean, List<UUID>> returned =
+            ids.stream().collect(Collectors.partitioningBy(e.returnedEventIds()::contains));
+        List<UUID> delivered = returned.get(false);
+        repository.markFailed(returned.get(true), e.getMessage());
         if (!delivered.isEmpty()) {
           repository.delete(delivered);
         }

@@ -1,5 +1,6 @@
 package dev.atelier.orchestrator.model;
 
+import dev.atelier.contracts.StepFailed;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.Map;
@@ -86,9 +87,6 @@ public final class WorkflowRun {
     updatedAt = now;
     completedAt = now;
   }
-
-  /** {@link #budgetScope} of a workflow its own budget stopped. */
-  public static final String OWN_BUDGET = "workflow";
 
   /**
    * Stopped by a budget: the gateway refused a call for it, or its recorded spend reached its
@@ -225,7 +223,7 @@ public final class WorkflowRun {
     }
     return status == WorkflowStatus.BUDGET_EXCEEDED
         && budgetUsd != null
-        && (budgetScope == null || OWN_BUDGET.equals(budgetScope));
+        && (budgetScope == null || StepFailed.BUDGET_SCOPE_WORKFLOW.equals(budgetScope));
   }
 
   public Instant createdAt() {

@@ -1,6 +1,7 @@
 package dev.atelier.orchestrator.model;
 
 import dev.atelier.contracts.ArtifactRef;
+import dev.atelier.contracts.StepFailed;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -76,25 +77,9 @@ public final class WorkflowStateMachine {
   /**
    * A step's awaited attempt failed (or timed out). Retry it per its policy, or fail it and the
    * workflow, cancelling the work still out.
-   */
-  public Transition failed(
-      WorkflowRun workflow,
-      List<StepRun> steps,
-      WorkflowDefinition definition,
-      StepRun step,
-      String errorCode,
-      String message,
-      boolean retryable,
-      Instant startedAt,
-      Instant now) {
-    return failed(
-        workflow, steps, definition, step, errorCode, message, retryable, startedAt, null, now);
-  }
-
-  /**
-   * As {@link #failed(WorkflowRun, List, WorkflowDefinition, StepRun, String, String, boolean,
-   * Instant, Instant)}, with the scope of the budget that refused the step's LLM call ({@code
-   * budget_exceeded} only; null when the worker did not say).
+   *
+   * @param budgetScope with {@code budget_exceeded}, the scope of the budget that refused the
+   *     step's LLM call as the worker named it; null otherwise or when it did not
    */
   public Transition failed(
       WorkflowRun workflow,
@@ -109,8 +94,7 @@ public final class WorkflowStateMachine {
       Instant now) {
     Transition t = new Transition(workflow.status());
     // A timed-out attempt's request may still be unsent (the broker refused it): drop it. A
-    // worker's
-    // failure has consumed its request, so there is nothing to look for.
+    // worker's failure has consumed its request, so there is nothing to look for.
     if (TIMEOUT.equals(errorCode)) {
       t.withdrawIfOut(step);
     }
@@ -149,7 +133,10 @@ public final class WorkflowStateMachine {
 
   /** The budget scopes the gateway names; anything else is stored as unknown (null). */
   private static final java.util.Set<String> BUDGET_SCOPES =
-      java.util.Set.of(WorkflowRun.OWN_BUDGET, "team", "global");
+      java.util.Set.of(
+          StepFailed.BUDGET_SCOPE_WORKFLOW,
+          StepFailed.BUDGET_SCOPE_TEAM,
+          StepFailed.BUDGET_SCOPE_GLOBAL);
 
   private static String knownScope(String scope) {
     return scope != null && BUDGET_SCOPES.contains(scope) ? scope : null;
@@ -383,7 +370,9 @@ public final class WorkflowStateMachine {
     }
     cancelActive(steps, null, now, t);
     workflow.exceedBudget(
-        "the workflow's budget is spent; " + spend(workflow), WorkflowRun.OWN_BUDGET, now);
+        "the workflow's budget is spent; " + spend(workflow),
+        StepFailed.BUDGET_SCOPE_WORKFLOW,
+        now);
     return true;
   }
 

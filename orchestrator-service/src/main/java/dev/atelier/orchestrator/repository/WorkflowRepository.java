@@ -37,8 +37,7 @@ public class WorkflowRepository {
       "id, title, requirement, definition_name, definition_version, team, status, budget_usd,"
           + " metadata::text as metadata, trace_context::text as trace_context, trace_id,"
           + " failure_reason, budget_scope, created_at, updated_at, completed_at, llm_calls,"
-          + " input_tokens,"
-          + " cached_input_tokens, output_tokens, cost_usd, unknown_cost_calls";
+          + " input_tokens, cached_input_tokens, output_tokens, cost_usd, unknown_cost_calls";
 
   /** Lists leave the requirement out: up to 64 KiB per row that a list does not show. */
   private static final String LIST_COLUMNS = COLUMNS.replace("requirement,", "'' as requirement,");

@@ -283,6 +283,7 @@ public class WorkflowEngine {
                   "no result by the deadline " + s.deadlineAt() + " (attempt " + s.attempt() + ")",
                   true,
                   null,
+                  null,
                   now);
         }
         if (t != null) {

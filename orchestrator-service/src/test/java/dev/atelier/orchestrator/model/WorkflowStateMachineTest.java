@@ -157,7 +157,7 @@ class WorkflowStateMachineTest {
     StepRun analyse = step("analyse");
 
     Transition t =
-        machine.failed(workflow, steps, DELIVERY, analyse, "timeout", "slow", true, null, T0);
+        machine.failed(workflow, steps, DELIVERY, analyse, "timeout", "slow", true, null, null, T0);
     assertThat(t.retryScheduled()).containsExactly(analyse);
     // A timed-out attempt's request may never have gone out: it must not after its retry.
     assertThat(t.withdrawn()).containsExactly(new Transition.StepAttempt(analyse.id(), 1));
@@ -166,11 +166,11 @@ class WorkflowStateMachineTest {
 
     machine.retryDue(workflow, steps, DELIVERY, analyse, T0.plusSeconds(2));
     assertThat(analyse.attempt()).isEqualTo(2);
-    machine.failed(workflow, steps, DELIVERY, analyse, "timeout", "slow", true, null, T0);
+    machine.failed(workflow, steps, DELIVERY, analyse, "timeout", "slow", true, null, null, T0);
     assertThat(analyse.nextAttemptAt()).isEqualTo(T0.plusSeconds(4));
 
     machine.retryDue(workflow, steps, DELIVERY, analyse, T0.plusSeconds(4));
-    machine.failed(workflow, steps, DELIVERY, analyse, "timeout", "slow", true, null, T0);
+    machine.failed(workflow, steps, DELIVERY, analyse, "timeout", "slow", true, null, null, T0);
     assertThat(analyse.state()).isEqualTo(StepState.FAILED);
     assertThat(workflow.status()).isEqualTo(WorkflowStatus.FAILED);
     assertThat(workflow.failureReason())
@@ -185,7 +185,16 @@ class WorkflowStateMachineTest {
 
     Transition t =
         machine.failed(
-            workflow, steps, DELIVERY, step("implement"), "invalid_request", "bad", true, null, T0);
+            workflow,
+            steps,
+            DELIVERY,
+            step("implement"),
+            "invalid_request",
+            "bad",
+            true,
+            null,
+            null,
+            T0);
 
     assertThat(keys(t.failed())).containsExactly("implement");
     assertThat(keys(t.cancelled())).containsExactly("test-plan");
@@ -227,7 +236,16 @@ class WorkflowStateMachineTest {
     // Retryable by the worker's word and not listed by the policy: still final.
     Transition t =
         machine.failed(
-            workflow, steps, DELIVERY, step("implement"), "budget_exceeded", "402", true, null, T0);
+            workflow,
+            steps,
+            DELIVERY,
+            step("implement"),
+            "budget_exceeded",
+            "402",
+            true,
+            null,
+            null,
+            T0);
 
     assertThat(workflow.status()).isEqualTo(WorkflowStatus.BUDGET_EXCEEDED);
     assertThat(workflow.status().isTerminal()).isTrue();
@@ -316,7 +334,7 @@ class WorkflowStateMachineTest {
   void aDueRetryIsNotSentOnceTheBudgetIsSpent() {
     WorkflowRun w = budgeted("1.00", "0.10");
     machine.start(w, steps, DELIVERY, T0);
-    machine.failed(w, steps, DELIVERY, step("analyse"), "timeout", "slow", true, null, T0);
+    machine.failed(w, steps, DELIVERY, step("analyse"), "timeout", "slow", true, null, null, T0);
     assertThat(step("analyse").state()).isEqualTo(StepState.RETRY_SCHEDULED);
 
     WorkflowRun spent = budgeted("1.00", "1.5");
@@ -438,7 +456,7 @@ class WorkflowStateMachineTest {
     machine.start(workflow, steps, DELIVERY, T0);
     complete("analyse", "analysis", null);
     Transition failed =
-        machine.failed(workflow, steps, DELIVERY, step("design"), "bad", "x", false, T0, T0);
+        machine.failed(workflow, steps, DELIVERY, step("design"), "bad", "x", false, T0, null, T0);
     assertThat(workflow.status()).isEqualTo(WorkflowStatus.FAILED);
     assertThat(keys(failed.failed())).containsExactly("design");
 

@@ -62,7 +62,8 @@ final class RabbitTestSupport {
         "provider_unavailable",
         "upstream 503",
         true,
-        Instant.now());
+        Instant.now(),
+        null);
   }
 
   /** Retries in place as the services do, with short waits; meters go to {@code meters}. */
