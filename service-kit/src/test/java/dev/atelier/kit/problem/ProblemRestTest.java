@@ -1,6 +1,7 @@
 package dev.atelier.kit.problem;
 
 import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.not;
@@ -8,6 +9,7 @@ import static org.hamcrest.Matchers.not;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
+import io.restassured.RestAssured;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -15,8 +17,16 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.UUID;
+import org.assertj.core.api.AbstractStringAssert;
 import org.junit.jupiter.api.Test;
 
 /** The kit's problem mappers and query parameter converters inside a running Quarkus REST. */
@@ -25,6 +35,9 @@ import org.junit.jupiter.api.Test;
 class ProblemRestTest {
 
   private static final String PROBLEM = Problem.MEDIA_TYPE;
+
+  /** The body limit of this test, small enough to pass quickly. */
+  private static final int LIMIT = 64 * 1024;
 
   /** Only REST: no database, no broker, no trace export. */
   public static class NoInfrastructure implements QuarkusTestProfile {
@@ -35,7 +48,8 @@ class ProblemRestTest {
           "quarkus.http.test-port", "0",
           "quarkus.arc.exclude-types", "dev.atelier.kit.db.DatabaseBootstrap",
           "quarkus.datasource.health.enabled", "false",
-          "quarkus.otel.sdk.disabled", "true");
+          "quarkus.otel.sdk.disabled", "true",
+          "quarkus.http.limits.max-body-size", LIMIT + "");
     }
   }
 
@@ -119,5 +133,81 @@ class ProblemRestTest {
         .then()
         .statusCode(400)
         .body("detail", containsString("the request body is not valid JSON"));
+  }
+
+  @Test
+  void aBodyDeclaredOverTheLimitIsA413NamingItBeforeAnyOfItIsRead() throws IOException {
+    // Only the head: the declared length alone must be refused.
+    String answer = exchange(head("Content-Length: " + (LIMIT + 1)), null);
+
+    assertTooLarge(answer).contains("the request body is " + (LIMIT + 1) + " bytes");
+  }
+
+  @Test
+  void aChunkedBodyOverTheLimitIsA413NamingIt() throws IOException {
+    // No length to judge up front: the limit is found while the body arrives.
+    String answer = exchange(head("Transfer-Encoding: chunked"), chunked(LIMIT + 1));
+
+    assertTooLarge(answer).contains("the request body is over the limit");
+  }
+
+  @Test
+  void aChunkedBodyWithinTheLimitIsRead() throws IOException {
+    String json = "{\"requirement\": \"" + "x".repeat(LIMIT - 100) + "\"}";
+    String chunks = Integer.toHexString(json.length()) + "\r\n" + json + "\r\n0\r\n\r\n";
+
+    String answer =
+        exchange(head("Transfer-Encoding: chunked"), chunks.getBytes(StandardCharsets.US_ASCII));
+
+    assertThat(answer).startsWith("HTTP/1.1 200").endsWith("x".repeat(LIMIT - 100));
+  }
+
+  private static String head(String framing) {
+    return "POST /kit-test/items HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        + "Content-Type: application/json\r\n"
+        + framing
+        + "\r\n\r\n";
+  }
+
+  /** {@code size} bytes of JSON whitespace in chunks of 8 KiB, with the last chunk. */
+  private static byte[] chunked(int size) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] chunk = new byte[8 * 1024];
+    Arrays.fill(chunk, (byte) ' ');
+    for (int left = size; left > 0; left -= chunk.length) {
+      int n = Math.min(left, chunk.length);
+      out.writeBytes((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(chunk, 0, n);
+      out.writeBytes("\r\n".getBytes(StandardCharsets.US_ASCII));
+    }
+    out.writeBytes("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    return out.toByteArray();
+  }
+
+  /** Sends a raw request and reads the answer until the server closes the connection. */
+  private static String exchange(String head, byte[] body) throws IOException {
+    try (Socket socket = new Socket("localhost", RestAssured.port)) {
+      socket.setSoTimeout(30_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(head.getBytes(StandardCharsets.US_ASCII));
+      if (body != null) {
+        try {
+          out.write(body);
+          out.flush();
+        } catch (SocketException closedWhileSending) {
+          // Answered and closed before the whole body was sent: the answer is still readable.
+        }
+      }
+      return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  private static AbstractStringAssert<?> assertTooLarge(String answer) {
+    return assertThat(answer)
+        .startsWith("HTTP/1.1 413")
+        .containsIgnoringCase("content-type: " + PROBLEM)
+        .contains(Problem.TYPE_BASE + "request-too-large")
+        .contains("HTTP_MAX_BODY_SIZE")
+        .contains("is " + LIMIT + " bytes");
   }
 }
