@@ -10,6 +10,7 @@ import dev.atelier.contracts.BudgetThresholdCrossed;
 import dev.atelier.contracts.Headers;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.gateway.budget.BudgetRepository;
+import dev.atelier.gateway.budget.BudgetService;
 import dev.atelier.kit.amqp.RabbitBroker;
 import dev.atelier.kit.db.ShadowTable;
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -52,6 +53,7 @@ class BudgetScopesTest {
   @Inject TestClock clock;
   @Inject DataSource dataSource;
   @Inject BudgetRepository budgetRepository;
+  @Inject BudgetService budgetService;
 
   RecordedCalls records;
   BudgetEvents events;
@@ -458,6 +460,90 @@ class BudgetScopesTest {
   }
 
   @Test
+  void aWorkflowBudgetACallerDeclaredIsNotCachedOneAnAdminSetAppliesToEveryCall() throws Exception {
+    UUID declared = UUID.randomUUID();
+    assertThat(chat(PERIODS_KEY, declared, "0.50").statusCode()).isEqualTo(200);
+    assertThat(settled("workflow", declared.toString(), "total").path("setBy").asText())
+        .isEqualTo("caller");
+    budgetService.refresh();
+    // One per budgeted workflow, and the header comes with each call it applies to: not cached.
+    assertThat(budgetService.applies("team-periods", declared, null)).isFalse();
+    assertThat(budgetService.applies("team-periods", declared, new BigDecimal("0.50"))).isTrue();
+
+    // An admin caps a workflow that declares no budget: its calls are refused without a header.
+    UUID capped = UUID.randomUUID();
+    assertThat(
+            put("workflow", capped.toString(), "total", BigDecimal.ZERO, true)
+                .path("setBy")
+                .asText())
+        .isEqualTo("admin");
+    assertThat(budgetService.applies("team-periods", capped, null)).isTrue();
+    assertRejected(chat(PERIODS_KEY, capped, null), "workflow budget '" + capped + "' (total)");
+
+    // An admin's change makes a declared budget the admin's, and a later declaration keeps it so.
+    put("workflow", declared.toString(), "total", BigDecimal.ONE, true);
+    assertThat(budgetService.applies("team-periods", declared, null)).isTrue();
+    assertThat(chat(PERIODS_KEY, declared, "0.75").statusCode()).isEqualTo(200);
+    JsonNode after = settled("workflow", declared.toString(), "total");
+    assertThat(after.path("setBy").asText()).isEqualTo("admin");
+    assertThat(after.path("limitUsd").decimalValue()).isEqualByComparingTo("0.75");
+  }
+
+  @Test
+  void theBudgetListIsPagedInKeyOrderAndRefusesBadPages() throws Exception {
+    String prefix = "paged-" + UUID.randomUUID() + "-";
+    List<String> mine = List.of(prefix + "a", prefix + "b", prefix + "c");
+    for (String team : mine) {
+      put("team", team, "total", BigDecimal.ONE, true);
+    }
+    try {
+      List<String> seen = new java.util.ArrayList<>();
+      String cursor = null;
+      int pages = 0;
+      do {
+        RequestSpecification r =
+            given()
+                .header("Authorization", ADMIN)
+                .queryParam("scope", "team")
+                .queryParam("limit", 2);
+        if (cursor != null) {
+          r = r.queryParam("cursor", cursor);
+        }
+        Response page = r.get("/admin/budgets");
+        assertThat(page.statusCode()).as(page.asString()).isEqualTo(200);
+        List<String> keys = page.jsonPath().getList("items.key", String.class);
+        assertThat(keys).hasSizeLessThanOrEqualTo(2);
+        seen.addAll(keys);
+        cursor = page.jsonPath().getString("nextCursor");
+        assertThat(++pages).as("pages").isLessThan(10_000);
+      } while (cursor != null);
+      assertThat(seen).doesNotHaveDuplicates();
+      assertThat(seen.stream().filter(k -> k.startsWith(prefix)).toList()).isEqualTo(mine);
+    } finally {
+      mine.forEach(team -> deleteAll("team", team));
+    }
+
+    for (String[] bad :
+        new String[][] {
+          {"limit", "0", "limit-exceeded"},
+          {"limit", "1001", "limit-exceeded"},
+          {"cursor", "not a cursor", "invalid-cursor"},
+          // Well-formed base64 of something this API never returned.
+          {"cursor", "cHJvamVjdAp0b3RhbAp4", "invalid-cursor"},
+          {"scope", "project", "invalid-scope"},
+        }) {
+      given()
+          .header("Authorization", ADMIN)
+          .queryParam(bad[0], bad[1])
+          .get("/admin/budgets")
+          .then()
+          .statusCode(400)
+          .contentType("application/problem+json")
+          .body("type", org.hamcrest.Matchers.endsWith("/" + bad[2]));
+    }
+  }
+
+  @Test
   void theAdminApiNamesScopesAndPeriodsAndRefusesWhatItCannotStore() throws Exception {
     String workflow = UUID.randomUUID().toString();
     for (String[] bad :
@@ -527,8 +613,8 @@ class BudgetScopesTest {
         .isEqualByComparingTo("10");
     Response days =
         given().header("Authorization", ADMIN).queryParam("period", "day").get("/admin/budgets");
-    assertThat(days.jsonPath().getList("period", String.class)).containsOnly("day");
-    assertThat(days.jsonPath().getList("key", String.class)).contains("*", "team-periods");
+    assertThat(days.jsonPath().getList("items.period", String.class)).containsOnly("day");
+    assertThat(days.jsonPath().getList("items.key", String.class)).contains("*", "team-periods");
     given()
         .header("Authorization", ADMIN)
         .delete("/admin/budgets/team/team-periods?period=day")

@@ -335,8 +335,8 @@ class BudgetTest {
     put("team", key, "{\"limitUsd\":12.5}");
     Response list =
         given().header("Authorization", ADMIN).queryParam("scope", "team").get("/admin/budgets");
-    assertThat(list.jsonPath().getList("key", String.class)).contains(key);
-    assertThat(list.jsonPath().getList("scope", String.class)).containsOnly("team");
+    assertThat(list.jsonPath().getList("items.key", String.class)).contains(key);
+    assertThat(list.jsonPath().getList("items.scope", String.class)).containsOnly("team");
     given()
         .header("Authorization", ADMIN)
         .delete("/admin/budgets/team/" + key)

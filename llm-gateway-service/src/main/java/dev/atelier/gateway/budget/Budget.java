@@ -15,6 +15,9 @@ import java.util.UUID;
  * @param spentUsd cost of the calls settled in the current period
  * @param reservedUsd worst-case cost of the calls in flight in the current period
  * @param hard true: calls that do not fit are rejected; false: tracked and alerted only
+ * @param setBy {@link #SET_BY_ADMIN} (the admin API; applies to every call in its scope) or {@link
+ *     #SET_BY_CALLER} (a workflow budget declared in {@code X-Atelier-Workflow-Budget-Usd}; applies
+ *     to the calls that declare it)
  */
 public record Budget(
     UUID id,
@@ -26,13 +29,20 @@ public record Budget(
     Instant periodStart,
     BigDecimal spentUsd,
     BigDecimal reservedUsd,
-    Instant updatedAt) {
+    Instant updatedAt,
+    String setBy) {
 
   // The scopes are the contract's: a refusal names its budget's scope to the worker (error.param),
   // which passes it on in StepFailed.budgetScope.
   public static final String GLOBAL = StepFailed.BUDGET_SCOPE_GLOBAL;
   public static final String TEAM = StepFailed.BUDGET_SCOPE_TEAM;
   public static final String WORKFLOW = StepFailed.BUDGET_SCOPE_WORKFLOW;
+
+  /** Set through the admin API. */
+  public static final String SET_BY_ADMIN = "admin";
+
+  /** A workflow budget its calls declare in {@code X-Atelier-Workflow-Budget-Usd}. */
+  public static final String SET_BY_CALLER = "caller";
 
   /** The key of the global scope. */
   public static final String GLOBAL_KEY = "*";

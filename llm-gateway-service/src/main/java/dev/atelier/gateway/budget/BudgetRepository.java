@@ -42,7 +42,7 @@ public class BudgetRepository {
 
   private static final BigDecimal HUNDRED = BigDecimal.valueOf(100);
   private static final String COLUMNS =
-      "b.id, b.scope, b.scope_key, b.period, b.limit_usd, b.hard, b.updated_at";
+      "b.id, b.scope, b.scope_key, b.period, b.limit_usd, b.hard, b.updated_at, b.set_by";
 
   /** Budget columns plus the spend of the current period (parameters: day, month start). */
   private static final String WITH_SPEND =
@@ -67,9 +67,47 @@ public class BudgetRepository {
   /** What a settlement or an expiry changed: budgets after it and threshold events it recorded. */
   public record Settled(List<Budget> budgets, int thresholdEvents) {}
 
-  /** Every budget with its spend in the period that contains {@code now}. */
-  public List<Budget> findAll(Instant now) throws SQLException {
-    return query(WITH_SPEND + " order by b.scope, b.scope_key, b.period", now);
+  /**
+   * The budgets set through the admin API, with their spend in the period that contains {@code
+   * now}: every global and team budget and the workflow budgets an admin set, but not the workflow
+   * budgets callers declare, one per budgeted workflow (index {@code budget_admin_set}).
+   */
+  public List<Budget> findAdminSet(Instant now) throws SQLException {
+    return query(
+        WITH_SPEND + " where b.set_by = 'admin' order by b.scope, b.scope_key, b.period", now);
+  }
+
+  /** Where a page of budgets starts: after this scope, key and period. */
+  public record After(String scope, String key, BudgetPeriod period) {}
+
+  /**
+   * A page of budgets in (scope, key, period) order, optionally of one scope and/or period, with
+   * their spend in the period that contains {@code now}.
+   *
+   * @param after the last budget of the previous page, or null for the first page
+   * @param limit at most this many
+   */
+  public List<Budget> page(String scope, BudgetPeriod period, After after, int limit, Instant now)
+      throws SQLException {
+    StringBuilder sql = new StringBuilder(WITH_SPEND).append(" where true");
+    List<String> args = new ArrayList<>();
+    if (scope != null) {
+      sql.append(" and b.scope = ?");
+      args.add(scope);
+    }
+    if (period != null) {
+      sql.append(" and b.period = ?");
+      args.add(period.label());
+    }
+    if (after != null) {
+      // Row comparison on the unique (scope, scope_key, period) index: no offset to skip.
+      sql.append(" and (b.scope, b.scope_key, b.period) > (?, ?, ?)");
+      args.add(after.scope());
+      args.add(after.key());
+      args.add(after.period().label());
+    }
+    sql.append(" order by b.scope, b.scope_key, b.period limit ").append(limit);
+    return query(sql.toString(), now, args.toArray(String[]::new));
   }
 
   /** The budgets of one scope and key (one per period). */
@@ -94,10 +132,13 @@ public class BudgetRepository {
   public Budget upsert(
       String scope, String key, BudgetPeriod period, BigDecimal limitUsd, boolean hard, Instant now)
       throws SQLException {
+    // An admin's budget applies to every call in its scope, also to a workflow's calls that do not
+    // declare one: it becomes the admin's even when a caller declared it first.
     String sql =
-        "insert into budget (scope, scope_key, period, limit_usd, hard) values (?, ?, ?, ?, ?)"
+        "insert into budget (scope, scope_key, period, limit_usd, hard, set_by)"
+            + " values (?, ?, ?, ?, ?, 'admin')"
             + " on conflict (scope, scope_key, period) do update set limit_usd ="
-            + " excluded.limit_usd, hard = excluded.hard, updated_at = now()";
+            + " excluded.limit_usd, hard = excluded.hard, set_by = 'admin', updated_at = now()";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, scope);
@@ -362,9 +403,10 @@ public class BudgetRepository {
   private static void setWorkflowLimit(Connection c, String workflowKey, BigDecimal limit)
       throws SQLException {
     // Only a different limit is written: the usual call repeats the limit and changes nothing.
+    // A caller's declaration never takes a budget from an admin: set_by stays as it is.
     String sql =
-        "insert into budget (scope, scope_key, period, limit_usd, hard)"
-            + " values ('workflow', ?, 'total', ?, true)"
+        "insert into budget (scope, scope_key, period, limit_usd, hard, set_by)"
+            + " values ('workflow', ?, 'total', ?, true, 'caller')"
             + " on conflict (scope, scope_key, period) do update set limit_usd = excluded.limit_usd,"
             + " updated_at = now() where budget.limit_usd <> excluded.limit_usd";
     try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -399,7 +441,8 @@ public class BudgetRepository {
                   period.start(now),
                   BigDecimal.ZERO,
                   BigDecimal.ZERO,
-                  rs.getObject(7, OffsetDateTime.class).toInstant()));
+                  rs.getObject(7, OffsetDateTime.class).toInstant(),
+                  rs.getString(8)));
         }
       }
     }
@@ -434,7 +477,8 @@ public class BudgetRepository {
         b.periodStart(),
         spent,
         reserved,
-        b.updatedAt());
+        b.updatedAt(),
+        b.setBy());
   }
 
   private List<Budget> query(String sql, Instant now, String... args) throws SQLException {
@@ -465,9 +509,10 @@ public class BudgetRepository {
         rs.getBigDecimal(5),
         rs.getBoolean(6),
         periodStart,
-        rs.getBigDecimal(8),
         rs.getBigDecimal(9),
-        rs.getObject(7, OffsetDateTime.class).toInstant());
+        rs.getBigDecimal(10),
+        rs.getObject(7, OffsetDateTime.class).toInstant(),
+        rs.getString(8));
   }
 
   private static OffsetDateTime utc(Instant instant) {

@@ -36,8 +36,12 @@ import org.jboss.logging.Logger;
  * cost beyond their reservation (a provider that ignores {@code max_tokens}). Soft budgets are
  * reserved and settled the same way but never refuse a call.
  *
- * <p>Which teams and workflows have a budget is cached per replica and re-read every {@code
- * gateway.budgets.refresh-interval}, so calls without a budget never wait on the database.
+ * <p>Which scopes have a budget is cached per replica and re-read every {@code
+ * gateway.budgets.refresh-interval}, so calls without a budget never wait on the database. The
+ * cache holds the admin-set budgets only (global, teams, and workflows an admin capped): the
+ * workflow budgets callers declare in {@code X-Atelier-Workflow-Budget-Usd}, one per budgeted
+ * workflow, come with each call they apply to, so the cache's size and its re-read stay independent
+ * of how many workflows ran.
  */
 @ApplicationScoped
 public class BudgetService {
@@ -91,7 +95,8 @@ public class BudgetService {
 
   /**
    * True when a budget may apply to the call (cheap, in memory): a global budget exists, the team
-   * or the workflow has one, or the caller sets the workflow's budget with the call.
+   * or the workflow has one an admin set, or the caller declares the workflow's budget with the
+   * call.
    */
   public boolean applies(String team, UUID workflowId, BigDecimal workflowLimit) {
     if (global || (workflowId != null && workflowLimit != null)) {
@@ -184,7 +189,7 @@ public class BudgetService {
   /** Re-reads the budgets now (after an admin change on this replica). */
   public void refresh() {
     try {
-      List<Budget> all = repository.findAll(clock.instant());
+      List<Budget> all = repository.findAdminSet(clock.instant());
       Set<String> keys = new HashSet<>();
       boolean anyGlobal = false;
       for (Budget b : all) {

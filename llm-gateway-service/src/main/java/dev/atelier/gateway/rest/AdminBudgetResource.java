@@ -17,10 +17,14 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 
@@ -35,6 +39,11 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 @Path("/admin/budgets")
 @Produces(MediaType.APPLICATION_JSON)
 public class AdminBudgetResource {
+
+  private static final Set<String> SCOPES = Set.of(Budget.GLOBAL, Budget.TEAM, Budget.WORKFLOW);
+
+  static final int DEFAULT_PAGE = 100;
+  static final int MAX_PAGE = 1000;
 
   private final BudgetRepository repository;
   private final BudgetService budgets;
@@ -56,7 +65,11 @@ public class AdminBudgetResource {
    */
   public record BudgetRequest(BigDecimal limitUsd, Boolean hard, String period) {}
 
-  /** A budget with its current period's spend; remaining = limit - spent - reserved. */
+  /**
+   * A budget with its current period's spend; remaining = limit - spent - reserved. {@code setBy}:
+   * {@code admin} (this API; applies to every call in its scope) or {@code caller} (a workflow
+   * budget its calls declare in {@code X-Atelier-Workflow-Budget-Usd}; applies to those calls).
+   */
   public record BudgetView(
       UUID id,
       String scope,
@@ -68,7 +81,8 @@ public class AdminBudgetResource {
       BigDecimal reservedUsd,
       BigDecimal remainingUsd,
       boolean hard,
-      Instant updatedAt) {
+      Instant updatedAt,
+      String setBy) {
     static BudgetView of(Budget b) {
       return new BudgetView(
           b.id(),
@@ -81,27 +95,47 @@ public class AdminBudgetResource {
           b.reservedUsd().stripTrailingZeros(),
           b.remainingUsd().stripTrailingZeros(),
           b.hard(),
-          b.updatedAt());
+          b.updatedAt(),
+          b.setBy());
     }
   }
 
+  /**
+   * A page of budgets.
+   *
+   * @param nextCursor pass as {@code cursor}, with the same filters, for the next page; null on the
+   *     last
+   */
+  public record BudgetPage(List<BudgetView> items, String nextCursor) {}
+
   @GET
-  @Operation(summary = "List budgets, optionally of one scope and/or period")
-  public List<BudgetView> list(
+  @Operation(
+      summary =
+          "List budgets in (scope, key, period) order, optionally of one scope and/or period."
+              + " Keyset-paginated: pass nextCursor as cursor, with the same filters, for the next"
+              + " page; nextCursor is null on the last. There is a budget per workflow that"
+              + " declared one, so the list is paged")
+  public BudgetPage list(
       @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization,
       @QueryParam("scope") String scope,
-      @QueryParam("period") String period)
+      @QueryParam("period") String period,
+      @QueryParam("limit") Integer limit,
+      @QueryParam("cursor") String cursor)
       throws SQLException {
     admin.require(authorization);
-    if (scope != null) {
-      scope(scope);
-    }
+    String s = scope == null ? null : scope(scope);
     BudgetPeriod p = period == null ? null : period(period);
-    return repository.findAll(clock.instant()).stream()
-        .filter(b -> scope == null || scope.equals(b.scope()))
-        .filter(b -> p == null || p == b.period())
-        .map(BudgetView::of)
-        .toList();
+    int n = limit == null ? DEFAULT_PAGE : limit;
+    if (n < 1 || n > MAX_PAGE) {
+      throw ProblemException.badRequest(
+          "limit-exceeded", "limit must be between 1 and " + MAX_PAGE + ", got " + n);
+    }
+    BudgetRepository.After after = cursor == null ? null : Cursors.decode(cursor);
+    // One row more than asked tells whether there is a next page.
+    List<Budget> rows = repository.page(s, p, after, n + 1, clock.instant());
+    List<Budget> items = rows.size() > n ? rows.subList(0, n) : rows;
+    String next = rows.size() > n ? Cursors.encode(items.get(n - 1)) : null;
+    return new BudgetPage(items.stream().map(BudgetView::of).toList(), next);
   }
 
   @GET
@@ -209,9 +243,7 @@ public class AdminBudgetResource {
   }
 
   private static String scope(String scope) {
-    if (!Budget.GLOBAL.equals(scope)
-        && !Budget.TEAM.equals(scope)
-        && !Budget.WORKFLOW.equals(scope)) {
+    if (scope == null || !SCOPES.contains(scope)) {
       throw ProblemException.badRequest(
           "invalid-scope",
           "scope must be 'global', 'team' or 'workflow', not '" + clip(scope) + "'");
@@ -249,5 +281,41 @@ public class AdminBudgetResource {
 
   private static String clip(String s) {
     return s.length() > 64 ? s.substring(0, 64) + "..." : s;
+  }
+
+  /** Opaque page cursors: the last budget's scope, key and period, base64url-encoded. */
+  static final class Cursors {
+
+    private static final char SEPARATOR = '\n';
+
+    private Cursors() {}
+
+    static String encode(Budget last) {
+      String plain = last.scope() + SEPARATOR + last.period().label() + SEPARATOR + last.key();
+      return Base64.getUrlEncoder()
+          .withoutPadding()
+          .encodeToString(plain.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * @throws ProblemException 400 {@code invalid-cursor} for anything this API did not return
+     */
+    static BudgetRepository.After decode(String cursor) {
+      try {
+        String plain =
+            new String(Base64.getUrlDecoder().decode(cursor.strip()), StandardCharsets.UTF_8);
+        String[] parts = plain.split(String.valueOf(SEPARATOR), 3);
+        if (parts.length == 3 && SCOPES.contains(parts[0]) && !parts[2].isEmpty()) {
+          Optional<BudgetPeriod> period = BudgetPeriod.parse(parts[1]);
+          if (period.isPresent()) {
+            return new BudgetRepository.After(parts[0], parts[2], period.get());
+          }
+        }
+      } catch (IllegalArgumentException notBase64) {
+        // answered below
+      }
+      throw ProblemException.badRequest(
+          "invalid-cursor", "cursor is not one this API returned as nextCursor");
+    }
   }
 }
