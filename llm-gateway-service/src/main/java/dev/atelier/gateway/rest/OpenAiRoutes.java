@@ -193,6 +193,9 @@ public class OpenAiRoutes {
             c.cancel();
           }
         });
+    if (callerGone(response, call)) {
+      return;
+    }
     subscription.set(
         chats
             .complete(call)
@@ -224,6 +227,9 @@ public class OpenAiRoutes {
             c.cancel();
           }
         });
+    if (callerGone(response, call)) {
+      return;
+    }
     subscription.set(
         chats.stream(call)
             .subscribe()
@@ -258,6 +264,20 @@ public class OpenAiRoutes {
     if (gone.get()) {
       subscription.get().cancel();
     }
+  }
+
+  /**
+   * True, and the call ended unsent (its reservation released, nothing recorded), when the caller
+   * disconnected before the call could start: while its budget was reserved, on a worker thread, a
+   * close the close handler registered just now never hears of. A close after this check reaches
+   * the close handler, which cancels the call.
+   */
+  private boolean callerGone(HttpServerResponse response, ChatCall call) {
+    if (!response.closed()) {
+      return false;
+    }
+    chats.abandon(call, ChatService.callerGone());
+    return true;
   }
 
   /** {@code GET /v1/models}: the configured aliases and the models the default provider serves. */

@@ -433,6 +433,20 @@ public class ChatService {
         t);
   }
 
+  /** The error of a call whose caller disconnected before its answer was complete (499). */
+  public static GatewayException callerGone() {
+    return new GatewayException(
+        499,
+        GatewayException.INVALID_REQUEST,
+        CLIENT_DISCONNECTED,
+        null,
+        "The caller disconnected before the answer was complete",
+        true,
+        false,
+        null,
+        null);
+  }
+
   /** Marks a stream the caller abandoned. */
   private static final class CallerGone extends RuntimeException {
     CallerGone() {
@@ -440,16 +454,7 @@ public class ChatService {
     }
 
     GatewayException asError() {
-      return new GatewayException(
-          499,
-          GatewayException.INVALID_REQUEST,
-          CLIENT_DISCONNECTED,
-          null,
-          "The caller disconnected before the answer was complete",
-          true,
-          false,
-          null,
-          null);
+      return callerGone();
     }
   }
 }
