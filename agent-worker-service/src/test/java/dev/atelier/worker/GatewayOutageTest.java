@@ -1,5 +1,6 @@
 package dev.atelier.worker;
 
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static dev.atelier.worker.StepFixtures.chatCallsOf;
 import static dev.atelier.worker.StepFixtures.chatFor;
 import static dev.atelier.worker.StepFixtures.completion;
@@ -9,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.stubbing.Scenario;
 import dev.atelier.contracts.AtelierEvent;
 import dev.atelier.contracts.StepCompleted;
 import dev.atelier.contracts.StepRequested;
@@ -23,17 +25,22 @@ import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The LLM gateway refusing connections (restarting) when a step runs: the worker tries again with
- * backoff and the step completes once the gateway is up, instead of failing its attempt at once.
+ * The LLM gateway refusing connections (restarting), or refusing calls while it drains for shutdown
+ * (503 without an error body), when a step runs: the worker tries again with backoff and the step
+ * completes once the gateway is up, instead of failing its attempt at once.
  */
 @QuarkusTest
 @WithTestResource(LateGatewayResource.class)
 @WithTestResource(ContextServiceResource.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class GatewayOutageTest {
 
   @LateGatewayResource.Gateway WireMockServer gateway;
@@ -53,6 +60,7 @@ class GatewayOutageTest {
   }
 
   @Test
+  @Order(1)
   void aStepWaitsForAGatewayThatRefusesConnectionsInsteadOfFailingTheAttempt() {
     StepRequested step =
         step(UUID.randomUUID(), "design", List.of(), Instant.now().plusSeconds(300));
@@ -71,5 +79,38 @@ class GatewayOutageTest {
     List<AtelierEvent> results = inbox.awaitResultsOf(step.stepId());
     assertThat(results).hasSize(1).first().isInstanceOf(StepCompleted.class);
     assertThat(gateway.findAll(chatCallsOf(step))).hasSize(1);
+  }
+
+  @Test
+  @Order(2)
+  void aStepWaitsForAGatewayThatIsDrainingInsteadOfFailingTheAttempt() {
+    if (!gateway.isRunning()) {
+      gateway.start();
+    }
+    StepRequested step =
+        step(UUID.randomUUID(), "design", List.of(), Instant.now().plusSeconds(300));
+    // A gateway stopping answers new calls 503 with no body while its running calls finish: more
+    // of them than langchain4j's quick retry absorbs, then the call gets through (the new replica).
+    String state = Scenario.STARTED;
+    for (int i = 1; i <= 3; i++) {
+      gateway.stubFor(
+          chatFor(step)
+              .inScenario("drain")
+              .whenScenarioStateIs(state)
+              .willReturn(aResponse().withStatus(503))
+              .willSetStateTo("refused " + i));
+      state = "refused " + i;
+    }
+    gateway.stubFor(
+        chatFor(step)
+            .inScenario("drain")
+            .whenScenarioStateIs(state)
+            .willReturn(completion(validArchitecture().toString())));
+
+    publisher.publish(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(step.role()), step);
+
+    List<AtelierEvent> results = inbox.awaitResultsOf(step.stepId());
+    assertThat(results).hasSize(1).first().isInstanceOf(StepCompleted.class);
+    assertThat(gateway.findAll(chatCallsOf(step))).hasSize(4);
   }
 }

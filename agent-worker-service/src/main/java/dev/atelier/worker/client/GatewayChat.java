@@ -25,7 +25,8 @@ import org.jboss.logging.Logger;
  * up yet): nothing reached it, so nothing can be charged twice, and the call is tried again here
  * with exponential backoff (250 ms doubling to 5 s) for up to two minutes ({@code
  * WORKER_GATEWAY_UNREACHABLE_RETRY_FOR_MS}), as {@link ContextClient} does for context-service: a
- * gateway restart should not spend a step's attempts.
+ * gateway restart should not spend a step's attempts. A 503 without an OpenAI error body is the
+ * same case: a gateway draining for shutdown, or a proxy with no gateway behind it.
  */
 @ApplicationScoped
 public class GatewayChat {
@@ -76,6 +77,16 @@ public class GatewayChat {
       int status = http.statusCode();
       boolean retryable = status == 408 || status == 425 || status == 429 || status >= 500;
       ErrorBody error = errorBody(http.getMessage());
+      if (status == 503 && error == ErrorBody.NONE) {
+        // Every error of the gateway's own has an OpenAI error body. A bare 503 comes from in
+        // front of its handlers: a gateway draining for shutdown (it refuses new calls while it
+        // finishes the running ones) or a proxy with no gateway behind it. Nothing was sent to a
+        // provider, so it is waited out like a refused connection, not charged to the step.
+        LOG.debugf("the LLM gateway is not taking calls (503 without an error body)");
+        return new GatewayUnreachableException(
+            "the LLM gateway is not taking calls (503 without an error body: stopping or starting)",
+            e);
+      }
       if (StepFailed.BUDGET_EXCEEDED.equals(error.code())) {
         // Spending more cannot fix it: only a raised budget can, which is the user's decision.
         retryable = false;
