@@ -229,6 +229,7 @@ class WorkflowBudgetTest {
             "{\"budgetUsd\": -1}",
             "{\"budgetUsd\": 0}",
             "{\"budgetUsd\": 1.1234567}",
+            "{\"budgetUsd\": 1e400}",
             "{\"budget\": 2}")) {
       given()
           .contentType("application/json")
@@ -357,6 +358,8 @@ class WorkflowBudgetTest {
     UUID id = submit("test-single", "lockers", BigDecimal.ZERO);
     JsonPath stopped = workflow(id);
     assertThat(stopped.getString("status")).isEqualTo("budget_exceeded");
+    // Its own budget stopped it, as it was created: stored with it, not only answered.
+    assertThat(stopped.getString("budgetScope")).isEqualTo("workflow");
     assertThat(stepField(stopped, "solo", "state")).isEqualTo("pending");
     await()
         .atMost(Duration.ofSeconds(10))
@@ -367,10 +370,13 @@ class WorkflowBudgetTest {
                     .containsExactly("budget_exceeded"));
     assertThat(worker.find(id, "solo", 1)).isNull();
     // Only a failed or budget-stopped workflow is retried; completed ones are not.
-    JsonPath resumed = retry(id, "{\"budgetUsd\": 0.01}", 200);
+    // 18 digits, more than a double holds: stored exactly as sent.
+    JsonPath resumed = retry(id, "{\"budgetUsd\": 100000000000.000001}", 200);
     worker.complete(worker.await(id, "solo", 1), "analysis", null);
     awaitStatus(id, "completed");
     assertThat(resumed.getString("status")).isEqualTo("running");
+    assertThat(new BigDecimal(workflow(id).getString("budgetUsd")))
+        .isEqualByComparingTo("100000000000.000001");
     assertThat(retry(id, null, 409).getString("type")).endsWith("workflow-not-failed");
   }
 }

@@ -58,8 +58,8 @@ public class WorkflowRepository {
     String sql =
         "insert into workflow (id, title, requirement, definition_name, definition_version, team,"
             + " status, budget_usd, metadata, idempotency_key, request_hash, trace_context,"
-            + " trace_id, failure_reason, created_at, updated_at, completed_at)"
-            + " values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, ?, ?)"
+            + " trace_id, failure_reason, created_at, updated_at, completed_at, budget_scope)"
+            + " values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)"
             + " on conflict (idempotency_key) do nothing";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
@@ -80,6 +80,8 @@ public class WorkflowRepository {
       ps.setObject(15, Sql.ts(w.createdAt()));
       ps.setObject(16, Sql.ts(w.updatedAt()));
       ps.setObject(17, Sql.ts(w.completedAt()));
+      // A workflow can be stopped by its budget as it is created (a budget of 0).
+      ps.setString(18, w.budgetScope());
       return ps.executeUpdate() == 1;
     } catch (SQLException e) {
       throw Sql.failure("cannot insert workflow " + w.id(), e);

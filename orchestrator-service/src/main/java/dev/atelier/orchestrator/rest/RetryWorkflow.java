@@ -1,5 +1,6 @@
 package dev.atelier.orchestrator.rest;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.atelier.kit.problem.ProblemException;
@@ -31,7 +32,9 @@ public record RetryWorkflow(
     }
     JsonNode root;
     try {
-      root = mapper.readTree(body);
+      // Decimals as BigDecimal: read as a double, 1e400 is Infinity (a 500 further on) and an
+      // 18-digit amount is rounded before it is checked and stored.
+      root = mapper.reader().with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS).readTree(body);
     } catch (IOException e) {
       throw invalid("the body is not JSON; send {\"budgetUsd\": <number>} or nothing");
     }
