@@ -14,6 +14,7 @@ import java.util.ArrayDeque;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.IdentityHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -197,7 +198,7 @@ class TransientRetry {
         return true;
       }
       if (t instanceof SQLException sql) {
-        if (transientState(sql.getSQLState())) {
+        if (transientState(sql.getSQLState()) || poolTimeout(sql)) {
           return true;
         }
         if (sql.getNextException() != null) {
@@ -210,6 +211,18 @@ class TransientRetry {
       Collections.addAll(todo, t.getSuppressed());
     }
     return false;
+  }
+
+  /**
+   * Agroal's "Sorry, acquisition timeout!": every connection of the pool stayed busy for the
+   * acquisition timeout (the REST API's reads, say). A plain SQLException, no SQLState, no cause:
+   * only its message tells it apart.
+   */
+  private static boolean poolTimeout(SQLException sql) {
+    String message = sql.getMessage();
+    return sql.getSQLState() == null
+        && message != null
+        && message.toLowerCase(Locale.ROOT).contains("acquisition timeout");
   }
 
   private static boolean transientState(String state) {

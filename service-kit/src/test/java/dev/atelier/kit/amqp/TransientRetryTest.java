@@ -33,6 +33,9 @@ class TransientRetryTest {
             TransientRetry.isTransient(
                 new SQLException("Acquisition timeout", new TimeoutException())))
         .isTrue();
+    // As Agroal 3 throws it when the pool stays exhausted: no SQLState, no cause.
+    assertThat(TransientRetry.isTransient(new SQLException("Sorry, acquisition timeout!")))
+        .isTrue();
     // Wrapped, as repositories and transactions wrap them.
     assertThat(
             TransientRetry.isTransient(
