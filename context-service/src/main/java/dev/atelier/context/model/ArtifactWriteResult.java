@@ -5,13 +5,13 @@ import java.util.List;
 /**
  * The answer to a batch write, one entry per artifact in the order of the request.
  *
- * @param writes each stored version, and whether this request created it (false: a replay of its
- *     key)
+ * @param writes each stored version without its content (the writer has it; sha256 identifies it),
+ *     and whether this request created it (false: a replay of its key)
  */
 public record ArtifactWriteResult(List<Written> writes) {
 
   /** One artifact of the batch as stored. */
-  public record Written(ArtifactVersion version, boolean created) {}
+  public record Written(ArtifactSummary version, boolean created) {}
 
   /** Whether any artifact was written by this request rather than replayed. */
   public boolean anyCreated() {

@@ -97,8 +97,11 @@ public class ArtifactRepository {
    * Inserts versions in one statement; returns those stored, by idempotency key. A version whose
    * idempotency key was taken meanwhile is missing from the result (not expected while the caller
    * holds {@link #lockIdempotencyKeys}).
+   *
+   * @param withContent whether the returned versions carry their content; without it (a batch
+   *     write, answered with metadata) the database does not send back what it was just sent
    */
-  public Map<String, ArtifactVersion> insertAll(List<NewVersion> versions) {
+  public Map<String, ArtifactVersion> insertAll(List<NewVersion> versions, boolean withContent) {
     StringBuilder sql =
         new StringBuilder(
             "insert into artifact_version (workflow_id, name, version, kind, media_type, content,"
@@ -108,7 +111,7 @@ public class ArtifactRepository {
           .append("(?, ?, ?, ?, ?, cast(? as jsonb), cast(? as jsonb), ?, ?, ?, ?)");
     }
     sql.append(" on conflict (workflow_id, idempotency_key) do nothing returning ")
-        .append(ALL_COLUMNS)
+        .append(withContent ? ALL_COLUMNS : META_COLUMNS)
         .append(", idempotency_key");
     return query(
         sql.toString(),
@@ -131,7 +134,7 @@ public class ArtifactRepository {
         rs -> {
           Map<String, ArtifactVersion> stored = new HashMap<>();
           while (rs.next()) {
-            stored.put(rs.getString("idempotency_key"), full(rs));
+            stored.put(rs.getString("idempotency_key"), withContent ? full(rs) : meta(rs, null));
           }
           return stored;
         });

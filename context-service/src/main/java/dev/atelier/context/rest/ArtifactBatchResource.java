@@ -124,7 +124,7 @@ public class ArtifactBatchResource {
     ArtifactWriteResult result =
         new ArtifactWriteResult(
             service.writeAll(workflowId, idempotencyKey, writes.artifacts()).stream()
-                .map(o -> new ArtifactWriteResult.Written(o.version(), o.created()))
+                .map(o -> new ArtifactWriteResult.Written(o.version().summary(), o.created()))
                 .toList());
     if (result.anyCreated()) {
       return Response.status(Response.Status.CREATED).entity(result).build();

@@ -89,7 +89,8 @@ public class ArtifactService {
   public WriteOutcome write(
       UUID workflowId, String idempotencyKey, NewArtifact artifact, Precondition precondition) {
     String key = checkKey(idempotencyKey);
-    return writeSorted(workflowId, new TreeMap<>(Map.of(key, artifact)), precondition).get(key);
+    return writeSorted(workflowId, new TreeMap<>(Map.of(key, artifact)), precondition, true)
+        .get(key);
   }
 
   /**
@@ -127,7 +128,7 @@ public class ArtifactService {
             "artifact '" + artifact.name() + "' appears more than once in the batch");
       }
     }
-    Map<String, WriteOutcome> outcomes = writeSorted(workflowId, byKey, null);
+    Map<String, WriteOutcome> outcomes = writeSorted(workflowId, byKey, null, false);
     return artifacts.stream().map(a -> outcomes.get(prefix + ":" + a.name())).toList();
   }
 
@@ -164,10 +165,14 @@ public class ArtifactService {
    *
    * @param byKey artifacts by idempotency key, in key order (the order the locks are taken in)
    * @param precondition checked for every new version once its head row is locked; null for none
+   * @param withContent whether new versions are returned with their content (replays always are)
    * @return outcomes by idempotency key
    */
   private Map<String, WriteOutcome> writeSorted(
-      UUID workflowId, SortedMap<String, NewArtifact> byKey, Precondition precondition) {
+      UUID workflowId,
+      SortedMap<String, NewArtifact> byKey,
+      Precondition precondition,
+      boolean withContent) {
     Map<String, Prepared> prepared = new LinkedHashMap<>();
     byKey.forEach((key, artifact) -> prepared.put(key, prepare(artifact)));
 
@@ -209,7 +214,7 @@ public class ArtifactService {
               key,
               p.requestSha256()));
     }
-    Map<String, ArtifactVersion> stored = insert(rows);
+    Map<String, ArtifactVersion> stored = insert(rows, withContent);
     for (String key : fresh) {
       ArtifactVersion version = stored.get(key);
       if (version == null) {
@@ -226,9 +231,9 @@ public class ArtifactService {
    * Inserts the versions; a PostgreSQL limit on what one row can hold (SQLSTATE 54000, e.g. a
    * search document over 1 MB) is the content's fault, not the service's: 413, nothing stored.
    */
-  private Map<String, ArtifactVersion> insert(List<NewVersion> rows) {
+  private Map<String, ArtifactVersion> insert(List<NewVersion> rows, boolean withContent) {
     try {
-      return repository.insertAll(rows);
+      return repository.insertAll(rows, withContent);
     } catch (DataAccessException e) {
       for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
         if (t instanceof SQLException sql && "54000".equals(sql.getSQLState())) {

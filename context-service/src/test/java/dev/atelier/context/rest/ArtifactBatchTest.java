@@ -112,6 +112,10 @@ class ArtifactBatchTest {
     assertThat(first.jsonPath().getList("writes.version.ref"))
         .containsExactly("design@1", "design.md@1");
     assertThat(first.jsonPath().getList("writes.created")).containsExactly(true, true);
+    // The writer has the content: the answer is the versions' metadata, sha256 naming the content.
+    assertThat(first.asString()).doesNotContain("\"content\"").doesNotContain("# Design");
+    assertThat(first.jsonPath().getList("writes.version.sha256", String.class))
+        .allSatisfy(sha -> assertThat(sha).hasSize(64));
 
     Response again = postTo(writes(), "s-1:1", body);
     assertThat(again.statusCode()).as(again.asString()).isEqualTo(200);

@@ -109,16 +109,16 @@ class ArtifactConcurrencyTest {
           .containsExactlyElementsOf(IntStream.rangeClosed(1, WRITERS).boxed().toList());
     }
     // Within one batch the three artifacts were stored together: each response names, for every
-    // artifact, the version whose content is that batch's.
+    // artifact, the version whose content (its sha256) is that batch's.
     for (Response r : responses) {
       List<String> refs = r.jsonPath().getList("writes.version.ref");
-      List<String> contents = r.jsonPath().getList("writes.version.content");
+      List<String> contents = r.jsonPath().getList("writes.version.sha256");
       for (int k = 0; k < refs.size(); k++) {
         String[] ref = refs.get(k).split("@");
         assertThat(
                 get(base(workflow) + "/" + ref[0] + "/versions/" + ref[1])
                     .jsonPath()
-                    .getString("content"))
+                    .getString("sha256"))
             .isEqualTo(contents.get(k));
       }
     }
