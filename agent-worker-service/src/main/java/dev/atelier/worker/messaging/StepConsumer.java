@@ -32,8 +32,11 @@ import org.jboss.logging.Logger;
  * acknowledged (service-kit acknowledges when this handler returns). A worker that dies mid-step
  * leaves the delivery unacknowledged, so the broker hands it to another worker.
  *
- * <p>On shutdown, running steps get up to {@code quarkus.shutdown.timeout} to finish; deliveries
- * that arrive meanwhile are returned to their queue when the connection closes.
+ * <p>On shutdown, the consumers are cancelled first, so the broker gives this worker no more steps
+ * (they stay on the queue for the other replicas); running steps get up to {@code
+ * quarkus.shutdown.timeout} to finish. A delivery that was already on its way is returned to its
+ * queue at once (or, if the consumers could not be cancelled, when the connection closes: returned
+ * earlier, it would only come back to this worker).
  */
 @ApplicationScoped
 public class StepConsumer {
@@ -53,6 +56,9 @@ public class StepConsumer {
 
   /** Set once the drain is over: a step still retrying its result then gives up. */
   private volatile boolean drained;
+
+  /** Set once every consumer was cancelled: a delivery still arriving is returned at once. */
+  private volatile boolean cancelled;
 
   StepConsumer(
       RabbitBroker broker,
@@ -106,7 +112,9 @@ public class StepConsumer {
           "step request " + step.eventId() + " lacks workflowId, stepId or agent", null);
     }
     if (!inFlight.enter()) {
-      inFlight.awaitConnectionClosed(drainTimeout.plusSeconds(10));
+      if (!cancelled) {
+        inFlight.awaitConnectionClosed(drainTimeout.plusSeconds(10));
+      }
       throw new IllegalStateException("the worker is shutting down; step returned to its queue");
     }
     try {
@@ -133,6 +141,8 @@ public class StepConsumer {
 
   void onStop(@Observes @Priority(Interceptor.Priority.APPLICATION) ShutdownEvent event)
       throws InterruptedException {
+    // No more deliveries: what waits on the queues is for the other replicas (and KEDA sees it).
+    cancelled = consumers.cancelAll();
     if (broker.isOpen()) {
       broker.connection().addShutdownListener(cause -> inFlight.connectionClosed());
     } else {

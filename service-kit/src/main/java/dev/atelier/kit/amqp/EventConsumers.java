@@ -21,6 +21,8 @@ import jakarta.interceptor.Interceptor;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
 
 /**
@@ -42,6 +44,8 @@ public class EventConsumers {
   private final TraceContexts traces;
   private final TransientRetry retry;
   private volatile boolean stopping;
+  private volatile boolean cancelled;
+  private final Set<Handling<?>> consuming = ConcurrentHashMap.newKeySet();
 
   EventConsumers(
       RabbitBroker broker, MessagingSpans spans, TraceContexts traces, TransientRetry retry) {
@@ -70,8 +74,16 @@ public class EventConsumers {
             queue.name(),
             () -> {
               Channel ch = broker.connection().createChannel();
+              if (cancelled) {
+                // Consuming again after a channel failure while stopping: not any more.
+                return ch;
+              }
               ch.basicQos(prefetch);
-              ch.basicConsume(queue.name(), false, new Handling<>(ch, queue, type, handler));
+              Handling<T> handling = new Handling<>(ch, queue, type, handler);
+              ch.basicConsume(queue.name(), false, handling);
+              // Kept when its channel closes: automatic recovery reopens it with the consumer. A
+              // channel replaced after a failure stays closed, and cancelAll skips it.
+              consuming.add(handling);
               return ch;
             });
       } catch (IOException e) {
@@ -79,6 +91,35 @@ public class EventConsumers {
       }
     }
     LOG.infof("consuming %s (%d x prefetch %d)", queue.name(), concurrency, prefetch);
+  }
+
+  /**
+   * Stops every consumer from receiving more deliveries (basic.cancel), keeping its channel open: a
+   * delivery being handled is still acknowledged on it, and nothing more is delivered here that
+   * another replica could have taken while this one finishes. Consumers a channel failure would
+   * restart are not restarted.
+   *
+   * @return whether every consumer was cancelled (false: some channel could not be reached, and the
+   *     broker may still deliver to it until the connection closes)
+   */
+  public boolean cancelAll() {
+    cancelled = true;
+    boolean all = true;
+    for (Handling<?> h : consuming) {
+      String tag = h.getConsumerTag();
+      Channel ch = h.getChannel();
+      if (tag == null || !ch.isOpen()) {
+        continue;
+      }
+      try {
+        ch.basicCancel(tag);
+      } catch (IOException | RuntimeException e) {
+        all = false;
+        LOG.warnf("could not cancel a consumer of %s: %s", h.queue.name(), e.toString());
+      }
+    }
+    consuming.clear();
+    return all;
   }
 
   private final class Handling<T extends AtelierEvent> extends DefaultConsumer {

@@ -30,6 +30,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
@@ -249,6 +251,64 @@ class MessagingTest {
       assertThat(opened).hasSize(before + 1);
     } finally {
       recording.connection().close();
+    }
+  }
+
+  @Test
+  void cancelledConsumersTakeNoMoreDeliveriesWhileTheOneTheyHandleFinishes() throws Exception {
+    RabbitBroker own = new RabbitBroker(RabbitTestSupport.config());
+    OpenTelemetry otel = OpenTelemetry.noop();
+    EventConsumers stopping =
+        new EventConsumers(
+            own,
+            new MessagingSpans(otel),
+            new TraceContexts(otel),
+            RabbitTestSupport.retry(METERS));
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-test");
+    List<StepFailed> handled = new CopyOnWriteArrayList<>();
+    CountDownLatch running = new CountDownLatch(1);
+    CountDownLatch finish = new CountDownLatch(1);
+    StepFailed first = RabbitTestSupport.failure(1);
+    StepFailed later = RabbitTestSupport.failure(1);
+    try (Channel ch = broker.connection().createChannel()) {
+      stopping.consume(
+          queue,
+          StepFailed.class,
+          1,
+          2,
+          (e, d) -> {
+            running.countDown();
+            finish.await();
+            handled.add(e);
+          });
+      publisher.publish(EXCHANGE, RabbitTestSupport.routingKeyOf(queue), first);
+      assertThat(running.await(10, TimeUnit.SECONDS)).isTrue();
+
+      assertThat(stopping.cancelAll()).isTrue();
+      publisher.publish(EXCHANGE, RabbitTestSupport.routingKeyOf(queue), later);
+      // The idle channel takes nothing more: the later event waits on the queue for another
+      // consumer (its handler would hold it, uncounted, until released below).
+      Awaitility.await()
+          .during(Duration.ofSeconds(1))
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> messageCount(ch, queue.name()) == 1);
+      finish.countDown();
+      RabbitTestSupport.await(() -> handled.contains(first));
+      assertThat(handled).containsExactly(first);
+      assertThat(messageCount(ch, queue.name())).isEqualTo(1);
+    } finally {
+      finish.countDown();
+      if (own.connection().isOpen()) {
+        own.connection().close();
+      }
+    }
+  }
+
+  private static long messageCount(Channel ch, String queue) {
+    try {
+      return ch.messageCount(queue);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 

@@ -1,0 +1,156 @@
+package dev.atelier.systemtest;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import dev.atelier.contracts.Topology;
+import io.restassured.http.ContentType;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A worker stopped (SIGTERM: a scale-down, a rollout) finishes the steps it runs, and takes no new
+ * ones meanwhile: a step dispatched during its drain waits on its queue for another worker instead
+ * of sitting in the draining one until it exits. Two workflows are started 3 s apart with a 5 s
+ * simulated LLM latency, and the worker is stopped while both first steps run: the first one's next
+ * step is dispatched while the second still keeps the worker draining.
+ */
+class WorkerShutdownIT {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration LLM_LATENCY = Duration.ofSeconds(5);
+
+  private static AtelierSuite suite;
+
+  @BeforeAll
+  static void startSuite() throws Exception {
+    suite = AtelierSuite.startWithLlmLatency(LLM_LATENCY, Map.of());
+  }
+
+  @AfterAll
+  static void stopSuite() {
+    if (suite != null) {
+      suite.close();
+    }
+  }
+
+  @Test
+  void aDrainingWorkerFinishesItsStepsAndLeavesNewOnesOnTheQueue() throws Exception {
+    String first = submit("first");
+    awaitDispatched(first, "analyse");
+    Awaitility.await()
+        .pollDelay(Duration.ofSeconds(3))
+        .atMost(Duration.ofSeconds(4))
+        .until(() -> true);
+    String second = submit("second");
+    awaitDispatched(second, "analyse");
+    // Delivered and inside its LLM call before the worker is stopped.
+    Awaitility.await()
+        .pollDelay(Duration.ofSeconds(1))
+        .atMost(Duration.ofSeconds(2))
+        .until(() -> true);
+
+    CompletableFuture<Boolean> exited =
+        CompletableFuture.supplyAsync(
+            () -> suite.terminate("agent-worker", Duration.ofSeconds(60)));
+
+    // The first analysis ends during the drain; its design step goes out while the second
+    // analysis keeps the worker alive, and stays on the architect's queue.
+    ConnectionFactory f = new ConnectionFactory();
+    f.setHost("127.0.0.1");
+    f.setVirtualHost(AtelierSuite.VHOST);
+    try (Connection c = f.newConnection("worker-shutdown-it");
+        Channel ch = c.createChannel()) {
+      String architect = Topology.stepQueue("architect").name();
+      Awaitility.await("the design step waiting on " + architect)
+          .atMost(Duration.ofSeconds(20))
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> ch.messageCount(architect) == 1);
+      assertThat(exited).as("the worker still draining").isNotDone();
+    }
+    assertThat(exited.get(60, TimeUnit.SECONDS)).as("the worker exited on SIGTERM").isTrue();
+    // Both steps it ran finished: not cut off, so not run (and paid for) again.
+    for (String id : new String[] {first, second}) {
+      Awaitility.await("analyse of " + id + " succeeded")
+          .atMost(Duration.ofSeconds(20))
+          .until(() -> "succeeded".equals(stepState(id, "analyse")));
+    }
+
+    suite.restart("agent-worker");
+    for (String id : new String[] {first, second}) {
+      JsonNode workflow =
+          Awaitility.await("workflow " + id + " finished")
+              .atMost(Duration.ofSeconds(240))
+              .pollInterval(Duration.ofMillis(500))
+              .until(
+                  () -> getJson("/api/v1/workflows/" + id),
+                  w ->
+                      Set.of("completed", "failed", "cancelled", "budget_exceeded")
+                          .contains(w.path("status").asText()));
+      assertThat(workflow.path("status").asText())
+          .as("workflow ended %s (%s)", workflow.path("status"), workflow.path("failureReason"))
+          .isEqualTo("completed");
+      for (JsonNode s : workflow.path("steps")) {
+        assertThat(s.path("attempt").asInt()).as("attempts of %s", s.path("key")).isEqualTo(1);
+      }
+    }
+  }
+
+  private static String submit(String title) {
+    return given()
+        .baseUri(suite.url("orchestrator"))
+        .contentType(ContentType.JSON)
+        .body(Map.of("title", title, "requirement", "A to-do list with due dates."))
+        .post("/api/v1/workflows")
+        .then()
+        .statusCode(202)
+        .extract()
+        .path("id");
+  }
+
+  private static void awaitDispatched(String workflowId, String key) {
+    Awaitility.await(key + " of " + workflowId + " dispatched")
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> "dispatched".equals(stepState(workflowId, key)));
+  }
+
+  private static String stepState(String workflowId, String key) {
+    JsonNode workflow = getJson("/api/v1/workflows/" + workflowId);
+    for (JsonNode s : workflow.path("steps")) {
+      if (key.equals(s.path("key").asText())) {
+        return s.path("state").asText();
+      }
+    }
+    throw new AssertionError("no step " + key + " in " + workflow);
+  }
+
+  private static JsonNode getJson(String path) {
+    String body =
+        given()
+            .baseUri(suite.url("orchestrator"))
+            .accept(ContentType.JSON)
+            .get(path)
+            .then()
+            .statusCode(200)
+            .extract()
+            .asString();
+    try {
+      return JSON.readTree(body);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}
