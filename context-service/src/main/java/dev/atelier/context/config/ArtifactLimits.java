@@ -14,6 +14,13 @@ public interface ArtifactLimits {
   @WithDefault("1048576")
   int maxContentBytes();
 
+  /**
+   * Most content one batch read returns, in bytes ({@code sizeBytes} summed over the versions
+   * read); more is a 413 and nothing is sent. The answer is built in memory whole.
+   */
+  @WithDefault("8388608")
+  long maxReadBytes();
+
   /** Longest {@code Idempotency-Key} accepted, in characters. */
   @WithDefault("255")
   int maxIdempotencyKeyLength();

@@ -167,52 +167,93 @@ public class ArtifactRepository {
   }
 
   /**
-   * The given versions with content, in one statement; versions that do not exist are absent from
-   * the result, which is in no particular order.
+   * Versions read together, and the size of their contents together ({@code sizeBytes} summed).
+   * When that passes the read's limit, the versions come without content: the database did not send
+   * it.
    */
-  public List<ArtifactVersion> findVersions(UUID workflowId, List<ArtifactRef> refs) {
+  public record Read<T>(List<T> found, long totalBytes) {}
+
+  /**
+   * The given (distinct) versions with content, in one statement, unless their contents together
+   * are over {@code maxBytes}; versions that do not exist are absent from the result, which is in
+   * no particular order.
+   */
+  public Read<ArtifactVersion> findVersions(
+      UUID workflowId, List<ArtifactRef> refs, long maxBytes) {
     if (refs.isEmpty()) {
-      return List.of();
+      return new Read<>(List.of(), 0);
     }
     return query(
         "select v."
-            + ALL_COLUMNS.replace(", ", ", v.")
+            + META_COLUMNS.replace(", ", ", v.")
+            + ", case when sum(v.size_bytes) over () <= ? then v.content end as content,"
+            + " sum(v.size_bytes) over () as total_bytes"
             + " from unnest(?, ?) as r(name, version) join artifact_version v"
             + " on v.workflow_id = ? and v.name = r.name and v.version = r.version",
         ps -> {
           Connection c = ps.getConnection();
-          ps.setArray(1, c.createArrayOf("text", refs.stream().map(ArtifactRef::name).toArray()));
+          ps.setLong(1, maxBytes);
+          ps.setArray(2, c.createArrayOf("text", refs.stream().map(ArtifactRef::name).toArray()));
           ps.setArray(
-              2, c.createArrayOf("int4", refs.stream().map(ArtifactRef::version).toArray()));
-          ps.setObject(3, workflowId);
+              3, c.createArrayOf("int4", refs.stream().map(ArtifactRef::version).toArray()));
+          ps.setObject(4, workflowId);
         },
-        this::fullList);
+        rs -> {
+          List<ArtifactVersion> found = new ArrayList<>();
+          long total = 0;
+          while (rs.next()) {
+            found.add(withContentIfSent(rs));
+            total = rs.getLong("total_bytes");
+          }
+          return new Read<>(found, total);
+        });
+  }
+
+  /** A row whose content may have been left out (null) because a read was over its limit. */
+  private ArtifactVersion withContentIfSent(ResultSet rs) throws SQLException {
+    String content = rs.getString("content");
+    return meta(rs, content == null ? null : read(content));
   }
 
   /**
    * The versions the given idempotency keys wrote, with content; keys that wrote none are absent.
    */
   public List<StoredWrite> findByIdempotencyKeys(UUID workflowId, List<String> keys) {
+    return findByIdempotencyKeys(workflowId, keys, Long.MAX_VALUE).found();
+  }
+
+  /**
+   * Like {@link #findByIdempotencyKeys(UUID, List)}, without content when the contents together are
+   * over {@code maxBytes}.
+   */
+  public Read<StoredWrite> findByIdempotencyKeys(
+      UUID workflowId, List<String> keys, long maxBytes) {
     if (keys.isEmpty()) {
-      return List.of();
+      return new Read<>(List.of(), 0);
     }
     return query(
         "select "
-            + ALL_COLUMNS
-            + ", request_sha256, idempotency_key from artifact_version"
-            + " where workflow_id = ? and idempotency_key = any(?)",
+            + META_COLUMNS
+            + ", case when sum(size_bytes) over () <= ? then content end as content,"
+            + " sum(size_bytes) over () as total_bytes, request_sha256, idempotency_key"
+            + " from artifact_version where workflow_id = ? and idempotency_key = any(?)",
         ps -> {
-          ps.setObject(1, workflowId);
-          ps.setArray(2, ps.getConnection().createArrayOf("text", keys.toArray()));
+          ps.setLong(1, maxBytes);
+          ps.setObject(2, workflowId);
+          ps.setArray(3, ps.getConnection().createArrayOf("text", keys.toArray()));
         },
         rs -> {
           List<StoredWrite> found = new ArrayList<>();
+          long total = 0;
           while (rs.next()) {
             found.add(
                 new StoredWrite(
-                    full(rs), rs.getString("request_sha256"), rs.getString("idempotency_key")));
+                    withContentIfSent(rs),
+                    rs.getString("request_sha256"),
+                    rs.getString("idempotency_key")));
+            total = rs.getLong("total_bytes");
           }
-          return found;
+          return new Read<>(found, total);
         });
   }
 
@@ -328,14 +369,6 @@ public class ArtifactRepository {
     List<ArtifactSummary> list = new ArrayList<>();
     while (rs.next()) {
       list.add(meta(rs, null).summary());
-    }
-    return list;
-  }
-
-  private List<ArtifactVersion> fullList(ResultSet rs) throws SQLException {
-    List<ArtifactVersion> list = new ArrayList<>();
-    while (rs.next()) {
-      list.add(full(rs));
     }
     return list;
   }

@@ -26,10 +26,12 @@ import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -133,14 +135,23 @@ public class ArtifactService {
   }
 
   /**
-   * Reads several versions and the writes of several idempotency keys with two statements.
+   * Reads several versions and the writes of several idempotency keys with two statements. Their
+   * contents together may be at most {@code context.artifacts.max-read-bytes}: the answer is held
+   * in memory whole, and 50 refs of 1 MiB each would take a good part of the heap, twice over.
    *
-   * @throws ProblemException 404 naming the first ref that does not exist
+   * @throws ProblemException 400 for a ref or key given twice, 404 naming the first ref that does
+   *     not exist, 413 when the contents together are over the limit (the database sends none)
    */
   public ArtifactReadResult readAll(UUID workflowId, ArtifactReads reads) {
     List<ArtifactRef> refs = reads.refsOrEmpty();
+    List<String> keys = reads.keysOrEmpty();
+    requireDistinct(refs, "refs");
+    requireDistinct(keys, "idempotencyKeys");
+    long max = limits.maxReadBytes();
+    ArtifactRepository.Read<ArtifactVersion> versions =
+        repository.findVersions(workflowId, refs, max);
     Map<ArtifactRef, ArtifactVersion> found = new HashMap<>();
-    for (ArtifactVersion v : repository.findVersions(workflowId, refs)) {
+    for (ArtifactVersion v : versions.found()) {
       found.put(v.ref(), v);
     }
     List<ArtifactVersion> artifacts = new ArrayList<>(refs.size());
@@ -151,11 +162,42 @@ public class ArtifactService {
       }
       artifacts.add(v);
     }
+    if (versions.totalBytes() > max) {
+      throw readTooLarge(versions.totalBytes(), max);
+    }
+    ArtifactRepository.Read<StoredWrite> writes =
+        repository.findByIdempotencyKeys(workflowId, keys, max - versions.totalBytes());
+    long total = versions.totalBytes() + writes.totalBytes();
+    if (total > max) {
+      throw readTooLarge(total, max);
+    }
     Map<String, ArtifactVersion> written = new LinkedHashMap<>();
-    for (StoredWrite w : repository.findByIdempotencyKeys(workflowId, reads.keysOrEmpty())) {
+    for (StoredWrite w : writes.found()) {
       written.put(w.idempotencyKey(), w.version());
     }
     return new ArtifactReadResult(artifacts, written);
+  }
+
+  private static <T> void requireDistinct(List<T> items, String field) {
+    Set<T> seen = new HashSet<>();
+    for (T item : items) {
+      if (!seen.add(item)) {
+        throw ProblemException.badRequest(
+            "duplicate-" + (field.equals("refs") ? "ref" : "key"),
+            "'" + field + "' lists " + item + " more than once");
+      }
+    }
+  }
+
+  private static ProblemException readTooLarge(long total, long max) {
+    return ProblemException.tooLarge(
+        "read-too-large",
+        "the artifacts asked for hold "
+            + total
+            + " bytes together; one batch read returns at most "
+            + max
+            + " (context.artifacts.max-read-bytes, ARTIFACT_MAX_READ_BYTES): read them in"
+            + " several requests");
   }
 
   /**

@@ -172,7 +172,7 @@ class ArtifactBatchTest {
   }
 
   @Test
-  void theLargestValidBatchFitsTheBodyLimit() {
+  void theLargestValidBatchFitsTheBodyLimitAndReadsBackWithinTheReadLimit() {
     // Ten artifacts at the content limit, half their characters escaped in JSON (\" and \n):
     // the body is 1.5 x 10 MiB.
     String content = "a\"b\n".repeat(CONTENT_LIMIT / 4);
@@ -187,6 +187,37 @@ class ArtifactBatchTest {
     assertThat(batch.jsonPath().getList("writes.version.sizeBytes", Integer.class))
         .hasSize(ArtifactWrites.MAX_ITEMS)
         .containsOnly(CONTENT_LIMIT);
+
+    // One batch read returns at most 8 MiB of content: eight of them, not nine, and the versions
+    // read by key count too.
+    List<String> eight = IntStream.range(0, 8).mapToObj(i -> "big-" + i + "@1").toList();
+    Response read = postTo(reads(), null, Map.of("refs", eight));
+    assertThat(read.statusCode()).as("status").isEqualTo(200);
+    assertThat(read.jsonPath().getList("artifacts.sizeBytes", Integer.class))
+        .hasSize(8)
+        .containsOnly(CONTENT_LIMIT);
+    List<String> nine = IntStream.range(0, 9).mapToObj(i -> "big-" + i + "@1").toList();
+    Response tooMuch = postTo(reads(), null, Map.of("refs", nine));
+    assertProblem(tooMuch, 413, "read-too-large");
+    assertThat(tooMuch.jsonPath().getString("detail"))
+        .contains(String.valueOf(9L * CONTENT_LIMIT), "8388608", "ARTIFACT_MAX_READ_BYTES");
+    assertProblem(
+        postTo(
+            reads(),
+            null,
+            Map.of(
+                "refs",
+                eight.subList(0, 7),
+                "idempotencyKeys",
+                List.of("big:1:big-8", "big:1:big-9"))),
+        413,
+        "read-too-large");
+    assertProblem(
+        postTo(reads(), null, Map.of("refs", List.of("big-0@1", "big-0@1"))), 400, "duplicate-ref");
+    assertProblem(
+        postTo(reads(), null, Map.of("idempotencyKeys", List.of("big:1:big-0", "big:1:big-0"))),
+        400,
+        "duplicate-key");
   }
 
   @Test
