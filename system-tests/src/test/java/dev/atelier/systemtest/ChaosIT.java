@@ -1,10 +1,10 @@
 package dev.atelier.systemtest;
 
+import static dev.atelier.systemtest.SuiteApi.getJson;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.restassured.http.ContentType;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,7 +25,6 @@ import org.junit.jupiter.api.Test;
 class ChaosIT {
 
   private static final int WORKFLOWS = 50;
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private static AtelierSuite suite;
 
@@ -143,22 +142,5 @@ class ChaosIT {
         .as("%s finished", String.join(" ", command))
         .isTrue();
     assertThat(p.exitValue()).as("%s: %s", String.join(" ", command), out).isZero();
-  }
-
-  private static JsonNode getJson(String base, String path) {
-    String body =
-        given()
-            .baseUri(base)
-            .accept(ContentType.JSON)
-            .get(path)
-            .then()
-            .statusCode(200)
-            .extract()
-            .asString();
-    try {
-      return JSON.readTree(body);
-    } catch (Exception e) {
-      throw new AssertionError("not JSON from " + base + path + ": " + body, e);
-    }
   }
 }

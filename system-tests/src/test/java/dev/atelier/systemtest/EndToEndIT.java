@@ -1,5 +1,6 @@
 package dev.atelier.systemtest;
 
+import static dev.atelier.systemtest.SuiteApi.getJson;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -326,23 +327,6 @@ class EndToEndIT {
         .as("gateway metric gen_ai_client_operation_duration_seconds_count")
         .containsKey("calls");
     return counts.get("calls").longValue();
-  }
-
-  private static JsonNode getJson(String base, String path) {
-    String body =
-        given()
-            .baseUri(base)
-            .accept(ContentType.JSON)
-            .get(path)
-            .then()
-            .statusCode(200)
-            .extract()
-            .asString();
-    try {
-      return JSON.readTree(body);
-    } catch (Exception e) {
-      throw new AssertionError("not JSON from " + base + path + ": " + body, e);
-    }
   }
 
   private static List<JsonNode> list(JsonNode array) {

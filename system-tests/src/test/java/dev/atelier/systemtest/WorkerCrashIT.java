@@ -1,10 +1,11 @@
 package dev.atelier.systemtest;
 
+import static dev.atelier.systemtest.SuiteApi.getJson;
+import static dev.atelier.systemtest.SuiteApi.stepState;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.restassured.http.ContentType;
 import java.time.Duration;
 import java.util.List;
@@ -24,7 +25,6 @@ import org.junit.jupiter.api.Test;
  */
 class WorkerCrashIT {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration LLM_LATENCY = Duration.ofMillis(1500);
 
   private static AtelierSuite suite;
@@ -64,13 +64,14 @@ class WorkerCrashIT {
     Awaitility.await("design dispatched")
         .atMost(Duration.ofSeconds(60))
         .pollInterval(Duration.ofMillis(100))
-        .until(() -> "dispatched".equals(stepState(workflowId, "design")));
+        .until(
+            () -> "dispatched".equals(stepState(suite.url("orchestrator"), workflowId, "design")));
     Awaitility.await()
         .pollDelay(Duration.ofMillis(500))
         .atMost(Duration.ofSeconds(1))
         .until(() -> true);
     suite.kill("agent-worker");
-    assertThat(stepState(workflowId, "design")).isEqualTo("dispatched");
+    assertThat(stepState(suite.url("orchestrator"), workflowId, "design")).isEqualTo("dispatched");
 
     suite.restart("agent-worker");
 
@@ -118,32 +119,5 @@ class WorkerCrashIT {
                         .asLong(),
                 n -> n >= AtelierSuite.ROLES.size() + 1);
     assertThat(calls).isEqualTo(AtelierSuite.ROLES.size() + 1);
-  }
-
-  private static String stepState(String workflowId, String key) {
-    JsonNode workflow = getJson(suite.url("orchestrator"), "/api/v1/workflows/" + workflowId);
-    for (JsonNode s : workflow.path("steps")) {
-      if (key.equals(s.path("key").asText())) {
-        return s.path("state").asText();
-      }
-    }
-    throw new AssertionError("no step " + key + " in " + workflow);
-  }
-
-  private static JsonNode getJson(String base, String path) {
-    String body =
-        given()
-            .baseUri(base)
-            .accept(ContentType.JSON)
-            .get(path)
-            .then()
-            .statusCode(200)
-            .extract()
-            .asString();
-    try {
-      return JSON.readTree(body);
-    } catch (Exception e) {
-      throw new AssertionError("not JSON from " + base + path + ": " + body, e);
-    }
   }
 }

@@ -1,10 +1,11 @@
 package dev.atelier.systemtest;
 
+import static dev.atelier.systemtest.SuiteApi.getJson;
+import static dev.atelier.systemtest.SuiteApi.stepState;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
@@ -29,7 +30,6 @@ import org.junit.jupiter.api.Test;
  */
 class WorkerShutdownIT {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration LLM_LATENCY = Duration.ofSeconds(5);
 
   private static AtelierSuite suite;
@@ -85,7 +85,7 @@ class WorkerShutdownIT {
     for (String id : new String[] {first, second}) {
       Awaitility.await("analyse of " + id + " succeeded")
           .atMost(Duration.ofSeconds(20))
-          .until(() -> "succeeded".equals(stepState(id, "analyse")));
+          .until(() -> "succeeded".equals(stepState(suite.url("orchestrator"), id, "analyse")));
     }
 
     suite.restart("agent-worker");
@@ -95,7 +95,7 @@ class WorkerShutdownIT {
               .atMost(Duration.ofSeconds(240))
               .pollInterval(Duration.ofMillis(500))
               .until(
-                  () -> getJson("/api/v1/workflows/" + id),
+                  () -> getJson(suite.url("orchestrator"), "/api/v1/workflows/" + id),
                   w ->
                       Set.of("completed", "failed", "cancelled", "budget_exceeded")
                           .contains(w.path("status").asText()));
@@ -124,33 +124,6 @@ class WorkerShutdownIT {
     Awaitility.await(key + " of " + workflowId + " dispatched")
         .atMost(Duration.ofSeconds(60))
         .pollInterval(Duration.ofMillis(100))
-        .until(() -> "dispatched".equals(stepState(workflowId, key)));
-  }
-
-  private static String stepState(String workflowId, String key) {
-    JsonNode workflow = getJson("/api/v1/workflows/" + workflowId);
-    for (JsonNode s : workflow.path("steps")) {
-      if (key.equals(s.path("key").asText())) {
-        return s.path("state").asText();
-      }
-    }
-    throw new AssertionError("no step " + key + " in " + workflow);
-  }
-
-  private static JsonNode getJson(String path) {
-    String body =
-        given()
-            .baseUri(suite.url("orchestrator"))
-            .accept(ContentType.JSON)
-            .get(path)
-            .then()
-            .statusCode(200)
-            .extract()
-            .asString();
-    try {
-      return JSON.readTree(body);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+        .until(() -> "dispatched".equals(stepState(suite.url("orchestrator"), workflowId, key)));
   }
 }

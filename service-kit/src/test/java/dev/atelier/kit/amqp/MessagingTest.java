@@ -216,13 +216,7 @@ class MessagingTest {
             return recordingChannels(super.connection(), opened);
           }
         };
-    OpenTelemetry otel = OpenTelemetry.noop();
-    EventConsumers own =
-        new EventConsumers(
-            recording,
-            new MessagingSpans(otel),
-            new TraceContexts(otel),
-            RabbitTestSupport.retry(METERS));
+    EventConsumers own = consumersOn(recording);
     QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-test");
     List<StepFailed> handled = new CopyOnWriteArrayList<>();
     try {
@@ -257,13 +251,7 @@ class MessagingTest {
   @Test
   void cancelledConsumersTakeNoMoreDeliveriesWhileTheOneTheyHandleFinishes() throws Exception {
     RabbitBroker own = new RabbitBroker(RabbitTestSupport.config());
-    OpenTelemetry otel = OpenTelemetry.noop();
-    EventConsumers stopping =
-        new EventConsumers(
-            own,
-            new MessagingSpans(otel),
-            new TraceContexts(otel),
-            RabbitTestSupport.retry(METERS));
+    EventConsumers stopping = consumersOn(own);
     QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-test");
     List<StepFailed> handled = new CopyOnWriteArrayList<>();
     CountDownLatch running = new CountDownLatch(1);
@@ -302,6 +290,13 @@ class MessagingTest {
         own.connection().close();
       }
     }
+  }
+
+  /** Consumers on a connection of their own, untraced. */
+  private static EventConsumers consumersOn(RabbitBroker own) {
+    OpenTelemetry otel = OpenTelemetry.noop();
+    return new EventConsumers(
+        own, new MessagingSpans(otel), new TraceContexts(otel), RabbitTestSupport.retry(METERS));
   }
 
   private static long messageCount(Channel ch, String queue) {
