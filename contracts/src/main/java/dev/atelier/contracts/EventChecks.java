@@ -31,6 +31,23 @@ public final class EventChecks {
 
   private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59.999999Z");
 
+  /**
+   * The longest text field of a call record, in UTF-8 bytes. The ledger indexes its labels (model,
+   * agent, team, ...) in B-trees, whose entries end at about 2.7 kB: a longer value passed these
+   * checks and then failed in the database. The gateway's own limits (200 characters of
+   * attribution, 256 of a model name) fit.
+   */
+  public static final int MAX_TEXT_BYTES = 1_024;
+
+  /** The longest fallback path, in UTF-8 bytes: several {@code provider/model} names joined. */
+  public static final int MAX_FALLBACK_PATH_BYTES = 2_048;
+
+  /**
+   * The longest team, agent, provider and model together, in UTF-8 bytes: the usage rollups hold
+   * them in one unique index entry.
+   */
+  public static final int MAX_ROLLUP_KEY_BYTES = 2_048;
+
   private EventChecks() {}
 
   public static void check(LlmCallRecorded r) {
@@ -60,6 +77,32 @@ public final class EventChecks {
         r.traceId(),
         r.spanId(),
         r.fallbackPath());
+    requireAtMost(
+        MAX_TEXT_BYTES,
+        r.stepId(),
+        r.agent(),
+        r.conversationId(),
+        r.team(),
+        r.operation(),
+        r.provider(),
+        r.requestModel(),
+        r.responseModel(),
+        r.status(),
+        r.errorCode(),
+        r.usageSource(),
+        r.priceVersion(),
+        r.traceId(),
+        r.spanId());
+    require(
+        utf8Length(r.fallbackPath()) <= MAX_FALLBACK_PATH_BYTES,
+        "fallbackPath is longer than " + MAX_FALLBACK_PATH_BYTES + " bytes");
+    String model = r.responseModel() != null ? r.responseModel() : r.requestModel();
+    require(
+        utf8Length(r.team()) + utf8Length(r.agent()) + utf8Length(r.provider()) + utf8Length(model)
+            <= MAX_ROLLUP_KEY_BYTES,
+        "team, agent, provider and model are longer than "
+            + MAX_ROLLUP_KEY_BYTES
+            + " bytes together");
     require(
         LlmCallRecorded.STATUS_OK.equals(r.status())
             || LlmCallRecorded.STATUS_ERROR.equals(r.status()),
@@ -113,6 +156,37 @@ public final class EventChecks {
     for (String text : texts) {
       require(text == null || text.indexOf('\u0000') < 0, "text fields must not contain NUL");
     }
+  }
+
+  private static void requireAtMost(int bytes, String... texts) {
+    for (String text : texts) {
+      require(utf8Length(text) <= bytes, "text fields must not be longer than " + bytes + " bytes");
+    }
+  }
+
+  /** The UTF-8 length of {@code s} (0 for null), without encoding it. */
+  static int utf8Length(String s) {
+    if (s == null) {
+      return 0;
+    }
+    int bytes = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) {
+        bytes++;
+      } else if (c < 0x800) {
+        bytes += 2;
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        bytes += 4;
+        i++;
+      } else {
+        // Other BMP characters, and a lone surrogate (encoded as '?', 1 byte, or 3): counted high.
+        bytes += 3;
+      }
+    }
+    return bytes;
   }
 
   private static boolean notBlank(String s) {

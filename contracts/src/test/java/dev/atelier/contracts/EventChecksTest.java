@@ -1,5 +1,6 @@
 package dev.atelier.contracts;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -27,6 +28,47 @@ class EventChecksTest {
     assertThatThrownBy(() -> EventChecks.check(call("step-1", 5, new BigDecimal("1E+20"))))
         .isInstanceOf(MalformedEventException.class)
         .hasMessageContaining("out of range");
+  }
+
+  @Test
+  void refusesTextLongerThanTheLedgersIndexesHoldCountedInUtf8Bytes() {
+    String emoji = "\uD83D\uDE00"; // 4 bytes in UTF-8, 2 chars
+    assertThatCode(() -> EventChecks.check(call("s".repeat(1_024), 5, BigDecimal.ONE)))
+        .doesNotThrowAnyException();
+    assertThatThrownBy(() -> EventChecks.check(call("s".repeat(1_025), 5, BigDecimal.ONE)))
+        .isInstanceOf(MalformedEventException.class)
+        .hasMessage("text fields must not be longer than 1024 bytes");
+    // 257 characters, 1,028 bytes.
+    assertThatThrownBy(() -> EventChecks.check(call(emoji.repeat(257), 5, BigDecimal.ONE)))
+        .isInstanceOf(MalformedEventException.class)
+        .hasMessage("text fields must not be longer than 1024 bytes");
+    assertThat(EventChecks.utf8Length("a\u00e9\u20ac" + emoji)).isEqualTo(1 + 2 + 3 + 4);
+    assertThat(EventChecks.utf8Length(null)).isZero();
+  }
+
+  @Test
+  void refusesARecordWhoseRollupKeyOrFallbackPathIsTooLong() {
+    LlmCallRecorded ok = call("step-1", 5, BigDecimal.ONE);
+    // Each within 1,024 bytes; team, agent and model together 2,700 (the rollup key's index).
+    LlmCallRecorded wide = labelled(ok, "a".repeat(900), "t".repeat(900), "m".repeat(900), null);
+    assertThatThrownBy(() -> EventChecks.check(wide))
+        .isInstanceOf(MalformedEventException.class)
+        .hasMessage("team, agent, provider and model are longer than 2048 bytes together");
+    LlmCallRecorded longPath =
+        labelled(ok, "architect", "default", "gpt-4o-mini", "openai/gpt-4o-mini>".repeat(120));
+    assertThatThrownBy(() -> EventChecks.check(longPath))
+        .isInstanceOf(MalformedEventException.class)
+        .hasMessage("fallbackPath is longer than 2048 bytes");
+    assertThatCode(
+            () ->
+                EventChecks.check(
+                    labelled(
+                        ok,
+                        "a".repeat(600),
+                        "t".repeat(600),
+                        "m".repeat(600),
+                        "openai/gpt-4o-mini>".repeat(100))))
+        .doesNotThrowAnyException();
   }
 
   @Test
@@ -95,6 +137,40 @@ class EventChecksTest {
         null,
         null,
         null);
+  }
+
+  private static LlmCallRecorded labelled(
+      LlmCallRecorded r, String agent, String team, String model, String fallbackPath) {
+    return new LlmCallRecorded(
+        r.eventId(),
+        r.type(),
+        r.occurredAt(),
+        r.workflowId(),
+        r.stepId(),
+        agent,
+        r.conversationId(),
+        team,
+        r.operation(),
+        r.provider(),
+        model,
+        model,
+        r.status(),
+        r.errorCode(),
+        r.streamed(),
+        r.inputTokens(),
+        r.cachedInputTokens(),
+        r.outputTokens(),
+        r.reasoningTokens(),
+        r.usageSource(),
+        r.costUsd(),
+        r.priceVersion(),
+        r.startedAt(),
+        r.latencyMs(),
+        r.timeToFirstTokenMs(),
+        r.simulated(),
+        r.traceId(),
+        r.spanId(),
+        fallbackPath);
   }
 
   private static LlmCallRecorded withIdAndTime(LlmCallRecorded r, UUID eventId, Instant at) {

@@ -173,6 +173,25 @@ class IngestTest {
   }
 
   @Test
+  void aRecordWithTextLongerThanTheLedgersIndexesHoldIsDeadLetteredAloneNotItsBatch()
+      throws Exception {
+    // 3,000 bytes of agent: valid JSON, but past what a B-tree entry (the label dictionary, the
+    // rollups' key) holds. In a batch it failed every record, until all were dead-lettered.
+    LlmCallRecorded before = call().workflow(UUID.randomUUID()).build();
+    LlmCallRecorded tooLong =
+        call().workflow(UUID.randomUUID()).step("s1", "a".repeat(3_000)).build();
+    LlmCallRecorded after = call().workflow(UUID.randomUUID()).build();
+
+    ledger.publish(List.of(before, tooLong, after));
+
+    ledger.awaitRows(Set.of(before.eventId(), after.eventId()));
+    GetResponse dead = deadLetters().awaitBody(EventCodec.write(tooLong));
+    assertThat(String.valueOf(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON)))
+        .isEqualTo("text fields must not be longer than 1024 bytes");
+    assertThat(ledger.rows(Set.of(tooLong.eventId()))).isZero();
+  }
+
+  @Test
   void aRecordFromBeyondTheLedgersTimesIsDeadLetteredAloneNotItsBatch() throws Exception {
     // Year 300000: valid ISO-8601, but past what PostgreSQL's timestamps hold.
     LlmCallRecorded farFuture =

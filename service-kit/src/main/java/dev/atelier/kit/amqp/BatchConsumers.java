@@ -46,8 +46,13 @@ import org.jboss.logging.Logger;
  * the whole batch goes to one {@link BatchHandler} call and, once it returns, is acknowledged with
  * a single {@code basicAck(multiple=true)}. If the handler fails transiently (the database
  * unreachable, a deadlock), it runs again in place until it succeeds ({@link TransientRetry}); if
- * it fails otherwise, the batch is returned to the queue ({@code basicNack(multiple=true,
- * requeue=true)}) and redelivered; the queue's delivery limit dead-letters it eventually.
+ * it fails otherwise, each of its events is handled again alone, so that one event the handler can
+ * never store (a value the database refuses) does not take the others with it: those handled are
+ * acknowledged, and if at least one was, the events that still fail are the events' own fault and
+ * are dead-lettered with the handler's error in {@link Headers#DEAD_LETTER_REASON}. If every event
+ * fails alone too, the fault is not theirs (a bug, a schema not migrated yet): the batch is
+ * returned to the queue ({@code basicNack(multiple=true, requeue=true)}) and redelivered, and the
+ * queue's delivery limit dead-letters it eventually.
  *
  * <p>Pipelined: each channel has one writer thread that runs the handler for its batches, one after
  * the other in the order they were formed, while the channel's delivery thread goes on receiving
@@ -207,8 +212,32 @@ public class BatchConsumers {
     }
   }
 
-  /** One delivery waiting in a batch. */
-  private record Pending<T>(T event, long tag, SpanContext producer) {}
+  /**
+   * Why the handler failed an event: the exception and its root cause (where the database names
+   * what it refused), clipped.
+   */
+  static String handlerReason(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String reason = describe(e) + (root == e ? "" : " (caused by " + describe(root) + ")");
+    if (reason.length() > 2_000) {
+      reason = reason.substring(0, 2_000) + "...";
+    }
+    return reason;
+  }
+
+  private static String describe(Throwable t) {
+    return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+  }
+
+  /**
+   * One delivery waiting in a batch, with its body and properties for dead-lettering it alone if
+   * the handler can never store it.
+   */
+  private record Pending<T>(
+      T event, long tag, SpanContext producer, AMQP.BasicProperties props, byte[] body) {}
 
   private final class Batching<T extends AtelierEvent> extends DefaultConsumer {
     private final ExecutorService writer;
@@ -293,7 +322,7 @@ public class BatchConsumers {
       }
       SpanContext producer = Span.fromContext(traces.extract(headers)).getSpanContext();
       synchronized (batchLock) {
-        pending.add(new Pending<>(event, tag, producer));
+        pending.add(new Pending<>(event, tag, producer, props, body));
         if (pending.size() >= options.maxBatch()) {
           handOver();
         } else if (pending.size() == 1) {
@@ -382,14 +411,85 @@ public class BatchConsumers {
         span.recordException(e);
         span.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
         span.end();
-        LOG.warnf(
-            "handling a batch of %d from %s failed, returning it to the queue: %s",
-            batch.size(), queue.name(), e.toString());
-        settle(lastTag, false);
+        if (batch.size() > 1 && e instanceof Exception) {
+          LOG.warnf(
+              "handling a batch of %d from %s failed, handling its events one by one: %s",
+              batch.size(), queue.name(), e.toString());
+          writeOneByOne(batch);
+        } else {
+          LOG.warnf(
+              "handling %d event(s) from %s failed, returning them to the queue: %s",
+              batch.size(), queue.name(), e.toString());
+          settle(lastTag, false);
+        }
         return;
       }
       span.end();
       settle(lastTag, true);
+    }
+
+    /**
+     * After {@code batch} failed as a whole, not transiently: handles each event alone (transient
+     * failures again retried in place) and acknowledges each one handled. If some were handled, the
+     * others failed because of what they hold and are dead-lettered with the reason; if none was,
+     * the whole batch goes back to the queue. Stopping midway leaves the rest unacknowledged, for
+     * the broker to return when the channel closes.
+     */
+    private void writeOneByOne(List<Pending<T>> batch) {
+      List<Pending<T>> failed = new ArrayList<>();
+      List<String> reasons = new ArrayList<>();
+      for (Pending<T> p : batch) {
+        if (stopping || !getChannel().isOpen()) {
+          return;
+        }
+        Span span = batchSpan(List.of(p));
+        try (Scope ignored = span.makeCurrent()) {
+          retry.run(
+              queue.name(),
+              "an event of a failed batch",
+              () -> handler.handle(List.of(p.event())),
+              () -> stopping || !getChannel().isOpen());
+        } catch (Exception | Error e) {
+          span.recordException(e);
+          span.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
+          span.end();
+          failed.add(p);
+          reasons.add(handlerReason(e));
+          continue;
+        }
+        span.end();
+        try {
+          synchronized (channelLock) {
+            getChannel().basicAck(p.tag(), false);
+          }
+        } catch (IOException | RuntimeException e) {
+          LOG.warnf(
+              "could not acknowledge an event from %s, the broker will redeliver it: %s",
+              queue.name(), e.toString());
+        }
+      }
+      if (failed.size() == batch.size()) {
+        LOG.warnf(
+            "every event of a batch of %d from %s failed alone too, returning the batch to the"
+                + " queue: %s",
+            batch.size(), queue.name(), reasons.get(0));
+        settle(batch.get(batch.size() - 1).tag(), false);
+        return;
+      }
+      for (int i = 0; i < failed.size(); i++) {
+        Pending<T> p = failed.get(i);
+        try {
+          deadLetter(
+              p.tag(),
+              p.props(),
+              p.body(),
+              "handling this event fails while others of its batch succeeded: " + reasons.get(i));
+        } catch (IOException e) {
+          LOG.warnf(
+              "could not dead-letter an event from %s, the broker will redeliver it: %s",
+              queue.name(), e.toString());
+        }
+      }
     }
 
     /** Acknowledges (after the handler's commit) or returns everything up to {@code lastTag}. */

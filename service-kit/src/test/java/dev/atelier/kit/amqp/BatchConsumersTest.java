@@ -178,18 +178,21 @@ class BatchConsumersTest {
   }
 
   @Test
-  void aFailedBatchIsReturnedWholeAndRedelivered() throws Exception {
+  void aBatchWhoseEveryEventFailsAloneTooIsReturnedWholeAndRedelivered() throws Exception {
     QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
     BatchConsumers consumers = consumers(broker);
     AtomicInteger calls = new AtomicInteger();
+    List<Integer> sizes = new CopyOnWriteArrayList<>();
     List<StepFailed> committed = new CopyOnWriteArrayList<>();
     consumers.consume(
         queue,
         StepFailed.class,
-        new BatchConsumers.Options(50, Duration.ofMillis(200), 50, 1),
+        new BatchConsumers.Options(5, Duration.ofSeconds(5), 5, 1),
         e -> {},
         batch -> {
-          if (calls.incrementAndGet() == 1) {
+          sizes.add(batch.size());
+          // The batch, then each of its five events alone: a fault that is not the events'.
+          if (calls.incrementAndGet() <= 6) {
             throw new IllegalStateException("the handler failed");
           }
           committed.addAll(batch);
@@ -197,11 +200,73 @@ class BatchConsumersTest {
     List<StepFailed> sent = publishFailures(queue, 5);
 
     RabbitTestSupport.await(() -> committed.size() >= 5);
-    assertThat(calls.get()).isGreaterThanOrEqualTo(2);
+    // The whole batch, its events one by one, then the redelivered batch whole again.
+    assertThat(sizes).containsExactly(5, 1, 1, 1, 1, 1, 5);
     assertThat(committed).containsExactlyInAnyOrderElementsOf(sent);
     try (Channel ch = broker.connection().createChannel()) {
-      assertThat(ch.messageCount(queue.name())).isZero();
+      RabbitTestSupport.await(() -> RabbitTestSupport.messageCount(ch, queue.name()) == 0);
       assertThat(ch.messageCount(queue.deadLetterQueue())).isZero();
+    }
+  }
+
+  @Test
+  void anEventTheHandlerCannotStoreIsDeadLetteredAloneWithTheReasonAndTheRestOfItsBatchIsStored()
+      throws Exception {
+    // Before, it failed its whole batch, which came back with it until the delivery limit
+    // dead-lettered all of them: one over-long value lost a batch of good records.
+    QueueSpec queue = RabbitTestSupport.freshQueue(broker, EXCHANGE, "kit-batch-test");
+    RabbitBroker consuming = new RabbitBroker(RabbitTestSupport.config());
+    BatchConsumers consumers = consumers(consuming);
+    List<Integer> sizes = new CopyOnWriteArrayList<>();
+    List<StepFailed> committed = new CopyOnWriteArrayList<>();
+    consumers.consume(
+        queue,
+        StepFailed.class,
+        new BatchConsumers.Options(6, Duration.ofSeconds(5), 6, 1),
+        e -> {},
+        batch -> {
+          sizes.add(batch.size());
+          if (batch.stream().anyMatch(e -> e.attempt() == 7)) {
+            // As the database refuses a value its index cannot hold; the transaction rolls back.
+            throw new IllegalStateException(
+                "storing the batch failed",
+                new SQLException("index row size 3056 exceeds btree maximum, 2704", "54000"));
+          }
+          committed.addAll(batch);
+        });
+    List<StepFailed> good = publishFailures(queue, 3);
+    StepFailed poison = RabbitTestSupport.failure(7);
+    publisher.publish(EXCHANGE, RabbitTestSupport.routingKeyOf(queue), poison);
+    List<StepFailed> more = publishFailures(queue, 2);
+
+    RabbitTestSupport.await(() -> committed.size() >= 5);
+    assertThat(committed)
+        .containsExactlyElementsOf(
+            java.util.stream.Stream.concat(good.stream(), more.stream()).toList());
+    assertThat(sizes).containsExactly(6, 1, 1, 1, 1, 1, 1);
+    try (Channel ch = broker.connection().createChannel()) {
+      GetResponse[] dead = new GetResponse[1];
+      RabbitTestSupport.await(
+          () -> {
+            try {
+              dead[0] = ch.basicGet(queue.deadLetterQueue(), true);
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+            return dead[0] != null;
+          });
+      assertThat(dead[0].getProps().getMessageId()).isEqualTo(poison.eventId().toString());
+      assertThat(dead[0].getProps().getHeaders().get(Headers.DEAD_LETTER_REASON).toString())
+          .isEqualTo(
+              "handling this event fails while others of its batch succeeded:"
+                  + " IllegalStateException: storing the batch failed (caused by SQLException:"
+                  + " index row size 3056 exceeds btree maximum, 2704)");
+      assertThat(ch.messageCount(queue.deadLetterQueue())).isZero();
+    }
+    // Every delivery was settled: closing the consumer returns nothing to the queue.
+    consuming.connection().close();
+    try (Channel ch = broker.connection().createChannel()) {
+      assertThat(ch.messageCount(queue.name())).isZero();
     }
   }
 
@@ -287,6 +352,7 @@ class BatchConsumersTest {
     RabbitBroker consuming = new RabbitBroker(RabbitTestSupport.config());
     BatchConsumers consumers = consumers(consuming);
     AtomicInteger calls = new AtomicInteger();
+    AtomicInteger firstSize = new AtomicInteger(Integer.MAX_VALUE);
     List<StepFailed> committed = new CopyOnWriteArrayList<>();
     consumers.consume(
         queue,
@@ -294,7 +360,11 @@ class BatchConsumersTest {
         new BatchConsumers.Options(5, Duration.ofMillis(50), 20, 1),
         e -> {},
         batch -> {
+          // The first batch fails whole and each of its events alone: it goes back to the queue.
           if (calls.incrementAndGet() == 1) {
+            firstSize.set(batch.size());
+          }
+          if (calls.get() <= 1 + firstSize.get()) {
             throw new IllegalStateException("the handler failed");
           }
           committed.addAll(batch);
