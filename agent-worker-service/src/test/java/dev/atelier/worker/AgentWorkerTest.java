@@ -306,9 +306,8 @@ class AgentWorkerTest {
     assertThat(retryable.errorCode()).isEqualTo("provider_unavailable");
     assertThat(retryable.retryable()).isTrue();
     assertThat(retryable.message()).contains("503").contains("no provider available");
-    // langchain4j's single quick retry (max-retries=1, its minimum); the rest is the
-    // orchestrator's job.
-    assertThat(callsFor(unavailable)).hasSize(2);
+    // Sent once (no langchain4j retry): retrying is the gateway's and the orchestrator's job.
+    assertThat(callsFor(unavailable)).hasSize(1);
 
     StepFailed final401 = awaitOne(rejected, StepFailed.class);
     assertThat(final401.errorCode()).isEqualTo("provider_rejected");
