@@ -92,36 +92,33 @@ public class LabelDictionary {
         });
   }
 
-  /** The value of label {@code id}; {@code null} for a null id. */
-  public String value(Integer id) {
-    if (id == null) {
+  /**
+   * The value of the label id in {@code column}, or {@code null}. One not cached yet is read on the
+   * result set's own connection: a reader holding a connection that asked the pool for a second one
+   * could wait for ever once every connection is held by such readers (concurrent exports after a
+   * restart, when nothing is cached).
+   */
+  String value(ResultSet rs, String column) throws SQLException {
+    int id = rs.getInt(column);
+    if (rs.wasNull()) {
       return null;
     }
     String v = values.get(id);
-    if (v != null) {
-      return v;
-    }
-    return Jdbc.unchecked(
-        "reading a label",
-        () -> {
-          try (Connection c = dataSource.getConnection();
-              PreparedStatement ps = c.prepareStatement("select value from label where id = ?")) {
-            ps.setInt(1, id);
-            try (ResultSet rs = ps.executeQuery()) {
-              if (!rs.next()) {
-                throw new DataAccessException("ledger row refers to a missing label " + id, null);
-              }
-              remember(id, rs.getString(1));
-              return rs.getString(1);
-            }
-          }
-        });
+    return v != null ? v : load(rs.getStatement().getConnection(), id);
   }
 
-  /** The value of the label id in {@code column}, or {@code null}. */
-  String value(ResultSet rs, String column) throws SQLException {
-    int id = rs.getInt(column);
-    return rs.wasNull() ? null : value(id);
+  /** The value of label {@code id}, read on {@code c} and cached. */
+  String load(Connection c, int id) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("select value from label where id = ?")) {
+      ps.setInt(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          throw new DataAccessException("ledger row refers to a missing label " + id, null);
+        }
+        remember(id, rs.getString(1));
+        return rs.getString(1);
+      }
+    }
   }
 
   private Map<String, Integer> create(TreeSet<String> missing) throws SQLException {

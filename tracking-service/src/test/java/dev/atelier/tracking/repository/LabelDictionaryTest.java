@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
+import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -59,7 +61,9 @@ class LabelDictionaryTest {
         assertThat(idsA).hasSize(values.size()).isEqualTo(fromB.get());
         assertThat(stored(values)).isEqualTo(idsA);
         // Both directions answer from what was stored.
-        assertThat(b.value(idsA.get(values.get(3)))).isEqualTo(values.get(3));
+        try (Connection c = dataSource.getConnection()) {
+          assertThat(b.load(c, idsA.get(values.get(3)))).isEqualTo(values.get(3));
+        }
         assertThat(new LabelDictionary(dataSource).find(values.get(7)))
             .contains(idsA.get(values.get(7)));
       }
@@ -67,6 +71,36 @@ class LabelDictionaryTest {
       pool.shutdownNow();
     }
     assertThat(new LabelDictionary(dataSource).find("never-stored-" + UUID.randomUUID())).isEmpty();
+  }
+
+  @Test
+  void aLabelNotCachedIsReadOnTheReadersConnectionNotASecondOneFromThePool() throws Exception {
+    String value = "reader-" + UUID.randomUUID();
+    int id = new LabelDictionary(dataSource).idsOf(List.of(value)).get(value);
+    // A pool with no connection left, as when every connection is held by a reader that needs a
+    // label: before, each reader asked for a second connection and waited for one.
+    DataSource exhausted =
+        (DataSource)
+            Proxy.newProxyInstance(
+                getClass().getClassLoader(),
+                new Class<?>[] {DataSource.class},
+                (proxy, method, args) -> {
+                  throw new SQLException("no connection left in the pool");
+                });
+    LabelDictionary cold = new LabelDictionary(exhausted);
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement("select ?::int as agent, null::int as team, ?::int as model")) {
+      ps.setInt(1, id);
+      ps.setInt(2, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        assertThat(rs.next()).isTrue();
+        assertThat(cold.value(rs, "agent")).isEqualTo(value);
+        assertThat(cold.value(rs, "team")).isNull();
+        // Cached now.
+        assertThat(cold.value(rs, "model")).isEqualTo(value);
+      }
+    }
   }
 
   /** The labels in the table, one row per value (the unique key makes a second impossible). */
