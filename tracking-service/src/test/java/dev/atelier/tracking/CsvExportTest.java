@@ -144,6 +144,16 @@ class CsvExportTest {
         .then()
         .statusCode(400)
         .contentType("application/problem+json");
+    // Paging belongs to the JSON list: ignored, limit=10 would have exported the whole ledger.
+    for (String paging : List.of("limit=10", "cursor=abc", "limit=abc")) {
+      given()
+          .accept("text/csv")
+          .get("/api/v1/llm-calls?" + paging)
+          .then()
+          .statusCode(400)
+          .contentType("application/problem+json")
+          .body("detail", containsString("takes no limit or cursor"));
+    }
     given()
         .get("/api/v1/usage?format=csv&groupBy=colour")
         .then()

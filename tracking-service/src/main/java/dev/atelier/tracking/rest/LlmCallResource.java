@@ -100,7 +100,7 @@ public class LlmCallResource {
       content = @Content(mediaType = Csv.MEDIA_TYPE))
   @APIResponse(
       responseCode = "400",
-      description = "A malformed parameter or from after to",
+      description = "A malformed parameter, from after to, or a limit or cursor",
       content =
           @Content(
               mediaType = Problem.MEDIA_TYPE,
@@ -115,7 +115,19 @@ public class LlmCallResource {
       @QueryParam("model") String model,
       @QueryParam("status") String status,
       @QueryParam("from") String from,
-      @QueryParam("to") String to) {
+      @QueryParam("to") String to,
+      @Parameter(description = "Not accepted: the export is not paged") @QueryParam("limit")
+          String limit,
+      @Parameter(description = "Not accepted: the export is not paged") @QueryParam("cursor")
+          String cursor) {
+    if (QueryParams.text(limit) != null || QueryParams.text(cursor) != null) {
+      // Ignored, a client asking for 10 rows would get the whole ledger, or one resuming after a
+      // cursor would get the first rows again.
+      throw ProblemException.badRequest(
+          "export-not-paged",
+          "The CSV export has every call matching the filters and takes no limit or cursor;"
+              + " narrow it with from and to, or page the JSON list");
+    }
     // Parsed before streaming starts, so a bad parameter is still a 400 problem.
     LlmCallFilter filter =
         filter(workflowId, stepId, agent, conversationId, team, provider, model, status, from, to);
