@@ -21,6 +21,7 @@ import dev.atelier.gateway.service.WorkflowBudgetHeader;
 import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.smallrye.mutiny.subscription.Cancellable;
+import io.smallrye.mutiny.subscription.MultiSubscriber;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
@@ -31,6 +32,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.math.BigDecimal;
 import java.util.Map;
+import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jboss.logging.Logger;
@@ -214,55 +216,89 @@ public class OpenAiRoutes {
     }
   }
 
+  /**
+   * Relays a streamed answer as server-sent events, one event requested at a time: the next is
+   * asked for only once the last one is written or, when the caller reads slower than the provider
+   * sends (the response's write queue is full), once that queue has drained. The demand reaches the
+   * provider's connection, which is paused meanwhile, so a slow reader holds one network read of
+   * events in the gateway, not the whole answer.
+   */
   private void stream(RoutingContext rc, ChatCall call) {
     HttpServerResponse response = rc.response();
-    AtomicBoolean started = new AtomicBoolean();
-    AtomicReference<Cancellable> subscription = new AtomicReference<>();
+    AtomicReference<Flow.Subscription> subscription = new AtomicReference<>();
     AtomicBoolean gone = new AtomicBoolean();
     response.closeHandler(
         v -> {
           gone.set(true);
-          Cancellable c = subscription.get();
-          if (c != null) {
-            c.cancel();
+          Flow.Subscription s = subscription.get();
+          if (s != null) {
+            s.cancel();
           }
         });
     if (callerGone(response, call)) {
       return;
     }
-    subscription.set(
-        chats.stream(call)
-            .subscribe()
-            .with(
-                data -> {
-                  if (response.closed() || response.ended()) {
-                    return;
-                  }
-                  if (started.compareAndSet(false, true)) {
-                    response
-                        .setChunked(true)
-                        .putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream; charset=utf-8")
-                        .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache")
-                        .putHeader("X-Accel-Buffering", "no");
-                  }
-                  response.write("data: " + data + "\n\n");
-                },
-                failure -> {
-                  GatewayException e = asGatewayError(failure);
-                  if (!started.get()) {
-                    OpenAiErrors.write(response, e);
-                  } else if (!response.closed() && !response.ended()) {
-                    // Mid-stream the status is already sent: OpenAI reports the error as an event.
-                    response.end("data: " + OpenAiErrors.body(e) + "\n\n");
-                  }
-                },
-                () -> {
-                  if (!response.closed() && !response.ended()) {
-                    response.end();
-                  }
-                }));
-    if (gone.get()) {
-      subscription.get().cancel();
+    chats.stream(call).subscribe().withSubscriber(new EventWriter(response, subscription));
+    Flow.Subscription s = subscription.get();
+    if (gone.get() && s != null) {
+      s.cancel();
+    }
+  }
+
+  /** Writes a stream's events to the caller, asking for the next when the caller can take it. */
+  private static final class EventWriter implements MultiSubscriber<String> {
+    private final HttpServerResponse response;
+    private final AtomicReference<Flow.Subscription> subscription;
+    private boolean started;
+
+    EventWriter(HttpServerResponse response, AtomicReference<Flow.Subscription> subscription) {
+      this.response = response;
+      this.subscription = subscription;
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription s) {
+      subscription.set(s);
+      s.request(1);
+    }
+
+    @Override
+    public void onItem(String data) {
+      if (response.closed() || response.ended()) {
+        return;
+      }
+      if (!started) {
+        started = true;
+        response
+            .setChunked(true)
+            .putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream; charset=utf-8")
+            .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache")
+            .putHeader("X-Accel-Buffering", "no");
+      }
+      response.write("data: " + data + "\n\n");
+      if (response.writeQueueFull()) {
+        response.drainHandler(v -> subscription.get().request(1));
+      } else {
+        subscription.get().request(1);
+      }
+    }
+
+    @Override
+    public void onFailure(Throwable failure) {
+      GatewayException e = asGatewayError(failure);
+      if (!started) {
+        OpenAiErrors.write(response, e);
+      } else if (!response.closed() && !response.ended()) {
+        // Mid-stream the status is already sent: OpenAI reports the error as an event.
+        response.end("data: " + OpenAiErrors.body(e) + "\n\n");
+      }
+    }
+
+    @Override
+    public void onCompletion() {
+      if (!response.closed() && !response.ended()) {
+        response.end();
+      }
     }
   }
 

@@ -383,10 +383,23 @@ public class OpenAiCompatibleProvider implements Provider {
                 return;
               }
               SseSplitter splitter = new SseSplitter();
+              // Backpressure: once the events read exceed what the caller has asked for, the
+              // provider's connection is paused (TCP then slows the provider) until it asks again.
+              // Both on the connection's own thread: a Vert.x stream is not thread-safe, and
+              // the caller asks for more from its own connection's thread.
+              io.vertx.core.Context connection = Vertx.currentContext();
+              em.onRequest(n -> connection.runOnContext(v -> resp.resume()));
               resp.handler(
                   buf -> {
                     for (String data : splitter.feed(buf.getBytes())) {
                       relay(data, em, emitted);
+                    }
+                    if (em.requested() <= 0) {
+                      resp.pause();
+                      // A request that came in between the check and the pause must not be lost.
+                      if (em.requested() > 0) {
+                        resp.resume();
+                      }
                     }
                   });
               resp.exceptionHandler(

@@ -1,0 +1,255 @@
+package dev.atelier.gateway;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
+import io.restassured.http.ContentType;
+import java.io.BufferedInputStream;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A caller reading a stream slower than its provider sends it: the gateway must stop reading from
+ * the provider (and let TCP slow it down) instead of holding the answer in memory until the caller
+ * catches up. The provider is a raw socket server here, so the test sees how much of the answer it
+ * could write: a gateway relaying without backpressure reads all of it at once.
+ */
+@QuarkusTest
+class StreamBackpressureTest {
+
+  private static final String ADMIN = "Bearer atelier-local-admin-key";
+
+  /** The answer's size: far more than every socket buffer on the way can hold. */
+  private static final long ANSWER_BYTES = 128L << 20;
+
+  /** One event: a chunk without content, padded to 4 kB. */
+  private static final byte[] EVENT =
+      ("data: {\"id\":\"chatcmpl-slow\",\"object\":\"chat.completion.chunk\",\"model\":\"m\","
+              + "\"choices\":[{\"index\":0,\"delta\":{}}],\"pad\":\""
+              + "x".repeat(4_000)
+              + "\"}\n\n")
+          .getBytes(StandardCharsets.US_ASCII);
+
+  private final AtomicLong written = new AtomicLong();
+  private ServerSocket provider;
+
+  @AfterEach
+  void stopProvider() throws IOException {
+    if (provider != null) {
+      provider.close();
+    }
+  }
+
+  @Test
+  void aSlowReaderPausesTheProviderAndStillGetsTheWholeStream() throws Exception {
+    provider = new ServerSocket();
+    provider.bind(new InetSocketAddress("127.0.0.1", 0));
+    Thread server = new Thread(this::serve, "slow-reader-provider");
+    server.setDaemon(true);
+    server.start();
+    String name = "slow-" + UUID.randomUUID().toString().substring(0, 8);
+    given()
+        .header("Authorization", ADMIN)
+        .contentType(ContentType.JSON)
+        .body(
+            "{\"name\":\""
+                + name
+                + "\",\"baseUrl\":\"http://127.0.0.1:"
+                + provider.getLocalPort()
+                + "/v1\",\"apiKey\":\"sk-slow-0123456789\"}")
+        .post("/admin/providers")
+        .then()
+        .statusCode(201);
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(
+            () ->
+                given()
+                    .header("Authorization", ADMIN)
+                    .get("/admin/providers/" + name)
+                    .jsonPath()
+                    .getString("status"),
+            "ok"::equals);
+
+    try (Socket caller = new Socket()) {
+      caller.setReceiveBufferSize(64 << 10);
+      caller.connect(new InetSocketAddress("127.0.0.1", RestAssured.port));
+      caller.setSoTimeout(30_000);
+      caller.getOutputStream().write(request(name + "/m"));
+      // The caller reads nothing for now: the provider can write what the buffers between it and
+      // the caller hold (4.4 MB measured here), not the whole answer (all 128 MB before).
+      await().atMost(Duration.ofSeconds(30)).until(() -> written.get() >= 1 << 20);
+      await()
+          .during(Duration.ofSeconds(3))
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> written.get() < ANSWER_BYTES / 2);
+
+      // Then it reads: the provider goes on, and every event arrives, in order, then [DONE].
+      InputStream in = new BufferedInputStream(caller.getInputStream());
+      String status = line(in);
+      assertThat(status).startsWith("HTTP/1.1 200");
+      while (!line(in).isEmpty()) {
+        // headers
+      }
+      BufferedReader body =
+          new BufferedReader(new InputStreamReader(new ChunkedStream(in), StandardCharsets.UTF_8));
+      long events = 0;
+      String last = null;
+      for (String l = body.readLine(); l != null; l = body.readLine()) {
+        if (l.startsWith("data: ")) {
+          last = l;
+          if (l.contains("chatcmpl-slow")) {
+            events++;
+          }
+        }
+      }
+      assertThat(last).isEqualTo("data: [DONE]");
+      assertThat(events).isEqualTo(ANSWER_BYTES / EVENT.length);
+    }
+  }
+
+  /** Accepts the gateway's connections, each served on a thread of its own. */
+  private void serve() {
+    while (!provider.isClosed()) {
+      try {
+        Socket s = provider.accept();
+        Thread t = new Thread(() -> serve(s), "slow-reader-provider-connection");
+        t.setDaemon(true);
+        t.start();
+      } catch (IOException e) {
+        return; // closed at the end of the test
+      }
+    }
+  }
+
+  /** Answers probes' and validation's {@code GET /models}, and a chat with the long stream. */
+  private void serve(Socket connection) {
+    try (Socket s = connection) {
+      s.setSendBufferSize(64 << 10);
+      InputStream in = new BufferedInputStream(s.getInputStream());
+      OutputStream out = s.getOutputStream();
+      while (true) {
+        String requestLine = line(in);
+        if (requestLine.isEmpty()) {
+          break;
+        }
+        long length = 0;
+        for (String h = line(in); !h.isEmpty(); h = line(in)) {
+          if (h.toLowerCase().startsWith("content-length:")) {
+            length = Long.parseLong(h.substring(15).trim());
+          }
+        }
+        in.readNBytes((int) length);
+        if (requestLine.startsWith("GET")) {
+          byte[] models = "{\"object\":\"list\",\"data\":[]}".getBytes(StandardCharsets.UTF_8);
+          out.write(
+              ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                      + models.length
+                      + "\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+          out.write(models);
+          out.flush();
+          continue;
+        }
+        out.write(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII));
+        for (long n = 0; n < ANSWER_BYTES / EVENT.length; n++) {
+          out.write(EVENT);
+          written.addAndGet(EVENT.length);
+        }
+        out.write("data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        break;
+      }
+    } catch (IOException e) {
+      // The gateway went away, or the test ended.
+    }
+  }
+
+  private static byte[] request(String model) {
+    byte[] body =
+        ("{\"model\":\""
+                + model
+                + "\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
+            .getBytes(StandardCharsets.UTF_8);
+    String head =
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+            + "Authorization: Bearer atelier-local-key\r\nContent-Type: application/json\r\n"
+            + "Content-Length: "
+            + body.length
+            + "\r\n\r\n";
+    ByteArrayOutputStream all = new ByteArrayOutputStream();
+    all.writeBytes(head.getBytes(StandardCharsets.US_ASCII));
+    all.writeBytes(body);
+    return all.toByteArray();
+  }
+
+  /** One CRLF- or LF-terminated line, without its end; empty at the end of the stream. */
+  private static String line(InputStream in) throws IOException {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    for (int c = in.read(); c >= 0 && c != '\n'; c = in.read()) {
+      if (c != '\r') {
+        b.write(c);
+      }
+    }
+    return b.toString(StandardCharsets.US_ASCII);
+  }
+
+  /** The body of a chunked HTTP/1.1 response. */
+  private static final class ChunkedStream extends InputStream {
+    private final InputStream in;
+    private long left;
+    private boolean done;
+
+    ChunkedStream(InputStream in) {
+      this.in = in;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (done) {
+        return -1;
+      }
+      if (left == 0) {
+        String size = line(in);
+        if (size.isEmpty()) {
+          size = line(in); // the CRLF after the previous chunk
+        }
+        left = Long.parseLong(size.split(";")[0].trim(), 16);
+        if (left == 0) {
+          done = true;
+          return -1;
+        }
+      }
+      int n = in.read(b, off, (int) Math.min(len, left));
+      if (n < 0) {
+        throw new IOException("the stream ended inside a chunk");
+      }
+      left -= n;
+      return n;
+    }
+  }
+}
