@@ -283,6 +283,19 @@ public class ArtifactRepository {
   }
 
   /**
+   * Whether {@code query} names anything an index can find. A query of excluded words only ({@code
+   * -draft}), or one with such a word among {@code or}'s alternatives, matches nearly every
+   * artifact and can only be answered by reading and ranking all of them: PostgreSQL's {@code
+   * querytree} of it is {@code T}.
+   */
+  public boolean indexable(String query) {
+    return query(
+        "select querytree(websearch_to_tsquery('english', ?)) <> 'T'",
+        ps -> ps.setString(1, query),
+        rs -> rs.next() && rs.getBoolean(1));
+  }
+
+  /**
    * Full-text search over the latest version of each artifact, best match first. The inner query
    * ranks and limits; snippets are built only for the rows it keeps, because {@code ts_headline}
    * re-parses the whole text and is the expensive part.

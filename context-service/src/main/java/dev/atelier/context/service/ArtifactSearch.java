@@ -29,7 +29,8 @@ public class ArtifactSearch {
    * @param query web-search syntax: words, "quoted phrases", {@code or}, {@code -excluded}
    * @param workflowId null for every workflow
    * @param limit null for {@link #DEFAULT_LIMIT}
-   * @throws ProblemException 400 for a blank or over-long query or a limit outside 1..100
+   * @throws ProblemException 400 for a blank or over-long query, a limit outside 1..100, or a
+   *     search of every workflow with excluded words only
    */
   public List<SearchHit> search(String query, UUID workflowId, Integer limit) {
     if (query == null || query.isBlank()) {
@@ -45,6 +46,16 @@ public class ArtifactSearch {
       throw ProblemException.badRequest(
           "invalid-limit", "limit must be between 1 and " + MAX_LIMIT + ", got " + n);
     }
-    return repository.search(query.strip(), workflowId, n);
+    String q = query.strip();
+    if (workflowId == null && !repository.indexable(q)) {
+      // Within one workflow it is a few rows; across all of them, a scan of every artifact.
+      throw ProblemException.badRequest(
+          "invalid-query",
+          "the q parameter must name a word to find, not only words to exclude (or give"
+              + " workflowId to search one workflow): '"
+              + q
+              + "' matches nearly every artifact");
+    }
+    return repository.search(q, workflowId, n);
   }
 }

@@ -150,4 +150,22 @@ class ArtifactSearchTest {
     assertProblem(search(Map.of("q", "invoice", "limit", 0)), 400, "invalid-limit");
     assertThat(search(Map.of("q", "invoice", "limit", 100)).statusCode()).isEqualTo(200);
   }
+
+  @Test
+  void excludedWordsAloneSearchOneWorkflowButNotEveryOne() {
+    // Across every workflow they match nearly every artifact: a scan and rank of all of them.
+    for (String q : List.of("-draft", "invoice or -draft", "-\"final text\"")) {
+      Response r = search(Map.of("q", q));
+      assertProblem(r, 400, "invalid-query");
+      assertThat(r.jsonPath().getString("detail")).contains("not only words to exclude");
+    }
+    post(workflow, "n1", markdown("notes", "final " + token));
+    post(workflow, "n2", markdown("draft", "a draft of the " + token));
+    assertThat(search(Map.of("q", "-draft", "workflowId", workflow)).jsonPath().getList("ref"))
+        .containsExactly("notes@1");
+    // A word to find makes the exclusion fine everywhere; stop words alone find nothing.
+    assertThat(search(Map.of("q", token + " -draft")).jsonPath().getList("ref"))
+        .containsExactly("notes@1");
+    assertThat(search(Map.of("q", "the")).jsonPath().getList("ref")).isEmpty();
+  }
 }
