@@ -594,6 +594,25 @@ class WorkflowSubmissionTest {
         .statusCode(200)
         .body("version", equalTo(flowVersion + 1));
     given().delete("/api/v1/agents/test-pinned").then().statusCode(409).contentType(PROBLEM);
+    // A change that would break the definition using the role is refused and stores nothing:
+    // its second step reads the output under the old name.
+    Map<String, Object> renamed = new java.util.HashMap<>(edited);
+    renamed.put("outputArtifact", "terse-notes");
+    given()
+        .contentType("application/json")
+        .body(renamed)
+        .put("/api/v1/agents/test-pinned")
+        .then()
+        .statusCode(409)
+        .contentType(PROBLEM)
+        .body("type", containsString("agent-breaks-definitions"))
+        .body("detail", containsString("test-flow: step 'second' reads 'pinned-notes'"));
+    given()
+        .get("/api/v1/agents/test-pinned")
+        .then()
+        .statusCode(200)
+        .body("version", equalTo(agentVersion + 1))
+        .body("outputArtifact", equalTo("pinned-notes"));
 
     worker.complete(first, "pinned-notes", null);
     TestWorker.Received second = worker.await(id, "second", 1);

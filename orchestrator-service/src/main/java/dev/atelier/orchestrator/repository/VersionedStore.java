@@ -116,18 +116,27 @@ public abstract class VersionedStore<T> {
   }
 
   /**
-   * Serialises writers of {@code name} (and seeding replicas) until the transaction ends, so "read
-   * latest, insert latest + 1" cannot race.
+   * Serialises every write to the catalog of roles and workflow definitions (and seeding replicas)
+   * until the transaction ends: "read latest, insert latest + 1" cannot race, and neither can a
+   * write that checks the other kind (a definition validated against the roles it uses, a role
+   * edited or retired while definitions use it). Such writes are rare admin actions, so one lock
+   * for all of them costs nothing; one per name let a role be retired while a definition using it
+   * was being saved, leaving a current definition that cannot run.
+   *
+   * @param name what is written, for the error message
    */
   public void lock(String name) {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement("select pg_advisory_xact_lock(hashtext(?))")) {
-      ps.setString(1, table + ":" + name);
+      ps.setString(1, CATALOG_LOCK);
       ps.execute();
     } catch (SQLException e) {
       throw Sql.failure("cannot lock " + table + " " + name, e);
     }
   }
+
+  /** The advisory lock key both stores share. */
+  private static final String CATALOG_LOCK = "atelier.orchestrator.catalog";
 
   public void insert(String name, int version, T definition, String contentHash, String source) {
     try (Connection c = dataSource.getConnection();

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.atelier.kit.problem.ProblemException;
 import dev.atelier.orchestrator.messaging.StepQueues;
 import dev.atelier.orchestrator.model.AgentDefinition;
+import dev.atelier.orchestrator.model.StepDefinition;
 import dev.atelier.orchestrator.model.WorkflowDefinition;
 import dev.atelier.orchestrator.repository.AgentRepository;
 import dev.atelier.orchestrator.repository.VersionedStore.Stored;
@@ -11,7 +12,9 @@ import dev.atelier.orchestrator.repository.WorkflowDefinitionRepository;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.jboss.logging.Logger;
@@ -161,6 +164,18 @@ public class AgentService {
     if (exists && latest.contentHash().equals(hash)) {
       return new Saved(latest.definition(), false, false);
     }
+    List<String> broken = definitionsBrokenBy(name, agent);
+    if (!broken.isEmpty()) {
+      // Say, a new outputArtifact that a step of a current definition reads under the old name:
+      // every workflow started from it would fail at that step.
+      throw ProblemException.conflict(
+          "agent-breaks-definitions",
+          "this change to agent "
+              + name
+              + " would make workflow definitions that use it invalid: "
+              + String.join("; ", broken)
+              + ". Change those definitions first (or together, as a new role)");
+    }
     int version = latest == null ? 1 : latest.version() + 1;
     Instant now = Instant.now();
     AgentDefinition stored = agent.stored(name, version, now);
@@ -168,6 +183,31 @@ public class AgentService {
     // A new role needs its queue before any step of it is published.
     afterCommit.run(() -> stepQueues.ensure(name));
     return new Saved(stored, !exists, true);
+  }
+
+  /**
+   * The faults the current workflow definitions using {@code name} would have with {@code agent}.
+   */
+  private List<String> definitionsBrokenBy(String name, AgentDefinition agent) {
+    List<String> faults = new ArrayList<>();
+    for (Stored<WorkflowDefinition> stored : workflows.current()) {
+      WorkflowDefinition w = stored.definition();
+      if (w.steps().stream().noneMatch(s -> name.equals(s.role()))) {
+        continue;
+      }
+      Map<String, AgentDefinition> now =
+          agents.current(w.steps().stream().map(StepDefinition::role).distinct().toList());
+      Map<String, AgentDefinition> after = new HashMap<>(now);
+      after.put(name, agent);
+      // Only the faults this change brings: one the definition has anyway is not its doing.
+      List<String> before = DefinitionValidator.validate(w.name(), w, now);
+      for (String fault : DefinitionValidator.validate(w.name(), w, after)) {
+        if (!before.contains(fault)) {
+          faults.add(w.name() + ": " + fault);
+        }
+      }
+    }
+    return faults;
   }
 
   private String hash(String name, AgentDefinition agent) {

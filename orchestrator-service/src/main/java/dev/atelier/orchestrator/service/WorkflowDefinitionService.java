@@ -61,12 +61,15 @@ public class WorkflowDefinitionService {
 
   @Transactional
   public Saved put(String name, JsonNode body) {
+    // Locked before validating: the roles it is checked against cannot change until it is stored.
+    definitions.lock(name);
     return save(name, parse(name, body), "api", false);
   }
 
   @Transactional
   public Saved create(JsonNode body) {
     String name = body == null ? null : body.path("name").asText(null);
+    definitions.lock(name);
     return save(name, parse(name, body), "api", true);
   }
 
@@ -87,12 +90,12 @@ public class WorkflowDefinitionService {
    */
   @Transactional
   public void seed(String name, WorkflowDefinition definition) {
+    definitions.lock(name);
     List<String> faults = DefinitionValidator.validate(name, definition, agentsOf(definition));
     if (!faults.isEmpty()) {
       throw new IllegalStateException(
           "built-in workflow definition " + name + " is invalid: " + faults);
     }
-    definitions.lock(name);
     String hash = hash(name, definition);
     Stored<WorkflowDefinition> latest = definitions.latest(name).orElse(null);
     if (latest == null) {
