@@ -400,7 +400,7 @@ class AgentWorkerTest {
         .contains("conforms to this JSON Schema")
         .contains("\"components\"");
 
-    // Learned: the next step on that model goes straight to json_object.
+    // Learned: the next step on that model with that schema goes straight to json_object.
     StepRequested next =
         with(
             step(UUID.randomUUID(), "design", List.of(), future()),
@@ -417,6 +417,27 @@ class AgentWorkerTest {
                 .path("type")
                 .asText())
         .isEqualTo("json_object");
+
+    // Only for that schema: another role's schema on the same model is still asked for first
+    // with json_schema (a provider may refuse one schema's keywords and take another's).
+    ObjectNode otherSchema = ((ObjectNode) plain.agent().outputSchema()).deepCopy();
+    otherSchema.put("description", "another role's output");
+    StepRequested other =
+        with(
+            step(UUID.randomUUID(), "design", List.of(), future()),
+            agentWith(plain.agent(), otherSchema, model),
+            null);
+    gateway.stubFor(chatFor(other).willReturn(completion(validArchitecture().toString())));
+    publish(other);
+    awaitOne(other, StepCompleted.class);
+    List<LoggedRequest> otherCalls = callsFor(other);
+    assertThat(otherCalls).hasSize(1);
+    assertThat(
+            JSON.readTree(otherCalls.get(0).getBodyAsString())
+                .path("response_format")
+                .path("type")
+                .asText())
+        .isEqualTo("json_schema");
   }
 
   @Test

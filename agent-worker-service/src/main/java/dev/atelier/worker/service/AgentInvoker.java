@@ -44,10 +44,11 @@ import org.jboss.logging.Logger;
  * the model is unavailable the agent's fallback models are tried in order.
  *
  * <p>Not every model takes {@code json_schema}. For those listed in {@code
- * worker.json-object-models}, and for any that refuses a {@code json_schema} request with a 400
- * naming {@code response_format} (learned at run time), the call asks for {@code json_object} and
- * carries the schema in the system prompt instead; the answer is validated against the schema all
- * the same.
+ * worker.json-object-models}, and for a model that refuses a {@code json_schema} request with a 400
+ * naming {@code response_format} (learned at run time, for that model and that schema only: a
+ * provider may refuse one schema's keywords and take another's), the call asks for {@code
+ * json_object} and carries the schema in the system prompt instead; the answer is validated against
+ * the schema all the same.
  *
  * <p>Every call, repairs and fallback models included, is made only while the attempt's deadline
  * has not passed, and is abandoned when it does (the wait for the gateway, its reconnection retries
@@ -61,7 +62,12 @@ public class AgentInvoker {
 
   private final GatewayChat gateway;
   private final WorkerConfig config;
+
+  /** Models configured for {@code json_object}, whatever the schema. */
   private final Set<String> jsonObjectModels = ConcurrentHashMap.newKeySet();
+
+  /** Model and schema pairs ({@link #refusalKey}) a provider refused {@code json_schema} for. */
+  private final Set<String> refusedJsonSchema = ConcurrentHashMap.newKeySet();
 
   /**
    * Runs the calls of steps with a deadline, so the step's thread can stop waiting when it passes;
@@ -158,7 +164,8 @@ public class AgentInvoker {
     models.addAll(agent.fallbackModels());
     for (int i = 0; ; ) {
       String model = models.get(i);
-      boolean jsonObject = jsonObjectModels.contains(model);
+      boolean jsonObject =
+          jsonObjectModels.contains(model) || refusedJsonSchema.contains(refusalKey(model, agent));
       ChatRequest request =
           ChatRequest.builder()
               .messages(jsonObject ? withSchemaInstruction(messages, agent) : List.copyOf(messages))
@@ -181,10 +188,10 @@ public class AgentInvoker {
         }
         if (!jsonObject && e.structuredOutputUnsupported()) {
           LOG.infof(
-              "model %s does not take response_format json_schema (%s); asking it for json_object"
-                  + " with the schema in the prompt from now on",
-              model, e.getMessage());
-          jsonObjectModels.add(model);
+              "model %s does not take response_format json_schema with the schema of %s (%s);"
+                  + " asking it for json_object with the schema in the prompt from now on",
+              model, agent.role(), e.getMessage());
+          refusedJsonSchema.add(refusalKey(model, agent));
           continue; // the same model again, in json_object mode
         }
         if (e.retryable() && i + 1 < models.size()) {
@@ -200,6 +207,10 @@ public class AgentInvoker {
             e.getMessage());
       }
     }
+  }
+
+  private static String refusalKey(String model, AgentSpec agent) {
+    return model + "\n" + agent.outputSchema();
   }
 
   /** One gateway call, given up when the deadline passes first. */
