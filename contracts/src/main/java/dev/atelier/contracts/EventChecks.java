@@ -148,6 +148,11 @@ public final class EventChecks {
     requireNoNul(e.definition(), e.title(), e.team(), e.status(), e.previousStatus(), e.reason());
   }
 
+  /** Whether a database timestamp can hold {@code t} (see {@link #EARLIEST}, {@link #LATEST}). */
+  public static boolean storableTime(Instant t) {
+    return t != null && within(t);
+  }
+
   private static boolean within(Instant t) {
     return !t.isBefore(EARLIEST) && !t.isAfter(LATEST);
   }

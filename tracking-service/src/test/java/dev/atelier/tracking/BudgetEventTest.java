@@ -166,10 +166,35 @@ class BudgetEventTest {
           new AMQP.BasicProperties.Builder().contentType("application/json").build(),
           garbage);
     }
+    // Both valid JSON, but the database would refuse them on every redelivery.
+    BudgetThresholdCrossed nulKey =
+        crossing(
+            "team", "t\u0000x", null, Instant.parse("2026-12-01T00:00:00Z"), 80, "10", "9", false);
+    BudgetThresholdCrossed farFuture =
+        crossing("team", "t", null, Instant.parse("+300000-01-01T00:00:00Z"), 80, "10", "9", false);
     publish(invalid);
+    publish(nulKey);
+    publish(farFuture);
     publish(after);
 
     awaitStored(after.eventId());
+    assertThat(
+            String.valueOf(
+                deadLetters()
+                    .awaitBody(EventCodec.write(nulKey))
+                    .getProps()
+                    .getHeaders()
+                    .get(Headers.DEAD_LETTER_REASON)))
+        .isEqualTo("scopeKey must be at most 256 characters, without NUL");
+    assertThat(
+            String.valueOf(
+                deadLetters()
+                    .awaitBody(EventCodec.write(farFuture))
+                    .getProps()
+                    .getHeaders()
+                    .get(Headers.DEAD_LETTER_REASON)))
+        .contains("periodStart must lie between");
+    assertThat(rows(nulKey.eventId()) + rows(farFuture.eventId())).isZero();
     assertThat(
             String.valueOf(
                 deadLetters()

@@ -1,6 +1,7 @@
 package dev.atelier.tracking.service;
 
 import dev.atelier.contracts.BudgetThresholdCrossed;
+import dev.atelier.contracts.EventChecks;
 import dev.atelier.contracts.MalformedEventException;
 import dev.atelier.tracking.model.BudgetEvent;
 import dev.atelier.tracking.model.BudgetEventFilter;
@@ -22,6 +23,7 @@ public class BudgetEventService {
 
   private static final Set<String> PERIODS = Set.of("total", "day", "month");
   private static final Set<Integer> THRESHOLDS = Set.of(50, 80, 100);
+  private static final int MAX_KEY_LENGTH = 256;
 
   private final BudgetEventRepository events;
   private final Counter stored;
@@ -63,6 +65,14 @@ public class BudgetEventService {
     require(e.budgetId() != null, "budgetId is missing");
     require(SCOPES.contains(e.scope()), "scope must be global, team or workflow, was " + e.scope());
     require(e.scopeKey() != null && !e.scopeKey().isBlank(), "scopeKey is missing");
+    // The gateway's keys are at most 200 characters; beyond, or with a NUL, the database would
+    // refuse it on every redelivery (a B-tree entry holds about 2.7 kB, text no NUL).
+    require(
+        e.scopeKey().length() <= MAX_KEY_LENGTH && e.scopeKey().indexOf('\u0000') < 0,
+        "scopeKey must be at most " + MAX_KEY_LENGTH + " characters, without NUL");
+    require(
+        EventChecks.storableTime(e.occurredAt()) && EventChecks.storableTime(e.periodStart()),
+        "occurredAt and periodStart must lie between the years 1970 and 9999");
     require(PERIODS.contains(e.period()), "period must be total, day or month, was " + e.period());
     require(e.periodStart() != null, "periodStart is missing");
     require(
