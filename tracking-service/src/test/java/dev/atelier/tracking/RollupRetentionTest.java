@@ -5,6 +5,7 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.atelier.contracts.LlmCallRecorded;
@@ -23,6 +24,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.YearMonth;
@@ -417,6 +419,40 @@ class RollupRetentionTest {
         .statusCode(400)
         .contentType("application/problem+json")
         .body("detail", containsString("percentiles must be true, false or exact"));
+  }
+
+  @Test
+  void aReportReachingPastRetentionIsAnsweredFromTheRollupsOrRefusedNeverFromMissingRows() {
+    // Retention keeps 400 days of raw calls; the rollups keep everything.
+    Instant to = Instant.now().truncatedTo(ChronoUnit.DAYS);
+    Instant from = to.minus(Duration.ofDays(500));
+    given()
+        .queryParam("groupBy", "team")
+        .queryParam("from", from.toString())
+        .queryParam("to", to.toString())
+        .get("/api/v1/usage")
+        .then()
+        .statusCode(200)
+        .body("source", equalTo("rollup-daily"));
+    // Not whole hours, or exact percentiles: only the raw rows could answer, and they are gone.
+    for (String q :
+        List.of(
+            "from=" + from.plusSeconds(420) + "&to=" + to,
+            "from=" + from + "&to=" + to + "&percentiles=exact")) {
+      given()
+          .get("/api/v1/usage?groupBy=team&" + q)
+          .then()
+          .statusCode(400)
+          .contentType("application/problem+json")
+          .body("type", containsString("range-before-retention"))
+          .body("detail", containsString("whole hours"));
+    }
+    // Within retention the raw rows answer any range.
+    given()
+        .get("/api/v1/usage?groupBy=team&from=" + to.minus(Duration.ofDays(3)).plusSeconds(420))
+        .then()
+        .statusCode(200)
+        .body("source", equalTo("raw"));
   }
 
   @Test

@@ -14,6 +14,7 @@ import dev.atelier.tracking.repository.WorkflowRepository;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -83,7 +84,10 @@ public class UsageService {
    * report comes from the daily rollup when its bounds are whole UTC days, else from the hourly one
    * when they are whole hours (without percentiles only: it keeps no histograms), else from the raw
    * rows (exactness first: a rollup bucket is never split). Approximate percentiles come from the
-   * daily rollup only when every row in the range has histograms.
+   * daily rollup only when every row in the range has histograms. A range starting before the raw
+   * retention horizon is answered from the rollups, without percentiles where only the raw rows had
+   * them, or refused (400 {@code range-before-retention}) when only the raw rows could answer it:
+   * some of them are gone.
    *
    * @param limit most groups to return
    * @param percentiles which percentiles are wanted
@@ -98,27 +102,43 @@ public class UsageService {
           "invalid-range", "from must not be after to (to defaults to now)");
     }
     LlmCallFilter ranged = filter.withTimeRange(from, to);
+    // Raw calls before the retention horizon may be gone; the rollups keep everything.
+    Instant horizon = clock.instant().minus(config.retention().keep());
+    boolean rawComplete = !from.isBefore(horizon);
     Grain grain = percentiles == Percentiles.EXACT ? null : rollupFor(groupBy, ranged);
-    if (grain != null && percentiles == Percentiles.APPROXIMATE && !grain.sketches()) {
-      grain = null;
-    }
     List<UsageGroup> groups = null;
+    Percentiles served = Percentiles.EXACT;
     if (grain != null) {
-      groups =
-          percentiles == Percentiles.APPROXIMATE
-              // Empty when rows in the range predate the histograms: the raw rows answer then.
-              ? usage.groupedFromSketches(groupBy, ranged, limit + 1).orElse(null)
-              : usage.groupedFromRollups(grain, groupBy, ranged, limit + 1);
+      if (percentiles == Percentiles.APPROXIMATE && grain.sketches()) {
+        // Empty when rows in the range predate the histograms.
+        groups = usage.groupedFromSketches(groupBy, ranged, limit + 1).orElse(null);
+        served = Percentiles.APPROXIMATE;
+      }
+      if (groups == null && (percentiles == Percentiles.NONE || !rawComplete)) {
+        // The rollup's sums without percentiles: none were asked for, or only the raw rows had
+        // them and retention has dropped some (the response says percentiles: none).
+        groups = usage.groupedFromRollups(grain, groupBy, ranged, limit + 1);
+        served = Percentiles.NONE;
+      }
       grain = groups == null ? null : grain;
     }
     if (groups == null) {
+      if (!rawComplete) {
+        // From the raw rows, the report would quietly count less than happened.
+        throw ProblemException.badRequest(
+            "range-before-retention",
+            "raw calls older than "
+                + config.retention().keep()
+                + " (before "
+                + horizon.truncatedTo(ChronoUnit.SECONDS)
+                + ") are dropped by retention, and only they can answer this report; the rollups"
+                + " keep that history: give from and to as whole hours, without exact"
+                + " percentiles or a step grouping or filter, or start after it");
+      }
+      // The raw rows always give exact percentiles, even when none were asked for.
       groups = usage.grouped(groupBy, ranged, limit + 1);
+      served = Percentiles.EXACT;
     }
-    // The raw rows always give exact percentiles, even when none were asked for.
-    Percentiles served =
-        grain == null
-            ? Percentiles.EXACT
-            : percentiles == Percentiles.NONE ? Percentiles.NONE : Percentiles.APPROXIMATE;
     boolean truncated = groups.size() > limit;
     return new UsageReport(
         groupBy.value(),
