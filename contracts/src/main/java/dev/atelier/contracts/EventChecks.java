@@ -77,32 +77,30 @@ public final class EventChecks {
         r.traceId(),
         r.spanId(),
         r.fallbackPath());
-    requireAtMost(
-        MAX_TEXT_BYTES,
-        r.stepId(),
-        r.agent(),
-        r.conversationId(),
-        r.team(),
-        r.operation(),
-        r.provider(),
-        r.requestModel(),
-        r.responseModel(),
-        r.status(),
-        r.errorCode(),
-        r.usageSource(),
-        r.priceVersion(),
-        r.traceId(),
-        r.spanId());
+    requireAtMost("stepId", r.stepId());
+    requireAtMost("agent", r.agent());
+    requireAtMost("conversationId", r.conversationId());
+    requireAtMost("team", r.team());
+    requireAtMost("operation", r.operation());
+    requireAtMost("provider", r.provider());
+    requireAtMost("requestModel", r.requestModel());
+    requireAtMost("responseModel", r.responseModel());
+    requireAtMost("status", r.status());
+    requireAtMost("errorCode", r.errorCode());
+    requireAtMost("usageSource", r.usageSource());
+    requireAtMost("priceVersion", r.priceVersion());
+    requireAtMost("traceId", r.traceId());
+    requireAtMost("spanId", r.spanId());
     require(
         utf8Length(r.fallbackPath()) <= MAX_FALLBACK_PATH_BYTES,
-        "fallbackPath is longer than " + MAX_FALLBACK_PATH_BYTES + " bytes");
+        "fallbackPath is longer than " + MAX_FALLBACK_PATH_BYTES + " bytes in UTF-8");
     String model = r.responseModel() != null ? r.responseModel() : r.requestModel();
     require(
         utf8Length(r.team()) + utf8Length(r.agent()) + utf8Length(r.provider()) + utf8Length(model)
             <= MAX_ROLLUP_KEY_BYTES,
         "team, agent, provider and model are longer than "
             + MAX_ROLLUP_KEY_BYTES
-            + " bytes together");
+            + " bytes in UTF-8 together");
     require(
         LlmCallRecorded.STATUS_OK.equals(r.status())
             || LlmCallRecorded.STATUS_ERROR.equals(r.status()),
@@ -163,14 +161,14 @@ public final class EventChecks {
     }
   }
 
-  private static void requireAtMost(int bytes, String... texts) {
-    for (String text : texts) {
-      require(utf8Length(text) <= bytes, "text fields must not be longer than " + bytes + " bytes");
-    }
+  private static void requireAtMost(String field, String text) {
+    require(
+        utf8Length(text) <= MAX_TEXT_BYTES,
+        field + " is longer than " + MAX_TEXT_BYTES + " bytes in UTF-8");
   }
 
   /** The UTF-8 length of {@code s} (0 for null), without encoding it. */
-  static int utf8Length(String s) {
+  public static int utf8Length(String s) {
     if (s == null) {
       return 0;
     }

@@ -37,11 +37,11 @@ class EventChecksTest {
         .doesNotThrowAnyException();
     assertThatThrownBy(() -> EventChecks.check(call("s".repeat(1_025), 5, BigDecimal.ONE)))
         .isInstanceOf(MalformedEventException.class)
-        .hasMessage("text fields must not be longer than 1024 bytes");
+        .hasMessage("stepId is longer than 1024 bytes in UTF-8");
     // 257 characters, 1,028 bytes.
     assertThatThrownBy(() -> EventChecks.check(call(emoji.repeat(257), 5, BigDecimal.ONE)))
         .isInstanceOf(MalformedEventException.class)
-        .hasMessage("text fields must not be longer than 1024 bytes");
+        .hasMessage("stepId is longer than 1024 bytes in UTF-8");
     assertThat(EventChecks.utf8Length("a\u00e9\u20ac" + emoji)).isEqualTo(1 + 2 + 3 + 4);
     assertThat(EventChecks.utf8Length(null)).isZero();
   }
@@ -53,12 +53,12 @@ class EventChecksTest {
     LlmCallRecorded wide = labelled(ok, "a".repeat(900), "t".repeat(900), "m".repeat(900), null);
     assertThatThrownBy(() -> EventChecks.check(wide))
         .isInstanceOf(MalformedEventException.class)
-        .hasMessage("team, agent, provider and model are longer than 2048 bytes together");
+        .hasMessage("team, agent, provider and model are longer than 2048 bytes in UTF-8 together");
     LlmCallRecorded longPath =
         labelled(ok, "architect", "default", "gpt-4o-mini", "openai/gpt-4o-mini>".repeat(120));
     assertThatThrownBy(() -> EventChecks.check(longPath))
         .isInstanceOf(MalformedEventException.class)
-        .hasMessage("fallbackPath is longer than 2048 bytes");
+        .hasMessage("fallbackPath is longer than 2048 bytes in UTF-8");
     assertThatCode(
             () ->
                 EventChecks.check(

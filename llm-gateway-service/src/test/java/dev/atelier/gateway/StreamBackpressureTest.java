@@ -35,19 +35,13 @@ class StreamBackpressureTest {
 
   private static final String ADMIN = "Bearer atelier-local-admin-key";
 
-  /** The answer's size: far more than every socket buffer on the way can hold. */
-  private static final long ANSWER_BYTES = 128L << 20;
-
-  /** One event: a chunk without content, padded to 4 kB. */
-  private static final byte[] EVENT =
-      ("data: {\"id\":\"chatcmpl-slow\",\"object\":\"chat.completion.chunk\",\"model\":\"m\","
-              + "\"choices\":[{\"index\":0,\"delta\":{}}],\"pad\":\""
-              + "x".repeat(4_000)
-              + "\"}\n\n")
-          .getBytes(StandardCharsets.US_ASCII);
-
   private final AtomicLong written = new AtomicLong();
   private ServerSocket provider;
+
+  /** What the provider answers every chat with: {@link #eventCount} copies of {@link #event}. */
+  private volatile byte[] event;
+
+  private volatile long eventCount;
 
   @AfterEach
   void stopProvider() throws IOException {
@@ -57,7 +51,70 @@ class StreamBackpressureTest {
   }
 
   @Test
-  void aSlowReaderPausesTheProviderAndStillGetsTheWholeStream() throws Exception {
+  void aCallerThatReadsNothingPausesTheProviderAndThenGetsTheWholeStream() throws Exception {
+    // 128 MB in 4 kB events: far more than every socket buffer on the way can hold.
+    String model = startProvider(4_000, 128L << 20);
+    long answer = eventCount * event.length;
+    try (Socket caller = call(model)) {
+      // The caller reads nothing for now: the provider can write what the buffers between it and
+      // the caller hold (4.4 MB measured here), not the whole answer (all 128 MB before).
+      await().atMost(Duration.ofSeconds(30)).until(() -> written.get() >= 1 << 20);
+      await()
+          .during(Duration.ofSeconds(3))
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> written.get() < answer / 2);
+
+      // Then it reads: the provider goes on, and every event arrives, in order, then [DONE].
+      BufferedReader body = body(caller);
+      long events = 0;
+      String last = null;
+      for (String l = body.readLine(); l != null; l = body.readLine()) {
+        if (l.startsWith("data: ")) {
+          last = l;
+          if (l.contains("chatcmpl-slow")) {
+            events++;
+          }
+        }
+      }
+      assertThat(last).isEqualTo("data: [DONE]");
+      assertThat(events).isEqualTo(eventCount);
+    }
+  }
+
+  @Test
+  void aCallerThatReadsSomeThenStopsKeepsTheProviderPausedAgain() throws Exception {
+    // Small events, many to a network read: each event the caller takes must not let the
+    // provider's connection read on while events already read still wait for it.
+    String model = startProvider(100, 1L << 30);
+    try (Socket caller = call(model)) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> written.get() >= 1 << 20);
+      BufferedReader body = body(caller);
+      long read = 0;
+      while (read < 4 << 20) {
+        String l = body.readLine();
+        assertThat(l).isNotNull();
+        read += l.length() + 1;
+      }
+      // Stopped again: the provider got, and gets, no further than what the caller read plus
+      // what the buffers hold (before, each event taken let the connection read on: the provider
+      // wrote hundreds of MB ahead).
+      long taken = read;
+      await()
+          .during(Duration.ofSeconds(3))
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> written.get() < taken + (64L << 20));
+    }
+  }
+
+  /** Starts the provider, registers it with the gateway and returns the model to ask for. */
+  private String startProvider(int padding, long answerBytes) throws Exception {
+    event =
+        ("data: {\"id\":\"chatcmpl-slow\",\"object\":\"chat.completion.chunk\",\"model\":\"m\","
+                + "\"choices\":[{\"index\":0,\"delta\":{}}],\"pad\":\""
+                + "x".repeat(padding)
+                + "\"}\n\n")
+            .getBytes(StandardCharsets.US_ASCII);
+    eventCount = answerBytes / event.length;
     provider = new ServerSocket();
     provider.bind(new InetSocketAddress("127.0.0.1", 0));
     Thread server = new Thread(this::serve, "slow-reader-provider");
@@ -86,42 +143,27 @@ class StreamBackpressureTest {
                     .jsonPath()
                     .getString("status"),
             "ok"::equals);
+    return name + "/m";
+  }
 
-    try (Socket caller = new Socket()) {
-      caller.setReceiveBufferSize(64 << 10);
-      caller.connect(new InetSocketAddress("127.0.0.1", RestAssured.port));
-      caller.setSoTimeout(30_000);
-      caller.getOutputStream().write(request(name + "/m"));
-      // The caller reads nothing for now: the provider can write what the buffers between it and
-      // the caller hold (4.4 MB measured here), not the whole answer (all 128 MB before).
-      await().atMost(Duration.ofSeconds(30)).until(() -> written.get() >= 1 << 20);
-      await()
-          .during(Duration.ofSeconds(3))
-          .atMost(Duration.ofSeconds(10))
-          .until(() -> written.get() < ANSWER_BYTES / 2);
+  /** Sends a streamed chat on a raw connection whose receive buffer is small. */
+  private static Socket call(String model) throws IOException {
+    Socket caller = new Socket();
+    caller.setReceiveBufferSize(64 << 10);
+    caller.connect(new InetSocketAddress("127.0.0.1", RestAssured.port));
+    caller.setSoTimeout(30_000);
+    caller.getOutputStream().write(request(model));
+    return caller;
+  }
 
-      // Then it reads: the provider goes on, and every event arrives, in order, then [DONE].
-      InputStream in = new BufferedInputStream(caller.getInputStream());
-      String status = line(in);
-      assertThat(status).startsWith("HTTP/1.1 200");
-      while (!line(in).isEmpty()) {
-        // headers
-      }
-      BufferedReader body =
-          new BufferedReader(new InputStreamReader(new ChunkedStream(in), StandardCharsets.UTF_8));
-      long events = 0;
-      String last = null;
-      for (String l = body.readLine(); l != null; l = body.readLine()) {
-        if (l.startsWith("data: ")) {
-          last = l;
-          if (l.contains("chatcmpl-slow")) {
-            events++;
-          }
-        }
-      }
-      assertThat(last).isEqualTo("data: [DONE]");
-      assertThat(events).isEqualTo(ANSWER_BYTES / EVENT.length);
+  /** The response's status and headers read, its chunked body as lines. */
+  private static BufferedReader body(Socket caller) throws IOException {
+    InputStream in = new BufferedInputStream(caller.getInputStream());
+    assertThat(line(in)).startsWith("HTTP/1.1 200");
+    while (!line(in).isEmpty()) {
+      // headers
     }
+    return new BufferedReader(new InputStreamReader(new ChunkedStream(in), StandardCharsets.UTF_8));
   }
 
   /** Accepts the gateway's connections, each served on a thread of its own. */
@@ -170,9 +212,10 @@ class StreamBackpressureTest {
         out.write(
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
                 .getBytes(StandardCharsets.US_ASCII));
-        for (long n = 0; n < ANSWER_BYTES / EVENT.length; n++) {
-          out.write(EVENT);
-          written.addAndGet(EVENT.length);
+        byte[] e = event;
+        for (long n = 0; n < eventCount; n++) {
+          out.write(e);
+          written.addAndGet(e.length);
         }
         out.write("data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII));
         out.flush();

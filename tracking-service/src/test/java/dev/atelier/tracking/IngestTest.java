@@ -187,7 +187,7 @@ class IngestTest {
     ledger.awaitRows(Set.of(before.eventId(), after.eventId()));
     GetResponse dead = deadLetters().awaitBody(EventCodec.write(tooLong));
     assertThat(String.valueOf(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON)))
-        .isEqualTo("text fields must not be longer than 1024 bytes");
+        .isEqualTo("agent is longer than 1024 bytes in UTF-8");
     assertThat(ledger.rows(Set.of(tooLong.eventId()))).isZero();
   }
 

@@ -66,6 +66,8 @@ public class AgentInvoker {
   /** Models configured for {@code json_object}, whatever the schema. */
   private final Set<String> jsonObjectModels = ConcurrentHashMap.newKeySet();
 
+  private static final int MAX_REFUSALS = 1_000;
+
   /** Model and schema pairs ({@link #refusalKey}) a provider refused {@code json_schema} for. */
   private final Set<String> refusedJsonSchema = ConcurrentHashMap.newKeySet();
 
@@ -191,6 +193,10 @@ public class AgentInvoker {
               "model %s does not take response_format json_schema with the schema of %s (%s);"
                   + " asking it for json_object with the schema in the prompt from now on",
               model, agent.role(), e.getMessage());
+          if (refusedJsonSchema.size() >= MAX_REFUSALS) {
+            // Schemas change with role edits; forgetting only costs one refused call each.
+            refusedJsonSchema.clear();
+          }
           refusedJsonSchema.add(refusalKey(model, agent));
           continue; // the same model again, in json_object mode
         }

@@ -51,10 +51,10 @@ public class ArtifactSearch {
       // Within one workflow it is a few rows; across all of them, a scan of every artifact.
       throw ProblemException.badRequest(
           "invalid-query",
-          "the q parameter must name a word to find, not only words to exclude (or give"
-              + " workflowId to search one workflow): '"
+          "the q parameter must name a word every match contains: '"
               + q
-              + "' matches nearly every artifact");
+              + "' (excluded words only, or 'or' with an excluded word) matches nearly every"
+              + " artifact; give workflowId to search one workflow that way");
     }
     return repository.search(q, workflowId, n);
   }

@@ -157,7 +157,8 @@ class ArtifactSearchTest {
     for (String q : List.of("-draft", "invoice or -draft", "-\"final text\"")) {
       Response r = search(Map.of("q", q));
       assertProblem(r, 400, "invalid-query");
-      assertThat(r.jsonPath().getString("detail")).contains("not only words to exclude");
+      assertThat(r.jsonPath().getString("detail"))
+          .contains("must name a word every match contains");
     }
     post(workflow, "n1", markdown("notes", "final " + token));
     post(workflow, "n2", markdown("draft", "a draft of the " + token));

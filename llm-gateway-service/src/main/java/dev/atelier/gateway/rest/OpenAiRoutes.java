@@ -276,10 +276,24 @@ public class OpenAiRoutes {
             .putHeader("X-Accel-Buffering", "no");
       }
       response.write("data: " + data + "\n\n");
-      if (response.writeQueueFull()) {
-        response.drainHandler(v -> subscription.get().request(1));
-      } else {
+      if (!response.writeQueueFull()) {
         subscription.get().request(1);
+        return;
+      }
+      // One next event per full queue, whichever comes first: the drain (a handler fires on each
+      // change back to writable, and may still be registered from an earlier event), or the
+      // queue found drained once the handler is set (it may drain on its own event loop between
+      // the check above and the registration, with no handler to hear it).
+      AtomicBoolean asked = new AtomicBoolean();
+      Runnable next =
+          () -> {
+            if (asked.compareAndSet(false, true)) {
+              subscription.get().request(1);
+            }
+          };
+      response.drainHandler(v -> next.run());
+      if (!response.writeQueueFull()) {
+        next.run();
       }
     }
 

@@ -1,5 +1,6 @@
 package dev.atelier.gateway.service;
 
+import dev.atelier.contracts.EventChecks;
 import dev.atelier.gateway.provider.Deployment;
 import dev.atelier.gateway.provider.Route;
 import java.util.ArrayList;
@@ -63,7 +64,25 @@ public final class RouteTrail implements DeploymentFallback.Routed {
   @Override
   public String fallbackPath() {
     synchronized (steps) {
-      return String.join(" > ", steps);
+      String path = String.join(" > ", steps);
+      if (EventChecks.utf8Length(path) <= EventChecks.MAX_FALLBACK_PATH_BYTES) {
+        return path;
+      }
+      // What the ledger takes: the last deployments tried (the one that answered or failed last
+      // among them), the earlier ones elided; a longer path would leave the call unrecorded.
+      StringBuilder kept = new StringBuilder();
+      for (int i = steps.size() - 1; i >= 0; i--) {
+        String more = steps.get(i) + (kept.isEmpty() ? "" : " > ") + kept;
+        if (EventChecks.utf8Length(ELIDED + more) > EventChecks.MAX_FALLBACK_PATH_BYTES) {
+          break;
+        }
+        kept.setLength(0);
+        kept.append(more);
+      }
+      return ELIDED + kept;
     }
   }
+
+  /** Stands for the deployments left out of a path too long to record. */
+  static final String ELIDED = "... > ";
 }

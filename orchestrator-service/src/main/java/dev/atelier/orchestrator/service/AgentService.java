@@ -132,6 +132,16 @@ public class AgentService {
     } else if (latest.source().equals("builtin")
         && !latest.retired()
         && !latest.contentHash().equals(hash)) {
+      // Built-in definitions are seeded after the roles, with what ships alongside this role.
+      List<String> broken = definitionsBrokenBy(name, agent, false);
+      if (!broken.isEmpty()) {
+        // Definitions edited through the API are not reseeded: they would stop being valid.
+        LOG.errorf(
+            "not updating built-in agent %s: the shipped version would make workflow definitions"
+                + " that use it invalid (%s); change them, then restart",
+            name, String.join("; ", broken));
+        return;
+      }
       int version = latest.version() + 1;
       agents.insert(name, version, agent.stored(name, version, null), hash, "builtin");
       LOG.infof("updated built-in agent %s to v%d", name, version);
@@ -164,7 +174,7 @@ public class AgentService {
     if (exists && latest.contentHash().equals(hash)) {
       return new Saved(latest.definition(), false, false);
     }
-    List<String> broken = definitionsBrokenBy(name, agent);
+    List<String> broken = definitionsBrokenBy(name, agent, true);
     if (!broken.isEmpty()) {
       // Say, a new outputArtifact that a step of a current definition reads under the old name:
       // every workflow started from it would fail at that step.
@@ -187,10 +197,16 @@ public class AgentService {
 
   /**
    * The faults the current workflow definitions using {@code name} would have with {@code agent}.
+   *
+   * @param builtins whether to check the built-in definitions too (not while seeding, which updates
+   *     them next)
    */
-  private List<String> definitionsBrokenBy(String name, AgentDefinition agent) {
+  private List<String> definitionsBrokenBy(String name, AgentDefinition agent, boolean builtins) {
     List<String> faults = new ArrayList<>();
     for (Stored<WorkflowDefinition> stored : workflows.current()) {
+      if (!builtins && stored.source().equals("builtin")) {
+        continue;
+      }
       WorkflowDefinition w = stored.definition();
       if (w.steps().stream().noneMatch(s -> name.equals(s.role()))) {
         continue;
@@ -200,14 +216,23 @@ public class AgentService {
       Map<String, AgentDefinition> after = new HashMap<>(now);
       after.put(name, agent);
       // Only the faults this change brings: one the definition has anyway is not its doing.
-      List<String> before = DefinitionValidator.validate(w.name(), w, now);
+      // Compared without the lists they end with (the artifacts readable at a step), which the
+      // change may alter in a fault that was there before.
+      List<String> before =
+          DefinitionValidator.validate(w.name(), w, now).stream()
+              .map(AgentService::faultKey)
+              .toList();
       for (String fault : DefinitionValidator.validate(w.name(), w, after)) {
-        if (!before.contains(fault)) {
+        if (!before.contains(faultKey(fault))) {
           faults.add(w.name() + ": " + fault);
         }
       }
     }
     return faults;
+  }
+
+  private static String faultKey(String fault) {
+    return fault.replaceFirst(" \\[[^\\]]*\\]$", "");
   }
 
   private String hash(String name, AgentDefinition agent) {

@@ -48,11 +48,12 @@ import org.jboss.logging.Logger;
  * unreachable, a deadlock), it runs again in place until it succeeds ({@link TransientRetry}); if
  * it fails otherwise, each of its events is handled again alone, so that one event the handler can
  * never store (a value the database refuses) does not take the others with it: those handled are
- * acknowledged, and if at least one was, the events that still fail are the events' own fault and
- * are dead-lettered with the handler's error in {@link Headers#DEAD_LETTER_REASON}. If every event
- * fails alone too, the fault is not theirs (a bug, a schema not migrated yet): the batch is
- * returned to the queue ({@code basicNack(multiple=true, requeue=true)}) and redelivered, and the
- * queue's delivery limit dead-letters it eventually.
+ * acknowledged. An event that still fails while others succeeded is returned to the queue, and when
+ * it fails so again on a redelivery it is the event's own fault: it is dead-lettered with the
+ * handler's error in {@link Headers#DEAD_LETTER_REASON}. If every event fails alone too, the fault
+ * is not theirs (a bug, a schema not migrated yet): the batch is returned to the queue ({@code
+ * basicNack(multiple=true, requeue=true)}) and redelivered, and the queue's delivery limit
+ * dead-letters it eventually.
  *
  * <p>Pipelined: each channel has one writer thread that runs the handler for its batches, one after
  * the other in the order they were formed, while the channel's delivery thread goes on receiving
@@ -212,6 +213,11 @@ public class BatchConsumers {
     }
   }
 
+  @FunctionalInterface
+  private interface DeadLetter {
+    void run() throws IOException;
+  }
+
   /**
    * Why the handler failed an event: the exception and its root cause (where the database names
    * what it refused), clipped.
@@ -237,7 +243,12 @@ public class BatchConsumers {
    * the handler can never store it.
    */
   private record Pending<T>(
-      T event, long tag, SpanContext producer, AMQP.BasicProperties props, byte[] body) {}
+      T event,
+      long tag,
+      boolean redelivered,
+      SpanContext producer,
+      AMQP.BasicProperties props,
+      byte[] body) {}
 
   private final class Batching<T extends AtelierEvent> extends DefaultConsumer {
     private final ExecutorService writer;
@@ -322,7 +333,7 @@ public class BatchConsumers {
       }
       SpanContext producer = Span.fromContext(traces.extract(headers)).getSpanContext();
       synchronized (batchLock) {
-        pending.add(new Pending<>(event, tag, producer, props, body));
+        pending.add(new Pending<>(event, tag, envelope.isRedeliver(), producer, props, body));
         if (pending.size() >= options.maxBatch()) {
           handOver();
         } else if (pending.size() == 1) {
@@ -430,14 +441,16 @@ public class BatchConsumers {
 
     /**
      * After {@code batch} failed as a whole, not transiently: handles each event alone (transient
-     * failures again retried in place) and acknowledges each one handled. If some were handled, the
-     * others failed because of what they hold and are dead-lettered with the reason; if none was,
-     * the whole batch goes back to the queue. Stopping midway leaves the rest unacknowledged, for
-     * the broker to return when the channel closes.
+     * failures again retried in place) and acknowledges each one handled. If none was, the whole
+     * batch goes back to the queue. If some were, each that failed is returned to the queue the
+     * first time (its failure may have been a passing one) and dead-lettered with the reason when
+     * it fails so again on a redelivery. An event whose handling ends with an {@code Error} is
+     * returned, never dead-lettered. Stopping midway leaves the rest unacknowledged, for the broker
+     * to return when the channel closes.
      */
     private void writeOneByOne(List<Pending<T>> batch) {
       List<Pending<T>> failed = new ArrayList<>();
-      List<String> reasons = new ArrayList<>();
+      List<Throwable> errors = new ArrayList<>();
       for (Pending<T> p : batch) {
         if (stopping || !getChannel().isOpen()) {
           return;
@@ -453,42 +466,72 @@ public class BatchConsumers {
           span.recordException(e);
           span.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
           span.end();
+          if (stopping || !getChannel().isOpen()) {
+            // It failed because the consumer stops (a retry given up, an interrupted call): not
+            // the event's fault. Unacknowledged, it goes back with the channel.
+            return;
+          }
           failed.add(p);
-          reasons.add(handlerReason(e));
+          errors.add(e);
           continue;
         }
         span.end();
-        try {
-          synchronized (channelLock) {
-            getChannel().basicAck(p.tag(), false);
-          }
-        } catch (IOException | RuntimeException e) {
-          LOG.warnf(
-              "could not acknowledge an event from %s, the broker will redeliver it: %s",
-              queue.name(), e.toString());
-        }
+        settleOne(p.tag(), Settle.ACK, null);
       }
       if (failed.size() == batch.size()) {
         LOG.warnf(
             "every event of a batch of %d from %s failed alone too, returning the batch to the"
                 + " queue: %s",
-            batch.size(), queue.name(), reasons.get(0));
+            batch.size(), queue.name(), handlerReason(errors.get(0)));
         settle(batch.get(batch.size() - 1).tag(), false);
         return;
       }
       for (int i = 0; i < failed.size(); i++) {
         Pending<T> p = failed.get(i);
-        try {
-          deadLetter(
-              p.tag(),
-              p.props(),
-              p.body(),
-              "handling this event fails while others of its batch succeeded: " + reasons.get(i));
-        } catch (IOException e) {
+        Throwable e = errors.get(i);
+        if (e instanceof Error || !p.redelivered()) {
           LOG.warnf(
-              "could not dead-letter an event from %s, the broker will redeliver it: %s",
-              queue.name(), e.toString());
+              "an event from %s fails while others of its batch succeed, returning it to the"
+                  + " queue (dead-lettered if it fails so again): %s",
+              queue.name(), handlerReason(e));
+          settleOne(p.tag(), Settle.RETURN, null);
+        } else {
+          String reason =
+              "handling this event fails while others of its batch succeed, as on an earlier"
+                  + " delivery: "
+                  + handlerReason(e);
+          settleOne(
+              p.tag(), Settle.DEAD_LETTER, () -> deadLetter(p.tag(), p.props(), p.body(), reason));
         }
+      }
+    }
+
+    private enum Settle {
+      ACK,
+      RETURN,
+      DEAD_LETTER
+    }
+
+    /** Settles one delivery; if the channel is gone, the broker redelivers it by itself. */
+    private void settleOne(long tag, Settle how, DeadLetter deadLetter) {
+      try {
+        switch (how) {
+          case ACK -> {
+            synchronized (channelLock) {
+              getChannel().basicAck(tag, false);
+            }
+          }
+          case RETURN -> {
+            synchronized (channelLock) {
+              getChannel().basicNack(tag, false, true);
+            }
+          }
+          case DEAD_LETTER -> deadLetter.run();
+        }
+      } catch (IOException | RuntimeException e) {
+        LOG.warnf(
+            "could not settle an event from %s, the broker will redeliver it: %s",
+            queue.name(), e.toString());
       }
     }
 

@@ -21,8 +21,9 @@ import jakarta.enterprise.event.Observes;
  * Starts consuming the ledger's three queues once the database is migrated and the current
  * partitions exist. LLM-call records are consumed in batches (service-kit's BatchConsumers): a
  * batch is stored in one transaction and acknowledged as a whole after the commit; a malformed or
- * invalid record is dead-lettered alone with the reason; a failed batch is redelivered. The
- * handlers are idempotent on the event id, so a redelivery is harmless.
+ * invalid record is dead-lettered alone with the reason; a failed batch is stored again record by
+ * record, so one the database refuses is dead-lettered (on its second failure) without the others.
+ * The handlers are idempotent on the event id, so a redelivery is harmless.
  */
 @ApplicationScoped
 public class IngestConsumers {

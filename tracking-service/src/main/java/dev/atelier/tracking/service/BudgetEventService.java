@@ -70,11 +70,11 @@ public class BudgetEventService {
     require(
         e.scopeKey().length() <= MAX_KEY_LENGTH && e.scopeKey().indexOf('\u0000') < 0,
         "scopeKey must be at most " + MAX_KEY_LENGTH + " characters, without NUL");
+    require(PERIODS.contains(e.period()), "period must be total, day or month, was " + e.period());
+    require(e.periodStart() != null, "periodStart is missing");
     require(
         EventChecks.storableTime(e.occurredAt()) && EventChecks.storableTime(e.periodStart()),
         "occurredAt and periodStart must lie between the years 1970 and 9999");
-    require(PERIODS.contains(e.period()), "period must be total, day or month, was " + e.period());
-    require(e.periodStart() != null, "periodStart is missing");
     require(
         THRESHOLDS.contains(e.thresholdPercent()),
         "thresholdPercent must be 50, 80 or 100, was " + e.thresholdPercent());

@@ -133,7 +133,8 @@ public class UsageService {
                 + horizon.truncatedTo(ChronoUnit.SECONDS)
                 + ") are dropped by retention, and only they can answer this report; the rollups"
                 + " keep that history: give from and to as whole hours, without exact"
-                + " percentiles or a step grouping or filter, or start after it");
+                + " percentiles, a step grouping, or a stepId, conversationId or status filter; or"
+                + " start after it");
       }
       // The raw rows always give exact percentiles, even when none were asked for.
       groups = usage.grouped(groupBy, ranged, limit + 1);

@@ -386,9 +386,18 @@ public class OpenAiCompatibleProvider implements Provider {
               // Backpressure: once the events read exceed what the caller has asked for, the
               // provider's connection is paused (TCP then slows the provider) until it asks again.
               // Both on the connection's own thread: a Vert.x stream is not thread-safe, and
-              // the caller asks for more from its own connection's thread.
+              // the caller asks for more from its own connection's thread. A request first takes
+              // the events already read (the emitter's buffer): only demand left after them, so
+              // with that buffer empty, reads on.
               io.vertx.core.Context connection = Vertx.currentContext();
-              em.onRequest(n -> connection.runOnContext(v -> resp.resume()));
+              em.onRequest(
+                  n ->
+                      connection.runOnContext(
+                          v -> {
+                            if (em.requested() > 0) {
+                              resp.resume();
+                            }
+                          }));
               resp.handler(
                   buf -> {
                     for (String data : splitter.feed(buf.getBytes())) {
