@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.ToLongFunction;
 
 /**
  * The state of one call from the moment it is routed until it is recorded. A stream updates it from
@@ -26,7 +27,18 @@ public final class ChatCall {
   private final Instant startedAt;
   private final long startNanos;
   private final AtomicBoolean finished = new AtomicBoolean();
+
+  /**
+   * Characters of a streamed answer kept for estimating its tokens: a provider that streams without
+   * end must not take the gateway's heap with it (a real answer is a few hundred kB at most).
+   */
+  static final int MAX_KEPT_TEXT = 1 << 20;
+
   private final StringBuilder streamedText = new StringBuilder();
+
+  /** Characters of the answer beyond {@link #MAX_KEPT_TEXT}, counted, not kept. */
+  private long droppedChars;
+
   private Span span;
   private Context context;
   private volatile long firstTokenNanos = -1;
@@ -130,18 +142,33 @@ public final class ChatCall {
   void output(String text) {
     anyOutput = true;
     synchronized (streamedText) {
-      streamedText.append(text);
+      int room = Math.max(0, MAX_KEPT_TEXT - streamedText.length());
+      if (text.length() <= room) {
+        streamedText.append(text);
+      } else {
+        streamedText.append(text, 0, room);
+        droppedChars += text.length() - room;
+      }
     }
+  }
+
+  /**
+   * The streamed answer's output tokens, for a provider that reports no usage: counted on the text
+   * kept, and for a longer answer scaled by the characters beyond it.
+   */
+  long estimatedOutputTokens(ToLongFunction<String> count) {
+    String kept;
+    long dropped;
+    synchronized (streamedText) {
+      kept = streamedText.toString();
+      dropped = droppedChars;
+    }
+    long tokens = count.applyAsLong(kept);
+    return kept.isEmpty() ? 0 : tokens + Math.round((double) tokens * dropped / kept.length());
   }
 
   boolean anyOutput() {
     return anyOutput;
-  }
-
-  String streamedText() {
-    synchronized (streamedText) {
-      return streamedText.toString();
-    }
   }
 
   Usage providerUsage() {

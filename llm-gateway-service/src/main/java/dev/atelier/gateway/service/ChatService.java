@@ -312,7 +312,7 @@ public class ChatService {
           reached
               ? Usage.estimated(
                   tokens.promptTokens(call.upstreamModel(), call.request().body()),
-                  tokens.count(call.upstreamModel(), call.streamedText()))
+                  call.estimatedOutputTokens(text -> tokens.count(call.upstreamModel(), text)))
               : Usage.NONE;
     }
     record(call, usage, call.responseModel(), call.responseId(), call.finishReason(), error);
