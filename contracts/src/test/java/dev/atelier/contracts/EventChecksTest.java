@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.reflect.RecordComponent;
 import java.math.BigDecimal;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -141,68 +144,46 @@ class EventChecksTest {
 
   private static LlmCallRecorded labelled(
       LlmCallRecorded r, String agent, String team, String model, String fallbackPath) {
-    return new LlmCallRecorded(
-        r.eventId(),
-        r.type(),
-        r.occurredAt(),
-        r.workflowId(),
-        r.stepId(),
+    return with(
+        r,
+        "agent",
         agent,
-        r.conversationId(),
+        "team",
         team,
-        r.operation(),
-        r.provider(),
+        "requestModel",
         model,
+        "responseModel",
         model,
-        r.status(),
-        r.errorCode(),
-        r.streamed(),
-        r.inputTokens(),
-        r.cachedInputTokens(),
-        r.outputTokens(),
-        r.reasoningTokens(),
-        r.usageSource(),
-        r.costUsd(),
-        r.priceVersion(),
-        r.startedAt(),
-        r.latencyMs(),
-        r.timeToFirstTokenMs(),
-        r.simulated(),
-        r.traceId(),
-        r.spanId(),
+        "fallbackPath",
         fallbackPath);
   }
 
   private static LlmCallRecorded withIdAndTime(LlmCallRecorded r, UUID eventId, Instant at) {
-    return new LlmCallRecorded(
-        eventId,
-        r.type(),
-        at,
-        r.workflowId(),
-        r.stepId(),
-        r.agent(),
-        r.conversationId(),
-        r.team(),
-        r.operation(),
-        r.provider(),
-        r.requestModel(),
-        r.responseModel(),
-        r.status(),
-        r.errorCode(),
-        r.streamed(),
-        r.inputTokens(),
-        r.cachedInputTokens(),
-        r.outputTokens(),
-        r.reasoningTokens(),
-        r.usageSource(),
-        r.costUsd(),
-        r.priceVersion(),
-        r.startedAt(),
-        r.latencyMs(),
-        r.timeToFirstTokenMs(),
-        r.simulated(),
-        r.traceId(),
-        r.spanId(),
-        r.fallbackPath());
+    return with(r, "eventId", eventId, "occurredAt", at);
+  }
+
+  /** {@code r} with the components named in {@code namesAndValues} (name, value, ...) replaced. */
+  private static LlmCallRecorded with(LlmCallRecorded r, Object... namesAndValues) {
+    Map<String, Object> changes = new HashMap<>();
+    for (int i = 0; i < namesAndValues.length; i += 2) {
+      changes.put((String) namesAndValues[i], namesAndValues[i + 1]);
+    }
+    RecordComponent[] components = LlmCallRecorded.class.getRecordComponents();
+    Object[] values = new Object[components.length];
+    Class<?>[] types = new Class<?>[components.length];
+    try {
+      for (int i = 0; i < components.length; i++) {
+        String name = components[i].getName();
+        types[i] = components[i].getType();
+        values[i] =
+            changes.containsKey(name)
+                ? changes.remove(name)
+                : components[i].getAccessor().invoke(r);
+      }
+      assertThat(changes).as("components that LlmCallRecorded does not have").isEmpty();
+      return LlmCallRecorded.class.getDeclaredConstructor(types).newInstance(values);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException(e);
+    }
   }
 }

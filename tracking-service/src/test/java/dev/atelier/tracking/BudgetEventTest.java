@@ -11,7 +11,6 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import dev.atelier.contracts.BudgetThresholdCrossed;
 import dev.atelier.contracts.EventCodec;
-import dev.atelier.contracts.Headers;
 import dev.atelier.contracts.Topology;
 import dev.atelier.kit.amqp.EventPublisher;
 import dev.atelier.kit.amqp.RabbitBroker;
@@ -178,39 +177,13 @@ class BudgetEventTest {
     publish(after);
 
     awaitStored(after.eventId());
-    assertThat(
-            String.valueOf(
-                deadLetters()
-                    .awaitBody(EventCodec.write(nulKey))
-                    .getProps()
-                    .getHeaders()
-                    .get(Headers.DEAD_LETTER_REASON)))
+    assertThat(deadLetters().awaitReason(EventCodec.write(nulKey)))
         .isEqualTo("scopeKey must be at most 256 characters, without NUL");
-    assertThat(
-            String.valueOf(
-                deadLetters()
-                    .awaitBody(EventCodec.write(farFuture))
-                    .getProps()
-                    .getHeaders()
-                    .get(Headers.DEAD_LETTER_REASON)))
+    assertThat(deadLetters().awaitReason(EventCodec.write(farFuture)))
         .contains("periodStart must lie between");
     assertThat(rows(nulKey.eventId()) + rows(farFuture.eventId())).isZero();
-    assertThat(
-            String.valueOf(
-                deadLetters()
-                    .awaitBody(garbage)
-                    .getProps()
-                    .getHeaders()
-                    .get(Headers.DEAD_LETTER_REASON)))
-        .contains("not JSON");
-    assertThat(
-            String.valueOf(
-                deadLetters()
-                    .awaitBody(EventCodec.write(invalid))
-                    .getProps()
-                    .getHeaders()
-                    .get(Headers.DEAD_LETTER_REASON)))
-        .contains("spentUsd");
+    assertThat(deadLetters().awaitReason(garbage)).contains("not JSON");
+    assertThat(deadLetters().awaitReason(EventCodec.write(invalid))).contains("spentUsd");
     assertThat(rows(invalid.eventId())).isZero();
   }
 

@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.GetResponse;
+import dev.atelier.contracts.Headers;
 import dev.atelier.kit.amqp.RabbitBroker;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,6 +23,11 @@ final class DeadLetters {
   DeadLetters(RabbitBroker broker, String queue) {
     this.broker = broker;
     this.queue = queue;
+  }
+
+  /** Why the dead letter with this body was dead-lettered: its reason header. */
+  String awaitReason(byte[] body) throws Exception {
+    return String.valueOf(awaitBody(body).getProps().getHeaders().get(Headers.DEAD_LETTER_REASON));
   }
 
   /** The dead letter with this body, once it arrives (within {@link Ledger#PATIENCE}). */

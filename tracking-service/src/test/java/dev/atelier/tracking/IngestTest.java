@@ -9,9 +9,7 @@ import static org.hamcrest.Matchers.equalTo;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
-import com.rabbitmq.client.GetResponse;
 import dev.atelier.contracts.EventCodec;
-import dev.atelier.contracts.Headers;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.Topology;
 import dev.atelier.contracts.WorkflowStatusChanged;
@@ -32,7 +30,6 @@ import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -136,9 +133,7 @@ class IngestTest {
     ledger.publish(after);
 
     ledger.awaitRows(Set.of(after.eventId()));
-    GetResponse dead = deadLetters().awaitBody(garbage);
-    Map<String, Object> headers = dead.getProps().getHeaders();
-    assertThat(String.valueOf(headers.get(Headers.DEAD_LETTER_REASON))).contains("not JSON");
+    assertThat(deadLetters().awaitReason(garbage)).contains("not JSON");
   }
 
   @Test
@@ -150,8 +145,7 @@ class IngestTest {
     ledger.publish(after);
 
     ledger.awaitRows(Set.of(after.eventId()));
-    GetResponse dead = deadLetters().awaitBody(EventCodec.write(negative));
-    assertThat(String.valueOf(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON)))
+    assertThat(deadLetters().awaitReason(EventCodec.write(negative)))
         .contains("token counts must not be negative");
     assertThat(ledger.rows(Set.of(negative.eventId()))).isZero();
   }
@@ -166,9 +160,7 @@ class IngestTest {
     ledger.publish(List.of(nul, after));
 
     ledger.awaitRows(Set.of(after.eventId()));
-    GetResponse dead = deadLetters().awaitBody(EventCodec.write(nul));
-    assertThat(String.valueOf(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON)))
-        .contains("must not contain NUL");
+    assertThat(deadLetters().awaitReason(EventCodec.write(nul))).contains("must not contain NUL");
     assertThat(ledger.rows(Set.of(nul.eventId()))).isZero();
   }
 
@@ -185,8 +177,7 @@ class IngestTest {
     ledger.publish(List.of(before, tooLong, after));
 
     ledger.awaitRows(Set.of(before.eventId(), after.eventId()));
-    GetResponse dead = deadLetters().awaitBody(EventCodec.write(tooLong));
-    assertThat(String.valueOf(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON)))
+    assertThat(deadLetters().awaitReason(EventCodec.write(tooLong)))
         .isEqualTo("agent is longer than 1024 bytes in UTF-8");
     assertThat(ledger.rows(Set.of(tooLong.eventId()))).isZero();
   }
@@ -202,8 +193,7 @@ class IngestTest {
     ledger.publish(after);
 
     ledger.awaitRows(Set.of(after.eventId()));
-    GetResponse dead = deadLetters().awaitBody(EventCodec.write(farFuture));
-    assertThat(String.valueOf(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON)))
+    assertThat(deadLetters().awaitReason(EventCodec.write(farFuture)))
         .contains("occurredAt and startedAt must lie between");
     assertThat(ledger.rows(Set.of(farFuture.eventId()))).isZero();
   }

@@ -213,11 +213,6 @@ public class BatchConsumers {
     }
   }
 
-  @FunctionalInterface
-  private interface DeadLetter {
-    void run() throws IOException;
-  }
-
   /**
    * Why the handler failed an event: the exception and its root cause (where the database names
    * what it refused), clipped.
@@ -431,12 +426,12 @@ public class BatchConsumers {
           LOG.warnf(
               "handling %d event(s) from %s failed, returning them to the queue: %s",
               batch.size(), queue.name(), e.toString());
-          settle(lastTag, false);
+          settle(lastTag, true, false);
         }
         return;
       }
       span.end();
-      settle(lastTag, true);
+      settle(lastTag, true, true);
     }
 
     /**
@@ -476,14 +471,14 @@ public class BatchConsumers {
           continue;
         }
         span.end();
-        settleOne(p.tag(), Settle.ACK, null);
+        settle(p.tag(), false, true);
       }
       if (failed.size() == batch.size()) {
         LOG.warnf(
             "every event of a batch of %d from %s failed alone too, returning the batch to the"
                 + " queue: %s",
             batch.size(), queue.name(), handlerReason(errors.get(0)));
-        settle(batch.get(batch.size() - 1).tag(), false);
+        settle(batch.get(batch.size() - 1).tag(), true, false);
         return;
       }
       for (int i = 0; i < failed.size(); i++) {
@@ -494,63 +489,39 @@ public class BatchConsumers {
               "an event from %s fails while others of its batch succeed, returning it to the"
                   + " queue (dead-lettered if it fails so again): %s",
               queue.name(), handlerReason(e));
-          settleOne(p.tag(), Settle.RETURN, null);
+          settle(p.tag(), false, false);
         } else {
           String reason =
               "handling this event fails while others of its batch succeed, as on an earlier"
                   + " delivery: "
                   + handlerReason(e);
-          settleOne(
-              p.tag(), Settle.DEAD_LETTER, () -> deadLetter(p.tag(), p.props(), p.body(), reason));
+          deadLetter(p.tag(), p.props(), p.body(), reason);
         }
       }
     }
 
-    private enum Settle {
-      ACK,
-      RETURN,
-      DEAD_LETTER
-    }
-
-    /** Settles one delivery; if the channel is gone, the broker redelivers it by itself. */
-    private void settleOne(long tag, Settle how, DeadLetter deadLetter) {
-      try {
-        switch (how) {
-          case ACK -> {
-            synchronized (channelLock) {
-              getChannel().basicAck(tag, false);
-            }
-          }
-          case RETURN -> {
-            synchronized (channelLock) {
-              getChannel().basicNack(tag, false, true);
-            }
-          }
-          case DEAD_LETTER -> deadLetter.run();
-        }
-      } catch (IOException | RuntimeException e) {
-        LOG.warnf(
-            "could not settle an event from %s, the broker will redeliver it: %s",
-            queue.name(), e.toString());
-      }
-    }
-
-    /** Acknowledges (after the handler's commit) or returns everything up to {@code lastTag}. */
-    private void settle(long lastTag, boolean handled) {
+    /**
+     * Acknowledges (after the handler's commit) or returns the delivery {@code tag}, and with
+     * {@code multiple} every earlier one not yet settled.
+     */
+    private void settle(long tag, boolean multiple, boolean handled) {
       try {
         synchronized (channelLock) {
           if (handled) {
-            getChannel().basicAck(lastTag, true);
+            getChannel().basicAck(tag, multiple);
           } else if (getChannel().isOpen()) {
-            getChannel().basicNack(lastTag, true, true);
+            getChannel().basicNack(tag, multiple, true);
           }
         }
       } catch (IOException | RuntimeException e) {
         // The channel is gone; the broker returns the unacknowledged deliveries by itself, and a
         // handled batch comes back as duplicates the idempotent handler skips.
         LOG.warnf(
-            "could not %s a batch from %s, the broker will redeliver it: %s",
-            handled ? "acknowledge" : "return", queue.name(), e.toString());
+            "could not %s %s from %s, the broker will redeliver it: %s",
+            handled ? "acknowledge" : "return",
+            multiple ? "a batch" : "an event",
+            queue.name(),
+            e.toString());
       }
     }
 
@@ -573,8 +544,7 @@ public class BatchConsumers {
       return builder.startSpan();
     }
 
-    private void deadLetter(long tag, AMQP.BasicProperties props, byte[] body, String reason)
-        throws IOException {
+    private void deadLetter(long tag, AMQP.BasicProperties props, byte[] body, String reason) {
       LOG.errorf("dead-lettering a message from %s: %s", queue.name(), reason);
       Map<String, Object> headers =
           new HashMap<>(props.getHeaders() == null ? Map.of() : props.getHeaders());

@@ -159,18 +159,9 @@ class BatchConsumersTest {
     assertThat(handled)
         .containsExactlyElementsOf(good.stream().map(o -> (StepFailed) o.event()).toList());
     try (Channel ch = broker.connection().createChannel()) {
-      GetResponse[] dead = new GetResponse[1];
-      RabbitTestSupport.await(
-          () -> {
-            try {
-              dead[0] = ch.basicGet(queue.deadLetterQueue(), true);
-            } catch (java.io.IOException e) {
-              throw new java.io.UncheckedIOException(e);
-            }
-            return dead[0] != null;
-          });
-      assertThat(dead[0].getProps().getMessageId()).isEqualTo(bad.eventId().toString());
-      assertThat(dead[0].getProps().getHeaders().get(Headers.DEAD_LETTER_REASON).toString())
+      GetResponse dead = RabbitTestSupport.awaitDeadLetter(ch, queue);
+      assertThat(dead.getProps().getMessageId()).isEqualTo(bad.eventId().toString());
+      assertThat(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON).toString())
           .isEqualTo(
               "cannot read the event: NullPointerException: a field the check reads is null");
       RabbitTestSupport.await(() -> RabbitTestSupport.messageCount(ch, queue.name()) == 0);
@@ -251,18 +242,9 @@ class BatchConsumersTest {
             java.util.stream.Stream.of(good, more, later).flatMap(List::stream).toList());
     assertThat(sizes).containsExactly(6, 1, 1, 1, 1, 1, 1, 6, 1, 1, 1, 1, 1, 1);
     try (Channel ch = broker.connection().createChannel()) {
-      GetResponse[] dead = new GetResponse[1];
-      RabbitTestSupport.await(
-          () -> {
-            try {
-              dead[0] = ch.basicGet(queue.deadLetterQueue(), true);
-            } catch (java.io.IOException e) {
-              throw new java.io.UncheckedIOException(e);
-            }
-            return dead[0] != null;
-          });
-      assertThat(dead[0].getProps().getMessageId()).isEqualTo(poison.eventId().toString());
-      assertThat(dead[0].getProps().getHeaders().get(Headers.DEAD_LETTER_REASON).toString())
+      GetResponse dead = RabbitTestSupport.awaitDeadLetter(ch, queue);
+      assertThat(dead.getProps().getMessageId()).isEqualTo(poison.eventId().toString());
+      assertThat(dead.getProps().getHeaders().get(Headers.DEAD_LETTER_REASON).toString())
           .isEqualTo(
               "handling this event fails while others of its batch succeed, as on an earlier"
                   + " delivery: IllegalStateException: storing the batch failed (caused by"

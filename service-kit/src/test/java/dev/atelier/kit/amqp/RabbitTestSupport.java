@@ -80,6 +80,22 @@ final class RabbitTestSupport {
     }
   }
 
+  /** Waits for the next message in {@code queue}'s dead-letter queue and takes it. */
+  static com.rabbitmq.client.GetResponse awaitDeadLetter(
+      com.rabbitmq.client.Channel ch, QueueSpec queue) {
+    com.rabbitmq.client.GetResponse[] dead = new com.rabbitmq.client.GetResponse[1];
+    await(
+        () -> {
+          try {
+            dead[0] = ch.basicGet(queue.deadLetterQueue(), true);
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+          return dead[0] != null;
+        });
+    return dead[0];
+  }
+
   static void await(BooleanSupplier condition) {
     Awaitility.await()
         .atMost(Duration.ofSeconds(15))
