@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -100,6 +101,24 @@ public class WorkflowRepository {
       }
     } catch (SQLException e) {
       throw Sql.failure("cannot look up an idempotency key", e);
+    }
+  }
+
+  /**
+   * Makes the current transaction read one snapshot, without taking locks: every read that follows
+   * in it sees the database as of the first. Called first in a transaction of its own (a workflow's
+   * row and its steps change under one lock, but two plain reads could fall on either side of such
+   * a change: a completed workflow with a step still running).
+   */
+  public void readOneSnapshot() {
+    try (Connection c = dataSource.getConnection();
+        Statement st = c.createStatement()) {
+      if (c.getAutoCommit()) {
+        throw new IllegalStateException("a snapshot is read in a transaction");
+      }
+      st.execute("set transaction isolation level repeatable read, read only");
+    } catch (SQLException e) {
+      throw Sql.failure("cannot start a read of one snapshot", e);
     }
   }
 

@@ -17,6 +17,7 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Scope;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.transaction.Transactional;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -134,8 +135,11 @@ public class WorkflowService {
     }
   }
 
+  /** A workflow and its steps, read from one snapshot. */
+  @Transactional(Transactional.TxType.REQUIRES_NEW)
   public WorkflowDetails find(String id) {
     UUID uuid = parseId(id);
+    workflows.readOneSnapshot();
     WorkflowRun workflow =
         workflows.find(uuid).orElseThrow(() -> ProblemException.notFound("workflow", id));
     return new WorkflowDetails(workflow, steps.findByWorkflow(uuid), false);
