@@ -1,5 +1,6 @@
 package dev.atelier.context.config;
 
+import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import io.quarkus.jackson.ObjectMapperCustomizer;
@@ -8,8 +9,8 @@ import jakarta.inject.Singleton;
 /**
  * Artifact content is arbitrary JSON held as {@code JsonNode}. By default Jackson reads decimals
  * into doubles (losing digits past ~17) and strips trailing zeros; PostgreSQL's jsonb keeps numbers
- * exactly, so the service must not alter them on the way in or out. Only JsonNode reading is
- * affected; typed records keep their usual mapping.
+ * exactly, so the service must not alter them on the way in or out, nor write them in a form jsonb
+ * does not. Only JsonNode reading is affected; typed records keep their usual mapping.
  */
 @Singleton
 public class JacksonConfig implements ObjectMapperCustomizer {
@@ -18,5 +19,10 @@ public class JacksonConfig implements ObjectMapperCustomizer {
   public void customize(ObjectMapper mapper) {
     mapper.configure(JsonNodeFeature.USE_BIG_DECIMAL_FOR_FLOATS, true);
     mapper.configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
+    // A decimal is written as jsonb prints it (1e5 as 100000, 1E-7 as 0.0000001), so sizes and
+    // hashes taken at writing match the content read back.
+    mapper
+        .getFactory()
+        .configure(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN.mappedFeature(), true);
   }
 }

@@ -20,7 +20,13 @@ public record ArtifactReads(
     @Schema(description = "name@version of each version to read") @Size(max = MAX_ITEMS)
         List<@NotNull @Pattern(regexp = REF_PATTERN, message = "must be name@version") String> refs,
     @Schema(description = "Idempotency-Keys whose writes to return, if any") @Size(max = MAX_ITEMS)
-        List<@NotBlank String> idempotencyKeys) {
+        List<
+                @NotBlank
+                @Pattern(
+                    regexp = "^[^\\p{Cs}]*$",
+                    message = "must not contain an unpaired surrogate (half of a UTF-16 pair)")
+                String>
+            idempotencyKeys) {
 
   /** At most this many refs, and this many keys, per request. */
   public static final int MAX_ITEMS = 50;

@@ -43,6 +43,9 @@ import java.util.UUID;
 @ApplicationScoped
 public class ArtifactService {
 
+  /** Deepest nesting of objects and arrays a JSON artifact may have. */
+  public static final int MAX_DEPTH = 256;
+
   private final ArtifactRepository repository;
   private final CanonicalJson canonical;
   private final ObjectMapper mapper;
@@ -386,7 +389,7 @@ public class ArtifactService {
               + ", got "
               + content.getNodeType().name().toLowerCase());
     }
-    Unstorable unstorable = unstorable(content);
+    Unstorable unstorable = unstorable(content, 1);
     if (unstorable != null) {
       // Valid JSON that PostgreSQL's jsonb cannot hold (or this service could not read back):
       // refuse it here, naming where it is, rather than fail in SQL
@@ -419,9 +422,14 @@ public class ArtifactService {
    * Why a value cannot be stored, or null if it can: a U+0000 or an unpaired surrogate (UTF-16 half
    * of a character) in a string or key, or a number longer, written out in full as PostgreSQL
    * prints it, than a JSON number may be on reading (jsonb's numeric itself overflows later: at
-   * 131,072 digits before the point, 16,383 after). The path is built only for the value refused.
+   * 131,072 digits before the point, 16,383 after), or an object or array nested deeper than
+   * {@value #MAX_DEPTH} levels (readable alone, but not within a read's answer, which nests it
+   * further). The path is built only for the value refused.
    */
-  private Unstorable unstorable(JsonNode node) {
+  private Unstorable unstorable(JsonNode node, int depth) {
+    if (depth > MAX_DEPTH && node.isContainerNode()) {
+      return new Unstorable("", "is nested deeper than " + MAX_DEPTH + " levels");
+    }
     if (node.isTextual()) {
       String bad = badCharacter(node.textValue());
       return bad == null ? null : new Unstorable("", "contains " + bad);
@@ -443,14 +451,14 @@ public class ArtifactService {
       if (bad != null) {
         return new Unstorable("", "has a key that contains " + bad);
       }
-      Unstorable found = unstorable(field.getValue());
+      Unstorable found = unstorable(field.getValue(), depth + 1);
       if (found != null) {
         return found.under(pathSegment(field.getKey()));
       }
     }
     if (node.isArray()) {
       for (int i = 0; i < node.size(); i++) {
-        Unstorable found = unstorable(node.get(i));
+        Unstorable found = unstorable(node.get(i), depth + 1);
         if (found != null) {
           return found.under("[" + i + "]");
         }

@@ -204,6 +204,10 @@ public class ProjectBundle {
     }
 
     void add(String name, byte[] bytes, String label) throws IOException {
+      if (name.equals(SKIPPED)) {
+        skip(label, "the bundle keeps " + SKIPPED + " for its record of what was left out");
+        return;
+      }
       // Two artifacts may name the same file; the earlier artifact keeps it.
       if (!names.add(name)) {
         skip(label, "duplicate of an earlier entry " + name);
@@ -221,7 +225,9 @@ public class ProjectBundle {
     /** Ends the zip without closing the response stream, which the HTTP layer owns. */
     void finish() throws IOException {
       if (!skipped.isEmpty()) {
-        add(SKIPPED, utf8(String.join("\n", skipped) + "\n"));
+        zip.putNextEntry(new ZipEntry(SKIPPED));
+        zip.write(utf8(String.join("\n", skipped) + "\n"));
+        zip.closeEntry();
       }
       zip.finish();
       zip.flush();

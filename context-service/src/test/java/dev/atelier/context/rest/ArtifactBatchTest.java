@@ -98,6 +98,11 @@ class ArtifactBatchTest {
     assertProblem(
         postTo(reads(), null, Map.of("idempotencyKeys", List.of(" "))), 400, "validation");
     assertProblem(postTo(reads(), null, "{\"refs\": ["), 400, "malformed-body");
+    // Half a UTF-16 pair could never be sent as an Idempotency-Key header; the driver would send
+    // it as '?' and match a write keyed '?'.
+    Response halfPair = postTo(reads(), null, "{\"idempotencyKeys\": [\"k\\ud800\"]}");
+    assertProblem(halfPair, 400, "validation");
+    assertThat(halfPair.jsonPath().getString("detail")).contains("unpaired surrogate");
   }
 
   @Test

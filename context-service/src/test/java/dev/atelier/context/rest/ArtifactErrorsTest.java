@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
@@ -150,6 +151,33 @@ class ArtifactErrorsTest {
     Response read = get(base(other) + "/edge");
     assertThat(read.statusCode()).as(read.asString()).isEqualTo(200);
     assertThat(read.asString()).contains("1" + "0".repeat(999));
+  }
+
+  @Test
+  void contentNestedDeeperThanAReadCanAnswerIsRefused() {
+    String tooDeep = "[".repeat(257) + "]".repeat(257);
+    Response refused =
+        post(
+            workflow,
+            "deep:1",
+            "{\"name\":\"deep\",\"kind\":\"json\",\"content\":" + tooDeep + "}");
+    assertProblem(refused, 400, "invalid-content");
+    assertThat(refused.jsonPath().getString("detail"))
+        .startsWith("content at $" + "[0]".repeat(256) + " is nested deeper than 256 levels");
+
+    // At the limit it is stored and read back, alone and in a batch read that nests it further.
+    UUID other = UUID.randomUUID();
+    String deepest = "[".repeat(256) + "]".repeat(256);
+    Response stored =
+        post(other, "deep:2", "{\"name\":\"deep\",\"kind\":\"json\",\"content\":" + deepest + "}");
+    assertThat(stored.statusCode()).as(stored.asString()).isEqualTo(201);
+    Response read =
+        Artifacts.postTo(
+            "/api/v1/workflows/" + other + "/artifact-reads",
+            null,
+            Map.of("refs", List.of("deep@1")));
+    assertThat(read.statusCode()).as(read.asString()).isEqualTo(200);
+    assertThat(read.asString()).contains(deepest);
   }
 
   @Test

@@ -65,6 +65,24 @@ class ArtifactWriteTest {
   }
 
   @Test
+  void numbersWithExponentsAreHashedAsTheyReadBack() throws Exception {
+    Response created =
+        post(
+            workflow,
+            "s-1:1:exponents",
+            "{\"name\":\"exponents\",\"kind\":\"json\","
+                + "\"content\":{\"a\":1e5,\"b\":1.0e3,\"c\":1E-7,\"d\":-2.50e-1}}");
+    assertThat(created.statusCode()).as(created.asString()).isEqualTo(201);
+
+    // As jsonb keeps and prints them: no exponents.
+    String canonical = "{\"a\":100000,\"b\":1000,\"c\":0.0000001,\"d\":-0.250}";
+    assertThat(created.jsonPath().getString("sha256")).isEqualTo(sha256(canonical));
+    assertThat(created.jsonPath().getInt("sizeBytes")).isEqualTo(canonical.length());
+    Response read = get(base(workflow) + "/exponents");
+    assertThat(read.asString()).contains("\"content\":" + canonical);
+  }
+
+  @Test
   void markdownRoundTripsAsAString() throws Exception {
     String text = "# Architecture\n\n- façade → service\n- \"quoted\" \\ backslash\n";
     Response created = post(workflow, "s-2:1:architecture", markdown("architecture", text));

@@ -115,6 +115,24 @@ class BundleTest {
   }
 
   @Test
+  void anArtifactNamedLikeTheSkipRecordNeitherReplacesNorHidesIt() throws IOException {
+    post(
+        workflow,
+        "t1",
+        Map.of("name", "bundle-skipped.txt", "kind", "text", "content", "all is well"));
+    post(workflow, "c1", json("code", Map.of("files", List.of(file("/etc/passwd", "x")))));
+
+    Map<String, String> zip = unzip(get("/api/v1/workflows/" + workflow + "/bundle").asByteArray());
+
+    assertThat(zip).containsOnlyKeys(".atelier/code.json", ".atelier/bundle-skipped.txt");
+    assertThat(zip.get(".atelier/bundle-skipped.txt").lines())
+        .containsExactlyInAnyOrder(
+            ".atelier/bundle-skipped.txt: the bundle keeps .atelier/bundle-skipped.txt for its"
+                + " record of what was left out",
+            "code@1 /etc/passwd: absolute path");
+  }
+
+  @Test
   void workflowWithoutArtifactsIs404ProblemJson() {
     Response r =
         io.restassured.RestAssured.given()
