@@ -9,6 +9,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -16,6 +17,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import dev.atelier.contracts.EventChecks;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.gateway.Tokens.Message;
 import dev.atelier.kit.amqp.RabbitBroker;
@@ -185,6 +187,57 @@ class OpenAiUpstreamTest {
     assertThat(record.priceVersion()).isEqualTo("openai/o4-mini@openai-2025-04");
     // The upstream HTTP call carries the call's trace context.
     assertThat(upstreamRequest.getHeader("traceparent")).contains(record.traceId());
+  }
+
+  @Test
+  void whatAProviderReportsIsRecordedWithinTheLedgersChecks() {
+    // A model name with half a surrogate pair, counts below zero and past 2^31: as sent, the
+    // record would be dead-lettered by the ledger (and the call's spend never counted).
+    String marker = marker();
+    answerWith(
+        marker,
+        """
+        {"id":"chatcmpl-odd","object":"chat.completion","created":1745000000,
+         "model":"o4-mini\\ud800-x","choices":[{"index":0,"message":{"role":"assistant",
+         "content":"ok"},"finish_reason":"stop"}],
+         "usage":{"prompt_tokens":-5,"completion_tokens":3000000000,"total_tokens":12,
+           "completion_tokens_details":{"reasoning_tokens":-1}}}""");
+    UUID workflowId = UUID.randomUUID();
+
+    assertThat(call(workflowId, request("o4-mini", marker, false, null)).statusCode())
+        .isEqualTo(200);
+
+    LlmCallRecorded record = onlyRecord(workflowId);
+    assertThat(record.responseModel()).isEqualTo("o4-mini-x");
+    assertThat(record.inputTokens()).isZero();
+    assertThat(record.outputTokens()).isEqualTo(Integer.MAX_VALUE);
+    assertThat(record.reasoningTokens()).isZero();
+    assertThatCode(() -> EventChecks.check(record)).doesNotThrowAnyException();
+  }
+
+  @Test
+  void aProviderErrorCodeThatIsNotANameIsRecordedAsProviderError() {
+    String marker = marker();
+    upstream.stubFor(
+        post(urlEqualTo(PATH))
+            .withRequestBody(containing(marker))
+            .willReturn(
+                aResponse()
+                    .withStatus(400)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody(
+                        "{\"error\":{\"message\":\"no\",\"type\":\"invalid_request_error\","
+                            + "\"code\":\"bad\\u0000"
+                            + "x".repeat(2_000)
+                            + "\"}}")));
+    UUID workflowId = UUID.randomUUID();
+
+    assertThat(call(workflowId, request("gpt-4o", marker, false, null)).statusCode())
+        .isEqualTo(400);
+
+    LlmCallRecorded record = onlyRecord(workflowId);
+    assertThat(record.errorCode()).isEqualTo("provider_error");
+    assertThatCode(() -> EventChecks.check(record)).doesNotThrowAnyException();
   }
 
   @Test

@@ -432,6 +432,17 @@ class SimulatedChatTest {
     assertThat(badTemperature.statusCode()).isEqualTo(400);
     assertThat(badTemperature.jsonPath().getString("error.param")).isEqualTo("temperature");
 
+    // More choices than OpenAI allows: refused before any budget is reserved for them.
+    Response tooManyChoices =
+        given()
+            .header("Authorization", KEY)
+            .header("X-Atelier-Workflow-Id", workflowId.toString())
+            .contentType(ContentType.JSON)
+            .body(request("gpt-4o", "hi").put("n", 129).put("max_tokens", 2147483647).toString())
+            .post("/v1/chat/completions");
+    assertThat(tooManyChoices.statusCode()).isEqualTo(400);
+    assertThat(tooManyChoices.jsonPath().getString("error.param")).isEqualTo("n");
+
     Response badWorkflow =
         given()
             .header("Authorization", KEY)
@@ -444,7 +455,8 @@ class SimulatedChatTest {
 
     // A model name is recorded in the ledger, whose text cannot hold NUL: refused, not served
     // unmetered. The same for any control character, and for a name beyond 256 characters.
-    for (String model : List.of("gpt-4o\0-mini", "gpt-4o\7", "m".repeat(257))) {
+    for (String model :
+        List.of("gpt-4o\0-mini", "gpt-4o\7", "m".repeat(257), "gpt-4o\ud800-mini")) {
       for (String path : List.of("/v1/chat/completions", "/v1/embeddings")) {
         ObjectNode body =
             path.endsWith("embeddings")
@@ -455,7 +467,8 @@ class SimulatedChatTest {
                 .header("Authorization", KEY)
                 .header("X-Atelier-Workflow-Id", workflowId.toString())
                 .contentType(ContentType.JSON)
-                .body(body.toString())
+                // Half a surrogate pair travels escaped: as text it would be sent as '?'.
+                .body(body.toString().replace("\ud800", "\\ud800"))
                 .post(path);
         assertThat(badModel.statusCode()).as(path + " " + model.length()).isEqualTo(400);
         assertThat(badModel.jsonPath().getString("error.type")).isEqualTo("invalid_request_error");

@@ -17,6 +17,9 @@ import java.util.regex.Pattern;
  */
 public final class ChatRequest {
 
+  /** Most choices one request may ask for ({@code n}), as OpenAI allows. */
+  static final int MAX_CHOICES = 128;
+
   private static final Set<String> ROLES =
       Set.of("system", "developer", "user", "assistant", "tool", "function");
   private static final Pattern SCHEMA_NAME = Pattern.compile("[a-zA-Z0-9_-]{1,64}");
@@ -68,6 +71,9 @@ public final class ChatRequest {
     Integer max = positiveInt(body, "max_tokens");
     this.maxTokens = maxCompletion != null ? maxCompletion : max;
     Integer choices = positiveInt(body, "n");
+    if (choices != null && choices > MAX_CHOICES) {
+      throw GatewayException.invalid("n", "'n' must be at most " + MAX_CHOICES);
+    }
     this.n = choices == null ? 1 : choices;
     this.responseFormat = responseFormat(body.get("response_format"));
     JsonNode tools = body.get("tools");

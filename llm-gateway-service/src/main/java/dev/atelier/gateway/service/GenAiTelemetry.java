@@ -61,6 +61,9 @@ public class GenAiTelemetry {
   static final AttributeKey<String> CALL_ID = AttributeKey.stringKey("atelier.llm_call.id");
 
   /** Semantic-convention bucket boundaries for gen_ai.client.token.usage. */
+  private static final java.util.regex.Pattern ERROR_NAME =
+      java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}");
+
   private static final double[] TOKEN_BUCKETS = {
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864
   };
@@ -276,7 +279,13 @@ public class GenAiTelemetry {
     return d;
   }
 
+  /**
+   * The error's code (else its type) as recorded in the ledger, on spans and as a metric tag. A
+   * provider's error names it: a code that is not a short identifier (a NUL, a kilobyte of text) is
+   * recorded as {@code provider_error}, so the call's record still passes the ledger's checks.
+   */
   static String errorType(GatewayException e) {
-    return e.code() != null ? e.code() : e.type();
+    String name = e.code() != null ? e.code() : e.type();
+    return name != null && ERROR_NAME.matcher(name).matches() ? name : "provider_error";
   }
 }

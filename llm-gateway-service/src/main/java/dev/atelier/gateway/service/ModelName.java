@@ -37,13 +37,19 @@ final class ModelName {
     if (name.chars().anyMatch(Character::isISOControl)) {
       throw GatewayException.invalid("model", "'model' must not contain control characters");
     }
+    if (hasUnpairedSurrogate(name)) {
+      // Valid JSON (an escaped \\ud800), but no text encoding can carry it: the ledger would store
+      // it as '?' and the gateway's spool (jsonb) refuses it.
+      throw GatewayException.invalid(
+          "model", "'model' must not contain half of a UTF-16 surrogate pair");
+    }
     return name;
   }
 
   /**
-   * The model a provider reports, made recordable: control characters dropped, cut at {@value
-   * #MAX_LENGTH} characters; {@code null} when nothing is left. What a provider answers is not the
-   * caller's fault, so it is cleaned rather than refused.
+   * The model a provider reports, made recordable: control characters and halves of surrogate pairs
+   * dropped, cut at {@value #MAX_LENGTH} characters; {@code null} when nothing is left. What a
+   * provider answers is not the caller's fault, so it is cleaned rather than refused.
    */
   static String reported(String name) {
     if (name == null) {
@@ -52,13 +58,32 @@ final class ModelName {
     StringBuilder clean = new StringBuilder(Math.min(name.length(), MAX_LENGTH));
     for (int i = 0; i < name.length() && clean.length() < MAX_LENGTH; i++) {
       char c = name.charAt(i);
-      if (!Character.isISOControl(c)) {
-        clean.append(c);
+      if (Character.isISOControl(c) || unpairedSurrogateAt(name, i)) {
+        continue;
       }
+      clean.append(c);
     }
     if (!clean.isEmpty() && Character.isHighSurrogate(clean.charAt(clean.length() - 1))) {
       clean.setLength(clean.length() - 1); // cut inside a pair: JSON cannot carry half of it
     }
     return clean.isEmpty() ? null : clean.toString();
+  }
+
+  /** Whether the char at {@code i} is half of a surrogate pair whose other half is missing. */
+  static boolean unpairedSurrogateAt(String s, int i) {
+    char c = s.charAt(i);
+    if (Character.isHighSurrogate(c)) {
+      return i + 1 == s.length() || !Character.isLowSurrogate(s.charAt(i + 1));
+    }
+    return Character.isLowSurrogate(c) && (i == 0 || !Character.isHighSurrogate(s.charAt(i - 1)));
+  }
+
+  static boolean hasUnpairedSurrogate(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      if (unpairedSurrogateAt(s, i)) {
+        return true;
+      }
+    }
+    return false;
   }
 }

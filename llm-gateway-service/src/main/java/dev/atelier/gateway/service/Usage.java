@@ -15,11 +15,22 @@ public record Usage(long input, long cachedInput, long output, long reasoning, S
 
   public static final Usage NONE = new Usage(0, 0, 0, 0, LlmCallRecorded.USAGE_PROVIDER);
 
+  /** Most tokens one count may hold: the ledger keeps counts of one call in 4-byte integers. */
+  static final long MAX_COUNT = Integer.MAX_VALUE;
+
   public Usage {
+    // What a provider reports is kept within what the ledger accepts: a negative count (and so a
+    // negative cost, lowering a budget's spend) or one past 2^31 would dead-letter the record.
+    input = bounded(input);
+    output = bounded(output);
     // A provider that reports more cached than prompt tokens would otherwise produce a negative
     // uncached count and a cost below the true one.
-    cachedInput = Math.min(Math.max(cachedInput, 0), Math.max(input, 0));
-    reasoning = Math.max(reasoning, 0);
+    cachedInput = Math.min(bounded(cachedInput), input);
+    reasoning = bounded(reasoning);
+  }
+
+  private static long bounded(long count) {
+    return Math.min(Math.max(count, 0), MAX_COUNT);
   }
 
   public static Usage estimated(long input, long output) {

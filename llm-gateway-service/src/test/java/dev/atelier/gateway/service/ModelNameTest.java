@@ -30,6 +30,9 @@ class ModelNameTest {
           body("gpt\t4o"),
           body("gpt\u00854o"),
           body("m".repeat(257)),
+          body("gpt-4o\ud800x"),
+          body("\udc00gpt"),
+          body("gpt\ud83d"),
           body(" "),
           MAPPER.createObjectNode(),
           MAPPER.createObjectNode().put("model", 4)
@@ -54,5 +57,13 @@ class ModelNameTest {
     // A cut that would split a surrogate pair drops its first half rather than keep it alone.
     String cut = ModelName.reported("x".repeat(255) + "\uD83D\uDE00");
     assertThat(cut).isEqualTo("x".repeat(255));
+    // Halves of pairs are dropped wherever they are; whole pairs are kept.
+    assertThat(ModelName.reported("a\ud800b\udc00c\uD83D\uDE00d\uD83D"))
+        .isEqualTo("abc\uD83D\uDE00d");
+  }
+
+  @Test
+  void aWholeSurrogatePairIsAName() {
+    assertThat(ModelName.require(body("model-\uD83D\uDE00"))).isEqualTo("model-\uD83D\uDE00");
   }
 }

@@ -110,14 +110,30 @@ final class UpstreamErrors {
         t);
   }
 
+  /**
+   * A provider's {@code Retry-After} (seconds or an HTTP date), at most {@link #MAX_RETRY_AFTER}: a
+   * provider asking for years (or more than an {@code Instant} holds) would take its deployment out
+   * of routing until a restart.
+   */
+  /** Longest cooldown a provider's {@code Retry-After} sets. */
+  static final Duration MAX_RETRY_AFTER = Duration.ofHours(1);
+
   static Duration parseRetryAfter(String value) {
+    Duration asked = retryAfter(value);
+    return asked == null || asked.compareTo(MAX_RETRY_AFTER) <= 0 ? asked : MAX_RETRY_AFTER;
+  }
+
+  private static Duration retryAfter(String value) {
     if (value == null || value.isBlank()) {
       return null;
     }
     try {
       return Duration.ofSeconds(Math.max(0, Long.parseLong(value.trim())));
     } catch (NumberFormatException e) {
-      // RFC 9110 also allows an HTTP date
+      // Too large for a long: the most, clamped above. Else RFC 9110 also allows an HTTP date.
+      if (value.trim().matches("[0-9]+")) {
+        return MAX_RETRY_AFTER;
+      }
     }
     try {
       java.time.Instant at =

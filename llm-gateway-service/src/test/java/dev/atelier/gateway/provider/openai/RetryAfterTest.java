@@ -23,4 +23,14 @@ class RetryAfterTest {
     assertThat(UpstreamErrors.parseRetryAfter("soon")).isNull();
     assertThat(UpstreamErrors.parseRetryAfter(null)).isNull();
   }
+
+  @Test
+  void aCooldownIsAtMostAnHour() {
+    assertThat(UpstreamErrors.parseRetryAfter("3600")).isEqualTo(Duration.ofHours(1));
+    assertThat(UpstreamErrors.parseRetryAfter("3000000000")).isEqualTo(Duration.ofHours(1));
+    // Past what a long (and an Instant) holds.
+    assertThat(UpstreamErrors.parseRetryAfter("9".repeat(40))).isEqualTo(Duration.ofHours(1));
+    assertThat(UpstreamErrors.parseRetryAfter("Fri, 31 Dec 9999 23:59:59 GMT"))
+        .isEqualTo(Duration.ofHours(1));
+  }
 }
