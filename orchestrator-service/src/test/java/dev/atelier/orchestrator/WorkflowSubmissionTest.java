@@ -14,6 +14,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.ExtractableResponse;
 import io.restassured.response.Response;
 import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -363,6 +364,30 @@ class WorkflowSubmissionTest {
         .then()
         .statusCode(400)
         .contentType(PROBLEM);
+    // Instants Java parses but PostgreSQL cannot hold (they failed in SQL, a 500), in the filters
+    // and in a made-up cursor.
+    for (String far : List.of("+300000-01-01T00:00:00Z", "+1000000000-01-01T00:00:00Z")) {
+      for (String filter : List.of("createdFrom", "createdTo")) {
+        given()
+            .queryParam(filter, far)
+            .get("/api/v1/workflows")
+            .then()
+            .statusCode(400)
+            .contentType(PROBLEM)
+            .body("type", org.hamcrest.Matchers.endsWith("invalid-" + filter))
+            .body("detail", org.hamcrest.Matchers.containsString("must be between"));
+      }
+      String farCursor =
+          java.util.Base64.getUrlEncoder()
+              .encodeToString((far + "|" + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8));
+      given()
+          .queryParam("cursor", farCursor)
+          .get("/api/v1/workflows")
+          .then()
+          .statusCode(400)
+          .contentType(PROBLEM)
+          .body("type", org.hamcrest.Matchers.endsWith("invalid-cursor"));
+    }
     ids.forEach(this::finishSingle);
   }
 

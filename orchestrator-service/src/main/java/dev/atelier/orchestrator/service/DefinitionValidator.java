@@ -27,7 +27,16 @@ public final class DefinitionValidator {
   /** Names of definitions, roles, steps and artifacts. */
   public static final Pattern NAME = Pattern.compile("[a-z][a-z0-9-]{0,62}");
 
-  private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{\\s*([^}]*?)\\s*}}");
+  /**
+   * A placeholder in double braces; its name is the text between them, stripped. Possessive and
+   * with no two parts matching the same text, so it takes linear time: the earlier pattern (spaces,
+   * lazy name, spaces) took minutes on two braces and a few thousand spaces.
+   */
+  private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{([^{}]*+)}}");
+
+  /** Longest system prompt and user prompt template, in characters. */
+  static final int MAX_PROMPT_CHARS = 100_000;
+
   private static final int MAX_STEPS = 50;
   private static final Duration MAX_TIMEOUT = Duration.ofHours(24);
   private static final Duration MAX_BACKOFF = Duration.ofHours(24);
@@ -65,9 +74,13 @@ public final class DefinitionValidator {
     }
     if (blank(agent.systemPrompt())) {
       faults.add("systemPrompt is required");
+    } else if (agent.systemPrompt().length() > MAX_PROMPT_CHARS) {
+      faults.add("systemPrompt is longer than " + MAX_PROMPT_CHARS + " characters");
     }
     if (blank(agent.userPromptTemplate())) {
       faults.add("userPromptTemplate is required");
+    } else if (agent.userPromptTemplate().length() > MAX_PROMPT_CHARS) {
+      faults.add("userPromptTemplate is longer than " + MAX_PROMPT_CHARS + " characters");
     } else {
       for (String p : placeholders(agent.userPromptTemplate())) {
         boolean known =
@@ -359,7 +372,7 @@ public final class DefinitionValidator {
     List<String> result = new ArrayList<>();
     Matcher m = PLACEHOLDER.matcher(template == null ? "" : template);
     while (m.find()) {
-      result.add(m.group(1));
+      result.add(m.group(1).strip());
     }
     return result;
   }

@@ -2,6 +2,7 @@ package dev.atelier.orchestrator.service;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.atelier.kit.db.StorableTime;
 import dev.atelier.kit.ids.TimeOrderedIds;
 import dev.atelier.kit.problem.ProblemException;
 import dev.atelier.kit.tracing.TraceContexts;
@@ -177,6 +178,10 @@ public class WorkflowService {
             new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8).split("\\|");
         beforeCreatedAt = Instant.parse(parts[0]);
         beforeId = UUID.fromString(parts[1]);
+        if (!StorableTime.holds(beforeCreatedAt)) {
+          // Never issued (stored rows are within it), and PostgreSQL could not compare with it.
+          throw new IllegalArgumentException("not a cursor");
+        }
       } catch (RuntimeException e) {
         throw ProblemException.badRequest("invalid-cursor", "cursor is not one this API returned");
       }
@@ -209,12 +214,19 @@ public class WorkflowService {
     if (value == null || value.isBlank()) {
       return null;
     }
+    Instant instant;
     try {
-      return Instant.parse(value.strip());
+      instant = Instant.parse(value.strip());
     } catch (java.time.format.DateTimeParseException e) {
       throw ProblemException.badRequest(
           "invalid-" + name, name + " must be an ISO-8601 instant such as 2026-01-31T12:00:00Z");
     }
+    if (!StorableTime.holds(instant)) {
+      throw ProblemException.badRequest(
+          "invalid-" + name,
+          name + " must be between " + StorableTime.MIN + " and " + StorableTime.MAX);
+    }
+    return instant;
   }
 
   private static UUID parseId(String id) {

@@ -1,6 +1,7 @@
 package dev.atelier.orchestrator.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -8,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.atelier.orchestrator.model.AgentDefinition;
 import dev.atelier.orchestrator.model.WorkflowDefinition;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -128,6 +130,41 @@ class DefinitionValidatorTest {
             "outputArtifact 'bad@name' must match [a-z][a-z0-9-]{0,62}",
             "outputSchema must be a JSON Schema object",
             "maxTokens 0 must be between 1 and 1000000");
+  }
+
+  @Test
+  void placeholdersAreFoundInLinearTime() {
+    // Two braces and 20,000 spaces: the earlier pattern backtracked for hours on this (2 s at
+    // 1,000 spaces, 116 s at 5,000), holding a request thread. Now milliseconds; 10 s is a hang.
+    assertTimeoutPreemptively(
+        Duration.ofSeconds(10),
+        () -> assertThat(DefinitionValidator.placeholders("{{" + " ".repeat(20_000))).isEmpty());
+    assertThat(
+            DefinitionValidator.placeholders("{{ requirement }} and {{input:code}}{{{feedback}}}"))
+        .containsExactly("requirement", "input:code", "feedback");
+  }
+
+  @Test
+  void promptsHaveALength() throws Exception {
+    String tooLong = "x".repeat(DefinitionValidator.MAX_PROMPT_CHARS + 1);
+    AgentDefinition big =
+        new AgentDefinition(
+            "poet",
+            0,
+            null,
+            tooLong,
+            tooLong,
+            "poem",
+            new ObjectMapper().readTree("{\"type\":\"object\"}"),
+            null,
+            null,
+            null,
+            100,
+            null);
+    assertThat(DefinitionValidator.validate("poet", big))
+        .containsExactly(
+            "systemPrompt is longer than 100000 characters",
+            "userPromptTemplate is longer than 100000 characters");
   }
 
   private List<String> schemaFaults(String schema) throws Exception {

@@ -1,5 +1,6 @@
 package dev.atelier.tracking.model;
 
+import dev.atelier.kit.db.StorableTime;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;

@@ -1,9 +1,9 @@
 package dev.atelier.tracking.rest;
 
 import dev.atelier.contracts.LlmCallRecorded;
+import dev.atelier.kit.db.StorableTime;
 import dev.atelier.kit.problem.ProblemException;
 import dev.atelier.tracking.model.PageCursor;
-import dev.atelier.tracking.model.StorableTime;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.UUID;

@@ -1,11 +1,11 @@
-package dev.atelier.tracking.model;
+package dev.atelier.kit.db;
 
 import java.time.Instant;
 
 /**
  * The instants a query may carry. {@link Instant#parse} accepts years PostgreSQL's timestamptz
  * cannot hold (and the range arithmetic on them overflows): a bound outside years 0001 to 9999 is
- * refused as input rather than failing in SQL.
+ * refused as input rather than failing in SQL (a 500).
  */
 public final class StorableTime {
 
