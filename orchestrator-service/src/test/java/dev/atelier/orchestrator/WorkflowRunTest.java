@@ -368,4 +368,49 @@ class WorkflowRunTest {
     assertThat(TestWorker.traceIdOf(second)).isEqualTo(failed.getString("traceId"));
     awaitOutboxEmpty();
   }
+
+  @Test
+  void anAttemptWhoseRequestIsStillUnsentDoesNotTimeOut() {
+    UUID id = submit("test-timeout", REQUIREMENT);
+    Received first = worker.await(id, "solo", 1);
+    UUID stepId = first.request().stepId();
+    // As if the broker were unreachable: the attempt's request waits in the outbox (here a copy,
+    // not due for an hour), and its deadline has passed.
+    TestDb.update(
+        dataSource,
+        "update workflow_step set deadline_at = now() + interval '1 hour' where id = ?",
+        stepId);
+    TestDb.update(
+        dataSource,
+        "insert into outbox (exchange, routing_key, event_id, event_type, workflow_id, payload,"
+            + " step_id, attempt, next_attempt_at) values ('atelier.steps', 'held', ?, ?, ?,"
+            + " '{}'::jsonb, ?, 1, now() + interval '1 hour')",
+        UUID.randomUUID(),
+        StepRequested.TYPE,
+        id,
+        stepId);
+    TestDb.update(
+        dataSource,
+        "update workflow_step set deadline_at = now() - interval '1 second' where id = ?",
+        stepId);
+
+    // No worker could have run it: the scheduler moves its deadline (1 s) on, again and again,
+    // instead of timing it out.
+    await()
+        .during(Duration.ofSeconds(3))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> worker.find(id, "solo", 2) == null);
+    assertThat(stepField(workflow(id), "solo", "state")).isEqualTo("dispatched");
+    assertThat(
+            TestDb.count(
+                dataSource,
+                "select count(*) from workflow_step where id = ? and deadline_at > now()",
+                stepId))
+        .isEqualTo(1);
+
+    // Once it is sent (here: gone), the attempt times out as any other.
+    TestDb.update(dataSource, "delete from outbox where step_id = ?", stepId);
+    worker.await(id, "solo", 2);
+    awaitStatus(id, "failed");
+  }
 }

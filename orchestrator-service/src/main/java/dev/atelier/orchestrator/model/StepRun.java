@@ -140,6 +140,18 @@ public final class StepRun {
     changed = true;
   }
 
+  /**
+   * Moves the deadline of the attempt in flight: its request has not reached the broker yet, so no
+   * worker could have run it.
+   */
+  public void postponeDeadline(Instant deadline) {
+    if (state != StepState.DISPATCHED) {
+      throw new IllegalStateException("step " + key + " in state " + state + " has no request out");
+    }
+    deadlineAt = deadline;
+    changed = true;
+  }
+
   /** Its needs are met, but a person must approve its start. */
   public void awaitApproval(Instant now) {
     if (state != StepState.PENDING) {

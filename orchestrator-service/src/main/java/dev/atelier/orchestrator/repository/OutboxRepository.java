@@ -185,6 +185,25 @@ public class OutboxRepository {
     }
   }
 
+  /** Whether the request of this attempt of a step is still waiting to be sent. */
+  public boolean holdsRequest(UUID workflowId, UUID stepId, int attempt) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "select exists (select 1 from outbox where workflow_id = ? and step_id = ?"
+                    + " and attempt = ?)")) {
+      ps.setObject(1, workflowId);
+      ps.setObject(2, stepId);
+      ps.setInt(3, attempt);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    } catch (SQLException e) {
+      throw Sql.failure("cannot read the outbox of workflow " + workflowId, e);
+    }
+  }
+
   /**
    * Deletes the workflow's step requests not yet sent; a row a relay is publishing right now is
    * waited for (its lock), and its result will be ignored.

@@ -60,6 +60,11 @@ public class Outbox {
     }
   }
 
+  /** Whether the request of this attempt of a step is still waiting for the broker. */
+  public boolean unsent(UUID workflowId, UUID stepId, int attempt) {
+    return repository.holdsRequest(workflowId, stepId, attempt);
+  }
+
   /** Queues the messages in one round trip to the database. */
   public void addAll(List<OutboxRepository.Message> messages) {
     if (messages.isEmpty()) {

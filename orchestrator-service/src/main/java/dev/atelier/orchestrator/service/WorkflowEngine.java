@@ -269,6 +269,19 @@ public class WorkflowEngine {
           LOG.infof(
               "workflow %s: retrying step %s (attempt %d)", workflowId, s.key(), s.attempt() + 1);
           t = machine.retryDue(workflow, all, definition, s, now);
+        } else if (s.state() == StepState.DISPATCHED
+            && s.deadlineAt() != null
+            && !s.deadlineAt().isAfter(now)
+            && outbox.unsent(workflowId, s.id(), s.attempt())) {
+          // Its request never left (the broker is unreachable): no worker could have run it, so
+          // the attempt is not over; it gets its whole timeout from now.
+          Instant deadline = now.plus(definition.step(s.key()).orElseThrow().timeout());
+          LOG.warnf(
+              "workflow %s: step %s attempt %d reached its deadline with its request still unsent"
+                  + " (is the broker reachable?); deadline moved to %s",
+              workflowId, s.key(), s.attempt(), deadline);
+          s.postponeDeadline(deadline);
+          changed = true;
         } else if (s.state().isInFlight()
             && s.deadlineAt() != null
             && !s.deadlineAt().isAfter(now)) {
