@@ -252,10 +252,10 @@ public final class StepRun {
    */
   public void requeue(String feedback, List<ArtifactRef> extraInputs) {
     this.state = StepState.PENDING;
-    if (feedback != null) {
-      this.feedback = feedback;
-      this.extraInputs = List.copyOf(extraInputs);
-    }
+    // Set as given: a step sent back without feedback of its own runs on its new inputs only, not
+    // on what an earlier round told it about outputs since replaced.
+    this.feedback = feedback;
+    this.extraInputs = List.copyOf(extraInputs);
     this.deadlineAt = null;
     this.nextAttemptAt = null;
     changed = true;

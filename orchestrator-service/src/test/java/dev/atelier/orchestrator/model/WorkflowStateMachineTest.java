@@ -452,6 +452,65 @@ class WorkflowStateMachineTest {
   }
 
   @Test
+  void stepsARejectionSendsBackStartCleanOfAnEarlierLoopsFeedback() {
+    WorkflowDefinition gated =
+        new WorkflowDefinition(
+            "software-delivery",
+            1,
+            null,
+            DELIVERY.steps().stream()
+                .map(
+                    sd ->
+                        sd.id().equals("document")
+                            ? new StepDefinition(
+                                sd.id(),
+                                sd.role(),
+                                sd.needs(),
+                                true,
+                                "design",
+                                null,
+                                RETRY,
+                                sd.timeout(),
+                                null)
+                            : sd)
+                .toList(),
+            null);
+    machine.start(workflow, steps, gated, T0);
+    for (String[] done :
+        new String[][] {
+          {"analyse", "analysis", null},
+          {"design", "architecture", null},
+          {"test-plan", "test-plan", null},
+          {"implement", "code", null},
+          {"review", "review", "changes_requested"},
+          {"implement", "code", null},
+          {"review", "review", "approved"}
+        }) {
+      StepRun s = step(done[0]);
+      machine.completed(
+          workflow,
+          steps,
+          gated,
+          s,
+          List.of(new ArtifactRef(done[1], s.attempt())),
+          done[2],
+          null,
+          T0,
+          T0);
+    }
+    assertThat(step("implement").feedback()).contains("changes_requested");
+    assertThat(step("document").state()).isEqualTo(StepState.WAITING_APPROVAL);
+
+    machine.reject(workflow, steps, gated, step("document"), "wrong design", T0.plusSeconds(5));
+
+    // implement runs again on a new design: the review of the old code is no input of it now.
+    assertThat(step("implement").state()).isEqualTo(StepState.PENDING);
+    assertThat(step("implement").feedback()).isNull();
+    assertThat(step("implement").extraInputs()).isEmpty();
+    assertThat(step("design").feedback()).contains("wrong design");
+  }
+
+  @Test
   void cancelStopsEveryUnfinishedStepAndResumeRerunsOnlyWhatFailed() {
     machine.start(workflow, steps, DELIVERY, T0);
     complete("analyse", "analysis", null);
