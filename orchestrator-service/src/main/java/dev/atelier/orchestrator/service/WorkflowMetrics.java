@@ -6,6 +6,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 
 /**
  * Workflow and step counters and the workflow duration timer. Callers record only after commit, so
@@ -14,7 +17,15 @@ import java.time.Duration;
 @ApplicationScoped
 public class WorkflowMetrics {
 
+  /** Most distinct error tags on the retry counter; codes beyond them count as {@code other}. */
+  static final int MAX_ERROR_TAGS = 64;
+
+  private static final Pattern ERROR_CODE = Pattern.compile("[a-z0-9][a-z0-9_.:-]{0,63}");
+
   private final MeterRegistry registry;
+
+  /** Error codes seen, each a time series: a worker reports them as free text. */
+  private final Set<String> errorTags = ConcurrentHashMap.newKeySet();
 
   WorkflowMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -51,9 +62,27 @@ public class WorkflowMetrics {
   public void stepRetried(String role, String errorCode) {
     Counter.builder("atelier.steps.retried")
         .tag("role", role)
-        .tag("error", errorCode == null ? "unknown" : errorCode)
+        .tag("error", errorTag(errorCode))
         .register(registry)
         .increment();
+  }
+
+  private String errorTag(String errorCode) {
+    if (errorCode == null) {
+      return "unknown";
+    }
+    if (!ERROR_CODE.matcher(errorCode).matches()) {
+      return "other";
+    }
+    if (errorTags.contains(errorCode)) {
+      return errorCode;
+    }
+    // Racing callers may pass the cap by a few: a bound, not an exact count.
+    if (errorTags.size() >= MAX_ERROR_TAGS) {
+      return "other";
+    }
+    errorTags.add(errorCode);
+    return errorCode;
   }
 
   public void stepDispatched(String role) {
