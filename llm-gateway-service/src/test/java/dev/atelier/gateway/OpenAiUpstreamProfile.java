@@ -16,6 +16,7 @@ public class OpenAiUpstreamProfile implements QuarkusTestProfile {
         "gateway.openai.api-key", PROVIDER_KEY + "\n",
         "gateway.openai.max-retries", "2",
         "gateway.openai.retry-backoff", "10ms",
+        "gateway.openai.max-response-bytes", "262144",
         "gateway.strict-models", "true",
         "gateway.models", "fast=openai:gpt-4o-mini,sim=simulated:gpt-4o");
   }

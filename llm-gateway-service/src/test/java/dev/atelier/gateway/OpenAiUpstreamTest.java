@@ -443,6 +443,48 @@ class OpenAiUpstreamTest {
   }
 
   @Test
+  void anAnswerLargerThanTheLimitIs502NotRetriedAndRecorded() {
+    // 300 kB against the profile's 256 kB: sent whole (with its length), dribbled in chunks, and as
+    // one stream event.
+    String big =
+        "{\"id\":\"chatcmpl-big\",\"object\":\"chat.completion\",\"created\":1,"
+            + "\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
+            + "\"assistant\",\"content\":\""
+            + "x".repeat(300_000)
+            + "\"},\"finish_reason\":\"stop\"}]}";
+    for (boolean dribbled : new boolean[] {false, true}) {
+      String marker = marker();
+      var answer = aResponse().withHeader("Content-Type", "application/json").withBody(big);
+      upstream.stubFor(
+          post(urlEqualTo(PATH))
+              .withRequestBody(containing(marker))
+              .willReturn(dribbled ? answer.withChunkedDribbleDelay(20, 200) : answer));
+      UUID workflowId = UUID.randomUUID();
+
+      Response response = call(workflowId, request("gpt-4o", marker, false, null));
+
+      assertThat(response.statusCode()).as("dribbled %s", dribbled).isEqualTo(502);
+      assertThat(response.jsonPath().getString("error.code"))
+          .isEqualTo("provider_response_too_large");
+      upstream.verify(1, postRequestedFor(urlEqualTo(PATH)).withRequestBody(containing(marker)));
+      LlmCallRecorded record = onlyRecord(workflowId);
+      assertThat(record.status()).isEqualTo(LlmCallRecorded.STATUS_ERROR);
+      assertThat(record.errorCode()).isEqualTo("provider_response_too_large");
+    }
+
+    String marker = marker();
+    stubStream(
+        marker,
+        sse(chunk("{\"role\":\"assistant\",\"content\":\"" + "y".repeat(300_000) + "\"}", null)));
+    UUID workflowId = UUID.randomUUID();
+    Response streamed = call(workflowId, request("gpt-4o", marker, true, null));
+    assertThat(streamed.statusCode()).isEqualTo(502);
+    assertThat(streamed.asString()).contains("provider_response_too_large");
+    upstream.verify(1, postRequestedFor(urlEqualTo(PATH)).withRequestBody(containing(marker)));
+    assertThat(onlyRecord(workflowId).errorCode()).isEqualTo("provider_response_too_large");
+  }
+
+  @Test
   void providerRefusingTheGatewayKeyIs502WithoutEchoingTheProvider() {
     String marker = marker();
     upstream.stubFor(

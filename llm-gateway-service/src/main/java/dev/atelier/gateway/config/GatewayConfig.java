@@ -160,6 +160,15 @@ public interface GatewayConfig {
 
     @WithDefault("64")
     int maxConnections();
+
+    /**
+     * Largest answer read from the provider: a whole (not streamed) answer, or one event of a
+     * stream. Larger is a 502 {@code provider_response_too_large}: the gateway holds an answer in
+     * memory to meter it, and an unbounded one could exhaust its heap, failing every call in
+     * flight.
+     */
+    @WithDefault("16777216")
+    long maxResponseBytes();
   }
 
   /** The built-in deterministic provider. */

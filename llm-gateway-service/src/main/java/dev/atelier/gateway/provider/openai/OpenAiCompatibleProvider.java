@@ -25,6 +25,7 @@ import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.MultiEmitter;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -40,6 +41,7 @@ import jakarta.inject.Inject;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
@@ -215,7 +217,8 @@ public class OpenAiCompatibleProvider implements Provider {
             client
                 .request(options)
                 .compose(HttpClientRequest::send)
-                .compose(res -> res.body().map(b -> res.statusCode()))
+                // The status is all a probe needs: the body (a list of models) is discarded.
+                .compose(res -> res.end().map(v -> res.statusCode()))
                 .toCompletionStage());
   }
 
@@ -262,7 +265,10 @@ public class OpenAiCompatibleProvider implements Provider {
                   client
                       .request(options(span, uri, "application/json"))
                       .compose(req -> send(req, body, sent, done))
-                      .compose(resp -> resp.body().map(b -> new Answer(resp, b)))
+                      .compose(
+                          resp ->
+                              bodyAtMost(resp, config.maxResponseBytes())
+                                  .map(b -> new Answer(resp, b)))
                       .onComplete(
                           ar -> {
                             if (!done.compareAndSet(false, true)) {
@@ -298,6 +304,53 @@ public class OpenAiCompatibleProvider implements Provider {
   }
 
   private record Answer(HttpClientResponse response, Buffer body) {}
+
+  /** An error answer is read for its message; past this it is read as having none. */
+  private static final long MAX_ERROR_BODY_BYTES = 65_536;
+
+  /**
+   * The response's body, or a failure with {@link #tooLarge} (the request reset, so the provider
+   * stops sending) once it passes {@code max} bytes.
+   */
+  private static Future<Buffer> bodyAtMost(HttpClientResponse resp, long max) {
+    String length = resp.getHeader("Content-Length");
+    if (length != null && length.matches("[0-9]{1,18}") && Long.parseLong(length) > max) {
+      Future<Buffer> refused = Future.failedFuture(tooLarge(max, "an answer"));
+      resp.request().reset();
+      return refused;
+    }
+    Promise<Buffer> promise = Promise.promise();
+    Buffer body = Buffer.buffer();
+    resp.handler(
+        chunk -> {
+          if (promise.future().isComplete()) {
+            return;
+          }
+          if (body.length() + (long) chunk.length() > max) {
+            promise.tryFail(tooLarge(max, "an answer"));
+            resp.request().reset();
+            return;
+          }
+          body.appendBuffer(chunk);
+        });
+    resp.exceptionHandler(promise::tryFail);
+    resp.endHandler(v -> promise.tryComplete(body));
+    return promise.future();
+  }
+
+  /** Not retryable: the provider did (and billed) the work, and would answer the same again. */
+  private static GatewayException tooLarge(long max, String what) {
+    return new GatewayException(
+        502,
+        GatewayException.UPSTREAM,
+        "provider_response_too_large",
+        null,
+        "The provider sent " + what + " larger than " + max + " bytes (OPENAI_MAX_RESPONSE_BYTES)",
+        true,
+        false,
+        null,
+        null);
+  }
 
   /**
    * Sends a request that got its connection, unless the caller went away while it waited for one
@@ -366,7 +419,7 @@ public class OpenAiCompatibleProvider implements Provider {
               HttpClientResponse resp = ar.result();
               int status = resp.statusCode();
               if (status >= 400) {
-                resp.body()
+                bodyAtMost(resp, MAX_ERROR_BODY_BYTES)
                     .onComplete(
                         b -> {
                           GatewayException g =
@@ -382,7 +435,7 @@ public class OpenAiCompatibleProvider implements Provider {
                         });
                 return;
               }
-              SseSplitter splitter = new SseSplitter();
+              SseSplitter splitter = new SseSplitter(config.maxResponseBytes());
               // Backpressure: once the events read exceed what the caller has asked for, the
               // provider's connection is paused (TCP then slows the provider) until it asks again.
               // Both on the connection's own thread: a Vert.x stream is not thread-safe, and
@@ -400,7 +453,21 @@ public class OpenAiCompatibleProvider implements Provider {
                           }));
               resp.handler(
                   buf -> {
-                    for (String data : splitter.feed(buf.getBytes())) {
+                    List<String> events;
+                    try {
+                      events = splitter.feed(buf.getBytes());
+                    } catch (SseSplitter.EventTooLarge e) {
+                      // Failed first: the reset reaches the exception handler below at once, which
+                      // would fail the call as a (retryable) broken connection.
+                      if (done.compareAndSet(false, true)) {
+                        GatewayException g = tooLarge(config.maxResponseBytes(), "a stream event");
+                        endSpan(span, status, g);
+                        em.fail(g);
+                      }
+                      resp.request().reset();
+                      return;
+                    }
+                    for (String data : events) {
                       relay(data, em, emitted);
                     }
                     if (em.requested() <= 0) {

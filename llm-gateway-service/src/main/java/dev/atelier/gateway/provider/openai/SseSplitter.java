@@ -14,11 +14,28 @@ import java.util.List;
  */
 final class SseSplitter {
 
+  /** An event (its lines together) grew past the limit before it ended. */
+  static final class EventTooLarge extends RuntimeException {
+    EventTooLarge(long limit) {
+      super("a stream event is larger than " + limit + " bytes", null, false, false);
+    }
+  }
+
   private final ByteArrayOutputStream line = new ByteArrayOutputStream(256);
   private final StringBuilder data = new StringBuilder();
+  private final long maxEventBytes;
   private boolean hasData;
 
-  /** Feeds bytes; returns the payloads of the events they complete. */
+  /** Splits events of at most {@code maxEventBytes} (counting a line's bytes and data's chars). */
+  SseSplitter(long maxEventBytes) {
+    this.maxEventBytes = maxEventBytes;
+  }
+
+  /**
+   * Feeds bytes; returns the payloads of the events they complete.
+   *
+   * @throws EventTooLarge when an event grows past the limit (a provider sending without end)
+   */
   List<String> feed(byte[] bytes) {
     List<String> out = new ArrayList<>(2);
     for (byte b : bytes) {
@@ -27,6 +44,9 @@ final class SseSplitter {
       } else {
         line.write(b);
       }
+    }
+    if ((long) line.size() + data.length() > maxEventBytes) {
+      throw new EventTooLarge(maxEventBytes);
     }
     return out;
   }
