@@ -14,6 +14,9 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -257,29 +260,64 @@ public class ArtifactRepository {
         });
   }
 
-  /** Every version of one artifact, oldest first. */
-  public List<ArtifactSummary> listVersions(UUID workflowId, String name) {
+  /** Up to {@code limit} versions of one artifact after {@code afterVersion}, oldest first. */
+  public List<ArtifactSummary> listVersions(
+      UUID workflowId, String name, int afterVersion, int limit) {
     return query(
         "select "
             + META_COLUMNS
-            + " from artifact_version where workflow_id = ? and name = ? order by version",
+            + " from artifact_version where workflow_id = ? and name = ? and version > ?"
+            + " order by version limit ?",
         ps -> {
           ps.setObject(1, workflowId);
           ps.setString(2, name);
+          ps.setInt(3, afterVersion);
+          ps.setInt(4, limit);
         },
         this::summaries);
   }
 
-  /** The latest version of each artifact of a workflow, in the order the artifacts were created. */
-  public List<ArtifactSummary> listLatest(UUID workflowId) {
+  /** Where a list of the latest versions goes on: after this artifact, in creation order. */
+  public record HeadPosition(Instant createdAt, String name) {}
+
+  /** Latest versions, each with its artifact's position in the list. */
+  public record LatestPage(List<ArtifactSummary> items, List<HeadPosition> positions) {}
+
+  /**
+   * The latest version of up to {@code limit} artifacts of a workflow after {@code after} (null:
+   * from the first), in the order the artifacts were created.
+   */
+  public LatestPage listLatest(UUID workflowId, HeadPosition after, int limit) {
     return query(
-        "select v."
+        "select h.created_at as head_created_at, v."
             + META_COLUMNS.replace(", ", ", v.")
             + " from artifact_head h join artifact_version v"
             + " on v.workflow_id = h.workflow_id and v.name = h.name and v.version = h.latest_version"
-            + " where h.workflow_id = ? order by h.created_at, h.name",
-        ps -> ps.setObject(1, workflowId),
-        this::summaries);
+            + " where h.workflow_id = ?"
+            + (after == null ? "" : " and (h.created_at, h.name) > (?, ?)")
+            + " order by h.created_at, h.name limit ?",
+        ps -> {
+          int i = 0;
+          ps.setObject(++i, workflowId);
+          if (after != null) {
+            ps.setObject(++i, after.createdAt().atOffset(ZoneOffset.UTC));
+            ps.setString(++i, after.name());
+          }
+          ps.setInt(++i, limit);
+        },
+        rs -> {
+          List<ArtifactSummary> items = new ArrayList<>();
+          List<HeadPosition> positions = new ArrayList<>();
+          while (rs.next()) {
+            ArtifactSummary summary = meta(rs, null).summary();
+            items.add(summary);
+            positions.add(
+                new HeadPosition(
+                    rs.getObject("head_created_at", OffsetDateTime.class).toInstant(),
+                    summary.name()));
+          }
+          return new LatestPage(items, positions);
+        });
   }
 
   /**

@@ -20,14 +20,17 @@ import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
 import java.net.URI;
-import java.util.List;
 import java.util.UUID;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.enums.ParameterIn;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
@@ -42,6 +45,13 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Produces(MediaType.APPLICATION_JSON)
 @Tag(name = "artifacts", description = "Versioned artifacts of a workflow")
 public class ArtifactResource {
+
+  private static final String LIMIT =
+      "page size, 1 to "
+          + ArtifactService.MAX_LIST_LIMIT
+          + " (default "
+          + ArtifactService.MAX_LIST_LIMIT
+          + "); a Link header rel=\"next\" names the next page";
 
   /** Replays answer 200 with this header set, so a client can tell them from a first write. */
   static final String REPLAYED = "Idempotent-Replayed";
@@ -174,14 +184,35 @@ public class ArtifactResource {
   @Operation(
       summary = "List the latest version of each artifact (without content), oldest artifact first")
   @APIResponse(
+      responseCode = "200",
+      description =
+          "The latest version of each artifact; a Link header rel=\"next\" when more follow",
+      content =
+          @Content(
+              mediaType = MediaType.APPLICATION_JSON,
+              schema = @Schema(type = SchemaType.ARRAY, implementation = ArtifactSummary.class)))
+  @APIResponse(
+      responseCode = "400",
+      description = "limit outside 1..1000, or an after cursor this API did not return",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
+  @APIResponse(
       responseCode = "404",
       description = "The workflow has no artifacts",
       content =
           @Content(
               mediaType = Problem.MEDIA_TYPE,
               schema = @Schema(implementation = Problem.class)))
-  public List<ArtifactSummary> list(@PathParam("workflowId") UUID workflowId) {
-    return service.latestOfEach(workflowId);
+  public Response list(
+      @PathParam("workflowId") UUID workflowId,
+      @Parameter(description = LIMIT) @QueryParam("limit") Integer limit,
+      @Parameter(description = "the cursor of the next page, from the previous page's Link header")
+          @QueryParam("after")
+          String after,
+      @Context UriInfo uri) {
+    return page(service.latestOfEach(workflowId, limit, after), uri);
   }
 
   @GET
@@ -203,15 +234,48 @@ public class ArtifactResource {
   @Path("{name}/versions")
   @Operation(summary = "List the versions of an artifact (without content), oldest first")
   @APIResponse(
+      responseCode = "200",
+      description = "Versions of the artifact; a Link header rel=\"next\" when more follow",
+      content =
+          @Content(
+              mediaType = MediaType.APPLICATION_JSON,
+              schema = @Schema(type = SchemaType.ARRAY, implementation = ArtifactSummary.class)))
+  @APIResponse(
+      responseCode = "400",
+      description = "limit outside 1..1000, or a negative after",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
+  @APIResponse(
       responseCode = "404",
       description = "No such artifact",
       content =
           @Content(
               mediaType = Problem.MEDIA_TYPE,
               schema = @Schema(implementation = Problem.class)))
-  public List<ArtifactSummary> versions(
-      @PathParam("workflowId") UUID workflowId, @PathParam("name") String name) {
-    return service.versions(workflowId, name);
+  public Response versions(
+      @PathParam("workflowId") UUID workflowId,
+      @PathParam("name") String name,
+      @Parameter(description = LIMIT) @QueryParam("limit") Integer limit,
+      @Parameter(description = "list the versions after this one (the previous page's last)")
+          @QueryParam("after")
+          Integer after,
+      @Context UriInfo uri) {
+    return page(service.versions(workflowId, name, limit, after), uri);
+  }
+
+  /**
+   * A page as a JSON array, as before lists were paged; when more follow, a {@code Link} header
+   * (RFC 8288) names the next page.
+   */
+  private static Response page(ArtifactService.ListPage page, UriInfo uri) {
+    Response.ResponseBuilder ok = Response.ok(page.items());
+    if (page.nextAfter() != null) {
+      ok.link(
+          uri.getRequestUriBuilder().replaceQueryParam("after", page.nextAfter()).build(), "next");
+    }
+    return ok.build();
   }
 
   @GET

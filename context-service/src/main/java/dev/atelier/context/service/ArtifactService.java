@@ -16,6 +16,7 @@ import dev.atelier.context.repository.NewVersion;
 import dev.atelier.context.repository.StoredWrite;
 import dev.atelier.contracts.ArtifactRef;
 import dev.atelier.contracts.Headers;
+import dev.atelier.kit.db.StorableTime;
 import dev.atelier.kit.problem.ProblemException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -24,7 +25,9 @@ import jakarta.transaction.Transactional;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -319,25 +322,90 @@ public class ArtifactService {
                     "artifact version", name + "@" + version + " of workflow " + workflowId));
   }
 
-  public List<ArtifactSummary> versions(UUID workflowId, String name) {
-    List<ArtifactSummary> versions = repository.listVersions(workflowId, name);
-    if (versions.isEmpty()) {
+  /** A page of a list and the {@code after} of the next page, {@code null} at the end. */
+  public record ListPage(List<ArtifactSummary> items, String nextAfter) {}
+
+  /** Most items one page of a list holds, and how many it holds unless asked for fewer. */
+  public static final int MAX_LIST_LIMIT = 1000;
+
+  /**
+   * Versions of an artifact, oldest first, {@code limit} at a time after version {@code after}.
+   *
+   * @throws ProblemException 404 when the artifact has no version; 400 for a limit outside
+   *     1..{@value #MAX_LIST_LIMIT} or a negative {@code after}
+   */
+  public ListPage versions(UUID workflowId, String name, Integer limit, Integer after) {
+    int size = listLimit(limit);
+    if (after != null && after < 0) {
+      throw ProblemException.badRequest(
+          "invalid-after", "after must be a version number (0 or more), got " + after);
+    }
+    int from = after == null ? 0 : after;
+    List<ArtifactSummary> versions = repository.listVersions(workflowId, name, from, size + 1);
+    if (versions.isEmpty()
+        && (from == 0 || repository.listVersions(workflowId, name, 0, 1).isEmpty())) {
       throw notFound(workflowId, name);
     }
-    return versions;
+    if (versions.size() <= size) {
+      return new ListPage(versions, null);
+    }
+    List<ArtifactSummary> page = versions.subList(0, size);
+    return new ListPage(page, String.valueOf(page.get(size - 1).version()));
   }
 
   /**
-   * The latest version of each artifact. context-service keeps no workflow registry: a workflow
+   * The latest version of each artifact, in the order the artifacts were created, {@code limit} at
+   * a time after the cursor {@code after}. context-service keeps no workflow registry: a workflow
    * that has written nothing is unknown here, hence 404 rather than an empty list.
+   *
+   * @throws ProblemException 404 when the workflow has no artifacts; 400 for a limit outside
+   *     1..{@value #MAX_LIST_LIMIT} or a cursor this service did not issue
    */
-  public List<ArtifactSummary> latestOfEach(UUID workflowId) {
-    List<ArtifactSummary> latest = repository.listLatest(workflowId);
-    if (latest.isEmpty()) {
+  public ListPage latestOfEach(UUID workflowId, Integer limit, String after) {
+    int size = listLimit(limit);
+    ArtifactRepository.HeadPosition from = after == null ? null : decodePosition(after);
+    ArtifactRepository.LatestPage latest = repository.listLatest(workflowId, from, size + 1);
+    if (latest.items().isEmpty()
+        && (from == null || repository.listLatest(workflowId, null, 1).items().isEmpty())) {
       throw new ProblemException(
           404, "not-found", "Not found", "workflow " + workflowId + " has no artifacts");
     }
-    return latest;
+    if (latest.items().size() <= size) {
+      return new ListPage(latest.items(), null);
+    }
+    return new ListPage(
+        latest.items().subList(0, size), encodePosition(latest.positions().get(size - 1)));
+  }
+
+  private static int listLimit(Integer limit) {
+    int size = limit == null ? MAX_LIST_LIMIT : limit;
+    if (size < 1 || size > MAX_LIST_LIMIT) {
+      throw ProblemException.badRequest(
+          "invalid-limit", "limit must be between 1 and " + MAX_LIST_LIMIT + ", got " + size);
+    }
+    return size;
+  }
+
+  private static String encodePosition(ArtifactRepository.HeadPosition p) {
+    return Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString((p.createdAt() + "|" + p.name()).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static ArtifactRepository.HeadPosition decodePosition(String cursor) {
+    try {
+      String raw = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
+      int bar = raw.indexOf('|');
+      Instant at = Instant.parse(raw.substring(0, bar));
+      String name = raw.substring(bar + 1);
+      if (!StorableTime.holds(at) || !name.matches(NewArtifact.NAME_PATTERN)) {
+        throw new IllegalArgumentException("not a cursor");
+      }
+      return new ArtifactRepository.HeadPosition(at, name);
+    } catch (RuntimeException e) {
+      throw ProblemException.badRequest(
+          "invalid-after", "after is not a cursor this API returned (its Link rel=\"next\")");
+    }
   }
 
   private WriteOutcome replay(StoredWrite previous, String key, String requestSha256) {

@@ -66,6 +66,9 @@ public class ProjectBundle {
 
   private static final Pattern DRIVE = Pattern.compile("^[A-Za-z]:.*");
 
+  /** Artifacts listed at a time while writing: memory holds a page of summaries, not all. */
+  private static final int PAGE = 500;
+
   private final ArtifactRepository repository;
   private final ObjectMapper mapper;
 
@@ -81,17 +84,30 @@ public class ProjectBundle {
    * @throws ProblemException 404 when the workflow has no artifacts
    */
   public StreamingOutput bundle(UUID workflowId) {
-    List<ArtifactSummary> latest = repository.listLatest(workflowId);
-    if (latest.isEmpty()) {
+    if (repository.listLatest(workflowId, null, 1).items().isEmpty()) {
       throw new ProblemException(
           404, "not-found", "Not found", "workflow " + workflowId + " has no artifacts");
     }
-    return out -> write(workflowId, latest, out);
+    return out -> write(workflowId, out);
   }
 
-  private void write(UUID workflowId, List<ArtifactSummary> latest, OutputStream out)
-      throws IOException {
+  private void write(UUID workflowId, OutputStream out) throws IOException {
     Entries entries = new Entries(new ZipOutputStream(out, StandardCharsets.UTF_8));
+    ArtifactRepository.HeadPosition after = null;
+    List<ArtifactSummary> page;
+    do {
+      ArtifactRepository.LatestPage latest = repository.listLatest(workflowId, after, PAGE);
+      page = latest.items();
+      if (!page.isEmpty()) {
+        after = latest.positions().get(page.size() - 1);
+      }
+      writePage(workflowId, page, entries);
+    } while (page.size() == PAGE);
+    entries.finish();
+  }
+
+  private void writePage(UUID workflowId, List<ArtifactSummary> latest, Entries entries)
+      throws IOException {
     for (ArtifactSummary summary : latest) {
       Optional<ArtifactVersion> found =
           repository.findVersion(workflowId, summary.name(), summary.version());
@@ -116,7 +132,6 @@ public class ProjectBundle {
                 utf8(v.content().textValue()));
       }
     }
-    entries.finish();
   }
 
   /** The {@code files: [{path, content}]} of a JSON artifact, each at its project path. */

@@ -133,6 +133,28 @@ class BundleTest {
   }
 
   @Test
+  void aWorkflowWithMoreArtifactsThanOnePageOfTheListIsBundledWhole() throws IOException {
+    // 501 artifacts: the bundle lists them 500 at a time while writing.
+    for (int batch = 0; batch < 51; batch++) {
+      List<Map<String, Object>> artifacts = new java.util.ArrayList<>();
+      for (int i = batch * 10; i < Math.min(501, batch * 10 + 10); i++) {
+        artifacts.add(markdown(String.format("note-%03d", i), "# Note " + i));
+      }
+      Response written =
+          Artifacts.postTo(
+              "/api/v1/workflows/" + workflow + "/artifact-writes",
+              "batch-" + batch,
+              Map.of("artifacts", artifacts));
+      assertThat(written.statusCode()).as(written.asString()).isEqualTo(201);
+    }
+
+    Map<String, String> zip = unzip(get("/api/v1/workflows/" + workflow + "/bundle").asByteArray());
+
+    assertThat(zip).hasSize(501).containsEntry("docs/atelier/note-500.md", "# Note 500");
+    assertThat(zip).containsEntry("docs/atelier/note-000.md", "# Note 0");
+  }
+
+  @Test
   void workflowWithoutArtifactsIs404ProblemJson() {
     Response r =
         io.restassured.RestAssured.given()
