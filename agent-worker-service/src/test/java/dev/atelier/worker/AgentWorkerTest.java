@@ -26,6 +26,7 @@ import static org.hamcrest.Matchers.is;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.stubbing.Scenario;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
@@ -99,7 +100,12 @@ class AgentWorkerTest {
     UUID workflowId = UUID.randomUUID();
     ObjectNode analysis = (ObjectNode) JSON.readTree("{\"stories\":[\"As a user I log in\"]}");
     ArtifactRef input = writeArtifact(workflowId, "analysis", analysis);
-    StepRequested step = step(workflowId, "design", List.of(input), Instant.now().plusSeconds(300));
+    // The Markdown rendering a worker writes beside each output: the orchestrator passes it on
+    // with its JSON, which the prompt already holds, so it would only double the input tokens.
+    ArtifactRef rendering =
+        writeArtifact(workflowId, "analysis.md", "markdown", TextNode.valueOf("# Analysis"));
+    StepRequested step =
+        step(workflowId, "design", List.of(input, rendering), Instant.now().plusSeconds(300));
     ObjectNode answer = validArchitecture();
     stubAnswer(step, answer.toString());
 
@@ -278,6 +284,42 @@ class AgentWorkerTest {
     assertThat(failed.eventId()).isEqualTo(ResultPublisher.eventId(step.stepId(), 1, "failed"));
     assertThat(callsFor(step)).hasSize(3);
     given().get(contextUrl + "/api/v1/workflows/{wf}/artifacts", workflowId).then().statusCode(404);
+  }
+
+  @Test
+  void anAnswerCutOffAtMaxTokensFailsAtOnceSayingSo() throws Exception {
+    StepRequested step = step(UUID.randomUUID(), "design", List.of(), future());
+    gateway.stubFor(
+        chatFor(step)
+            .willReturn(
+                aResponse()
+                    .withStatus(200)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody(cutOff("{\"summary\": \"Two serv"))));
+
+    publish(step);
+
+    StepFailed failed = awaitOne(step, StepFailed.class);
+    assertThat(failed.errorCode()).isEqualTo("output_invalid");
+    assertThat(failed.retryable()).isFalse();
+    assertThat(failed.message()).contains("cut off").contains("maxTokens 2000");
+    // Not asked again: a repair would be cut off the same way, each sending the cut answer back.
+    assertThat(callsFor(step)).hasSize(1);
+  }
+
+  /** A completion whose content stopped at the token limit. */
+  private static String cutOff(String content) {
+    ObjectNode body = JSON.createObjectNode();
+    body.put("id", "chatcmpl-cut").put("object", "chat.completion").put("created", 1700000000);
+    body.put("model", "gpt-test-2025");
+    ObjectNode choice = body.putArray("choices").addObject();
+    choice.put("index", 0).put("finish_reason", "length");
+    choice.putObject("message").put("role", "assistant").put("content", content);
+    body.putObject("usage")
+        .put("prompt_tokens", 120)
+        .put("completion_tokens", 2000)
+        .put("total_tokens", 2120);
+    return body.toString();
   }
 
   @Test
@@ -641,8 +683,12 @@ class AgentWorkerTest {
   }
 
   private ArtifactRef writeArtifact(UUID workflowId, String name, JsonNode content) {
+    return writeArtifact(workflowId, name, "json", content);
+  }
+
+  private ArtifactRef writeArtifact(UUID workflowId, String name, String kind, JsonNode content) {
     ObjectNode body = JSON.createObjectNode();
-    body.put("name", name).put("kind", "json").set("content", content);
+    body.put("name", name).put("kind", kind).set("content", content);
     String ref =
         given()
             .contentType(ContentType.JSON)

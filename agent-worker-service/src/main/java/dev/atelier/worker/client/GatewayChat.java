@@ -3,6 +3,7 @@ package dev.atelier.worker.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.atelier.contracts.StepFailed;
+import dev.atelier.worker.service.Clip;
 import dev.langchain4j.exception.HttpException;
 import dev.langchain4j.exception.NonRetriableException;
 import dev.langchain4j.exception.RetriableException;
@@ -136,8 +137,7 @@ public class GatewayChat {
       if (message == null || message.isBlank()) {
         return new ErrorBody("", code, param);
       }
-      String shown =
-          message.length() > MAX_DETAIL ? message.substring(0, MAX_DETAIL) + "..." : message;
+      String shown = Clip.clip(message, MAX_DETAIL);
       return new ErrorBody(
           ": " + shown + (param == null ? "" : " (parameter " + param + ")"), code, param);
     } catch (IOException | RuntimeException notJson) {

@@ -16,6 +16,7 @@ import dev.langchain4j.model.chat.request.ResponseFormatType;
 import dev.langchain4j.model.chat.request.json.JsonRawSchema;
 import dev.langchain4j.model.chat.request.json.JsonSchema;
 import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.output.FinishReason;
 import dev.langchain4j.model.output.TokenUsage;
 import io.opentelemetry.context.Context;
 import jakarta.annotation.PreDestroy;
@@ -129,6 +130,16 @@ public class AgentInvoker {
       OutputValidator.Result result = validation.check(text);
       if (result.valid()) {
         return new Answer(result.value(), call, usage.input, usage.output, usage.responseModel);
+      }
+      if (response.finishReason() == FinishReason.LENGTH) {
+        // Cut off at max_tokens: asked again, the model is cut off again (and each repair sends
+        // the cut answer back), so the step fails now, saying why.
+        throw new StepFailure(
+            StepFailure.OUTPUT_INVALID,
+            false,
+            "the model's answer was cut off at its output token limit ("
+                + (agent.maxTokens() == null ? "the model's own" : "maxTokens " + agent.maxTokens())
+                + ") before it was complete; raise the role's maxTokens");
       }
       errors = result.errors();
       LOG.debugf("answer %d of %d for %s does not conform: %s", call, calls, agent.role(), errors);

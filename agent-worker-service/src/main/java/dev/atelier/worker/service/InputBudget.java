@@ -30,10 +30,7 @@ final class InputBudget {
         fitted.add(input);
         continue;
       }
-      int cut = cap;
-      if (cut > 0 && Character.isHighSurrogate(text.charAt(cut - 1))) {
-        cut--; // never split a surrogate pair
-      }
+      int cut = Clip.cutAt(text, cap);
       int removed = text.length() - cut;
       fitted.add(
           new LoadedInput(

@@ -175,8 +175,8 @@ public class MarkdownRenderer {
   private static String label(JsonNode element, String fallback) {
     String id = element.path("id").isValueNode() ? element.path("id").asText(null) : null;
     String text = textOf(element, LABEL_KEYS);
-    if (text != null && text.length() > SHORT_TEXT) {
-      text = text.substring(0, SHORT_TEXT) + "...";
+    if (text != null) {
+      text = Clip.clip(text, SHORT_TEXT);
     }
     if (id != null && text != null) {
       return id + ": " + text;

@@ -142,7 +142,7 @@ public class OutputValidator {
   }
 
   private static String abbreviated(String pattern) {
-    return pattern.length() > 80 ? pattern.substring(0, 80) + "..." : pattern;
+    return Clip.clip(pattern, 80);
   }
 
   /** A schema's regular expression, as the library compiles it, with a time limit per match. */

@@ -22,9 +22,11 @@ import io.opentelemetry.context.Scope;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
 import org.jboss.logging.Logger;
@@ -47,6 +49,10 @@ public class StepRunner {
   private static final Logger LOG = Logger.getLogger(StepRunner.class);
   private static final String JSON_MEDIA_TYPE = "application/json";
   private static final String MARKDOWN_MEDIA_TYPE = "text/markdown";
+
+  /** The name of an output's Markdown rendering: the output's name and this. */
+  static final String MARKDOWN_SUFFIX = ".md";
+
   private static final int SUMMARY_LENGTH = 200;
   private static final List<String> SUMMARY_KEYS =
       List.of("summary", "title", "overview", "description");
@@ -207,7 +213,7 @@ public class StepRunner {
   private NewArtifact markdown(
       AgentSpec agent, String byline, JsonNode output, StepRequested step) {
     return new NewArtifact(
-        agent.outputArtifact() + ".md",
+        agent.outputArtifact() + MARKDOWN_SUFFIX,
         NewArtifact.KIND_MARKDOWN,
         MARKDOWN_MEDIA_TYPE,
         TextNode.valueOf(markdown.render(agent.outputArtifact(), byline, output)),
@@ -243,7 +249,7 @@ public class StepRunner {
   /** The step's inputs, and what {@code outputKey} wrote if anything. */
   private BatchRead.Result readStep(StepRequested step, String outputKey) {
     try {
-      return context.readAll(step.workflowId(), step.inputs(), List.of(outputKey));
+      return context.readAll(step.workflowId(), promptInputs(step.inputs()), List.of(outputKey));
     } catch (ContextRejectedException e) {
       throw new StepFailure(
           e.status() == 404 ? StepFailure.INPUT_MISSING : StepFailure.CONTEXT_REJECTED,
@@ -252,6 +258,24 @@ public class StepRunner {
     } catch (RuntimeException e) {
       throw contextFailure(e);
     }
+  }
+
+  /**
+   * The inputs the prompt needs: without the Markdown rendering ({@code X.md}) a worker writes
+   * beside each output {@code X} when {@code X} itself is among them. A step's inputs carry both;
+   * the rendering says the same again and would double the input tokens (templates cannot name it:
+   * a placeholder's name has no dot).
+   */
+  static List<ArtifactRef> promptInputs(List<ArtifactRef> inputs) {
+    Set<String> names = new HashSet<>();
+    inputs.forEach(ref -> names.add(ref.name()));
+    return inputs.stream()
+        .filter(
+            ref ->
+                !(ref.name().endsWith(MARKDOWN_SUFFIX)
+                    && names.contains(
+                        ref.name().substring(0, ref.name().length() - MARKDOWN_SUFFIX.length()))))
+        .toList();
   }
 
   private List<LoadedInput> inputs(StepRequested step, BatchRead.Result reads) {
@@ -395,7 +419,7 @@ public class StepRunner {
       JsonNode value = output.path(key);
       if (value.isTextual() && !value.textValue().isBlank()) {
         String line = value.textValue().strip().lines().findFirst().orElse("");
-        return line.length() > SUMMARY_LENGTH ? line.substring(0, SUMMARY_LENGTH) + "..." : line;
+        return Clip.clip(line, SUMMARY_LENGTH);
       }
     }
     StringBuilder fields = new StringBuilder();
@@ -403,6 +427,6 @@ public class StepRunner {
       fields.append(fields.isEmpty() ? "" : ", ").append(names.next());
     }
     String line = agent.role() + " wrote " + ref + (fields.isEmpty() ? "" : " (" + fields + ")");
-    return line.length() > SUMMARY_LENGTH ? line.substring(0, SUMMARY_LENGTH) + "..." : line;
+    return Clip.clip(line, SUMMARY_LENGTH);
   }
 }

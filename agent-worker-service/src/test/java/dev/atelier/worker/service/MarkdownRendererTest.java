@@ -78,6 +78,23 @@ class MarkdownRendererTest {
   }
 
   @Test
+  void aLongLabelIsCutBetweenCharactersNotInsideOne() throws Exception {
+    // An emoji (two UTF-16 units) where the 120-character label is cut: half of it alone could
+    // not be stored, and the step's paid-for answer was refused by context-service.
+    String title = "x".repeat(119) + "\uD83D\uDE80 launch";
+    String md =
+        renderer.render(
+            "analysis",
+            null,
+            json.readTree("{\"stories\":[{\"id\":\"US-1\",\"title\":\"" + title + "\"}]}"));
+
+    assertThat(md).contains("US-1: " + "x".repeat(119) + "...");
+    // The full title keeps its emoji whole; no half of a pair is left anywhere.
+    assertThat(md).contains("\uD83D\uDE80 launch");
+    assertThat(md.codePoints().filter(c -> c >= 0xD800 && c <= 0xDFFF)).isEmpty();
+  }
+
+  @Test
   void humanizesKeys() {
     assertThat(MarkdownRenderer.humanize("acceptanceCriteria")).isEqualTo("Acceptance criteria");
     assertThat(MarkdownRenderer.humanize("non_functional-requirements"))
