@@ -141,6 +141,7 @@ public final class EventChecks {
     require(WorkflowStatusChanged.TYPE.equals(e.type()), "unexpected event type " + e.type());
     require(e.eventId() != null, "eventId is missing");
     require(e.occurredAt() != null, "occurredAt is missing");
+    require(within(e.occurredAt()), "occurredAt must lie between " + EARLIEST + " and " + LATEST);
     require(e.workflowId() != null, "workflowId is missing");
     require(notBlank(e.status()), "status is missing");
     requireNoNul(e.definition(), e.title(), e.team(), e.status(), e.previousStatus(), e.reason());

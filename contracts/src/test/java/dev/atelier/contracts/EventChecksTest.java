@@ -89,6 +89,27 @@ class EventChecksTest {
   }
 
   @Test
+  void refusesAStatusEventFromBeyondTheTimesTheDatabaseHolds() {
+    WorkflowStatusChanged farFuture =
+        new WorkflowStatusChanged(
+            UUID.randomUUID(),
+            WorkflowStatusChanged.TYPE,
+            Instant.parse("+300000-01-01T00:00:00Z"),
+            UUID.randomUUID(),
+            "software-delivery",
+            1,
+            "title",
+            "team",
+            "failed",
+            "running",
+            null);
+
+    assertThatThrownBy(() -> EventChecks.check(farFuture))
+        .isInstanceOf(MalformedEventException.class)
+        .hasMessageStartingWith("occurredAt must lie between");
+  }
+
+  @Test
   void refusesAStatusEventWithNulInItsText() {
     WorkflowStatusChanged event =
         new WorkflowStatusChanged(

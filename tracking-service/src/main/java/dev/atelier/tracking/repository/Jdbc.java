@@ -1,6 +1,7 @@
 package dev.atelier.tracking.repository;
 
 import java.math.BigDecimal;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -26,6 +27,33 @@ final class Jdbc {
       return work.run();
     } catch (SQLException e) {
       throw new DataAccessException(what + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Reading that may fail with an {@link SQLException} or {@code E}. */
+  @FunctionalInterface
+  interface CursorRead<T, E extends Exception> {
+    T read() throws SQLException, E;
+  }
+
+  /** Rows fetched per round trip by a read through a server-side cursor. */
+  static final int FETCH_SIZE = 1000;
+
+  /**
+   * Runs {@code read} in a read-only transaction of its own on {@code c}, so that statements with a
+   * fetch size ({@link #FETCH_SIZE}) read through a server-side cursor (autocommit off) and memory
+   * stays flat however many rows match; then ends the transaction and restores autocommit.
+   */
+  static <T, E extends Exception> T withCursor(Connection c, CursorRead<T, E> read)
+      throws SQLException, E {
+    boolean autoCommit = c.getAutoCommit();
+    c.setAutoCommit(false);
+    try {
+      return read.read();
+    } finally {
+      // Read-only: nothing to commit; end the transaction that holds the cursor.
+      c.rollback();
+      c.setAutoCommit(autoCommit);
     }
   }
 

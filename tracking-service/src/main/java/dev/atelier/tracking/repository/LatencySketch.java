@@ -81,16 +81,28 @@ public final class LatencySketch {
   }
 
   /**
-   * The {@code q}-quantile: the representative value of the bucket that holds the value of rank
-   * {@code floor(q * (n - 1))} (0-based), i.e. within {@link #RELATIVE_ERROR} of the lower of the
-   * two values that an interpolating percentile (PostgreSQL's {@code percentile_cont}) lies
-   * between. {@code null} when the histogram is empty.
+   * The {@code q}-quantile, interpolated as PostgreSQL's {@code percentile_cont} does: between the
+   * values of rank {@code floor(q * (n - 1))} and the next (0-based), each taken as its bucket's
+   * value, so the result is within {@link #RELATIVE_ERROR} of the exact percentile. Taking the
+   * lower rank alone put p50 of 100 ms and 10 s at 103 ms, where the exact report says 5,050 ms.
+   * {@code null} when the histogram is empty.
    */
   Double quantile(double q) {
     if (total == 0) {
       return null;
     }
-    long rank = (long) Math.floor(q * (total - 1));
+    double position = q * (total - 1);
+    long lower = (long) Math.floor(position);
+    double low = valueAtRank(lower);
+    double fraction = position - lower;
+    if (fraction == 0 || lower + 1 >= total) {
+      return low;
+    }
+    return low + fraction * (valueAtRank(lower + 1) - low);
+  }
+
+  /** The value of its bucket of the value with this rank (0-based, in ascending order). */
+  private double valueAtRank(long rank) {
     long seen = 0;
     int last = 0;
     for (int b = 0; b < counts.length; b++) {

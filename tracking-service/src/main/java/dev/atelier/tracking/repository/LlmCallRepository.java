@@ -36,6 +36,19 @@ public class LlmCallRepository {
    * and label ids as int4 arrays, flags as bool arrays; UUIDs and costs as text arrays (exact;
    * parsed by the server: the driver has no binary encoding for uuid or numeric arrays).
    */
+  /**
+   * The timestamp of {@code micros} Unix microseconds, in SQL. Whole seconds and the rest apart: a
+   * product of microseconds and an interval is computed in float8 and rounds past 2^53 (after
+   * 2255-06-05), where 9999-12-31T23:59:59.999999Z became year 10000.
+   */
+  static String timestampOfMicros(String micros) {
+    return "timestamptz 'epoch' + ("
+        + micros
+        + " / 1000000) * interval '1 second' + ("
+        + micros
+        + " % 1000000) * interval '1 microsecond'";
+  }
+
   private static final String INSERT =
       """
       insert into llm_call (event_id, workflow_id, occurred_at, started_at, input_tokens,
@@ -44,8 +57,8 @@ public class LlmCallRepository {
           error_code, usage_source, price_version, fallback_path, failed, streamed, simulated,
           cost_usd, conversation_id, trace_id, span_id, step_id)
       select event_id, workflow_id,
-          timestamptz 'epoch' + occurred_us * interval '1 microsecond',
-          timestamptz 'epoch' + started_us * interval '1 microsecond',
+          %s,
+          %s,
           input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, latency_ms, ttft_ms,
           event_type, operation, provider, agent, team, request_model, response_model,
           error_code, usage_source, price_version, fallback_path, failed, streamed, simulated,
@@ -62,7 +75,8 @@ public class LlmCallRepository {
               conversation_id, trace_id, span_id, step_id)
       on conflict (event_id, occurred_at) do nothing
       returning event_id
-      """;
+      """
+          .formatted(timestampOfMicros("occurred_us"), timestampOfMicros("started_us"));
 
   private static final String SELECT =
       "select event_id, occurred_at, workflow_id, step_id, agent, conversation_id, team,"
@@ -163,9 +177,6 @@ public class LlmCallRepository {
     }
   }
 
-  /** Rows fetched per round trip while streaming. */
-  private static final int STREAM_FETCH_SIZE = 1000;
-
   /**
    * Every call matching {@code filter}, newest first, handed to {@code sink} one at a time: the
    * driver reads through a server-side cursor ({@code fetchSize} needs autocommit off), so memory
@@ -175,21 +186,20 @@ public class LlmCallRepository {
     FilterSql where = FilterSql.of(filter, labels);
     String sql = SELECT + where.where() + " order by occurred_at desc, event_id desc";
     try (Connection c = dataSource.getConnection()) {
-      boolean autoCommit = c.getAutoCommit();
-      c.setAutoCommit(false);
-      try (PreparedStatement ps = c.prepareStatement(sql)) {
-        ps.setFetchSize(STREAM_FETCH_SIZE);
-        Jdbc.bind(ps, where.params());
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            sink.accept(map(rs));
-          }
-        }
-      } finally {
-        // Read-only: nothing to commit; end the transaction that holds the cursor.
-        c.rollback();
-        c.setAutoCommit(autoCommit);
-      }
+      Jdbc.withCursor(
+          c,
+          () -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+              ps.setFetchSize(Jdbc.FETCH_SIZE);
+              Jdbc.bind(ps, where.params());
+              try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                  sink.accept(map(rs));
+                }
+              }
+            }
+            return null;
+          });
     } catch (SQLException e) {
       throw new DataAccessException("streaming LLM calls failed: " + e.getMessage(), e);
     }

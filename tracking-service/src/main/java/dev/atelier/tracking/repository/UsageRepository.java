@@ -271,25 +271,39 @@ public class UsageRepository {
             + where.where()
             + " order by group_key nulls last";
     List<Group> groups = new ArrayList<>();
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      // Binary results from the first execution: int8[] as text costs the server formatting and
-      // the driver parsing of every bucket.
-      ps.unwrap(PGStatement.class).setPrepareThreshold(-1);
-      Jdbc.bind(ps, where.params());
-      try (ResultSet rs = ps.executeQuery()) {
-        Group current = null;
-        while (rs.next()) {
-          String groupKey = rs.getString("group_key");
-          if (current == null || !Objects.equals(current.key(), groupKey)) {
-            current = new Group(groupKey, new RollupSums(true));
-            groups.add(current);
-          }
-          if (!current.sums().addRow(rs)) {
-            return Optional.empty();
-          }
-        }
-      }
+    // Read through a cursor: the daily rows of a long range (histograms of ~1 kB each, never
+    // trimmed) were all held by the driver at once, and a range of years could exhaust the heap.
+    boolean merged;
+    try (Connection c = dataSource.getConnection()) {
+      merged =
+          Jdbc.withCursor(
+              c,
+              () -> {
+                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                  // Binary results from the first execution: int8[] as text costs the server
+                  // formatting and the driver parsing of every bucket.
+                  ps.unwrap(PGStatement.class).setPrepareThreshold(-1);
+                  ps.setFetchSize(Jdbc.FETCH_SIZE);
+                  Jdbc.bind(ps, where.params());
+                  try (ResultSet rs = ps.executeQuery()) {
+                    Group current = null;
+                    while (rs.next()) {
+                      String groupKey = rs.getString("group_key");
+                      if (current == null || !Objects.equals(current.key(), groupKey)) {
+                        current = new Group(groupKey, new RollupSums(true));
+                        groups.add(current);
+                      }
+                      if (!current.sums().addRow(rs)) {
+                        return false;
+                      }
+                    }
+                  }
+                }
+                return true;
+              });
+    }
+    if (!merged) {
+      return Optional.empty();
     }
     if (!timeGroups) {
       // Largest first; a stable sort keeps ties in the database's key order, as the raw report.

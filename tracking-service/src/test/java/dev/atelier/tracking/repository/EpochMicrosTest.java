@@ -50,6 +50,11 @@ class EpochMicrosTest {
       instants.add(Instant.ofEpochSecond(second, nano));
       instants.add(Instant.ofEpochSecond(-86_400 * 400L, nano)); // before 1970
     }
+    // Past 2^53 microseconds (2255-06-05), where a float8 product of microseconds and an interval
+    // rounds: the last instant the ledger accepts was stored as year 10000.
+    instants.add(Instant.parse("9999-12-31T23:59:59.999999Z"));
+    instants.add(Instant.ofEpochSecond(9_007_199_254L, 740_993_000));
+    instants.add(Instant.parse("2255-06-05T23:47:34.740993Z"));
     SplittableRandom random = new SplittableRandom(42);
     for (int i = 0; i < 2_000; i++) {
       instants.add(
@@ -59,12 +64,14 @@ class EpochMicrosTest {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
             c.prepareStatement(
-                "select ?::text::timestamptz = timestamptz 'epoch' + ? * interval '1 microsecond',"
-                    + " ?::text::timestamptz")) {
+                "select ?::text::timestamptz = "
+                    + LlmCallRepository.timestampOfMicros("?::int8")
+                    + ", ?::text::timestamptz")) {
       for (Instant t : instants) {
         ps.setString(1, t.toString());
         ps.setLong(2, LlmCallRepository.epochMicros(t));
-        ps.setString(3, t.toString());
+        ps.setLong(3, LlmCallRepository.epochMicros(t));
+        ps.setString(4, t.toString());
         try (ResultSet rs = ps.executeQuery()) {
           assertThat(rs.next()).isTrue();
           assertThat(rs.getBoolean(1)).as("%s as text gives %s", t, rs.getString(2)).isTrue();
