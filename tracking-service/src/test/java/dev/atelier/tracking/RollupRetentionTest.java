@@ -456,6 +456,45 @@ class RollupRetentionTest {
   }
 
   @Test
+  void aWorkflowWhoseRawCallsRetentionDroppedIsSummedFromTheHourlyRollup() throws Exception {
+    UUID workflowId = UUID.randomUUID();
+    Instant at = Instant.now().truncatedTo(ChronoUnit.HOURS);
+    List<LlmCallRecorded> calls =
+        List.of(
+            call().workflow(workflowId).step("s1", "architect").at(at.plusSeconds(60)).build(),
+            call().workflow(workflowId).step("s2", "developer").at(at.plusSeconds(120)).build(),
+            call().workflow(workflowId).step("s3", "developer").at(at.plusSeconds(180)).build());
+    ledger.publish(calls);
+    ledger.awaitRows(calls.stream().map(LlmCallRecorded::eventId).toList());
+    given()
+        .get("/api/v1/workflows/{id}/usage", workflowId)
+        .then()
+        .statusCode(200)
+        .body("source", equalTo("raw"))
+        .body("byStep.size()", equalTo(3));
+
+    // As retention does to old partitions: the raw rows of two calls go, their rollups stay.
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement("delete from llm_call where event_id = ?")) {
+      for (LlmCallRecorded dropped : calls.subList(0, 2)) {
+        ps.setObject(1, dropped.eventId());
+        assertThat(ps.executeUpdate()).isEqualTo(1);
+      }
+    }
+
+    JsonNode usage = Ledger.getJson("/api/v1/workflows/" + workflowId + "/usage");
+    assertThat(usage.get("source").asText()).isEqualTo("rollup-hourly");
+    assertThat(usage.get("totals").get("calls").asLong()).isEqualTo(3);
+    assertThat(usage.get("byStep")).isEmpty();
+    Map<String, Long> byAgent = new HashMap<>();
+    usage
+        .get("byAgent")
+        .forEach(a -> byAgent.put(a.get("agent").asText(), a.get("calls").asLong()));
+    assertThat(byAgent)
+        .containsExactlyInAnyOrderEntriesOf(Map.of("architect", 1L, "developer", 2L));
+  }
+
+  @Test
   void retentionDropsWholeOldPartitionsWhileIngestRuns() throws Exception {
     YearMonth expired = YearMonth.of(1980, 1);
     YearMonth kept = YearMonth.of(1980, 2);

@@ -109,5 +109,14 @@ public interface TrackingConfig {
     /** Most groups one usage report returns. */
     @WithDefault("1000")
     int maxGroups();
+
+    /**
+     * Longest a usage report or a page of calls may run in the database ({@code
+     * TRACKING_QUERY_TIMEOUT}); past it the query is cancelled and the answer is a 503 {@code
+     * query-timeout}. Reports share the connection pool with ingest: a few over a year of raw rows
+     * could otherwise hold every connection for minutes and stall it.
+     */
+    @WithDefault("PT30S")
+    Duration timeout();
   }
 }

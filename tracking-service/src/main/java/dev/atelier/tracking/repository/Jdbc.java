@@ -1,10 +1,12 @@
 package dev.atelier.tracking.repository;
 
+import dev.atelier.kit.problem.ProblemException;
 import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -56,6 +58,39 @@ final class Jdbc {
       c.setAutoCommit(autoCommit);
     }
   }
+
+  /**
+   * Like {@link #unchecked} for a query a person waits for, prepared with {@link #timed}: a query
+   * cancelled at its timeout is a 503 {@code query-timeout} naming the limit.
+   */
+  static <T> T answered(String what, Duration timeout, SqlWork<T> work) {
+    try {
+      return work.run();
+    } catch (SQLException e) {
+      if (QUERY_CANCELED.equals(e.getSQLState())) {
+        throw new ProblemException(
+            503,
+            "query-timeout",
+            "Query timeout",
+            what
+                + " ran past "
+                + timeout.toSeconds()
+                + " s (tracking.query.timeout) and was cancelled: narrow the range or filter by"
+                + " workflowId, or ask for percentiles=false");
+      }
+      throw new DataAccessException(what + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** A statement the database cancels after {@code timeout} (whole seconds, at least one). */
+  static PreparedStatement timed(Connection c, String sql, Duration timeout) throws SQLException {
+    PreparedStatement ps = c.prepareStatement(sql);
+    ps.setQueryTimeout((int) Math.max(1, Math.min(timeout.toSeconds(), Integer.MAX_VALUE)));
+    return ps;
+  }
+
+  /** SQLSTATE of a statement cancelled (by its timeout, here). */
+  private static final String QUERY_CANCELED = "57014";
 
   static OffsetDateTime timestamp(Instant instant) {
     return instant == null ? null : OffsetDateTime.ofInstant(instant, ZoneOffset.UTC);

@@ -1,6 +1,7 @@
 package dev.atelier.tracking.repository;
 
 import dev.atelier.contracts.LlmCallRecorded;
+import dev.atelier.tracking.config.TrackingConfig;
 import dev.atelier.tracking.model.LlmCall;
 import dev.atelier.tracking.model.LlmCallFilter;
 import dev.atelier.tracking.model.PageCursor;
@@ -10,6 +11,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -87,10 +89,12 @@ public class LlmCallRepository {
 
   private final DataSource dataSource;
   private final LabelDictionary labels;
+  private final Duration timeout;
 
-  LlmCallRepository(DataSource dataSource, LabelDictionary labels) {
+  LlmCallRepository(DataSource dataSource, LabelDictionary labels, TrackingConfig config) {
     this.dataSource = dataSource;
     this.labels = labels;
+    this.timeout = config.query().timeout();
   }
 
   /**
@@ -147,7 +151,7 @@ public class LlmCallRepository {
    * starting strictly after {@code after} when given.
    */
   public List<LlmCall> list(LlmCallFilter filter, PageCursor after, int limit) {
-    return Jdbc.unchecked("listing LLM calls", () -> select(filter, after, limit));
+    return Jdbc.answered("listing LLM calls", timeout, () -> select(filter, after, limit));
   }
 
   private List<LlmCall> select(LlmCallFilter filter, PageCursor after, int limit)
@@ -165,7 +169,7 @@ public class LlmCallRepository {
     String sql =
         SELECT + where.where() + " order by occurred_at desc, event_id desc limit " + limit;
     try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
+        PreparedStatement ps = Jdbc.timed(c, sql, timeout)) {
       Jdbc.bind(ps, where.params());
       List<LlmCall> calls = new ArrayList<>();
       try (ResultSet rs = ps.executeQuery()) {

@@ -1,5 +1,6 @@
 package dev.atelier.tracking.repository;
 
+import dev.atelier.tracking.config.TrackingConfig;
 import dev.atelier.tracking.model.AgentUsage;
 import dev.atelier.tracking.model.GroupBy;
 import dev.atelier.tracking.model.LlmCallFilter;
@@ -12,6 +13,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -73,22 +75,24 @@ public class UsageRepository {
 
   private final DataSource dataSource;
   private final LabelDictionary labels;
+  private final Duration timeout;
 
-  UsageRepository(DataSource dataSource, LabelDictionary labels) {
+  UsageRepository(DataSource dataSource, LabelDictionary labels, TrackingConfig config) {
     this.dataSource = dataSource;
     this.labels = labels;
+    this.timeout = config.query().timeout();
   }
 
   /** Totals over every call that matches {@code filter}. */
   public UsageFigures totals(LlmCallFilter filter) {
-    return Jdbc.unchecked("summing usage", () -> selectTotals(filter));
+    return Jdbc.answered("summing usage", timeout, () -> selectTotals(filter));
   }
 
   private UsageFigures selectTotals(LlmCallFilter filter) throws SQLException {
     FilterSql where = FilterSql.of(filter, labels);
     String sql = "select " + FIGURES + " from llm_call" + where.where();
     try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
+        PreparedStatement ps = Jdbc.timed(c, sql, timeout)) {
       Jdbc.bind(ps, where.params());
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
@@ -154,12 +158,69 @@ public class UsageRepository {
     }
   }
 
+  /** Calls of a workflow the hourly rollup counts (retention never drops rollups). */
+  public long workflowCallsInRollups(UUID workflowId) {
+    return Jdbc.unchecked(
+        "counting a workflow's rolled-up calls",
+        () -> {
+          try (Connection c = dataSource.getConnection();
+              PreparedStatement ps =
+                  c.prepareStatement(
+                      "select coalesce(sum(calls), 0) from llm_usage_hourly where workflow_id = ?")) {
+            ps.setObject(1, workflowId);
+            try (ResultSet rs = ps.executeQuery()) {
+              rs.next();
+              return rs.getLong(1);
+            }
+          }
+        });
+  }
+
+  /**
+   * A workflow's totals and per-agent usage from the hourly rollup (no steps there; first and last
+   * calls to the hour; percentiles none), for when retention has dropped its raw calls.
+   */
+  public WorkflowFigures workflowFromRollups(UUID workflowId) {
+    String sql =
+        "select agent, grouping(agent) as level, min(bucket) as first_call_at,"
+            + " max(bucket) as last_call_at, "
+            + ROLLUP_FIGURES
+            + " from llm_usage_hourly where workflow_id = ?"
+            + " group by grouping sets ((agent), ())"
+            + " order by level, first_call_at, agent nulls last";
+    return Jdbc.unchecked(
+        "summing a workflow's usage from the rollups",
+        () -> {
+          try (Connection c = dataSource.getConnection();
+              PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setObject(1, workflowId);
+            UsageFigures totals = null;
+            List<AgentUsage> agents = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                if (rs.getInt("level") == 0) {
+                  agents.add(
+                      new AgentUsage(
+                          rs.getString("agent"),
+                          Jdbc.instant(rs, "first_call_at"),
+                          Jdbc.instant(rs, "last_call_at"),
+                          figures(rs)));
+                } else {
+                  totals = figures(rs);
+                }
+              }
+            }
+            return new WorkflowFigures(totals, List.of(), agents);
+          }
+        });
+  }
+
   /**
    * Usage of the calls matching {@code filter}, grouped by {@code groupBy}; at most {@code limit}
    * groups, time groups in time order and the others by calls, largest first.
    */
   public List<UsageGroup> grouped(GroupBy groupBy, LlmCallFilter filter, int limit) {
-    return Jdbc.unchecked("grouping usage", () -> selectGrouped(groupBy, filter, limit));
+    return Jdbc.answered("grouping usage", timeout, () -> selectGrouped(groupBy, filter, limit));
   }
 
   private List<UsageGroup> selectGrouped(GroupBy groupBy, LlmCallFilter filter, int limit)
@@ -189,7 +250,7 @@ public class UsageRepository {
             + " limit "
             + limit;
     try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
+        PreparedStatement ps = Jdbc.timed(c, sql, timeout)) {
       Jdbc.bind(ps, where.params());
       List<UsageGroup> groups = new ArrayList<>();
       try (ResultSet rs = ps.executeQuery()) {
@@ -207,8 +268,8 @@ public class UsageRepository {
    */
   public List<UsageGroup> groupedFromRollups(
       UsageRollupRepository.Grain grain, GroupBy groupBy, LlmCallFilter filter, int limit) {
-    return Jdbc.unchecked(
-        "grouping usage from rollups", () -> selectRollups(grain, groupBy, filter, limit));
+    return Jdbc.answered(
+        "grouping usage from rollups", timeout, () -> selectRollups(grain, groupBy, filter, limit));
   }
 
   private List<UsageGroup> selectRollups(
@@ -229,7 +290,7 @@ public class UsageRepository {
             + " limit "
             + limit;
     try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
+        PreparedStatement ps = Jdbc.timed(c, sql, timeout)) {
       Jdbc.bind(ps, where.params());
       List<UsageGroup> groups = new ArrayList<>();
       try (ResultSet rs = ps.executeQuery()) {
@@ -249,8 +310,10 @@ public class UsageRepository {
    */
   public Optional<List<UsageGroup>> groupedFromSketches(
       GroupBy groupBy, LlmCallFilter filter, int limit) {
-    return Jdbc.unchecked(
-        "grouping usage from the daily histograms", () -> selectSketches(groupBy, filter, limit));
+    return Jdbc.answered(
+        "grouping usage from the daily histograms",
+        timeout,
+        () -> selectSketches(groupBy, filter, limit));
   }
 
   private Optional<List<UsageGroup>> selectSketches(
@@ -279,7 +342,7 @@ public class UsageRepository {
           Jdbc.withCursor(
               c,
               () -> {
-                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                try (PreparedStatement ps = Jdbc.timed(c, sql, timeout)) {
                   // Binary results from the first execution: int8[] as text costs the server
                   // formatting and the driver parsing of every bucket.
                   ps.unwrap(PGStatement.class).setPrepareThreshold(-1);
