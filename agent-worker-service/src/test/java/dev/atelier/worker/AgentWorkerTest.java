@@ -282,7 +282,14 @@ class AgentWorkerTest {
     assertThat(failed.retryable()).isFalse();
     assertThat(failed.message()).contains("after 3 attempts").contains("components");
     assertThat(failed.eventId()).isEqualTo(ResultPublisher.eventId(step.stepId(), 1, "failed"));
-    assertThat(callsFor(step)).hasSize(3);
+    List<LoggedRequest> calls = callsFor(step);
+    assertThat(calls).hasSize(3);
+    // The last repair carries the prompt, the last answer and what is wrong with it: not every
+    // earlier answer, each paid for again as input.
+    JsonNode last = JSON.readTree(calls.get(2).getBodyAsString()).path("messages");
+    assertThat(last).hasSize(4);
+    assertThat(last.get(2).path("role").asText()).isEqualTo("assistant");
+    assertThat(last.get(3).path("content").asText()).contains("not valid for the required");
     given().get(contextUrl + "/api/v1/workflows/{wf}/artifacts", workflowId).then().statusCode(404);
   }
 

@@ -124,6 +124,7 @@ public class AgentInvoker {
     Usage usage = new Usage();
     List<String> errors = List.of();
     int calls = 1 + Math.max(0, config.repairAttempts());
+    int promptMessages = messages.size();
     for (int call = 1; call <= calls; call++) {
       ChatResponse response = chat(agent, messages, format, usage, deadline);
       String text = response.aiMessage() == null ? null : response.aiMessage().text();
@@ -143,6 +144,9 @@ public class AgentInvoker {
       }
       errors = result.errors();
       LOG.debugf("answer %d of %d for %s does not conform: %s", call, calls, agent.role(), errors);
+      // A repair shows the last answer and what is wrong with it, not every earlier one: each
+      // would be paid for again as input tokens on every later call.
+      messages.subList(promptMessages, messages.size()).clear();
       messages.add(AiMessage.from(text == null || text.isEmpty() ? "(empty answer)" : text));
       messages.add(UserMessage.from(repairRequest(errors)));
     }
