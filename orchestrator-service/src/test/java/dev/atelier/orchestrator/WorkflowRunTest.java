@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.atelier.contracts.ArtifactRef;
+import dev.atelier.contracts.EventCodec;
 import dev.atelier.contracts.StepCompleted;
 import dev.atelier.contracts.StepRequested;
 import dev.atelier.contracts.Topology;
@@ -18,6 +19,7 @@ import io.restassured.path.json.JsonPath;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.UUID;
 import javax.sql.DataSource;
@@ -370,32 +372,37 @@ class WorkflowRunTest {
   }
 
   @Test
-  void anAttemptWhoseRequestIsStillUnsentDoesNotTimeOut() {
+  void anAttemptWhoseRequestIsStillUnsentDoesNotTimeOut() throws Exception {
     UUID id = submit("test-timeout", REQUIREMENT);
     Received first = worker.await(id, "solo", 1);
     UUID stepId = first.request().stepId();
-    // As if the broker were unreachable: the attempt's request waits in the outbox (here a copy,
-    // not due for an hour), and its deadline has passed.
+    // As if the broker were unreachable: the attempt's request waits in the outbox (here sent
+    // again, held back for an hour), and its deadline has passed.
     TestDb.update(
         dataSource,
         "update workflow_step set deadline_at = now() + interval '1 hour' where id = ?",
         stepId);
     TestDb.update(
         dataSource,
-        "insert into outbox (exchange, routing_key, event_id, event_type, workflow_id, payload,"
-            + " step_id, attempt, next_attempt_at) values ('atelier.steps', 'held', ?, ?, ?,"
-            + " '{}'::jsonb, ?, 1, now() + interval '1 hour')",
-        UUID.randomUUID(),
+        "insert into outbox (exchange, routing_key, event_id, event_type, workflow_id, body,"
+            + " step_id, attempt, next_attempt_at) values (?, ?, ?, ?, ?, ?, ?, 1,"
+            + " now() + interval '1 hour')",
+        Topology.STEPS_EXCHANGE,
+        Topology.stepRoutingKey("business-analyst"),
+        first.request().eventId(),
         StepRequested.TYPE,
         id,
+        EventCodec.write(first.request()),
         stepId);
+    Instant passed = Instant.now().minusSeconds(1);
     TestDb.update(
         dataSource,
-        "update workflow_step set deadline_at = now() - interval '1 second' where id = ?",
+        "update workflow_step set deadline_at = ? where id = ?",
+        passed.atOffset(ZoneOffset.UTC),
         stepId);
 
     // No worker could have run it: the scheduler moves its deadline (1 s) on, again and again,
-    // instead of timing it out.
+    // in the step and in the request waiting to be sent, instead of timing it out.
     await()
         .during(Duration.ofSeconds(3))
         .atMost(Duration.ofSeconds(5))
@@ -404,12 +411,21 @@ class WorkflowRunTest {
     assertThat(
             TestDb.count(
                 dataSource,
-                "select count(*) from workflow_step where id = ? and deadline_at > now()",
-                stepId))
+                "select count(*) from workflow_step where id = ? and deadline_at > ?",
+                stepId,
+                passed.atOffset(ZoneOffset.UTC)))
         .isEqualTo(1);
 
-    // Once it is sent (here: gone), the attempt times out as any other.
-    TestDb.update(dataSource, "delete from outbox where step_id = ?", stepId);
+    // Sent at last, the request carries its new deadline: the worker runs it rather than failing
+    // it as overdue on receipt. Unanswered, the attempt then times out as any other.
+    TestDb.update(
+        dataSource, "update outbox set next_attempt_at = now() where step_id = ?", stepId);
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> worker.requests(id).stream().filter(r -> r.attempt() == 1).count() == 2);
+    StepRequested resent =
+        worker.requests(id).stream().filter(r -> r.attempt() == 1).toList().get(1);
+    assertThat(resent.deadline()).isAfter(first.request().deadline()).isAfter(passed);
     worker.await(id, "solo", 2);
     awaitStatus(id, "failed");
   }

@@ -185,22 +185,27 @@ public class OutboxRepository {
     }
   }
 
-  /** Whether the request of this attempt of a step is still waiting to be sent. */
-  public boolean holdsRequest(UUID workflowId, UUID stepId, int attempt) {
+  /**
+   * Gives the request of this attempt of a step, if it is still waiting to be sent, a new {@code
+   * deadline} (in its encoded body, which the worker checks on receipt), and says whether it did. A
+   * row the relay set aside as unreadable is left alone: it will never be sent.
+   */
+  public boolean postponeUnsentRequest(
+      UUID workflowId, UUID stepId, int attempt, Instant deadline) {
+    String sql =
+        "update outbox set body = convert_to(jsonb_set(convert_from(body, 'UTF8')::jsonb,"
+            + " '{deadline}', to_jsonb(?::text))::text, 'UTF8')"
+            + " where workflow_id = ? and step_id = ? and attempt = ? and body is not null"
+            + " and (last_error is null or last_error not like 'unreadable:%')";
     try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement(
-                "select exists (select 1 from outbox where workflow_id = ? and step_id = ?"
-                    + " and attempt = ?)")) {
-      ps.setObject(1, workflowId);
-      ps.setObject(2, stepId);
-      ps.setInt(3, attempt);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getBoolean(1);
-      }
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, deadline.toString());
+      ps.setObject(2, workflowId);
+      ps.setObject(3, stepId);
+      ps.setInt(4, attempt);
+      return ps.executeUpdate() > 0;
     } catch (SQLException e) {
-      throw Sql.failure("cannot read the outbox of workflow " + workflowId, e);
+      throw Sql.failure("cannot postpone a request of workflow " + workflowId, e);
     }
   }
 

@@ -6,6 +6,7 @@ import dev.atelier.orchestrator.messaging.OutboxRelay;
 import dev.atelier.orchestrator.model.Transition;
 import dev.atelier.orchestrator.repository.OutboxRepository;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,9 +61,12 @@ public class Outbox {
     }
   }
 
-  /** Whether the request of this attempt of a step is still waiting for the broker. */
-  public boolean unsent(UUID workflowId, UUID stepId, int attempt) {
-    return repository.holdsRequest(workflowId, stepId, attempt);
+  /**
+   * Moves the deadline of the request of this attempt of a step, if it is still waiting for the
+   * broker; says whether it was.
+   */
+  public boolean postponeUnsent(UUID workflowId, UUID stepId, int attempt, Instant deadline) {
+    return repository.postponeUnsentRequest(workflowId, stepId, attempt, deadline);
   }
 
   /** Queues the messages in one round trip to the database. */

@@ -272,10 +272,12 @@ public class WorkflowEngine {
         } else if (s.state() == StepState.DISPATCHED
             && s.deadlineAt() != null
             && !s.deadlineAt().isAfter(now)
-            && outbox.unsent(workflowId, s.id(), s.attempt())) {
+            && outbox.postponeUnsent(
+                workflowId, s.id(), s.attempt(), postponed(definition, s, now))) {
           // Its request never left (the broker is unreachable): no worker could have run it, so
-          // the attempt is not over; it gets its whole timeout from now.
-          Instant deadline = now.plus(definition.step(s.key()).orElseThrow().timeout());
+          // the attempt is not over. It gets its whole timeout from now, in the step and in the
+          // request itself, which the worker checks when it arrives.
+          Instant deadline = postponed(definition, s, now);
           LOG.warnf(
               "workflow %s: step %s attempt %d reached its deadline with its request still unsent"
                   + " (is the broker reachable?); deadline moved to %s",
@@ -314,5 +316,10 @@ public class WorkflowEngine {
         workflows.touch(workflowId, now);
       }
     }
+  }
+
+  /** The deadline an attempt whose request is still unsent gets: its step's timeout from now. */
+  private static Instant postponed(WorkflowDefinition definition, StepRun s, Instant now) {
+    return now.plus(definition.step(s.key()).orElseThrow().timeout());
   }
 }
