@@ -472,6 +472,21 @@ class OpenAiUpstreamTest {
       assertThat(record.errorCode()).isEqualTo("provider_response_too_large");
     }
 
+    // An error answer past 64 kB keeps the provider's status, without its message.
+    String errorMarker = marker();
+    upstream.stubFor(
+        post(urlEqualTo(PATH))
+            .withRequestBody(containing(errorMarker))
+            .willReturn(
+                aResponse()
+                    .withStatus(400)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody("{\"error\":{\"message\":\"" + "z".repeat(100_000) + "\"}}")));
+    Response refused = call(UUID.randomUUID(), request("gpt-4o", errorMarker, false, null));
+    assertThat(refused.statusCode()).isEqualTo(400);
+    assertThat(refused.jsonPath().getString("error.message"))
+        .isEqualTo("The provider answered HTTP 400");
+
     String marker = marker();
     stubStream(
         marker,

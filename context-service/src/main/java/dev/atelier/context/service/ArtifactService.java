@@ -457,13 +457,26 @@ public class ArtifactService {
               + ", got "
               + content.getNodeType().name().toLowerCase());
     }
-    Unstorable unstorable = unstorable(content, 1);
+    long[] numberChars = new long[1];
+    Unstorable unstorable = unstorable(content, 1, numberChars);
     if (unstorable != null) {
       // Valid JSON that PostgreSQL's jsonb cannot hold (or this service could not read back):
       // refuse it here, naming where it is, rather than fail in SQL
       // (or in serialising it: a lone surrogate is not UTF-8).
       throw ProblemException.badRequest(
           "invalid-content", "content at $" + unstorable.path() + " " + unstorable.reason());
+    }
+    if (numberChars[0] > limits.maxContentBytes()) {
+      // Numbers are stored written out in full (1e999 as a thousand characters): refused before
+      // that form is built, which could be far larger than the request.
+      throw ProblemException.tooLarge(
+          "artifact-too-large",
+          "artifact content holds numbers of "
+              + numberChars[0]
+              + " characters written out in full; the limit"
+              + " (context.artifacts.max-content-bytes) is "
+              + limits.maxContentBytes()
+              + " bytes");
     }
     byte[] bytes = json ? canonical.bytes(content) : CanonicalJson.utf8(content.textValue());
     if (bytes.length > limits.maxContentBytes()) {
@@ -492,9 +505,10 @@ public class ArtifactService {
    * prints it, than a JSON number may be on reading (jsonb's numeric itself overflows later: at
    * 131,072 digits before the point, 16,383 after), or an object or array nested deeper than
    * {@value #MAX_DEPTH} levels (readable alone, but not within a read's answer, which nests it
-   * further). The path is built only for the value refused.
+   * further). The path is built only for the value refused. Adds the numbers' written-out lengths
+   * to {@code numberChars[0]}.
    */
-  private Unstorable unstorable(JsonNode node, int depth) {
+  private Unstorable unstorable(JsonNode node, int depth, long[] numberChars) {
     if (depth > MAX_DEPTH && node.isContainerNode()) {
       return new Unstorable("", "is nested deeper than " + MAX_DEPTH + " levels");
     }
@@ -504,6 +518,7 @@ public class ArtifactService {
     }
     if (node.isBigDecimal()) {
       int length = writtenOutLength(node.decimalValue());
+      numberChars[0] += length;
       return length <= maxNumberLength
           ? null
           : new Unstorable(
@@ -519,14 +534,14 @@ public class ArtifactService {
       if (bad != null) {
         return new Unstorable("", "has a key that contains " + bad);
       }
-      Unstorable found = unstorable(field.getValue(), depth + 1);
+      Unstorable found = unstorable(field.getValue(), depth + 1, numberChars);
       if (found != null) {
         return found.under(pathSegment(field.getKey()));
       }
     }
     if (node.isArray()) {
       for (int i = 0; i < node.size(); i++) {
-        Unstorable found = unstorable(node.get(i), depth + 1);
+        Unstorable found = unstorable(node.get(i), depth + 1, numberChars);
         if (found != null) {
           return found.under("[" + i + "]");
         }

@@ -40,6 +40,22 @@ class ArtifactErrorsTest {
   }
 
   @Test
+  void numbersThatWrittenOutPassTheLimitAreRefusedBeforeTheyAreWrittenOut() {
+    // 1e999 is 5 bytes sent and 1,000 characters stored: a small body of them would grow past
+    // the limit (and the heap) in the service's canonical form.
+    int count = LIMIT / 1000 + 1;
+    String body =
+        "{\"name\":\"numbers\",\"kind\":\"json\",\"content\":["
+            + String.join(",", java.util.Collections.nCopies(count, "1e999"))
+            + "]}";
+    Response tooLarge = post(workflow, "numbers:1", body);
+
+    assertProblem(tooLarge, 413, "artifact-too-large");
+    assertThat(tooLarge.jsonPath().getString("detail"))
+        .contains("numbers of " + (count * 1000L) + " characters written out in full");
+  }
+
+  @Test
   void contentExactlyAtTheLimitIsAccepted() {
     UUID other = UUID.randomUUID();
     Response atLimit = post(other, "big:1", markdown("big", "é".repeat(LIMIT / 2)));

@@ -372,7 +372,8 @@ public final class DefinitionValidator {
     List<String> result = new ArrayList<>();
     Matcher m = PLACEHOLDER.matcher(template == null ? "" : template);
     while (m.find()) {
-      result.add(m.group(1).strip());
+      // The spaces the worker's renderer allows around a name: ASCII whitespace, as regex \s.
+      result.add(m.group(1).replaceAll("^\\s+|\\s+$", ""));
     }
     return result;
   }

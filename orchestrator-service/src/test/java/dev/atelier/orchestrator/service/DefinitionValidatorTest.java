@@ -142,6 +142,9 @@ class DefinitionValidatorTest {
     assertThat(
             DefinitionValidator.placeholders("{{ requirement }} and {{input:code}}{{{feedback}}}"))
         .containsExactly("requirement", "input:code", "feedback");
+    // Only the spaces the worker's renderer skips: an em space stays part of the name (unknown).
+    assertThat(DefinitionValidator.placeholders("{{\u2003requirement}}"))
+        .containsExactly("\u2003requirement");
   }
 
   @Test

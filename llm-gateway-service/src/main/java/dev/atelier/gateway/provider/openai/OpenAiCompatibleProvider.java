@@ -267,8 +267,13 @@ public class OpenAiCompatibleProvider implements Provider {
                       .compose(req -> send(req, body, sent, done))
                       .compose(
                           resp ->
-                              bodyAtMost(resp, config.maxResponseBytes())
-                                  .map(b -> new Answer(resp, b)))
+                              resp.statusCode() >= 400
+                                  // An error is read for its message, else answered without one.
+                                  ? bodyAtMost(resp, MAX_ERROR_BODY_BYTES)
+                                      .recover(t -> Future.succeededFuture(Buffer.buffer()))
+                                      .map(b -> new Answer(resp, b))
+                                  : bodyAtMost(resp, config.maxResponseBytes())
+                                      .map(b -> new Answer(resp, b)))
                       .onComplete(
                           ar -> {
                             if (!done.compareAndSet(false, true)) {
