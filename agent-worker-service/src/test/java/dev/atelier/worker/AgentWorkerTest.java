@@ -518,6 +518,29 @@ class AgentWorkerTest {
   }
 
   @Test
+  void aRedeliveryWhoseRenderingDiffersUsesTheOneItsKeyWrote() throws Exception {
+    // An earlier delivery stored the output and a rendering of it that this worker would render
+    // differently (say, an older version of the renderer): the key's write is the attempt's.
+    UUID workflowId = UUID.randomUUID();
+    StepRequested step = step(workflowId, "design", List.of(), future());
+    String prefix = step.stepId() + ":" + step.attempt() + ":";
+    writeArtifact(workflowId, prefix + "architecture", "architecture", "json", validArchitecture());
+    ArtifactRef earlier =
+        writeArtifact(
+            workflowId,
+            prefix + "architecture.md",
+            "architecture.md",
+            "markdown",
+            TextNode.valueOf("# Architecture (rendered by an earlier worker)"));
+
+    publish(step);
+
+    StepCompleted done = awaitOne(step, StepCompleted.class);
+    assertThat(done.outputs()).containsExactly(ArtifactRef.parse("architecture@1"), earlier);
+    assertThat(callsFor(step)).isEmpty();
+  }
+
+  @Test
   void rejectsStepsThatCannotRun() throws Exception {
     StepRequested late =
         step(UUID.randomUUID(), "design", List.of(), Instant.now().minusSeconds(1));
@@ -694,12 +717,17 @@ class AgentWorkerTest {
   }
 
   private ArtifactRef writeArtifact(UUID workflowId, String name, String kind, JsonNode content) {
+    return writeArtifact(workflowId, "test:" + UUID.randomUUID(), name, kind, content);
+  }
+
+  private ArtifactRef writeArtifact(
+      UUID workflowId, String key, String name, String kind, JsonNode content) {
     ObjectNode body = JSON.createObjectNode();
     body.put("name", name).put("kind", kind).set("content", content);
     String ref =
         given()
             .contentType(ContentType.JSON)
-            .header("Idempotency-Key", "test:" + UUID.randomUUID())
+            .header("Idempotency-Key", key)
             .body(body.toString())
             .post(contextUrl + "/api/v1/workflows/{wf}/artifacts", workflowId)
             .then()

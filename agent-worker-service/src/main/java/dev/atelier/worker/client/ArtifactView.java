@@ -25,12 +25,4 @@ public record ArtifactView(
   public ArtifactRef artifactRef() {
     return ref != null ? ref : new ArtifactRef(name, version);
   }
-
-  /** Whether this version was written by the given step attempt. */
-  public boolean writtenBy(UUID stepId, int attempt) {
-    return producer != null
-        && stepId.toString().equals(producer.stepId())
-        && producer.attempt() != null
-        && producer.attempt() == attempt;
-  }
 }

@@ -2,14 +2,12 @@ package dev.atelier.worker.client;
 
 import dev.atelier.contracts.Headers;
 import jakarta.ws.rs.Consumes;
-import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
-import java.util.List;
 import java.util.UUID;
 import org.eclipse.microprofile.rest.client.inject.RegisterRestClient;
 
@@ -18,11 +16,6 @@ import org.eclipse.microprofile.rest.client.inject.RegisterRestClient;
 @Path("/api/v1/workflows/{workflowId}")
 @Produces(MediaType.APPLICATION_JSON)
 public interface ContextApi {
-
-  @GET
-  @Path("artifacts/{name}/versions")
-  List<ArtifactView> versions(
-      @PathParam("workflowId") UUID workflowId, @PathParam("name") String name);
 
   @POST
   @Path("artifacts")

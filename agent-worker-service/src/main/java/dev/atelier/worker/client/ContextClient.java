@@ -47,20 +47,6 @@ public class ContextClient {
     this.mapper = mapper;
   }
 
-  /** The versions of an artifact, without content; empty when the artifact does not exist. */
-  public List<ArtifactView> versions(UUID workflowId, String name) {
-    try {
-      return api.versions(workflowId, name);
-    } catch (WebApplicationException e) {
-      if (e.getResponse().getStatus() == 404) {
-        return List.of();
-      }
-      throw translate(e, "listing versions of " + name);
-    } catch (ProcessingException e) {
-      throw translate(e, "listing versions of " + name);
-    }
-  }
-
   /**
    * Writes a version under {@code idempotencyKey}: the first call appends a version, a retry with
    * the same key and body returns that same version.

@@ -25,7 +25,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
 import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
@@ -357,12 +356,13 @@ public class StepRunner {
       return context.write(step.workflowId(), key, artifact).artifactRef();
     } catch (ContextRejectedException e) {
       if (e.status() == 422) {
-        Optional<ArtifactView> earlier =
-            withContext(() -> context.versions(step.workflowId(), artifact.name())).stream()
-                .filter(v -> v.writtenBy(step.stepId(), step.attempt()))
-                .findFirst();
-        if (earlier.isPresent()) {
-          return earlier.get().artifactRef();
+        // The key wrote another body before (an earlier delivery's): what it wrote is the
+        // attempt's artifact, looked up by the key itself rather than in the list of versions.
+        BatchRead.Result reads =
+            withContext(() -> context.readAll(step.workflowId(), List.of(), List.of(key)));
+        ArtifactView earlier = reads.written() == null ? null : reads.written().get(key);
+        if (earlier != null) {
+          return earlier.artifactRef();
         }
       }
       throw contextFailure(e);
