@@ -1,10 +1,12 @@
 package dev.atelier.orchestrator;
 
 import static dev.atelier.orchestrator.Api.submit;
+import static dev.atelier.orchestrator.Api.workflow;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.atelier.orchestrator.model.StepRun;
+import dev.atelier.orchestrator.repository.InterleavingStepRepository;
 import dev.atelier.orchestrator.repository.StepRepository;
 import dev.atelier.orchestrator.repository.WorkflowRepository;
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -25,6 +27,7 @@ class WorkflowSnapshotTest {
   @Inject DataSource dataSource;
   @Inject WorkflowRepository workflows;
   @Inject StepRepository steps;
+  @Inject InterleavingStepRepository interleaving;
 
   @Test
   void readsAfterTheFirstDoNotSeeChangesCommittedSinceIt() {
@@ -52,6 +55,28 @@ class WorkflowSnapshotTest {
     assertThat(steps.findByWorkflow(id))
         .isNotEmpty()
         .allMatch(s -> "changed meanwhile".equals(s.summary()));
+  }
+
+  @Test
+  void getOfAWorkflowDoesNotSeeAChangeCommittedBetweenItsReads() {
+    UUID id = submit("software-delivery", "Read me through the API in one snapshot");
+    interleaving.beforeNextRead(
+        () ->
+            QuarkusTransaction.requiringNew()
+                .run(
+                    () ->
+                        TestDb.update(
+                            dataSource,
+                            "update workflow_step set summary = 'changed meanwhile'"
+                                + " where workflow_id = ?",
+                            id)));
+
+    List<String> summaries = workflow(id).getList("steps.summary", String.class);
+
+    assertThat(summaries).isNotEmpty().doesNotContain("changed meanwhile");
+    assertThat(workflow(id).getList("steps.summary", String.class))
+        .isNotEmpty()
+        .containsOnly("changed meanwhile");
   }
 
   @Test
