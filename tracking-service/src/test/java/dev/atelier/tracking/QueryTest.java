@@ -171,6 +171,15 @@ class QueryTest {
     badRequest(
         given().queryParam("status", "maybe"), "/api/v1/llm-calls", "status must be ok or error");
     badRequest(given(), "/api/v1/llm-calls/42", "id must be a UUID");
+    // A blank id was taken as none: "LLM call null does not exist".
+    badRequest(
+        given().urlEncodingEnabled(false),
+        "/api/v1/llm-calls/%20",
+        "id must be a UUID, got a blank one");
+    badRequest(
+        given().urlEncodingEnabled(false),
+        "/api/v1/workflows/%20/usage",
+        "workflowId must be a UUID, got a blank one");
   }
 
   @Test

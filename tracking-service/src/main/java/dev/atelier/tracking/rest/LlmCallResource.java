@@ -250,7 +250,7 @@ public class LlmCallResource {
               mediaType = Problem.MEDIA_TYPE,
               schema = @Schema(implementation = Problem.class)))
   public LlmCall get(@Parameter(schema = @Schema(format = "uuid")) @PathParam("id") String id) {
-    var callId = QueryParams.uuid("id", id);
+    var callId = QueryParams.pathId("id", id);
     return ledger.find(callId).orElseThrow(() -> ProblemException.notFound("LLM call", callId));
   }
 }

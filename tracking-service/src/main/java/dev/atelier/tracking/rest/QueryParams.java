@@ -17,6 +17,15 @@ final class QueryParams {
 
   private QueryParams() {}
 
+  /** The id in a path: required, so a blank one is as malformed as any non-UUID (400). */
+  static UUID pathId(String name, String value) {
+    if (isBlank(value)) {
+      throw ProblemException.badRequest(
+          "invalid-parameter", name + " must be a UUID, got a blank one");
+    }
+    return uuid(name, value);
+  }
+
   static UUID uuid(String name, String value) {
     if (isBlank(value)) {
       return null;

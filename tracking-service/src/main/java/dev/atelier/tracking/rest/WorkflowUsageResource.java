@@ -54,7 +54,7 @@ public class WorkflowUsageResource {
               schema = @Schema(implementation = Problem.class)))
   public WorkflowUsage get(
       @Parameter(schema = @Schema(format = "uuid")) @PathParam("workflowId") String workflowId) {
-    var id = QueryParams.uuid("workflowId", workflowId);
+    var id = QueryParams.pathId("workflowId", workflowId);
     return usage.workflowUsage(id).orElseThrow(() -> ProblemException.notFound("workflow", id));
   }
 
