@@ -297,12 +297,7 @@ class AgentWorkerTest {
   void anAnswerCutOffAtMaxTokensFailsAtOnceSayingSo() throws Exception {
     StepRequested step = step(UUID.randomUUID(), "design", List.of(), future());
     gateway.stubFor(
-        chatFor(step)
-            .willReturn(
-                aResponse()
-                    .withStatus(200)
-                    .withHeader("Content-Type", "application/json")
-                    .withBody(cutOff("{\"summary\": \"Two serv"))));
+        chatFor(step).willReturn(completion("{\"summary\": \"Two serv", "gpt-test", "length")));
 
     publish(step);
 
@@ -312,21 +307,6 @@ class AgentWorkerTest {
     assertThat(failed.message()).contains("cut off").contains("maxTokens 2000");
     // Not asked again: a repair would be cut off the same way, each sending the cut answer back.
     assertThat(callsFor(step)).hasSize(1);
-  }
-
-  /** A completion whose content stopped at the token limit. */
-  private static String cutOff(String content) {
-    ObjectNode body = JSON.createObjectNode();
-    body.put("id", "chatcmpl-cut").put("object", "chat.completion").put("created", 1700000000);
-    body.put("model", "gpt-test-2025");
-    ObjectNode choice = body.putArray("choices").addObject();
-    choice.put("index", 0).put("finish_reason", "length");
-    choice.putObject("message").put("role", "assistant").put("content", content);
-    body.putObject("usage")
-        .put("prompt_tokens", 120)
-        .put("completion_tokens", 2000)
-        .put("total_tokens", 2120);
-    return body.toString();
   }
 
   @Test

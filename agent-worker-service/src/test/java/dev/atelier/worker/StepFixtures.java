@@ -184,11 +184,16 @@ final class StepFixtures {
 
   /** The same, naming {@code model} as the model that answered. */
   static ResponseDefinitionBuilder completion(String content, String model) {
+    return completion(content, model, "stop");
+  }
+
+  /** The same, with the model's {@code finish_reason} ({@code length}: cut off at max tokens). */
+  static ResponseDefinitionBuilder completion(String content, String model, String finishReason) {
     ObjectNode body = JSON.createObjectNode();
     body.put("id", "chatcmpl-test").put("object", "chat.completion").put("created", 1700000000);
     body.put("model", model);
     ObjectNode choice = body.putArray("choices").addObject();
-    choice.put("index", 0).put("finish_reason", "stop");
+    choice.put("index", 0).put("finish_reason", finishReason);
     choice.putObject("message").put("role", "assistant").put("content", content);
     body.putObject("usage")
         .put("prompt_tokens", 120)

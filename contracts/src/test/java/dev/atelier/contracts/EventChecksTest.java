@@ -90,19 +90,7 @@ class EventChecksTest {
 
   @Test
   void refusesAStatusEventFromBeyondTheTimesTheDatabaseHolds() {
-    WorkflowStatusChanged farFuture =
-        new WorkflowStatusChanged(
-            UUID.randomUUID(),
-            WorkflowStatusChanged.TYPE,
-            Instant.parse("+300000-01-01T00:00:00Z"),
-            UUID.randomUUID(),
-            "software-delivery",
-            1,
-            "title",
-            "team",
-            "failed",
-            "running",
-            null);
+    WorkflowStatusChanged farFuture = statusChange(Instant.parse("+300000-01-01T00:00:00Z"), null);
 
     assertThatThrownBy(() -> EventChecks.check(farFuture))
         .isInstanceOf(MalformedEventException.class)
@@ -111,23 +99,26 @@ class EventChecksTest {
 
   @Test
   void refusesAStatusEventWithNulInItsText() {
-    WorkflowStatusChanged event =
-        new WorkflowStatusChanged(
-            UUID.randomUUID(),
-            WorkflowStatusChanged.TYPE,
-            Instant.now(),
-            UUID.randomUUID(),
-            "software-delivery",
-            1,
-            "title",
-            "team",
-            "failed",
-            "running",
-            "provider said \u0000");
+    WorkflowStatusChanged event = statusChange(Instant.now(), "provider said \u0000");
 
     assertThatThrownBy(() -> EventChecks.check(event))
         .isInstanceOf(MalformedEventException.class)
         .hasMessageContaining("NUL");
+  }
+
+  private static WorkflowStatusChanged statusChange(Instant at, String reason) {
+    return new WorkflowStatusChanged(
+        UUID.randomUUID(),
+        WorkflowStatusChanged.TYPE,
+        at,
+        UUID.randomUUID(),
+        "software-delivery",
+        1,
+        "title",
+        "team",
+        "failed",
+        "running",
+        reason);
   }
 
   private static LlmCallRecorded call(String stepId, long inputTokens, BigDecimal cost) {

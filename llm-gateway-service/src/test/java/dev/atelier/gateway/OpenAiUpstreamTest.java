@@ -122,6 +122,18 @@ class OpenAiUpstreamTest {
     return "marker-" + UUID.randomUUID();
   }
 
+  /** The provider answers {@code status} with the JSON {@code body} to requests carrying it. */
+  private void answerError(String marker, int status, String body) {
+    upstream.stubFor(
+        post(urlEqualTo(PATH))
+            .withRequestBody(containing(marker))
+            .willReturn(
+                aResponse()
+                    .withStatus(status)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody(body)));
+  }
+
   /** The provider answers {@code answer} (JSON, 200) to requests carrying {@code marker}. */
   private void answerWith(String marker, String answer) {
     upstream.stubFor(
@@ -218,18 +230,13 @@ class OpenAiUpstreamTest {
   @Test
   void aProviderErrorCodeThatIsNotANameIsRecordedAsProviderError() {
     String marker = marker();
-    upstream.stubFor(
-        post(urlEqualTo(PATH))
-            .withRequestBody(containing(marker))
-            .willReturn(
-                aResponse()
-                    .withStatus(400)
-                    .withHeader("Content-Type", "application/json")
-                    .withBody(
-                        "{\"error\":{\"message\":\"no\",\"type\":\"invalid_request_error\","
-                            + "\"code\":\"bad\\u0000"
-                            + "x".repeat(2_000)
-                            + "\"}}")));
+    answerError(
+        marker,
+        400,
+        "{\"error\":{\"message\":\"no\",\"type\":\"invalid_request_error\","
+            + "\"code\":\"bad\\u0000"
+            + "x".repeat(2_000)
+            + "\"}}");
     UUID workflowId = UUID.randomUUID();
 
     assertThat(call(workflowId, request("gpt-4o", marker, false, null)).statusCode())
@@ -395,17 +402,12 @@ class OpenAiUpstreamTest {
   @Test
   void upstream400KeepsItsStatusAndMessageAndIsNotRetried() {
     String marker = marker();
-    upstream.stubFor(
-        post(urlEqualTo(PATH))
-            .withRequestBody(containing(marker))
-            .willReturn(
-                aResponse()
-                    .withStatus(400)
-                    .withHeader("Content-Type", "application/json")
-                    .withBody(
-                        "{\"error\":{\"message\":\"Invalid value for 'tool_choice'.\","
-                            + "\"type\":\"invalid_request_error\",\"param\":\"tool_choice\","
-                            + "\"code\":\"invalid_value\"}}")));
+    answerError(
+        marker,
+        400,
+        "{\"error\":{\"message\":\"Invalid value for 'tool_choice'.\","
+            + "\"type\":\"invalid_request_error\",\"param\":\"tool_choice\","
+            + "\"code\":\"invalid_value\"}}");
     UUID workflowId = UUID.randomUUID();
 
     Response response = call(workflowId, request("gpt-4o", marker, false, null));
@@ -474,14 +476,7 @@ class OpenAiUpstreamTest {
 
     // An error answer past 64 kB keeps the provider's status, without its message.
     String errorMarker = marker();
-    upstream.stubFor(
-        post(urlEqualTo(PATH))
-            .withRequestBody(containing(errorMarker))
-            .willReturn(
-                aResponse()
-                    .withStatus(400)
-                    .withHeader("Content-Type", "application/json")
-                    .withBody("{\"error\":{\"message\":\"" + "z".repeat(100_000) + "\"}}")));
+    answerError(errorMarker, 400, "{\"error\":{\"message\":\"" + "z".repeat(100_000) + "\"}}");
     Response refused = call(UUID.randomUUID(), request("gpt-4o", errorMarker, false, null));
     assertThat(refused.statusCode()).isEqualTo(400);
     assertThat(refused.jsonPath().getString("error.message"))
@@ -502,16 +497,11 @@ class OpenAiUpstreamTest {
   @Test
   void providerRefusingTheGatewayKeyIs502WithoutEchoingTheProvider() {
     String marker = marker();
-    upstream.stubFor(
-        post(urlEqualTo(PATH))
-            .withRequestBody(containing(marker))
-            .willReturn(
-                aResponse()
-                    .withStatus(401)
-                    .withHeader("Content-Type", "application/json")
-                    .withBody(
-                        "{\"error\":{\"message\":\"Incorrect API key provided: sk-test-***789\","
-                            + "\"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\"}}")));
+    answerError(
+        marker,
+        401,
+        "{\"error\":{\"message\":\"Incorrect API key provided: sk-test-***789\","
+            + "\"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\"}}");
     Response response = call(UUID.randomUUID(), request("gpt-4o", marker, false, null));
     assertThat(response.statusCode()).isEqualTo(502);
     assertThat(response.jsonPath().getString("error.code"))

@@ -29,6 +29,17 @@ class WorkflowSnapshotTest {
   @Inject StepRepository steps;
   @Inject InterleavingStepRepository interleaving;
 
+  /** Changes every step of the workflow in a transaction of its own, committed at once. */
+  private void changeStepsMeanwhile(UUID id) {
+    QuarkusTransaction.requiringNew()
+        .run(
+            () ->
+                TestDb.update(
+                    dataSource,
+                    "update workflow_step set summary = 'changed meanwhile' where workflow_id = ?",
+                    id));
+  }
+
   @Test
   void readsAfterTheFirstDoNotSeeChangesCommittedSinceIt() {
     UUID id = submit("software-delivery", "Read me in one snapshot");
@@ -40,14 +51,7 @@ class WorkflowSnapshotTest {
                   workflows.readOneSnapshot();
                   assertThat(workflows.find(id)).isPresent();
                   // Committed by another transaction between the two reads.
-                  QuarkusTransaction.requiringNew()
-                      .run(
-                          () ->
-                              TestDb.update(
-                                  dataSource,
-                                  "update workflow_step set summary = 'changed meanwhile'"
-                                      + " where workflow_id = ?",
-                                  id));
+                  changeStepsMeanwhile(id);
                   return steps.findByWorkflow(id);
                 });
 
@@ -60,16 +64,7 @@ class WorkflowSnapshotTest {
   @Test
   void getOfAWorkflowDoesNotSeeAChangeCommittedBetweenItsReads() {
     UUID id = submit("software-delivery", "Read me through the API in one snapshot");
-    interleaving.beforeNextRead(
-        () ->
-            QuarkusTransaction.requiringNew()
-                .run(
-                    () ->
-                        TestDb.update(
-                            dataSource,
-                            "update workflow_step set summary = 'changed meanwhile'"
-                                + " where workflow_id = ?",
-                            id)));
+    interleaving.beforeNextRead(() -> changeStepsMeanwhile(id));
 
     List<String> summaries = workflow(id).getList("steps.summary", String.class);
 

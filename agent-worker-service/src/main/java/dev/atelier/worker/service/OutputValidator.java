@@ -13,6 +13,7 @@ import com.networknt.schema.SpecVersionDetector;
 import com.networknt.schema.ValidationMessage;
 import com.networknt.schema.regex.RegularExpression;
 import com.networknt.schema.resource.InputStreamSource;
+import dev.atelier.contracts.Utf16;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -305,17 +306,11 @@ public class OutputValidator {
       if (c == '\0') {
         return Optional.of(" contains the character U+0000, which cannot be stored; leave it out");
       }
-      if (Character.isSurrogate(c)) {
-        if (Character.isHighSurrogate(c)
-            && i + 1 < text.length()
-            && Character.isLowSurrogate(text.charAt(i + 1))) {
-          i++;
-        } else {
-          return Optional.of(
-              String.format(
-                  " contains a lone surrogate \\u%04X, which is not a character; leave it out",
-                  (int) c));
-        }
+      if (Utf16.unpairedSurrogateAt(text, i)) {
+        return Optional.of(
+            String.format(
+                " contains a lone surrogate \\u%04X, which is not a character; leave it out",
+                (int) c));
       }
     }
     return Optional.empty();

@@ -16,6 +16,7 @@ import dev.atelier.context.repository.NewVersion;
 import dev.atelier.context.repository.StoredWrite;
 import dev.atelier.contracts.ArtifactRef;
 import dev.atelier.contracts.Headers;
+import dev.atelier.contracts.Utf16;
 import dev.atelier.kit.db.StorableTime;
 import dev.atelier.kit.problem.ProblemException;
 import io.micrometer.core.instrument.Counter;
@@ -556,11 +557,7 @@ public class ArtifactService {
       if (c == '\0') {
         return "the character U+0000";
       }
-      if (Character.isHighSurrogate(c)
-          && i + 1 < text.length()
-          && Character.isLowSurrogate(text.charAt(i + 1))) {
-        i++;
-      } else if (Character.isSurrogate(c)) {
+      if (Utf16.unpairedSurrogateAt(text, i)) {
         return "an unpaired surrogate \\u" + HexFormat.of().withUpperCase().toHexDigits(c);
       }
     }

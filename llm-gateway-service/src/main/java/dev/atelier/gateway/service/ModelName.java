@@ -1,6 +1,7 @@
 package dev.atelier.gateway.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.atelier.contracts.Utf16;
 
 /**
  * The {@code model} of a request, which is routed, priced and recorded in the ledger as given, and
@@ -37,7 +38,7 @@ final class ModelName {
     if (name.chars().anyMatch(Character::isISOControl)) {
       throw GatewayException.invalid("model", "'model' must not contain control characters");
     }
-    if (hasUnpairedSurrogate(name)) {
+    if (Utf16.firstUnpairedSurrogate(name) >= 0) {
       // Valid JSON (an escaped \\ud800), but no text encoding can carry it: the ledger would store
       // it as '?' and the gateway's spool (jsonb) refuses it.
       throw GatewayException.invalid(
@@ -58,7 +59,7 @@ final class ModelName {
     StringBuilder clean = new StringBuilder(Math.min(name.length(), MAX_LENGTH));
     for (int i = 0; i < name.length() && clean.length() < MAX_LENGTH; i++) {
       char c = name.charAt(i);
-      if (Character.isISOControl(c) || unpairedSurrogateAt(name, i)) {
+      if (Character.isISOControl(c) || Utf16.unpairedSurrogateAt(name, i)) {
         continue;
       }
       clean.append(c);
@@ -67,23 +68,5 @@ final class ModelName {
       clean.setLength(clean.length() - 1); // cut inside a pair: JSON cannot carry half of it
     }
     return clean.isEmpty() ? null : clean.toString();
-  }
-
-  /** Whether the char at {@code i} is half of a surrogate pair whose other half is missing. */
-  static boolean unpairedSurrogateAt(String s, int i) {
-    char c = s.charAt(i);
-    if (Character.isHighSurrogate(c)) {
-      return i + 1 == s.length() || !Character.isLowSurrogate(s.charAt(i + 1));
-    }
-    return Character.isLowSurrogate(c) && (i == 0 || !Character.isHighSurrogate(s.charAt(i - 1)));
-  }
-
-  static boolean hasUnpairedSurrogate(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      if (unpairedSurrogateAt(s, i)) {
-        return true;
-      }
-    }
-    return false;
   }
 }

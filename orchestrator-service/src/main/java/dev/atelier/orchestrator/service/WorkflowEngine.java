@@ -269,37 +269,11 @@ public class WorkflowEngine {
           LOG.infof(
               "workflow %s: retrying step %s (attempt %d)", workflowId, s.key(), s.attempt() + 1);
           t = machine.retryDue(workflow, all, definition, s, now);
-        } else if (s.state() == StepState.DISPATCHED
-            && s.deadlineAt() != null
-            && !s.deadlineAt().isAfter(now)
-            && outbox.postponeUnsent(
-                workflowId, s.id(), s.attempt(), postponed(definition, s, now))) {
-          // Its request never left (the broker is unreachable): no worker could have run it, so
-          // the attempt is not over. It gets its whole timeout from now, in the step and in the
-          // request itself, which the worker checks when it arrives.
-          Instant deadline = postponed(definition, s, now);
-          LOG.warnf(
-              "workflow %s: step %s attempt %d reached its deadline with its request still unsent"
-                  + " (is the broker reachable?); deadline moved to %s",
-              workflowId, s.key(), s.attempt(), deadline);
-          s.postponeDeadline(deadline);
-          changed = true;
         } else if (s.state().isInFlight()
             && s.deadlineAt() != null
             && !s.deadlineAt().isAfter(now)) {
-          LOG.warnf("workflow %s: step %s attempt %d timed out", workflowId, s.key(), s.attempt());
-          t =
-              machine.failed(
-                  workflow,
-                  all,
-                  definition,
-                  s,
-                  WorkflowStateMachine.TIMEOUT,
-                  "no result by the deadline " + s.deadlineAt() + " (attempt " + s.attempt() + ")",
-                  true,
-                  null,
-                  null,
-                  now);
+          t = overdue(workflow, all, definition, s, now);
+          changed = true; // a moved deadline is saved too
         }
         if (t != null) {
           // Published per transition: each one's status change is announced exactly once.
@@ -318,8 +292,39 @@ public class WorkflowEngine {
     }
   }
 
-  /** The deadline an attempt whose request is still unsent gets: its step's timeout from now. */
-  private static Instant postponed(WorkflowDefinition definition, StepRun s, Instant now) {
-    return now.plus(definition.step(s.key()).orElseThrow().timeout());
+  /**
+   * An attempt past its deadline: timed out, unless its request never left (the broker is
+   * unreachable), so that no worker could have run it. That attempt is not over: it gets its whole
+   * timeout again from now, in the step and in the waiting request, which the worker checks when it
+   * arrives; {@code null} then.
+   */
+  private Transition overdue(
+      WorkflowRun workflow,
+      List<StepRun> all,
+      WorkflowDefinition definition,
+      StepRun s,
+      Instant now) {
+    Instant postponed = now.plus(definition.step(s.key()).orElseThrow().timeout());
+    if (s.state() == StepState.DISPATCHED
+        && outbox.postponeUnsent(workflow.id(), s.id(), s.attempt(), postponed)) {
+      LOG.warnf(
+          "workflow %s: step %s attempt %d reached its deadline with its request still unsent"
+              + " (is the broker reachable?); deadline moved to %s",
+          workflow.id(), s.key(), s.attempt(), postponed);
+      s.postponeDeadline(postponed);
+      return null;
+    }
+    LOG.warnf("workflow %s: step %s attempt %d timed out", workflow.id(), s.key(), s.attempt());
+    return machine.failed(
+        workflow,
+        all,
+        definition,
+        s,
+        WorkflowStateMachine.TIMEOUT,
+        "no result by the deadline " + s.deadlineAt() + " (attempt " + s.attempt() + ")",
+        true,
+        null,
+        null,
+        now);
   }
 }

@@ -367,6 +367,11 @@ class WorkflowStateMachineTest {
 
   /** Delivery with an approval gate on test-plan that sends rejected work back to design. */
   private static WorkflowDefinition gatedTestPlan() {
+    return gated("test-plan", "design");
+  }
+
+  /** The delivery definition with an approval gate on {@code stepId}, rejected back to a step. */
+  private static WorkflowDefinition gated(String stepId, String onReject) {
     return new WorkflowDefinition(
         "software-delivery",
         1,
@@ -374,14 +379,14 @@ class WorkflowStateMachineTest {
         DELIVERY.steps().stream()
             .map(
                 sd ->
-                    sd.id().equals("test-plan")
+                    sd.id().equals(stepId)
                         ? new StepDefinition(
                             sd.id(),
                             sd.role(),
                             sd.needs(),
                             true,
-                            "design",
-                            null,
+                            onReject,
+                            sd.loop(),
                             RETRY,
                             sd.timeout(),
                             null)
@@ -453,28 +458,7 @@ class WorkflowStateMachineTest {
 
   @Test
   void stepsARejectionSendsBackStartCleanOfAnEarlierLoopsFeedback() {
-    WorkflowDefinition gated =
-        new WorkflowDefinition(
-            "software-delivery",
-            1,
-            null,
-            DELIVERY.steps().stream()
-                .map(
-                    sd ->
-                        sd.id().equals("document")
-                            ? new StepDefinition(
-                                sd.id(),
-                                sd.role(),
-                                sd.needs(),
-                                true,
-                                "design",
-                                null,
-                                RETRY,
-                                sd.timeout(),
-                                null)
-                            : sd)
-                .toList(),
-            null);
+    WorkflowDefinition gated = gated("document", "design");
     machine.start(workflow, steps, gated, T0);
     for (String[] done :
         new String[][] {

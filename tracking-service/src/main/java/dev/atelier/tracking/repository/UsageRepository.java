@@ -158,24 +158,6 @@ public class UsageRepository {
     }
   }
 
-  /** Calls of a workflow the hourly rollup counts (retention never drops rollups). */
-  public long workflowCallsInRollups(UUID workflowId) {
-    return Jdbc.unchecked(
-        "counting a workflow's rolled-up calls",
-        () -> {
-          try (Connection c = dataSource.getConnection();
-              PreparedStatement ps =
-                  c.prepareStatement(
-                      "select coalesce(sum(calls), 0) from llm_usage_hourly where workflow_id = ?")) {
-            ps.setObject(1, workflowId);
-            try (ResultSet rs = ps.executeQuery()) {
-              rs.next();
-              return rs.getLong(1);
-            }
-          }
-        });
-  }
-
   /**
    * A workflow's totals and per-agent usage from the hourly rollup (no steps there; first and last
    * calls to the hour; percentiles none), for when retention has dropped its raw calls.

@@ -41,13 +41,13 @@ public class UsageService {
   public Optional<WorkflowUsage> workflowUsage(UUID workflowId) {
     Optional<WorkflowInfo> info = workflows.find(workflowId);
     // The rollups first: a call stored between the two reads then shows in the raw rows only.
-    long rolledUp = usage.workflowCallsInRollups(workflowId);
+    UsageRepository.WorkflowFigures rolledUp = usage.workflowFromRollups(workflowId);
     UsageRepository.WorkflowFigures figures = usage.workflow(workflowId);
     String source = "raw";
-    if (rolledUp > figures.totals().calls()) {
+    if (rolledUp.totals().calls() > figures.totals().calls()) {
       // Retention dropped some of its raw calls (written in one transaction with the rollups, the
       // two agree otherwise): the hourly rollup still holds them all, per agent.
-      figures = usage.workflowFromRollups(workflowId);
+      figures = rolledUp;
       source = "rollup-hourly";
     }
     if (info.isEmpty() && figures.totals().calls() == 0) {
