@@ -41,8 +41,10 @@ import dev.atelier.contracts.StepCompleted;
 import dev.atelier.contracts.StepFailed;
 import dev.atelier.contracts.StepRequested;
 import dev.atelier.contracts.Topology;
+import dev.atelier.contracts.WorkflowStatusChanged;
 import dev.atelier.kit.amqp.EventPublisher;
 import dev.atelier.worker.messaging.ResultPublisher;
+import dev.atelier.worker.service.EndedWorkflows;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.sdk.trace.data.SpanData;
@@ -79,6 +81,7 @@ class AgentWorkerTest {
 
   @Inject EventPublisher publisher;
   @Inject TestSpans spans;
+  @Inject EndedWorkflows ended;
 
   @ConfigProperty(name = "quarkus.rest-client.context.url")
   String contextUrl;
@@ -571,6 +574,49 @@ class AgentWorkerTest {
   }
 
   @Test
+  void makesNoCallForAStepQueuedBeforeItsWorkflowWasCancelled() throws Exception {
+    UUID workflowId = UUID.randomUUID();
+    StepRequested queued = step(workflowId, "design", List.of(), future());
+    stubAnswer(queued, validArchitecture().toString());
+    // Cancelled after the step was requested, before a worker took it.
+    announceEnd(workflowId, "cancelled", queued.occurredAt().plusMillis(1));
+    await().atMost(WAIT).until(() -> ended.after(queued).isPresent());
+
+    publish(queued);
+
+    StepFailed failed = awaitOne(queued, StepFailed.class);
+    assertThat(failed.errorCode()).isEqualTo("workflow_ended");
+    assertThat(failed.retryable()).isTrue();
+    assertThat(failed.message()).contains("became cancelled at");
+    assertThat(callsFor(queued)).isEmpty();
+
+    // A step requested after the end (the workflow was resumed) runs.
+    StepRequested resumed = step(workflowId, "design", List.of(), future());
+    stubAnswer(resumed, validArchitecture().toString());
+    publish(resumed);
+    awaitOne(resumed, StepCompleted.class);
+    assertThat(callsFor(resumed)).hasSize(1);
+  }
+
+  @Test
+  void makesNoRepairCallOnceItsWorkflowHasFailed() throws Exception {
+    UUID workflowId = UUID.randomUUID();
+    StepRequested step = step(workflowId, "design", List.of(), future());
+    // Not conforming, so a repair would follow; slow, so the workflow fails meanwhile.
+    gateway.stubFor(chatFor(step).willReturn(completion("{}").withFixedDelay(3_000)));
+
+    publish(step);
+    await().atMost(WAIT).until(() -> callsFor(step).size() == 1);
+    announceEnd(workflowId, "failed", Instant.now());
+    await().atMost(WAIT).until(() -> ended.after(step).isPresent());
+
+    StepFailed failed = awaitOne(step, StepFailed.class);
+    assertThat(failed.errorCode()).isEqualTo("workflow_ended");
+    assertThat(failed.message()).contains("became failed at");
+    assertThat(callsFor(step)).hasSize(1);
+  }
+
+  @Test
   void failsAStepWhoseSchemaRefersOutsideItselfWithoutFetchingAnything() throws Exception {
     StepRequested plain = step(UUID.randomUUID(), "design", List.of(), future());
     // An inner address as a role definition could name it; the WireMock server records requests.
@@ -658,6 +704,25 @@ class AgentWorkerTest {
 
   private void publish(StepRequested step) {
     publisher.publish(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(step.role()), step);
+  }
+
+  /** The orchestrator's announcement that the workflow became {@code status} at {@code at}. */
+  private void announceEnd(UUID workflowId, String status, Instant at) {
+    publisher.publish(
+        Topology.WORKFLOW_EVENTS_EXCHANGE,
+        Topology.workflowStatusRoutingKey(status),
+        new WorkflowStatusChanged(
+            UUID.randomUUID(),
+            WorkflowStatusChanged.TYPE,
+            at,
+            workflowId,
+            "software-delivery",
+            1,
+            "a test workflow",
+            "team-a",
+            status,
+            "running",
+            "ended by the test"));
   }
 
   private void stubAnswer(StepRequested step, String content) {

@@ -41,6 +41,13 @@ public interface WorkerConfig {
   int repairAttempts();
 
   /**
+   * How many workflows that ended without completing a replica remembers, so that their steps still
+   * queued are not run (see {@code EndedWorkflows}); about 150 bytes each.
+   */
+  @WithDefault("20000")
+  int endedWorkflows();
+
+  /**
    * Models asked for {@code response_format} {@code json_object} with the output schema in the
    * prompt instead of {@code json_schema}, because they or their provider do not take the latter.
    * Models that answer a {@code json_schema} request with a 400 naming {@code response_format} are

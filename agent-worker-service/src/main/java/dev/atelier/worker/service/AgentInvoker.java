@@ -104,15 +104,18 @@ public class AgentInvoker {
    * Runs the conversation until the answer conforms to {@code schema}.
    *
    * @param deadline the attempt's deadline, or {@code null} for none
+   * @param beforeCall run before every call; throws a {@link StepFailure} when no more calls are
+   *     wanted (the workflow has ended)
    * @throws StepFailure {@code output_invalid}, {@code provider_unavailable}, {@code
-   *     provider_rejected} or {@code deadline_exceeded}
+   *     provider_rejected}, {@code deadline_exceeded} or what {@code beforeCall} throws
    */
   public Answer invoke(
       AgentSpec agent,
       RenderedPrompt prompt,
       JsonSchema responseSchema,
       Validation validation,
-      Instant deadline) {
+      Instant deadline,
+      Runnable beforeCall) {
     List<ChatMessage> messages = new ArrayList<>();
     if (!prompt.system().isBlank()) {
       messages.add(SystemMessage.from(prompt.system()));
@@ -126,7 +129,7 @@ public class AgentInvoker {
     int calls = 1 + Math.max(0, config.repairAttempts());
     int promptMessages = messages.size();
     for (int call = 1; call <= calls; call++) {
-      ChatResponse response = chat(agent, messages, format, usage, deadline);
+      ChatResponse response = chat(agent, messages, format, usage, deadline, beforeCall);
       String text = response.aiMessage() == null ? null : response.aiMessage().text();
       OutputValidator.Result result = validation.check(text);
       if (result.valid()) {
@@ -175,11 +178,13 @@ public class AgentInvoker {
       List<ChatMessage> messages,
       ResponseFormat format,
       Usage usage,
-      Instant deadline) {
+      Instant deadline,
+      Runnable beforeCall) {
     List<String> models = new ArrayList<>();
     models.add(agent.model());
     models.addAll(agent.fallbackModels());
     for (int i = 0; ; ) {
+      beforeCall.run();
       String model = models.get(i);
       boolean jsonObject =
           jsonObjectModels.contains(model) || refusedJsonSchema.contains(refusalKey(model, agent));

@@ -41,6 +41,13 @@ public class StepFailure extends RuntimeException {
   /** The model's answer did not conform to the output schema, even after repair attempts. */
   public static final String OUTPUT_INVALID = "output_invalid";
 
+  /**
+   * The step's workflow ended (cancelled, failed, budget exceeded) after the step was requested, so
+   * no LLM call was made for it from then on; the orchestrator ignores the result. Retryable, in
+   * case the workflow was resumed since (see {@link EndedWorkflows}).
+   */
+  public static final String WORKFLOW_ENDED = "workflow_ended";
+
   /** An unexpected fault in the worker; logged with the trace id. */
   public static final String INTERNAL_ERROR = "internal_error";
 

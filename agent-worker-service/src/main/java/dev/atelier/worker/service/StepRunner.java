@@ -62,6 +62,7 @@ public class StepRunner {
   private final AgentInvoker invoker;
   private final MarkdownRenderer markdown;
   private final AgentSpans spans;
+  private final EndedWorkflows ended;
   private final ObjectMapper mapper;
 
   StepRunner(
@@ -71,6 +72,7 @@ public class StepRunner {
       AgentInvoker invoker,
       MarkdownRenderer markdown,
       AgentSpans spans,
+      EndedWorkflows ended,
       ObjectMapper mapper) {
     this.context = context;
     this.prompts = prompts;
@@ -78,6 +80,7 @@ public class StepRunner {
     this.invoker = invoker;
     this.markdown = markdown;
     this.spans = spans;
+    this.ended = ended;
     this.mapper = mapper;
   }
 
@@ -130,6 +133,9 @@ public class StepRunner {
           true,
           "the attempt's deadline " + step.deadline() + " had passed when a worker received it");
     }
+    // A step still queued when its workflow was cancelled (or failed) costs nothing; so does a
+    // repair of one still running (checked before every call).
+    ended.check(step);
     AgentSpec agent = checked(step.agent());
     JsonSchema schema = validator.compile(agent.outputSchema());
 
@@ -170,7 +176,8 @@ public class StepRunner {
               prompt,
               AgentInvoker.responseSchema(agent),
               text -> validator.check(schema, text),
-              step.deadline());
+              step.deadline(),
+              () -> ended.check(step));
       span.setAttribute(AgentSpans.LLM_CALLS, (long) answer.calls());
       span.setAttribute(AgentSpans.INPUT_TOKENS, answer.inputTokens());
       span.setAttribute(AgentSpans.OUTPUT_TOKENS, answer.outputTokens());

@@ -118,6 +118,11 @@ class PromptRendererTest {
       }
 
       @Override
+      public int endedWorkflows() {
+        return 1;
+      }
+
+      @Override
       public Optional<Set<String>> jsonObjectModels() {
         return Optional.empty();
       }

@@ -4,6 +4,7 @@ import com.rabbitmq.client.BuiltinExchangeType;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.DeliverCallback;
 import dev.atelier.contracts.QueueSpec;
 import dev.atelier.contracts.Topology;
 import io.quarkus.runtime.ShutdownEvent;
@@ -13,6 +14,7 @@ import jakarta.enterprise.event.Observes;
 import jakarta.interceptor.Interceptor;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -123,6 +125,44 @@ public class RabbitBroker {
    */
   public void forget(String queue) {
     declaredQueues.remove(queue);
+  }
+
+  /**
+   * Receives what is published to {@code exchange} under {@code routingKeys} from now on, on a
+   * queue of this replica's own: server-named, exclusive to the connection, deleted with its
+   * consumer, never written to disk. For a signal every replica needs (a broadcast), which a
+   * replica that is not connected when it is published simply misses. Deliveries are acknowledged
+   * as they arrive; the queue holds at most {@code maxLength} of them, dropping the oldest, so a
+   * stalled consumer cannot fill the broker. After a connection failure, automatic recovery
+   * declares a new queue with the same bindings; after the broker closes the channel alone, it is
+   * consumed again here.
+   */
+  public void subscribe(
+      String exchange, List<String> routingKeys, int maxLength, DeliverCallback onMessage) {
+    declare();
+    String what = exchange + " " + routingKeys;
+    try {
+      keepConsuming(
+          what,
+          () -> {
+            Channel ch = connection().createChannel();
+            String queue =
+                ch.queueDeclare(
+                        "",
+                        false,
+                        true,
+                        true,
+                        Map.of("x-queue-type", "classic", "x-max-length", maxLength))
+                    .getQueue();
+            for (String key : routingKeys) {
+              ch.queueBind(queue, exchange, key);
+            }
+            ch.basicConsume(queue, true, onMessage, tag -> {});
+            return ch;
+          });
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot subscribe to " + what + " on " + describe(), e);
+    }
   }
 
   /** Opens a channel and starts consuming on it; returns the channel. */
