@@ -490,6 +490,63 @@ class BudgetScopesTest {
   }
 
   @Test
+  void onlyTheTeamThatDeclaredAWorkflowBudgetCanChangeItOrSpendFromIt() throws Exception {
+    UUID workflowId = UUID.randomUUID();
+    assertThat(chat(PERIODS_KEY, workflowId, "0.50").statusCode()).isEqualTo(200);
+    BigDecimal spent = spent(settled("workflow", workflowId.toString(), "total"));
+
+    // Another team's key would stop the workflow by lowering its budget, or charge its calls to it.
+    Response lowered = chat(THRESHOLDS_KEY, workflowId, "0.000001");
+    assertNotAllowed(lowered, workflowId);
+    // The workers' service key acting for another team is refused the same way.
+    assertNotAllowed(serviceChat("team-thresholds", workflowId, "0.50"), workflowId);
+
+    JsonNode after = settled("workflow", workflowId.toString(), "total");
+    assertThat(after.path("limitUsd").decimalValue()).isEqualByComparingTo("0.50");
+    assertThat(spent(after)).isEqualByComparingTo(spent);
+
+    // Acting for the team that declared it, the service key raises it (a retried workflow).
+    assertThat(serviceChat("team-periods", workflowId, "0.75").statusCode()).isEqualTo(200);
+    JsonNode raised = settled("workflow", workflowId.toString(), "total");
+    assertThat(raised.path("limitUsd").decimalValue()).isEqualByComparingTo("0.75");
+    assertThat(spent(raised)).isGreaterThan(spent);
+
+    // An admin's cap no team declared is anyone's to spend from, and the first declaration takes
+    // it.
+    UUID capped = UUID.randomUUID();
+    put("workflow", capped.toString(), "total", BigDecimal.ONE, true);
+    budgetService.refresh();
+    assertThat(chat(THRESHOLDS_KEY, capped, null).statusCode()).isEqualTo(200);
+    assertThat(chat(PERIODS_KEY, capped, "2").statusCode()).isEqualTo(200);
+    assertNotAllowed(chat(THRESHOLDS_KEY, capped, null), capped);
+    assertThat(settled("workflow", capped.toString(), "total").path("limitUsd").decimalValue())
+        .isEqualByComparingTo("2");
+    deleteAll("workflow", capped.toString());
+    budgetService.refresh();
+  }
+
+  private Response serviceChat(String team, UUID workflowId, String workflowBudget) {
+    return given()
+        .header("Authorization", "Bearer test-key-service")
+        .header(Headers.TEAM, team)
+        .header(Headers.WORKFLOW_ID, workflowId.toString())
+        .header(Headers.WORKFLOW_BUDGET_USD, workflowBudget)
+        .contentType(ContentType.JSON)
+        .body(CHAT.body())
+        .post("/v1/chat/completions");
+  }
+
+  private static void assertNotAllowed(Response r, UUID workflowId) {
+    assertThat(r.statusCode()).as(r.asString()).isEqualTo(403);
+    assertThat(r.jsonPath().getString("error.type")).isEqualTo("permission_error");
+    assertThat(r.jsonPath().getString("error.code")).isEqualTo("workflow_not_allowed");
+    assertThat(r.jsonPath().getString("error.param")).isEqualTo(Headers.WORKFLOW_ID);
+    assertThat(r.jsonPath().getString("error.message"))
+        .contains(workflowId.toString())
+        .contains("another team");
+  }
+
+  @Test
   void theBudgetListIsPagedInKeyOrderAndRefusesBadPages() throws Exception {
     String prefix = "paged-" + UUID.randomUUID() + "-";
     List<String> mine = List.of(prefix + "a", prefix + "b", prefix + "c");

@@ -203,7 +203,7 @@ public class BudgetRepository {
     List<Budget> result = new ArrayList<>();
     try (Connection c = dataSource.getConnection()) {
       if (scope.workflowKey() != null && workflowLimit != null) {
-        setWorkflowLimit(c, scope.workflowKey(), workflowLimit);
+        setWorkflowLimit(c, scope.workflowKey(), scope.team(), workflowLimit);
       }
       List<Budget> budgets = applicable(c, scope, now);
       try (PreparedStatement ensure = c.prepareStatement(ensureSpend);
@@ -394,34 +394,45 @@ public class BudgetRepository {
    * inside its transaction; this is for a call that was refused, so that the caller's declaration
    * stands even then.
    */
-  public void setWorkflowLimit(String workflowKey, BigDecimal limit) throws SQLException {
+  public void setWorkflowLimit(String workflowKey, String team, BigDecimal limit)
+      throws SQLException {
     try (Connection c = dataSource.getConnection()) {
-      setWorkflowLimit(c, workflowKey, limit);
+      setWorkflowLimit(c, workflowKey, team, limit);
     }
   }
 
-  private static void setWorkflowLimit(Connection c, String workflowKey, BigDecimal limit)
-      throws SQLException {
+  private static void setWorkflowLimit(
+      Connection c, String workflowKey, String team, BigDecimal limit) throws SQLException {
     // Only a different limit is written: the usual call repeats the limit and changes nothing.
-    // A caller's declaration never takes a budget from an admin: set_by stays as it is.
+    // A caller's declaration never takes a budget from an admin: set_by stays as it is. Nor from
+    // another team: a budget another team declared is left as it is (applicable() refuses the
+    // call); one no team declared yet becomes this team's.
     String sql =
-        "insert into budget (scope, scope_key, period, limit_usd, hard, set_by)"
-            + " values ('workflow', ?, 'total', ?, true, 'caller')"
+        "insert into budget (scope, scope_key, period, limit_usd, hard, set_by, team)"
+            + " values ('workflow', ?, 'total', ?, true, 'caller', ?)"
             + " on conflict (scope, scope_key, period) do update set limit_usd = excluded.limit_usd,"
-            + " updated_at = now() where budget.limit_usd <> excluded.limit_usd";
+            + " team = excluded.team, updated_at = now()"
+            + " where (budget.team is null or budget.team = excluded.team)"
+            + " and (budget.limit_usd <> excluded.limit_usd or budget.team is null)";
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, workflowKey);
       ps.setBigDecimal(2, limit);
+      ps.setString(3, team);
       ps.executeUpdate();
     }
   }
 
+  /**
+   * The budgets that apply to a call of {@code scope}.
+   *
+   * @throws WorkflowNotAllowedException when the workflow's budget was declared by another team
+   */
   private static List<Budget> applicable(Connection c, Scope scope, Instant now)
       throws SQLException {
     String sql =
         "select "
             + COLUMNS
-            + " from budget b where b.scope = 'global' or (b.scope = 'team' and b.scope_key = ?)"
+            + ", b.team from budget b where b.scope = 'global' or (b.scope = 'team' and b.scope_key = ?)"
             + " or (b.scope = 'workflow' and b.scope_key = ?) order by b.id";
     List<Budget> found = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -429,6 +440,12 @@ public class BudgetRepository {
       ps.setString(2, scope.workflowKey());
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
+          String owner = rs.getString(9);
+          if (Budget.WORKFLOW.equals(rs.getString(2))
+              && owner != null
+              && !owner.equals(scope.team())) {
+            throw new WorkflowNotAllowedException(rs.getString(3));
+          }
           BudgetPeriod period = BudgetPeriod.parse(rs.getString(4)).orElseThrow();
           found.add(
               new Budget(

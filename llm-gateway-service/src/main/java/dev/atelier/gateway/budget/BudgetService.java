@@ -1,5 +1,6 @@
 package dev.atelier.gateway.budget;
 
+import dev.atelier.contracts.Headers;
 import dev.atelier.gateway.config.GatewayConfig;
 import dev.atelier.gateway.messaging.LlmCallPublisher;
 import dev.atelier.gateway.service.GatewayException;
@@ -117,7 +118,8 @@ public class BudgetService {
    *     X-Atelier-Workflow-Budget-Usd}), created or updated first (and kept even if the call is
    *     refused); null to leave it as it is
    * @throws GatewayException 402 {@code budget_exceeded} naming the budget that refused, its scope
-   *     ({@code global}, {@code team} or {@code workflow}) as {@code error.param}
+   *     ({@code global}, {@code team} or {@code workflow}) as {@code error.param}; 403 {@code
+   *     workflow_not_allowed} when another team's calls declared the workflow's budget
    */
   public void reserve(
       UUID callId,
@@ -140,7 +142,7 @@ public class BudgetService {
       } catch (BudgetExceededException e) {
         if (workflowKey != null && workflowLimit != null) {
           // The refusal rolled the declared limit back with the reservation: it stands anyway.
-          repository.setWorkflowLimit(workflowKey, workflowLimit);
+          repository.setWorkflowLimit(workflowKey, team, workflowLimit);
         }
         throw e;
       }
@@ -153,6 +155,17 @@ public class BudgetService {
           "insufficient_quota",
           BUDGET_EXCEEDED,
           e.budget().scope(),
+          e.getMessage(),
+          false,
+          false,
+          null,
+          null);
+    } catch (WorkflowNotAllowedException e) {
+      throw new GatewayException(
+          403,
+          "permission_error",
+          "workflow_not_allowed",
+          Headers.WORKFLOW_ID,
           e.getMessage(),
           false,
           false,
