@@ -248,6 +248,16 @@ public class OutputValidator {
               + PATTERN_TIME_LIMIT.toMillis()
               + " ms on one string of the answer; simplify it (nested quantifiers backtrack"
               + " without end)");
+    } catch (StackOverflowError e) {
+      // A role definition stored before the orchestrator refused such schemas. Not retryable, and
+      // not an Error escaping the step: its delivery would come back up to the queue's delivery
+      // limit, each time paying the model again.
+      throw new StepFailure(
+          StepFailure.REQUEST_INVALID,
+          false,
+          "validating the answer against the output schema never ended: the schema refers to"
+              + " itself without descending into the answer (a $ref cycle through $ref, allOf,"
+              + " anyOf, oneOf, not, if/then/else), or the answer nests too deep");
     }
     schemaErrors.stream().sorted().forEach(errors::add);
     return errors.isEmpty() ? new Result(value, List.of()) : new Result(null, List.copyOf(errors));

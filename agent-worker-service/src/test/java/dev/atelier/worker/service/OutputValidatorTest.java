@@ -13,6 +13,7 @@ import com.networknt.schema.JsonSchema;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -183,6 +184,30 @@ class OutputValidatorTest {
     assertThat(failure.errorCode()).isEqualTo(StepFailure.REQUEST_INVALID);
     assertThat(failure.retryable()).isFalse();
     assertThat(failure.getMessage()).contains("^(.*a){12}$").contains("took over 1000 ms");
+  }
+
+  @Test
+  void aSchemaThatRefersToItselfWithoutEndFailsTheStepInsteadOfOverflowing() {
+    for (String cyclic :
+        List.of(
+            "{\"type\":\"object\",\"$ref\":\"#\"}",
+            "{\"type\":\"object\",\"allOf\":[{\"$ref\":\"#\"}]}",
+            "{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/properties/a\"}}}")) {
+      JsonSchema schema = validator.compile(parse(cyclic));
+      StepFailure failure =
+          catchThrowableOfType(StepFailure.class, () -> validator.check(schema, "{\"a\":1}"));
+      assertThat(failure).as(cyclic).isNotNull();
+      assertThat(failure.errorCode()).isEqualTo(StepFailure.REQUEST_INVALID);
+      assertThat(failure.retryable()).isFalse();
+      assertThat(failure.getMessage()).contains("$ref cycle");
+    }
+    // Recursion that descends into the answer ends with it.
+    JsonSchema tree =
+        validator.compile(
+            parse(
+                "{\"type\":\"object\",\"properties\":{\"children\":{\"type\":\"array\","
+                    + "\"items\":{\"$ref\":\"#\"}}}}"));
+    assertThat(validator.check(tree, "{\"children\":[{\"children\":[{}]}]}").valid()).isTrue();
   }
 
   private void assertRefused(String schema, String uri) {
