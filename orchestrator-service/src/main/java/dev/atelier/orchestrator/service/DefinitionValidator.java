@@ -106,6 +106,15 @@ public final class DefinitionValidator {
         faults.add("outputSchema must describe an object (\"type\": \"object\")");
       }
       checkSchemaReferences(schema, "/outputSchema", faults);
+      SchemaCycles.find(schema, "/outputSchema")
+          .ifPresent(
+              cycle ->
+                  faults.add(
+                      "outputSchema: "
+                          + String.join(" -> ", cycle)
+                          + " refers back to itself without descending into the answer ($ref,"
+                          + " allOf, anyOf, oneOf, not, if/then/else, dependentSchemas), so"
+                          + " validating an answer would never end"));
     }
     if (blank(agent.model())) {
       faults.add("model must not be blank");

@@ -238,6 +238,46 @@ class DefinitionValidatorTest {
   }
 
   @Test
+  void outputSchemaMustNotReferToItselfWithoutDescendingIntoTheAnswer() throws Exception {
+    assertThat(schemaFaults("{\"type\": \"object\", \"$ref\": \"#\"}"))
+        .singleElement()
+        .asString()
+        .startsWith("outputSchema: /outputSchema -> /outputSchema refers back to itself")
+        .contains("validating an answer would never end");
+    assertThat(
+            schemaFaults(
+                "{\"type\": \"object\", \"properties\": {\"a\": {\"$ref\":"
+                    + " \"#/properties/a\"}}}"))
+        .singleElement()
+        .asString()
+        .startsWith(
+            "outputSchema: /outputSchema/properties/a -> /outputSchema/properties/a refers back");
+    // Through an anchor, not, oneOf and allOf, reached from a property.
+    String chain =
+        """
+        {"type": "object",
+         "$defs": {"x": {"$anchor": "x", "not": {"$ref": "#/$defs/y"}},
+                   "y": {"oneOf": [{"type": "string"}, {"allOf": [{"$ref": "#x"}]}]}},
+         "properties": {"p": {"$ref": "#/$defs/x"}}}
+        """;
+    assertThat(schemaFaults(chain))
+        .singleElement()
+        .asString()
+        .contains("/outputSchema/$defs/x -> /outputSchema/$defs/x/not")
+        .contains("/outputSchema/$defs/y/oneOf/1/allOf/0 -> /outputSchema/$defs/x refers back");
+
+    // Recursion through properties and items ends with the answer.
+    String tree =
+        """
+        {"type": "object", "$defs": {"node": {"type": "object",
+           "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+           "additionalProperties": {"$ref": "#"}}},
+         "properties": {"root": {"$ref": "#/$defs/node"}, "self": {"anyOf": [{"$ref": "#"}]}}}
+        """;
+    assertThat(schemaFaults(tree)).isEmpty();
+  }
+
+  @Test
   void unknownFieldsAreRejectedNotIgnored() {
     ObjectNode d = delivery();
     ((ObjectNode) d.withArray("steps").get(1)).putArray("need").add("analyse");

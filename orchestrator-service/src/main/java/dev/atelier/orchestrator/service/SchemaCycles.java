@@ -1,0 +1,227 @@
+package dev.atelier.orchestrator.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Finds where a JSON Schema refers back to itself without descending into the instance: through
+ * {@code $ref} (and {@code $dynamicRef}, {@code $recursiveRef}) and the keywords that apply a
+ * schema to the same place of the instance ({@code allOf}, {@code anyOf}, {@code oneOf}, {@code
+ * not}, {@code if}/{@code then}/{@code else}, {@code dependentSchemas}). Validating an answer that
+ * reaches such a schema never ends (the worker's validator overflows its stack), after the model
+ * was paid. Recursion through {@code properties}, {@code items} and the like is fine: it ends with
+ * the answer.
+ */
+final class SchemaCycles {
+
+  /** Keywords whose value is one schema. */
+  private static final Set<String> ONE_SCHEMA =
+      Set.of(
+          "not",
+          "if",
+          "then",
+          "else",
+          "items",
+          "additionalItems",
+          "additionalProperties",
+          "contains",
+          "propertyNames",
+          "unevaluatedItems",
+          "unevaluatedProperties",
+          "contentSchema");
+
+  /** Keywords whose value is an array of schemas. */
+  private static final Set<String> SCHEMA_ARRAYS =
+      Set.of("allOf", "anyOf", "oneOf", "prefixItems", "items");
+
+  /** Keywords whose value maps names to schemas. */
+  private static final Set<String> SCHEMA_MAPS =
+      Set.of(
+          "properties",
+          "patternProperties",
+          "$defs",
+          "definitions",
+          "dependentSchemas",
+          "dependencies");
+
+  /** Of those, the ones that apply their schemas to the same place of the instance. */
+  private static final Set<String> IN_PLACE_ONE = Set.of("not", "if", "then", "else");
+
+  private static final Set<String> IN_PLACE_ARRAYS = Set.of("allOf", "anyOf", "oneOf");
+  private static final Set<String> IN_PLACE_MAPS = Set.of("dependentSchemas", "dependencies");
+  private static final List<String> REFERENCES = List.of("$ref", "$dynamicRef", "$recursiveRef");
+
+  private final JsonNode root;
+  private final Map<JsonNode, String> pointers = new IdentityHashMap<>();
+  private final Map<String, JsonNode> anchors = new HashMap<>();
+
+  private SchemaCycles(JsonNode root, String rootPointer) {
+    this.root = root;
+    collect(root, rootPointer);
+  }
+
+  /**
+   * The first cycle found, as the JSON pointers along it ({@code rootPointer} standing for the
+   * schema's root), or empty when there is none.
+   */
+  static Optional<List<String>> find(JsonNode schema, String rootPointer) {
+    return new SchemaCycles(schema, rootPointer).search();
+  }
+
+  /** Every subschema, by pointer, and the plain-name anchors. */
+  private void collect(JsonNode schema, String pointer) {
+    if (!schema.isObject() || pointers.containsKey(schema)) {
+      return;
+    }
+    pointers.put(schema, pointer);
+    for (String keyword : List.of("$anchor", "$dynamicAnchor")) {
+      if (schema.path(keyword).isTextual()) {
+        anchors.putIfAbsent(schema.path(keyword).textValue(), schema);
+      }
+    }
+    for (String keyword : List.of("$id", "id")) {
+      JsonNode id = schema.path(keyword);
+      if (id.isTextual() && id.textValue().startsWith("#") && id.textValue().length() > 1) {
+        anchors.putIfAbsent(id.textValue().substring(1), schema);
+      }
+    }
+    for (Iterator<Map.Entry<String, JsonNode>> it = schema.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> field = it.next();
+      String keyword = field.getKey();
+      JsonNode value = field.getValue();
+      String at = pointer + "/" + escape(keyword);
+      if (ONE_SCHEMA.contains(keyword) && value.isObject()) {
+        collect(value, at);
+      } else if (SCHEMA_ARRAYS.contains(keyword) && value.isArray()) {
+        for (int i = 0; i < value.size(); i++) {
+          collect(value.get(i), at + "/" + i);
+        }
+      } else if (SCHEMA_MAPS.contains(keyword) && value.isObject()) {
+        for (Iterator<Map.Entry<String, JsonNode>> m = value.fields(); m.hasNext(); ) {
+          Map.Entry<String, JsonNode> entry = m.next();
+          collect(entry.getValue(), at + "/" + escape(entry.getKey()));
+        }
+      }
+    }
+  }
+
+  /** Depth first over the in-place edges, without recursion: a schema may chain thousands. */
+  private Optional<List<String>> search() {
+    Map<JsonNode, Boolean> done = new IdentityHashMap<>(); // false: on the current path
+    for (JsonNode start : new ArrayList<>(pointers.keySet())) {
+      if (done.containsKey(start)) {
+        continue;
+      }
+      Deque<Map.Entry<JsonNode, Iterator<JsonNode>>> path = new ArrayDeque<>();
+      done.put(start, false);
+      path.push(Map.entry(start, inPlace(start).iterator()));
+      while (!path.isEmpty()) {
+        Map.Entry<JsonNode, Iterator<JsonNode>> top = path.peek();
+        if (!top.getValue().hasNext()) {
+          done.put(top.getKey(), true);
+          path.pop();
+          continue;
+        }
+        JsonNode next = top.getValue().next();
+        Boolean seen = done.get(next);
+        if (seen == null) {
+          done.put(next, false);
+          path.push(Map.entry(next, inPlace(next).iterator()));
+        } else if (!seen) {
+          List<String> cycle = new ArrayList<>();
+          Iterator<Map.Entry<JsonNode, Iterator<JsonNode>>> back = path.descendingIterator();
+          boolean on = false;
+          while (back.hasNext()) {
+            JsonNode node = back.next().getKey();
+            on |= node == next;
+            if (on) {
+              cycle.add(pointerOf(node));
+            }
+          }
+          cycle.add(pointerOf(next));
+          return Optional.of(cycle);
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The schemas {@code schema} applies to the same place of the instance. */
+  private List<JsonNode> inPlace(JsonNode schema) {
+    List<JsonNode> next = new ArrayList<>();
+    for (String keyword : REFERENCES) {
+      JsonNode ref = schema.path(keyword);
+      if (ref.isTextual()) {
+        JsonNode target = resolve(ref.textValue());
+        if (target != null && target.isObject()) {
+          next.add(target);
+        }
+      }
+    }
+    for (String keyword : IN_PLACE_ONE) {
+      if (schema.path(keyword).isObject()) {
+        next.add(schema.get(keyword));
+      }
+    }
+    for (String keyword : IN_PLACE_ARRAYS) {
+      schema.path(keyword).forEach(s -> addIfObject(next, s));
+    }
+    for (String keyword : IN_PLACE_MAPS) {
+      if (schema.path(keyword).isObject()) {
+        schema.get(keyword).forEach(s -> addIfObject(next, s));
+      }
+    }
+    return next;
+  }
+
+  private static void addIfObject(List<JsonNode> into, JsonNode schema) {
+    if (schema.isObject()) {
+      into.add(schema);
+    }
+  }
+
+  /** What a reference within the schema names, or null when it names nothing there. */
+  private JsonNode resolve(String ref) {
+    if (!ref.startsWith("#")) {
+      return null; // refused by the reference check
+    }
+    String fragment;
+    try {
+      fragment = URLDecoder.decode(ref.substring(1).replace("+", "%2B"), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    if (fragment.isEmpty()) {
+      return root;
+    }
+    if (!fragment.startsWith("/")) {
+      return anchors.get(fragment);
+    }
+    try {
+      JsonNode target = root.at(fragment);
+      return target.isMissingNode() ? null : target;
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  private String pointerOf(JsonNode node) {
+    String pointer = pointers.get(node);
+    return pointer != null ? pointer : "(a schema a reference names)";
+  }
+
+  private static String escape(String name) {
+    return name.replace("~", "~0").replace("/", "~1");
+  }
+}
