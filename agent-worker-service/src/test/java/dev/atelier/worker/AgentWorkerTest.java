@@ -43,7 +43,9 @@ import dev.atelier.contracts.StepRequested;
 import dev.atelier.contracts.Topology;
 import dev.atelier.contracts.WorkflowStatusChanged;
 import dev.atelier.kit.amqp.EventPublisher;
+import dev.atelier.kit.amqp.RabbitBroker;
 import dev.atelier.worker.messaging.ResultPublisher;
+import dev.atelier.worker.messaging.WorkflowEndListener;
 import dev.atelier.worker.service.EndedWorkflows;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.SpanKind;
@@ -82,6 +84,7 @@ class AgentWorkerTest {
   @Inject EventPublisher publisher;
   @Inject TestSpans spans;
   @Inject EndedWorkflows ended;
+  @Inject RabbitBroker broker;
 
   @ConfigProperty(name = "quarkus.rest-client.context.url")
   String contextUrl;
@@ -596,6 +599,25 @@ class AgentWorkerTest {
     publish(resumed);
     awaitOne(resumed, StepCompleted.class);
     assertThat(callsFor(resumed)).hasSize(1);
+  }
+
+  @Test
+  void aReplicaStartingAfterAWorkflowEndedKnowsOfIt() {
+    UUID workflowId = UUID.randomUUID();
+    StepRequested queued = step(workflowId, "design", List.of(), future());
+    announceEnd(workflowId, "budget_exceeded", queued.occurredAt().plusMillis(1));
+    await().atMost(WAIT).until(() -> ended.after(queued).isPresent());
+    // A stream offset by time counts whole seconds: the ending must be older than the second a
+    // reader starting "now" would begin with, for the test to tell reading back from not.
+    Instant heard = Instant.now();
+    await().atMost(WAIT).until(() -> Instant.now().isAfter(heard.plusSeconds(2)));
+
+    // Scaled out because the queues are deep, or restarted: it reads the endings of the last day.
+    EndedWorkflows replica = new EndedWorkflows(100);
+    new WorkflowEndListener(broker, replica).listen();
+
+    await().atMost(WAIT).until(() -> replica.after(queued).isPresent());
+    assertThat(replica.after(queued).orElseThrow().status()).isEqualTo("budget_exceeded");
   }
 
   @Test

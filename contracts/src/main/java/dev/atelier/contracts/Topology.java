@@ -50,6 +50,13 @@ public final class Topology {
   public static final QueueSpec TRACKING_WORKFLOW_EVENTS =
       QueueSpec.of("atelier.tracking.workflow-events", WORKFLOW_EVENTS_EXCHANGE, "workflow.*");
 
+  /**
+   * A stream (a RabbitMQ stream queue, read whole by every reader) of the workflows that ended
+   * without completing: every agent worker reads it, from a while back when it starts, so that it
+   * makes no more LLM calls for their steps still queued.
+   */
+  public static final String WORKFLOW_ENDINGS_STREAM = "atelier.workflow-endings";
+
   /** tracking-service keeps the history of budget threshold crossings. */
   public static final QueueSpec TRACKING_BUDGET_EVENTS =
       QueueSpec.of("atelier.tracking.budget-events", BUDGET_EVENTS_EXCHANGE, "budget.#");

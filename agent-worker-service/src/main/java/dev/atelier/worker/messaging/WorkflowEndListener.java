@@ -11,17 +11,18 @@ import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.interceptor.Interceptor;
+import java.time.Duration;
 import java.util.List;
 import org.jboss.logging.Logger;
 
 /**
- * Hears every workflow that ends without completing, on a queue of this replica's own bound to
- * {@code atelier.workflow-events}, and notes it in {@link EndedWorkflows}. Started before the step
- * consumers, so a step taken from the queue can already be checked against it.
- *
- * <p>What a replica did not hear (it was not connected at the time: starting, or the broker
- * unreachable) it does not know: such a step runs, as it would without this, and the orchestrator
- * ignores its result.
+ * Hears every workflow that ends without completing and notes it in {@link EndedWorkflows}. The
+ * endings are kept for a day in a stream bound to {@code atelier.workflow-events} ({@link
+ * Topology#WORKFLOW_ENDINGS_STREAM}), which each replica reads from {@link #LOOKBACK} before it
+ * starts: a replica that starts after a workflow was cancelled (scaled out because its steps filled
+ * the queues, or restarted) knows of it too. Started before the step consumers; the history is read
+ * while they start, so a step taken in the first moments may still run, as without this (the
+ * orchestrator ignores its result).
  */
 @ApplicationScoped
 public class WorkflowEndListener {
@@ -31,22 +32,32 @@ public class WorkflowEndListener {
   /** The statuses after which no step of the workflow is wanted (until it is resumed). */
   static final List<String> ENDINGS = List.of("cancelled", "failed", "budget_exceeded");
 
-  /** Enough for a burst of endings; beyond it the oldest unread are dropped. */
-  private static final int QUEUE_LIMIT = 10_000;
+  /**
+   * How long the stream keeps an ending, and how far back a replica reads: a step attempt's longest
+   * timeout, after which a queued step fails on its deadline anyway.
+   */
+  static final Duration LOOKBACK = Duration.ofHours(24);
 
   private final RabbitBroker broker;
   private final EndedWorkflows ended;
 
-  WorkflowEndListener(RabbitBroker broker, EndedWorkflows ended) {
+  public WorkflowEndListener(RabbitBroker broker, EndedWorkflows ended) {
     this.broker = broker;
     this.ended = ended;
   }
 
   void onStart(@Observes @Priority(Interceptor.Priority.APPLICATION - 1) StartupEvent event) {
-    broker.subscribe(
+    listen();
+  }
+
+  /** Reads the endings of the last {@link #LOOKBACK}, then each new one. */
+  public void listen() {
+    broker.replay(
+        Topology.WORKFLOW_ENDINGS_STREAM,
         Topology.WORKFLOW_EVENTS_EXCHANGE,
         ENDINGS.stream().map(Topology::workflowStatusRoutingKey).toList(),
-        QUEUE_LIMIT,
+        LOOKBACK,
+        LOOKBACK,
         (tag, delivery) -> heard(delivery.getBody()));
   }
 

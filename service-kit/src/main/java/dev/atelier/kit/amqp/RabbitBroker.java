@@ -14,6 +14,8 @@ import jakarta.enterprise.event.Observes;
 import jakarta.interceptor.Interceptor;
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -38,6 +40,9 @@ import org.jboss.logging.Logger;
 public class RabbitBroker {
 
   private static final Logger LOG = Logger.getLogger(RabbitBroker.class);
+
+  private static final int STREAM_SEGMENT_BYTES = 1_000_000;
+  private static final int STREAM_CREDIT = 500;
 
   /** Pause before consuming again on a new channel, and between attempts that fail. */
   private static final Duration RECONSUME_DELAY = Duration.ofSeconds(2);
@@ -128,40 +133,62 @@ public class RabbitBroker {
   }
 
   /**
-   * Receives what is published to {@code exchange} under {@code routingKeys} from now on, on a
-   * queue of this replica's own: server-named, exclusive to the connection, deleted with its
-   * consumer, never written to disk. For a signal every replica needs (a broadcast), which a
-   * replica that is not connected when it is published simply misses. Deliveries are acknowledged
-   * as they arrive; the queue holds at most {@code maxLength} of them, dropping the oldest, so a
-   * stalled consumer cannot fill the broker. After a connection failure, automatic recovery
-   * declares a new queue with the same bindings; after the broker closes the channel alone, it is
-   * consumed again here.
+   * Reads a durable stream of what is published to {@code exchange} under {@code routingKeys}: a
+   * RabbitMQ stream queue, which keeps its messages for {@code retention} (whoever reads them) and
+   * which every replica reads whole, from {@code lookback} ago on (the history first, then each new
+   * message as it comes). For a signal every replica needs (a broadcast) that a replica starting
+   * later, or reconnecting, must also get. {@code retention} is part of the stream's declaration:
+   * changing it needs the stream deleted first. After a connection failure, automatic recovery
+   * consumes again from where this consumer started; after the broker closes the channel alone, it
+   * is consumed again here, from {@code lookback} before then. Either way messages may come twice.
    */
-  public void subscribe(
-      String exchange, List<String> routingKeys, int maxLength, DeliverCallback onMessage) {
+  public void replay(
+      String stream,
+      String exchange,
+      List<String> routingKeys,
+      Duration retention,
+      Duration lookback,
+      DeliverCallback onMessage) {
     declare();
-    String what = exchange + " " + routingKeys;
-    try {
+    try (Channel ch = connection().createChannel()) {
+      ch.queueDeclare(
+          stream,
+          true,
+          false,
+          false,
+          Map.of(
+              "x-queue-type",
+              "stream",
+              "x-max-age",
+              retention.toSeconds() + "s",
+              // Retention drops whole segments: small ones, so old messages do go.
+              "x-stream-max-segment-size-bytes",
+              STREAM_SEGMENT_BYTES));
+      for (String key : routingKeys) {
+        ch.queueBind(stream, exchange, key);
+      }
       keepConsuming(
-          what,
+          stream,
           () -> {
-            Channel ch = connection().createChannel();
-            String queue =
-                ch.queueDeclare(
-                        "",
-                        false,
-                        true,
-                        true,
-                        Map.of("x-queue-type", "classic", "x-max-length", maxLength))
-                    .getQueue();
-            for (String key : routingKeys) {
-              ch.queueBind(queue, exchange, key);
-            }
-            ch.basicConsume(queue, true, onMessage, tag -> {});
-            return ch;
+            Channel consumer = connection().createChannel();
+            // A stream consumer must acknowledge, within a credit: acknowledging grants more.
+            consumer.basicQos(STREAM_CREDIT);
+            consumer.basicConsume(
+                stream,
+                false,
+                Map.of("x-stream-offset", Date.from(Instant.now().minus(lookback))),
+                (tag, delivery) -> {
+                  try {
+                    onMessage.handle(tag, delivery);
+                  } finally {
+                    consumer.basicAck(delivery.getEnvelope().getDeliveryTag(), false);
+                  }
+                },
+                tag -> {});
+            return consumer;
           });
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot subscribe to " + what + " on " + describe(), e);
+    } catch (IOException | TimeoutException e) {
+      throw new IllegalStateException("cannot read the stream " + stream + " on " + describe(), e);
     }
   }
 

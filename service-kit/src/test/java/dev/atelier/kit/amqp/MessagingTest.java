@@ -205,6 +205,45 @@ class MessagingTest {
   }
 
   @Test
+  void aStreamIsReadWholeByEveryReaderHistoryFirst() throws Exception {
+    String stream = "kit-test-stream." + UUID.randomUUID();
+    String key = "kit." + stream;
+    List<String> first = new CopyOnWriteArrayList<>();
+    List<String> late = new CopyOnWriteArrayList<>();
+    try {
+      broker.replay(
+          stream,
+          EXCHANGE,
+          List.of(key),
+          Duration.ofMinutes(5),
+          Duration.ofMinutes(1),
+          (tag, d) -> first.add(d.getProperties().getMessageId()));
+      StepFailed before = RabbitTestSupport.failure(1);
+      publisher.publish(EXCHANGE, key, before);
+      RabbitTestSupport.await(() -> first.contains(before.eventId().toString()));
+
+      // A reader that comes later (a replica starting) gets what came before it, then what follows:
+      // read, not taken from the first.
+      broker.replay(
+          stream,
+          EXCHANGE,
+          List.of(key),
+          Duration.ofMinutes(5),
+          Duration.ofMinutes(1),
+          (tag, d) -> late.add(d.getProperties().getMessageId()));
+      StepFailed after = RabbitTestSupport.failure(1);
+      publisher.publish(EXCHANGE, key, after);
+      RabbitTestSupport.await(() -> late.size() == 2 && first.size() == 2);
+      assertThat(late).containsExactly(before.eventId().toString(), after.eventId().toString());
+      assertThat(first).containsExactly(before.eventId().toString(), after.eventId().toString());
+    } finally {
+      try (Channel ch = broker.connection().createChannel()) {
+        ch.queueDelete(stream);
+      }
+    }
+  }
+
+  @Test
   void aChannelTheBrokerClosesIsConsumedAgainOnANewOne() throws Exception {
     // The broker closes a channel by itself, e.g. when a delivery stays unacknowledged past its
     // consumer timeout; automatic recovery does not reopen it.
