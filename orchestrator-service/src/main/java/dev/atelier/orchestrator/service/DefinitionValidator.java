@@ -9,8 +9,11 @@ import dev.atelier.orchestrator.model.StepDefinition;
 import dev.atelier.orchestrator.model.WorkflowDefinition;
 import java.math.BigDecimal;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -56,6 +59,13 @@ public final class DefinitionValidator {
   private static final Pattern ANCHOR = Pattern.compile("[A-Za-z_][-A-Za-z0-9._]*");
   // Keywords whose values are instance data, not schemas: a "$ref" inside them is just data.
   private static final Set<String> INSTANCE_VALUES = Set.of("enum", "const", "default", "examples");
+
+  /** Beyond these an output schema is refused before its references are checked. */
+  static final int MAX_SCHEMA_DEPTH = 64;
+
+  static final int MAX_SCHEMA_NODES = 10_000;
+  private static final int MAX_SCHEMA_FAULTS = 20;
+  private static final int MAX_POINTER_SEGMENT = 64;
 
   private DefinitionValidator() {}
 
@@ -105,16 +115,21 @@ public final class DefinitionValidator {
       if (!"object".equals(schema.path("type").asText())) {
         faults.add("outputSchema must describe an object (\"type\": \"object\")");
       }
-      checkSchemaReferences(schema, "/outputSchema", faults);
-      SchemaCycles.find(schema, "/outputSchema")
-          .ifPresent(
-              cycle ->
-                  faults.add(
-                      "outputSchema: "
-                          + String.join(" -> ", cycle)
-                          + " refers back to itself without descending into the answer ($ref,"
-                          + " allOf, anyOf, oneOf, not, if/then/else, dependentSchemas), so"
-                          + " validating an answer would never end"));
+      String tooLarge = schemaSizeFault(schema);
+      if (tooLarge != null) {
+        faults.add(tooLarge);
+      } else {
+        checkSchemaReferences(schema, new ArrayDeque<>(List.of("/outputSchema")), faults);
+        SchemaCycles.find(schema, "/outputSchema")
+            .ifPresent(
+                cycle ->
+                    faults.add(
+                        "outputSchema: "
+                            + String.join(" -> ", cycle)
+                            + " refers back to itself without descending into the answer ($ref,"
+                            + " allOf, anyOf, oneOf, not, if/then/else, dependentSchemas), so"
+                            + " validating an answer would never end"));
+      }
     }
     if (blank(agent.model())) {
       faults.add("model must not be blank");
@@ -302,31 +317,84 @@ public final class DefinitionValidator {
    * a jar), on every step. So a schema must be self-contained: references within it ({@code #...})
    * and the standard dialects only. Each fault names its JSON pointer in the request body.
    */
-  private static void checkSchemaReferences(JsonNode node, String pointer, List<String> faults) {
+  private static void checkSchemaReferences(
+      JsonNode node, Deque<String> path, List<String> faults) {
     if (node.isArray()) {
       for (int i = 0; i < node.size(); i++) {
-        checkSchemaReferences(node.get(i), pointer + "/" + i, faults);
+        path.addLast(Integer.toString(i));
+        checkSchemaReferences(node.get(i), path, faults);
+        path.removeLast();
       }
       return;
     }
     if (!node.isObject()) {
       return;
     }
-    node.fields()
-        .forEachRemaining(
-            field -> {
-              String key = field.getKey();
-              JsonNode value = field.getValue();
-              String at = pointer + "/" + key.replace("~", "~0").replace("/", "~1");
-              if (value.isTextual()) {
-                String fault = referenceFault(key, value.asText());
-                if (fault != null) {
-                  faults.add("outputSchema: " + at + " " + fault);
-                }
-              } else if (!INSTANCE_VALUES.contains(key)) {
-                checkSchemaReferences(value, at, faults);
-              }
-            });
+    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> field = it.next();
+      String key = field.getKey();
+      JsonNode value = field.getValue();
+      path.addLast(key);
+      if (value.isTextual()) {
+        String fault = referenceFault(key, value.asText());
+        if (fault != null && faults.size() < MAX_SCHEMA_FAULTS) {
+          // The pointer is built only for a fault: built at every level, the pointers of a deep
+          // schema with long names take memory in the square of its size.
+          faults.add("outputSchema: " + pointer(path) + " " + fault);
+        }
+      } else if (!INSTANCE_VALUES.contains(key)) {
+        checkSchemaReferences(value, path, faults);
+      }
+      path.removeLast();
+    }
+  }
+
+  /** A JSON pointer of {@code path} (its first element the root's), long names abbreviated. */
+  static String pointer(Iterable<String> path) {
+    StringBuilder pointer = new StringBuilder();
+    boolean root = true;
+    for (String segment : path) {
+      if (root) {
+        pointer.append(segment);
+        root = false;
+        continue;
+      }
+      String name = segment.replace("~", "~0").replace("/", "~1");
+      pointer
+          .append('/')
+          .append(
+              name.length() > MAX_POINTER_SEGMENT
+                  ? name.substring(0, MAX_POINTER_SEGMENT) + "\u2026"
+                  : name);
+    }
+    return pointer.toString();
+  }
+
+  /**
+   * Why the schema is too large to check (and for the worker to validate answers against at every
+   * step), or null. Counted without recursion, before anything else reads it.
+   */
+  private static String schemaSizeFault(JsonNode schema) {
+    Deque<JsonNode> nodes = new ArrayDeque<>();
+    Deque<Integer> depths = new ArrayDeque<>();
+    nodes.push(schema);
+    depths.push(1);
+    int count = 0;
+    while (!nodes.isEmpty()) {
+      JsonNode node = nodes.pop();
+      int depth = depths.pop();
+      if (depth > MAX_SCHEMA_DEPTH) {
+        return "outputSchema is nested more than " + MAX_SCHEMA_DEPTH + " levels deep";
+      }
+      if (++count > MAX_SCHEMA_NODES) {
+        return "outputSchema has more than " + MAX_SCHEMA_NODES + " values";
+      }
+      for (JsonNode child : node) {
+        nodes.push(child);
+        depths.push(depth + 1);
+      }
+    }
+    return null;
   }
 
   /** Why a keyword's value points outside the schema, or null when it does not. */

@@ -62,13 +62,27 @@ final class SchemaCycles {
   private static final Set<String> IN_PLACE_MAPS = Set.of("dependentSchemas", "dependencies");
   private static final List<String> REFERENCES = List.of("$ref", "$dynamicRef", "$recursiveRef");
 
+  /**
+   * Where a subschema sits: its parent ({@code null} for the root), the parent's keyword holding
+   * it, and its name or index under that keyword ({@code null} for a keyword holding one schema).
+   */
+  private record Place(JsonNode parent, String keyword, String name) {}
+
   private final JsonNode root;
-  private final Map<JsonNode, String> pointers = new IdentityHashMap<>();
+  private final String rootPointer;
+
+  /** Every subschema's place: links, not pointers, which would take memory in the square. */
+  private final Map<JsonNode, Place> places = new IdentityHashMap<>();
+
+  /** The subschemas in document order, so the cycle reported is always the same. */
+  private final List<JsonNode> inOrder = new ArrayList<>();
+
   private final Map<String, JsonNode> anchors = new HashMap<>();
 
   private SchemaCycles(JsonNode root, String rootPointer) {
     this.root = root;
-    collect(root, rootPointer);
+    this.rootPointer = rootPointer;
+    collect(root, new Place(null, null, null));
   }
 
   /**
@@ -79,12 +93,13 @@ final class SchemaCycles {
     return new SchemaCycles(schema, rootPointer).search();
   }
 
-  /** Every subschema, by pointer, and the plain-name anchors. */
-  private void collect(JsonNode schema, String pointer) {
-    if (!schema.isObject() || pointers.containsKey(schema)) {
+  /** Every subschema, by place, and the plain-name anchors (the caller bounds the depth). */
+  private void collect(JsonNode schema, Place place) {
+    if (!schema.isObject() || places.containsKey(schema)) {
       return;
     }
-    pointers.put(schema, pointer);
+    places.put(schema, place);
+    inOrder.add(schema);
     for (String keyword : List.of("$anchor", "$dynamicAnchor")) {
       if (schema.path(keyword).isTextual()) {
         anchors.putIfAbsent(schema.path(keyword).textValue(), schema);
@@ -100,17 +115,16 @@ final class SchemaCycles {
       Map.Entry<String, JsonNode> field = it.next();
       String keyword = field.getKey();
       JsonNode value = field.getValue();
-      String at = pointer + "/" + escape(keyword);
       if (ONE_SCHEMA.contains(keyword) && value.isObject()) {
-        collect(value, at);
+        collect(value, new Place(schema, keyword, null));
       } else if (SCHEMA_ARRAYS.contains(keyword) && value.isArray()) {
         for (int i = 0; i < value.size(); i++) {
-          collect(value.get(i), at + "/" + i);
+          collect(value.get(i), new Place(schema, keyword, Integer.toString(i)));
         }
       } else if (SCHEMA_MAPS.contains(keyword) && value.isObject()) {
         for (Iterator<Map.Entry<String, JsonNode>> m = value.fields(); m.hasNext(); ) {
           Map.Entry<String, JsonNode> entry = m.next();
-          collect(entry.getValue(), at + "/" + escape(entry.getKey()));
+          collect(entry.getValue(), new Place(schema, keyword, entry.getKey()));
         }
       }
     }
@@ -119,7 +133,7 @@ final class SchemaCycles {
   /** Depth first over the in-place edges, without recursion: a schema may chain thousands. */
   private Optional<List<String>> search() {
     Map<JsonNode, Boolean> done = new IdentityHashMap<>(); // false: on the current path
-    for (JsonNode start : new ArrayList<>(pointers.keySet())) {
+    for (JsonNode start : inOrder) {
       if (done.containsKey(start)) {
         continue;
       }
@@ -217,11 +231,18 @@ final class SchemaCycles {
   }
 
   private String pointerOf(JsonNode node) {
-    String pointer = pointers.get(node);
-    return pointer != null ? pointer : "(a schema a reference names)";
-  }
-
-  private static String escape(String name) {
-    return name.replace("~", "~0").replace("/", "~1");
+    if (!places.containsKey(node)) {
+      return "(a schema a reference names)";
+    }
+    Deque<String> path = new ArrayDeque<>();
+    for (Place place = places.get(node); place.parent() != null; ) {
+      if (place.name() != null) {
+        path.addFirst(place.name());
+      }
+      path.addFirst(place.keyword());
+      place = places.get(place.parent());
+    }
+    path.addFirst(rootPointer);
+    return DefinitionValidator.pointer(path);
   }
 }

@@ -263,8 +263,10 @@ class DefinitionValidatorTest {
     assertThat(schemaFaults(chain))
         .singleElement()
         .asString()
-        .contains("/outputSchema/$defs/x -> /outputSchema/$defs/x/not")
-        .contains("/outputSchema/$defs/y/oneOf/1/allOf/0 -> /outputSchema/$defs/x refers back");
+        .startsWith(
+            "outputSchema: /outputSchema/$defs/x -> /outputSchema/$defs/x/not ->"
+                + " /outputSchema/$defs/y -> /outputSchema/$defs/y/oneOf/1 ->"
+                + " /outputSchema/$defs/y/oneOf/1/allOf/0 -> /outputSchema/$defs/x refers back");
 
     // Recursion through properties and items ends with the answer.
     String tree =
@@ -275,6 +277,33 @@ class DefinitionValidatorTest {
          "properties": {"root": {"$ref": "#/$defs/node"}, "self": {"anyOf": [{"$ref": "#"}]}}}
         """;
     assertThat(schemaFaults(tree)).isEmpty();
+  }
+
+  @Test
+  void anOutputSchemaTooDeepOrTooLargeIsRefusedBeforeItIsRead() throws Exception {
+    // Long names nested deep: a pointer built at every level took memory in the square of it.
+    String name = "a".repeat(1_000);
+    String deep = ("{\"" + name + "\":").repeat(900) + "{}" + "}".repeat(900);
+    List<String> faults =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(10),
+            () -> schemaFaults("{\"type\": \"object\", \"properties\": " + deep + "}"));
+    assertThat(faults).containsExactly("outputSchema is nested more than 64 levels deep");
+
+    String wide = "[" + "{},".repeat(10_000) + "{}]";
+    assertThat(schemaFaults("{\"type\": \"object\", \"examples\": " + wide + "}"))
+        .containsExactly("outputSchema has more than 10000 values");
+
+    // A fault's pointer abbreviates long names.
+    assertThat(
+            schemaFaults(
+                "{\"type\": \"object\", \"properties\": {\""
+                    + name
+                    + "\": {\"$ref\": \"http://x\"}}}"))
+        .singleElement()
+        .asString()
+        .startsWith(
+            "outputSchema: /outputSchema/properties/" + "a".repeat(64) + "\u2026/$ref must");
   }
 
   @Test
