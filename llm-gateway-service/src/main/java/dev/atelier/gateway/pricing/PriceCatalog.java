@@ -136,22 +136,31 @@ public class PriceCatalog {
         .orElse(PricedCost.UNKNOWN);
   }
 
+  /**
+   * The price of the model that answered, else of the model asked for, each by its exact name or,
+   * for a dated snapshot ({@code gpt-4o-2024-08-06}), by the undated one. The reservation before a
+   * call (no answering model yet) and the settlement after it find the same row: a reservation that
+   * found none for a dated name reserved nothing, so a hard budget admitted any number of calls in
+   * flight, each then charged in full.
+   */
   private Optional<Price> lookup(
       String provider, String requestModel, String responseModel, Instant at) {
     if (responseModel != null) {
-      Optional<Price> exact = find(provider, responseModel, at);
-      if (exact.isPresent()) {
-        return exact;
-      }
-      String undated = DATE_SUFFIX.matcher(responseModel).replaceFirst("");
-      if (!undated.equals(responseModel)) {
-        Optional<Price> p = find(provider, undated, at);
-        if (p.isPresent()) {
-          return p;
-        }
+      Optional<Price> answered = exactOrUndated(provider, responseModel, at);
+      if (answered.isPresent()) {
+        return answered;
       }
     }
-    return find(provider, requestModel, at);
+    return exactOrUndated(provider, requestModel, at);
+  }
+
+  private Optional<Price> exactOrUndated(String provider, String model, Instant at) {
+    Optional<Price> exact = find(provider, model, at);
+    if (exact.isPresent() || model == null) {
+      return exact;
+    }
+    String undated = DATE_SUFFIX.matcher(model).replaceFirst("");
+    return undated.equals(model) ? Optional.empty() : find(provider, undated, at);
   }
 
   private static String key(String provider, String model) {
