@@ -222,6 +222,23 @@ class WorkflowSubmissionTest {
         .contentType(PROBLEM)
         .body("type", equalTo("https://atelier.dev/problems/unstorable-text"))
         .body("detail", containsString("NUL"));
+    // Half a surrogate pair: the driver would store '?', and the step request could not be read
+    // as jsonb when its deadline is moved. Refused wherever it is.
+    for (String body :
+        List.of(
+            "{\"requirement\": \"Track \\ud800 orders\", \"definition\": \"test-single\"}",
+            "{\"requirement\": \"Build it\", \"definition\": \"test-single\","
+                + " \"metadata\": {\"k\": \"v\\udc00\"}}")) {
+      given()
+          .contentType("application/json")
+          .body(body)
+          .post("/api/v1/workflows")
+          .then()
+          .statusCode(400)
+          .contentType(PROBLEM)
+          .body("type", equalTo("https://atelier.dev/problems/malformed-body"))
+          .body("detail", containsString("half of a UTF-16 surrogate pair"));
+    }
 
     assertThat(TestDb.count(dataSource, "select count(*) from workflow")).isEqualTo(workflows);
     assertThat(TestDb.count(dataSource, "select count(*) from workflow_step")).isEqualTo(steps);

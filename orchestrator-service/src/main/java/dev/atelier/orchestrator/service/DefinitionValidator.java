@@ -1,6 +1,7 @@
 package dev.atelier.orchestrator.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.atelier.contracts.Utf16;
 import dev.atelier.orchestrator.model.AgentDefinition;
 import dev.atelier.orchestrator.model.DefinitionGraph;
 import dev.atelier.orchestrator.model.LoopPolicy;
@@ -66,6 +67,9 @@ public final class DefinitionValidator {
   static final int MAX_SCHEMA_NODES = 10_000;
   private static final int MAX_SCHEMA_FAULTS = 20;
   private static final int MAX_POINTER_SEGMENT = 64;
+  private static final String HALF_PAIR =
+      "outputSchema holds half of a UTF-16 surrogate pair in a name or a text, which cannot be"
+          + " stored";
 
   private DefinitionValidator() {}
 
@@ -388,6 +392,14 @@ public final class DefinitionValidator {
       }
       if (++count > MAX_SCHEMA_NODES) {
         return "outputSchema has more than " + MAX_SCHEMA_NODES + " values";
+      }
+      if (node.isTextual() && Utf16.firstUnpairedSurrogate(node.textValue()) >= 0) {
+        return HALF_PAIR;
+      }
+      for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+        if (Utf16.firstUnpairedSurrogate(it.next().getKey()) >= 0) {
+          return HALF_PAIR;
+        }
       }
       for (JsonNode child : node) {
         nodes.push(child);

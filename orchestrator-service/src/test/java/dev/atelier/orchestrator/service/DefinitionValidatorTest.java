@@ -294,6 +294,13 @@ class DefinitionValidatorTest {
     assertThat(schemaFaults("{\"type\": \"object\", \"examples\": " + wide + "}"))
         .containsExactly("outputSchema has more than 10000 values");
 
+    assertThat(schemaFaults("{\"type\": \"object\", \"description\": \"a \\ud800 b\"}"))
+        .containsExactly(
+            "outputSchema holds half of a UTF-16 surrogate pair in a name or a text, which cannot"
+                + " be stored");
+    assertThat(schemaFaults("{\"type\": \"object\", \"properties\": {\"\\udc00\": {}}}"))
+        .hasSize(1);
+
     // A fault's pointer abbreviates long names.
     assertThat(
             schemaFaults(
