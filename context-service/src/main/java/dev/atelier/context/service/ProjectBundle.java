@@ -143,7 +143,8 @@ public class ProjectBundle {
     for (JsonNode file : files) {
       JsonNode path = file.path("path");
       JsonNode content = file.path("content");
-      String label = v.ref() + " " + (path.isTextual() ? path.textValue() : path.toString());
+      String label =
+          v.ref() + " " + abbreviated(path.isTextual() ? path.textValue() : path.toString());
       if (!path.isTextual() || !content.isTextual()) {
         entries.skip(label, "path and content must be strings");
         continue;
@@ -200,15 +201,31 @@ public class ProjectBundle {
     return dir + "/" + path;
   }
 
+  /** At most {@value #MAX_LABEL} characters of {@code text}, never half a surrogate pair. */
+  static String abbreviated(String text) {
+    if (text.length() <= MAX_LABEL) {
+      return text;
+    }
+    int cut = Character.isHighSurrogate(text.charAt(MAX_LABEL - 1)) ? MAX_LABEL - 1 : MAX_LABEL;
+    return text.substring(0, cut) + "\u2026 (" + text.length() + " characters)";
+  }
+
   private static byte[] utf8(String text) {
     return text == null ? new byte[0] : text.getBytes(StandardCharsets.UTF_8);
   }
+
+  /** Left-out files the skip record names; the others are counted. */
+  static final int MAX_SKIPPED_LISTED = 1_000;
+
+  /** The longest path a skip record shows. */
+  static final int MAX_LABEL = 200;
 
   /** The zip being written: no duplicate entry names, and a record of what was left out. */
   private static final class Entries {
     private final ZipOutputStream zip;
     private final Set<String> names = new HashSet<>();
     private final List<String> skipped = new ArrayList<>();
+    private long notListed;
 
     Entries(ZipOutputStream zip) {
       this.zip = zip;
@@ -234,7 +251,12 @@ public class ProjectBundle {
     }
 
     void skip(String label, String reason) {
-      skipped.add(label.replaceAll("\\p{Cntrl}", "?") + ": " + reason);
+      // An artifact can name a million files that are all skipped: the record lists the first.
+      if (skipped.size() < MAX_SKIPPED_LISTED) {
+        skipped.add(label.replaceAll("\\p{Cntrl}", "?") + ": " + reason);
+      } else {
+        notListed++;
+      }
     }
 
     /** Ends the zip without closing the response stream, which the HTTP layer owns. */
@@ -242,6 +264,9 @@ public class ProjectBundle {
       if (!skipped.isEmpty()) {
         zip.putNextEntry(new ZipEntry(SKIPPED));
         zip.write(utf8(String.join("\n", skipped) + "\n"));
+        if (notListed > 0) {
+          zip.write(utf8("... and " + notListed + " more left out\n"));
+        }
         zip.closeEntry();
       }
       zip.finish();

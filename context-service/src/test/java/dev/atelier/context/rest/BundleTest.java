@@ -115,6 +115,24 @@ class BundleTest {
   }
 
   @Test
+  void theSkipRecordListsTheFirstThousandFilesLeftOutAndCutsLongPaths() throws IOException {
+    // Accepted as an artifact (under 1 MB), every entry left out of the bundle.
+    List<Object> files = new java.util.ArrayList<>(java.util.Collections.nCopies(1_500, 0));
+    files.add(0, file("/" + "x".repeat(5_000), "x"));
+    post(workflow, "c1", json("code", Map.of("files", files)));
+
+    Map<String, String> zip = unzip(get("/api/v1/workflows/" + workflow + "/bundle").asByteArray());
+
+    List<String> record = zip.get(".atelier/bundle-skipped.txt").lines().toList();
+    assertThat(record).hasSize(1_001);
+    assertThat(record.get(0))
+        .startsWith("code@1 /" + "x".repeat(199) + "\u2026 (5001 characters): ")
+        .hasSizeLessThan(300);
+    assertThat(record.get(1)).isEqualTo("code@1 : path and content must be strings");
+    assertThat(record.get(1_000)).isEqualTo("... and 501 more left out");
+  }
+
+  @Test
   void anArtifactNamedLikeTheSkipRecordNeitherReplacesNorHidesIt() throws IOException {
     post(
         workflow,
