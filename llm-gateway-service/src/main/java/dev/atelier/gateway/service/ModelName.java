@@ -1,6 +1,7 @@
 package dev.atelier.gateway.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.atelier.contracts.ModelNames;
 import dev.atelier.contracts.Utf16;
 
 /**
@@ -11,7 +12,7 @@ import dev.atelier.contracts.Utf16;
  */
 final class ModelName {
 
-  static final int MAX_LENGTH = 256;
+  static final int MAX_LENGTH = ModelNames.MAX_LENGTH;
 
   private ModelName() {}
 
@@ -31,18 +32,11 @@ final class ModelName {
       throw GatewayException.invalid("model", "'model' must be a non-empty string");
     }
     String name = model.asText();
-    if (name.length() > MAX_LENGTH) {
-      throw GatewayException.invalid(
-          "model", "'model' is longer than " + MAX_LENGTH + " characters");
-    }
-    if (name.chars().anyMatch(Character::isISOControl)) {
-      throw GatewayException.invalid("model", "'model' must not contain control characters");
-    }
-    if (Utf16.firstUnpairedSurrogate(name) >= 0) {
-      // Valid JSON (an escaped \\ud800), but no text encoding can carry it: the ledger would store
-      // it as '?' and the gateway's spool (jsonb) refuses it.
-      throw GatewayException.invalid(
-          "model", "'model' must not contain half of a UTF-16 surrogate pair");
+    String fault = ModelNames.fault(name);
+    if (fault != null) {
+      // Valid JSON can carry a NUL or an escaped \ud800, but the ledger cannot store either and
+      // the gateway's spool (jsonb) refuses the latter.
+      throw GatewayException.invalid("model", "'model' " + fault);
     }
     return name;
   }

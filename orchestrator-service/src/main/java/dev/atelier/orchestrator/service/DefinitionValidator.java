@@ -1,6 +1,7 @@
 package dev.atelier.orchestrator.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.atelier.contracts.ModelNames;
 import dev.atelier.contracts.Utf16;
 import dev.atelier.orchestrator.model.AgentDefinition;
 import dev.atelier.orchestrator.model.DefinitionGraph;
@@ -137,9 +138,18 @@ public final class DefinitionValidator {
     }
     if (blank(agent.model())) {
       faults.add("model must not be blank");
+    } else if (ModelNames.fault(agent.model()) != null) {
+      // The gateway would refuse every call of the role.
+      faults.add("model " + ModelNames.fault(agent.model()));
     }
     if (agent.fallbackModels().stream().anyMatch(DefinitionValidator::blank)) {
       faults.add("fallbackModels must not contain blank names");
+    }
+    for (int i = 0; i < agent.fallbackModels().size(); i++) {
+      String fallback = agent.fallbackModels().get(i);
+      if (!blank(fallback) && ModelNames.fault(fallback) != null) {
+        faults.add("fallbackModels[" + i + "] " + ModelNames.fault(fallback));
+      }
     }
     BigDecimal t = agent.temperature();
     if (t != null && (t.signum() < 0 || t.compareTo(BigDecimal.valueOf(2)) > 0)) {

@@ -172,6 +172,12 @@ class DefinitionValidatorTest {
 
   private List<String> schemaFaults(String schema) throws Exception {
     AgentDefinition reviewer = agents.get("reviewer");
+    return reviewerFaults(
+        new ObjectMapper().readTree(schema), reviewer.model(), reviewer.fallbackModels());
+  }
+
+  private List<String> reviewerFaults(JsonNode schema, String model, List<String> fallbacks) {
+    AgentDefinition reviewer = agents.get("reviewer");
     AgentDefinition agent =
         new AgentDefinition(
             "reviewer",
@@ -180,13 +186,25 @@ class DefinitionValidatorTest {
             reviewer.systemPrompt(),
             reviewer.userPromptTemplate(),
             reviewer.outputArtifact(),
-            new ObjectMapper().readTree(schema),
-            reviewer.model(),
-            reviewer.fallbackModels(),
+            schema,
+            model,
+            fallbacks,
             reviewer.temperature(),
             reviewer.maxTokens(),
             null);
     return DefinitionValidator.validate("reviewer", agent);
+  }
+
+  @Test
+  void modelNamesMustBeOnesTheGatewayTakes() {
+    JsonNode schema = agents.get("reviewer").outputSchema();
+    assertThat(
+            reviewerFaults(schema, "gpt-4o-mini\u0007", List.of("m".repeat(257), "ok", "x\ud800")))
+        .containsExactly(
+            "model must not contain control characters",
+            "fallbackModels[0] is longer than 256 characters",
+            "fallbackModels[2] must not contain half of a UTF-16 surrogate pair");
+    assertThat(reviewerFaults(schema, "m".repeat(256), List.of("gpt-4o"))).isEmpty();
   }
 
   @Test
