@@ -273,6 +273,16 @@ class WorkflowControlTest {
       await()
           .atMost(Duration.ofSeconds(10))
           .until(() -> live.events.stream().anyMatch(e -> "step.dispatched".equals(e.name())));
+      // While it runs, an id past its log would leave the stream silent until the log grew past
+      // it: refused.
+      given()
+          .header("Last-Event-ID", "3")
+          .get("/api/v1/workflows/{id}/events", id)
+          .then()
+          .statusCode(400)
+          .contentType("application/problem+json")
+          .body("type", org.hamcrest.Matchers.endsWith("/invalid-last-event-id"))
+          .body("detail", containsString("past this workflow's last event, 2"));
       worker.complete(worker.await(id, "solo", 1), "analysis", null);
       await().atMost(Duration.ofSeconds(10)).until(live::ended);
       assertThat(live.events)

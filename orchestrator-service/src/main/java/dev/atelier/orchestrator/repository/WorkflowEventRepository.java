@@ -87,6 +87,21 @@ public class WorkflowEventRepository {
     }
   }
 
+  /** The id of the workflow's last logged event; 0 when none. */
+  public long lastSeq(UUID workflowId) {
+    String sql = "select coalesce(max(seq), 0) from workflow_event where workflow_id = ?";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setObject(1, workflowId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    } catch (SQLException e) {
+      throw Sql.failure("cannot read progress of workflow " + workflowId, e);
+    }
+  }
+
   /** Up to {@code limit} events after {@code afterSeq}, in order. */
   public List<ProgressEvent> after(UUID workflowId, long afterSeq, int limit) {
     String sql =

@@ -62,6 +62,15 @@ public class WorkflowProgress {
     if (workflows.find(workflowId).isEmpty()) {
       throw ProblemException.notFound("workflow", id);
     }
+    long last = events.lastSeq(workflowId);
+    if (after > last && !events.endedBy(workflowId, after)) {
+      // Not an id this stream gave out, while the workflow runs: the stream would stay silent
+      // until the log grew past it, and an EventSource reconnecting with it would never show
+      // progress. (Past the end of a finished workflow's log, the stream just ends.)
+      throw ProblemException.badRequest(
+          "invalid-last-event-id",
+          "Last-Event-ID " + after + " is past this workflow's last event, " + last);
+    }
     int batch = config.events().batchSize();
     Instant deadline = Instant.now().plus(config.events().maxDuration());
     AtomicLong position = new AtomicLong(after);
