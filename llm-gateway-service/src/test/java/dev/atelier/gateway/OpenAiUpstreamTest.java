@@ -318,6 +318,20 @@ class OpenAiUpstreamTest {
     ObjectNode choice = answer.putArray("choices").addObject();
     choice.put("index", 0).put("finish_reason", "stop");
     choice.putObject("message").put("role", "assistant").put("content", content);
+    // More than one choice (n > 1): each was generated, and is counted.
+    String second = "Second, shorter: email notifications only.";
+    ObjectNode other = answer.withArray("choices").addObject();
+    other.put("index", 1).put("finish_reason", "stop");
+    other.putObject("message").put("role", "assistant").put("content", second);
+    String refusal = "I cannot help with that request.";
+    ObjectNode refused = answer.withArray("choices").addObject();
+    refused.put("index", 2).put("finish_reason", "stop");
+    refused
+        .putObject("message")
+        .put("role", "assistant")
+        .putNull("content")
+        .put("refusal", refusal);
+    long output = Tokens.text(content) + Tokens.text(second) + Tokens.text(refusal);
     upstream.stubFor(
         post(urlEqualTo(PATH))
             .withRequestBody(containing(marker))
@@ -352,10 +366,9 @@ class OpenAiUpstreamTest {
             mapper.readTree(request("fast", marker, false, null)).path("tools").toString());
     long prompt = Tokens.prompt(List.of(new Message("user", marker))) + tools;
     assertThat(record.inputTokens()).isEqualTo(prompt);
-    assertThat(record.outputTokens()).isEqualTo(Tokens.text(content));
+    assertThat(record.outputTokens()).isEqualTo(output);
     assertThat(record.costUsd())
-        .isEqualByComparingTo(
-            Tokens.cost(prompt, 0, Tokens.text(content), "0.15", "0.075", "0.60"));
+        .isEqualByComparingTo(Tokens.cost(prompt, 0, output, "0.15", "0.075", "0.60"));
   }
 
   @Test

@@ -275,7 +275,10 @@ public class ChatService {
     record(call, usage, c.responseModel(), c.responseId(), c.finishReason(), null);
   }
 
-  /** Counts an answer the provider reported no usage for: the prompt and the first choice. */
+  /**
+   * Counts an answer the provider reported no usage for: the prompt, and every choice's content,
+   * refusal and tool calls (with {@code n} above 1, each choice was generated and billed).
+   */
   private Usage estimatedUsage(ChatCall call, Completion c) {
     JsonNode json = c.tree();
     if (json == null) {
@@ -285,15 +288,20 @@ public class ChatService {
         json = null;
       }
     }
-    JsonNode message =
-        json == null ? MissingNode.getInstance() : json.path("choices").path(0).path("message");
-    JsonNode toolCalls = message.get("tool_calls");
+    long output = 0;
+    JsonNode choices = json == null ? MissingNode.getInstance() : json.path("choices");
+    for (JsonNode choice : choices) {
+      JsonNode message = choice.path("message");
+      JsonNode toolCalls = message.get("tool_calls");
+      String refusal = message.path("refusal").isTextual() ? message.get("refusal").asText() : "";
+      output +=
+          tokens.completionTokens(
+              call.upstreamModel(),
+              ChatRequest.text(message.get("content")) + refusal,
+              toolCalls == null || toolCalls.isNull() ? null : toolCalls.toString());
+    }
     return Usage.estimated(
-        tokens.promptTokens(call.upstreamModel(), call.request().body()),
-        tokens.completionTokens(
-            call.upstreamModel(),
-            ChatRequest.text(message.get("content")),
-            toolCalls == null || toolCalls.isNull() ? null : toolCalls.toString()));
+        tokens.promptTokens(call.upstreamModel(), call.request().body()), output);
   }
 
   private void finishStream(ChatCall call, Throwable failure) {
