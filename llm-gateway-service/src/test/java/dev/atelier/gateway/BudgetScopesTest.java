@@ -460,6 +460,32 @@ class BudgetScopesTest {
   }
 
   @Test
+  void aCallThatOutlivesItsReservationIsChargedItsActualCostWhenItSettles() throws Exception {
+    put("team", "team-periods", "total", BigDecimal.TEN, true);
+    BudgetRepository.Scope scope = new BudgetRepository.Scope("team-periods", null);
+    UUID longStream = UUID.randomUUID();
+    UUID cheap = UUID.randomUUID();
+    for (UUID call : List.of(longStream, cheap)) {
+      budgetRepository.reserve(
+          call, scope, null, new BigDecimal("0.6"), Instant.now(), Instant.now().plusSeconds(3));
+    }
+    // Both calls outlive their reservations: charged in full meanwhile.
+    budgetRepository.expire(Instant.now().plusSeconds(4));
+    assertThat(spent(budget("team", "team-periods", "total"))).isEqualByComparingTo("1.2");
+
+    // Then they end: the charge becomes what each cost, more or less than reserved.
+    budgetRepository.settle(longStream, new BigDecimal("2.5"));
+    budgetRepository.settle(cheap, new BigDecimal("0.1"));
+    JsonNode after = budget("team", "team-periods", "total");
+    assertThat(spent(after)).isEqualByComparingTo("2.6");
+    assertThat(after.path("reservedUsd").decimalValue()).isEqualByComparingTo("0");
+    // Once each: a second settlement or expiry finds nothing.
+    budgetRepository.settle(cheap, new BigDecimal("0.1"));
+    assertThat(budgetRepository.expire(Instant.now().plusSeconds(4)).budgets()).isEmpty();
+    assertThat(spent(budget("team", "team-periods", "total"))).isEqualByComparingTo("2.6");
+  }
+
+  @Test
   void aWorkflowBudgetACallerDeclaredIsNotCachedOneAnAdminSetAppliesToEveryCall() throws Exception {
     UUID declared = UUID.randomUUID();
     assertThat(chat(PERIODS_KEY, declared, "0.50").statusCode()).isEqualTo(200);

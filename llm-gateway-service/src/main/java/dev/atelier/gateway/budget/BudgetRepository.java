@@ -41,6 +41,10 @@ public class BudgetRepository {
   static final int[] THRESHOLDS = {50, 80, 100};
 
   private static final BigDecimal HUNDRED = BigDecimal.valueOf(100);
+
+  /** How long an expired reservation waits for its call's late settlement. */
+  static final java.time.Duration EXPIRED_KEPT = java.time.Duration.ofDays(1);
+
   private static final String COLUMNS =
       "b.id, b.scope, b.scope_key, b.period, b.limit_usd, b.hard, b.updated_at, b.set_by";
 
@@ -251,19 +255,22 @@ public class BudgetRepository {
   public Settled settle(UUID callId, BigDecimal actualUsd) throws SQLException {
     String sql =
         "delete from budget_reservation where call_id = ?"
-            + " returning budget_id, period_start, amount_usd";
+            + " returning budget_id, period_start, amount_usd, expired";
     List<Charge> charges = new ArrayList<>();
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = Plans.planEachExecution(c.prepareStatement(sql))) {
       ps.setObject(1, callId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
+          UUID budget = rs.getObject(1, UUID.class);
+          Instant start = rs.getObject(2, OffsetDateTime.class).toInstant();
+          BigDecimal amount = rs.getBigDecimal(3);
+          // An expired reservation was released and charged in full already: what is left is the
+          // difference to the actual cost (either way).
           charges.add(
-              new Charge(
-                  rs.getObject(1, UUID.class),
-                  rs.getObject(2, OffsetDateTime.class).toInstant(),
-                  rs.getBigDecimal(3),
-                  actualUsd));
+              rs.getBoolean(4)
+                  ? new Charge(budget, start, BigDecimal.ZERO, actualUsd.subtract(amount))
+                  : new Charge(budget, start, amount, actualUsd));
         }
       }
       return apply(c, charges);
@@ -271,13 +278,23 @@ public class BudgetRepository {
   }
 
   /**
-   * Releases reservations whose call was never settled (its replica died, or the settlement failed)
-   * and charges them in full: the call may have been paid for, so spent is never under-counted.
+   * Releases reservations whose call was not settled in time (its replica died, the settlement
+   * failed, or the call is still running) and charges them in full: the call may have been paid
+   * for, so spent is never under-counted. They stay, marked expired, for a late {@link #settle} to
+   * correct the charge to the actual cost; a day later, unsettled, they go.
    */
   @Transactional(rollbackOn = Exception.class)
   public Settled expire(Instant now) throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement forget =
+            Plans.planEachExecution(
+                c.prepareStatement(
+                    "delete from budget_reservation where expired and expires_at < ?"))) {
+      forget.setObject(1, utc(now.minus(EXPIRED_KEPT)));
+      forget.executeUpdate();
+    }
     String sql =
-        "delete from budget_reservation where expires_at < ?"
+        "update budget_reservation set expired = true where expires_at < ? and not expired"
             + " returning budget_id, period_start, amount_usd";
     Map<String, Charge> charges = new LinkedHashMap<>();
     try (Connection c = dataSource.getConnection();
