@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.nullValue;
 import static org.hamcrest.Matchers.startsWith;
 
@@ -712,6 +713,43 @@ class WorkflowSubmissionTest {
         .statusCode(400)
         .contentType(PROBLEM)
         .body("detail", containsString("unknown field 'need'"));
+    // Wrong types and nulls are named in the API's terms, not Java's.
+    for (String body :
+        List.of(
+            "{\"steps\": [null]}",
+            "{\"steps\": [{\"id\": \"a\", \"role\": \"architect\", \"needs\": [null]}]}",
+            "{\"steps\": [{\"id\": \"a\", \"role\": \"architect\", \"timeout\": true}]}")) {
+      given()
+          .contentType("application/json")
+          .body(body)
+          .put("/api/v1/workflow-definitions/test-flow")
+          .then()
+          .statusCode(400)
+          .contentType(PROBLEM)
+          .body("detail", containsString("steps"))
+          .body("detail", not(containsString("java")))
+          .body("detail", not(containsString("dev.atelier")));
+    }
+    given()
+        .contentType("application/json")
+        .body("{\"maxTokens\": \"lots\"}")
+        .put("/api/v1/agents/typed")
+        .then()
+        .statusCode(400)
+        .contentType(PROBLEM)
+        .body("detail", containsString("maxTokens: expected a number"))
+        .body("detail", not(containsString("java")));
+    // A null in a list is named where it is; in an output schema it is the schema's business.
+    given()
+        .contentType("application/json")
+        .body(
+            "{\"fallbackModels\": [null], \"outputSchema\": {\"type\": \"object\","
+                + " \"properties\": {\"a\": {\"enum\": [null, \"x\"]}}}}")
+        .put("/api/v1/agents/typed")
+        .then()
+        .statusCode(400)
+        .contentType(PROBLEM)
+        .body("detail", containsString("at fallbackModels[0]: null is not allowed in a list"));
     assertThat(TestDb.count(dataSource, "select count(*) from workflow_definition"))
         .isEqualTo(stored);
   }

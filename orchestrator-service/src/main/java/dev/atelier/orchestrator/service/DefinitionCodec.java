@@ -7,7 +7,10 @@ import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.atelier.orchestrator.model.AgentDefinition;
@@ -87,6 +90,12 @@ public class DefinitionCodec {
     if (body == null || !body.isObject()) {
       throw new IllegalArgumentException("the " + what + " must be a JSON object");
     }
+    String nullItem = nullInList(body, "");
+    if (nullItem != null) {
+      // The records copy their lists, which refuse nulls, with a message naming only the record.
+      throw new IllegalArgumentException(
+          "cannot read the " + what + " at " + nullItem + ": null is not allowed in a list");
+    }
     try {
       return strict.treeToValue(body, type);
     } catch (UnrecognizedPropertyException e) {
@@ -94,10 +103,75 @@ public class DefinitionCodec {
           "unknown field '" + e.getPropertyName() + "' at " + path(e) + " of the " + what);
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException(
-          "cannot read the " + what + " at " + path(e) + ": " + e.getOriginalMessage());
+          "cannot read the " + what + " at " + path(e) + ": " + reason(e));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("cannot read the " + what + ": " + e.getMessage());
     }
+  }
+
+  /**
+   * What is wrong with the value, in the API's terms: Jackson's own message names Java types
+   * ({@code java.lang.Integer}, the record's class), which mean nothing to a client.
+   */
+  static String reason(JsonProcessingException e) {
+    if (e instanceof InvalidFormatException f && f.getTargetType() == String.class) {
+      return e.getOriginalMessage(); // WholeCharacters: already in plain words
+    }
+    if (e instanceof MismatchedInputException m && m.getTargetType() != null) {
+      return "expected " + kind(m.getTargetType());
+    }
+    if (e instanceof ValueInstantiationException) {
+      return "invalid value";
+    }
+    return "invalid value";
+  }
+
+  /**
+   * The path of the first null item of a list in {@code node} (an agent's output schema aside), or
+   * null. Recursive: the parser bounds the depth.
+   */
+  private static String nullInList(JsonNode node, String at) {
+    if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        String item = at + "[" + i + "]";
+        String found = node.get(i).isNull() ? item : nullInList(node.get(i), item);
+        if (found != null) {
+          return found;
+        }
+      }
+    } else if (node.isObject()) {
+      for (var fields = node.fields(); fields.hasNext(); ) {
+        var field = fields.next();
+        if (at.isEmpty() && field.getKey().equals("outputSchema")) {
+          continue; // a JSON Schema, read as it is: "enum": [null] is valid there
+        }
+        String found =
+            nullInList(field.getValue(), at.isEmpty() ? field.getKey() : at + "." + field.getKey());
+        if (found != null) {
+          return found;
+        }
+      }
+    }
+    return null;
+  }
+
+  private static String kind(Class<?> type) {
+    if (Number.class.isAssignableFrom(type) || (type.isPrimitive() && type != boolean.class)) {
+      return "a number";
+    }
+    if (type == Boolean.class || type == boolean.class) {
+      return "true or false";
+    }
+    if (type == String.class || type.isEnum()) {
+      return "a string";
+    }
+    if (type.isArray() || java.util.Collection.class.isAssignableFrom(type)) {
+      return "an array";
+    }
+    if (java.time.Duration.class == type) {
+      return "a duration (ISO 8601, e.g. PT10M)";
+    }
+    return "an object";
   }
 
   private static String path(JsonProcessingException e) {
