@@ -10,12 +10,14 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import jakarta.validation.ConstraintViolation;
 import jakarta.validation.ConstraintViolationException;
 import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.Request;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
 import java.sql.SQLException;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
@@ -25,6 +27,9 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
  * with the trace id.
  */
 public class ProblemMappers {
+
+  /** Methods that only read: a NUL they carry was never going to be stored. */
+  private static final Set<String> READS = Set.of("GET", "HEAD");
 
   private static final Logger LOG = Logger.getLogger(ProblemMappers.class);
 
@@ -127,7 +132,17 @@ public class ProblemMappers {
   }
 
   @ServerExceptionMapper
-  public Response unexpected(Throwable e, UriInfo uri) {
+  public Response unexpected(Throwable e, UriInfo uri, Request request) {
+    if (unstorableText(e) && READS.contains(request.getMethod())) {
+      // A lookup stores nothing: a NUL in a path or query parameter only matches nothing.
+      return respond(
+          400,
+          "invalid-parameter",
+          "Bad request",
+          "the request's parameters hold a NUL character (\\u0000), which no stored value holds",
+          uri,
+          null);
+    }
     if (unstorableText(e)) {
       // Valid JSON can carry a NUL character, which PostgreSQL's text and jsonb cannot hold: the
       // client's input, not our failure. The transaction has rolled back, so nothing was stored.

@@ -75,8 +75,43 @@ class ProblemRestTest {
     @Path("items")
     @Consumes(MediaType.APPLICATION_JSON)
     public String submit(Submission submission) {
+      if (submission.requirement() != null && submission.requirement().indexOf('\0') >= 0) {
+        throw refusedByPostgres();
+      }
       return submission.requirement();
     }
+
+    @GET
+    @Path("named/{name}")
+    public String named(@PathParam("name") String name) {
+      // As PostgreSQL answers a lookup whose parameter holds a NUL.
+      throw refusedByPostgres();
+    }
+
+    private static RuntimeException refusedByPostgres() {
+      return new IllegalStateException(
+          "cannot read", new java.sql.SQLException("invalid byte sequence 0x00", "22021"));
+    }
+  }
+
+  @Test
+  void aNulTheDatabaseRefusesIsA400ThatSaysWhetherAnythingWasToBeStored() {
+    given()
+        .get("/kit-test/named/a%00b")
+        .then()
+        .statusCode(400)
+        .contentType(PROBLEM)
+        .body("type", equalTo(Problem.TYPE_BASE + "invalid-parameter"))
+        .body("detail", containsString("no stored value holds"));
+    given()
+        .contentType("application/json")
+        .body("{\"requirement\": \"a\\u0000b\"}")
+        .post("/kit-test/items")
+        .then()
+        .statusCode(400)
+        .contentType(PROBLEM)
+        .body("type", equalTo(Problem.TYPE_BASE + "unstorable-text"))
+        .body("detail", containsString("cannot store"));
   }
 
   @Test
