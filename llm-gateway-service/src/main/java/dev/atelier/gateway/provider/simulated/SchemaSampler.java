@@ -257,7 +257,13 @@ final class SchemaSampler {
                 : Long.MAX_VALUE;
     long v;
     if (lo != Long.MIN_VALUE && hi != Long.MAX_VALUE) {
-      v = hi <= lo ? lo : lo + random.nextLong(Math.min(hi - lo, 1_000_000) + 1);
+      long span;
+      try {
+        span = Math.subtractExact(hi, lo);
+      } catch (ArithmeticException overflow) {
+        span = Long.MAX_VALUE; // -5e18..5e18: wider than a long counts
+      }
+      v = hi <= lo ? lo : lo + random.nextLong(Math.min(span, 1_000_000) + 1);
     } else if (lo != Long.MIN_VALUE) {
       v = lo + random.nextInt(5);
     } else if (hi != Long.MAX_VALUE) {
@@ -281,9 +287,11 @@ final class SchemaSampler {
     Double hi = bound(schema, "maximum", exclusiveHi ? "exclusiveMaximum" : null);
     double v;
     if (lo != null && hi != null) {
-      v = lo + (hi - lo) * (0.25 + 0.5 * random.nextDouble());
+      // Weighted, not lo + (hi - lo) * t: the span of -1e308..1e308 is infinite as a double.
+      double t = 0.25 + 0.5 * random.nextDouble();
+      v = lo * (1 - t) + hi * t;
     } else if (lo != null) {
-      v = lo + 1 + random.nextInt(9) + random.nextInt(100) / 100.0;
+      v = lo >= 1e15 ? lo : lo + 1 + random.nextInt(9) + random.nextInt(100) / 100.0;
     } else if (hi != null) {
       v = Math.min(hi - 1, 1 + random.nextInt(9)) + random.nextInt(100) / 100.0;
       v = Math.min(v, hi - 0.01);
@@ -334,11 +342,17 @@ final class SchemaSampler {
             + what);
   }
 
+  /** A bound as a double; one beyond a double's range ({@code 1e999}) bounds nothing. */
   private static Double bound(JsonNode schema, String inclusive, String exclusive) {
+    double value;
     if (schema.has(inclusive)) {
-      return schema.get(inclusive).asDouble();
+      value = schema.get(inclusive).asDouble();
+    } else if (exclusive != null) {
+      value = schema.get(exclusive).asDouble();
+    } else {
+      return null;
     }
-    return exclusive == null ? null : schema.get(exclusive).asDouble();
+    return Double.isFinite(value) ? value : null;
   }
 
   private JsonNode string(JsonNode schema, Slot slot) {

@@ -62,6 +62,15 @@ class SchemaSamplerTest {
                               {"required":["label"],"properties":{"label":{"type":"string"}}}]}
          }}
         """,
+        // bounds at the ends of double and long: the span overflows
+        """
+        {"type":"object","required":["wide","huge","big","neg"],
+         "properties":{
+           "wide":{"type":"number","minimum":-1e308,"maximum":1e308},
+           "huge":{"type":"integer","minimum":-5e18,"maximum":5e18},
+           "big":{"type":"number","minimum":1.7e308},
+           "neg":{"type":"number","maximum":-1.7e308}}}
+        """,
         // a reviewer verdict
         """
         {"type":"object","required":["verdict","comments"],"additionalProperties":false,
