@@ -38,6 +38,17 @@ class UsageAccountingTest {
 
   private static LlmCallRecorded call(
       UUID workflowId, String stepId, long in, long cached, long out, BigDecimal cost) {
+    return call(workflowId, stepId, in, cached, out, cost, "default");
+  }
+
+  private static LlmCallRecorded call(
+      UUID workflowId,
+      String stepId,
+      long in,
+      long cached,
+      long out,
+      BigDecimal cost,
+      String team) {
     return new LlmCallRecorded(
         UUID.randomUUID(),
         LlmCallRecorded.TYPE,
@@ -46,7 +57,7 @@ class UsageAccountingTest {
         stepId,
         "business-analyst",
         null,
-        "default",
+        team,
         "chat",
         "simulated",
         "gpt-4o-mini",
@@ -89,6 +100,8 @@ class UsageAccountingTest {
     calls.forEach(this::send);
     send(calls.get(0)); // redelivered: must not count twice
     send(call(UUID.randomUUID(), stepId, 999, 0, 999, BigDecimal.TEN)); // someone else's workflow
+    // Another team's key naming this workflow at the gateway: not this workflow's spend.
+    send(call(id, stepId, 999, 0, 999, BigDecimal.TEN, "intruders"));
     // Records the ledger refuses count here neither (and cannot fail the batch of good ones).
     send(call(id, stepId, -1000, 0, 5, BigDecimal.ONE));
     send(call(id, "step\0key", 7, 0, 7, BigDecimal.ONE));

@@ -421,16 +421,19 @@ public class BudgetRepository {
   private static void setWorkflowLimit(
       Connection c, String workflowKey, String team, BigDecimal limit) throws SQLException {
     // Only a different limit is written: the usual call repeats the limit and changes nothing.
-    // A caller's declaration never takes a budget from an admin: set_by stays as it is. Nor from
-    // another team: a budget another team declared is left as it is (applicable() refuses the
-    // call); one no team declared yet becomes this team's.
+    // A caller's declaration never takes a budget from an admin: set_by stays as it is, and so
+    // does its owner (none). Nor from another team: a budget another team declared is left as it
+    // is (applicable() refuses the call); a caller's budget no team owns yet (declared before
+    // owners were kept) becomes this team's.
     String sql =
         "insert into budget (scope, scope_key, period, limit_usd, hard, set_by, team)"
             + " values ('workflow', ?, 'total', ?, true, 'caller', ?)"
             + " on conflict (scope, scope_key, period) do update set limit_usd = excluded.limit_usd,"
-            + " team = excluded.team, updated_at = now()"
+            + " team = case when budget.set_by = 'caller' then excluded.team end,"
+            + " updated_at = now()"
             + " where (budget.team is null or budget.team = excluded.team)"
-            + " and (budget.limit_usd <> excluded.limit_usd or budget.team is null)";
+            + " and (budget.limit_usd <> excluded.limit_usd"
+            + " or (budget.team is null and budget.set_by = 'caller'))";
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, workflowKey);
       ps.setBigDecimal(2, limit);

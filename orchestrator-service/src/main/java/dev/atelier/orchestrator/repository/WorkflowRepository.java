@@ -172,17 +172,21 @@ public class WorkflowRepository {
     }
   }
 
-  /** Adds LLM calls to the workflow's totals; false when the workflow is unknown. */
-  public boolean addUsage(UUID id, Usage usage) {
+  /**
+   * Adds LLM calls made for {@code team} to the workflow's totals; false when the workflow is
+   * unknown or another team's.
+   */
+  public boolean addUsage(UUID id, String team, Usage usage) {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
             c.prepareStatement(
                 "update workflow set llm_calls = llm_calls + ?, input_tokens = input_tokens + ?,"
                     + " cached_input_tokens = cached_input_tokens + ?,"
                     + " output_tokens = output_tokens + ?, cost_usd = cost_usd + ?,"
-                    + " unknown_cost_calls = unknown_cost_calls + ? where id = ?")) {
+                    + " unknown_cost_calls = unknown_cost_calls + ? where id = ? and team = ?")) {
       bindUsage(ps, usage);
       ps.setObject(7, id);
+      ps.setString(8, team);
       return ps.executeUpdate() == 1;
     } catch (SQLException e) {
       throw Sql.failure("cannot add usage to workflow " + id, e);

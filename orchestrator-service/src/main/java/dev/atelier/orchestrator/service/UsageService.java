@@ -55,30 +55,44 @@ public class UsageService {
       return;
     }
     Set<UUID> fresh = processed.markProcessedAll(byId.keySet());
-    Map<UUID, Usage> perWorkflow = new TreeMap<>();
-    Map<UUID, Map<String, Usage>> perStep = new TreeMap<>();
+    // Per workflow and the team the call was made for: only the workflow's own team's calls count
+    // towards it. Another team's key can name any workflow id at the gateway; its calls must not
+    // spend this workflow's budget (and stop it as budget_exceeded).
+    Map<UUID, Map<String, Usage>> perWorkflow = new TreeMap<>();
+    Map<UUID, Map<String, Map<String, Usage>>> perStep = new TreeMap<>();
     for (LlmCallRecorded call : byId.values()) {
       if (!fresh.contains(call.eventId())) {
         continue;
       }
       Usage usage = usageOf(call);
-      perWorkflow.merge(call.workflowId(), usage, Usage::plus);
+      String team = String.valueOf(call.team());
+      perWorkflow
+          .computeIfAbsent(call.workflowId(), w -> new TreeMap<>())
+          .merge(team, usage, Usage::plus);
       if (call.stepId() != null && !call.stepId().isBlank()) {
         perStep
             .computeIfAbsent(call.workflowId(), w -> new TreeMap<>())
+            .computeIfAbsent(team, t -> new TreeMap<>())
             .merge(call.stepId(), usage, Usage::plus);
       }
     }
-    for (Map.Entry<UUID, Usage> workflow : perWorkflow.entrySet()) {
+    for (Map.Entry<UUID, Map<String, Usage>> workflow : perWorkflow.entrySet()) {
       UUID workflowId = workflow.getKey();
-      if (!workflows.addUsage(workflowId, workflow.getValue())) {
-        LOG.debugf(
-            "%d LLM calls name unknown workflow %s", workflow.getValue().calls(), workflowId);
-        continue;
-      }
-      for (Map.Entry<String, Usage> step : perStep.getOrDefault(workflowId, Map.of()).entrySet()) {
-        if (!steps.addUsage(workflowId, step.getKey(), step.getValue())) {
-          LOG.debugf("LLM calls name unknown step %s of %s", step.getKey(), workflowId);
+      for (Map.Entry<String, Usage> ofTeam : workflow.getValue().entrySet()) {
+        String team = ofTeam.getKey();
+        if (!workflows.addUsage(workflowId, team, ofTeam.getValue())) {
+          LOG.infof(
+              "%d LLM calls of team %s name workflow %s, which is unknown or another team's;"
+                  + " not counted",
+              ofTeam.getValue().calls(), team, workflowId);
+          continue;
+        }
+        Map<String, Usage> ofSteps =
+            perStep.getOrDefault(workflowId, Map.of()).getOrDefault(team, Map.of());
+        for (Map.Entry<String, Usage> step : ofSteps.entrySet()) {
+          if (!steps.addUsage(workflowId, step.getKey(), step.getValue())) {
+            LOG.debugf("LLM calls name unknown step %s of %s", step.getKey(), workflowId);
+          }
         }
       }
     }
