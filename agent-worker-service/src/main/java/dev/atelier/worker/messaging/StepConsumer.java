@@ -87,11 +87,12 @@ public class StepConsumer {
     broker.declare(Topology.ORCHESTRATOR_RESULTS);
     List<String> roles =
         config.roles().stream().map(String::strip).filter(r -> !r.isEmpty()).toList();
-    int channels = roles.size() * config.concurrency();
+    // The step channels and the reader of the workflow endings' stream.
+    int channels = roles.size() * config.concurrency() + 1;
     if (channels > rabbit.consumerThreads()) {
       LOG.warnf(
-          "%d consumer channels share %d handler threads (rabbitmq.consumer-threads); "
-              + "at most %d steps run at once",
+          "%d consumer channels share %d handler threads (rabbitmq.consumer-threads); at most"
+              + " %d steps run at once, and workflow endings may wait behind running steps",
           channels, rabbit.consumerThreads(), rabbit.consumerThreads());
     }
     for (String role : roles) {

@@ -150,44 +150,57 @@ public class RabbitBroker {
       Duration lookback,
       DeliverCallback onMessage) {
     declare();
-    try (Channel ch = connection().createChannel()) {
-      ch.queueDeclare(
-          stream,
-          true,
-          false,
-          false,
-          Map.of(
-              "x-queue-type",
-              "stream",
-              "x-max-age",
-              retention.toSeconds() + "s",
-              // Retention drops whole segments: small ones, so old messages do go.
-              "x-stream-max-segment-size-bytes",
-              STREAM_SEGMENT_BYTES));
-      for (String key : routingKeys) {
-        ch.queueBind(stream, exchange, key);
-      }
-      keepConsuming(
-          stream,
-          () -> {
-            Channel consumer = connection().createChannel();
-            // A stream consumer must acknowledge, within a credit: acknowledging grants more.
-            consumer.basicQos(STREAM_CREDIT);
-            consumer.basicConsume(
-                stream,
-                false,
-                Map.of("x-stream-offset", Date.from(Instant.now().minus(lookback))),
-                (tag, delivery) -> {
-                  try {
-                    onMessage.handle(tag, delivery);
-                  } finally {
-                    consumer.basicAck(delivery.getEnvelope().getDeliveryTag(), false);
-                  }
-                },
-                tag -> {});
-            return consumer;
-          });
-    } catch (IOException | TimeoutException e) {
+    ConsumerStart[] start = new ConsumerStart[1];
+    start[0] =
+        () -> {
+          Channel consumer = connection().createChannel();
+          // Declared with every (re)start: a stream deleted to change its retention comes back.
+          consumer.queueDeclare(
+              stream,
+              true,
+              false,
+              false,
+              Map.of(
+                  "x-queue-type",
+                  "stream",
+                  "x-max-age",
+                  retention.toSeconds() + "s",
+                  // Retention drops whole segments: small ones, so old messages do go.
+                  "x-stream-max-segment-size-bytes",
+                  STREAM_SEGMENT_BYTES));
+          for (String key : routingKeys) {
+            consumer.queueBind(stream, exchange, key);
+          }
+          // A stream consumer must acknowledge, within a credit: acknowledging grants more.
+          consumer.basicQos(STREAM_CREDIT);
+          consumer.basicConsume(
+              stream,
+              false,
+              Map.of("x-stream-offset", Date.from(Instant.now().minus(lookback))),
+              (tag, delivery) -> {
+                try {
+                  onMessage.handle(tag, delivery);
+                } catch (Exception | Error e) {
+                  // Thrown out of here, it would close the channel as the application's own
+                  // doing, which is not consumed again: one bad message would end the reading.
+                  LOG.warnf("a message from the stream %s could not be handled: %s", stream, e);
+                } finally {
+                  consumer.basicAck(delivery.getEnvelope().getDeliveryTag(), false);
+                }
+              },
+              tag -> {
+                // The broker cancelled the consumer (the stream was deleted): read it again.
+                if (!stopping) {
+                  LOG.warnf(
+                      "RabbitMQ cancelled the reader of the stream %s; reading again", stream);
+                  reconsumeLater(stream, start[0], consumer);
+                }
+              });
+          return consumer;
+        };
+    try {
+      keepConsuming(stream, start[0]);
+    } catch (IOException e) {
       throw new IllegalStateException("cannot read the stream " + stream + " on " + describe(), e);
     }
   }

@@ -236,10 +236,37 @@ class MessagingTest {
       RabbitTestSupport.await(() -> late.size() == 2 && first.size() == 2);
       assertThat(late).containsExactly(before.eventId().toString(), after.eventId().toString());
       assertThat(first).containsExactly(before.eventId().toString(), after.eventId().toString());
+
+      // The stream deleted (to change its retention): the broker cancels its readers, which
+      // declare it again and read on.
+      try (Channel ch = broker.connection().createChannel()) {
+        ch.queueDelete(stream);
+      }
+      // Published until both read one: right after the delete, the old stream may still take one.
+      List<String> sent = new CopyOnWriteArrayList<>();
+      RabbitTestSupport.await(
+          () -> {
+            StepFailed next = RabbitTestSupport.failure(1);
+            if (publishedTo(key, next)) {
+              sent.add(next.eventId().toString());
+            }
+            return late.stream().anyMatch(sent::contains)
+                && first.stream().anyMatch(sent::contains);
+          });
     } finally {
       try (Channel ch = broker.connection().createChannel()) {
         ch.queueDelete(stream);
       }
+    }
+  }
+
+  /** Publishes {@code event}; false while nothing would receive it. */
+  private static boolean publishedTo(String key, StepFailed event) {
+    try {
+      publisher.publish(EXCHANGE, key, event);
+      return true;
+    } catch (PublishException e) {
+      return false;
     }
   }
 
