@@ -130,11 +130,16 @@ final class SchemaCycles {
     }
   }
 
-  /** Depth first over the in-place edges, without recursion: a schema may chain thousands. */
+  /**
+   * Depth first over the in-place edges, without recursion (a schema may chain thousands), from
+   * every subschema a validator can reach: one under {@code $defs} that nothing refers to is never
+   * evaluated, whatever it holds.
+   */
   private Optional<List<String>> search() {
+    Set<JsonNode> reachable = reachable();
     Map<JsonNode, Boolean> done = new IdentityHashMap<>(); // false: on the current path
     for (JsonNode start : inOrder) {
-      if (done.containsKey(start)) {
+      if (done.containsKey(start) || !reachable.contains(start)) {
         continue;
       }
       Deque<Map.Entry<JsonNode, Iterator<JsonNode>>> path = new ArrayDeque<>();
@@ -171,6 +176,36 @@ final class SchemaCycles {
     return Optional.empty();
   }
 
+  /** The subschemas validation can evaluate, from the root, through every applying keyword. */
+  private Set<JsonNode> reachable() {
+    Set<JsonNode> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    Deque<JsonNode> next = new ArrayDeque<>();
+    next.push(root);
+    seen.add(root);
+    while (!next.isEmpty()) {
+      JsonNode schema = next.pop();
+      List<JsonNode> applied = new ArrayList<>(inPlace(schema));
+      for (Iterator<Map.Entry<String, JsonNode>> it = schema.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> field = it.next();
+        String keyword = field.getKey();
+        JsonNode value = field.getValue();
+        if (ONE_SCHEMA.contains(keyword) && !IN_PLACE_ONE.contains(keyword)) {
+          addIfObject(applied, value);
+        } else if (SCHEMA_ARRAYS.contains(keyword) && !IN_PLACE_ARRAYS.contains(keyword)) {
+          value.forEach(s -> addIfObject(applied, s));
+        } else if (keyword.equals("properties") || keyword.equals("patternProperties")) {
+          value.forEach(s -> addIfObject(applied, s));
+        }
+      }
+      for (JsonNode child : applied) {
+        if (seen.add(child)) {
+          next.push(child);
+        }
+      }
+    }
+    return seen;
+  }
+
   /** The schemas {@code schema} applies to the same place of the instance. */
   private List<JsonNode> inPlace(JsonNode schema) {
     List<JsonNode> next = new ArrayList<>();
@@ -184,7 +219,9 @@ final class SchemaCycles {
       }
     }
     for (String keyword : IN_PLACE_ONE) {
-      if (schema.path(keyword).isObject()) {
+      // then and else apply only beside an if.
+      boolean applies = !keyword.equals("then") && !keyword.equals("else") || schema.has("if");
+      if (applies && schema.path(keyword).isObject()) {
         next.add(schema.get(keyword));
       }
     }

@@ -286,6 +286,18 @@ class DefinitionValidatorTest {
                 + " /outputSchema/$defs/y -> /outputSchema/$defs/y/oneOf/1 ->"
                 + " /outputSchema/$defs/y/oneOf/1/allOf/0 -> /outputSchema/$defs/x refers back");
 
+    // A cycle nothing reaches is never evaluated, and then/else without an if never apply.
+    assertThat(
+            schemaFaults(
+                "{\"type\": \"object\", \"$defs\": {\"unused\": {\"$ref\":"
+                    + " \"#/$defs/unused\"}}, \"then\": {\"$ref\": \"#\"},"
+                    + " \"else\": {\"$ref\": \"#\"}}"))
+        .isEmpty();
+    assertThat(schemaFaults("{\"type\": \"object\", \"if\": {}, \"then\": {\"$ref\": \"#\"}}"))
+        .singleElement()
+        .asString()
+        .contains("/outputSchema -> /outputSchema/then -> /outputSchema refers back");
+
     // Recursion through properties and items ends with the answer.
     String tree =
         """

@@ -243,6 +243,10 @@ final class SchemaSampler {
   }
 
   private JsonNode integer(JsonNode schema, Slot slot) {
+    JsonNode beyond = beyondLong(schema);
+    if (beyond != null) {
+      return beyond;
+    }
     long lo =
         schema.has("minimum")
             ? (long) Math.ceil(schema.get("minimum").asDouble())
@@ -280,6 +284,33 @@ final class SchemaSampler {
     return F.numberNode(v);
   }
 
+  /**
+   * An integer for bounds a long cannot hold ({@code "minimum": 1e19}): the bound itself, or the
+   * integer next to it when exclusive; null when the bounds fit a long (or bound nothing).
+   */
+  private static JsonNode beyondLong(JsonNode schema) {
+    boolean exclusiveLo = !schema.has("minimum") && schema.path("exclusiveMinimum").isNumber();
+    boolean exclusiveHi = !schema.has("maximum") && schema.path("exclusiveMaximum").isNumber();
+    Double lo = bound(schema, "minimum", exclusiveLo ? "exclusiveMinimum" : null);
+    Double hi = bound(schema, "maximum", exclusiveHi ? "exclusiveMaximum" : null);
+    double limit = 9.2e18;
+    if (lo != null && Math.abs(lo) >= limit) {
+      BigDecimal at = BigDecimal.valueOf(lo).setScale(0, RoundingMode.CEILING);
+      return F.numberNode(
+          (exclusiveLo && at.compareTo(BigDecimal.valueOf(lo)) == 0 ? at.add(BigDecimal.ONE) : at)
+              .toBigInteger());
+    }
+    if (hi != null && Math.abs(hi) >= limit) {
+      BigDecimal at = BigDecimal.valueOf(hi).setScale(0, RoundingMode.FLOOR);
+      return F.numberNode(
+          (exclusiveHi && at.compareTo(BigDecimal.valueOf(hi)) == 0
+                  ? at.subtract(BigDecimal.ONE)
+                  : at)
+              .toBigInteger());
+    }
+    return null;
+  }
+
   private JsonNode number(JsonNode schema, Slot slot) {
     boolean exclusiveLo = !schema.has("minimum") && schema.path("exclusiveMinimum").isNumber();
     boolean exclusiveHi = !schema.has("maximum") && schema.path("exclusiveMaximum").isNumber();
@@ -291,7 +322,13 @@ final class SchemaSampler {
       double t = 0.25 + 0.5 * random.nextDouble();
       v = lo * (1 - t) + hi * t;
     } else if (lo != null) {
-      v = lo >= 1e15 ? lo : lo + 1 + random.nextInt(9) + random.nextInt(100) / 100.0;
+      // Past 1e15 a double has no room for the small steps below: the bound, or the next double.
+      v =
+          lo >= 1e15
+              ? (exclusiveLo ? Math.nextUp(lo) : lo)
+              : lo + 1 + random.nextInt(9) + random.nextInt(100) / 100.0;
+    } else if (hi != null && hi <= -1e15) {
+      v = exclusiveHi ? Math.nextDown(hi) : hi;
     } else if (hi != null) {
       v = Math.min(hi - 1, 1 + random.nextInt(9)) + random.nextInt(100) / 100.0;
       v = Math.min(v, hi - 0.01);

@@ -64,12 +64,16 @@ class SchemaSamplerTest {
         """,
         // bounds at the ends of double and long: the span overflows
         """
-        {"type":"object","required":["wide","huge","big","neg"],
+        {"type":"object","required":["wide","huge","big","neg","exBig","exNeg","int19","intNeg19"],
          "properties":{
            "wide":{"type":"number","minimum":-1e308,"maximum":1e308},
            "huge":{"type":"integer","minimum":-5e18,"maximum":5e18},
            "big":{"type":"number","minimum":1.7e308},
-           "neg":{"type":"number","maximum":-1.7e308}}}
+           "neg":{"type":"number","maximum":-1.7e308},
+           "exBig":{"type":"number","exclusiveMinimum":1e16},
+           "exNeg":{"type":"number","exclusiveMaximum":-1e16},
+           "int19":{"type":"integer","minimum":1e19},
+           "intNeg19":{"type":"integer","exclusiveMaximum":-1e19}}}
         """,
         // a reviewer verdict
         """
