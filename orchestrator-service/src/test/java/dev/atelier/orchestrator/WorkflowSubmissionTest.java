@@ -718,7 +718,9 @@ class WorkflowSubmissionTest {
         List.of(
             "{\"steps\": [null]}",
             "{\"steps\": [{\"id\": \"a\", \"role\": \"architect\", \"needs\": [null]}]}",
-            "{\"steps\": [{\"id\": \"a\", \"role\": \"architect\", \"timeout\": true}]}")) {
+            "{\"steps\": [{\"id\": \"a\", \"role\": \"architect\", \"timeout\": true}]}",
+            "{\"steps\": [{\"id\": \"a\", \"role\": \"architect\", \"timeout\":"
+                + " \"ten minutes\"}]}")) {
       given()
           .contentType("application/json")
           .body(body)
@@ -739,6 +741,16 @@ class WorkflowSubmissionTest {
         .contentType(PROBLEM)
         .body("detail", containsString("maxTokens: expected a number"))
         .body("detail", not(containsString("java")));
+    // Our own readers' words pass through as they are.
+    given()
+        .contentType("application/json")
+        .body(
+            "{\"steps\": [{\"id\": \"a\", \"role\": \"architect\", \"timeout\":"
+                + " \"ten minutes\"}]}")
+        .put("/api/v1/workflow-definitions/test-flow")
+        .then()
+        .statusCode(400)
+        .body("detail", containsString("not a duration: 'ten minutes' (write e.g. 500ms"));
     // A null in a list is named where it is; in an output schema it is the schema's business.
     given()
         .contentType("application/json")

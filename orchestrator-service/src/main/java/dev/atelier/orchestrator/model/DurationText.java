@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.JsonSerializer;
 import com.fasterxml.jackson.databind.SerializerProvider;
-import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
@@ -78,7 +77,7 @@ public final class DurationText {
       try {
         return parse(text);
       } catch (IllegalArgumentException e) {
-        throw new InvalidFormatException(p, e.getMessage(), text, Duration.class);
+        throw new ClientWordedException(p, e.getMessage(), text, Duration.class);
       }
     }
   }

@@ -7,13 +7,12 @@ import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
-import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
-import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.atelier.orchestrator.model.AgentDefinition;
+import dev.atelier.orchestrator.model.ClientWordedException;
 import dev.atelier.orchestrator.model.WorkflowDefinition;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
@@ -114,14 +113,11 @@ public class DefinitionCodec {
    * ({@code java.lang.Integer}, the record's class), which mean nothing to a client.
    */
   static String reason(JsonProcessingException e) {
-    if (e instanceof InvalidFormatException f && f.getTargetType() == String.class) {
-      return e.getOriginalMessage(); // WholeCharacters: already in plain words
+    if (e instanceof ClientWordedException) {
+      return e.getOriginalMessage(); // a duration, half a surrogate pair: already in plain words
     }
     if (e instanceof MismatchedInputException m && m.getTargetType() != null) {
       return "expected " + kind(m.getTargetType());
-    }
-    if (e instanceof ValueInstantiationException) {
-      return "invalid value";
     }
     return "invalid value";
   }
@@ -169,7 +165,7 @@ public class DefinitionCodec {
       return "an array";
     }
     if (java.time.Duration.class == type) {
-      return "a duration (ISO 8601, e.g. PT10M)";
+      return "a duration (e.g. 500ms, 2s, 10m, 1h or PT10M)";
     }
     return "an object";
   }
