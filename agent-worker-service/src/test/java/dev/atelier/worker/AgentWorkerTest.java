@@ -624,13 +624,15 @@ class AgentWorkerTest {
   void makesNoRepairCallOnceItsWorkflowHasFailed() throws Exception {
     UUID workflowId = UUID.randomUUID();
     StepRequested step = step(workflowId, "design", List.of(), future());
-    // Not conforming, so a repair would follow; slow, so the workflow fails meanwhile.
-    gateway.stubFor(chatFor(step).willReturn(completion("{}").withFixedDelay(3_000)));
+    // Not conforming, so a repair would follow; slow, so the workflow fails meanwhile (hearing of
+    // it takes milliseconds; the answer comes 8 s after the call).
+    gateway.stubFor(chatFor(step).willReturn(completion("{}").withFixedDelay(8_000)));
 
     publish(step);
     await().atMost(WAIT).until(() -> callsFor(step).size() == 1);
     announceEnd(workflowId, "failed", Instant.now());
     await().atMost(WAIT).until(() -> ended.after(step).isPresent());
+    assertThat(inbox.resultsOf(step.stepId())).as("heard before the answer came").isEmpty();
 
     StepFailed failed = awaitOne(step, StepFailed.class);
     assertThat(failed.errorCode()).isEqualTo("workflow_ended");

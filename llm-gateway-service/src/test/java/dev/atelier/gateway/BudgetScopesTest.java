@@ -469,20 +469,32 @@ class BudgetScopesTest {
       budgetRepository.reserve(
           call, scope, null, new BigDecimal("0.6"), Instant.now(), Instant.now().plusSeconds(3));
     }
-    // Both calls outlive their reservations: charged in full meanwhile.
+    UUID lost = UUID.randomUUID(); // its replica dies: never settled
+    budgetRepository.reserve(
+        lost, scope, null, new BigDecimal("0.3"), Instant.now(), Instant.now().plusSeconds(3));
+    // All three outlive their reservations: charged in full meanwhile, nothing reserved.
     budgetRepository.expire(Instant.now().plusSeconds(4));
-    assertThat(spent(budget("team", "team-periods", "total"))).isEqualByComparingTo("1.2");
+    JsonNode expired = budget("team", "team-periods", "total");
+    assertThat(spent(expired)).isEqualByComparingTo("1.5");
+    assertThat(expired.path("reservedUsd").decimalValue()).isEqualByComparingTo("0");
+    String kept = "select count(*) from budget_reservation where call_id = ?";
+    assertThat(count(kept, lost)).isEqualTo(1);
 
     // Then they end: the charge becomes what each cost, more or less than reserved.
     budgetRepository.settle(longStream, new BigDecimal("2.5"));
     budgetRepository.settle(cheap, new BigDecimal("0.1"));
     JsonNode after = budget("team", "team-periods", "total");
-    assertThat(spent(after)).isEqualByComparingTo("2.6");
+    assertThat(spent(after)).isEqualByComparingTo("2.9");
     assertThat(after.path("reservedUsd").decimalValue()).isEqualByComparingTo("0");
     // Once each: a second settlement or expiry finds nothing.
     budgetRepository.settle(cheap, new BigDecimal("0.1"));
     assertThat(budgetRepository.expire(Instant.now().plusSeconds(4)).budgets()).isEmpty();
-    assertThat(spent(budget("team", "team-periods", "total"))).isEqualByComparingTo("2.6");
+    assertThat(spent(budget("team", "team-periods", "total"))).isEqualByComparingTo("2.9");
+    // A day on, the one never settled is gone, charged as it was; settling it then changes nothing.
+    budgetRepository.expire(Instant.now().plus(Duration.ofDays(1)).plusSeconds(10));
+    assertThat(count(kept, lost)).isZero();
+    budgetRepository.settle(lost, BigDecimal.ZERO);
+    assertThat(spent(budget("team", "team-periods", "total"))).isEqualByComparingTo("2.9");
   }
 
   @Test

@@ -19,6 +19,7 @@ import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -136,20 +137,23 @@ public final class DefinitionValidator {
                             + " validating an answer would never end"));
       }
     }
+    // Names the gateway would refuse on every call of the role.
     if (blank(agent.model())) {
       faults.add("model must not be blank");
-    } else if (ModelNames.fault(agent.model()) != null) {
-      // The gateway would refuse every call of the role.
-      faults.add("model " + ModelNames.fault(agent.model()));
+    } else {
+      Optional.ofNullable(ModelNames.fault(agent.model())).ifPresent(f -> faults.add("model " + f));
     }
-    if (agent.fallbackModels().stream().anyMatch(DefinitionValidator::blank)) {
-      faults.add("fallbackModels must not contain blank names");
-    }
+    boolean blankFallback = false;
     for (int i = 0; i < agent.fallbackModels().size(); i++) {
       String fallback = agent.fallbackModels().get(i);
-      if (!blank(fallback) && ModelNames.fault(fallback) != null) {
-        faults.add("fallbackModels[" + i + "] " + ModelNames.fault(fallback));
+      String fault = blank(fallback) ? null : ModelNames.fault(fallback);
+      blankFallback |= blank(fallback);
+      if (fault != null) {
+        faults.add("fallbackModels[" + i + "] " + fault);
       }
+    }
+    if (blankFallback) {
+      faults.add("fallbackModels must not contain blank names");
     }
     BigDecimal t = agent.temperature();
     if (t != null && (t.signum() < 0 || t.compareTo(BigDecimal.valueOf(2)) > 0)) {
@@ -373,13 +377,16 @@ public final class DefinitionValidator {
         root = false;
         continue;
       }
-      String name = segment.replace("~", "~0").replace("/", "~1");
-      pointer
-          .append('/')
-          .append(
-              name.length() > MAX_POINTER_SEGMENT
-                  ? name.substring(0, MAX_POINTER_SEGMENT) + "\u2026"
-                  : name);
+      // Cut before escaping, and never inside a surrogate pair: the fault is text the client reads.
+      String name = segment;
+      if (name.length() > MAX_POINTER_SEGMENT) {
+        int cut =
+            Character.isHighSurrogate(name.charAt(MAX_POINTER_SEGMENT - 1))
+                ? MAX_POINTER_SEGMENT - 1
+                : MAX_POINTER_SEGMENT;
+        name = name.substring(0, cut) + "\u2026";
+      }
+      pointer.append('/').append(name.replace("~", "~0").replace("/", "~1"));
     }
     return pointer.toString();
   }
