@@ -12,6 +12,7 @@ import dev.atelier.contracts.Headers;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.Topology;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -142,6 +143,98 @@ class RecordJournalKillIT {
     assertThat(Files.readString(restarted.log())).contains("publishing them again");
   }
 
+  @Test
+  void budgetSettlementsLostInTheKillAreMadeFromTheJournalOnRestart() throws Exception {
+    UUID workflowId = UUID.randomUUID();
+    GatewayProcess first = start("first", proxy.port());
+    first.awaitReady();
+    proxy.stall();
+    List<UUID> answered = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      answered.add(call(first, workflowId, "5"));
+    }
+    first.process().destroyForcibly();
+    assertThat(first.process().waitFor(20, TimeUnit.SECONDS)).isTrue();
+
+    // As if the kill had come between journaling each record and settling its reservation: the
+    // reservations are back, and nothing spent. Expired, they would be charged 0.5 USD each.
+    BigDecimal reserved = new BigDecimal("0.5");
+    try (java.sql.Connection db = gatewayDb()) {
+      // (The kill may have beaten the last settlement for real: its reservation is replaced.)
+      try (var ps = db.prepareStatement("delete from budget_reservation where call_id = ?")) {
+        for (UUID call : answered) {
+          ps.setObject(1, call);
+          ps.executeUpdate();
+        }
+      }
+      try (var ps =
+          db.prepareStatement(
+              "update budget_spend s set spent_usd = 0, reserved_usd = ? from budget b"
+                  + " where b.id = s.budget_id and b.scope = 'workflow' and b.scope_key = ?")) {
+        ps.setBigDecimal(1, reserved.multiply(BigDecimal.valueOf(answered.size())));
+        ps.setString(2, workflowId.toString());
+        assertThat(ps.executeUpdate()).isEqualTo(1);
+      }
+      try (var ps =
+          db.prepareStatement(
+              "insert into budget_reservation (call_id, budget_id, period_start, amount_usd,"
+                  + " expires_at) select ?, b.id, timestamptz '1970-01-01 00:00:00+00', ?,"
+                  + " now() + interval '1 hour' from budget b"
+                  + " where b.scope = 'workflow' and b.scope_key = ?")) {
+        for (UUID call : answered) {
+          ps.setObject(1, call);
+          ps.setBigDecimal(2, reserved);
+          ps.setString(3, workflowId.toString());
+          assertThat(ps.executeUpdate()).isEqualTo(1);
+        }
+      }
+    }
+
+    GatewayProcess restarted = start("restarted", 5672);
+    await("the restarted gateway ready").atMost(Duration.ofSeconds(180)).until(restarted::ready);
+    Map<UUID, LlmCallRecorded> records = new HashMap<>();
+    await("the records published")
+        .atMost(Duration.ofSeconds(60))
+        .untilAsserted(
+            () -> {
+              collect(workflowId, records);
+              assertThat(records.keySet()).containsAll(answered);
+            });
+    BigDecimal cost =
+        answered.stream()
+            .map(id -> records.get(id).costUsd())
+            .reduce(BigDecimal.ZERO, BigDecimal::add);
+    assertThat(cost).isPositive();
+    // Settled with each record's cost: nothing reserved, nothing charged at the worst case.
+    await("the settlements")
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              try (java.sql.Connection db = gatewayDb();
+                  var ps =
+                      db.prepareStatement(
+                          "select s.spent_usd, s.reserved_usd from budget_spend s join budget b"
+                              + " on b.id = s.budget_id"
+                              + " where b.scope = 'workflow' and b.scope_key = ?")) {
+                ps.setString(1, workflowId.toString());
+                try (var rs = ps.executeQuery()) {
+                  assertThat(rs.next()).isTrue();
+                  assertThat(rs.getBigDecimal(1)).isEqualByComparingTo(cost);
+                  assertThat(rs.getBigDecimal(2)).isEqualByComparingTo(BigDecimal.ZERO);
+                }
+              }
+            });
+  }
+
+  private static java.sql.Connection gatewayDb() throws java.sql.SQLException {
+    return java.sql.DriverManager.getConnection(
+        "jdbc:postgresql://127.0.0.1:5432/atelier_gateway_test", "postgres", "");
+  }
+
+  private void collect(UUID workflowId, Map<UUID, LlmCallRecorded> into) throws IOException {
+    take(workflowId, r -> into.put(r.eventId(), r));
+  }
+
   private GatewayProcess start(String name, int rabbitPort) throws IOException {
     GatewayProcess g =
         GatewayProcess.start(
@@ -158,9 +251,18 @@ class RecordJournalKillIT {
   }
 
   private static UUID call(GatewayProcess g, UUID workflowId) throws Exception {
+    return call(g, workflowId, null);
+  }
+
+  /** A call of the workflow, declaring its budget when {@code budgetUsd} is given. */
+  private static UUID call(GatewayProcess g, UUID workflowId, String budgetUsd) throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(g.base().resolve("/v1/chat/completions"));
+    if (budgetUsd != null) {
+      request.header(Headers.WORKFLOW_BUDGET_USD, budgetUsd);
+    }
     HttpResponse<String> res =
         HTTP.send(
-            HttpRequest.newBuilder(g.base().resolve("/v1/chat/completions"))
+            request
                 .header("Authorization", KEY)
                 .header("Content-Type", "application/json")
                 .header(Headers.WORKFLOW_ID, workflowId.toString())
@@ -176,12 +278,18 @@ class RecordJournalKillIT {
   }
 
   private void drain(UUID workflowId, Map<UUID, Integer> seen) throws IOException {
+    take(workflowId, r -> seen.merge(r.eventId(), 1, Integer::sum));
+  }
+
+  /** Takes every record waiting in the test's queue, handing the workflow's to {@code found}. */
+  private void take(UUID workflowId, java.util.function.Consumer<LlmCallRecorded> found)
+      throws IOException {
     try (Channel ch = rabbit.createChannel()) {
       GetResponse g;
       while ((g = ch.basicGet(TEST_QUEUE, true)) != null) {
         LlmCallRecorded r = EventCodec.read(g.getBody(), LlmCallRecorded.class);
         if (workflowId.equals(r.workflowId())) {
-          seen.merge(r.eventId(), 1, Integer::sum);
+          found.accept(r);
         }
       }
     } catch (java.util.concurrent.TimeoutException e) {

@@ -3,6 +3,7 @@ package dev.atelier.gateway.budget;
 import dev.atelier.contracts.Headers;
 import dev.atelier.gateway.config.GatewayConfig;
 import dev.atelier.gateway.messaging.LlmCallPublisher;
+import dev.atelier.gateway.messaging.RecoveredCall;
 import dev.atelier.gateway.service.GatewayException;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -197,6 +198,11 @@ public class BudgetService {
     } catch (Exception e) {
       LOG.errorf(e, "budget settlement of call %s failed; its reservation will expire", callId);
     }
+  }
+
+  /** A call of an earlier run, whose settlement may have died with it: settled (again). */
+  void onRecovered(@Observes RecoveredCall call) {
+    settle(call.callId(), call.costUsd());
   }
 
   /** Re-reads the budgets now (after an admin change on this replica). */

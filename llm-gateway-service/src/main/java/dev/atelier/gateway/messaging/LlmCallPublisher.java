@@ -1,5 +1,6 @@
 package dev.atelier.gateway.messaging;
 
+import dev.atelier.contracts.EventCodec;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.contracts.Topology;
 import dev.atelier.gateway.config.GatewayConfig;
@@ -16,6 +17,7 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -61,6 +63,11 @@ public class LlmCallPublisher {
   private volatile RecordJournal journal;
   private volatile boolean running;
 
+  /** Where the earlier run's records end in the journal: those before are settled again. */
+  private volatile long recoveredUpTo;
+
+  private final Event<RecoveredCall> recovered;
+
   /** Set while the publisher thread is parked with nothing to read: then a record wakes it. */
   private volatile boolean idle;
 
@@ -74,7 +81,9 @@ public class LlmCallPublisher {
       PendingRecordRepository spool,
       PendingRecordDrainer drainer,
       GatewayConfig config,
-      MeterRegistry registry) {
+      MeterRegistry registry,
+      Event<RecoveredCall> recovered) {
+    this.recovered = recovered;
     this.publisher = publisher;
     this.broker = broker;
     this.traces = traces;
@@ -112,6 +121,7 @@ public class LlmCallPublisher {
     GatewayConfig.Records.Journal jc = config.journal();
     // First: a second process on the same directory must fail before it serves anything.
     journal = RecordJournal.open(Path.of(jc.dir()), jc.segmentSize().asLongValue(), jc.fsync());
+    recoveredUpTo = journal.written();
     if (journal.backlogRecords() > 0) {
       LOG.infof(
           "record journal %s: %d record(s) of an earlier run not confirmed; publishing them again",
@@ -228,7 +238,11 @@ public class LlmCallPublisher {
         }
         List<JournaledRecord> records = new ArrayList<>(batch.entries().size());
         for (RecordJournal.Entry e : batch.entries()) {
-          records.add(JournaledRecord.decode(e.payload()));
+          JournaledRecord record = JournaledRecord.decode(e.payload());
+          records.add(record);
+          if (e.end() <= recoveredUpTo) {
+            settleAgain(record);
+          }
         }
         if (publishOrSpool(records)) {
           j.checkpoint(batch.next(), records.size());
@@ -245,6 +259,20 @@ public class LlmCallPublisher {
         }
         LockSupport.parkNanos(config.retryInterval().toNanos());
       }
+    }
+  }
+
+  /**
+   * The earlier run may have died between journaling this record and settling its call's budget
+   * reservation, which would then expire and be charged at its worst case: settled with the
+   * record's cost instead (again, harmlessly, if it was settled).
+   */
+  private void settleAgain(JournaledRecord record) {
+    try {
+      LlmCallRecorded event = EventCodec.read(record.body(), LlmCallRecorded.class);
+      recovered.fire(new RecoveredCall(event.eventId(), event.costUsd()));
+    } catch (RuntimeException e) {
+      LOG.warnf("cannot settle the recovered call %s again: %s", record.eventId(), e.toString());
     }
   }
 
