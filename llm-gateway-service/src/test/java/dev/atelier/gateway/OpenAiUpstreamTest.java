@@ -10,6 +10,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -681,6 +682,50 @@ class OpenAiUpstreamTest {
     assertThat(record.provider()).isEqualTo("simulated");
     assertThat(record.requestModel()).isEqualTo("sim");
     assertThat(record.priceVersion()).isEqualTo("simulated-as:openai/gpt-4o@openai-2024-10");
+  }
+
+  @Test
+  void aCallerHangingUpOnACompleteCallLeavesItToFinishAndRecordsWhatTheProviderBilled()
+      throws Exception {
+    String marker = marker();
+    ObjectNode answer = mapper.createObjectNode();
+    answer.put("id", "chatcmpl-late").put("object", "chat.completion").put("model", "gpt-4o");
+    ObjectNode choice = answer.putArray("choices").addObject();
+    choice.put("index", 0).put("finish_reason", "stop");
+    choice.putObject("message").put("role", "assistant").put("content", "A long answer.");
+    answer
+        .putObject("usage")
+        .put("prompt_tokens", 1234)
+        .put("completion_tokens", 567)
+        .put("total_tokens", 1801);
+    upstream.stubFor(
+        post(urlEqualTo(PATH))
+            .withRequestBody(containing(marker))
+            .willReturn(
+                aResponse()
+                    .withHeader("Content-Type", "application/json")
+                    .withBody(answer.toString())
+                    .withFixedDelay(2_000)));
+    UUID workflowId = UUID.randomUUID();
+    HttpRequest request =
+        HttpRequest.newBuilder(chatUrl)
+            .header("Authorization", KEY)
+            .header("Content-Type", "application/json")
+            .header("X-Atelier-Workflow-Id", workflowId.toString())
+            .timeout(Duration.ofMillis(300)) // the caller gives up while the provider works
+            .POST(HttpRequest.BodyPublishers.ofString(request("gpt-4o", marker, false, null)))
+            .build();
+    assertThatThrownBy(
+            () -> HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString()))
+        .isInstanceOf(java.net.http.HttpTimeoutException.class);
+
+    // The provider finished and billed the answer: recorded as it reported it.
+    LlmCallRecorded record = onlyRecord(workflowId);
+    assertThat(record.status()).isEqualTo(LlmCallRecorded.STATUS_OK);
+    assertThat(record.usageSource()).isEqualTo(LlmCallRecorded.USAGE_PROVIDER);
+    assertThat(record.inputTokens()).isEqualTo(1234);
+    assertThat(record.outputTokens()).isEqualTo(567);
+    upstream.verify(1, postRequestedFor(urlEqualTo(PATH)).withRequestBody(containing(marker)));
   }
 
   @Test

@@ -20,7 +20,6 @@ import dev.atelier.gateway.service.GatewayException;
 import dev.atelier.gateway.service.WorkflowBudgetHeader;
 import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
-import io.smallrye.mutiny.subscription.Cancellable;
 import io.smallrye.mutiny.subscription.MultiSubscriber;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -183,37 +182,29 @@ public class OpenAiRoutes {
     send(rc, call);
   }
 
+  /**
+   * Answers a non-streamed call. A caller that hangs up meanwhile does not end the provider's call:
+   * a provider finishes (and bills) an answer whose request was sent, so the call runs to its end
+   * and is recorded with the usage the provider reports, the answer discarded. Cancelled, it was
+   * recorded with the prompt alone.
+   */
   private void complete(RoutingContext rc, ChatCall call) {
     HttpServerResponse response = rc.response();
-    AtomicReference<Cancellable> subscription = new AtomicReference<>();
-    AtomicBoolean gone = new AtomicBoolean();
-    response.closeHandler(
-        v -> {
-          gone.set(true);
-          Cancellable c = subscription.get();
-          if (c != null) {
-            c.cancel();
-          }
-        });
     if (callerGone(response, call)) {
       return;
     }
-    subscription.set(
-        chats
-            .complete(call)
-            .subscribe()
-            .with(
-                completion -> {
-                  if (!response.ended() && !response.closed()) {
-                    response
-                        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                        .end(Buffer.buffer(completion.body()));
-                  }
-                },
-                failure -> OpenAiErrors.write(response, asGatewayError(failure))));
-    if (gone.get()) {
-      subscription.get().cancel();
-    }
+    chats
+        .complete(call)
+        .subscribe()
+        .with(
+            completion -> {
+              if (!response.ended() && !response.closed()) {
+                response
+                    .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                    .end(Buffer.buffer(completion.body()));
+              }
+            },
+            failure -> OpenAiErrors.write(response, asGatewayError(failure)));
   }
 
   /**
@@ -319,8 +310,8 @@ public class OpenAiRoutes {
   /**
    * True, and the call ended unsent (its reservation released, nothing recorded), when the caller
    * disconnected before the call could start: while its budget was reserved, on a worker thread, a
-   * close the close handler registered just now never hears of. A close after this check reaches
-   * the close handler, which cancels the call.
+   * close the close handler registered just now never hears of. A close after this check reaches a
+   * stream's close handler, which cancels it; a complete call runs to its end.
    */
   private boolean callerGone(HttpServerResponse response, ChatCall call) {
     if (!response.closed()) {
