@@ -18,7 +18,7 @@ import java.util.UUID;
  * <p>A step is stopped only if it was requested before the workflow ended. A failed workflow can be
  * resumed ({@code POST .../retry}), and the steps that resumes are requested after its end, so they
  * run. Both times come from the orchestrator's clock; should two orchestrator replicas' clocks
- * differ enough to misjudge that, the step's failure is retryable and its next attempt runs.
+ * differ enough to misjudge that, the orchestrator sends the attempt again without spending a try.
  *
  * <p>At most {@code worker.ended-workflows} are remembered, the oldest news forgotten first: only a
  * workflow with steps still queued matters, and those are the recent ones.

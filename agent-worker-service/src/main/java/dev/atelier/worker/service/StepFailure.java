@@ -44,7 +44,8 @@ public class StepFailure extends RuntimeException {
   /**
    * The step's workflow ended (cancelled, failed, budget exceeded) after the step was requested, so
    * no LLM call was made for it from then on; the orchestrator ignores the result. Retryable, in
-   * case the workflow was resumed since (see {@link EndedWorkflows}).
+   * case the workflow was resumed since (see {@link EndedWorkflows}): the orchestrator then sends
+   * the attempt again without spending a try.
    */
   public static final String WORKFLOW_ENDED = "workflow_ended";
 

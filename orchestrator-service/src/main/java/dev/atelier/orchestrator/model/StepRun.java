@@ -227,6 +227,12 @@ public final class StepRun {
     changed = true;
   }
 
+  /** The failed try does not count towards the retry policy's attempts. */
+  public void forgiveTry() {
+    tries = Math.max(0, tries - 1);
+    changed = true;
+  }
+
   public void fail(String code, String message, Instant startedAt, Instant now) {
     this.state = StepState.FAILED;
     this.errorCode = code;

@@ -26,6 +26,12 @@ public final class WorkflowStateMachine {
    */
   public static final String BUDGET_EXCEEDED = dev.atelier.contracts.StepFailed.BUDGET_EXCEEDED;
 
+  /**
+   * A worker's refusal to run an attempt it took for one of an ended workflow (the agent worker's
+   * {@code EndedWorkflows}).
+   */
+  public static final String WORKFLOW_ENDED = "workflow_ended";
+
   private final DoubleSupplier random;
 
   /**
@@ -110,6 +116,15 @@ public final class WorkflowStateMachine {
       return t;
     }
     RetryPolicy policy = stepDefinition(definition, step).retry();
+    if (WORKFLOW_ENDED.equals(errorCode)) {
+      // The worker took this live attempt for one of an ended workflow: it heard of an end that,
+      // by another orchestrator replica's clock, came after the attempt was requested (this
+      // workflow was resumed since). Not the step's doing: sent again, without spending a try.
+      step.scheduleRetry(errorCode, message, startedAt, now.plus(policy.backoff(1, 0.5)), now);
+      step.forgiveTry();
+      t.retryScheduled().add(step);
+      return t;
+    }
     boolean notRetryable = !retryable || policy.nonRetryableErrors().contains(errorCode);
     if (!notRetryable && step.tries() < policy.maxAttempts()) {
       Instant at = now.plus(policy.backoff(step.tries(), random.getAsDouble()));

@@ -178,6 +178,23 @@ class WorkflowStateMachineTest {
   }
 
   @Test
+  void aLiveAttemptAWorkerTookForAnEndedWorkflowsIsSentAgainWithoutSpendingATry() {
+    machine.start(workflow, steps, DELIVERY, T0);
+    StepRun analyse = step("analyse");
+    for (int round = 1; round <= 5; round++) {
+      Transition t =
+          machine.failed(
+              workflow, steps, DELIVERY, analyse, "workflow_ended", "ended", true, null, null, T0);
+      assertThat(t.retryScheduled()).containsExactly(analyse);
+      machine.retryDue(workflow, steps, DELIVERY, analyse, analyse.nextAttemptAt());
+    }
+    // Five refusals, more than the policy's 3 attempts: the step still has all of them.
+    assertThat(analyse.attempt()).isEqualTo(6);
+    assertThat(analyse.tries()).isEqualTo(1);
+    assertThat(workflow.status()).isEqualTo(WorkflowStatus.RUNNING);
+  }
+
+  @Test
   void nonRetryableCodeFailsAtOnceAndCancelsTheParallelBranch() {
     machine.start(workflow, steps, DELIVERY, T0);
     complete("analyse", "analysis", null);
