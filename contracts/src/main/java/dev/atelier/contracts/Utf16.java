@@ -18,6 +18,14 @@ public final class Utf16 {
     return Character.isLowSurrogate(c) && (i == 0 || !Character.isHighSurrogate(s.charAt(i - 1)));
   }
 
+  /**
+   * Where to cut {@code text} to keep at most {@code max} chars without splitting a surrogate pair:
+   * {@code max}, or one less.
+   */
+  public static int cutAt(String text, int max) {
+    return max > 0 && Character.isHighSurrogate(text.charAt(max - 1)) ? max - 1 : max;
+  }
+
   /** The index of the first half of a pair standing alone in {@code s}, or -1. */
   public static int firstUnpairedSurrogate(String s) {
     for (int i = 0; i < s.length(); i++) {

@@ -137,11 +137,29 @@ class OpenAiUpstreamTest {
 
   /** The provider answers {@code answer} (JSON, 200) to requests carrying {@code marker}. */
   private void answerWith(String marker, String answer) {
+    answerWith(marker, answer, 0);
+  }
+
+  /** The same, {@code delayMs} after the request. */
+  private void answerWith(String marker, String answer, int delayMs) {
     upstream.stubFor(
         post(urlEqualTo(PATH))
             .withRequestBody(containing(marker))
             .willReturn(
-                aResponse().withHeader("Content-Type", "application/json").withBody(answer)));
+                aResponse()
+                    .withHeader("Content-Type", "application/json")
+                    .withBody(answer)
+                    .withFixedDelay(delayMs)));
+  }
+
+  /** A chat completion of one choice answering {@code content}, without usage. */
+  private ObjectNode completionOf(String id, String model, String content) {
+    ObjectNode answer = mapper.createObjectNode();
+    answer.put("id", id).put("object", "chat.completion").put("model", model);
+    ObjectNode choice = answer.putArray("choices").addObject();
+    choice.put("index", 0).put("finish_reason", "stop");
+    choice.putObject("message").put("role", "assistant").put("content", content);
+    return answer;
   }
 
   @Test
@@ -314,11 +332,7 @@ class OpenAiUpstreamTest {
   void missingUsageIsEstimatedWithTheTokenizerAndAliasesMapTheModel() throws Exception {
     String marker = marker();
     String content = "Parcel tracking ships in the next sprint, with email notifications.";
-    ObjectNode answer = mapper.createObjectNode();
-    answer.put("id", "chatcmpl-xyz").put("object", "chat.completion").put("model", "gpt-4o-mini");
-    ObjectNode choice = answer.putArray("choices").addObject();
-    choice.put("index", 0).put("finish_reason", "stop");
-    choice.putObject("message").put("role", "assistant").put("content", content);
+    ObjectNode answer = completionOf("chatcmpl-xyz", "gpt-4o-mini", content);
     // More than one choice (n > 1): each was generated, and is counted.
     String second = "Second, shorter: email notifications only.";
     ObjectNode other = answer.withArray("choices").addObject();
@@ -333,13 +347,7 @@ class OpenAiUpstreamTest {
         .putNull("content")
         .put("refusal", refusal);
     long output = Tokens.text(content) + Tokens.text(second) + Tokens.text(refusal);
-    upstream.stubFor(
-        post(urlEqualTo(PATH))
-            .withRequestBody(containing(marker))
-            .willReturn(
-                aResponse()
-                    .withHeader("Content-Type", "application/json")
-                    .withBody(answer.toString())));
+    answerWith(marker, answer.toString());
     UUID workflowId = UUID.randomUUID();
 
     Response response = call(workflowId, request("fast", marker, false, null));
@@ -688,24 +696,13 @@ class OpenAiUpstreamTest {
   void aCallerHangingUpOnACompleteCallLeavesItToFinishAndRecordsWhatTheProviderBilled()
       throws Exception {
     String marker = marker();
-    ObjectNode answer = mapper.createObjectNode();
-    answer.put("id", "chatcmpl-late").put("object", "chat.completion").put("model", "gpt-4o");
-    ObjectNode choice = answer.putArray("choices").addObject();
-    choice.put("index", 0).put("finish_reason", "stop");
-    choice.putObject("message").put("role", "assistant").put("content", "A long answer.");
+    ObjectNode answer = completionOf("chatcmpl-late", "gpt-4o", "A long answer.");
     answer
         .putObject("usage")
         .put("prompt_tokens", 1234)
         .put("completion_tokens", 567)
         .put("total_tokens", 1801);
-    upstream.stubFor(
-        post(urlEqualTo(PATH))
-            .withRequestBody(containing(marker))
-            .willReturn(
-                aResponse()
-                    .withHeader("Content-Type", "application/json")
-                    .withBody(answer.toString())
-                    .withFixedDelay(2_000)));
+    answerWith(marker, answer.toString(), 2_000);
     UUID workflowId = UUID.randomUUID();
     HttpRequest request =
         HttpRequest.newBuilder(chatUrl)

@@ -1,5 +1,6 @@
 package dev.atelier.worker.service;
 
+import dev.atelier.contracts.Utf16;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -30,7 +31,7 @@ final class InputBudget {
         fitted.add(input);
         continue;
       }
-      int cut = Clip.cutAt(text, cap);
+      int cut = Utf16.cutAt(text, cap);
       int removed = text.length() - cut;
       fitted.add(
           new LoadedInput(

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.atelier.context.model.ArtifactSummary;
 import dev.atelier.context.model.ArtifactVersion;
 import dev.atelier.context.repository.ArtifactRepository;
+import dev.atelier.contracts.Utf16;
 import dev.atelier.kit.problem.ProblemException;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.ws.rs.core.StreamingOutput;
@@ -206,8 +207,10 @@ public class ProjectBundle {
     if (text.length() <= MAX_LABEL) {
       return text;
     }
-    int cut = Character.isHighSurrogate(text.charAt(MAX_LABEL - 1)) ? MAX_LABEL - 1 : MAX_LABEL;
-    return text.substring(0, cut) + "\u2026 (" + text.length() + " characters)";
+    return text.substring(0, Utf16.cutAt(text, MAX_LABEL))
+        + "\u2026 ("
+        + text.length()
+        + " characters)";
   }
 
   private static byte[] utf8(String text) {

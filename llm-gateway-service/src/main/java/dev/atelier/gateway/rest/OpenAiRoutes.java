@@ -8,6 +8,7 @@ import dev.atelier.gateway.budget.BudgetService;
 import dev.atelier.gateway.config.GatewayConfig;
 import dev.atelier.gateway.pricing.Price;
 import dev.atelier.gateway.pricing.PriceCatalog;
+import dev.atelier.gateway.provider.Completion;
 import dev.atelier.gateway.provider.ProviderRouter;
 import dev.atelier.gateway.provider.Route;
 import dev.atelier.gateway.service.ApiKeys;
@@ -19,6 +20,7 @@ import dev.atelier.gateway.service.EmbeddingService;
 import dev.atelier.gateway.service.GatewayException;
 import dev.atelier.gateway.service.WorkflowBudgetHeader;
 import io.opentelemetry.context.Context;
+import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.smallrye.mutiny.subscription.MultiSubscriber;
 import io.vertx.core.buffer.Buffer;
@@ -193,15 +195,22 @@ public class OpenAiRoutes {
     if (callerGone(response, call)) {
       return;
     }
-    chats
-        .complete(call)
+    relay(chats.complete(call).map(Completion::body), response);
+  }
+
+  /**
+   * Writes the JSON answer when it comes, or its error, to a caller still there; one gone is
+   * answered no more (the call ran to its end and was recorded all the same).
+   */
+  private static void relay(Uni<byte[]> answer, HttpServerResponse response) {
+    answer
         .subscribe()
         .with(
-            completion -> {
+            body -> {
               if (!response.ended() && !response.closed()) {
                 response
                     .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                    .end(Buffer.buffer(completion.body()));
+                    .end(Buffer.buffer(body));
               }
             },
             failure -> OpenAiErrors.write(response, asGatewayError(failure)));
@@ -379,19 +388,11 @@ public class OpenAiRoutes {
       Attribution attribution = Attribution.from(rc.request()::getHeader);
       BigDecimal workflowBudget =
           WorkflowBudgetHeader.parse(rc.request()::getHeader, attribution.workflowId());
-      HttpServerResponse response = rc.response();
-      embeddings
-          .embed(request, team, attribution, workflowBudget, parent)
-          .subscribe()
-          .with(
-              answer -> {
-                if (!response.ended() && !response.closed()) {
-                  response
-                      .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                      .end(Buffer.buffer(answer.body()));
-                }
-              },
-              failure -> OpenAiErrors.write(response, asGatewayError(failure)));
+      relay(
+          embeddings
+              .embed(request, team, attribution, workflowBudget, parent)
+              .map(Completion::body),
+          rc.response());
     } catch (GatewayException e) {
       OpenAiErrors.write(rc.response(), e);
     } catch (RuntimeException e) {

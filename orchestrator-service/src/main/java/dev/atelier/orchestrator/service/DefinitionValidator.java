@@ -378,14 +378,10 @@ public final class DefinitionValidator {
         continue;
       }
       // Cut before escaping, and never inside a surrogate pair: the fault is text the client reads.
-      String name = segment;
-      if (name.length() > MAX_POINTER_SEGMENT) {
-        int cut =
-            Character.isHighSurrogate(name.charAt(MAX_POINTER_SEGMENT - 1))
-                ? MAX_POINTER_SEGMENT - 1
-                : MAX_POINTER_SEGMENT;
-        name = name.substring(0, cut) + "\u2026";
-      }
+      String name =
+          segment.length() > MAX_POINTER_SEGMENT
+              ? segment.substring(0, Utf16.cutAt(segment, MAX_POINTER_SEGMENT)) + "\u2026"
+              : segment;
       pointer.append('/').append(name.replace("~", "~0").replace("/", "~1"));
     }
     return pointer.toString();

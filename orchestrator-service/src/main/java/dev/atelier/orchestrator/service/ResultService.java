@@ -3,6 +3,7 @@ package dev.atelier.orchestrator.service;
 import dev.atelier.contracts.AtelierEvent;
 import dev.atelier.contracts.StepCompleted;
 import dev.atelier.contracts.StepFailed;
+import dev.atelier.contracts.Utf16;
 import dev.atelier.orchestrator.model.StepRun;
 import dev.atelier.orchestrator.model.Transition;
 import dev.atelier.orchestrator.model.WorkflowDefinition;
@@ -127,8 +128,7 @@ public class ResultService {
     if (stored.length() <= max) {
       return stored;
     }
-    int cut = Character.isHighSurrogate(stored.charAt(max - 2)) ? max - 2 : max - 1;
-    return stored.substring(0, cut) + "\u2026";
+    return stored.substring(0, Utf16.cutAt(stored, max - 1)) + "\u2026";
   }
 
   private void apply(AtelierEvent event, UUID stepId, int attempt, Apply apply) {

@@ -211,26 +211,14 @@ class MessagingTest {
     List<String> first = new CopyOnWriteArrayList<>();
     List<String> late = new CopyOnWriteArrayList<>();
     try {
-      broker.replay(
-          stream,
-          EXCHANGE,
-          List.of(key),
-          Duration.ofMinutes(5),
-          Duration.ofMinutes(1),
-          (tag, d) -> first.add(d.getProperties().getMessageId()));
+      readInto(stream, key, first);
       StepFailed before = RabbitTestSupport.failure(1);
       publisher.publish(EXCHANGE, key, before);
       RabbitTestSupport.await(() -> first.contains(before.eventId().toString()));
 
       // A reader that comes later (a replica starting) gets what came before it, then what follows:
       // read, not taken from the first.
-      broker.replay(
-          stream,
-          EXCHANGE,
-          List.of(key),
-          Duration.ofMinutes(5),
-          Duration.ofMinutes(1),
-          (tag, d) -> late.add(d.getProperties().getMessageId()));
+      readInto(stream, key, late);
       StepFailed after = RabbitTestSupport.failure(1);
       publisher.publish(EXCHANGE, key, after);
       RabbitTestSupport.await(() -> late.size() == 2 && first.size() == 2);
@@ -258,6 +246,17 @@ class MessagingTest {
         ch.queueDelete(stream);
       }
     }
+  }
+
+  /** A reader of {@code stream} from a minute back, collecting message ids into {@code read}. */
+  private static void readInto(String stream, String key, List<String> read) {
+    broker.replay(
+        stream,
+        EXCHANGE,
+        List.of(key),
+        Duration.ofMinutes(5),
+        Duration.ofMinutes(1),
+        (tag, d) -> read.add(d.getProperties().getMessageId()));
   }
 
   /** Publishes {@code event}; false while nothing would receive it. */
