@@ -17,10 +17,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.http.Fault;
+import com.github.tomakehurst.wiremock.stubbing.Scenario;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import dev.atelier.contracts.EventChecks;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.gateway.Tokens.Message;
+import dev.atelier.gateway.service.TokenCounter;
 import dev.atelier.kit.amqp.RabbitBroker;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -58,6 +61,7 @@ class OpenAiUpstreamTest {
 
   @Inject RabbitBroker broker;
   @Inject ObjectMapper mapper;
+  @Inject TokenCounter tokens;
 
   @TestHTTPResource("/v1/chat/completions")
   URI chatUrl;
@@ -464,6 +468,69 @@ class OpenAiUpstreamTest {
     assertThat(response.jsonPath().getString("error.type")).isEqualTo("upstream_error");
     upstream.verify(3, postRequestedFor(urlEqualTo(PATH)).withRequestBody(containing(marker)));
     assertThat(onlyRecord(workflowId).status()).isEqualTo(LlmCallRecorded.STATUS_ERROR);
+  }
+
+  /**
+   * A provider that resets the connection after reading the request: it has the prompt, and may
+   * have billed it, so each such attempt counts the prompt; a 5xx answer (the 5xx test) counts
+   * nothing.
+   */
+  @Test
+  void attemptsTheProviderReadAndNeverAnsweredCountTheirPrompt() throws Exception {
+    String marker = marker();
+    upstream.stubFor(
+        post(urlEqualTo(PATH))
+            .withRequestBody(containing(marker))
+            .inScenario(marker)
+            .whenScenarioStateIs(Scenario.STARTED)
+            .willReturn(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER))
+            .willSetStateTo("answering"));
+    ObjectNode answer = completionOf("chatcmpl-reset", "gpt-4o-2024-08-06", "Delay risk.");
+    answer.putObject("usage").put("prompt_tokens", 40).put("completion_tokens", 3);
+    upstream.stubFor(
+        post(urlEqualTo(PATH))
+            .withRequestBody(containing(marker))
+            .inScenario(marker)
+            .whenScenarioStateIs("answering")
+            .willReturn(
+                aResponse()
+                    .withHeader("Content-Type", "application/json")
+                    .withBody(answer.toString())));
+    String body = request("gpt-4o", marker, false, null);
+    long prompt = tokens.promptTokens("gpt-4o", mapper.readTree(body));
+    UUID workflowId = UUID.randomUUID();
+
+    assertThat(call(workflowId, body).statusCode()).isEqualTo(200);
+
+    upstream.verify(2, postRequestedFor(urlEqualTo(PATH)).withRequestBody(containing(marker)));
+    LlmCallRecorded answered = onlyRecord(workflowId);
+    assertThat(answered.status()).isEqualTo(LlmCallRecorded.STATUS_OK);
+    assertThat(answered.inputTokens())
+        .as("the answer's 40 and the reset attempt's prompt")
+        .isEqualTo(40 + prompt);
+    assertThat(answered.outputTokens()).isEqualTo(3);
+    assertThat(answered.usageSource()).isEqualTo(LlmCallRecorded.USAGE_ESTIMATED);
+
+    String never = marker();
+    upstream.stubFor(
+        post(urlEqualTo(PATH))
+            .withRequestBody(containing(never))
+            .willReturn(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER)));
+    String neverBody = request("gpt-4o", never, false, null);
+    UUID failedWorkflow = UUID.randomUUID();
+
+    Response failed = call(failedWorkflow, neverBody);
+
+    assertThat(failed.statusCode()).isEqualTo(503);
+    upstream.verify(3, postRequestedFor(urlEqualTo(PATH)).withRequestBody(containing(never)));
+    LlmCallRecorded lost = onlyRecord(failedWorkflow);
+    assertThat(lost.status()).isEqualTo(LlmCallRecorded.STATUS_ERROR);
+    assertThat(lost.errorCode()).isEqualTo("provider_unavailable");
+    assertThat(lost.inputTokens())
+        .as("three attempts read")
+        .isEqualTo(3 * tokens.promptTokens("gpt-4o", mapper.readTree(neverBody)));
+    assertThat(lost.outputTokens()).isZero();
+    assertThat(lost.costUsd()).isPositive();
   }
 
   @Test

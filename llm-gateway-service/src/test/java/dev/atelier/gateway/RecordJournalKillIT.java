@@ -226,6 +226,98 @@ class RecordJournalKillIT {
             });
   }
 
+  /**
+   * A gateway killed while a provider has a call: the provider bills it, so the next start records
+   * it, as interrupted with its prompt, and settles its reservation at that cost. Without the mark
+   * the call was never recorded and its reservation expired at the worst case.
+   */
+  @Test
+  void aCallAtTheProviderWhenTheGatewayIsKilledIsRecordedAsInterruptedAtTheNextStart()
+      throws Exception {
+    UUID workflowId = UUID.randomUUID();
+    GatewayProcess first =
+        start(
+            "first",
+            5672,
+            "-Dgateway.simulated.latency.mode=fixed",
+            "-Dgateway.simulated.latency.fixed=600s");
+    first.awaitReady();
+    var pending =
+        HTTP.sendAsync(
+            chatRequest(first, workflowId, "5").timeout(Duration.ofSeconds(600)).build(),
+            HttpResponse.BodyHandlers.ofString());
+    await("the call at the provider")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> first.metric("atelier_llm_calls_in_flight") == 1.0);
+    first.process().destroyForcibly();
+    assertThat(first.process().waitFor(20, TimeUnit.SECONDS)).isTrue();
+    assertThat(pending.handle((r, t) -> t)).succeedsWithin(Duration.ofSeconds(10)).isNotNull();
+
+    GatewayProcess restarted = start("restarted", 5672);
+    await("the restarted gateway ready").atMost(Duration.ofSeconds(180)).until(restarted::ready);
+    Map<UUID, LlmCallRecorded> records = new HashMap<>();
+    await("the interrupted call's record")
+        .atMost(Duration.ofSeconds(60))
+        .untilAsserted(
+            () -> {
+              collect(workflowId, records);
+              assertThat(records).hasSize(1);
+            });
+    LlmCallRecorded r = records.values().iterator().next();
+    assertThat(r.status()).isEqualTo(LlmCallRecorded.STATUS_ERROR);
+    assertThat(r.errorCode()).isEqualTo("gateway_interrupted");
+    assertThat(r.usageSource()).isEqualTo(LlmCallRecorded.USAGE_ESTIMATED);
+    // The prompt as counted for the reservation: what the simulated provider reports for it.
+    UUID reference = UUID.randomUUID();
+    call(restarted, reference);
+    Map<UUID, LlmCallRecorded> answered = new HashMap<>();
+    await("a reference call's record")
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              collect(reference, answered);
+              assertThat(answered).hasSize(1);
+            });
+    assertThat(r.inputTokens())
+        .isEqualTo(answered.values().iterator().next().inputTokens())
+        .isPositive();
+    assertThat(r.outputTokens()).isZero();
+    assertThat(r.costUsd()).isPositive();
+    assertThat(r.team()).isNotBlank();
+    assertThat(r.traceId()).isNotBlank();
+    assertThat(Files.readString(restarted.log())).contains("recording them as gateway_interrupted");
+    assertThat(restarted.metric("atelier_llm_calls_in_flight")).isZero();
+    await("the reservation settled at the record's cost")
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () ->
+                assertThat(workflowSpend(workflowId))
+                    .containsExactly(r.costUsd().stripTrailingZeros(), BigDecimal.ZERO));
+
+    // Recorded once: a second restart finds nothing left in flight.
+    restarted.process().destroy();
+    assertThat(restarted.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+    GatewayProcess again = start("again", 5672);
+    await("the gateway ready again").atMost(Duration.ofSeconds(180)).until(again::ready);
+    assertThat(Files.readString(again.log())).doesNotContain("recording them as");
+  }
+
+  /** The workflow budget's spent and reserved USD, scaled alike for comparison. */
+  private static List<BigDecimal> workflowSpend(UUID workflowId) throws java.sql.SQLException {
+    try (java.sql.Connection db = gatewayDb();
+        var ps =
+            db.prepareStatement(
+                "select s.spent_usd, s.reserved_usd from budget_spend s join budget b"
+                    + " on b.id = s.budget_id where b.scope = 'workflow' and b.scope_key = ?")) {
+      ps.setString(1, workflowId.toString());
+      try (var rs = ps.executeQuery()) {
+        assertThat(rs.next()).isTrue();
+        return List.of(
+            rs.getBigDecimal(1).stripTrailingZeros(), rs.getBigDecimal(2).stripTrailingZeros());
+      }
+    }
+  }
+
   private static java.sql.Connection gatewayDb() throws java.sql.SQLException {
     return java.sql.DriverManager.getConnection(
         "jdbc:postgresql://127.0.0.1:5432/atelier_gateway_test", "postgres", "");
@@ -235,17 +327,17 @@ class RecordJournalKillIT {
     take(workflowId, r -> into.put(r.eventId(), r));
   }
 
-  private GatewayProcess start(String name, int rabbitPort) throws IOException {
-    GatewayProcess g =
-        GatewayProcess.start(
-            name,
-            "record-journal-kill-" + name,
+  private GatewayProcess start(String name, int rabbitPort, String... more) throws IOException {
+    List<String> settings =
+        new ArrayList<>(
             List.of(
                 "-Drabbitmq.port=" + rabbitPort,
                 // Longer than the test: a publish to the stalled proxy stays unconfirmed until the
                 // kill (no fallback to the database spool in between).
                 "-Drabbitmq.confirm-timeout=300s",
                 "-Dgateway.records.journal.dir=" + journalDir));
+    settings.addAll(List.of(more));
+    GatewayProcess g = GatewayProcess.start(name, "record-journal-kill-" + name, settings);
     processes.add(g.process());
     return g;
   }
@@ -256,25 +348,28 @@ class RecordJournalKillIT {
 
   /** A call of the workflow, declaring its budget when {@code budgetUsd} is given. */
   private static UUID call(GatewayProcess g, UUID workflowId, String budgetUsd) throws Exception {
+    HttpResponse<String> res =
+        HTTP.send(
+            chatRequest(g, workflowId, budgetUsd).timeout(Duration.ofSeconds(30)).build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
+    return UUID.fromString(res.headers().firstValue("X-Atelier-Call-Id").orElseThrow());
+  }
+
+  private static HttpRequest.Builder chatRequest(
+      GatewayProcess g, UUID workflowId, String budgetUsd) {
     HttpRequest.Builder request = HttpRequest.newBuilder(g.base().resolve("/v1/chat/completions"));
     if (budgetUsd != null) {
       request.header(Headers.WORKFLOW_BUDGET_USD, budgetUsd);
     }
-    HttpResponse<String> res =
-        HTTP.send(
-            request
-                .header("Authorization", KEY)
-                .header("Content-Type", "application/json")
-                .header(Headers.WORKFLOW_ID, workflowId.toString())
-                .timeout(Duration.ofSeconds(30))
-                .POST(
-                    HttpRequest.BodyPublishers.ofString(
-                        "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
-                            + "\"content\":\"Name one risk of the parcel tracking feature.\"}]}"))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
-    return UUID.fromString(res.headers().firstValue("X-Atelier-Call-Id").orElseThrow());
+    return request
+        .header("Authorization", KEY)
+        .header("Content-Type", "application/json")
+        .header(Headers.WORKFLOW_ID, workflowId.toString())
+        .POST(
+            HttpRequest.BodyPublishers.ofString(
+                "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
+                    + "\"content\":\"Name one risk of the parcel tracking feature.\"}]}"));
   }
 
   private void drain(UUID workflowId, Map<UUID, Integer> seen) throws IOException {

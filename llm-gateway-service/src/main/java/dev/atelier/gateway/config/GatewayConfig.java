@@ -233,6 +233,13 @@ public interface GatewayConfig {
       /** A journal segment is closed and a new one started at this size. */
       @WithDefault("64M")
       MemorySize segmentSize();
+
+      /**
+       * Calls at a provider marked at once in the journal directory's memory-mapped slot file (2
+       * KiB each, touched only as used); more take a small file each.
+       */
+      @WithDefault("4096")
+      int inFlightSlots();
     }
   }
 

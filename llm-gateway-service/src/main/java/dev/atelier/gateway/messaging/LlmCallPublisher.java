@@ -52,6 +52,12 @@ public class LlmCallPublisher {
   private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   private static final long SHUTDOWN_MILLIS = 10_000;
 
+  /** Error code of a call a provider had when the gateway process died: its answer is unknown. */
+  public static final String INTERRUPTED = "gateway_interrupted";
+
+  /** Bytes of an in-flight slot: a record with long names and trace headers takes a file. */
+  private static final int SLOT_BYTES = 2048;
+
   private final EventPublisher publisher;
   private final RabbitBroker broker;
   private final TraceContexts traces;
@@ -61,6 +67,7 @@ public class LlmCallPublisher {
   private final Counter published;
   private final Counter spooled;
   private volatile RecordJournal journal;
+  private volatile InFlightCalls inFlight;
   private volatile boolean running;
 
   /** Where the earlier run's records end in the journal: those before are settled again. */
@@ -103,6 +110,11 @@ public class LlmCallPublisher {
         .description(
             "LLM call records in the local journal not yet confirmed by the broker or the spool")
         .register(registry);
+    Gauge.builder("atelier.llm.calls.in.flight", this, LlmCallPublisher::inFlight)
+        .description(
+            "Calls sent to a provider and not yet recorded: a kill now would record them as"
+                + " interrupted at the next start")
+        .register(registry);
     Gauge.builder("atelier.llm.records.unconfirmed.size", this, p -> p.backlog(true))
         .description("Bytes of the local record journal not yet confirmed")
         .baseUnit("bytes")
@@ -117,10 +129,30 @@ public class LlmCallPublisher {
     return bytes ? j.backlogBytes() : j.backlogRecords();
   }
 
-  void onStart(@Observes StartupEvent event) {
+  private double inFlight() {
+    InFlightCalls f = inFlight;
+    return f == null ? 0 : f.marked();
+  }
+
+  void onStart(@Observes StartupEvent event) throws IOException {
     GatewayConfig.Records.Journal jc = config.journal();
     // First: a second process on the same directory must fail before it serves anything.
     journal = RecordJournal.open(Path.of(jc.dir()), jc.segmentSize().asLongValue(), jc.fsync());
+    InFlightCalls marks = InFlightCalls.open(journal.directory(), jc.inFlightSlots(), SLOT_BYTES);
+    List<byte[]> interrupted = marks.leftovers();
+    if (!interrupted.isEmpty()) {
+      LOG.warnf(
+          "%d call(s) were at a provider when an earlier run stopped; recording them as %s",
+          interrupted.size(), INTERRUPTED);
+      for (byte[] payload : interrupted) {
+        journal.append(RecordJournal.frame(payload));
+      }
+    }
+    // A kill before this line journals them again at the next start: the same event ids, which
+    // consumers deduplicate, and a settlement that finds nothing left to settle.
+    marks.forgetLeftovers();
+    inFlight = marks;
+    // Everything journaled so far, the interrupted calls included, is settled again below.
     recoveredUpTo = journal.written();
     if (journal.backlogRecords() > 0) {
       LOG.infof(
@@ -162,6 +194,25 @@ public class LlmCallPublisher {
     if (j != null) {
       j.close(); // what is still unconfirmed is published at the next start
     }
+    InFlightCalls f = inFlight;
+    if (f != null) {
+      f.close(); // calls still at a provider are recorded as interrupted at the next start
+    }
+  }
+
+  /**
+   * Marks a call as sent to a provider, before it is sent: should this process die before the
+   * call's {@link #record}, the next start journals {@code ifInterrupted} for it (status {@code
+   * error}, {@link #INTERRUPTED}, the prompt estimated). A provider bills a request it received
+   * whether or not the gateway lives to read its answer. A memory write, no system call.
+   */
+  public CallMark sent(LlmCallRecorded ifInterrupted, Context parent) {
+    InFlightCalls f = inFlight;
+    if (f == null) {
+      return CallMark.NONE;
+    }
+    return f.mark(
+        ifInterrupted.eventId(), JournaledRecord.encode(ifInterrupted, traceHeaders(parent)));
   }
 
   /**
@@ -169,6 +220,14 @@ public class LlmCallPublisher {
    * of this process. Call it before the caller's answer is completed.
    */
   public void record(LlmCallRecorded event, Context parent) {
+    record(event, parent, CallMark.NONE);
+  }
+
+  /**
+   * {@link #record(LlmCallRecorded, Context)} for a call {@link #sent marked} as sent, clearing its
+   * mark once the record is kept.
+   */
+  public void record(LlmCallRecorded event, Context parent, CallMark mark) {
     byte[] payload = JournaledRecord.encode(event, traceHeaders(parent));
     RecordJournal j = journal;
     try {
@@ -176,16 +235,22 @@ public class LlmCallPublisher {
         throw new IOException("the record journal is not open");
       }
       j.append(RecordJournal.frame(payload));
+      mark.clear();
       if (idle) {
         LockSupport.unpark(worker);
       }
     } catch (IOException | RuntimeException e) {
       // Shutting down (journal closed) or the disk refused the write: the database spool, as the
-      // last place the record can be kept.
+      // last place the record can be kept; the mark stays until it is.
       LOG.warnf("record journal unavailable (%s); spooling call record %s", e, event.eventId());
       JournaledRecord r = JournaledRecord.decode(payload);
       Infrastructure.getDefaultWorkerPool()
-          .execute(() -> spool(List.of(r), "record journal unavailable: " + e.getMessage()));
+          .execute(
+              () -> {
+                if (spool(List.of(r), "record journal unavailable: " + e.getMessage())) {
+                  mark.clear();
+                }
+              });
     }
   }
 

@@ -10,8 +10,11 @@ import io.opentelemetry.context.Context;
  *     dimensions}, ...), model not yet mapped
  * @param upstreamModel the model name the provider knows
  * @param trace the context the upstream HTTP span is a child of
+ * @param unanswered run once for every attempt that sent the request and got no answer (see {@link
+ *     ProviderCall#unanswered})
  */
-public record EmbeddingCall(ObjectNode request, String upstreamModel, Context trace) {
+public record EmbeddingCall(
+    ObjectNode request, String upstreamModel, Context trace, Runnable unanswered) {
 
   /** The body to send upstream: the caller's, with the model mapped. */
   public ObjectNode forUpstream() {

@@ -1,7 +1,9 @@
 package dev.atelier.gateway.service;
 
+import dev.atelier.gateway.messaging.CallMark;
 import dev.atelier.gateway.provider.Deployment;
 import dev.atelier.gateway.provider.Provider;
+import dev.atelier.gateway.provider.ProviderCall;
 import dev.atelier.gateway.provider.Route;
 import dev.atelier.kit.ids.TimeOrderedIds;
 import io.opentelemetry.api.trace.Span;
@@ -10,6 +12,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.ToLongFunction;
 
 /**
@@ -48,6 +51,9 @@ public final class ChatCall {
   private volatile String responseId;
   private volatile String finishReason;
   private volatile boolean reserved;
+  private volatile long promptEstimate = -1;
+  private final AtomicInteger unanswered = new AtomicInteger();
+  private volatile CallMark mark = CallMark.NONE;
 
   ChatCall(ChatRequest request, String team, Attribution attribution, Route route) {
     this.request = request;
@@ -209,6 +215,34 @@ public final class ChatCall {
 
   void reserved() {
     this.reserved = true;
+  }
+
+  /** The prompt's tokens as counted for the reservation, or -1 when not counted. */
+  long promptEstimate() {
+    return promptEstimate;
+  }
+
+  void promptEstimate(long tokens) {
+    this.promptEstimate = tokens;
+  }
+
+  /** Counts an attempt the provider got and never answered ({@link ProviderCall#unanswered}). */
+  void unanswered() {
+    unanswered.incrementAndGet();
+  }
+
+  /** Attempts the provider got and never answered. */
+  int unansweredCount() {
+    return unanswered.get();
+  }
+
+  /** Its mark as sent to a provider, cleared when the call is recorded. */
+  CallMark mark() {
+    return mark;
+  }
+
+  void sent(CallMark mark) {
+    this.mark = mark;
   }
 
   /** True when the call holds a budget reservation that must be settled. */

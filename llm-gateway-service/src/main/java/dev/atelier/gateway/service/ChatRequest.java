@@ -106,6 +106,11 @@ public final class ChatRequest {
     return new ChatRequest((ObjectNode) tree, json);
   }
 
+  /** Bytes of the request as received (0 when built without them). */
+  public int size() {
+    return raw == null ? 0 : raw.length;
+  }
+
   public ObjectNode body() {
     return body;
   }

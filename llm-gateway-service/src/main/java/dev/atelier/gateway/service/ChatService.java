@@ -104,7 +104,9 @@ public class ChatService {
     ChatRequest r = call.request();
     long maxOutput =
         (long) (r.maxTokens() != null ? r.maxTokens() : defaultMaxOutputTokens) * r.n();
-    Usage worst = Usage.estimated(tokens.promptTokens(call.upstreamModel(), r.body()), maxOutput);
+    long prompt = tokens.promptTokens(call.upstreamModel(), r.body());
+    call.promptEstimate(prompt);
+    Usage worst = Usage.estimated(prompt, maxOutput);
     PricedCost cost =
         prices.price(call.provider().name(), call.upstreamModel(), null, worst, Instant.now());
     // An unpriced model reserves nothing; it is still refused once the budget is spent.
@@ -123,10 +125,10 @@ public class ChatService {
 
   /** A complete answer; its body is returned to the caller as the provider sent it. */
   public Uni<Completion> complete(ChatCall call) {
+    markSent(call);
     Uni<Completion> answer =
         call.plan().isEmpty()
-            ? call.provider()
-                .complete(new ProviderCall(call.request(), call.upstreamModel(), call.context()))
+            ? call.provider().complete(providerCall(call, call.upstreamModel()))
             : attempt(call);
     return answer
         .onItem()
@@ -143,11 +145,11 @@ public class ChatService {
    * recorded before {@code [DONE]} is emitted.
    */
   public Multi<String> stream(ChatCall call) {
+    markSent(call);
     boolean callerWantsUsage = call.request().includeUsage();
     Multi<StreamEvent> events =
         call.plan().isEmpty()
-            ? call.provider().stream(
-                new ProviderCall(call.request(), call.upstreamModel(), call.context()))
+            ? call.provider().stream(providerCall(call, call.upstreamModel()))
             : streamAttempt(call, 0, null);
     return events
         .onItem()
@@ -169,12 +171,7 @@ public class ChatService {
   /** Tries the alias's deployments in turn (see {@link DeploymentFallback#attempt}). */
   private Uni<Completion> attempt(ChatCall call) {
     return fallback.attempt(
-        call.trail(),
-        0,
-        null,
-        a ->
-            a.provider()
-                .complete(new ProviderCall(call.request(), a.upstreamModel(), call.context())));
+        call.trail(), 0, null, a -> a.provider().complete(providerCall(call, a.upstreamModel())));
   }
 
   /** Like {@link #attempt} for a stream: only a failure before the first event falls back. */
@@ -186,10 +183,7 @@ public class ChatService {
     }
     DeploymentFallback.Attempt a = chosen.get();
     return Multi.createFrom()
-        .deferred(
-            () ->
-                a.provider().stream(
-                    new ProviderCall(call.request(), a.upstreamModel(), call.context())))
+        .deferred(() -> a.provider().stream(providerCall(call, a.upstreamModel())))
         .onCompletion()
         .invoke(a.breaker()::onSuccess)
         .onFailure()
@@ -203,6 +197,7 @@ public class ChatService {
   /** Ends a call that failed before it reached a provider (its span only; nothing is recorded). */
   public void abandon(ChatCall call, GatewayException error) {
     if (call.markFinished()) {
+      call.mark().clear();
       call.span().recordException(error);
       call.span().end();
       if (call.isReserved()) {
@@ -271,7 +266,7 @@ public class ChatService {
     if (!call.markFinished()) {
       return;
     }
-    Usage usage = c.usage().orElseGet(() -> estimatedUsage(call, c));
+    Usage usage = withUnanswered(call, c.usage().orElseGet(() -> estimatedUsage(call, c)));
     record(call, usage, c.responseModel(), c.responseId(), c.finishReason(), null);
   }
 
@@ -323,7 +318,13 @@ public class ChatService {
                   call.estimatedOutputTokens(text -> tokens.count(call.upstreamModel(), text)))
               : Usage.NONE;
     }
-    record(call, usage, call.responseModel(), call.responseId(), call.finishReason(), error);
+    record(
+        call,
+        withUnanswered(call, usage),
+        call.responseModel(),
+        call.responseId(),
+        call.finishReason(),
+        error);
   }
 
   private void finishFailed(ChatCall call, Throwable failure) {
@@ -334,7 +335,7 @@ public class ChatService {
       // The caller went away while waiting: the provider has read the prompt, so it is counted.
       Usage usage =
           Usage.estimated(tokens.promptTokens(call.upstreamModel(), call.request().body()), 0);
-      record(call, usage, null, null, null, new CallerGone().asError());
+      record(call, withUnanswered(call, usage), null, null, null, new CallerGone().asError());
       return;
     }
     GatewayException error = asGatewayError(failure);
@@ -342,10 +343,48 @@ public class ChatService {
       endWithoutRecord(call, error);
       return;
     }
-    record(call, Usage.NONE, null, null, null, error);
+    record(call, withUnanswered(call, Usage.NONE), null, null, null, error);
+  }
+
+  private ProviderCall providerCall(ChatCall call, String upstreamModel) {
+    return new ProviderCall(call.request(), upstreamModel, call.context(), call::unanswered);
+  }
+
+  /**
+   * The usage with the prompt of every attempt the provider got and never answered (timed out,
+   * reset, or an answer too large to read) added, estimated: the provider read each of those
+   * prompts and may have billed it, although the call's answer came from a later attempt, or none.
+   */
+  private Usage withUnanswered(ChatCall call, Usage usage) {
+    int unanswered = call.unansweredCount();
+    if (unanswered == 0) {
+      return usage;
+    }
+    long prompt = call.promptEstimate();
+    if (prompt < 0) {
+      prompt = tokens.promptTokens(call.upstreamModel(), call.request().body());
+    }
+    return usage.plusEstimatedInput(prompt * unanswered);
+  }
+
+  /**
+   * Marks the call as sent to a provider ({@link LlmCallPublisher#sent}) with the record to make
+   * should the gateway die during it: the prompt (the reservation's count, else about 4 bytes of
+   * request a token; counting every prompt's tokens would cost a call far more than the mark),
+   * nothing of the answer, which is unknown.
+   */
+  private void markSent(ChatCall call) {
+    long prompt = call.promptEstimate();
+    Usage usage = Usage.estimated(prompt >= 0 ? prompt : call.request().size() / 4, 0);
+    PricedCost cost =
+        prices.price(call.provider().name(), call.upstreamModel(), null, usage, call.startedAt());
+    LlmCallRecorded ifInterrupted =
+        event(call, call.startedAt(), usage, cost, null, LlmCallPublisher.INTERRUPTED, 0);
+    call.sent(publisher.sent(ifInterrupted, call.context()));
   }
 
   private void endWithoutRecord(ChatCall call, GatewayException error) {
+    call.mark().clear(); // no provider was reached
     if (call.isReserved()) {
       // Nothing reached a provider: release the reservation at no cost.
       Infrastructure.getDefaultWorkerPool()
@@ -385,40 +424,60 @@ public class ChatService {
           call.id(), call.provider().name(), call.upstreamModel(), path);
     }
     telemetry.finish(call, usage, cost, responseModel, responseId, finishReason, error, latency);
+    LlmCallRecorded event =
+        event(
+            call,
+            now,
+            usage,
+            cost,
+            responseModel,
+            error == null ? null : GenAiTelemetry.errorType(error),
+            latency.toMillis());
+    publisher.record(event, call.context(), call.mark());
+  }
+
+  /** The call's record; {@code errorCode} null for a call that succeeded. */
+  private static LlmCallRecorded event(
+      ChatCall call,
+      Instant occurredAt,
+      Usage usage,
+      PricedCost cost,
+      String responseModel,
+      String errorCode,
+      long latencyMs) {
     SpanContext sc = call.span().getSpanContext();
     Attribution a = call.attribution();
-    LlmCallRecorded event =
-        new LlmCallRecorded(
-            call.id(),
-            LlmCallRecorded.TYPE,
-            now,
-            a.workflowId(),
-            a.stepId(),
-            a.agent(),
-            a.conversationId(),
-            call.team(),
-            "chat",
-            call.provider().name(),
-            call.request().model(),
-            Objects.requireNonNullElse(ModelName.reported(responseModel), call.upstreamModel()),
-            error == null ? LlmCallRecorded.STATUS_OK : LlmCallRecorded.STATUS_ERROR,
-            error == null ? null : GenAiTelemetry.errorType(error),
-            call.request().stream(),
-            usage.input(),
-            usage.cachedInput(),
-            usage.output(),
-            usage.reasoning(),
-            usage.source(),
-            cost.costUsd(),
-            cost.priceVersion(),
-            call.startedAt(),
-            latency.toMillis(),
-            call.request().stream() ? call.timeToFirstTokenMs() : null,
-            call.provider().simulated(),
-            sc.isValid() ? sc.getTraceId() : null,
-            sc.isValid() ? sc.getSpanId() : null,
-            path.isEmpty() ? null : path);
-    publisher.record(event, call.context());
+    String path = call.fallbackPath();
+    return new LlmCallRecorded(
+        call.id(),
+        LlmCallRecorded.TYPE,
+        occurredAt,
+        a.workflowId(),
+        a.stepId(),
+        a.agent(),
+        a.conversationId(),
+        call.team(),
+        "chat",
+        call.provider().name(),
+        call.request().model(),
+        Objects.requireNonNullElse(ModelName.reported(responseModel), call.upstreamModel()),
+        errorCode == null ? LlmCallRecorded.STATUS_OK : LlmCallRecorded.STATUS_ERROR,
+        errorCode,
+        call.request().stream(),
+        usage.input(),
+        usage.cachedInput(),
+        usage.output(),
+        usage.reasoning(),
+        usage.source(),
+        cost.costUsd(),
+        cost.priceVersion(),
+        call.startedAt(),
+        latencyMs,
+        call.request().stream() ? call.timeToFirstTokenMs() : null,
+        call.provider().simulated(),
+        sc.isValid() ? sc.getTraceId() : null,
+        sc.isValid() ? sc.getSpanId() : null,
+        path.isEmpty() ? null : path);
   }
 
   private static GatewayException asGatewayError(Throwable t) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.gateway.budget.BudgetService;
+import dev.atelier.gateway.messaging.CallMark;
 import dev.atelier.gateway.messaging.LlmCallPublisher;
 import dev.atelier.gateway.pricing.PriceCatalog;
 import dev.atelier.gateway.pricing.PricedCost;
@@ -31,6 +32,9 @@ import java.time.Instant;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code POST /v1/embeddings}: validates, routes like chat, calls the provider and records exactly
@@ -181,7 +185,20 @@ public class EmbeddingService {
     RouteTrail trail = new RouteTrail(id, model, route);
     trail.plan(router.plan(model));
     Call call =
-        new Call(id, request, team, attribution, trail, span, context, startedAt, start, budgeted);
+        new Call(
+            id,
+            request,
+            team,
+            attribution,
+            trail,
+            span,
+            context,
+            startedAt,
+            start,
+            budgeted,
+            new AtomicReference<>(CallMark.NONE),
+            new AtomicLong(-1),
+            new AtomicInteger());
     Uni<Void> admitted =
         budgeted
             // A reservation is a database transaction: never on the event loop.
@@ -207,12 +224,15 @@ public class EmbeddingService {
                     })
             : Uni.createFrom().voidItem();
     return admitted
+        .invoke(() -> markSent(call))
         .chain(
             () ->
                 trail.plan().isEmpty()
                     ? route
                         .provider()
-                        .embed(new EmbeddingCall(request, route.upstreamModel(), context))
+                        .embed(
+                            new EmbeddingCall(
+                                request, route.upstreamModel(), context, call::unanswered))
                     // An alias: its deployments in turn, with chat's fallback and breakers.
                     : fallback.attempt(
                         trail,
@@ -220,7 +240,9 @@ public class EmbeddingService {
                         null,
                         a ->
                             a.provider()
-                                .embed(new EmbeddingCall(request, a.upstreamModel(), context))))
+                                .embed(
+                                    new EmbeddingCall(
+                                        request, a.upstreamModel(), context, call::unanswered))))
         .onItem()
         .invoke(
             c -> {
@@ -235,7 +257,7 @@ public class EmbeddingService {
                                     tokens.embeddingTokens(
                                         call.route().upstreamModel(), call.request().get("input")),
                                     0));
-                settle(call, record(call, c.responseModel(), usage, null));
+                settle(call, record(call, c.responseModel(), withUnanswered(call, usage), null));
               }
             })
         .onFailure()
@@ -243,8 +265,9 @@ public class EmbeddingService {
             t -> {
               if (finished.compareAndSet(false, true)) {
                 if (t instanceof GatewayException g && g.fromProvider()) {
-                  settle(call, record(call, null, Usage.NONE, g));
+                  settle(call, record(call, null, withUnanswered(call, Usage.NONE), g));
                 } else {
+                  call.mark().getAndSet(CallMark.NONE).clear(); // no provider was reached
                   span.setStatus(StatusCode.ERROR, t.getMessage());
                   span.end();
                   settle(call, null);
@@ -255,6 +278,7 @@ public class EmbeddingService {
         .invoke(
             () -> {
               if (finished.compareAndSet(false, true)) {
+                call.mark().getAndSet(CallMark.NONE).clear();
                 span.end();
                 settle(call, null);
               }
@@ -272,7 +296,20 @@ public class EmbeddingService {
       Context context,
       Instant startedAt,
       long start,
-      boolean budgeted) {
+      boolean budgeted,
+      AtomicReference<CallMark> mark,
+      AtomicLong counted,
+      AtomicInteger unansweredSends) {
+
+    /** Counts an attempt the provider got and never answered ({@link EmbeddingCall#unanswered}). */
+    void unanswered() {
+      unansweredSends.incrementAndGet();
+    }
+
+    /** The input's tokens as counted for the reservation, or -1 when not counted. */
+    long inputEstimate() {
+      return counted.get();
+    }
 
     /** The deployment the call is on (another one after a fallback). */
     Route route() {
@@ -281,9 +318,9 @@ public class EmbeddingService {
   }
 
   private void reserve(Call call, BigDecimal workflowBudget) {
-    Usage worst =
-        Usage.estimated(
-            tokens.embeddingTokens(call.route().upstreamModel(), call.request().get("input")), 0);
+    long input = tokens.embeddingTokens(call.route().upstreamModel(), call.request().get("input"));
+    call.counted().set(input);
+    Usage worst = Usage.estimated(input, 0);
     PricedCost cost =
         prices.price(
             call.route().provider().name(),
@@ -306,40 +343,13 @@ public class EmbeddingService {
   }
 
   private PricedCost record(Call call, String responseModel, Usage usage, GatewayException error) {
-    return record(
-        call.id(),
-        call.request(),
-        call.team(),
-        call.attribution(),
-        call.route(),
-        responseModel,
-        usage,
-        error,
-        call.span(),
-        call.context(),
-        call.startedAt(),
-        call.start(),
-        call.trail().fallbackPath());
-  }
-
-  private PricedCost record(
-      UUID id,
-      ObjectNode request,
-      String team,
-      Attribution a,
-      Route route,
-      String responseModel,
-      Usage usage,
-      GatewayException error,
-      Span span,
-      Context context,
-      Instant startedAt,
-      long start,
-      String fallbackPath) {
-    Duration latency = Duration.ofNanos(System.nanoTime() - start);
+    Duration latency = Duration.ofNanos(System.nanoTime() - call.start());
+    Route route = call.route();
+    Span span = call.span();
+    String fallbackPath = call.trail().fallbackPath();
     PricedCost cost =
         prices.price(
-            route.provider().name(), route.upstreamModel(), responseModel, usage, startedAt);
+            route.provider().name(), route.upstreamModel(), responseModel, usage, call.startedAt());
     span.setAttribute(AttributeKey.longKey("gen_ai.usage.input_tokens"), usage.input());
     if (!fallbackPath.isEmpty()) {
       span.setAttribute("atelier.fallback.path", fallbackPath);
@@ -353,39 +363,99 @@ public class EmbeddingService {
       span.setStatus(StatusCode.ERROR, error.getMessage());
     }
     span.end();
-    SpanContext sc = span.getSpanContext();
     LlmCallRecorded event =
-        new LlmCallRecorded(
-            id,
-            LlmCallRecorded.TYPE,
+        event(
+            call,
             Instant.now(),
-            a.workflowId(),
-            a.stepId(),
-            a.agent(),
-            a.conversationId(),
-            team,
-            "embeddings",
-            route.provider().name(),
-            request.get("model").asText(),
-            Objects.requireNonNullElse(ModelName.reported(responseModel), route.upstreamModel()),
-            error == null ? LlmCallRecorded.STATUS_OK : LlmCallRecorded.STATUS_ERROR,
+            usage,
+            cost,
+            responseModel,
             error == null ? null : GenAiTelemetry.errorType(error),
-            false,
-            usage.input(),
-            usage.cachedInput(),
-            0,
-            0,
-            usage.source(),
-            cost.costUsd(),
-            cost.priceVersion(),
-            startedAt,
-            latency.toMillis(),
-            null,
-            route.provider().simulated(),
-            sc.isValid() ? sc.getTraceId() : null,
-            sc.isValid() ? sc.getSpanId() : null,
-            fallbackPath.isEmpty() ? null : fallbackPath);
-    publisher.record(event, context);
+            latency.toMillis());
+    publisher.record(event, call.context(), call.mark().getAndSet(CallMark.NONE));
     return cost;
+  }
+
+  /**
+   * Marks the call as sent to a provider ({@link LlmCallPublisher#sent}), with its input estimated:
+   * the reservation's count when it has one, else about 4 characters a token.
+   */
+  private void markSent(Call call) {
+    long input = call.inputEstimate() >= 0 ? call.inputEstimate() : roughTokens(call.request());
+    Usage usage = Usage.estimated(input, 0);
+    Route route = call.route();
+    PricedCost cost =
+        prices.price(route.provider().name(), route.upstreamModel(), null, usage, call.startedAt());
+    call.mark()
+        .set(
+            publisher.sent(
+                event(call, call.startedAt(), usage, cost, null, LlmCallPublisher.INTERRUPTED, 0),
+                call.context()));
+  }
+
+  /** The usage with the input of every attempt the provider got and never answered added. */
+  private Usage withUnanswered(Call call, Usage usage) {
+    int unanswered = call.unansweredSends().get();
+    if (unanswered == 0) {
+      return usage;
+    }
+    long input = call.inputEstimate();
+    if (input < 0) {
+      input = tokens.embeddingTokens(call.route().upstreamModel(), call.request().get("input"));
+    }
+    return usage.plusEstimatedInput(input * unanswered);
+  }
+
+  private static long roughTokens(ObjectNode request) {
+    long tokens = 0;
+    for (JsonNode item : TokenCounter.embeddingInputs(request.get("input"))) {
+      tokens += item.isTextual() ? (item.asText().length() + 3) / 4 : item.size();
+    }
+    return tokens;
+  }
+
+  /** The call's record; {@code errorCode} null for a call that succeeded. */
+  private static LlmCallRecorded event(
+      Call call,
+      Instant occurredAt,
+      Usage usage,
+      PricedCost cost,
+      String responseModel,
+      String errorCode,
+      long latencyMs) {
+    Attribution a = call.attribution();
+    Route route = call.route();
+    String fallbackPath = call.trail().fallbackPath();
+    SpanContext sc = call.span().getSpanContext();
+    return new LlmCallRecorded(
+        call.id(),
+        LlmCallRecorded.TYPE,
+        occurredAt,
+        a.workflowId(),
+        a.stepId(),
+        a.agent(),
+        a.conversationId(),
+        call.team(),
+        "embeddings",
+        route.provider().name(),
+        call.request().get("model").asText(),
+        Objects.requireNonNullElse(ModelName.reported(responseModel), route.upstreamModel()),
+        errorCode == null ? LlmCallRecorded.STATUS_OK : LlmCallRecorded.STATUS_ERROR,
+        errorCode,
+        false,
+        usage.input(),
+        usage.cachedInput(),
+        0,
+        0,
+        usage.source(),
+        cost.costUsd(),
+        cost.priceVersion(),
+        call.startedAt(),
+        latencyMs,
+        null,
+        route.provider().simulated(),
+        sc.isValid() ? sc.getTraceId() : null,
+        sc.isValid() ? sc.getSpanId() : null,
+        fallbackPath.isEmpty() ? null : fallbackPath);
   }
 }

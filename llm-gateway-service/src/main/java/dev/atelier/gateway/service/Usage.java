@@ -37,6 +37,16 @@ public record Usage(long input, long cachedInput, long output, long reasoning, S
     return new Usage(input, 0, output, 0, LlmCallRecorded.USAGE_ESTIMATED);
   }
 
+  /** This usage with {@code tokens} more input, marked estimated since they were not reported. */
+  public Usage plusEstimatedInput(long tokens) {
+    return new Usage(
+        Math.min(input + tokens, MAX_COUNT),
+        cachedInput,
+        output,
+        reasoning,
+        LlmCallRecorded.USAGE_ESTIMATED);
+  }
+
   public long total() {
     return input + output;
   }

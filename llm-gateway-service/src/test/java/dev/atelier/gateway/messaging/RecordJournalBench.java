@@ -24,9 +24,10 @@ import java.util.concurrent.TimeUnit;
  *   dev.atelier.gateway.messaging.RecordJournalBench [dir]
  * </pre>
  *
- * Prints the mean time per record of: encoding it (JSON + journal header), appending it under the
- * journal's lock (1 and 4 threads, fsync off and on), and handing it to a writer thread that
- * group-commits and completes a future the caller waits for (the alternative to the lock).
+ * Prints the mean time per record of: encoding it (JSON + journal header), marking a call as in
+ * flight and clearing the mark ({@link InFlightCalls}, a slot and a file of its own), appending it
+ * under the journal's lock (1 and 4 threads, fsync off and on), and handing it to a writer thread
+ * that group-commits and completes a future the caller waits for (the alternative to the lock).
  */
 public final class RecordJournalBench {
 
@@ -44,6 +45,27 @@ public final class RecordJournalBench {
           run(1, n, () -> last[0] = RecordJournal.frame(JournaledRecord.encode(event, trace)));
       byte[] framed = last[0];
       report(round, "encode + frame (" + framed.length + " B)", 1, n, enc);
+      InFlightCalls slots =
+          InFlightCalls.open(Files.createDirectories(root.resolve("slots-" + round)), 4096, 2048);
+      // Slots too small for any record: every mark takes a file.
+      InFlightCalls files =
+          InFlightCalls.open(Files.createDirectories(root.resolve("files-" + round)), 1, 16);
+      byte[] payload = JournaledRecord.encode(event, trace);
+      UUID id = UUID.randomUUID();
+      for (int threads : new int[] {1, 4}) {
+        report(
+            round,
+            "mark + clear, slot",
+            threads,
+            n,
+            run(threads, n, () -> slots.mark(id, payload).clear()));
+      }
+      report(
+          round,
+          "mark + clear, file",
+          1,
+          n / 10,
+          run(1, n / 10, () -> files.mark(UUID.randomUUID(), payload).clear()));
       for (int threads : new int[] {1, 4}) {
         report(round, "append, lock, no fsync", threads, n, lock(root, framed, threads, n, false));
         report(round, "append, writer thread", threads, n, writerThread(root, framed, threads, n));

@@ -224,7 +224,7 @@ public class OpenAiCompatibleProvider implements Provider {
 
   @Override
   public Uni<Completion> complete(ProviderCall call) {
-    return post(call.trace(), body(call), path, url);
+    return post(call.trace(), body(call), path, url, call.unanswered());
   }
 
   @Override
@@ -238,11 +238,15 @@ public class OpenAiCompatibleProvider implements Provider {
     } catch (JsonProcessingException e) {
       throw new UncheckedIOException(e);
     }
-    return post(call.trace(), body, embeddingsPath, embeddingsUrl);
+    return post(call.trace(), body, embeddingsPath, embeddingsUrl, call.unanswered());
   }
 
-  /** A plain (not streamed) POST of a JSON body, retried; answers the body as received. */
-  private Uni<Completion> post(Context trace, byte[] body, String uri, String fullUrl) {
+  /**
+   * A plain (not streamed) POST of a JSON body, retried; answers the body as received. {@code
+   * unanswered} runs for each attempt sent without an answer read.
+   */
+  private Uni<Completion> post(
+      Context trace, byte[] body, String uri, String fullUrl, Runnable unanswered) {
     return retried(
         Uni.createFrom()
             .<Completion>emitter(
@@ -281,6 +285,9 @@ public class OpenAiCompatibleProvider implements Provider {
                             }
                             if (ar.failed()) {
                               GatewayException g = UpstreamErrors.fromFailure(ar.cause());
+                              if (sent.get() != null) {
+                                unanswered.run(); // the provider has the request
+                              }
                               endSpan(span, null, g);
                               em.fail(g);
                               return;
@@ -416,6 +423,9 @@ public class OpenAiCompatibleProvider implements Provider {
               if (ar.failed()) {
                 if (done.compareAndSet(false, true)) {
                   GatewayException g = UpstreamErrors.fromFailure(ar.cause());
+                  if (sent.get() != null) {
+                    call.unanswered().run(); // the provider has the request
+                  }
                   endSpan(span, null, g);
                   em.fail(g);
                 }
@@ -466,6 +476,9 @@ public class OpenAiCompatibleProvider implements Provider {
                       // would fail the call as a (retryable) broken connection.
                       if (done.compareAndSet(false, true)) {
                         GatewayException g = tooLarge(config.maxResponseBytes(), "a stream event");
+                        if (!emitted.get()) {
+                          call.unanswered().run(); // else the call's record counts its prompt
+                        }
                         endSpan(span, status, g);
                         em.fail(g);
                       }
@@ -487,6 +500,9 @@ public class OpenAiCompatibleProvider implements Provider {
                   t -> {
                     if (done.compareAndSet(false, true)) {
                       GatewayException g = UpstreamErrors.fromFailure(t);
+                      if (!emitted.get()) {
+                        call.unanswered().run(); // else the call's record counts its prompt
+                      }
                       endSpan(span, status, g);
                       em.fail(emitted.get() ? notRetryable(g) : g);
                     }

@@ -1,0 +1,206 @@
+package dev.atelier.gateway.messaging;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import java.util.zip.CRC32;
+import org.jboss.logging.Logger;
+
+/**
+ * The calls that went to a provider and have no record in the {@link RecordJournal} yet, each with
+ * the record to make of it should this process die first: a provider bills a request it received
+ * whether or not the gateway lives to read the answer.
+ *
+ * <p>A call's mark is a slot of a memory-mapped file ({@code in-flight.slots} in the journal's
+ * directory), framed {@code [int length][int CRC32][payload]}: marking writes the payload, then its
+ * CRC, then its length; clearing writes a length of 0. These are memory writes, no system call, and
+ * the mapping is the page cache, so a killed process leaves every mark it had not cleared in the
+ * file. Free slots are taken last-in first-out, so only as many pages are touched as calls run at
+ * once. A payload larger than a slot, or a mark made while every slot is taken, is written to its
+ * own file in {@code in-flight/} instead (a file system call to create it, one to delete it).
+ *
+ * <p>{@link #leftovers} reads what an earlier process left, torn or foreign frames skipped; {@link
+ * #forgetLeftovers} clears them once they are journaled.
+ */
+final class InFlightCalls implements Closeable {
+
+  private static final Logger LOG = Logger.getLogger(InFlightCalls.class);
+  static final String SLOTS_FILE = "in-flight.slots";
+  static final String OVERFLOW_DIR = "in-flight";
+  private static final String OVERFLOW_SUFFIX = ".call";
+  private static final int HEADER = 8;
+
+  private final Path overflow;
+  private final int slotBytes;
+  private final FileChannel channel;
+  private final MappedByteBuffer table;
+  private final ConcurrentLinkedDeque<Integer> free = new ConcurrentLinkedDeque<>();
+  private final AtomicInteger marked = new AtomicInteger();
+  private volatile boolean closed;
+
+  private InFlightCalls(Path dir, int slots, int slotBytes) throws IOException {
+    this.slotBytes = slotBytes;
+    this.overflow = dir.resolve(OVERFLOW_DIR);
+    Files.createDirectories(overflow);
+    this.channel =
+        FileChannel.open(
+            dir.resolve(SLOTS_FILE),
+            StandardOpenOption.CREATE,
+            StandardOpenOption.READ,
+            StandardOpenOption.WRITE);
+    long size = (long) slots * slotBytes;
+    if (channel.size() > size) {
+      // Fewer slots than an earlier run: the rest stays mapped for leftovers() to read.
+      size = channel.size() - channel.size() % slotBytes;
+    }
+    this.table = channel.map(FileChannel.MapMode.READ_WRITE, 0, size);
+    for (int i = slots - 1; i >= 0; i--) {
+      free.push(i);
+    }
+  }
+
+  /**
+   * Opens the marks in {@code dir} (the journal's own, locked, directory).
+   *
+   * @param slots calls marked at once without a file of their own
+   * @param slotBytes bytes per slot, header included
+   */
+  static InFlightCalls open(Path dir, int slots, int slotBytes) {
+    if (slots < 1 || slotBytes <= HEADER) {
+      throw new IllegalArgumentException("slots must be positive and larger than " + HEADER);
+    }
+    try {
+      return new InFlightCalls(dir, slots, slotBytes);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open the in-flight call marks in " + dir, e);
+    }
+  }
+
+  /** Calls marked and not cleared. */
+  int marked() {
+    return marked.get();
+  }
+
+  /**
+   * Marks a call as sent to a provider with the record to journal should this process die before
+   * {@link CallMark#clear} is called. Never blocks on the disk unless the payload does not fit a
+   * slot.
+   */
+  CallMark mark(UUID id, byte[] payload) {
+    if (closed) {
+      return CallMark.NONE;
+    }
+    Integer slot = payload.length + HEADER <= slotBytes ? free.poll() : null;
+    CallMark m = slot != null ? inSlot(slot, payload) : inFile(id, payload);
+    marked.incrementAndGet();
+    return m;
+  }
+
+  private CallMark inSlot(int slot, byte[] payload) {
+    int at = slot * slotBytes;
+    CRC32 crc = new CRC32();
+    crc.update(payload);
+    table.put(at + HEADER, payload);
+    table.putInt(at + 4, (int) crc.getValue());
+    table.putInt(at, payload.length); // last: a kill before it leaves the slot empty
+    AtomicBoolean cleared = new AtomicBoolean();
+    return () -> {
+      if (cleared.compareAndSet(false, true)) {
+        table.putInt(at, 0);
+        marked.decrementAndGet();
+        free.push(slot);
+      }
+    };
+  }
+
+  private CallMark inFile(UUID id, byte[] payload) {
+    Path file = overflow.resolve(id + OVERFLOW_SUFFIX);
+    try {
+      Path partial = overflow.resolve(id + ".partial");
+      Files.write(partial, payload);
+      Files.move(partial, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      // The call goes ahead: a mark only matters if this process dies during it.
+      LOG.warnf(
+          "cannot mark call %s as in flight (%s); a kill now would leave it unrecorded", id, e);
+      return () -> marked.decrementAndGet();
+    }
+    AtomicBoolean cleared = new AtomicBoolean();
+    return () -> {
+      if (cleared.compareAndSet(false, true)) {
+        marked.decrementAndGet();
+        try {
+          Files.deleteIfExists(file);
+        } catch (IOException e) {
+          LOG.warnf("cannot clear the in-flight mark %s: %s", file, e);
+        }
+      }
+    };
+  }
+
+  /**
+   * The payloads of the marks an earlier process left: its calls that were sent to a provider and
+   * never recorded. Call before the first {@link #mark}.
+   */
+  List<byte[]> leftovers() throws IOException {
+    List<byte[]> found = new ArrayList<>();
+    int count = table.capacity() / slotBytes;
+    for (int i = 0; i < count; i++) {
+      int at = i * slotBytes;
+      int length = table.getInt(at);
+      if (length == 0) {
+        continue;
+      }
+      if (length < 0 || length > slotBytes - HEADER) {
+        LOG.warnf("in-flight slot %d holds a torn frame (length %d); skipped", i, length);
+        continue;
+      }
+      byte[] payload = new byte[length];
+      table.get(at + HEADER, payload);
+      CRC32 crc = new CRC32();
+      crc.update(payload);
+      if ((int) crc.getValue() != table.getInt(at + 4)) {
+        LOG.warnf("in-flight slot %d holds a torn frame (bad CRC); skipped", i);
+        continue;
+      }
+      found.add(payload);
+    }
+    try (Stream<Path> files = Files.list(overflow)) {
+      for (Path f : files.filter(p -> p.toString().endsWith(OVERFLOW_SUFFIX)).toList()) {
+        found.add(Files.readAllBytes(f));
+      }
+    }
+    return found;
+  }
+
+  /** Clears what {@link #leftovers} returned, once it is journaled. */
+  void forgetLeftovers() throws IOException {
+    int count = table.capacity() / slotBytes;
+    for (int i = 0; i < count; i++) {
+      table.putInt(i * slotBytes, 0);
+    }
+    try (Stream<Path> files = Files.list(overflow)) {
+      for (Path f : files.toList()) {
+        Files.deleteIfExists(f);
+      }
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    closed = true;
+    channel.close();
+  }
+}
