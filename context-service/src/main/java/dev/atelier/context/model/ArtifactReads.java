@@ -1,6 +1,7 @@
 package dev.atelier.context.model;
 
 import dev.atelier.contracts.ArtifactRef;
+import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
@@ -15,6 +16,7 @@ import org.eclipse.microprofile.openapi.annotations.media.Schema;
  * @param refs the versions to read with their content, each {@code name@version}
  * @param idempotencyKeys keys whose earlier writes to return, if they wrote anything (a worker asks
  *     whether this attempt already stored its output)
+ * @param claim a step-attempt lease to take first, or null (see {@link StepClaim})
  */
 public record ArtifactReads(
     @Schema(description = "name@version of each version to read") @Size(max = MAX_ITEMS)
@@ -26,7 +28,9 @@ public record ArtifactReads(
                     regexp = "^[^\\p{Cs}]*$",
                     message = "must not contain an unpaired surrogate (half of a UTF-16 pair)")
                 String>
-            idempotencyKeys) {
+            idempotencyKeys,
+    @Schema(description = "A lease on the step attempt to take before reading (optional)") @Valid
+        StepClaim claim) {
 
   /** At most this many refs, and this many keys, per request. */
   public static final int MAX_ITEMS = 50;

@@ -9,10 +9,12 @@ import dev.atelier.context.model.ArtifactReadResult;
 import dev.atelier.context.model.ArtifactReads;
 import dev.atelier.context.model.ArtifactSummary;
 import dev.atelier.context.model.ArtifactVersion;
+import dev.atelier.context.model.ClaimState;
 import dev.atelier.context.model.NewArtifact;
 import dev.atelier.context.repository.ArtifactRepository;
 import dev.atelier.context.repository.DataAccessException;
 import dev.atelier.context.repository.NewVersion;
+import dev.atelier.context.repository.StepClaimRepository;
 import dev.atelier.context.repository.StoredWrite;
 import dev.atelier.contracts.ArtifactRef;
 import dev.atelier.contracts.Headers;
@@ -57,14 +59,17 @@ public class ArtifactService {
   private final int maxNumberLength;
   private final Counter created;
   private final Counter replayed;
+  private final StepClaimRepository claims;
 
   ArtifactService(
       ArtifactRepository repository,
+      StepClaimRepository claims,
       CanonicalJson canonical,
       ObjectMapper mapper,
       ArtifactLimits limits,
       MeterRegistry registry) {
     this.repository = repository;
+    this.claims = claims;
     this.canonical = canonical;
     this.mapper = mapper;
     this.limits = limits;
@@ -154,6 +159,9 @@ public class ArtifactService {
     List<String> keys = reads.keysOrEmpty();
     requireDistinct(refs, "refs");
     requireDistinct(keys, "idempotencyKeys");
+    // First: a worker that finds the attempt held elsewhere waits rather than run it twice, and a
+    // grant must not depend on whether the reads below succeed.
+    ClaimState claim = reads.claim() == null ? null : claims.claim(workflowId, reads.claim());
     long max = limits.maxReadBytes();
     ArtifactRepository.Read<ArtifactVersion> versions =
         repository.findVersions(workflowId, refs, max);
@@ -182,7 +190,7 @@ public class ArtifactService {
     for (StoredWrite w : writes.found()) {
       written.put(w.idempotencyKey(), w.version());
     }
-    return new ArtifactReadResult(artifacts, written);
+    return new ArtifactReadResult(artifacts, written, claim);
   }
 
   private static <T> void requireDistinct(List<T> items, String field) {
