@@ -2,6 +2,7 @@ package dev.atelier.worker;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
 import static dev.atelier.worker.StepFixtures.JSON;
 import static dev.atelier.worker.StepFixtures.chatCallsOf;
@@ -12,6 +13,7 @@ import static dev.atelier.worker.StepFixtures.step;
 import static dev.atelier.worker.StepFixtures.with;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.is;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -19,6 +21,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.stubbing.Scenario;
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import dev.atelier.contracts.AgentSpec;
 import dev.atelier.contracts.ArtifactRef;
 import dev.atelier.contracts.AtelierEvent;
@@ -30,7 +33,10 @@ import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import jakarta.inject.Inject;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.AfterAll;
@@ -39,9 +45,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * Two deliveries of one step attempt running at once (a redelivery after a lost connection while
- * the first still ran): the one that stores second takes the other's output as the attempt's, and
- * its result says what that output says.
+ * Two deliveries of one step attempt at once (an outbox message published twice, a redelivery after
+ * a lost connection while the first still runs): the second waits for the first's lease and pays
+ * for nothing; and should both run anyway (a context-service that grants every lease), the one that
+ * stores second takes the other's output as the attempt's, and its result says what that output
+ * says.
  */
 @QuarkusTest
 @WithTestResource(WireMockResource.class)
@@ -64,6 +72,79 @@ class DuplicateDeliveryTest {
   @AfterAll
   void closeInbox() throws Exception {
     inbox.close();
+  }
+
+  /**
+   * Both deliveries arrive together; the answer takes longer than a lease (3 s in tests), so the
+   * first run's lease must be renewed meanwhile. One LLM call, and both deliveries report the same
+   * result (the second reused the stored output).
+   */
+  @Test
+  void twoDeliveriesOfOneAttemptAtOncePayForOneAnswer() throws Exception {
+    UUID workflowId = UUID.randomUUID();
+    StepRequested step = step(workflowId, "design", List.of(), future());
+    gateway.stubFor(
+        chatFor(step)
+            .willReturn(
+                completion(StepFixtures.validArchitecture().toString()).withFixedDelay(4500)));
+
+    publisher.publish(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(step.role()), step);
+    publisher.publish(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(step.role()), step);
+
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(() -> assertThat(inbox.resultsOf(step.stepId())).hasSize(2));
+    List<AtelierEvent> results = inbox.resultsOf(step.stepId());
+    assertThat(results).allSatisfy(r -> assertThat(r).isInstanceOf(StepCompleted.class));
+    assertThat(results.stream().map(AtelierEvent::eventId).distinct()).hasSize(1);
+    assertThat(gateway.findAll(chatCallsOf(step))).hasSize(1);
+    assertThat(
+            context.findAll(
+                postRequestedFor(
+                    urlPathEqualTo("/api/v1/workflows/" + workflowId + "/step-claims"))))
+        .as("the lease renewed while the answer took 4.5 s, or asked for by the waiting run")
+        .isNotEmpty();
+  }
+
+  /**
+   * A worker that died holding the attempt's lease: the redelivered step waits until that lease
+   * runs out, then runs the attempt.
+   */
+  @Test
+  void aLeaseLeftByAWorkerThatDiedIsWaitedOutThenTheStepRuns() throws Exception {
+    UUID workflowId = UUID.randomUUID();
+    StepRequested step = step(workflowId, "design", List.of(), future());
+    String direct = ConfigProvider.getConfig().getValue("context-service.direct-url", String.class);
+    Instant runsOut =
+        Instant.parse(
+            given()
+                .contentType(ContentType.JSON)
+                .body(
+                    Map.of(
+                        "key",
+                        step.stepId() + ":" + step.attempt(),
+                        "holder",
+                        "a-worker-that-died/1",
+                        "leaseSeconds",
+                        3))
+                .post(direct + "/api/v1/workflows/{wf}/step-claims", workflowId)
+                .then()
+                .statusCode(200)
+                .body("granted", is(true))
+                .extract()
+                .<String>path("expiresAt"));
+    gateway.stubFor(
+        chatFor(step).willReturn(completion(StepFixtures.validArchitecture().toString())));
+
+    publisher.publish(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(step.role()), step);
+
+    List<AtelierEvent> results = inbox.awaitResultsOf(step.stepId());
+    assertThat(results).hasSize(1).first().isInstanceOf(StepCompleted.class);
+    List<LoggedRequest> calls = gateway.findAll(chatCallsOf(step));
+    assertThat(calls).hasSize(1);
+    assertThat(calls.get(0).getLoggedDate().toInstant())
+        .as("asked only once the dead worker's lease ran out")
+        .isAfterOrEqualTo(runsOut.minusMillis(100));
   }
 
   @Test

@@ -64,22 +64,58 @@ public class ContextClient {
    *
    * @throws ContextRejectedException 404 when a version does not exist
    */
-  public BatchRead.Result readAll(UUID workflowId, List<ArtifactRef> refs, List<String> keys) {
+  public BatchRead.Result readAll(
+      UUID workflowId, List<ArtifactRef> refs, List<String> keys, BatchRead.Claim claim) {
     try {
-      return api.readAll(workflowId, new BatchRead(refs, keys));
+      return api.readAll(workflowId, new BatchRead(refs, keys, claim));
     } catch (WebApplicationException | ProcessingException e) {
       throw translate(e, "reading " + refs);
     }
   }
 
   /**
+   * Renews a step-attempt lease this worker holds. Tried once more on a failure, within seconds: a
+   * renewal that fails is retried at the next one, well before the lease runs out.
+   */
+  @Timeout(value = 3, unit = ChronoUnit.SECONDS)
+  @Retry(
+      maxRetries = 1,
+      delay = 200,
+      retryOn = {ContextUnavailableException.class, TimeoutException.class})
+  public BatchRead.ClaimState renew(UUID workflowId, BatchRead.Claim claim) {
+    try {
+      return api.claim(workflowId, claim);
+    } catch (WebApplicationException | ProcessingException e) {
+      throw translate(e, "renewing the lease " + claim.key());
+    }
+  }
+
+  /**
+   * Releases a step-attempt lease. Best effort, tried once: a lease not released runs out by itself
+   * within its lease time.
+   */
+  @Timeout(value = 3, unit = ChronoUnit.SECONDS)
+  @Retry(maxRetries = 0)
+  public void release(UUID workflowId, String key, String holder) {
+    try {
+      api.release(workflowId, key, holder);
+    } catch (WebApplicationException | ProcessingException e) {
+      throw translate(e, "releasing the lease " + key);
+    }
+  }
+
+  /**
    * Writes the artifacts together, each under {@code <keyPrefix>:<name>}: all are stored or none,
-   * and a retry returns the versions the first call stored.
+   * and a retry returns the versions the first call stored. {@code release}, when not null, is
+   * released in the same transaction.
    */
   public List<ArtifactView> writeAll(
-      UUID workflowId, String keyPrefix, List<NewArtifact> artifacts) {
+      UUID workflowId, String keyPrefix, List<NewArtifact> artifacts, BatchWrite.Release release) {
     try {
-      return api.writeAll(workflowId, keyPrefix, new BatchWrite(artifacts)).writes().stream()
+      return api
+          .writeAll(workflowId, keyPrefix, new BatchWrite(artifacts, release))
+          .writes()
+          .stream()
           .map(BatchWrite.Written::version)
           .toList();
     } catch (WebApplicationException | ProcessingException e) {

@@ -48,6 +48,14 @@ public interface WorkerConfig {
   int endedWorkflows();
 
   /**
+   * How long a step attempt's lease lasts unless renewed (every third of it while the step runs;
+   * see {@code StepClaims}): the time a second delivery of the attempt waits after a worker died
+   * holding it. From 3 s to 10 min.
+   */
+  @WithDefault("15s")
+  java.time.Duration claimLease();
+
+  /**
    * Models asked for {@code response_format} {@code json_object} with the output schema in the
    * prompt instead of {@code json_schema}, because they or their provider do not take the latter.
    * Models that answer a {@code json_schema} request with a 400 naming {@code response_format} are

@@ -8,6 +8,7 @@ import dev.atelier.kit.amqp.EventHandler;
 import dev.atelier.kit.amqp.RabbitBroker;
 import dev.atelier.kit.amqp.RabbitConfig;
 import dev.atelier.worker.config.WorkerConfig;
+import dev.atelier.worker.service.StepClaims;
 import dev.atelier.worker.service.StepOutcome;
 import dev.atelier.worker.service.StepRunner;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -49,6 +50,7 @@ public class StepConsumer {
   private final StepRunner runner;
   private final ResultPublisher results;
   private final InFlightSteps inFlight;
+  private final StepClaims claims;
   private final WorkerConfig config;
   private final RabbitConfig rabbit;
   private final MeterRegistry meters;
@@ -66,6 +68,7 @@ public class StepConsumer {
       StepRunner runner,
       ResultPublisher results,
       InFlightSteps inFlight,
+      StepClaims claims,
       WorkerConfig config,
       RabbitConfig rabbit,
       MeterRegistry meters,
@@ -75,6 +78,7 @@ public class StepConsumer {
     this.runner = runner;
     this.results = results;
     this.inFlight = inFlight;
+    this.claims = claims;
     this.config = config;
     this.rabbit = rabbit;
     this.meters = meters;
@@ -118,9 +122,18 @@ public class StepConsumer {
       }
       throw new IllegalStateException("the worker is shutting down; step returned to its queue");
     }
+    StepClaims.Lease lease = claims.lease(step);
     try {
       Instant startedAt = Instant.now();
-      StepOutcome outcome = runner.run(step);
+      StepOutcome outcome = runner.run(step, lease);
+      if (outcome instanceof StepOutcome.Duplicate d) {
+        // Another worker runs this attempt: its result is the attempt's; this one is dropped.
+        record(step, outcome, Duration.between(startedAt, Instant.now()));
+        LOG.infof(
+            "workflow %s step %s (%s) attempt %d not run here: %s",
+            step.workflowId(), step.stepKey(), step.role(), step.attempt(), d.reason());
+        return;
+      }
       // Only the publish is retried from here on: the outcome is final, and running the step again
       // would pay for its LLM calls again.
       results.publish(step, startedAt, outcome, () -> drained);
@@ -136,6 +149,7 @@ public class StepConsumer {
           took.toMillis(),
           outcome instanceof StepOutcome.Failed f ? ": " + f.errorCode() : "");
     } finally {
+      lease.release(); // after the publish: a delivery waiting for it then reuses the stored output
       inFlight.exit();
     }
   }

@@ -43,4 +43,17 @@ public sealed interface StepOutcome {
       return "failed";
     }
   }
+
+  /**
+   * Another worker runs this attempt (it holds the attempt's lease), so this delivery publishes
+   * nothing: that worker's result is the attempt's.
+   *
+   * @param reason why, for the log
+   */
+  record Duplicate(String reason) implements StepOutcome {
+    @Override
+    public String name() {
+      return "duplicate";
+    }
+  }
 }

@@ -63,6 +63,7 @@ public class StepRunner {
   private final MarkdownRenderer markdown;
   private final AgentSpans spans;
   private final EndedWorkflows ended;
+  private final StepClaims claims;
   private final ObjectMapper mapper;
 
   StepRunner(
@@ -73,7 +74,9 @@ public class StepRunner {
       MarkdownRenderer markdown,
       AgentSpans spans,
       EndedWorkflows ended,
+      StepClaims claims,
       ObjectMapper mapper) {
+    this.claims = claims;
     this.context = context;
     this.prompts = prompts;
     this.validator = validator;
@@ -88,7 +91,7 @@ public class StepRunner {
    * Runs the step inside its {@code invoke_agent} span, with the step's attribution in the context
    * so every outbound call carries it (as headers).
    */
-  public StepOutcome run(StepRequested step) {
+  public StepOutcome run(StepRequested step, StepClaims.Lease lease) {
     String role = step.agent() == null ? null : step.agent().role();
     String conversationId = step.workflowId() + ":" + step.stepKey();
     Span span = spans.start(step, conversationId);
@@ -103,7 +106,10 @@ public class StepRunner {
     try (Scope ignored = attribution.storeIn(Context.current().with(span)).makeCurrent()) {
       StepOutcome outcome;
       try {
-        outcome = execute(step, span);
+        outcome = execute(step, span, lease);
+      } catch (HeldElsewhere h) {
+        span.setAttribute("atelier.step.duplicate", true);
+        return new StepOutcome.Duplicate(h.getMessage());
       } catch (StepFailure f) {
         outcome = StepOutcome.Failed.of(f);
       } catch (RuntimeException e) {
@@ -126,7 +132,7 @@ public class StepRunner {
     }
   }
 
-  private StepOutcome execute(StepRequested step, Span span) {
+  private StepOutcome execute(StepRequested step, Span span, StepClaims.Lease lease) {
     if (step.deadline() != null && !Instant.now().isBefore(step.deadline())) {
       throw new StepFailure(
           StepFailure.DEADLINE_EXCEEDED,
@@ -142,7 +148,11 @@ public class StepRunner {
     // One request for everything the step reads: its inputs, and the output this very attempt
     // stored if an earlier delivery got that far.
     String outputKey = key(step, agent.outputArtifact());
-    BatchRead.Result reads = readStep(step, outputKey);
+    BatchRead.Result reads = readStep(step, outputKey, lease);
+    if (!reads.claimGranted()) {
+      reads = awaitLease(step, outputKey, lease, reads.claim());
+    }
+    lease.held();
     ArtifactView stored = reads.written() == null ? null : reads.written().get(outputKey);
 
     String byline =
@@ -177,7 +187,10 @@ public class StepRunner {
               AgentInvoker.responseSchema(agent),
               text -> validator.check(schema, text),
               step.deadline(),
-              () -> ended.check(step));
+              () -> {
+                ended.check(step);
+                lease.checkHeld();
+              });
       span.setAttribute(AgentSpans.LLM_CALLS, (long) answer.calls());
       span.setAttribute(AgentSpans.INPUT_TOKENS, answer.inputTokens());
       span.setAttribute(AgentSpans.OUTPUT_TOKENS, answer.outputTokens());
@@ -188,6 +201,7 @@ public class StepRunner {
       List<ArtifactRef> refs =
           storeAll(
               step,
+              lease,
               List.of(
                   new NewArtifact(
                       agent.outputArtifact(),
@@ -252,10 +266,49 @@ public class StepRunner {
     return agent;
   }
 
-  /** The step's inputs, and what {@code outputKey} wrote if anything. */
-  private BatchRead.Result readStep(StepRequested step, String outputKey) {
+  /**
+   * Waits while another run holds the attempt's lease: a second delivery of the attempt (an outbox
+   * message published twice, a redelivery while the first worker still runs it) would otherwise pay
+   * for the same LLM calls at the same time. When that run releases the lease its output is stored,
+   * and this one reuses it below; when its worker died, its lease runs out and this one runs the
+   * step. At the attempt's deadline, or when its workflow ends, this delivery gives up and
+   * publishes nothing (the holder's result, or the orchestrator's timeout, decides the attempt).
+   */
+  private BatchRead.Result awaitLease(
+      StepRequested step, String outputKey, StepClaims.Lease lease, BatchRead.ClaimState state) {
+    claims.waited();
+    LOG.infof(
+        "step %s attempt %d is run by %s (lease until %s); waiting for it",
+        step.stepId(), step.attempt(), state.holder(), state.expiresAt());
+    while (true) {
+      if (step.deadline() != null && !Instant.now().isBefore(step.deadline())) {
+        throw new HeldElsewhere(
+            "the attempt's deadline passed while " + state.holder() + " ran it");
+      }
+      ended.check(step);
+      try {
+        Thread.sleep(claims.pollInterval().toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new HeldElsewhere("interrupted while " + state.holder() + " ran it");
+      }
+      try {
+        state = lease.ask();
+      } catch (RuntimeException e) {
+        continue; // context-service unavailable: ask again
+      }
+      if (state.granted()) {
+        LOG.infof("step %s attempt %d: the lease is this run's now", step.stepId(), step.attempt());
+        return readStep(step, outputKey, lease);
+      }
+    }
+  }
+
+  /** The step's inputs, and what {@code outputKey} wrote if anything, having taken the lease. */
+  private BatchRead.Result readStep(StepRequested step, String outputKey, StepClaims.Lease lease) {
     try {
-      return context.readAll(step.workflowId(), promptInputs(step.inputs()), List.of(outputKey));
+      return context.readAll(
+          step.workflowId(), promptInputs(step.inputs()), List.of(outputKey), lease.claim());
     } catch (ContextRejectedException e) {
       throw new StepFailure(
           e.status() == 404 ? StepFailure.INPUT_MISSING : StepFailure.CONTEXT_REJECTED,
@@ -313,13 +366,21 @@ public class StepRunner {
    * @return their refs, or {@code null} when a key already wrote a different body (another delivery
    *     of this attempt got another answer from the model): then nothing of the batch is stored
    */
-  private List<ArtifactRef> storeAll(StepRequested step, List<NewArtifact> artifacts) {
+  private List<ArtifactRef> storeAll(
+      StepRequested step, StepClaims.Lease lease, List<NewArtifact> artifacts) {
     try {
-      return context
-          .writeAll(step.workflowId(), step.stepId() + ":" + step.attempt(), artifacts)
-          .stream()
-          .map(ArtifactView::artifactRef)
-          .toList();
+      List<ArtifactRef> refs =
+          context
+              .writeAll(
+                  step.workflowId(),
+                  step.stepId() + ":" + step.attempt(),
+                  artifacts,
+                  lease.releaseWithWrite())
+              .stream()
+              .map(ArtifactView::artifactRef)
+              .toList();
+      lease.releasedWithWrite();
+      return refs;
     } catch (ContextRejectedException e) {
       if (e.status() == 422) {
         return null;
@@ -338,7 +399,7 @@ public class StepRunner {
    */
   private ArtifactView storedOutput(StepRequested step, String outputKey) {
     BatchRead.Result reads =
-        withContext(() -> context.readAll(step.workflowId(), List.of(), List.of(outputKey)));
+        withContext(() -> context.readAll(step.workflowId(), List.of(), List.of(outputKey), null));
     ArtifactView stored = reads.written() == null ? null : reads.written().get(outputKey);
     if (stored == null || stored.content() == null) {
       throw new StepFailure(
@@ -366,7 +427,7 @@ public class StepRunner {
         // The key wrote another body before (an earlier delivery's): what it wrote is the
         // attempt's artifact, looked up by the key itself rather than in the list of versions.
         BatchRead.Result reads =
-            withContext(() -> context.readAll(step.workflowId(), List.of(), List.of(key)));
+            withContext(() -> context.readAll(step.workflowId(), List.of(), List.of(key), null));
         ArtifactView earlier = reads.written() == null ? null : reads.written().get(key);
         if (earlier != null) {
           return earlier.artifactRef();

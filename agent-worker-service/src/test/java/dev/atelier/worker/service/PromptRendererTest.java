@@ -123,6 +123,11 @@ class PromptRendererTest {
       }
 
       @Override
+      public java.time.Duration claimLease() {
+        return java.time.Duration.ofSeconds(15);
+      }
+
+      @Override
       public Optional<Set<String>> jsonObjectModels() {
         return Optional.empty();
       }

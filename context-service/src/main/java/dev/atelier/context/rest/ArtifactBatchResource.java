@@ -123,7 +123,9 @@ public class ArtifactBatchResource {
       @NotNull @Valid ArtifactWrites writes) {
     ArtifactWriteResult result =
         new ArtifactWriteResult(
-            service.writeAll(workflowId, idempotencyKey, writes.artifacts()).stream()
+            service
+                .writeAll(workflowId, idempotencyKey, writes.artifacts(), writes.release())
+                .stream()
                 .map(o -> new ArtifactWriteResult.Written(o.version().summary(), o.created()))
                 .toList());
     if (result.anyCreated()) {

@@ -11,6 +11,7 @@ import dev.atelier.context.model.ArtifactSummary;
 import dev.atelier.context.model.ArtifactVersion;
 import dev.atelier.context.model.ClaimState;
 import dev.atelier.context.model.NewArtifact;
+import dev.atelier.context.model.StepRelease;
 import dev.atelier.context.repository.ArtifactRepository;
 import dev.atelier.context.repository.DataAccessException;
 import dev.atelier.context.repository.NewVersion;
@@ -119,7 +120,7 @@ public class ArtifactService {
    */
   @Transactional
   public List<WriteOutcome> writeAll(
-      UUID workflowId, String idempotencyKey, List<NewArtifact> artifacts) {
+      UUID workflowId, String idempotencyKey, List<NewArtifact> artifacts, StepRelease release) {
     String prefix = checkKey(idempotencyKey);
     SortedMap<String, NewArtifact> byKey = new TreeMap<>();
     for (NewArtifact artifact : artifacts) {
@@ -143,6 +144,10 @@ public class ArtifactService {
       }
     }
     Map<String, WriteOutcome> outcomes = writeSorted(workflowId, byKey, null, false);
+    if (release != null) {
+      // In this transaction: the attempt's outputs are stored and its lease ends together.
+      claims.release(workflowId, release.key(), release.holder());
+    }
     return artifacts.stream().map(a -> outcomes.get(prefix + ":" + a.name())).toList();
   }
 

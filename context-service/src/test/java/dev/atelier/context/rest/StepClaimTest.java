@@ -131,6 +131,38 @@ class StepClaimTest {
   }
 
   @Test
+  void aBatchWriteReleasesTheLeaseWithTheOutputsItStoresAndOnlyThen() {
+    assertThat(claim("step-6:1", "worker-a/1", 30).jsonPath().getBoolean("granted")).isTrue();
+    String writes = "/api/v1/workflows/" + workflow + "/artifact-writes";
+    Map<String, Object> release = Map.of("key", "step-6:1", "holder", "worker-a/1");
+    Map<String, Object> design =
+        Map.of("name", "design", "kind", "json", "content", Map.of("summary", "one"));
+    // Another delivery stored a different answer under the attempt's key first: refused, and the
+    // lease stays.
+    assertThat(postTo(writes, "step-6:1", Map.of("artifacts", List.of(design))).statusCode())
+        .isEqualTo(201);
+    Map<String, Object> other =
+        Map.of("name", "design", "kind", "json", "content", Map.of("summary", "two"));
+    Response refused =
+        postTo(writes, "step-6:1", Map.of("artifacts", List.of(other), "release", release));
+    assertProblem(refused, 422, "idempotency-key-reuse");
+    assertThat(claim("step-6:1", "worker-b/7", 30).jsonPath().getBoolean("granted")).isFalse();
+
+    Map<String, Object> notes = Map.of("name", "notes", "kind", "markdown", "content", "# Notes");
+    Response stored =
+        postTo(writes, "step-6:1", Map.of("artifacts", List.of(notes), "release", release));
+    assertThat(stored.statusCode()).as(stored.asString()).isEqualTo(201);
+    assertThat(claim("step-6:1", "worker-b/7", 30).jsonPath().getBoolean("granted")).isTrue();
+    assertProblem(
+        postTo(
+            writes,
+            "step-6:2",
+            Map.of("artifacts", List.of(notes), "release", Map.of("key", "step-6:2"))),
+        400,
+        "validation");
+  }
+
+  @Test
   void malformedClaimsAre400AndTakeNothing() {
     assertProblem(claim("a key with spaces", "worker-a/1", 30), 400, "validation");
     assertProblem(claim("step-4:1", "", 30), 400, "validation");

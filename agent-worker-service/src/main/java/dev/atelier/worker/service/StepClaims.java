@@ -1,0 +1,198 @@
+package dev.atelier.worker.service;
+
+import dev.atelier.contracts.StepRequested;
+import dev.atelier.worker.client.BatchRead;
+import dev.atelier.worker.client.BatchWrite;
+import dev.atelier.worker.client.ContextClient;
+import dev.atelier.worker.config.WorkerConfig;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jboss.logging.Logger;
+
+/**
+ * Leases on the step attempts this replica runs, kept in context-service ({@code step_claim}), so
+ * that two deliveries of one attempt never pay for its LLM calls twice at once. Each run of a step
+ * is its own holder (two deliveries of one attempt can reach this very replica). A run takes its
+ * lease with its batch read, keeps it renewed every third of {@code worker.claim-lease} while it
+ * runs, and releases it once its result is published; a replica that dies stops renewing, and its
+ * leases run out.
+ */
+@ApplicationScoped
+public class StepClaims {
+
+  private static final Logger LOG = Logger.getLogger(StepClaims.class);
+
+  private final ContextClient context;
+  private final Duration lease;
+  private final String instance;
+  private final AtomicLong runs = new AtomicLong();
+  private final Set<Lease> held = ConcurrentHashMap.newKeySet();
+  private final Counter waited;
+  private final Counter lost;
+  private ScheduledExecutorService renewer;
+
+  StepClaims(ContextClient context, WorkerConfig config, MeterRegistry registry) {
+    this.context = context;
+    this.lease = config.claimLease();
+    if (lease.toSeconds() < 3 || lease.toSeconds() > 600) {
+      throw new IllegalArgumentException(
+          "worker.claim-lease must be from 3 s to 10 min, not " + lease);
+    }
+    this.instance = host() + "/" + UUID.randomUUID().toString().substring(0, 8);
+    this.waited =
+        Counter.builder("atelier.worker.step.claims.waited")
+            .description(
+                "Step deliveries that found their attempt run by another worker and waited for it")
+            .register(registry);
+    this.lost =
+        Counter.builder("atelier.worker.step.claims.lost")
+            .description("Leases found taken by another worker at renewal (this one was too slow)")
+            .register(registry);
+    Gauge.builder("atelier.worker.step.claims.held", held, Set::size)
+        .description("Step-attempt leases this replica holds")
+        .register(registry);
+  }
+
+  private static String host() {
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (java.io.IOException e) {
+      return "worker";
+    }
+  }
+
+  void onStart(@Observes StartupEvent event) {
+    renewer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "step-claim-renewer");
+              t.setDaemon(true);
+              return t;
+            });
+    long every = lease.toMillis() / 3;
+    renewer.scheduleWithFixedDelay(this::renewAll, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  void onStop(@Observes ShutdownEvent event) {
+    if (renewer != null) {
+      renewer.shutdownNow();
+    }
+  }
+
+  /** A lease for one run of {@code step}, not yet taken. */
+  public Lease lease(StepRequested step) {
+    return new Lease(step, instance + "/" + runs.incrementAndGet());
+  }
+
+  /** How often a run waiting for a lease held elsewhere asks again. */
+  Duration pollInterval() {
+    return lease.dividedBy(3).compareTo(Duration.ofSeconds(1)) < 0
+        ? lease.dividedBy(3)
+        : Duration.ofSeconds(1);
+  }
+
+  void waited() {
+    waited.increment();
+  }
+
+  private void renewAll() {
+    for (Lease l : held) {
+      try {
+        BatchRead.ClaimState state = context.renew(l.step.workflowId(), l.claim());
+        if (!state.granted() && held.remove(l)) {
+          l.lost = true;
+          lost.increment();
+          LOG.warnf(
+              "the lease on step %s attempt %d passed to %s (not renewed in time): this run makes"
+                  + " no further LLM call",
+              l.step.stepId(), l.step.attempt(), state.holder());
+        }
+      } catch (RuntimeException e) {
+        // Tried again at the next renewal, well before the lease runs out.
+        LOG.debugf("renewing the lease %s failed: %s", l.key(), e.getMessage());
+      }
+    }
+  }
+
+  /** One run's lease on its step attempt. */
+  public final class Lease {
+    private final StepRequested step;
+    private final String holder;
+    private volatile boolean lost;
+
+    private Lease(StepRequested step, String holder) {
+      this.step = step;
+      this.holder = holder;
+    }
+
+    String key() {
+      return step.stepId() + ":" + step.attempt();
+    }
+
+    String holder() {
+      return holder;
+    }
+
+    /** What to ask context-service for: this lease, taken or renewed. */
+    BatchRead.Claim claim() {
+      return new BatchRead.Claim(key(), holder, (int) lease.toSeconds());
+    }
+
+    /** Asks for the lease on its own (renewing it if held). */
+    BatchRead.ClaimState ask() {
+      return context.renew(step.workflowId(), claim());
+    }
+
+    /** The lease was granted: it is renewed from now on until released. */
+    void held() {
+      held.add(this);
+    }
+
+    /**
+     * Throws {@link HeldElsewhere} when the lease passed to another run (this one failed to renew
+     * it in time): that run does the work now.
+     */
+    void checkHeld() {
+      if (lost) {
+        throw new HeldElsewhere("another worker took over its lease");
+      }
+    }
+
+    /** The lease, for the batch write of the attempt's outputs to release it with them. */
+    BatchWrite.Release releaseWithWrite() {
+      return new BatchWrite.Release(key(), holder);
+    }
+
+    /** The outputs' batch write released the lease: no longer renewed, nothing left to release. */
+    void releasedWithWrite() {
+      held.remove(this);
+    }
+
+    /** Releases the lease, if held; best effort (an unreleased lease runs out by itself). */
+    public void release() {
+      if (!held.remove(this)) {
+        return;
+      }
+      try {
+        context.release(step.workflowId(), key(), holder);
+      } catch (RuntimeException e) {
+        LOG.debugf(
+            "releasing the lease %s failed (it runs out by itself): %s", key(), e.getMessage());
+      }
+    }
+  }
+}
