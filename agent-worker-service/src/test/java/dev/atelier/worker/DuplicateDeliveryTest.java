@@ -98,11 +98,14 @@ class DuplicateDeliveryTest {
     assertThat(results).allSatisfy(r -> assertThat(r).isInstanceOf(StepCompleted.class));
     assertThat(results.stream().map(AtelierEvent::eventId).distinct()).hasSize(1);
     assertThat(gateway.findAll(chatCallsOf(step))).hasSize(1);
+    assertThat(context.findAll(postRequestedFor(urlPathEqualTo("/api/v1/step-claims/renewals"))))
+        .as("the lease renewed while the answer took 4.5 s")
+        .isNotEmpty();
     assertThat(
             context.findAll(
                 postRequestedFor(
                     urlPathEqualTo("/api/v1/workflows/" + workflowId + "/step-claims"))))
-        .as("the lease renewed while the answer took 4.5 s, or asked for by the waiting run")
+        .as("the waiting run asking for the lease again")
         .isNotEmpty();
   }
 

@@ -27,6 +27,7 @@ import jakarta.inject.Inject;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -411,6 +412,27 @@ class SimulatedChatTest {
     assertThat(malformed.contentType()).startsWith("application/json");
     assertThat(malformed.jsonPath().getString("error.type")).isEqualTo("invalid_request_error");
     assertThat(malformed.jsonPath().getString("error.code")).isEqualTo("invalid_json");
+
+    // 600 kB of empty objects, far below the 4 MiB body limit: read whole, a tree of ~20 MB.
+    Response tooComplex =
+        given()
+            .header("Authorization", KEY)
+            .header("X-Atelier-Workflow-Id", workflowId.toString())
+            .contentType(ContentType.JSON)
+            .body(
+                request("gpt-4o", "hi")
+                    .toString()
+                    .replaceFirst(
+                        "\\}$",
+                        ",\"metadata\":["
+                            + String.join(",", Collections.nCopies(200_000, "{}"))
+                            + "]}"))
+            .post("/v1/chat/completions");
+    assertThat(tooComplex.statusCode()).as(tooComplex.asString()).isEqualTo(400);
+    assertThat(tooComplex.jsonPath().getString("error.code")).isEqualTo("invalid_json");
+    assertThat(tooComplex.jsonPath().getString("error.message"))
+        .contains("at most 200000 JSON tokens")
+        .doesNotContain("StreamReadConstraints");
 
     Response noMessages =
         given()

@@ -40,10 +40,13 @@ import org.eclipse.microprofile.rest.client.inject.RestClient;
 public class ContextClient {
 
   private final ContextApi api;
+  private final StepLeaseApi leaseApi;
   private final ObjectMapper mapper;
 
-  ContextClient(@RestClient ContextApi api, ObjectMapper mapper) {
+  ContextClient(
+      @RestClient ContextApi api, @RestClient StepLeaseApi leaseApi, ObjectMapper mapper) {
     this.api = api;
+    this.leaseApi = leaseApi;
     this.mapper = mapper;
   }
 
@@ -74,19 +77,35 @@ public class ContextClient {
   }
 
   /**
-   * Renews a step-attempt lease this worker holds. Tried once more on a failure, within seconds: a
-   * renewal that fails is retried at the next one, well before the lease runs out.
+   * Takes or renews one step-attempt lease. Tried once more on a failure, within seconds: the
+   * caller asks again soon anyway.
    */
   @Timeout(value = 3, unit = ChronoUnit.SECONDS)
   @Retry(
       maxRetries = 1,
       delay = 200,
       retryOn = {ContextUnavailableException.class, TimeoutException.class})
-  public BatchRead.ClaimState renew(UUID workflowId, BatchRead.Claim claim) {
+  public BatchRead.ClaimState claim(UUID workflowId, BatchRead.Claim claim) {
     try {
       return api.claim(workflowId, claim);
     } catch (WebApplicationException | ProcessingException e) {
-      throw translate(e, "renewing the lease " + claim.key());
+      throw translate(e, "asking for the lease " + claim.key());
+    }
+  }
+
+  /**
+   * Renews every lease given, in one request; answers those not renewed. Tried once: the next
+   * renewal comes long before a lease runs out.
+   */
+  @Timeout(value = 3, unit = ChronoUnit.SECONDS)
+  @Retry(maxRetries = 0)
+  public List<StepLeaseApi.Lease> renew(List<StepLeaseApi.Lease> leases, int leaseSeconds) {
+    try {
+      return leases.isEmpty()
+          ? List.of()
+          : leaseApi.renew(new StepLeaseApi.Renewals(leaseSeconds, leases)).lost();
+    } catch (WebApplicationException | ProcessingException e) {
+      throw translate(e, "renewing " + leases.size() + " lease(s)");
     }
   }
 

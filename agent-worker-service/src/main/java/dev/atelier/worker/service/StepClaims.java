@@ -4,6 +4,7 @@ import dev.atelier.contracts.StepRequested;
 import dev.atelier.worker.client.BatchRead;
 import dev.atelier.worker.client.BatchWrite;
 import dev.atelier.worker.client.ContextClient;
+import dev.atelier.worker.client.StepLeaseApi;
 import dev.atelier.worker.config.WorkerConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -14,6 +15,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -109,21 +113,33 @@ public class StepClaims {
     waited.increment();
   }
 
+  /**
+   * Renews every lease held, in one request whatever their number, so a slow context-service delays
+   * them all by one timeout (3 s), well inside a third of the lease.
+   */
   private void renewAll() {
+    Map<StepLeaseApi.Lease, Lease> byKey = new HashMap<>();
     for (Lease l : held) {
-      try {
-        BatchRead.ClaimState state = context.renew(l.step.workflowId(), l.claim());
-        if (!state.granted() && held.remove(l)) {
-          l.lost = true;
-          lost.increment();
-          LOG.warnf(
-              "the lease on step %s attempt %d passed to %s (not renewed in time): this run makes"
-                  + " no further LLM call",
-              l.step.stepId(), l.step.attempt(), state.holder());
-        }
-      } catch (RuntimeException e) {
-        // Tried again at the next renewal, well before the lease runs out.
-        LOG.debugf("renewing the lease %s failed: %s", l.key(), e.getMessage());
+      byKey.put(new StepLeaseApi.Lease(l.step.workflowId(), l.key(), l.holder), l);
+    }
+    List<StepLeaseApi.Lease> lostOnes;
+    try {
+      lostOnes = context.renew(List.copyOf(byKey.keySet()), (int) lease.toSeconds());
+    } catch (RuntimeException e) {
+      // Tried again at the next renewal, well before the leases run out.
+      LOG.debugf("renewing %d lease(s) failed: %s", byKey.size(), e.getMessage());
+      return;
+    }
+    for (StepLeaseApi.Lease gone : lostOnes) {
+      Lease l = byKey.get(gone);
+      // Not held any more: released meanwhile (its write committed), which is no loss.
+      if (l != null && held.remove(l)) {
+        l.lost = true;
+        lost.increment();
+        LOG.warnf(
+            "the lease on step %s attempt %d passed to another worker (not renewed in time):"
+                + " this run makes no further LLM call",
+            l.step.stepId(), l.step.attempt());
       }
     }
   }
@@ -133,6 +149,12 @@ public class StepClaims {
     private final StepRequested step;
     private final String holder;
     private volatile boolean lost;
+
+    /** Set once the lease was asked for: it may be held, even if the answer never came. */
+    private volatile boolean asked;
+
+    /** Set once the outputs' write released it. */
+    private volatile boolean released;
 
     private Lease(StepRequested step, String holder) {
       this.step = step;
@@ -149,12 +171,13 @@ public class StepClaims {
 
     /** What to ask context-service for: this lease, taken or renewed. */
     BatchRead.Claim claim() {
+      asked = true;
       return new BatchRead.Claim(key(), holder, (int) lease.toSeconds());
     }
 
     /** Asks for the lease on its own (renewing it if held). */
     BatchRead.ClaimState ask() {
-      return context.renew(step.workflowId(), claim());
+      return context.claim(step.workflowId(), claim());
     }
 
     /** The lease was granted: it is renewed from now on until released. */
@@ -172,19 +195,35 @@ public class StepClaims {
       }
     }
 
-    /** The lease, for the batch write of the attempt's outputs to release it with them. */
+    /**
+     * The lease, for the batch write of the attempt's outputs to release it with them. No longer
+     * renewed from here: {@link #writeFailed} puts it back.
+     */
     BatchWrite.Release releaseWithWrite() {
+      held.remove(this);
       return new BatchWrite.Release(key(), holder);
     }
 
-    /** The outputs' batch write released the lease: no longer renewed, nothing left to release. */
+    /** The outputs' batch write released the lease: nothing left to release. */
     void releasedWithWrite() {
-      held.remove(this);
+      released = true;
     }
 
-    /** Releases the lease, if held; best effort (an unreleased lease runs out by itself). */
+    /** The outputs' write failed, so the lease is still held: renewed again. */
+    void writeFailed() {
+      if (!lost) {
+        held.add(this);
+      }
+    }
+
+    /**
+     * Releases the lease unless the outputs' write did; best effort (a lease not released runs out
+     * by itself). Also when it was asked for and never known to be granted: a read that failed
+     * after the grant, or an answer lost on its way.
+     */
     public void release() {
-      if (!held.remove(this)) {
+      boolean wasHeld = held.remove(this);
+      if (released || !(wasHeld || asked)) {
         return;
       }
       try {

@@ -285,7 +285,11 @@ public class StepRunner {
         throw new HeldElsewhere(
             "the attempt's deadline passed while " + state.holder() + " ran it");
       }
-      ended.check(step);
+      try {
+        ended.check(step);
+      } catch (StepFailure f) {
+        throw new HeldElsewhere("its workflow ended while " + state.holder() + " ran it");
+      }
       try {
         Thread.sleep(claims.pollInterval().toMillis());
       } catch (InterruptedException e) {
@@ -294,6 +298,8 @@ public class StepRunner {
       }
       try {
         state = lease.ask();
+      } catch (ContextRejectedException e) {
+        throw new HeldElsewhere("context-service refused the lease: " + e.getMessage());
       } catch (RuntimeException e) {
         continue; // context-service unavailable: ask again
       }
@@ -382,11 +388,13 @@ public class StepRunner {
       lease.releasedWithWrite();
       return refs;
     } catch (ContextRejectedException e) {
+      lease.writeFailed();
       if (e.status() == 422) {
         return null;
       }
       throw contextFailure(e);
     } catch (RuntimeException e) {
+      lease.writeFailed();
       throw contextFailure(e);
     }
   }

@@ -15,6 +15,9 @@ import jakarta.inject.Singleton;
 @Singleton
 public class JacksonConfig implements ObjectMapperCustomizer {
 
+  /** Most JSON tokens one document (a request body, a stored artifact) may hold. */
+  public static final long MAX_TOKENS = 1_000_000;
+
   @Override
   public void customize(ObjectMapper mapper) {
     mapper.configure(JsonNodeFeature.USE_BIG_DECIMAL_FOR_FLOATS, true);
@@ -24,5 +27,18 @@ public class JacksonConfig implements ObjectMapperCustomizer {
     mapper
         .getFactory()
         .configure(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN.mappedFeature(), true);
+    // A body is parsed into a tree before any size check, and an empty object in a tree takes
+    // about 80 bytes: 16 MB of "{}," would take ~450 MB of a ~150 MB heap. At most this many JSON
+    // tokens per document (values, keys, brackets) bounds a tree to a few tens of MB. A stored
+    // artifact (at most 1 MiB, so at most ~0.5 M tokens) is always read back.
+    mapper
+        .getFactory()
+        .setStreamReadConstraints(
+            mapper
+                .getFactory()
+                .streamReadConstraints()
+                .rebuild()
+                .maxTokenCount(MAX_TOKENS)
+                .build());
   }
 }

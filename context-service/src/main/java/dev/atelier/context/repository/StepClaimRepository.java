@@ -2,6 +2,7 @@ package dev.atelier.context.repository;
 
 import dev.atelier.context.model.ClaimState;
 import dev.atelier.context.model.StepClaim;
+import dev.atelier.context.model.StepRenewals;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -9,6 +10,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.OffsetDateTime;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 
@@ -70,6 +74,48 @@ public class StepClaimRepository {
       return new ClaimState(false, null, null);
     } catch (SQLException e) {
       throw new DataAccessException("step claim failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Renews each lease its holder still has (whether or not it ran out meanwhile), in one statement;
+   * never creates one: a lease released, or taken by another since, stays so.
+   *
+   * @return the leases not renewed
+   */
+  public List<StepRenewals.Lease> renew(List<StepRenewals.Lease> leases, int leaseSeconds) {
+    if (leases.isEmpty()) {
+      return List.of();
+    }
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                """
+                update step_claim c set expires_at = now() + make_interval(secs => ?)
+                from unnest(?::uuid[], ?::text[], ?::text[]) as r(workflow_id, claim_key, holder)
+                where c.workflow_id = r.workflow_id and c.claim_key = r.claim_key
+                  and c.holder = r.holder
+                returning c.workflow_id, c.claim_key, c.holder
+                """)) {
+      ps.setInt(1, leaseSeconds);
+      ps.setArray(
+          2,
+          c.createArrayOf("uuid", leases.stream().map(StepRenewals.Lease::workflowId).toArray()));
+      ps.setArray(
+          3, c.createArrayOf("text", leases.stream().map(StepRenewals.Lease::key).toArray()));
+      ps.setArray(
+          4, c.createArrayOf("text", leases.stream().map(StepRenewals.Lease::holder).toArray()));
+      Set<StepRenewals.Lease> renewed = new HashSet<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          renewed.add(
+              new StepRenewals.Lease(
+                  rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3)));
+        }
+      }
+      return leases.stream().filter(l -> !renewed.contains(l)).toList();
+    } catch (SQLException e) {
+      throw new DataAccessException("step lease renewal failed: " + e.getMessage(), e);
     }
   }
 

@@ -164,9 +164,6 @@ public class ArtifactService {
     List<String> keys = reads.keysOrEmpty();
     requireDistinct(refs, "refs");
     requireDistinct(keys, "idempotencyKeys");
-    // First: a worker that finds the attempt held elsewhere waits rather than run it twice, and a
-    // grant must not depend on whether the reads below succeed.
-    ClaimState claim = reads.claim() == null ? null : claims.claim(workflowId, reads.claim());
     long max = limits.maxReadBytes();
     ArtifactRepository.Read<ArtifactVersion> versions =
         repository.findVersions(workflowId, refs, max);
@@ -195,6 +192,9 @@ public class ArtifactService {
     for (StoredWrite w : writes.found()) {
       written.put(w.idempotencyKey(), w.version());
     }
+    // Last: a read refused above (a missing input, too much) takes no lease its worker would not
+    // know to release.
+    ClaimState claim = reads.claim() == null ? null : claims.claim(workflowId, reads.claim());
     return new ArtifactReadResult(artifacts, written, claim);
   }
 

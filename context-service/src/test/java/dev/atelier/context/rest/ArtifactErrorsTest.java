@@ -56,6 +56,34 @@ class ArtifactErrorsTest {
   }
 
   @Test
+  void aBodyOfMoreThanAMillionJsonTokensIsRefusedBeforeItIsBuiltAsATree() {
+    // 3 MB of empty objects: as a tree, ~80 MB of heap before any size check could run.
+    String body =
+        "{\"name\":\"many\",\"kind\":\"json\",\"content\":["
+            + String.join(",", java.util.Collections.nCopies(1_000_000, "{}"))
+            + "]}";
+    Response refused = post(workflow, "many:1", body);
+
+    assertProblem(refused, 400, "malformed-body");
+    assertThat(refused.jsonPath().getString("detail")).contains("count of JSON tokens");
+  }
+
+  @Test
+  void anArtifactOfHalfAMillionValuesWithinTheSizeLimitIsStoredAndReadBack() {
+    UUID other = UUID.randomUUID();
+    int count = LIMIT / 2 - 8; // "0," each: just under 1 MiB
+    String body =
+        "{\"name\":\"zeros\",\"kind\":\"json\",\"content\":["
+            + String.join(",", java.util.Collections.nCopies(count, "0"))
+            + "]}";
+    Response stored = post(other, "zeros:1", body);
+    assertThat(stored.statusCode()).as(stored.asString()).isEqualTo(201);
+    Response read = get(base(other) + "/zeros");
+    assertThat(read.statusCode()).isEqualTo(200);
+    assertThat(read.jsonPath().getList("content")).hasSize(count);
+  }
+
+  @Test
   void contentExactlyAtTheLimitIsAccepted() {
     UUID other = UUID.randomUUID();
     Response atLimit = post(other, "big:1", markdown("big", "é".repeat(LIMIT / 2)));

@@ -163,6 +163,60 @@ class StepClaimTest {
   }
 
   @Test
+  void renewalsExtendOnlyLeasesTheirHoldersStillHaveAndNeverCreateOne() {
+    Instant until =
+        Instant.parse(claim("step-7:1", "worker-a/1", 30).jsonPath().getString("expiresAt"));
+    claim("step-7:2", "worker-a/2", 30);
+    claim("step-7:3", "worker-a/3", 30);
+    release("step-7:2", "worker-a/2");
+    release("step-7:3", "worker-a/3");
+    claim("step-7:3", "worker-b/7", 30);
+    Map<String, Object> held =
+        Map.of("workflowId", workflow, "key", "step-7:1", "holder", "worker-a/1");
+    Map<String, Object> released =
+        Map.of("workflowId", workflow, "key", "step-7:2", "holder", "worker-a/2");
+    Map<String, Object> takenOver =
+        Map.of("workflowId", workflow, "key", "step-7:3", "holder", "worker-a/3");
+
+    Response renewed =
+        postTo(
+            "/api/v1/step-claims/renewals",
+            null,
+            Map.of("leaseSeconds", 120, "leases", List.of(held, released, takenOver)));
+
+    assertThat(renewed.statusCode()).as(renewed.asString()).isEqualTo(200);
+    assertThat(renewed.jsonPath().getList("lost.key")).containsExactly("step-7:2", "step-7:3");
+    Response mine = claim("step-7:1", "worker-b/7", 30);
+    assertThat(mine.jsonPath().getBoolean("granted")).isFalse();
+    assertThat(Instant.parse(mine.jsonPath().getString("expiresAt")))
+        .isAfter(until.plusSeconds(60));
+    // The released one was not brought back: free for anyone.
+    assertThat(claim("step-7:2", "worker-b/7", 30).jsonPath().getBoolean("granted")).isTrue();
+    assertProblem(
+        postTo(
+            "/api/v1/step-claims/renewals",
+            null,
+            Map.of("leaseSeconds", 0, "leases", List.of(held))),
+        400,
+        "validation");
+  }
+
+  @Test
+  void aBatchReadThatFailsTakesNoLease() {
+    Response missing =
+        postTo(
+            "/api/v1/workflows/" + workflow + "/artifact-reads",
+            null,
+            Map.of(
+                "refs",
+                List.of("design@1"),
+                "claim",
+                Map.of("key", "step-8:1", "holder", "worker-a/1", "leaseSeconds", 30)));
+    assertProblem(missing, 404, "not-found");
+    assertThat(claim("step-8:1", "worker-b/7", 30).jsonPath().getBoolean("granted")).isTrue();
+  }
+
+  @Test
   void malformedClaimsAre400AndTakeNothing() {
     assertProblem(claim("a key with spaces", "worker-a/1", 30), 400, "validation");
     assertProblem(claim("step-4:1", "", 30), 400, "validation");

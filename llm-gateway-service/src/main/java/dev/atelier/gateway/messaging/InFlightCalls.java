@@ -3,6 +3,7 @@ package dev.atelier.gateway.messaging;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -129,7 +130,12 @@ final class InFlightCalls implements Closeable {
     Path file = overflow.resolve(id + OVERFLOW_SUFFIX);
     try {
       Path partial = overflow.resolve(id + ".partial");
-      Files.write(partial, payload);
+      // Framed as a slot is: a machine crash can leave a renamed file empty or short.
+      CRC32 crc = new CRC32();
+      crc.update(payload);
+      ByteBuffer framed = ByteBuffer.allocate(HEADER + payload.length);
+      framed.putInt(payload.length).putInt((int) crc.getValue()).put(payload);
+      Files.write(partial, framed.array());
       Files.move(partial, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       // The call goes ahead: a mark only matters if this process dies during it.
@@ -179,7 +185,22 @@ final class InFlightCalls implements Closeable {
     }
     try (Stream<Path> files = Files.list(overflow)) {
       for (Path f : files.filter(p -> p.toString().endsWith(OVERFLOW_SUFFIX)).toList()) {
-        found.add(Files.readAllBytes(f));
+        ByteBuffer framed = ByteBuffer.wrap(Files.readAllBytes(f));
+        int length = framed.remaining() >= HEADER ? framed.getInt() : -1;
+        if (length < 0 || length != framed.remaining() - 4) {
+          LOG.warnf("in-flight mark %s is torn (%d bytes); skipped", f, framed.capacity());
+          continue;
+        }
+        int expected = framed.getInt();
+        byte[] payload = new byte[length];
+        framed.get(payload);
+        CRC32 crc = new CRC32();
+        crc.update(payload);
+        if ((int) crc.getValue() != expected) {
+          LOG.warnf("in-flight mark %s is torn (bad CRC); skipped", f);
+          continue;
+        }
+        found.add(payload);
       }
     }
     return found;
@@ -189,7 +210,9 @@ final class InFlightCalls implements Closeable {
   void forgetLeftovers() throws IOException {
     int count = table.capacity() / slotBytes;
     for (int i = 0; i < count; i++) {
-      table.putInt(i * slotBytes, 0);
+      if (table.getInt(i * slotBytes) != 0) {
+        table.putInt(i * slotBytes, 0); // only slots in use: a write would allocate the page
+      }
     }
     try (Stream<Path> files = Files.list(overflow)) {
       for (Path f : files.toList()) {

@@ -145,6 +145,12 @@ public class LlmCallPublisher {
           "%d call(s) were at a provider when an earlier run stopped; recording them as %s",
           interrupted.size(), INTERRUPTED);
       for (byte[] payload : interrupted) {
+        try {
+          JournaledRecord.decode(payload); // one that cannot be read would stop the publisher
+        } catch (RuntimeException e) {
+          LOG.warnf("an in-flight mark cannot be read (%s); skipped", e.toString());
+          continue;
+        }
         journal.append(RecordJournal.frame(payload));
       }
     }

@@ -60,6 +60,7 @@ public class OpenAiRoutes {
   private final ProviderRouter router;
   private final PriceCatalog prices;
   private final ObjectMapper mapper;
+  private final ObjectMapper chatMapper;
   private final long maxRequestBytes;
   private final long offloadAboveBytes;
 
@@ -77,6 +78,7 @@ public class OpenAiRoutes {
     this.router = router;
     this.prices = prices;
     this.mapper = mapper;
+    this.chatMapper = ChatRequest.parser(mapper);
     this.maxRequestBytes = config.limits().maxRequestBytes();
     this.offloadAboveBytes = config.limits().offloadAboveBytes();
   }
@@ -130,7 +132,7 @@ public class OpenAiRoutes {
       if (body.length() > maxRequestBytes) {
         throw GatewayException.tooLarge(maxRequestBytes);
       }
-      ChatRequest request = ChatRequest.parse(mapper, body.getBytes());
+      ChatRequest request = ChatRequest.parse(chatMapper, body.getBytes());
       Attribution attribution = Attribution.from(rc.request()::getHeader);
       BigDecimal workflowBudget =
           WorkflowBudgetHeader.parse(rc.request()::getHeader, attribution.workflowId());

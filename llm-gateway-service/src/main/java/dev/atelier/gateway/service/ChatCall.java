@@ -46,6 +46,7 @@ public final class ChatCall {
   private Context context;
   private volatile long firstTokenNanos = -1;
   private volatile boolean anyOutput;
+  private volatile boolean anyEvent;
   private volatile Usage providerUsage;
   private volatile String responseModel;
   private volatile String responseId;
@@ -175,6 +176,15 @@ public final class ChatCall {
 
   boolean anyOutput() {
     return anyOutput;
+  }
+
+  /** Marks a stream event received, text or not: the provider has read the prompt. */
+  void event() {
+    anyEvent = true;
+  }
+
+  boolean anyEvent() {
+    return anyEvent;
   }
 
   Usage providerUsage() {

@@ -208,6 +208,7 @@ public class ChatService {
   }
 
   private void observe(ChatCall call, StreamEvent e) {
+    call.event();
     JsonNode json = e.json();
     if (json.path("model").isTextual()) {
       call.responseModel(json.get("model").asText());
@@ -310,7 +311,10 @@ public class ChatService {
     }
     Usage usage = call.providerUsage();
     if (usage == null) {
-      boolean reached = error == null || call.anyOutput() || failure instanceof CallerGone;
+      // Any event, even one without text (the first one of OpenAI's streams), says the provider
+      // read the prompt: a failure after it counts the prompt (the provider counted no unanswered
+      // attempt for it).
+      boolean reached = error == null || call.anyEvent() || failure instanceof CallerGone;
       usage =
           reached
               ? Usage.estimated(
@@ -375,12 +379,31 @@ public class ChatService {
    */
   private void markSent(ChatCall call) {
     long prompt = call.promptEstimate();
-    Usage usage = Usage.estimated(prompt >= 0 ? prompt : call.request().size() / 4, 0);
+    Usage usage = Usage.estimated(prompt >= 0 ? prompt : roughPromptTokens(call.request()), 0);
     PricedCost cost =
         prices.price(call.provider().name(), call.upstreamModel(), null, usage, call.startedAt());
     LlmCallRecorded ifInterrupted =
         event(call, call.startedAt(), usage, cost, null, LlmCallPublisher.INTERRUPTED, 0);
     call.sent(publisher.sent(ifInterrupted, call.context()));
+  }
+
+  /**
+   * About 4 characters a token of the messages' text (an image part, mostly base64, counts
+   * nothing), when no reservation counted the prompt: counting it exactly would cost a call far
+   * more than its mark.
+   */
+  private static long roughPromptTokens(ChatRequest request) {
+    long chars = 0;
+    for (JsonNode m : request.messages()) {
+      JsonNode content = m.get("content");
+      chars +=
+          content != null && content.isTextual()
+              ? content.asText().length()
+              : ChatRequest.text(content).length();
+    }
+    return (chars + 3) / 4
+        + TokenCounter.REPLY_PRIMING
+        + (long) TokenCounter.TOKENS_PER_MESSAGE * request.messages().size();
   }
 
   private void endWithoutRecord(ChatCall call, GatewayException error) {

@@ -114,6 +114,34 @@ class InFlightCallsTest {
   }
 
   @Test
+  void aTornOverflowFileIsSkipped() throws IOException {
+    InFlightCalls marks = InFlightCalls.open(dir, 1, SLOT);
+    marks.mark(UUID.randomUUID(), payload("in the slot"));
+    marks.mark(UUID.randomUUID(), payload("in a file"));
+    Path overflow = dir.resolve(InFlightCalls.OVERFLOW_DIR);
+    // What a machine crash can leave of a renamed file: nothing, or a cut frame.
+    Files.write(overflow.resolve(UUID.randomUUID() + ".call"), new byte[0]);
+    Files.write(overflow.resolve(UUID.randomUUID() + ".call"), new byte[] {0, 0, 0, 9, 1, 2});
+    assertThat(texts(InFlightCalls.open(dir, 1, SLOT).leftovers()))
+        .containsExactlyInAnyOrder("in the slot", "in a file");
+  }
+
+  @Test
+  void startingAgainTouchesOnlyTheSlotsInUse() throws Exception {
+    InFlightCalls marks = InFlightCalls.open(dir, 4096, 2048); // an 8 MiB file, sparse
+    marks.mark(UUID.randomUUID(), payload("left"));
+    InFlightCalls next = InFlightCalls.open(dir, 4096, 2048);
+    assertThat(next.leftovers()).hasSize(1);
+    next.forgetLeftovers();
+    Process stat =
+        new ProcessBuilder("stat", "-c", "%b", dir.resolve(InFlightCalls.SLOTS_FILE).toString())
+            .start();
+    long blocks = Long.parseLong(new String(stat.getInputStream().readAllBytes()).trim());
+    assertThat(stat.waitFor()).isZero();
+    assertThat(blocks * 512).as("bytes allocated on disk").isLessThan(64 * 1024);
+  }
+
+  @Test
   void fewerSlotsThanTheEarlierRunStillReadsEveryMark() throws IOException {
     InFlightCalls before = InFlightCalls.open(dir, 8, SLOT);
     for (int i = 0; i < 8; i++) {

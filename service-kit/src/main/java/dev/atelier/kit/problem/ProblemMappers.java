@@ -64,7 +64,9 @@ public class ProblemMappers {
     String detail;
     JsonParseException syntax = find(e, JsonParseException.class);
     if (find(e, StreamConstraintsException.class) != null) {
-      detail = "the request body exceeds the JSON limits (nesting depth, number or text length)";
+      detail =
+          "the request body exceeds the JSON limits (nesting depth, number or text length, or"
+              + " count of JSON tokens)";
     } else if (syntax != null) {
       detail = "the request body is not valid JSON: " + syntax.getOriginalMessage();
     } else if (e instanceof InvalidFormatException f) {

@@ -57,11 +57,13 @@ class ProblemMappersTest {
         Arguments.of(
             Object.class,
             deep,
-            "the request body exceeds the JSON limits (nesting depth, number or text length)"),
+            "the request body exceeds the JSON limits (nesting depth, number or text length, or"
+                + " count of JSON tokens)"),
         Arguments.of(
             Submission.class,
             "{\"metadata\":{\"a\":" + deep + "}}",
-            "the request body exceeds the JSON limits (nesting depth, number or text length)"),
+            "the request body exceeds the JSON limits (nesting depth, number or text length, or"
+                + " count of JSON tokens)"),
         Arguments.of(
             Submission.class,
             "{\"requirement\": tru}",
