@@ -3,7 +3,11 @@
 -- published twice, a redelivery after a dropped connection) finds the lease held and waits for it
 -- instead of paying for the same LLM calls again. A lease whose holder died expires; its row is
 -- deleted a day later.
-create table step_claim (
+-- Unlogged: a lease lives seconds, and each step inserts and deletes one, so it writes no WAL and
+-- its commit waits for no disk flush. A crash of PostgreSQL empties the table (as it would a
+-- cache): leases held then are forgotten, and a second delivery of a running step could run it
+-- again, as before leases existed. Not replicated to a standby, for the same reason.
+create unlogged table step_claim (
   workflow_id uuid not null,
   claim_key   text not null,
   holder      text not null,
@@ -11,5 +15,5 @@ create table step_claim (
   expires_at  timestamptz not null,
   primary key (workflow_id, claim_key)
 );
-
-create index step_claim_expires_at on step_claim (expires_at);
+-- No index on expires_at: the hourly deletion of leases that ran out reads the table whole, which
+-- holds about as many rows as steps running; an index would cost every step's insert and delete.
