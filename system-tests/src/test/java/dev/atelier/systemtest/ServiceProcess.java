@@ -70,9 +70,24 @@ final class ServiceProcess implements AutoCloseable {
     return new ServiceProcess(module, port, log, pb.start());
   }
 
+  /**
+   * A port free now, below Linux's ephemeral range (32768-60999): a port from bind(0) comes from
+   * that range, where an outgoing connection of another process (a service of the suite opening its
+   * database pool) could take it before the service binds it, as one did in a CI run.
+   */
   static int freePort() throws IOException {
+    java.util.concurrent.ThreadLocalRandom random =
+        java.util.concurrent.ThreadLocalRandom.current();
+    for (int i = 0; i < 100; i++) {
+      int port = 20_000 + random.nextInt(12_000);
+      try (ServerSocket s = new ServerSocket()) {
+        s.bind(new java.net.InetSocketAddress(port));
+        return port;
+      } catch (IOException taken) {
+        // another one
+      }
+    }
     try (ServerSocket s = new ServerSocket(0)) {
-      s.setReuseAddress(true);
       return s.getLocalPort();
     }
   }
