@@ -39,6 +39,7 @@ import org.jboss.logging.Logger;
 public class StepClaims {
 
   private static final Logger LOG = Logger.getLogger(StepClaims.class);
+  private static final Duration POLL = Duration.ofSeconds(1);
 
   private final ContextClient context;
   private final Duration lease;
@@ -102,11 +103,12 @@ public class StepClaims {
     return new Lease(step, instance + "/" + runs.incrementAndGet());
   }
 
-  /** How often a run waiting for a lease held elsewhere asks again. */
+  /**
+   * How often a run waiting for a lease held elsewhere asks again: each second, under a third of
+   * the shortest lease allowed (3 s).
+   */
   Duration pollInterval() {
-    return lease.dividedBy(3).compareTo(Duration.ofSeconds(1)) < 0
-        ? lease.dividedBy(3)
-        : Duration.ofSeconds(1);
+    return POLL;
   }
 
   void waited() {
