@@ -76,6 +76,8 @@ public interface GatewayConfig {
 
   Budgets budgets();
 
+  Idempotency idempotency();
+
   /** An alias backed by several deployments. */
   interface Alias {
     /** {@code priority}: in order, next on failure; {@code weighted}: by weight, then the rest. */
@@ -259,5 +261,23 @@ public interface GatewayConfig {
     /** A reservation not settled within this time is released and charged in full. */
     @WithDefault("10m")
     Duration reservationTtl();
+  }
+
+  /** Calls made with an {@code Idempotency-Key}, whose answers are kept for repeats. */
+  interface Idempotency {
+    /** How long a call's answer is kept for a repeat of the call. */
+    @WithDefault("1h")
+    Duration retention();
+
+    /**
+     * A call claimed this long ago and still unanswered is taken to have died with its replica: a
+     * repeat makes it again. Until then repeats are answered 409.
+     */
+    @WithDefault("10m")
+    Duration takeover();
+
+    /** Answers larger than this are not kept: a repeat of their call is a new call. */
+    @WithDefault("1048576")
+    int maxAnswerBytes();
   }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atelier.contracts.Headers;
 import dev.atelier.gateway.budget.BudgetService;
 import dev.atelier.gateway.config.GatewayConfig;
+import dev.atelier.gateway.idempotency.IdempotentCalls;
 import dev.atelier.gateway.pricing.Price;
 import dev.atelier.gateway.pricing.PriceCatalog;
 import dev.atelier.gateway.provider.Completion;
@@ -32,10 +33,14 @@ import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.math.BigDecimal;
+import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
@@ -54,11 +59,15 @@ public class OpenAiRoutes {
   private static final Logger LOG = Logger.getLogger(OpenAiRoutes.class);
   static final String CALL_ID_HEADER = "X-Atelier-Call-Id";
 
+  /** On an answer repeated from an earlier call with the same {@code Idempotency-Key}. */
+  static final String REPLAYED_HEADER = "Idempotent-Replayed";
+
   private final ApiKeys apiKeys;
   private final ChatService chats;
   private final EmbeddingService embeddings;
   private final ProviderRouter router;
   private final PriceCatalog prices;
+  private final IdempotentCalls idempotent;
   private final ObjectMapper mapper;
   private final ObjectMapper chatMapper;
   private final long maxRequestBytes;
@@ -70,6 +79,7 @@ public class OpenAiRoutes {
       EmbeddingService embeddings,
       ProviderRouter router,
       PriceCatalog prices,
+      IdempotentCalls idempotent,
       ObjectMapper mapper,
       GatewayConfig config) {
     this.apiKeys = apiKeys;
@@ -77,6 +87,7 @@ public class OpenAiRoutes {
     this.embeddings = embeddings;
     this.router = router;
     this.prices = prices;
+    this.idempotent = idempotent;
     this.mapper = mapper;
     this.chatMapper = ChatRequest.parser(mapper);
     this.maxRequestBytes = config.limits().maxRequestBytes();
@@ -120,12 +131,12 @@ public class OpenAiRoutes {
   }
 
   private void chat(RoutingContext rc, Context parent, Buffer body) {
-    ChatCall call = null;
     try {
       String team =
           apiKeys.authenticate(
               rc.request().getHeader(HttpHeaders.AUTHORIZATION),
               rc.request().getHeader(Headers.TEAM));
+      String key = idempotencyKey(rc);
       if (body == null || body.length() == 0) {
         throw GatewayException.invalid("invalid_json", null, "The request body is empty");
       }
@@ -136,7 +147,48 @@ public class OpenAiRoutes {
       Attribution attribution = Attribution.from(rc.request()::getHeader);
       BigDecimal workflowBudget =
           WorkflowBudgetHeader.parse(rc.request()::getHeader, attribution.workflowId());
+      if (key == null) {
+        start(rc, parent, request, team, attribution, workflowBudget, null);
+        return;
+      }
+      if (request.stream()) {
+        throw GatewayException.invalid(
+            "unsupported_idempotency_key",
+            "stream",
+            "An Idempotency-Key is honoured on calls that are not streamed; send the stream"
+                + " without it");
+      }
+      byte[] sha256 = IdempotentCalls.sha256(body.getBytes());
+      Infrastructure.getDefaultWorkerPool()
+          .execute(
+              () ->
+                  keyed(
+                      rc,
+                      team,
+                      key,
+                      sha256,
+                      claim ->
+                          start(rc, parent, request, team, attribution, workflowBudget, claim)));
+    } catch (GatewayException e) {
+      OpenAiErrors.write(rc.response(), e);
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "chat request failed");
+      OpenAiErrors.write(rc.response(), internal());
+    }
+  }
+
+  private void start(
+      RoutingContext rc,
+      Context parent,
+      ChatRequest request,
+      String team,
+      Attribution attribution,
+      BigDecimal workflowBudget,
+      IdempotentCalls.Claimed claim) {
+    ChatCall call = null;
+    try {
       call = chats.start(request, team, attribution, parent);
+      call.claim(claim);
       rc.response().putHeader(CALL_ID_HEADER, call.id().toString());
       if (chats.budgeted(call, workflowBudget)) {
         // Reserving is a database transaction: never on the event loop.
@@ -150,10 +202,101 @@ public class OpenAiRoutes {
       if (call != null) {
         chats.abandon(call, e);
       }
+      unclaim(claim);
       OpenAiErrors.write(rc.response(), e);
     } catch (RuntimeException e) {
       LOG.errorf(e, "chat request failed");
+      unclaim(claim);
       OpenAiErrors.write(rc.response(), internal());
+    }
+  }
+
+  /** The request's {@code Idempotency-Key}, or null. */
+  private static String idempotencyKey(RoutingContext rc) {
+    try {
+      return IdempotentCalls.key(rc.request().getHeader(Headers.IDEMPOTENCY_KEY));
+    } catch (IllegalArgumentException e) {
+      throw GatewayException.invalid("invalid_idempotency_key", null, e.getMessage());
+    }
+  }
+
+  /**
+   * Makes the call with {@code key} when it is this request's to make ({@code call}), or answers a
+   * repeat: the earlier call's answer, 409 while it runs, 422 when the key was used for another
+   * body. On a worker thread (database).
+   */
+  private void keyed(
+      RoutingContext rc,
+      String team,
+      String key,
+      byte[] sha256,
+      Consumer<IdempotentCalls.Claimed> call) {
+    HttpServerResponse response = rc.response();
+    IdempotentCalls.Begun begun;
+    try {
+      begun = idempotent.begin(team, key, sha256);
+    } catch (SQLException | RuntimeException e) {
+      LOG.errorf(e, "could not look up an Idempotency-Key");
+      OpenAiErrors.write(
+          response,
+          new GatewayException(
+              503,
+              GatewayException.SERVER,
+              "idempotency_unavailable",
+              null,
+              "The gateway cannot look up the Idempotency-Key now (its database is unavailable);"
+                  + " nothing was called. Try again",
+              false,
+              true,
+              Duration.ofSeconds(1),
+              null));
+      return;
+    }
+    if (begun instanceof IdempotentCalls.Claimed claim) {
+      call.accept(claim);
+    } else if (begun instanceof IdempotentCalls.Replay replay) {
+      if (replay.callId() != null) {
+        response.putHeader(CALL_ID_HEADER, replay.callId().toString());
+      }
+      response
+          .putHeader(REPLAYED_HEADER, "true")
+          .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+          .end(Buffer.buffer(replay.answer()));
+    } else if (begun instanceof IdempotentCalls.InUse inUse) {
+      OpenAiErrors.write(
+          response,
+          new GatewayException(
+              409,
+              GatewayException.INVALID_REQUEST,
+              "idempotency_key_in_use",
+              null,
+              "A call with this Idempotency-Key is still running; repeat the request once it has"
+                  + " answered",
+              false,
+              true,
+              inUse.retryAfter(),
+              null));
+    } else {
+      OpenAiErrors.write(
+          response,
+          new GatewayException(
+              422,
+              GatewayException.INVALID_REQUEST,
+              "idempotency_key_reused",
+              null,
+              "This Idempotency-Key was used for a call with a different request body; a new call"
+                  + " needs a new key",
+              false,
+              false,
+              null,
+              null));
+    }
+  }
+
+  /** Frees the key of a call that will not be made or failed (a repeat then makes it). */
+  private static void unclaim(IdempotentCalls.Claimed claim) {
+    if (claim != null) {
+      Infrastructure.getDefaultWorkerPool().execute(claim::failed);
     }
   }
 
@@ -175,11 +318,13 @@ public class OpenAiRoutes {
       } else {
         chats.abandon(call, e);
       }
+      unclaim(call.claim());
       OpenAiErrors.write(rc.response(), e);
       return;
     } catch (RuntimeException e) {
       LOG.errorf(e, "budget reservation failed");
       chats.abandon(call, internal());
+      unclaim(call.claim());
       OpenAiErrors.write(rc.response(), internal());
       return;
     }
@@ -197,25 +342,33 @@ public class OpenAiRoutes {
     if (callerGone(response, call)) {
       return;
     }
-    relay(chats.complete(call).map(Completion::body), response);
+    relay(chats.complete(call).map(Completion::body), response, call.claim(), call.id());
   }
 
   /**
    * Writes the JSON answer when it comes, or its error, to a caller still there; one gone is
    * answered no more (the call ran to its end and was recorded all the same).
    */
-  private static void relay(Uni<byte[]> answer, HttpServerResponse response) {
+  private static void relay(
+      Uni<byte[]> answer, HttpServerResponse response, IdempotentCalls.Claimed claim, UUID callId) {
     answer
         .subscribe()
         .with(
             body -> {
+              if (claim != null) {
+                // Kept even when the caller is gone: its repeat is what the key is for.
+                Infrastructure.getDefaultWorkerPool().execute(() -> claim.answered(body, callId));
+              }
               if (!response.ended() && !response.closed()) {
                 response
                     .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                     .end(Buffer.buffer(body));
               }
             },
-            failure -> OpenAiErrors.write(response, asGatewayError(failure)));
+            failure -> {
+              unclaim(claim);
+              OpenAiErrors.write(response, asGatewayError(failure));
+            });
   }
 
   /**
@@ -329,6 +482,7 @@ public class OpenAiRoutes {
       return false;
     }
     chats.abandon(call, ChatService.callerGone());
+    unclaim(call.claim());
     return true;
   }
 
@@ -390,15 +544,52 @@ public class OpenAiRoutes {
       Attribution attribution = Attribution.from(rc.request()::getHeader);
       BigDecimal workflowBudget =
           WorkflowBudgetHeader.parse(rc.request()::getHeader, attribution.workflowId());
-      relay(
-          embeddings
-              .embed(request, team, attribution, workflowBudget, parent)
-              .map(Completion::body),
-          rc.response());
+      String key = idempotencyKey(rc);
+      if (key == null) {
+        embed(rc, parent, request, team, attribution, workflowBudget, null);
+        return;
+      }
+      byte[] sha256 = IdempotentCalls.sha256(body.getBytes());
+      Infrastructure.getDefaultWorkerPool()
+          .execute(
+              () ->
+                  keyed(
+                      rc,
+                      team,
+                      key,
+                      sha256,
+                      claim ->
+                          embed(rc, parent, request, team, attribution, workflowBudget, claim)));
     } catch (GatewayException e) {
       OpenAiErrors.write(rc.response(), e);
     } catch (RuntimeException e) {
       LOG.errorf(e, "embeddings request failed");
+      OpenAiErrors.write(rc.response(), internal());
+    }
+  }
+
+  private void embed(
+      RoutingContext rc,
+      Context parent,
+      ObjectNode request,
+      String team,
+      Attribution attribution,
+      BigDecimal workflowBudget,
+      IdempotentCalls.Claimed claim) {
+    try {
+      relay(
+          embeddings
+              .embed(request, team, attribution, workflowBudget, parent)
+              .map(Completion::body),
+          rc.response(),
+          claim,
+          null);
+    } catch (GatewayException e) {
+      unclaim(claim);
+      OpenAiErrors.write(rc.response(), e);
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "embeddings request failed");
+      unclaim(claim);
       OpenAiErrors.write(rc.response(), internal());
     }
   }

@@ -1,5 +1,6 @@
 package dev.atelier.gateway.service;
 
+import dev.atelier.gateway.idempotency.IdempotentCalls;
 import dev.atelier.gateway.messaging.CallMark;
 import dev.atelier.gateway.provider.Deployment;
 import dev.atelier.gateway.provider.Provider;
@@ -55,6 +56,7 @@ public final class ChatCall {
   private volatile long promptEstimate = -1;
   private final AtomicInteger unanswered = new AtomicInteger();
   private volatile CallMark mark = CallMark.NONE;
+  private volatile IdempotentCalls.Claimed claim;
 
   ChatCall(ChatRequest request, String team, Attribution attribution, Route route) {
     this.request = request;
@@ -258,5 +260,14 @@ public final class ChatCall {
   /** True when the call holds a budget reservation that must be settled. */
   boolean isReserved() {
     return reserved;
+  }
+
+  /** The {@code Idempotency-Key} this call holds, or null. */
+  public IdempotentCalls.Claimed claim() {
+    return claim;
+  }
+
+  public void claim(IdempotentCalls.Claimed claim) {
+    this.claim = claim;
   }
 }

@@ -1,0 +1,320 @@
+package dev.atelier.gateway.idempotency;
+
+import dev.atelier.gateway.config.GatewayConfig;
+import dev.atelier.kit.db.Plans;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.sql.DataSource;
+import org.jboss.logging.Logger;
+
+/**
+ * Calls made with an {@code Idempotency-Key} (table {@code idempotent_call}): the first call with a
+ * key claims it and, when it answers, leaves its answer; a repeat with the same key and the same
+ * request body gets that answer back without a provider being called or paid again. Keys belong to
+ * the team that made the call.
+ *
+ * <p>What a repeat finds:
+ *
+ * <ul>
+ *   <li>an answer: {@link Replay};
+ *   <li>the call still running (no answer yet, claimed less than the takeover time ago): {@link
+ *       InUse}, answered 409 with {@code Retry-After};
+ *   <li>a call with another body under the key: {@link KeyReused}, answered 422 (a client bug: the
+ *       key names a different call);
+ *   <li>nothing, a failed call (its claim is deleted when it fails), or a claim older than the
+ *       takeover time (its replica died mid-call): {@link Claimed}, and the call is made.
+ * </ul>
+ *
+ * Blocking (database): never on an event-loop thread. Each statement is its own transaction on an
+ * unlogged table: no WAL flush is waited for.
+ */
+@ApplicationScoped
+public class IdempotentCalls {
+
+  private static final Logger LOG = Logger.getLogger(IdempotentCalls.class);
+
+  /** The longest key taken, as Stripe's API does. */
+  public static final int MAX_KEY_LENGTH = 255;
+
+  private final DataSource dataSource;
+  private final GatewayConfig.Idempotency config;
+  private final Counter replayed;
+  private final Counter inUse;
+  private final Counter keyReused;
+  private final Counter stored;
+  private final Counter tooLarge;
+  private ScheduledExecutorService housekeeper;
+
+  IdempotentCalls(DataSource dataSource, GatewayConfig config, MeterRegistry registry) {
+    this.dataSource = dataSource;
+    this.config = config.idempotency();
+    String name = "atelier.llm.idempotent.repeats";
+    String help = "Requests with an Idempotency-Key already used, by what they were answered";
+    this.replayed =
+        Counter.builder(name).description(help).tag("outcome", "replayed").register(registry);
+    this.inUse =
+        Counter.builder(name).description(help).tag("outcome", "in_use").register(registry);
+    this.keyReused =
+        Counter.builder(name).description(help).tag("outcome", "key_reused").register(registry);
+    this.stored =
+        Counter.builder("atelier.llm.idempotent.answers.stored")
+            .description("Answers kept for repeats of their call (Idempotency-Key)")
+            .register(registry);
+    this.tooLarge =
+        Counter.builder("atelier.llm.idempotent.answers.too.large")
+            .description(
+                "Answers not kept for repeats because they exceed"
+                    + " GATEWAY_IDEMPOTENCY_MAX_ANSWER_BYTES; a repeat is a new call")
+            .register(registry);
+  }
+
+  void onStart(@Observes StartupEvent event) {
+    housekeeper =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "idempotent-call-housekeeper");
+              t.setDaemon(true);
+              return t;
+            });
+    long every = Math.max(1_000, Math.min(60_000, config.retention().toMillis() / 4));
+    housekeeper.scheduleWithFixedDelay(this::deleteExpired, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  void onStop(@Observes ShutdownEvent event) {
+    if (housekeeper != null) {
+      housekeeper.shutdownNow();
+    }
+  }
+
+  /**
+   * The key of an {@code Idempotency-Key} header: {@code null} when absent.
+   *
+   * @throws IllegalArgumentException when it is empty, longer than {@value #MAX_KEY_LENGTH}
+   *     characters, or holds anything but printable ASCII
+   */
+  public static String key(String header) {
+    if (header == null) {
+      return null;
+    }
+    if (header.isEmpty() || header.length() > MAX_KEY_LENGTH) {
+      throw new IllegalArgumentException(
+          "Idempotency-Key must be 1 to " + MAX_KEY_LENGTH + " characters long");
+    }
+    for (int i = 0; i < header.length(); i++) {
+      char c = header.charAt(i);
+      if (c < 0x21 || c > 0x7e) {
+        throw new IllegalArgumentException(
+            "Idempotency-Key may hold printable ASCII characters only, without spaces");
+      }
+    }
+    return header;
+  }
+
+  /** What a call with a key found. */
+  public sealed interface Begun permits Claimed, Replay, InUse, KeyReused {}
+
+  /**
+   * The key is this call's: make it, then {@link #answered} or {@link #failed} (whichever first;
+   * the other is then a no-op). A claim neither answers nor fails is taken over after the takeover
+   * time.
+   */
+  public final class Claimed implements Begun {
+    private final String team;
+    private final String key;
+    private final UUID claimId = UUID.randomUUID();
+    private final AtomicBoolean settled = new AtomicBoolean();
+
+    private Claimed(String team, String key) {
+      this.team = team;
+      this.key = key;
+    }
+
+    /** Keeps the answer of call {@code callId} for repeats. Blocking. */
+    public void answered(byte[] answer, UUID callId) {
+      if (!settled.compareAndSet(false, true)) {
+        return;
+      }
+      if (answer.length > config.maxAnswerBytes()) {
+        tooLarge.increment();
+        forget(this);
+        return;
+      }
+      try (Connection c = dataSource.getConnection();
+          PreparedStatement ps =
+              Plans.planEachExecution(
+                  c.prepareStatement(
+                      "update idempotent_call set answer = ?, call_id = ?"
+                          + " where team = ? and idem_key = ? and claim_id = ?"))) {
+        ps.setBytes(1, answer);
+        ps.setObject(2, callId);
+        ps.setString(3, team);
+        ps.setString(4, key);
+        ps.setObject(5, claimId);
+        if (ps.executeUpdate() == 1) {
+          stored.increment();
+        }
+      } catch (SQLException e) {
+        // The claim stays and is taken over after the takeover time; until then repeats get 409.
+        LOG.warnf(
+            "could not keep the answer of an idempotent call of team %s: %s", team, e.getMessage());
+      }
+    }
+
+    /** The call failed or was never made: a repeat makes it. Blocking. */
+    public void failed() {
+      if (settled.compareAndSet(false, true)) {
+        forget(this);
+      }
+    }
+  }
+
+  /** An earlier call's answer, and its call id (null when not known). */
+  public record Replay(byte[] answer, UUID callId) implements Begun {}
+
+  /** The key's call is running. */
+  public record InUse(Duration retryAfter) implements Begun {}
+
+  /** The key was used for a call with a different body. */
+  public record KeyReused() implements Begun {}
+
+  /** SHA-256 of a request body. */
+  public static byte[] sha256(byte[] body) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(body);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Claims {@code key} for {@code team}'s call with this body, or finds what an earlier call with
+   * it left. Blocking.
+   */
+  public Begun begin(String team, String key, byte[] requestSha256) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      // A claim deleted or taken over between two statements: look again (bounded: each round
+      // follows another call's progress).
+      for (int round = 0; round < 5; round++) {
+        Claimed claim = new Claimed(team, key);
+        try (PreparedStatement ps =
+            c.prepareStatement(
+                "insert into idempotent_call (team, idem_key, request_sha256, claim_id, started_at)"
+                    + " values (?, ?, ?, ?, clock_timestamp()) on conflict do nothing")) {
+          ps.setString(1, team);
+          ps.setString(2, key);
+          ps.setBytes(3, requestSha256);
+          ps.setObject(4, claim.claimId);
+          if (ps.executeUpdate() == 1) {
+            return claim;
+          }
+        }
+        try (PreparedStatement ps =
+            Plans.planEachExecution(
+                c.prepareStatement(
+                    "select request_sha256, claim_id, call_id, answer,"
+                        + " clock_timestamp() - started_at > ? * interval '1 millisecond'"
+                        + " from idempotent_call where team = ? and idem_key = ?"))) {
+          ps.setLong(1, config.takeover().toMillis());
+          ps.setString(2, team);
+          ps.setString(3, key);
+          try (ResultSet rs = ps.executeQuery()) {
+            if (!rs.next()) {
+              continue; // failed and forgotten meanwhile
+            }
+            if (!Arrays.equals(rs.getBytes(1), requestSha256)) {
+              keyReused.increment();
+              return new KeyReused();
+            }
+            byte[] answer = rs.getBytes(4);
+            if (answer != null) {
+              replayed.increment();
+              return new Replay(answer, rs.getObject(3, UUID.class));
+            }
+            if (!rs.getBoolean(5)) {
+              inUse.increment();
+              return new InUse(Duration.ofSeconds(1));
+            }
+            if (takeOver(c, claim, rs.getObject(2, UUID.class), requestSha256)) {
+              LOG.infof(
+                  "taking over the idempotent call of team %s claimed more than %s ago (its"
+                      + " replica died mid-call, or could not keep its answer)",
+                  team, config.takeover());
+              return claim;
+            }
+          }
+        }
+      }
+      inUse.increment();
+      return new InUse(Duration.ofSeconds(1));
+    }
+  }
+
+  private boolean takeOver(Connection c, Claimed claim, UUID stale, byte[] requestSha256)
+      throws SQLException {
+    try (PreparedStatement ps =
+        Plans.planEachExecution(
+            c.prepareStatement(
+                "update idempotent_call set claim_id = ?, request_sha256 = ?,"
+                    + " started_at = clock_timestamp()"
+                    + " where team = ? and idem_key = ? and claim_id = ? and answer is null"))) {
+      ps.setObject(1, claim.claimId);
+      ps.setBytes(2, requestSha256);
+      ps.setString(3, claim.team);
+      ps.setString(4, claim.key);
+      ps.setObject(5, stale);
+      return ps.executeUpdate() == 1;
+    }
+  }
+
+  private void forget(Claimed claim) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            Plans.planEachExecution(
+                c.prepareStatement(
+                    "delete from idempotent_call"
+                        + " where team = ? and idem_key = ? and claim_id = ? and answer is null"))) {
+      ps.setString(1, claim.team);
+      ps.setString(2, claim.key);
+      ps.setObject(3, claim.claimId);
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      LOG.warnf(
+          "could not release the Idempotency-Key of a failed call of team %s (repeats get 409"
+              + " until it is taken over): %s",
+          claim.team, e.getMessage());
+    }
+  }
+
+  /** Deletes calls claimed longer ago than the retention time; returns how many. */
+  public int deleteExpired() {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            Plans.planEachExecution(
+                c.prepareStatement(
+                    "delete from idempotent_call"
+                        + " where started_at < clock_timestamp() - ? * interval '1 millisecond'"))) {
+      ps.setLong(1, config.retention().toMillis());
+      return ps.executeUpdate();
+    } catch (SQLException | RuntimeException e) {
+      LOG.warnf("could not delete expired idempotent calls: %s", e.getMessage());
+      return 0;
+    }
+  }
+}

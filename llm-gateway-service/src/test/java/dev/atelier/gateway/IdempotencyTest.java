@@ -1,0 +1,411 @@
+package dev.atelier.gateway;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.containing;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.tomakehurst.wiremock.WireMockServer;
+import dev.atelier.contracts.Headers;
+import dev.atelier.contracts.LlmCallRecorded;
+import dev.atelier.gateway.idempotency.IdempotentCalls;
+import dev.atelier.kit.amqp.RabbitBroker;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.http.ContentType;
+import io.restassured.response.Response;
+import jakarta.inject.Inject;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Calls with an {@code Idempotency-Key}: a repeat of a call with the same key and body is answered
+ * with the first call's answer, the provider called and the call recorded once; a repeat while the
+ * call runs is 409, one with another body 422; a failed call frees its key; a claim whose replica
+ * died is taken over; keys are per team.
+ */
+@QuarkusTest
+@TestProfile(OpenAiUpstreamProfile.class)
+class IdempotencyTest {
+
+  static final String KEY = "Bearer test-key-service";
+  static final String PATH = "/v1/chat/completions";
+
+  @Inject RabbitBroker broker;
+  @Inject ObjectMapper mapper;
+  @Inject DataSource dataSource;
+  @Inject IdempotentCalls idempotent;
+
+  @TestHTTPResource("/v1/chat/completions")
+  URI chatUrl;
+
+  RecordedCalls records;
+  WireMockServer upstream;
+
+  @BeforeEach
+  void prepare() throws Exception {
+    records = new RecordedCalls(broker);
+    records.prepare();
+    upstream = WireMockUpstream.server();
+  }
+
+  private static String marker() {
+    return "marker-" + UUID.randomUUID();
+  }
+
+  private String chatBody(String marker) {
+    ObjectNode body = mapper.createObjectNode();
+    body.put("model", "gpt-4o-mini");
+    body.putArray("messages").addObject().put("role", "user").put("content", marker);
+    return body.toString();
+  }
+
+  private void answer(String path, String marker, int status, String body, int delayMs) {
+    upstream.stubFor(
+        post(urlEqualTo(path))
+            .withRequestBody(containing(marker))
+            .willReturn(
+                aResponse()
+                    .withStatus(status)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody(body)
+                    .withFixedDelay(delayMs)));
+  }
+
+  private String completion(String marker) {
+    return "{\"id\":\"chatcmpl-"
+        + marker
+        + "\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
+        + "\"message\":{\"role\":\"assistant\",\"content\":\"Done: "
+        + marker
+        + "\"},\"finish_reason\":\"stop\"}],"
+        + "\"usage\":{\"prompt_tokens\":30,\"completion_tokens\":7,\"total_tokens\":37}}";
+  }
+
+  private Response chat(String team, String key, UUID workflowId, String body) {
+    var request =
+        given()
+            .header("Authorization", KEY)
+            .header(Headers.TEAM, team)
+            .header("X-Atelier-Workflow-Id", workflowId.toString())
+            .contentType(ContentType.JSON)
+            .body(body);
+    if (key != null) {
+      request.header(Headers.IDEMPOTENCY_KEY, key);
+    }
+    return request.post(PATH);
+  }
+
+  private int providerCalls(String path, String marker) {
+    return upstream
+        .findAll(postRequestedFor(urlEqualTo(path)).withRequestBody(containing(marker)))
+        .size();
+  }
+
+  /** The records of the workflow once none has arrived for a while. */
+  private List<LlmCallRecorded> settledRecords(UUID workflowId, int atLeast) throws Exception {
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .untilAsserted(
+            () -> assertThat(records.forWorkflow(workflowId)).hasSizeGreaterThan(atLeast - 1));
+    await()
+        .during(Duration.ofMillis(700))
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(() -> assertThat(records.forWorkflow(workflowId)).hasSize(atLeast));
+    return records.forWorkflow(workflowId);
+  }
+
+  @Test
+  void aRepeatGetsTheFirstAnswerWithoutCallingOrRecordingAgain() throws Exception {
+    String marker = marker();
+    answer(PATH, marker, 200, completion(marker), 0);
+    UUID workflowId = UUID.randomUUID();
+    String key = "step-" + UUID.randomUUID() + "/1/0";
+    String body = chatBody(marker);
+
+    Response first = chat("team-a", key, workflowId, body);
+    assertThat(first.statusCode()).isEqualTo(200);
+    assertThat(first.header(OpenAiRoutesHeaders.REPLAYED)).isNull();
+    // The answer is kept just after it is returned: a repeat meanwhile is told to come back.
+    Response repeat =
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> chat("team-a", key, workflowId, body), r -> r.statusCode() != 409);
+
+    assertThat(repeat.statusCode()).isEqualTo(200);
+    assertThat(repeat.asByteArray()).isEqualTo(first.asByteArray());
+    assertThat(repeat.header(OpenAiRoutesHeaders.REPLAYED)).isEqualTo("true");
+    assertThat(repeat.header(OpenAiRoutesHeaders.CALL_ID))
+        .isEqualTo(first.header(OpenAiRoutesHeaders.CALL_ID));
+    assertThat(providerCalls(PATH, marker)).isEqualTo(1);
+    List<LlmCallRecorded> recorded = settledRecords(workflowId, 1);
+    assertThat(recorded.get(0).eventId().toString())
+        .isEqualTo(first.header(OpenAiRoutesHeaders.CALL_ID));
+  }
+
+  @Test
+  void keysBelongToTheirTeam() throws Exception {
+    String marker = marker();
+    answer(PATH, marker, 200, completion(marker), 0);
+    UUID workflowId = UUID.randomUUID();
+    String key = "shared-" + UUID.randomUUID();
+    String body = chatBody(marker);
+
+    assertThat(chat("team-a", key, workflowId, body).statusCode()).isEqualTo(200);
+    Response other = chat("team-b", key, workflowId, body);
+
+    assertThat(other.statusCode()).isEqualTo(200);
+    assertThat(other.header(OpenAiRoutesHeaders.REPLAYED)).isNull();
+    assertThat(providerCalls(PATH, marker)).isEqualTo(2);
+    settledRecords(workflowId, 2);
+  }
+
+  @Test
+  void aKeyUsedForAnotherBodyIsRefusedAndCallsNothing() throws Exception {
+    String marker = marker();
+    answer(PATH, marker, 200, completion(marker), 0);
+    UUID workflowId = UUID.randomUUID();
+    String key = "k-" + UUID.randomUUID();
+
+    assertThat(chat("team-a", key, workflowId, chatBody(marker)).statusCode()).isEqualTo(200);
+    Response other = chat("team-a", key, workflowId, chatBody(marker + " and more"));
+
+    assertThat(other.statusCode()).isEqualTo(422);
+    assertThat(other.jsonPath().getString("error.code")).isEqualTo("idempotency_key_reused");
+    assertThat(providerCalls(PATH, marker)).isEqualTo(1);
+    settledRecords(workflowId, 1);
+  }
+
+  @Test
+  void aRepeatWhileTheCallRunsIs409AndThenGetsItsAnswer() throws Exception {
+    String marker = marker();
+    answer(PATH, marker, 200, completion(marker), 2_000);
+    UUID workflowId = UUID.randomUUID();
+    String key = "k-" + UUID.randomUUID();
+    String body = chatBody(marker);
+    HttpRequest request =
+        HttpRequest.newBuilder(chatUrl)
+            .header("Authorization", KEY)
+            .header(Headers.TEAM, "team-a")
+            .header("X-Atelier-Workflow-Id", workflowId.toString())
+            .header(Headers.IDEMPOTENCY_KEY, key)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build();
+    CompletableFuture<HttpResponse<String>> first =
+        HttpClient.newHttpClient().sendAsync(request, HttpResponse.BodyHandlers.ofString());
+    await().atMost(Duration.ofSeconds(10)).until(() -> providerCalls(PATH, marker) == 1);
+
+    Response during = chat("team-a", key, workflowId, body);
+
+    assertThat(during.statusCode()).isEqualTo(409);
+    assertThat(during.jsonPath().getString("error.code")).isEqualTo("idempotency_key_in_use");
+    assertThat(during.header("Retry-After")).isEqualTo("1");
+    assertThat(first.get().statusCode()).isEqualTo(200);
+    Response after =
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> chat("team-a", key, workflowId, body), r -> r.statusCode() != 409);
+    assertThat(after.statusCode()).isEqualTo(200);
+    assertThat(after.asString()).isEqualTo(first.get().body());
+    assertThat(providerCalls(PATH, marker)).isEqualTo(1);
+    settledRecords(workflowId, 1);
+  }
+
+  @Test
+  void aFailedCallFreesItsKey() throws Exception {
+    String marker = marker();
+    answer(
+        PATH,
+        marker,
+        400,
+        "{\"error\":{\"message\":\"bad tool_choice\",\"type\":\"invalid_request_error\","
+            + "\"param\":\"tool_choice\",\"code\":\"invalid_value\"}}",
+        0);
+    UUID workflowId = UUID.randomUUID();
+    String key = "k-" + UUID.randomUUID();
+    String body = chatBody(marker);
+
+    assertThat(chat("team-a", key, workflowId, body).statusCode()).isEqualTo(400);
+    answer(PATH, marker, 200, completion(marker), 0);
+    Response repeat =
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> chat("team-a", key, workflowId, body), r -> r.statusCode() != 409);
+
+    assertThat(repeat.statusCode()).isEqualTo(200);
+    assertThat(repeat.header(OpenAiRoutesHeaders.REPLAYED)).isNull();
+    assertThat(providerCalls(PATH, marker)).isEqualTo(2);
+  }
+
+  @Test
+  void aClaimOlderThanTheTakeoverTimeIsTakenOver() throws Exception {
+    String marker = marker();
+    answer(PATH, marker, 200, completion(marker), 0);
+    UUID workflowId = UUID.randomUUID();
+    String key = "k-" + UUID.randomUUID();
+    String body = chatBody(marker);
+    // A replica died 11 minutes into this call (takeover: 10 minutes).
+    insertClaim("team-a", key, body, Duration.ofMinutes(11), null);
+    String fresh = "k-" + UUID.randomUUID();
+    insertClaim("team-a", fresh, body, Duration.ofMinutes(1), null);
+
+    Response taken = chat("team-a", key, workflowId, body);
+    Response stillRunning = chat("team-a", fresh, workflowId, body);
+
+    assertThat(taken.statusCode()).isEqualTo(200);
+    assertThat(stillRunning.statusCode()).isEqualTo(409);
+    assertThat(providerCalls(PATH, marker)).isEqualTo(1);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> assertThat(storedAnswer("team-a", key)).isEqualTo(taken.asByteArray()));
+  }
+
+  @Test
+  void streamsAndMalformedKeysAreRefusedBeforeAnythingIsCalled() {
+    String marker = marker();
+    answer(PATH, marker, 200, completion(marker), 0);
+    UUID workflowId = UUID.randomUUID();
+    ObjectNode stream = (ObjectNode) readTree(chatBody(marker));
+    stream.put("stream", true);
+
+    Response streamed = chat("team-a", "k-" + UUID.randomUUID(), workflowId, stream.toString());
+    Response tooLong = chat("team-a", "k".repeat(256), workflowId, chatBody(marker));
+    Response spaced = chat("team-a", "two words", workflowId, chatBody(marker));
+
+    assertThat(streamed.statusCode()).isEqualTo(400);
+    assertThat(streamed.jsonPath().getString("error.code"))
+        .isEqualTo("unsupported_idempotency_key");
+    assertThat(streamed.jsonPath().getString("error.param")).isEqualTo("stream");
+    assertThat(tooLong.statusCode()).isEqualTo(400);
+    assertThat(tooLong.jsonPath().getString("error.code")).isEqualTo("invalid_idempotency_key");
+    assertThat(tooLong.jsonPath().getString("error.message")).contains("255");
+    assertThat(spaced.statusCode()).isEqualTo(400);
+    assertThat(spaced.jsonPath().getString("error.code")).isEqualTo("invalid_idempotency_key");
+    assertThat(providerCalls(PATH, marker)).isZero();
+  }
+
+  @Test
+  void embeddingsAreRepeatedFromTheFirstAnswerToo() throws Exception {
+    String marker = marker();
+    answer(
+        "/v1/embeddings",
+        marker,
+        200,
+        "{\"object\":\"list\",\"model\":\"text-embedding-3-small\",\"data\":[{\"object\":"
+            + "\"embedding\",\"index\":0,\"embedding\":[0.6,0.8]}],"
+            + "\"usage\":{\"prompt_tokens\":9,\"total_tokens\":9}}",
+        0);
+    UUID workflowId = UUID.randomUUID();
+    String key = "emb-" + UUID.randomUUID();
+    String body =
+        mapper
+            .createObjectNode()
+            .put("model", "text-embedding-3-small")
+            .put("input", "Parcel tracking " + marker)
+            .toString();
+
+    List<Response> answers =
+        List.of(embed(key, workflowId, body), awaitNot409(() -> embed(key, workflowId, body)));
+
+    assertThat(answers).allMatch(r -> r.statusCode() == 200);
+    assertThat(answers.get(1).asString()).isEqualTo(answers.get(0).asString());
+    assertThat(answers.get(1).header(OpenAiRoutesHeaders.REPLAYED)).isEqualTo("true");
+    assertThat(providerCalls("/v1/embeddings", marker)).isEqualTo(1);
+    settledRecords(workflowId, 1);
+  }
+
+  @Test
+  void answersAreDeletedAfterTheRetentionTime() throws Exception {
+    String old = "k-" + UUID.randomUUID();
+    String recent = "k-" + UUID.randomUUID();
+    insertClaim("team-a", old, "{}", Duration.ofMinutes(61), new byte[] {'{', '}'});
+    insertClaim("team-a", recent, "{}", Duration.ofMinutes(59), new byte[] {'{', '}'});
+
+    assertThat(idempotent.deleteExpired()).isPositive();
+
+    assertThat(storedAnswer("team-a", old)).isNull();
+    assertThat(storedAnswer("team-a", recent)).isNotNull();
+  }
+
+  private Response embed(String key, UUID workflowId, String body) {
+    return given()
+        .header("Authorization", KEY)
+        .header(Headers.TEAM, "team-a")
+        .header(Headers.IDEMPOTENCY_KEY, key)
+        .header("X-Atelier-Workflow-Id", workflowId.toString())
+        .contentType(ContentType.JSON)
+        .body(body)
+        .post("/v1/embeddings");
+  }
+
+  private static Response awaitNot409(java.util.concurrent.Callable<Response> call) {
+    return await().atMost(Duration.ofSeconds(10)).until(call, r -> r.statusCode() != 409);
+  }
+
+  private com.fasterxml.jackson.databind.JsonNode readTree(String json) {
+    try {
+      return mapper.readTree(json);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void insertClaim(String team, String key, String body, Duration age, byte[] answer)
+      throws Exception {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "insert into idempotent_call"
+                    + " (team, idem_key, request_sha256, claim_id, started_at, answer)"
+                    + " values (?, ?, ?, ?, now() - ? * interval '1 second', ?)")) {
+      ps.setString(1, team);
+      ps.setString(2, key);
+      ps.setBytes(3, IdempotentCalls.sha256(body.getBytes(StandardCharsets.UTF_8)));
+      ps.setObject(4, UUID.randomUUID());
+      ps.setLong(5, age.toSeconds());
+      ps.setBytes(6, answer);
+      ps.executeUpdate();
+    }
+  }
+
+  private byte[] storedAnswer(String team, String key) throws Exception {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "select answer from idempotent_call where team = ? and idem_key = ?")) {
+      ps.setString(1, team);
+      ps.setString(2, key);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getBytes(1) : null;
+      }
+    }
+  }
+
+  /** The gateway's response headers these tests read. */
+  static final class OpenAiRoutesHeaders {
+    static final String REPLAYED = "Idempotent-Replayed";
+    static final String CALL_ID = "X-Atelier-Call-Id";
+  }
+}
