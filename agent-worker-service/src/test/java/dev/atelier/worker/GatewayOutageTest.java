@@ -11,6 +11,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.stubbing.Scenario;
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import dev.atelier.contracts.AtelierEvent;
 import dev.atelier.contracts.StepCompleted;
 import dev.atelier.contracts.StepRequested;
@@ -112,5 +113,47 @@ class GatewayOutageTest {
     List<AtelierEvent> results = inbox.awaitResultsOf(step.stepId());
     assertThat(results).hasSize(1).first().isInstanceOf(StepCompleted.class);
     assertThat(gateway.findAll(chatCallsOf(step))).hasSize(4);
+  }
+
+  @Test
+  @Order(3)
+  void aStepWaitsWhileTheGatewayStillMakesItsCallForAnEarlierRun() {
+    if (!gateway.isRunning()) {
+      gateway.start();
+    }
+    StepRequested step =
+        step(UUID.randomUUID(), "design", List.of(), Instant.now().plusSeconds(300));
+    // An earlier run of this attempt died mid-call: the gateway still makes that call, and tells
+    // a repeat with the same key to come back (then answers it from that call's answer).
+    gateway.stubFor(
+        chatFor(step)
+            .inScenario("in use")
+            .whenScenarioStateIs(Scenario.STARTED)
+            .willReturn(
+                aResponse()
+                    .withStatus(409)
+                    .withHeader("Content-Type", "application/json")
+                    .withHeader("Retry-After", "1")
+                    .withBody(
+                        "{\"error\":{\"message\":\"A call with this Idempotency-Key is still"
+                            + " running\",\"type\":\"invalid_request_error\",\"param\":null,"
+                            + "\"code\":\"idempotency_key_in_use\"}}"))
+            .willSetStateTo("answered"));
+    gateway.stubFor(
+        chatFor(step)
+            .inScenario("in use")
+            .whenScenarioStateIs("answered")
+            .willReturn(completion(validArchitecture().toString())));
+
+    publisher.publish(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(step.role()), step);
+
+    List<AtelierEvent> results = inbox.awaitResultsOf(step.stepId());
+    assertThat(results).hasSize(1).first().isInstanceOf(StepCompleted.class);
+    List<LoggedRequest> calls = gateway.findAll(chatCallsOf(step));
+    assertThat(calls).hasSize(2);
+    // The same call both times, named by the step attempt and what it sends.
+    String key = calls.get(0).getHeader("Idempotency-Key");
+    assertThat(key).matches(step.stepId() + ":" + step.attempt() + ":[0-9a-f]{32}:1");
+    assertThat(calls.get(1).getHeader("Idempotency-Key")).isEqualTo(key);
   }
 }

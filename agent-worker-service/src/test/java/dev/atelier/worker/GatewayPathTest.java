@@ -5,6 +5,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.containing;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
 import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching;
 import static dev.atelier.worker.StepFixtures.completion;
 import static dev.atelier.worker.StepFixtures.future;
 import static dev.atelier.worker.StepFixtures.step;
@@ -17,6 +18,7 @@ import static org.awaitility.Awaitility.await;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.client.MappingBuilder;
 import com.github.tomakehurst.wiremock.stubbing.Scenario;
+import com.github.tomakehurst.wiremock.stubbing.StubMapping;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import dev.atelier.contracts.AtelierEvent;
 import dev.atelier.contracts.LlmCallRecorded;
@@ -47,7 +49,7 @@ import org.junit.jupiter.api.TestInstance;
  */
 @QuarkusTest
 @WithTestResource(GatewayResource.class)
-@WithTestResource(ContextServiceResource.class)
+@WithTestResource(ContextProxyResource.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class GatewayPathTest {
 
@@ -58,6 +60,7 @@ class GatewayPathTest {
   private static final BigDecimal COST_PER_CALL = new BigDecimal("0.000042");
 
   @GatewayResource.Upstream WireMockServer provider;
+  @ContextProxyResource.Proxy WireMockServer context;
 
   @Inject EventPublisher publisher;
 
@@ -241,6 +244,41 @@ class GatewayPathTest {
     assertThat(Files.readString(Path.of("target", "llm-gateway-service.log")))
         .isNotEmpty()
         .doesNotContain(GatewayResource.PROVIDER_KEY);
+  }
+
+  @Test
+  void aRunOfTheSameAttemptAfterItsAnswerWasLostIsAnsweredByTheGatewayUnpaid() {
+    StepRequested step = newStep(MODEL);
+    provider.stubFor(
+        toProvider(step).willReturn(completion(validArchitecture().toString(), MODEL)));
+    // The first run's answer is paid for, then its output cannot be stored: the run ends, its
+    // answer with it (as it would with a worker killed at that moment).
+    StubMapping refused =
+        context.stubFor(
+            post(urlPathMatching(".*/artifact-writes"))
+                .withRequestBody(containing(step.stepId().toString()))
+                .atPriority(1)
+                .willReturn(
+                    aResponse()
+                        .withStatus(400)
+                        .withHeader("Content-Type", "application/problem+json")
+                        .withBody("{\"title\":\"Bad Request\",\"status\":400}")));
+    publish(step);
+    awaitResult(step, StepFailed.class);
+    context.removeStub(refused);
+
+    // The same attempt comes back (a redelivery): it makes the same call, with the same key.
+    publish(step);
+
+    List<AtelierEvent> both =
+        await().atMost(WAIT).until(() -> results.resultsOf(step.stepId()), r -> r.size() >= 2);
+    assertThat(both.get(1)).isInstanceOf(StepCompleted.class);
+    assertThat(providerCalls(step)).hasSize(1);
+    // Metered once: the repeat was answered from the first call's answer.
+    await()
+        .during(Duration.ofSeconds(1))
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(() -> assertThat(recordsOf(step)).hasSize(1));
   }
 
   // --- helpers

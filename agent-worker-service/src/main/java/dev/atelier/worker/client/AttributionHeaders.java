@@ -10,7 +10,8 @@ import jakarta.ws.rs.ext.Provider;
  * Adds the {@code X-Atelier-*} attribution headers to outbound REST client calls made while a step
  * runs. As a {@link Provider} it applies to every Quarkus REST client, including the one
  * quarkus-langchain4j builds for the gateway, whose API has no per-request headers. context-service
- * calls carry the headers too, which costs nothing and attributes the writes in its logs.
+ * calls carry the headers too, which costs nothing and attributes the writes in its logs. An LLM
+ * call also carries its {@link LlmCallKey} as {@code Idempotency-Key}.
  */
 @Provider
 public class AttributionHeaders implements ClientRequestFilter {
@@ -28,6 +29,9 @@ public class AttributionHeaders implements ClientRequestFilter {
               putIfPresent(headers, Headers.WORKFLOW_BUDGET_USD, a.workflowBudgetUsd());
               putIfPresent(headers, Headers.TEAM, a.team());
             });
+    LlmCallKey.current()
+        .filter(key -> !request.getHeaders().containsKey(Headers.IDEMPOTENCY_KEY))
+        .ifPresent(key -> request.getHeaders().putSingle(Headers.IDEMPOTENCY_KEY, key));
   }
 
   private static void putIfPresent(

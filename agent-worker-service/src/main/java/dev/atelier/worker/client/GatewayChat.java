@@ -27,13 +27,16 @@ import org.jboss.logging.Logger;
  * with exponential backoff (250 ms doubling to 5 s) for up to two minutes ({@code
  * WORKER_GATEWAY_UNREACHABLE_RETRY_FOR_MS}), as {@link ContextClient} does for context-service: a
  * gateway restart should not spend a step's attempts. A 503 without an OpenAI error body is the
- * same case: a gateway draining for shutdown, or a proxy with no gateway behind it.
+ * same case: a gateway draining for shutdown, or a proxy with no gateway behind it. So is a 409
+ * {@code idempotency_key_in_use}: the gateway is still making this call (same {@link LlmCallKey})
+ * for an earlier run of the step attempt, and will answer a repeat from that call's answer.
  */
 @ApplicationScoped
 public class GatewayChat {
 
   private static final int MAX_DETAIL = 300;
   private static final int MAX_PARAM = 100;
+  static final String IDEMPOTENCY_KEY_IN_USE = "idempotency_key_in_use";
 
   private static final Logger LOG = Logger.getLogger(GatewayChat.class);
 
@@ -55,7 +58,7 @@ public class GatewayChat {
       delay = 250,
       jitter = 100,
       maxDuration = 120_000,
-      retryOn = GatewayUnreachableException.class)
+      retryOn = {GatewayUnreachableException.class, CallStillRunningException.class})
   @ExponentialBackoff(maxDelay = 5, maxDelayUnit = ChronoUnit.SECONDS)
   public ChatResponse chat(ChatRequest request) {
     try {
@@ -86,6 +89,13 @@ public class GatewayChat {
         LOG.debugf("the LLM gateway is not taking calls (503 without an error body)");
         return new GatewayUnreachableException(
             "the LLM gateway is not taking calls (503 without an error body: stopping or starting)",
+            e);
+      }
+      if (status == 409 && IDEMPOTENCY_KEY_IN_USE.equals(error.code())) {
+        LOG.debugf("an earlier run's call with this Idempotency-Key is still running");
+        return new CallStillRunningException(
+            "the LLM gateway is still making this call for an earlier run of the step attempt"
+                + error.detail(),
             e);
       }
       if (StepFailed.BUDGET_EXCEEDED.equals(error.code())) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.atelier.contracts.AgentSpec;
 import dev.atelier.worker.client.GatewayChat;
 import dev.atelier.worker.client.GatewayException;
+import dev.atelier.worker.client.LlmCallKey;
 import dev.atelier.worker.config.WorkerConfig;
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.data.message.ChatMessage;
@@ -19,12 +20,20 @@ import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.output.FinishReason;
 import dev.langchain4j.model.output.TokenUsage;
 import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -104,6 +113,9 @@ public class AgentInvoker {
    * Runs the conversation until the answer conforms to {@code schema}.
    *
    * @param deadline the attempt's deadline, or {@code null} for none
+   * @param attemptKey names the step attempt ({@code <stepId>:<attempt>}) in each call's {@code
+   *     Idempotency-Key}, or {@code null} to send none: a later run of the same attempt making the
+   *     same call is then answered by the gateway from the first run's answer, unpaid
    * @param beforeCall run before every call; throws a {@link StepFailure} when no more calls are
    *     wanted (the workflow has ended)
    * @throws StepFailure {@code output_invalid}, {@code provider_unavailable}, {@code
@@ -115,7 +127,9 @@ public class AgentInvoker {
       JsonSchema responseSchema,
       Validation validation,
       Instant deadline,
+      String attemptKey,
       Runnable beforeCall) {
+    CallKeys keys = attemptKey == null ? null : new CallKeys(attemptKey);
     List<ChatMessage> messages = new ArrayList<>();
     if (!prompt.system().isBlank()) {
       messages.add(SystemMessage.from(prompt.system()));
@@ -129,7 +143,7 @@ public class AgentInvoker {
     int calls = 1 + Math.max(0, config.repairAttempts());
     int promptMessages = messages.size();
     for (int call = 1; call <= calls; call++) {
-      ChatResponse response = chat(agent, messages, format, usage, deadline, beforeCall);
+      ChatResponse response = chat(agent, messages, format, usage, deadline, keys, beforeCall);
       String text = response.aiMessage() == null ? null : response.aiMessage().text();
       OutputValidator.Result result = validation.check(text);
       if (result.valid()) {
@@ -179,6 +193,7 @@ public class AgentInvoker {
       ResponseFormat format,
       Usage usage,
       Instant deadline,
+      CallKeys keys,
       Runnable beforeCall) {
     List<String> models = new ArrayList<>();
     models.add(agent.model());
@@ -201,7 +216,8 @@ public class AgentInvoker {
                       .build())
               .build();
       try {
-        ChatResponse response = call(request, deadline, usage);
+        ChatResponse response =
+            call(request, keys == null ? null : keys.next(request), deadline, usage);
         usage.add(response);
         return response;
       } catch (GatewayException e) {
@@ -240,17 +256,19 @@ public class AgentInvoker {
   }
 
   /** One gateway call, given up when the deadline passes first. */
-  private ChatResponse call(ChatRequest request, Instant deadline, Usage usage) {
+  private ChatResponse call(ChatRequest request, String key, Instant deadline, Usage usage) {
+    // The step's context (trace, attribution headers) goes with the call, and the call's key.
+    Context context = key == null ? Context.current() : LlmCallKey.storeIn(Context.current(), key);
     if (deadline == null) {
-      return gateway.chat(request);
+      try (Scope ignored = context.makeCurrent()) {
+        return gateway.chat(request);
+      }
     }
     long left = Duration.between(Instant.now(), deadline).toMillis();
     if (left <= 0) {
       throw deadlinePassed(deadline, usage);
     }
-    // The step's context (trace, attribution headers) goes with the call.
-    Future<ChatResponse> call =
-        callThreads.submit(Context.current().wrap(() -> gateway.chat(request)));
+    Future<ChatResponse> call = callThreads.submit(context.wrap(() -> gateway.chat(request)));
     try {
       return call.get(left, TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
@@ -311,6 +329,69 @@ public class AgentInvoker {
     return "Your previous answer is not valid for the required JSON Schema:\n- "
         + String.join("\n- ", errors.subList(0, Math.min(20, errors.size())))
         + "\nAnswer again with only the corrected JSON document, conforming to the schema.";
+  }
+
+  /**
+   * The {@code Idempotency-Key}s of one run of a step attempt: {@code <attempt>:<digest>:<n>}, the
+   * digest over what the call sends (model, parameters, messages) and {@code n} counting calls of
+   * the run with the same digest. A later run of the attempt that sends the same calls gets the
+   * same keys whatever this run learned on the way (a fallback model, a model refusing
+   * json_schema): a call it makes differently has another key, and is a new call.
+   */
+  static final class CallKeys {
+    private final String attemptKey;
+    private final Map<String, Integer> seen = new HashMap<>();
+
+    CallKeys(String attemptKey) {
+      this.attemptKey = attemptKey;
+    }
+
+    String next(ChatRequest request) {
+      String digest = digest(request);
+      int n = seen.merge(digest, 1, Integer::sum);
+      return attemptKey + ":" + digest + ":" + n;
+    }
+
+    static String digest(ChatRequest request) {
+      MessageDigest sha;
+      try {
+        sha = MessageDigest.getInstance("SHA-256");
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+      ChatRequestParameters p = request.parameters();
+      update(sha, p.modelName());
+      update(sha, String.valueOf(p.temperature()));
+      update(sha, String.valueOf(p.maxOutputTokens()));
+      ResponseFormat format = p.responseFormat();
+      update(sha, format == null ? "" : format.type().name());
+      update(sha, format == null || format.jsonSchema() == null ? "" : format.jsonSchema().name());
+      for (ChatMessage m : request.messages()) {
+        update(sha, m.type().name());
+        update(sha, text(m));
+      }
+      return HexFormat.of().formatHex(sha.digest(), 0, 16);
+    }
+
+    private static String text(ChatMessage m) {
+      if (m instanceof SystemMessage system) {
+        return system.text();
+      }
+      if (m instanceof UserMessage user) {
+        return user.hasSingleText() ? user.singleText() : user.contents().toString();
+      }
+      if (m instanceof AiMessage ai) {
+        return String.valueOf(ai.text());
+      }
+      return m.toString();
+    }
+
+    /** Length-prefixed, so that no two sequences of strings digest alike by concatenation. */
+    private static void update(MessageDigest sha, String s) {
+      byte[] bytes = String.valueOf(s).getBytes(StandardCharsets.UTF_8);
+      sha.update(ByteBuffer.allocate(4).putInt(bytes.length).array());
+      sha.update(bytes);
+    }
   }
 
   /** How an answer is judged; the caller binds the compiled schema. */

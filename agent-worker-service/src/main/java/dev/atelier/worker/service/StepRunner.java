@@ -187,6 +187,7 @@ public class StepRunner {
               AgentInvoker.responseSchema(agent),
               text -> validator.check(schema, text),
               step.deadline(),
+              step.stepId() + ":" + step.attempt(),
               () -> {
                 ended.check(step);
                 lease.checkHeld();
