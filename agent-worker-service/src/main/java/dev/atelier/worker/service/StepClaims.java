@@ -1,6 +1,7 @@
 package dev.atelier.worker.service;
 
 import dev.atelier.contracts.StepRequested;
+import dev.atelier.kit.timers.Timers;
 import dev.atelier.worker.client.BatchRead;
 import dev.atelier.worker.client.BatchWrite;
 import dev.atelier.worker.client.ContextClient;
@@ -21,9 +22,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
 
@@ -81,15 +80,7 @@ public class StepClaims {
   }
 
   void onStart(@Observes StartupEvent event) {
-    renewer =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "step-claim-renewer");
-              t.setDaemon(true);
-              return t;
-            });
-    long every = lease.toMillis() / 3;
-    renewer.scheduleWithFixedDelay(this::renewAll, every, every, TimeUnit.MILLISECONDS);
+    renewer = Timers.every("step-claim-renewer", lease.dividedBy(3), this::renewAll);
   }
 
   void onStop(@Observes ShutdownEvent event) {

@@ -1,13 +1,12 @@
 package dev.atelier.context.repository;
 
+import dev.atelier.kit.timers.Timers;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Duration;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
@@ -29,15 +28,7 @@ public class StepClaimHousekeeping {
   }
 
   void onStart(@Observes StartupEvent event) {
-    timer =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "step-claim-housekeeping");
-              t.setDaemon(true);
-              return t;
-            });
-    timer.scheduleWithFixedDelay(
-        this::deleteExpired, EVERY.toMinutes(), EVERY.toMinutes(), TimeUnit.MINUTES);
+    timer = Timers.every("step-claim-housekeeping", EVERY, this::deleteExpired);
   }
 
   void onStop(@Observes ShutdownEvent event) {

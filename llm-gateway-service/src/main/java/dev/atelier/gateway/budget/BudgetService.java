@@ -5,6 +5,7 @@ import dev.atelier.gateway.config.GatewayConfig;
 import dev.atelier.gateway.messaging.LlmCallPublisher;
 import dev.atelier.gateway.messaging.RecoveredCall;
 import dev.atelier.gateway.service.GatewayException;
+import dev.atelier.kit.timers.Timers;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -20,9 +21,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jboss.logging.Logger;
 
@@ -78,15 +77,7 @@ public class BudgetService {
 
   void onStart(@Observes StartupEvent event) {
     refresh();
-    scheduler =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "budget-refresher");
-              t.setDaemon(true);
-              return t;
-            });
-    long every = config.refreshInterval().toMillis();
-    scheduler.scheduleWithFixedDelay(this::housekeeping, every, every, TimeUnit.MILLISECONDS);
+    scheduler = Timers.every("budget-refresher", config.refreshInterval(), this::housekeeping);
   }
 
   void onStop(@Observes ShutdownEvent event) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.atelier.gateway.config.GatewayConfig;
 import dev.atelier.gateway.provider.Provider;
 import dev.atelier.gateway.provider.openai.OpenAiCompatibleProvider;
+import dev.atelier.kit.timers.Timers;
 import dev.atelier.kit.tracing.TraceContexts;
 import io.opentelemetry.api.OpenTelemetry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -20,9 +21,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
@@ -79,14 +78,8 @@ public class ManagedProviders {
                 .setTracingPolicy(TracingPolicy.IGNORE));
     refresh();
     scheduler =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "managed-provider-refresher");
-              t.setDaemon(true);
-              return t;
-            });
-    long every = config.providersRefreshInterval().toMillis();
-    scheduler.scheduleWithFixedDelay(this::refresh, every, every, TimeUnit.MILLISECONDS);
+        Timers.every(
+            "managed-provider-refresher", config.providersRefreshInterval(), this::refresh);
   }
 
   synchronized void onStop(@Observes ShutdownEvent event) {

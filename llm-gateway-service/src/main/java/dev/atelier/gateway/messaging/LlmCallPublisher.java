@@ -8,6 +8,7 @@ import dev.atelier.kit.amqp.EncodedEvent;
 import dev.atelier.kit.amqp.EventPublisher;
 import dev.atelier.kit.amqp.Outgoing;
 import dev.atelier.kit.amqp.RabbitBroker;
+import dev.atelier.kit.timers.Timers;
 import dev.atelier.kit.tracing.TraceContexts;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -25,7 +26,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -176,15 +176,7 @@ public class LlmCallPublisher {
     worker = new Thread(this::run, "llm-call-publisher");
     worker.setDaemon(true);
     worker.start();
-    retrier =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "llm-call-spool-drainer");
-              t.setDaemon(true);
-              return t;
-            });
-    long every = config.retryInterval().toMillis();
-    retrier.scheduleWithFixedDelay(this::drainSpool, every, every, TimeUnit.MILLISECONDS);
+    retrier = Timers.every("llm-call-spool-drainer", config.retryInterval(), this::drainSpool);
   }
 
   void onStop(@Observes ShutdownEvent event) throws InterruptedException, IOException {

@@ -2,6 +2,7 @@ package dev.atelier.gateway.pricing;
 
 import dev.atelier.gateway.config.GatewayConfig;
 import dev.atelier.gateway.service.Usage;
+import dev.atelier.kit.timers.Timers;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -13,9 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.jboss.logging.Logger;
 
@@ -52,14 +51,7 @@ public class PriceCatalog {
   void onStart(@Observes StartupEvent event) throws Exception {
     reload();
     reloader =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "price-reloader");
-              t.setDaemon(true);
-              return t;
-            });
-    long every = config.prices().refreshInterval().toMillis();
-    reloader.scheduleWithFixedDelay(this::reloadQuietly, every, every, TimeUnit.MILLISECONDS);
+        Timers.every("price-reloader", config.prices().refreshInterval(), this::reloadQuietly);
   }
 
   void onStop(@Observes ShutdownEvent event) {

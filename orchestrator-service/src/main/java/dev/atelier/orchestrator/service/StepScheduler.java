@@ -1,5 +1,6 @@
 package dev.atelier.orchestrator.service;
 
+import dev.atelier.kit.timers.Timers;
 import dev.atelier.orchestrator.config.OrchestratorConfig;
 import dev.atelier.orchestrator.repository.ProcessedEventRepository;
 import dev.atelier.orchestrator.repository.StepRepository;
@@ -9,7 +10,6 @@ import jakarta.enterprise.event.Observes;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
@@ -47,15 +47,7 @@ public class StepScheduler {
     if (executor != null) {
       return;
     }
-    executor =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "step-scheduler");
-              t.setDaemon(true);
-              return t;
-            });
-    long period = config.scheduler().interval().toMillis();
-    executor.scheduleWithFixedDelay(this::tick, period, period, TimeUnit.MILLISECONDS);
+    executor = Timers.every("step-scheduler", config.scheduler().interval(), this::tick);
   }
 
   void onStop(@Observes ShutdownEvent event) {

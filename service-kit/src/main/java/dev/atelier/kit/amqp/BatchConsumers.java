@@ -9,6 +9,7 @@ import dev.atelier.contracts.EventCodec;
 import dev.atelier.contracts.Headers;
 import dev.atelier.contracts.MalformedEventException;
 import dev.atelier.contracts.QueueSpec;
+import dev.atelier.kit.timers.Timers;
 import dev.atelier.kit.tracing.TraceContexts;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
@@ -176,14 +177,8 @@ public class BatchConsumers {
     if (t == null) {
       synchronized (this) {
         if (timer == null) {
-          timer =
-              // A timed flush only hands the batch to its channel's writer: one thread is plenty.
-              Executors.newSingleThreadScheduledExecutor(
-                  r -> {
-                    Thread th = new Thread(r, "amqp-batch-timer");
-                    th.setDaemon(true);
-                    return th;
-                  });
+          // A timed flush only hands the batch to its channel's writer: one thread is plenty.
+          timer = Timers.daemon("amqp-batch-timer");
         }
         t = timer;
       }

@@ -7,6 +7,7 @@ import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.DeliverCallback;
 import dev.atelier.contracts.QueueSpec;
 import dev.atelier.contracts.Topology;
+import dev.atelier.kit.timers.Timers;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -278,13 +279,7 @@ public class RabbitBroker {
     if (r == null) {
       synchronized (this) {
         if (reconsumer == null) {
-          reconsumer =
-              Executors.newSingleThreadScheduledExecutor(
-                  t -> {
-                    Thread th = new Thread(t, "amqp-reconsume");
-                    th.setDaemon(true);
-                    return th;
-                  });
+          reconsumer = Timers.daemon("amqp-reconsume");
         }
         r = reconsumer;
       }
