@@ -156,4 +156,44 @@ class GatewayOutageTest {
     assertThat(key).matches(step.stepId() + ":" + step.attempt() + ":[0-9a-f]{32}:1");
     assertThat(calls.get(1).getHeader("Idempotency-Key")).isEqualTo(key);
   }
+
+  @Test
+  @Order(4)
+  void aKeyAnEarlierRunUsedForAnotherRequestIsReplacedByANewOne() {
+    if (!gateway.isRunning()) {
+      gateway.start();
+    }
+    StepRequested step =
+        step(UUID.randomUUID(), "design", List.of(), Instant.now().plusSeconds(300));
+    // An earlier run (say, of an older worker) sent another body under the same key.
+    gateway.stubFor(
+        chatFor(step)
+            .inScenario("reused")
+            .whenScenarioStateIs(Scenario.STARTED)
+            .willReturn(
+                aResponse()
+                    .withStatus(422)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody(
+                        "{\"error\":{\"message\":\"This Idempotency-Key was used for a call with"
+                            + " a different request body\",\"type\":\"invalid_request_error\","
+                            + "\"param\":null,\"code\":\"idempotency_key_reused\"}}"))
+            .willSetStateTo("new key"));
+    gateway.stubFor(
+        chatFor(step)
+            .inScenario("reused")
+            .whenScenarioStateIs("new key")
+            .willReturn(completion(validArchitecture().toString())));
+
+    publisher.publish(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(step.role()), step);
+
+    List<AtelierEvent> results = inbox.awaitResultsOf(step.stepId());
+    assertThat(results).hasSize(1).first().isInstanceOf(StepCompleted.class);
+    List<LoggedRequest> calls = gateway.findAll(chatCallsOf(step));
+    assertThat(calls).hasSize(2);
+    String key = calls.get(0).getHeader("Idempotency-Key");
+    assertThat(calls.get(1).getHeader("Idempotency-Key"))
+        .startsWith(key + ":")
+        .hasSizeGreaterThan(key.length() + 30);
+  }
 }

@@ -164,6 +164,48 @@ class IdempotencyTest {
   }
 
   @Test
+  void aBudgetedCallIsChargedOnceAndItsRepeatReservesNothing() throws Exception {
+    String marker = marker();
+    answer(PATH, marker, 200, completion(marker), 0);
+    UUID workflowId = UUID.randomUUID();
+    String key = "k-" + UUID.randomUUID();
+    String body = chatBody(marker);
+    var budgeted =
+        given()
+            .header("Authorization", KEY)
+            .header(Headers.TEAM, "team-a")
+            .header("X-Atelier-Workflow-Id", workflowId.toString())
+            .header("X-Atelier-Workflow-Budget-Usd", "5")
+            .header(Headers.IDEMPOTENCY_KEY, key)
+            .contentType(ContentType.JSON)
+            .body(body);
+
+    Response first = budgeted.post(PATH);
+    Response repeat = awaitNot409(() -> budgeted.post(PATH));
+
+    assertThat(first.statusCode()).isEqualTo(200);
+    assertThat(repeat.statusCode()).isEqualTo(200);
+    assertThat(repeat.header(OpenAiRoutesHeaders.REPLAYED)).isEqualTo("true");
+    assertThat(providerCalls(PATH, marker)).isEqualTo(1);
+    LlmCallRecorded record = settledRecords(workflowId, 1).get(0);
+    assertThat(record.costUsd()).isPositive();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              var budget =
+                  mapper.readTree(
+                      given()
+                          .header("Authorization", "Bearer atelier-local-admin-key")
+                          .get("/admin/budgets/workflow/" + workflowId)
+                          .asString());
+              assertThat(budget.path("spentUsd").decimalValue())
+                  .isEqualByComparingTo(record.costUsd());
+              assertThat(budget.path("reservedUsd").decimalValue()).isZero();
+            });
+  }
+
+  @Test
   void keysBelongToTheirTeam() throws Exception {
     String marker = marker();
     answer(PATH, marker, 200, completion(marker), 0);
@@ -199,7 +241,8 @@ class IdempotencyTest {
   @Test
   void aRepeatWhileTheCallRunsIs409AndThenGetsItsAnswer() throws Exception {
     String marker = marker();
-    answer(PATH, marker, 200, completion(marker), 2_000);
+    // Long enough that the repeat below comes while the call runs, on a slow machine too.
+    answer(PATH, marker, 200, completion(marker), 5_000);
     UUID workflowId = UUID.randomUUID();
     String key = "k-" + UUID.randomUUID();
     String body = chatBody(marker);
@@ -343,7 +386,7 @@ class IdempotencyTest {
     insertClaim("team-a", old, "{}", Duration.ofMinutes(61), new byte[] {'{', '}'});
     insertClaim("team-a", recent, "{}", Duration.ofMinutes(59), new byte[] {'{', '}'});
 
-    assertThat(idempotent.deleteExpired()).isPositive();
+    idempotent.deleteExpired();
 
     assertThat(storedAnswer("team-a", old)).isNull();
     assertThat(storedAnswer("team-a", recent)).isNotNull();

@@ -50,6 +50,14 @@ public class GatewayException extends RuntimeException {
     return param;
   }
 
+  /**
+   * The call's {@code Idempotency-Key} was used by an earlier run for a request with another body
+   * (422 {@code idempotency_key_reused}).
+   */
+  public boolean keyReused() {
+    return status == 422 && "idempotency_key_reused".equals(code);
+  }
+
   /** The gateway refused the call because a hard budget (workflow, team or global) is spent. */
   public boolean budgetExceeded() {
     return StepFailed.BUDGET_EXCEEDED.equals(code);

@@ -2,6 +2,7 @@ package dev.atelier.worker.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.atelier.contracts.AgentSpec;
+import dev.atelier.worker.client.CallStillRunningException;
 import dev.atelier.worker.client.GatewayChat;
 import dev.atelier.worker.client.GatewayException;
 import dev.atelier.worker.client.LlmCallKey;
@@ -35,6 +36,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -236,6 +238,11 @@ public class AgentInvoker {
           refusedJsonSchema.add(refusalKey(model, agent));
           continue; // the same model again, in json_object mode
         }
+        if (e instanceof CallStillRunningException) {
+          // The gateway still makes this call for an earlier run: another model would be another
+          // paid call while that one may yet answer. Another attempt, later, is the next step.
+          throw new StepFailure(StepFailure.PROVIDER_UNAVAILABLE, true, e.getMessage());
+        }
         if (e.retryable() && i + 1 < models.size()) {
           LOG.warnf(
               "model %s unavailable for %s (%s); trying %s",
@@ -255,8 +262,28 @@ public class AgentInvoker {
     return model + "\n" + agent.outputSchema();
   }
 
-  /** One gateway call, given up when the deadline passes first. */
+  /**
+   * One gateway call. Should the gateway find its key used by an earlier run for a different body
+   * (422 {@code idempotency_key_reused}: the worker now builds the same call otherwise, say after
+   * an upgrade), the call is made under a key of its own: a new call, paid, as it must be.
+   */
   private ChatResponse call(ChatRequest request, String key, Instant deadline, Usage usage) {
+    try {
+      return callOnce(request, key, deadline, usage);
+    } catch (GatewayException e) {
+      if (key == null || !e.keyReused()) {
+        throw e;
+      }
+      LOG.infof(
+          "an earlier run of this step attempt sent another request under key %s; calling"
+              + " again under a new key",
+          key);
+      return callOnce(request, key + ":" + UUID.randomUUID(), deadline, usage);
+    }
+  }
+
+  /** One gateway call, given up when the deadline passes first. */
+  private ChatResponse callOnce(ChatRequest request, String key, Instant deadline, Usage usage) {
     // The step's context (trace, attribution headers) goes with the call, and the call's key.
     Context context = key == null ? Context.current() : LlmCallKey.storeIn(Context.current(), key);
     if (deadline == null) {
@@ -365,7 +392,15 @@ public class AgentInvoker {
       update(sha, String.valueOf(p.maxOutputTokens()));
       ResponseFormat format = p.responseFormat();
       update(sha, format == null ? "" : format.type().name());
-      update(sha, format == null || format.jsonSchema() == null ? "" : format.jsonSchema().name());
+      JsonSchema schema = format == null ? null : format.jsonSchema();
+      update(sha, schema == null ? "" : schema.name());
+      update(
+          sha,
+          schema == null
+              ? ""
+              : schema.rootElement() instanceof JsonRawSchema raw
+                  ? raw.schema()
+                  : String.valueOf(schema.rootElement()));
       for (ChatMessage m : request.messages()) {
         update(sha, m.type().name());
         update(sha, text(m));

@@ -8,6 +8,9 @@ import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.request.ResponseFormat;
+import dev.langchain4j.model.chat.request.ResponseFormatType;
+import dev.langchain4j.model.chat.request.json.JsonRawSchema;
+import dev.langchain4j.model.chat.request.json.JsonSchema;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -42,7 +45,7 @@ class CallKeysTest {
     String b = first.next(request("gpt-4o", ResponseFormat.JSON, "Design a shop", "Repair it"));
 
     assertThat(a).matches("step-1:2:[0-9a-f]{32}:1");
-    assertThat(b).isNotEqualTo(a);
+    assertThat(b).matches("step-1:2:[0-9a-f]{32}:1").isNotEqualTo(a);
     assertThat(second.next(request("gpt-4o", ResponseFormat.JSON, "Design a shop"))).isEqualTo(a);
     assertThat(second.next(request("gpt-4o", ResponseFormat.JSON, "Design a shop", "Repair it")))
         .isEqualTo(b);
@@ -50,21 +53,37 @@ class CallKeysTest {
 
   @Test
   void whatACallSendsChangesItsKey() {
-    AgentInvoker.CallKeys keys = new AgentInvoker.CallKeys("s:1");
-    String base = keys.next(request("gpt-4o", ResponseFormat.JSON, "Design a shop"));
+    String base = firstKey("s:1", request("gpt-4o", ResponseFormat.JSON, "Design a shop"));
 
-    assertThat(keys.next(request("gpt-4o-mini", ResponseFormat.JSON, "Design a shop")))
+    assertThat(firstKey("s:1", request("gpt-4o", ResponseFormat.JSON, "Design a shop")))
+        .isEqualTo(base);
+    assertThat(firstKey("s:1", request("gpt-4o-mini", ResponseFormat.JSON, "Design a shop")))
         .isNotEqualTo(base);
-    assertThat(keys.next(request("gpt-4o", ResponseFormat.TEXT, "Design a shop")))
+    assertThat(firstKey("s:1", request("gpt-4o", ResponseFormat.TEXT, "Design a shop")))
         .isNotEqualTo(base);
+    assertThat(firstKey("s:1", request("gpt-4o", schema("{\"type\":\"object\"}"), "Design a shop")))
+        .isNotEqualTo(
+            firstKey("s:1", request("gpt-4o", schema("{\"type\":\"array\"}"), "Design a shop")));
     // Strings are length-prefixed: moving text between messages is another call.
-    assertThat(keys.next(request("gpt-4o", ResponseFormat.JSON, "Design a", " shop")))
-        .isNotEqualTo(keys.next(request("gpt-4o", ResponseFormat.JSON, "Design a ", "shop")));
+    assertThat(firstKey("s:1", request("gpt-4o", ResponseFormat.JSON, "Design a", " shop")))
+        .isNotEqualTo(firstKey("s:1", request("gpt-4o", ResponseFormat.JSON, "Design a ", "shop")));
     // Another attempt of the step: other keys.
-    assertThat(
-            new AgentInvoker.CallKeys("s:2")
-                .next(request("gpt-4o", ResponseFormat.JSON, "Design a shop")))
+    assertThat(firstKey("s:2", request("gpt-4o", ResponseFormat.JSON, "Design a shop")))
         .isNotEqualTo(base);
+  }
+
+  /** The key of {@code request} as the first call of a run of {@code attempt}. */
+  private static String firstKey(String attempt, ChatRequest request) {
+    return new AgentInvoker.CallKeys(attempt).next(request);
+  }
+
+  /** json_schema with the same name and another schema. */
+  private static ResponseFormat schema(String json) {
+    return ResponseFormat.builder()
+        .type(ResponseFormatType.JSON)
+        .jsonSchema(
+            JsonSchema.builder().name("architecture").rootElement(JsonRawSchema.from(json)).build())
+        .build();
   }
 
   @Test

@@ -2,6 +2,7 @@ package dev.atelier.gateway.idempotency;
 
 import dev.atelier.gateway.config.GatewayConfig;
 import dev.atelier.kit.db.Plans;
+import dev.atelier.kit.timers.Timers;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -17,9 +18,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.UUID;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.sql.DataSource;
 import org.jboss.logging.Logger;
@@ -86,15 +85,10 @@ public class IdempotentCalls {
   }
 
   void onStart(@Observes StartupEvent event) {
-    housekeeper =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "idempotent-call-housekeeper");
-              t.setDaemon(true);
-              return t;
-            });
     long every = Math.max(1_000, Math.min(60_000, config.retention().toMillis() / 4));
-    housekeeper.scheduleWithFixedDelay(this::deleteExpired, every, every, TimeUnit.MILLISECONDS);
+    housekeeper =
+        Timers.every(
+            "idempotent-call-housekeeper", Duration.ofMillis(every), () -> deleteExpired());
   }
 
   void onStop(@Observes ShutdownEvent event) {
@@ -302,7 +296,10 @@ public class IdempotentCalls {
     }
   }
 
-  /** Deletes calls claimed longer ago than the retention time; returns how many. */
+  /**
+   * Deletes calls claimed longer ago than the retention time (or the takeover time, if longer: a
+   * running call keeps its key until it may be taken over); returns how many.
+   */
   public int deleteExpired() {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
@@ -310,7 +307,7 @@ public class IdempotentCalls {
                 c.prepareStatement(
                     "delete from idempotent_call"
                         + " where started_at < clock_timestamp() - ? * interval '1 millisecond'"))) {
-      ps.setLong(1, config.retention().toMillis());
+      ps.setLong(1, Math.max(config.retention().toMillis(), config.takeover().toMillis()));
       return ps.executeUpdate();
     } catch (SQLException | RuntimeException e) {
       LOG.warnf("could not delete expired idempotent calls: %s", e.getMessage());

@@ -38,6 +38,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Flow;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -61,6 +62,9 @@ public class OpenAiRoutes {
 
   /** On an answer repeated from an earlier call with the same {@code Idempotency-Key}. */
   static final String REPLAYED_HEADER = "Idempotent-Replayed";
+
+  /** The request's Vert.x context, kept on the routing context across a worker-thread hop. */
+  private static final String EVENT_LOOP = "atelier.event-loop";
 
   private final ApiKeys apiKeys;
   private final ChatService chats;
@@ -121,6 +125,7 @@ public class OpenAiRoutes {
   void chat(RoutingContext rc) {
     // The server span is current on the event loop only: carry it explicitly past any thread hop.
     Context parent = Context.current();
+    rc.put(EVENT_LOOP, io.vertx.core.Vertx.currentContext());
     Buffer body = rc.body().buffer();
     if (body != null && body.length() > offloadAboveBytes) {
       // Parsing and counting a large prompt would hold the event loop for milliseconds.
@@ -253,7 +258,13 @@ public class OpenAiRoutes {
       return;
     }
     if (begun instanceof IdempotentCalls.Claimed claim) {
-      call.accept(claim);
+      // On with the call where an unkeyed one runs: the request's event loop.
+      io.vertx.core.Context loop = rc.get(EVENT_LOOP);
+      if (loop != null) {
+        loop.runOnContext(v -> call.accept(claim));
+      } else {
+        call.accept(claim);
+      }
     } else if (begun instanceof IdempotentCalls.Replay replay) {
       if (replay.callId() != null) {
         response.putHeader(CALL_ID_HEADER, replay.callId().toString());
@@ -296,7 +307,19 @@ public class OpenAiRoutes {
   /** Frees the key of a call that will not be made or failed (a repeat then makes it). */
   private static void unclaim(IdempotentCalls.Claimed claim) {
     if (claim != null) {
-      Infrastructure.getDefaultWorkerPool().execute(claim::failed);
+      settle(claim::failed);
+    }
+  }
+
+  /**
+   * Settles a key on a worker thread (a database write). Refused while the gateway stops: the key
+   * is then taken over after the takeover time, as if this replica had died.
+   */
+  private static void settle(Runnable write) {
+    try {
+      Infrastructure.getDefaultWorkerPool().execute(write);
+    } catch (RejectedExecutionException e) {
+      LOG.warnf("an Idempotency-Key could not be settled while the gateway stops");
     }
   }
 
@@ -328,7 +351,20 @@ public class OpenAiRoutes {
       OpenAiErrors.write(rc.response(), internal());
       return;
     }
-    send(rc, call);
+    try {
+      send(rc, call);
+    } catch (GatewayException e) {
+      chats.abandon(call, e);
+      unclaim(call.claim());
+      OpenAiErrors.write(rc.response(), e);
+    } catch (RuntimeException e) {
+      // Thrown before the call had a Uni (a provider that cannot build the request): on this
+      // worker thread nothing else would answer the caller or end the call.
+      LOG.errorf(e, "chat request failed");
+      chats.abandon(call, internal());
+      unclaim(call.claim());
+      OpenAiErrors.write(rc.response(), internal());
+    }
   }
 
   /**
@@ -355,14 +391,14 @@ public class OpenAiRoutes {
         .subscribe()
         .with(
             body -> {
-              if (claim != null) {
-                // Kept even when the caller is gone: its repeat is what the key is for.
-                Infrastructure.getDefaultWorkerPool().execute(() -> claim.answered(body, callId));
-              }
               if (!response.ended() && !response.closed()) {
                 response
                     .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                     .end(Buffer.buffer(body));
+              }
+              if (claim != null) {
+                // Kept even when the caller is gone: its repeat is what the key is for.
+                settle(() -> claim.answered(body, callId));
               }
             },
             failure -> {
@@ -531,6 +567,7 @@ public class OpenAiRoutes {
   /** {@code POST /v1/embeddings}: routed like chat, answered as the provider sent it, recorded. */
   void embeddings(RoutingContext rc) {
     Context parent = Context.current();
+    rc.put(EVENT_LOOP, io.vertx.core.Vertx.currentContext());
     try {
       String team =
           apiKeys.authenticate(
