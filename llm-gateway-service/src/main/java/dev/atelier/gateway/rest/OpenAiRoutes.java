@@ -163,17 +163,12 @@ public class OpenAiRoutes {
             "An Idempotency-Key is honoured on calls that are not streamed; send the stream"
                 + " without it");
       }
-      byte[] sha256 = IdempotentCalls.sha256(body.getBytes());
-      Infrastructure.getDefaultWorkerPool()
-          .execute(
-              () ->
-                  keyed(
-                      rc,
-                      team,
-                      key,
-                      sha256,
-                      claim ->
-                          start(rc, parent, request, team, attribution, workflowBudget, claim)));
+      keyed(
+          rc,
+          team,
+          key,
+          body,
+          claim -> start(rc, parent, request, team, attribution, workflowBudget, claim));
     } catch (GatewayException e) {
       OpenAiErrors.write(rc.response(), e);
     } catch (RuntimeException e) {
@@ -228,9 +223,19 @@ public class OpenAiRoutes {
   /**
    * Makes the call with {@code key} when it is this request's to make ({@code call}), or answers a
    * repeat: the earlier call's answer, 409 while it runs, 422 when the key was used for another
-   * body. On a worker thread (database).
+   * body. The key is looked up on a worker thread (database).
    */
   private void keyed(
+      RoutingContext rc,
+      String team,
+      String key,
+      Buffer body,
+      Consumer<IdempotentCalls.Claimed> call) {
+    byte[] sha256 = IdempotentCalls.sha256(body.getBytes());
+    Infrastructure.getDefaultWorkerPool().execute(() -> claimThen(rc, team, key, sha256, call));
+  }
+
+  private void claimThen(
       RoutingContext rc,
       String team,
       String key,
@@ -586,17 +591,12 @@ public class OpenAiRoutes {
         embed(rc, parent, request, team, attribution, workflowBudget, null);
         return;
       }
-      byte[] sha256 = IdempotentCalls.sha256(body.getBytes());
-      Infrastructure.getDefaultWorkerPool()
-          .execute(
-              () ->
-                  keyed(
-                      rc,
-                      team,
-                      key,
-                      sha256,
-                      claim ->
-                          embed(rc, parent, request, team, attribution, workflowBudget, claim)));
+      keyed(
+          rc,
+          team,
+          key,
+          body,
+          claim -> embed(rc, parent, request, team, attribution, workflowBudget, claim));
     } catch (GatewayException e) {
       OpenAiErrors.write(rc.response(), e);
     } catch (RuntimeException e) {
