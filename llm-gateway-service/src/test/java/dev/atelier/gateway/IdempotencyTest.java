@@ -75,7 +75,7 @@ class IdempotencyTest {
 
   private String chatBody(String marker) {
     ObjectNode body = mapper.createObjectNode();
-    body.put("model", "gpt-4o-mini");
+    body.put("model", "gpt-4.1-nano");
     body.putArray("messages").addObject().put("role", "user").put("content", marker);
     return body.toString();
   }
@@ -95,7 +95,7 @@ class IdempotencyTest {
   private String completion(String marker) {
     return "{\"id\":\"chatcmpl-"
         + marker
-        + "\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
+        + "\",\"object\":\"chat.completion\",\"model\":\"gpt-4.1-nano\",\"choices\":[{\"index\":0,"
         + "\"message\":{\"role\":\"assistant\",\"content\":\"Done: "
         + marker
         + "\"},\"finish_reason\":\"stop\"}],"

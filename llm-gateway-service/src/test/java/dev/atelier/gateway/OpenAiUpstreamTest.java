@@ -360,6 +360,7 @@ class OpenAiUpstreamTest {
     upstream.verify(
         1,
         postRequestedFor(urlEqualTo(PATH))
+            .withRequestBody(containing(marker))
             .withRequestBody(matchingJsonPath("$.model", equalTo("gpt-4o-mini"))));
     // The rewritten body keeps everything but the model.
     JsonNode forwarded =
