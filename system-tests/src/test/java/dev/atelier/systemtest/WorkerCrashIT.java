@@ -113,23 +113,19 @@ class WorkerCrashIT {
     long calls =
         Awaitility.await("usage totals")
             .atMost(Duration.ofSeconds(30))
-            .until(
-                () ->
-                    getJson(suite.url("orchestrator"), "/api/v1/workflows/" + workflowId)
-                        .path("usage")
-                        .path("calls")
-                        .asLong(),
-                n -> n >= AtelierSuite.ROLES.size());
+            .until(() -> usageCalls(workflowId), n -> n >= AtelierSuite.ROLES.size());
     Awaitility.await("no second call")
         .during(Duration.ofSeconds(3))
         .atMost(Duration.ofSeconds(5))
-        .until(
-            () ->
-                getJson(suite.url("orchestrator"), "/api/v1/workflows/" + workflowId)
-                    .path("usage")
-                    .path("calls")
-                    .asLong(),
-            n -> n == AtelierSuite.ROLES.size());
+        .until(() -> usageCalls(workflowId), n -> n == AtelierSuite.ROLES.size());
     assertThat(calls).isEqualTo(AtelierSuite.ROLES.size());
+  }
+
+  /** LLM calls in the workflow's usage totals (the orchestrator's). */
+  private static long usageCalls(Object workflowId) {
+    return getJson(suite.url("orchestrator"), "/api/v1/workflows/" + workflowId)
+        .path("usage")
+        .path("calls")
+        .asLong();
   }
 }

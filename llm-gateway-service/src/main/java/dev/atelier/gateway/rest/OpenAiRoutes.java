@@ -231,8 +231,9 @@ public class OpenAiRoutes {
       String key,
       Buffer body,
       Consumer<IdempotentCalls.Claimed> call) {
-    byte[] sha256 = IdempotentCalls.sha256(body.getBytes());
-    Infrastructure.getDefaultWorkerPool().execute(() -> claimThen(rc, team, key, sha256, call));
+    // Hashing a body of megabytes takes milliseconds: on the worker thread, not the event loop.
+    Infrastructure.getDefaultWorkerPool()
+        .execute(() -> claimThen(rc, team, key, IdempotentCalls.sha256(body.getBytes()), call));
   }
 
   private void claimThen(
