@@ -603,6 +603,44 @@ class SimulatedChatTest {
   }
 
   @Test
+  void anEmbeddingsBodyTooComplexToReadIs400AndTheLargestTokenIdRequestIsServed() throws Exception {
+    // 350,000 empty objects, 700 kB: read whole, a tree of ~30 MB.
+    String tooComplex =
+        "{\"model\":\"text-embedding-3-small\",\"input\":\"hi\",\"user\":["
+            + String.join(",", Collections.nCopies(350_000, "{}"))
+            + "]}";
+    Response refused =
+        given()
+            .header("Authorization", KEY)
+            .contentType(ContentType.JSON)
+            .body(tooComplex)
+            .post("/v1/embeddings");
+    assertThat(refused.statusCode()).as(refused.asString()).isEqualTo(400);
+    JsonNode error = mapper.readTree(refused.asString()).path("error");
+    assertThat(error.path("code").asText()).isEqualTo("invalid_json");
+    assertThat(error.path("message").asText()).contains("at most 310000 JSON tokens");
+
+    // OpenAI's largest embeddings request: 300,000 tokens, here as 40 inputs of 7,500 token ids.
+    ObjectNode largest = mapper.createObjectNode();
+    largest.put("model", "text-embedding-3-small").put("dimensions", 8);
+    ArrayNode inputs = largest.putArray("input");
+    for (int i = 0; i < 40; i++) {
+      ArrayNode ids = inputs.addArray();
+      for (int t = 0; t < 7_500; t++) {
+        ids.add((i * 7_500 + t) % 100_000);
+      }
+    }
+    Response served =
+        given()
+            .header("Authorization", KEY)
+            .contentType(ContentType.JSON)
+            .body(largest.toString())
+            .post("/v1/embeddings");
+    assertThat(served.statusCode()).as(served.asString()).isEqualTo(200);
+    assertThat(mapper.readTree(served.asString()).path("data").size()).isEqualTo(40);
+  }
+
+  @Test
   void embeddingsAreDeterministicMeteredAndRecorded() throws Exception {
     UUID workflowId = UUID.randomUUID();
     String body =

@@ -14,6 +14,7 @@ import dev.atelier.gateway.provider.ProviderRouter;
 import dev.atelier.gateway.provider.Route;
 import dev.atelier.gateway.service.ApiKeys;
 import dev.atelier.gateway.service.Attribution;
+import dev.atelier.gateway.service.BoundedJson;
 import dev.atelier.gateway.service.ChatCall;
 import dev.atelier.gateway.service.ChatRequest;
 import dev.atelier.gateway.service.ChatService;
@@ -73,7 +74,7 @@ public class OpenAiRoutes {
   private final PriceCatalog prices;
   private final IdempotentCalls idempotent;
   private final ObjectMapper mapper;
-  private final ObjectMapper chatMapper;
+  private final BoundedJson chatParser;
   private final long maxRequestBytes;
   private final long offloadAboveBytes;
 
@@ -93,7 +94,7 @@ public class OpenAiRoutes {
     this.prices = prices;
     this.idempotent = idempotent;
     this.mapper = mapper;
-    this.chatMapper = ChatRequest.parser(mapper);
+    this.chatParser = ChatRequest.parser(mapper);
     this.maxRequestBytes = config.limits().maxRequestBytes();
     this.offloadAboveBytes = config.limits().offloadAboveBytes();
   }
@@ -148,7 +149,7 @@ public class OpenAiRoutes {
       if (body.length() > maxRequestBytes) {
         throw GatewayException.tooLarge(maxRequestBytes);
       }
-      ChatRequest request = ChatRequest.parse(chatMapper, body.getBytes());
+      ChatRequest request = ChatRequest.parse(chatParser, body.getBytes());
       Attribution attribution = Attribution.from(rc.request()::getHeader);
       BigDecimal workflowBudget =
           WorkflowBudgetHeader.parse(rc.request()::getHeader, attribution.workflowId());

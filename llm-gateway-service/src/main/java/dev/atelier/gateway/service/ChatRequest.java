@@ -1,13 +1,10 @@
 package dev.atelier.gateway.service;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -85,18 +82,13 @@ public final class ChatRequest {
   }
 
   /**
-   * Most JSON tokens a chat request may hold. A body is a tree before anything is checked, and an
-   * empty object in a tree takes about 80 bytes: 4 MiB of {@code {},} would be ~110 MB of heap.
-   * 200,000 tokens allow tens of thousands of messages.
+   * Most JSON tokens a chat request may hold ({@link BoundedJson}): tens of thousands of messages.
    */
   static final long MAX_JSON_TOKENS = 200_000;
 
-  /** A mapper for {@link #parse} that stops reading at {@link #MAX_JSON_TOKENS}. */
-  public static ObjectMapper parser(ObjectMapper mapper) {
-    JsonFactory factory = mapper.getFactory().copy();
-    factory.setStreamReadConstraints(
-        factory.streamReadConstraints().rebuild().maxTokenCount(MAX_JSON_TOKENS).build());
-    return mapper.copyWith(factory);
+  /** A reader for {@link #parse} that stops at {@link #MAX_JSON_TOKENS}. */
+  public static BoundedJson parser(ObjectMapper mapper) {
+    return new BoundedJson(mapper, MAX_JSON_TOKENS);
   }
 
   /**
@@ -104,32 +96,8 @@ public final class ChatRequest {
    *
    * @throws GatewayException 400 naming the first invalid field
    */
-  public static ChatRequest parse(ObjectMapper mapper, byte[] json) {
-    JsonNode tree;
-    try {
-      tree = mapper.readTree(json);
-    } catch (StreamConstraintsException e) {
-      throw GatewayException.invalid(
-          "invalid_json",
-          null,
-          "The request body is too complex to read: at most "
-              + MAX_JSON_TOKENS
-              + " JSON tokens (values, keys and brackets), nested at most "
-              + mapper.getFactory().streamReadConstraints().getMaxNestingDepth()
-              + " deep");
-    } catch (JsonProcessingException e) {
-      throw GatewayException.invalid(
-          "invalid_json",
-          null,
-          "We could not parse the JSON body of your request: " + e.getOriginalMessage());
-    } catch (IOException e) {
-      throw GatewayException.invalid("invalid_json", null, "The request body could not be read");
-    }
-    if (tree == null || !tree.isObject()) {
-      throw GatewayException.invalid(
-          "invalid_json", null, "The request body must be a JSON object");
-    }
-    return new ChatRequest((ObjectNode) tree, json);
+  public static ChatRequest parse(BoundedJson parser, byte[] json) {
+    return new ChatRequest(parser.readObject(json), json);
   }
 
   public ObjectNode body() {

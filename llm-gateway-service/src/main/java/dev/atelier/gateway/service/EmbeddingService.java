@@ -25,7 +25,6 @@ import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.io.IOException;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
@@ -46,13 +45,20 @@ public class EmbeddingService {
 
   private static final int MAX_INPUTS = 2048;
 
+  /**
+   * Most JSON tokens an embeddings request may hold ({@link BoundedJson}): OpenAI takes at most
+   * 300,000 tokens per request, which as token ids are as many JSON numbers, plus the brackets of
+   * up to {@value #MAX_INPUTS} arrays.
+   */
+  static final long MAX_JSON_TOKENS = 310_000;
+
   private final ProviderRouter router;
   private final PriceCatalog prices;
   private final BudgetService budgets;
   private final TokenCounter tokens;
   private final DeploymentFallback fallback;
   private final LlmCallPublisher publisher;
-  private final ObjectMapper mapper;
+  private final BoundedJson parser;
   private final Tracer tracer;
 
   EmbeddingService(
@@ -70,7 +76,7 @@ public class EmbeddingService {
     this.tokens = tokens;
     this.fallback = fallback;
     this.publisher = publisher;
-    this.mapper = mapper;
+    this.parser = new BoundedJson(mapper, MAX_JSON_TOKENS);
     this.tracer = openTelemetry.getTracer("dev.atelier.gateway");
   }
 
@@ -80,16 +86,7 @@ public class EmbeddingService {
    * @throws GatewayException 400 naming the first invalid field
    */
   public ObjectNode parse(byte[] body) {
-    JsonNode json;
-    try {
-      json = mapper.readTree(body);
-    } catch (IOException e) {
-      throw GatewayException.invalid("invalid_json", null, "The request body is not valid JSON");
-    }
-    if (json == null || !json.isObject()) {
-      throw GatewayException.invalid(
-          "invalid_json", null, "The request body must be a JSON object");
-    }
+    ObjectNode json = parser.readObject(body);
     ModelName.require(json);
     JsonNode input = json.get("input");
     if (!validInput(input)) {
@@ -113,7 +110,7 @@ public class EmbeddingService {
       throw GatewayException.invalid(
           "dimensions", "'dimensions' must be an integer from 1 to 3072");
     }
-    return (ObjectNode) json;
+    return json;
   }
 
   private static boolean validInput(JsonNode input) {

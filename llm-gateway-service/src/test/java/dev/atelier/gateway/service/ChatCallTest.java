@@ -11,7 +11,7 @@ class ChatCallTest {
   private static ChatCall call() {
     ChatRequest request =
         ChatRequest.parse(
-            new ObjectMapper(),
+            ChatRequest.parser(new ObjectMapper()),
             "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
                 .getBytes(StandardCharsets.UTF_8));
     return new ChatCall(request, "team-a", new Attribution(null, null, null, null), null);

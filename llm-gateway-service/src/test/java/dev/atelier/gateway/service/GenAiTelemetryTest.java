@@ -62,7 +62,7 @@ class GenAiTelemetryTest {
       // Every call a new agent (X-Atelier-Agent) and a new model name: two new label values.
       ChatRequest request =
           ChatRequest.parse(
-              mapper,
+              ChatRequest.parser(mapper),
               ("{\"model\":\"model-"
                       + i
                       + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
