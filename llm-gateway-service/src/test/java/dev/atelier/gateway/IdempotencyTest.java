@@ -41,8 +41,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Calls with an {@code Idempotency-Key}: a repeat of a call with the same key and body is answered
  * with the first call's answer, the provider called and the call recorded once; a repeat while the
- * call runs is 409, one with another body 422; a failed call frees its key; a claim whose replica
- * died is taken over; keys are per team.
+ * call runs is 409, one with another body 422; a failed call frees its key; a running call's claim
+ * is renewed, and one whose replica died (no longer renewed) is taken over; keys are per team.
  */
 @QuarkusTest
 @TestProfile(OpenAiUpstreamProfile.class)
@@ -114,6 +114,21 @@ class IdempotencyTest {
       request.header(Headers.IDEMPOTENCY_KEY, key);
     }
     return request.post(PATH);
+  }
+
+  /** A keyed call answered later. */
+  private CompletableFuture<HttpResponse<String>> chatAsync(
+      String team, String key, UUID workflowId, String body) {
+    HttpRequest request =
+        HttpRequest.newBuilder(chatUrl)
+            .header("Authorization", KEY)
+            .header(Headers.TEAM, team)
+            .header("X-Atelier-Workflow-Id", workflowId.toString())
+            .header(Headers.IDEMPOTENCY_KEY, key)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build();
+    return HttpClient.newHttpClient().sendAsync(request, HttpResponse.BodyHandlers.ofString());
   }
 
   private int providerCalls(String path, String marker) {
@@ -246,17 +261,7 @@ class IdempotencyTest {
     UUID workflowId = UUID.randomUUID();
     String key = "k-" + UUID.randomUUID();
     String body = chatBody(marker);
-    HttpRequest request =
-        HttpRequest.newBuilder(chatUrl)
-            .header("Authorization", KEY)
-            .header(Headers.TEAM, "team-a")
-            .header("X-Atelier-Workflow-Id", workflowId.toString())
-            .header(Headers.IDEMPOTENCY_KEY, key)
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body))
-            .build();
-    CompletableFuture<HttpResponse<String>> first =
-        HttpClient.newHttpClient().sendAsync(request, HttpResponse.BodyHandlers.ofString());
+    CompletableFuture<HttpResponse<String>> first = chatAsync("team-a", key, workflowId, body);
     await().atMost(Duration.ofSeconds(10)).until(() -> providerCalls(PATH, marker) == 1);
 
     Response during = chat("team-a", key, workflowId, body);
@@ -302,27 +307,65 @@ class IdempotencyTest {
   }
 
   @Test
-  void aClaimOlderThanTheTakeoverTimeIsTakenOver() throws Exception {
+  void aClaimNotRenewedForTheTakeoverTimeIsTakenOver() throws Exception {
     String marker = marker();
     answer(PATH, marker, 200, completion(marker), 0);
     UUID workflowId = UUID.randomUUID();
     String key = "k-" + UUID.randomUUID();
     String body = chatBody(marker);
-    // A replica died 11 minutes into this call (takeover: 10 minutes).
-    insertClaim("team-a", key, body, Duration.ofMinutes(11), null);
-    String fresh = "k-" + UUID.randomUUID();
-    insertClaim("team-a", fresh, body, Duration.ofMinutes(1), null);
+    // A replica died 5 minutes into this call, its last renewal 31 s ago (takeover: 30 s).
+    insertClaim("team-a", key, body, Duration.ofMinutes(5), Duration.ofSeconds(31), null);
+    // One renewed 5 s ago, and one 10 s old never renewed yet: both still running.
+    String renewed = "k-" + UUID.randomUUID();
+    insertClaim("team-a", renewed, body, Duration.ofMinutes(5), Duration.ofSeconds(5), null);
+    String young = "k-" + UUID.randomUUID();
+    insertClaim("team-a", young, body, Duration.ofSeconds(10), null, null);
 
     Response taken = chat("team-a", key, workflowId, body);
-    Response stillRunning = chat("team-a", fresh, workflowId, body);
+    Response stillRunning = chat("team-a", renewed, workflowId, body);
+    Response youngRunning = chat("team-a", young, workflowId, body);
 
     assertThat(taken.statusCode()).isEqualTo(200);
     assertThat(stillRunning.statusCode()).isEqualTo(409);
+    assertThat(youngRunning.statusCode()).isEqualTo(409);
     assertThat(providerCalls(PATH, marker)).isEqualTo(1);
     await()
         .atMost(Duration.ofSeconds(10))
         .untilAsserted(
             () -> assertThat(storedAnswer("team-a", key)).isEqualTo(taken.asByteArray()));
+  }
+
+  @Test
+  void aRunningCallRenewsItsClaimAndKeepsItsKeyPastTheTakeoverTime() throws Exception {
+    String marker = marker();
+    answer(PATH, marker, 200, completion(marker), 5_000);
+    UUID workflowId = UUID.randomUUID();
+    String key = "k-" + UUID.randomUUID();
+    String body = chatBody(marker);
+    CompletableFuture<HttpResponse<String>> first = chatAsync("team-a", key, workflowId, body);
+    await().atMost(Duration.ofSeconds(10)).until(() -> providerCalls(PATH, marker) == 1);
+    // As if the call had run for an hour and not been renewed for a minute: past the retention and
+    // the takeover time. The replica making it renews its claim.
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "update idempotent_call set started_at = now() - interval '1 hour',"
+                    + " renewed_at = now() - interval '1 minute'"
+                    + " where team = 'team-a' and idem_key = ?")) {
+      ps.setString(1, key);
+      assertThat(ps.executeUpdate()).isEqualTo(1);
+    }
+
+    assertThat(idempotent.renewRunning()).isGreaterThanOrEqualTo(1);
+    idempotent.deleteExpired();
+    Response during = chat("team-a", key, workflowId, body);
+
+    assertThat(during.statusCode()).as(during.asString()).isEqualTo(409);
+    assertThat(first.get().statusCode()).isEqualTo(200);
+    Response after = awaitNot409(() -> chat("team-a", key, workflowId, body));
+    assertThat(after.header(OpenAiRoutesHeaders.REPLAYED)).isEqualTo("true");
+    assertThat(after.asString()).isEqualTo(first.get().body());
+    assertThat(providerCalls(PATH, marker)).isEqualTo(1);
   }
 
   @Test
@@ -383,13 +426,20 @@ class IdempotencyTest {
   void answersAreDeletedAfterTheRetentionTime() throws Exception {
     String old = "k-" + UUID.randomUUID();
     String recent = "k-" + UUID.randomUUID();
-    insertClaim("team-a", old, "{}", Duration.ofMinutes(61), new byte[] {'{', '}'});
-    insertClaim("team-a", recent, "{}", Duration.ofMinutes(59), new byte[] {'{', '}'});
+    String running = "k-" + UUID.randomUUID();
+    String dead = "k-" + UUID.randomUUID();
+    insertClaim("team-a", old, "{}", Duration.ofMinutes(61), null, new byte[] {'{', '}'});
+    insertClaim("team-a", recent, "{}", Duration.ofMinutes(59), null, new byte[] {'{', '}'});
+    // Unanswered for 61 minutes: one still renewed by its replica, one not for 31 s.
+    insertClaim("team-a", running, "{}", Duration.ofMinutes(61), Duration.ofSeconds(5), null);
+    insertClaim("team-a", dead, "{}", Duration.ofMinutes(61), Duration.ofSeconds(31), null);
 
     idempotent.deleteExpired();
 
     assertThat(storedAnswer("team-a", old)).isNull();
     assertThat(storedAnswer("team-a", recent)).isNotNull();
+    assertThat(renewedAgo("team-a", running)).isNotNull();
+    assertThat(renewedAgo("team-a", dead)).isNull();
   }
 
   private Response embed(String key, UUID workflowId, String body) {
@@ -415,21 +465,43 @@ class IdempotencyTest {
     }
   }
 
-  private void insertClaim(String team, String key, String body, Duration age, byte[] answer)
+  /** A claim made {@code age} ago, last renewed {@code renewed} ago (null: never). */
+  private void insertClaim(
+      String team, String key, String body, Duration age, Duration renewed, byte[] answer)
       throws Exception {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
             c.prepareStatement(
                 "insert into idempotent_call"
-                    + " (team, idem_key, request_sha256, claim_id, started_at, answer)"
-                    + " values (?, ?, ?, ?, now() - ? * interval '1 second', ?)")) {
+                    + " (team, idem_key, request_sha256, claim_id, started_at, renewed_at, answer)"
+                    + " values (?, ?, ?, ?, now() - ? * interval '1 second',"
+                    + " now() - ? * interval '1 second', ?)")) {
       ps.setString(1, team);
       ps.setString(2, key);
       ps.setBytes(3, IdempotentCalls.sha256(body.getBytes(StandardCharsets.UTF_8)));
       ps.setObject(4, UUID.randomUUID());
       ps.setLong(5, age.toSeconds());
-      ps.setBytes(6, answer);
+      ps.setObject(6, renewed == null ? null : renewed.toSeconds(), java.sql.Types.BIGINT);
+      ps.setBytes(7, answer);
       ps.executeUpdate();
+    }
+  }
+
+  /**
+   * How long ago the key's claim was last renewed or, never renewed, made; null when the key is not
+   * held.
+   */
+  private Duration renewedAgo(String team, String key) throws Exception {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "select extract(epoch from now() - coalesce(renewed_at, started_at)) * 1000"
+                    + " from idempotent_call where team = ? and idem_key = ?")) {
+      ps.setString(1, team);
+      ps.setString(2, key);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Duration.ofMillis(rs.getLong(1)) : null;
+      }
     }
   }
 

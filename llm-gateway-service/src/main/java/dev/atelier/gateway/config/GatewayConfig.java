@@ -270,10 +270,11 @@ public interface GatewayConfig {
     Duration retention();
 
     /**
-     * A call claimed this long ago and still unanswered is taken to have died with its replica: a
-     * repeat makes it again. Until then repeats are answered 409.
+     * A running call's replica renews its claim every third of this; a claim not renewed for this
+     * long is taken to have died with its replica, and a repeat makes the call again. Until then
+     * repeats are answered 409.
      */
-    @WithDefault("10m")
+    @WithDefault("30s")
     Duration takeover();
 
     /** Answers larger than this are not kept: a repeat of their call is a new call. */

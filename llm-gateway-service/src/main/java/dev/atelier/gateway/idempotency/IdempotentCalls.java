@@ -16,8 +16,12 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.sql.DataSource;
@@ -33,16 +37,19 @@ import org.jboss.logging.Logger;
  *
  * <ul>
  *   <li>an answer: {@link Replay};
- *   <li>the call still running (no answer yet, claimed less than the takeover time ago): {@link
- *       InUse}, answered 409 with {@code Retry-After};
+ *   <li>the call still running (no answer yet, its claim renewed less than the takeover time ago):
+ *       {@link InUse}, answered 409 with {@code Retry-After};
  *   <li>a call with another body under the key: {@link KeyReused}, answered 422 (a client bug: the
  *       key names a different call);
- *   <li>nothing, a failed call (its claim is deleted when it fails), or a claim older than the
+ *   <li>nothing, a failed call (its claim is deleted when it fails), or a claim not renewed for the
  *       takeover time (its replica died mid-call): {@link Claimed}, and the call is made.
  * </ul>
  *
- * Blocking (database): never on an event-loop thread. Each statement is its own transaction on an
- * unlogged table: no WAL flush is waited for.
+ * <p>A replica renews the claims of the calls it is making every third of the takeover time ({@link
+ * #renewRunning}), so a live call keeps its key however long it runs, up to the retention time.
+ *
+ * <p>Blocking (database): never on an event-loop thread. Each statement is its own transaction on
+ * an unlogged table: no WAL flush is waited for.
  */
 @ApplicationScoped
 public class IdempotentCalls {
@@ -59,7 +66,9 @@ public class IdempotentCalls {
   private final Counter keyReused;
   private final Counter stored;
   private final Counter tooLarge;
+  private final Set<Claimed> running = ConcurrentHashMap.newKeySet();
   private ScheduledExecutorService housekeeper;
+  private ScheduledExecutorService renewer;
 
   IdempotentCalls(DataSource dataSource, GatewayConfig config, MeterRegistry registry) {
     this.dataSource = dataSource;
@@ -89,11 +98,19 @@ public class IdempotentCalls {
     housekeeper =
         Timers.every(
             "idempotent-call-housekeeper", Duration.ofMillis(every), () -> deleteExpired());
+    renewer =
+        Timers.every(
+            "idempotent-call-renewal",
+            Duration.ofMillis(Math.max(100, config.takeover().toMillis() / 3)),
+            () -> renewRunning());
   }
 
   void onStop(@Observes ShutdownEvent event) {
     if (housekeeper != null) {
       housekeeper.shutdownNow();
+    }
+    if (renewer != null) {
+      renewer.shutdownNow();
     }
   }
 
@@ -126,13 +143,14 @@ public class IdempotentCalls {
 
   /**
    * The key is this call's: make it, then {@link #answered} or {@link #failed} (whichever first;
-   * the other is then a no-op). A claim neither answers nor fails is taken over after the takeover
-   * time.
+   * the other is then a no-op). Until then this replica renews the claim; a claim that neither
+   * answers nor fails stops being renewed after the retention time and is then taken over.
    */
   public final class Claimed implements Begun {
     private final String team;
     private final String key;
     private final UUID claimId = UUID.randomUUID();
+    private final long claimedAt = System.nanoTime();
     private final AtomicBoolean settled = new AtomicBoolean();
 
     private Claimed(String team, String key) {
@@ -145,6 +163,7 @@ public class IdempotentCalls {
       if (!settled.compareAndSet(false, true)) {
         return;
       }
+      running.remove(this);
       if (answer.length > config.maxAnswerBytes()) {
         tooLarge.increment();
         forget(this);
@@ -174,6 +193,7 @@ public class IdempotentCalls {
     /** The call failed or was never made: a repeat makes it. Blocking. */
     public void failed() {
       if (settled.compareAndSet(false, true)) {
+        running.remove(this);
         forget(this);
       }
     }
@@ -216,14 +236,14 @@ public class IdempotentCalls {
           ps.setBytes(3, requestSha256);
           ps.setObject(4, claim.claimId);
           if (ps.executeUpdate() == 1) {
-            return claim;
+            return running(claim);
           }
         }
         try (PreparedStatement ps =
             Plans.planEachExecution(
                 c.prepareStatement(
-                    "select request_sha256, claim_id, call_id, answer,"
-                        + " clock_timestamp() - started_at > ? * interval '1 millisecond'"
+                    "select request_sha256, claim_id, call_id, answer, clock_timestamp()"
+                        + " - coalesce(renewed_at, started_at) > ? * interval '1 millisecond'"
                         + " from idempotent_call where team = ? and idem_key = ?"))) {
           ps.setLong(1, config.takeover().toMillis());
           ps.setString(2, team);
@@ -247,10 +267,10 @@ public class IdempotentCalls {
             }
             if (takeOver(c, claim, rs.getObject(2, UUID.class), requestSha256)) {
               LOG.infof(
-                  "taking over the idempotent call of team %s claimed more than %s ago (its"
-                      + " replica died mid-call, or could not keep its answer)",
+                  "taking over the idempotent call of team %s whose claim was not renewed for %s"
+                      + " (its replica died mid-call, or could not keep its answer)",
                   team, config.takeover());
-              return claim;
+              return running(claim);
             }
           }
         }
@@ -266,7 +286,7 @@ public class IdempotentCalls {
         Plans.planEachExecution(
             c.prepareStatement(
                 "update idempotent_call set claim_id = ?, request_sha256 = ?,"
-                    + " started_at = clock_timestamp()"
+                    + " started_at = clock_timestamp(), renewed_at = null"
                     + " where team = ? and idem_key = ? and claim_id = ? and answer is null"))) {
       ps.setObject(1, claim.claimId);
       ps.setBytes(2, requestSha256);
@@ -274,6 +294,63 @@ public class IdempotentCalls {
       ps.setString(4, claim.key);
       ps.setObject(5, stale);
       return ps.executeUpdate() == 1;
+    }
+  }
+
+  private Claimed running(Claimed claim) {
+    running.add(claim);
+    return claim;
+  }
+
+  /**
+   * Renews the claims of the calls this replica is making, so that no repeat takes them over; a
+   * claim held longer than the retention time (a call that never settled) is no longer renewed, nor
+   * one another replica took over. Blocking; returns how many were renewed.
+   */
+  public int renewRunning() {
+    List<Claimed> claims = new ArrayList<>(running.size());
+    long now = System.nanoTime();
+    for (Claimed claim : running) {
+      if (now - claim.claimedAt > config.retention().toNanos()) {
+        running.remove(claim);
+        LOG.warnf(
+            "an idempotent call of team %s has run longer than %s; its key is no longer held",
+            claim.team, config.retention());
+      } else {
+        claims.add(claim);
+      }
+    }
+    if (claims.isEmpty()) {
+      return 0;
+    }
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "update idempotent_call set renewed_at = clock_timestamp()"
+                    + " where team = ? and idem_key = ? and claim_id = ? and answer is null")) {
+      for (Claimed claim : claims) {
+        ps.setString(1, claim.team);
+        ps.setString(2, claim.key);
+        ps.setObject(3, claim.claimId);
+        ps.addBatch();
+      }
+      int[] counts = ps.executeBatch();
+      int renewed = 0;
+      for (int i = 0; i < counts.length; i++) {
+        if (counts[i] == 0) {
+          // Answered or failed meanwhile, or taken over: either way no longer this replica's.
+          running.remove(claims.get(i));
+        } else {
+          renewed++;
+        }
+      }
+      return renewed;
+    } catch (SQLException e) {
+      LOG.warnf(
+          "could not renew the claims of %d running idempotent calls (taken over if this lasts"
+              + " %s): %s",
+          claims.size(), config.takeover(), e.getMessage());
+      return 0;
     }
   }
 
@@ -297,8 +374,8 @@ public class IdempotentCalls {
   }
 
   /**
-   * Deletes calls claimed longer ago than the retention time (or the takeover time, if longer: a
-   * running call keeps its key until it may be taken over); returns how many.
+   * Deletes calls claimed longer ago than the retention time (or the takeover time, if longer),
+   * except those still running (their claim renewed within the takeover time); returns how many.
    */
   public int deleteExpired() {
     try (Connection c = dataSource.getConnection();
@@ -306,8 +383,11 @@ public class IdempotentCalls {
             Plans.planEachExecution(
                 c.prepareStatement(
                     "delete from idempotent_call"
-                        + " where started_at < clock_timestamp() - ? * interval '1 millisecond'"))) {
+                        + " where started_at < clock_timestamp() - ? * interval '1 millisecond'"
+                        + " and (answer is not null or coalesce(renewed_at, started_at)"
+                        + " < clock_timestamp() - ? * interval '1 millisecond')"))) {
       ps.setLong(1, Math.max(config.retention().toMillis(), config.takeover().toMillis()));
+      ps.setLong(2, config.takeover().toMillis());
       return ps.executeUpdate();
     } catch (SQLException | RuntimeException e) {
       LOG.warnf("could not delete expired idempotent calls: %s", e.getMessage());
