@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.http.Fault;
 import com.github.tomakehurst.wiremock.stubbing.Scenario;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import dev.atelier.contracts.AtelierEvent;
@@ -33,9 +34,11 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The LLM gateway refusing connections (restarting), or refusing calls while it drains for shutdown
- * (503 without an error body), when a step runs: the worker tries again with backoff and the step
- * completes once the gateway is up, instead of failing its attempt at once.
+ * The LLM gateway refusing connections (restarting), refusing calls while it drains for shutdown
+ * (503 without an error body), still making a call for an earlier run (409), or losing the
+ * connection mid-call, when a step runs: the worker asks again with backoff, under the call's
+ * Idempotency-Key where the call may have been made, and the step completes once the gateway
+ * answers, instead of failing its attempt at once.
  */
 @QuarkusTest
 @WithTestResource(LateGatewayResource.class)
@@ -195,5 +198,39 @@ class GatewayOutageTest {
     assertThat(calls.get(1).getHeader("Idempotency-Key"))
         .startsWith(key + ":")
         .hasSizeGreaterThan(key.length() + 30);
+  }
+
+  @Test
+  @Order(5)
+  void aCallWhoseConnectionIsLostMidCallIsAskedAgainUnderItsKey() {
+    if (!gateway.isRunning()) {
+      gateway.start();
+    }
+    StepRequested step =
+        step(UUID.randomUUID(), "design", List.of(), Instant.now().plusSeconds(300));
+    // The gateway had the request and died (or a proxy cut the connection) before answering.
+    gateway.stubFor(
+        chatFor(step)
+            .inScenario("cut")
+            .whenScenarioStateIs(Scenario.STARTED)
+            .willReturn(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER))
+            .willSetStateTo("answered"));
+    gateway.stubFor(
+        chatFor(step)
+            .inScenario("cut")
+            .whenScenarioStateIs("answered")
+            .willReturn(completion(validArchitecture().toString())));
+
+    publisher.publish(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(step.role()), step);
+
+    List<AtelierEvent> results = inbox.awaitResultsOf(step.stepId());
+    assertThat(results).hasSize(1).first().isInstanceOf(StepCompleted.class);
+    List<LoggedRequest> calls = gateway.findAll(chatCallsOf(step));
+    assertThat(calls).hasSize(2);
+    // The same call again, not another model's: the gateway answers it once, whichever way.
+    String key = calls.get(0).getHeader("Idempotency-Key");
+    assertThat(key).isNotBlank();
+    assertThat(calls.get(1).getHeader("Idempotency-Key")).isEqualTo(key);
+    assertThat(calls.get(1).getBodyAsString()).isEqualTo(calls.get(0).getBodyAsString());
   }
 }

@@ -16,6 +16,7 @@ import dev.atelier.contracts.Headers;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.gateway.idempotency.IdempotentCalls;
 import dev.atelier.kit.amqp.RabbitBroker;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
@@ -55,6 +56,7 @@ class IdempotencyTest {
   @Inject ObjectMapper mapper;
   @Inject DataSource dataSource;
   @Inject IdempotentCalls idempotent;
+  @Inject MeterRegistry registry;
 
   @TestHTTPResource("/v1/chat/completions")
   URI chatUrl;
@@ -366,6 +368,63 @@ class IdempotencyTest {
     assertThat(after.header(OpenAiRoutesHeaders.REPLAYED)).isEqualTo("true");
     assertThat(after.asString()).isEqualTo(first.get().body());
     assertThat(providerCalls(PATH, marker)).isEqualTo(1);
+  }
+
+  @Test
+  void anAnswerAboveTheLimitIsNotKeptAndItsRepeatIsANewCall() throws Exception {
+    byte[] sha256 = IdempotentCalls.sha256("{}".getBytes(StandardCharsets.UTF_8));
+    String atLimit = "k-" + UUID.randomUUID();
+    String above = "k-" + UUID.randomUUID();
+    double tooLarge = registry.counter("atelier.llm.idempotent.answers.too.large").count();
+
+    var first = (IdempotentCalls.Claimed) idempotent.begin("team-a", atLimit, sha256);
+    first.answered(new byte[1 << 20], UUID.randomUUID());
+    var second = (IdempotentCalls.Claimed) idempotent.begin("team-a", above, sha256);
+    second.answered(new byte[(1 << 20) + 1], UUID.randomUUID());
+
+    assertThat(storedAnswer("team-a", atLimit)).hasSize(1 << 20);
+    assertThat(idempotent.begin("team-a", atLimit, sha256))
+        .isInstanceOf(IdempotentCalls.Replay.class);
+    assertThat(renewedAgo("team-a", above)).isNull();
+    assertThat(idempotent.begin("team-a", above, sha256))
+        .isInstanceOf(IdempotentCalls.Claimed.class);
+    assertThat(registry.counter("atelier.llm.idempotent.answers.too.large").count())
+        .isEqualTo(tooLarge + 1);
+  }
+
+  @Test
+  void aKeyedCallIsRefused503AndNotMadeWhileItsKeysCannotBeLookedUp() throws Exception {
+    String marker = marker();
+    answer(PATH, marker, 200, completion(marker), 0);
+    UUID workflowId = UUID.randomUUID();
+    String key = "k-" + UUID.randomUUID();
+    String body = chatBody(marker);
+    Response refused;
+    // The table gone for a moment stands for a database that cannot be reached.
+    sql("alter table idempotent_call rename to idempotent_call_away");
+    try {
+      refused = chat("team-a", key, workflowId, body);
+    } finally {
+      sql("alter table idempotent_call_away rename to idempotent_call");
+    }
+
+    assertThat(refused.statusCode()).as(refused.asString()).isEqualTo(503);
+    assertThat(refused.jsonPath().getString("error.code")).isEqualTo("idempotency_unavailable");
+    assertThat(refused.header("Retry-After")).isEqualTo("1");
+    assertThat(providerCalls(PATH, marker)).isZero();
+    Response later = chat("team-a", key, workflowId, body);
+    assertThat(later.statusCode()).isEqualTo(200);
+    assertThat(later.header(OpenAiRoutesHeaders.REPLAYED)).isNull();
+    assertThat(providerCalls(PATH, marker)).isEqualTo(1);
+    // The refused request left nothing in the ledger: only the later call is recorded.
+    settledRecords(workflowId, 1);
+  }
+
+  private void sql(String statement) throws Exception {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(statement)) {
+      ps.execute();
+    }
   }
 
   @Test

@@ -6,9 +6,9 @@ package dev.atelier.worker.client;
  * gateway keeps once it comes. Asking again cannot charge the call twice, so {@link
  * GatewayChat#chat} waits and asks again, as for a gateway it cannot reach.
  */
-public class CallStillRunningException extends GatewayException {
+public class CallStillRunningException extends CallInDoubtException {
 
   public CallStillRunningException(String message, Throwable cause) {
-    super(true, message, cause);
+    super(message, cause);
   }
 }

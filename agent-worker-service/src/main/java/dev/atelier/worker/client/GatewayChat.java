@@ -29,7 +29,11 @@ import org.jboss.logging.Logger;
  * gateway restart should not spend a step's attempts. A 503 without an OpenAI error body is the
  * same case: a gateway draining for shutdown, or a proxy with no gateway behind it. So is a 409
  * {@code idempotency_key_in_use}: the gateway is still making this call (same {@link LlmCallKey})
- * for an earlier run of the step attempt, and will answer a repeat from that call's answer.
+ * for an earlier run of the step attempt, and will answer a repeat from that call's answer. And so
+ * is a keyed call whose connection was lost before it was answered (the gateway died mid-call, a
+ * proxy cut it): asked again under its key, it is answered from the first call's answer, or 409
+ * while that call runs, or made again once a dead replica's claim on the key lapses; without a key
+ * it would be a second paid call, and fails the step's attempt instead.
  */
 @ApplicationScoped
 public class GatewayChat {
@@ -58,7 +62,7 @@ public class GatewayChat {
       delay = 250,
       jitter = 100,
       maxDuration = 120_000,
-      retryOn = {GatewayUnreachableException.class, CallStillRunningException.class})
+      retryOn = {GatewayUnreachableException.class, CallInDoubtException.class})
   @ExponentialBackoff(maxDelay = 5, maxDelayUnit = ChronoUnit.SECONDS)
   public ChatResponse chat(ChatRequest request) {
     try {
@@ -117,7 +121,17 @@ public class GatewayChat {
       return new GatewayException(true, "the LLM gateway did not answer in time", e);
     }
     // Connection reset, or a timeout outside langchain4j's mapping: the request may not even have
-    // reached the gateway, so another attempt is reasonable (the step's, not this call's).
+    // reached the gateway, or may be running there still. Under its key it is asked again here;
+    // without, another attempt is reasonable (the step's, not this call's).
+    if (LlmCallKey.current().isPresent()) {
+      String why = rootCause(e).getClass().getSimpleName();
+      LOG.debugf("the connection to the LLM gateway was lost mid-call (%s)", why);
+      return new CallInDoubtException(
+          "the connection to the LLM gateway was lost before it answered ("
+              + why
+              + "); asked again under the call's Idempotency-Key",
+          e);
+    }
     return new GatewayException(
         true,
         "the LLM gateway is unreachable (" + rootCause(e).getClass().getSimpleName() + ")",

@@ -2,7 +2,7 @@ package dev.atelier.worker.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.atelier.contracts.AgentSpec;
-import dev.atelier.worker.client.CallStillRunningException;
+import dev.atelier.worker.client.CallInDoubtException;
 import dev.atelier.worker.client.GatewayChat;
 import dev.atelier.worker.client.GatewayException;
 import dev.atelier.worker.client.LlmCallKey;
@@ -238,9 +238,10 @@ public class AgentInvoker {
           refusedJsonSchema.add(refusalKey(model, agent));
           continue; // the same model again, in json_object mode
         }
-        if (e instanceof CallStillRunningException) {
-          // The gateway still makes this call for an earlier run: another model would be another
-          // paid call while that one may yet answer. Another attempt, later, is the next step.
+        if (e instanceof CallInDoubtException) {
+          // The gateway may still make this call (for an earlier run, or for this one over a lost
+          // connection): another model would be another paid call while that one may yet answer.
+          // Another attempt, later, is the next step.
           throw new StepFailure(StepFailure.PROVIDER_UNAVAILABLE, true, e.getMessage());
         }
         if (e.retryable() && i + 1 < models.size()) {

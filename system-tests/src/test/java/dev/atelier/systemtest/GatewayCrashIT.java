@@ -1,0 +1,119 @@
+package dev.atelier.systemtest;
+
+import static dev.atelier.systemtest.SuiteApi.getJson;
+import static dev.atelier.systemtest.SuiteApi.stepState;
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.restassured.http.ContentType;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.StreamSupport;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The gateway killed (SIGKILL: an OOM kill, a lost node) while a worker waits for one of its LLM
+ * calls: the worker asks again under the same Idempotency-Key, gets 409 while the dead replica's
+ * claim on the key is fresh, and the call once the claim has gone unrenewed for the takeover time
+ * (30 s). The step finishes in its first attempt, and the ledger holds the killed call (recorded at
+ * the gateway's restart as {@code gateway_interrupted}: the provider had it) and one answered call
+ * per step. The simulated provider answers after 1.5 s, so the kill lands inside a call.
+ */
+class GatewayCrashIT {
+
+  private static final Duration LLM_LATENCY = Duration.ofMillis(1500);
+
+  private static AtelierSuite suite;
+
+  @BeforeAll
+  static void startSuite() throws Exception {
+    suite = AtelierSuite.startWithLlmLatency(LLM_LATENCY, Map.of());
+  }
+
+  @AfterAll
+  static void stopSuite() {
+    if (suite != null) {
+      suite.close();
+    }
+  }
+
+  @Test
+  void aGatewayKilledMidCallCostsTheKilledCallOnlyAndTheStepGoesOnInItsAttempt() throws Exception {
+    String workflowId =
+        given()
+            .baseUri(suite.url("orchestrator"))
+            .contentType(ContentType.JSON)
+            .body(Map.of("title", "gateway crash", "requirement", "A shared shopping list."))
+            .post("/api/v1/workflows")
+            .then()
+            .statusCode(202)
+            .extract()
+            .path("id");
+
+    Awaitility.await("design dispatched")
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(100))
+        .until(
+            () -> "dispatched".equals(stepState(suite.url("orchestrator"), workflowId, "design")));
+    Awaitility.await()
+        .pollDelay(Duration.ofMillis(500))
+        .atMost(Duration.ofSeconds(1))
+        .until(() -> true);
+    suite.kill("llm-gateway");
+    suite.restart("llm-gateway");
+
+    JsonNode workflow =
+        Awaitility.await("workflow " + workflowId + " finished")
+            .atMost(Duration.ofSeconds(240))
+            .pollInterval(Duration.ofMillis(500))
+            .until(
+                () -> getJson(suite.url("orchestrator"), "/api/v1/workflows/" + workflowId),
+                w ->
+                    Set.of("completed", "failed", "cancelled", "budget_exceeded")
+                        .contains(w.path("status").asText()));
+    assertThat(workflow.path("status").asText())
+        .as(
+            "workflow ended %s (%s)%s",
+            workflow.path("status"), workflow.path("failureReason"), suite.logs())
+        .isEqualTo("completed");
+    // The worker waited the dead replica's claim out within the attempt: no step failed.
+    List<JsonNode> steps =
+        StreamSupport.stream(workflow.path("steps").spliterator(), false).toList();
+    assertThat(steps)
+        .as("steps %s%s", workflow.path("steps"), suite.logs())
+        .allSatisfy(s -> assertThat(s.path("attempt").asInt()).isEqualTo(1));
+
+    // One answered call per step, and the killed one, which the provider had and bills.
+    int roles = AtelierSuite.ROLES.size();
+    Awaitility.await("the ledger's calls")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> calls(workflowId).size(), n -> n >= roles + 1);
+    Awaitility.await("no further call")
+        .during(Duration.ofSeconds(3))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> calls(workflowId).size(), n -> n == roles + 1);
+    List<JsonNode> calls = calls(workflowId);
+    assertThat(calls.stream().filter(c -> c.path("status").asText().equals("ok")).count())
+        .as("answered calls in %s", calls)
+        .isEqualTo(roles);
+    assertThat(
+            calls.stream()
+                .filter(c -> c.path("errorCode").asText().equals("gateway_interrupted"))
+                .count())
+        .as("interrupted calls in %s", calls)
+        .isEqualTo(1);
+  }
+
+  /** The ledger's calls of the workflow. */
+  private static List<JsonNode> calls(String workflowId) {
+    JsonNode page =
+        getJson(suite.url("tracking"), "/api/v1/llm-calls?limit=100&workflowId=" + workflowId);
+    return StreamSupport.stream(page.path("items").spliterator(), false).toList();
+  }
+}
