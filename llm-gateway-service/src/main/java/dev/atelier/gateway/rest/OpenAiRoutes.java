@@ -398,14 +398,18 @@ public class OpenAiRoutes {
         .subscribe()
         .with(
             body -> {
-              if (!response.ended() && !response.closed()) {
-                response
-                    .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                    .end(Buffer.buffer(body));
-              }
-              if (claim != null) {
-                // Kept even when the caller is gone: its repeat is what the key is for.
-                settle(() -> claim.answered(body, callId));
+              try {
+                if (!response.ended() && !response.closed()) {
+                  response
+                      .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                      .end(Buffer.buffer(body));
+                }
+              } finally {
+                if (claim != null) {
+                  // Kept even when the caller is gone (its repeat is what the key is for), and
+                  // when writing to it failed: an unsettled claim is renewed while this runs.
+                  settle(() -> claim.answered(body, callId));
+                }
               }
             },
             failure -> {
