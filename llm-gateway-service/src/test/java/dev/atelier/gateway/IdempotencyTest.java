@@ -359,6 +359,7 @@ class IdempotencyTest {
     }
 
     assertThat(idempotent.renewRunning()).isGreaterThanOrEqualTo(1);
+    assertThat(renewedAgo("team-a", key)).isLessThan(Duration.ofSeconds(2));
     idempotent.deleteExpired();
     Response during = chat("team-a", key, workflowId, body);
 
@@ -386,8 +387,9 @@ class IdempotencyTest {
     assertThat(idempotent.begin("team-a", atLimit, sha256))
         .isInstanceOf(IdempotentCalls.Replay.class);
     assertThat(renewedAgo("team-a", above)).isNull();
-    assertThat(idempotent.begin("team-a", above, sha256))
-        .isInstanceOf(IdempotentCalls.Claimed.class);
+    var repeat = idempotent.begin("team-a", above, sha256);
+    assertThat(repeat).isInstanceOf(IdempotentCalls.Claimed.class);
+    ((IdempotentCalls.Claimed) repeat).failed();
     assertThat(registry.counter("atelier.llm.idempotent.answers.too.large").count())
         .isEqualTo(tooLarge + 1);
   }

@@ -61,10 +61,11 @@ class GatewayCrashIT {
         .pollInterval(Duration.ofMillis(100))
         .until(
             () -> "dispatched".equals(stepState(suite.url("orchestrator"), workflowId, "design")));
-    Awaitility.await()
-        .pollDelay(Duration.ofMillis(500))
-        .atMost(Duration.ofSeconds(1))
-        .until(() -> true);
+    // Kill it while the design step's call is at the (simulated) provider.
+    Awaitility.await("the design step's call at the provider")
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> callsInFlight() >= 1);
     suite.kill("llm-gateway");
     suite.restart("llm-gateway");
 
@@ -108,6 +109,17 @@ class GatewayCrashIT {
                 .count())
         .as("interrupted calls in %s", calls)
         .isEqualTo(1);
+  }
+
+  /** The gateway's calls at a provider now ({@code atelier_llm_calls_in_flight}). */
+  private static double callsInFlight() {
+    String metrics =
+        given().baseUri(suite.url("llm-gateway")).get("/q/metrics").then().extract().asString();
+    return metrics
+        .lines()
+        .filter(l -> l.startsWith("atelier_llm_calls_in_flight"))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+        .sum();
   }
 
   /** The ledger's calls of the workflow. */

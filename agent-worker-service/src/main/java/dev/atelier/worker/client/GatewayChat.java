@@ -41,6 +41,7 @@ public class GatewayChat {
   private static final int MAX_DETAIL = 300;
   private static final int MAX_PARAM = 100;
   static final String IDEMPOTENCY_KEY_IN_USE = "idempotency_key_in_use";
+  static final String IDEMPOTENCY_UNAVAILABLE = "idempotency_unavailable";
 
   private static final Logger LOG = Logger.getLogger(GatewayChat.class);
 
@@ -95,6 +96,11 @@ public class GatewayChat {
             "the LLM gateway is not taking calls (503 without an error body: stopping or starting)",
             e);
       }
+      if (status == 503 && IDEMPOTENCY_UNAVAILABLE.equals(error.code())) {
+        // The gateway could not look the key up, and called nothing: as a gateway not taking calls.
+        return new GatewayUnreachableException(
+            "the LLM gateway cannot look up the call's Idempotency-Key now" + error.detail(), e);
+      }
       if (status == 409 && IDEMPOTENCY_KEY_IN_USE.equals(error.code())) {
         LOG.debugf("an earlier run's call with this Idempotency-Key is still running");
         return new CallStillRunningException(
@@ -123,7 +129,7 @@ public class GatewayChat {
     // Connection reset, or a timeout outside langchain4j's mapping: the request may not even have
     // reached the gateway, or may be running there still. Under its key it is asked again here;
     // without, another attempt is reasonable (the step's, not this call's).
-    if (LlmCallKey.current().isPresent()) {
+    if (LlmCallKey.current().isPresent() && connectionLost(e)) {
       String why = rootCause(e).getClass().getSimpleName();
       LOG.debugf("the connection to the LLM gateway was lost mid-call (%s)", why);
       return new CallInDoubtException(
@@ -171,6 +177,23 @@ public class GatewayChat {
 
   private record ErrorBody(String detail, String code, String param) {
     static final ErrorBody NONE = new ErrorBody("", null, null);
+  }
+
+  /**
+   * True when the connection failed under the request, not the request or its answer: an I/O
+   * failure that is neither a timeout (the gateway took too long: asking again would wait as long)
+   * nor one of reading JSON (the same answer would fail the same way).
+   */
+  static boolean connectionLost(Throwable e) {
+    boolean io = false;
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      String name = t.getClass().getName();
+      if (name.contains("Timeout") || t instanceof com.fasterxml.jackson.core.JacksonException) {
+        return false;
+      }
+      io |= t instanceof IOException || name.equals("io.vertx.core.http.HttpClosedException");
+    }
+    return io;
   }
 
   private static <T extends Throwable> T find(Throwable e, Class<T> type) {

@@ -270,7 +270,7 @@ public class AgentInvoker {
    */
   private ChatResponse call(ChatRequest request, String key, Instant deadline, Usage usage) {
     try {
-      return callOnce(request, key, deadline, usage);
+      return callUntilKnown(request, key, deadline, usage);
     } catch (GatewayException e) {
       if (key == null || !e.keyReused()) {
         throw e;
@@ -280,6 +280,26 @@ public class AgentInvoker {
               + " again under a new key",
           key);
       return callOnce(request, key + ":" + UUID.randomUUID(), deadline, usage);
+    }
+  }
+
+  /**
+   * One gateway call; one still in doubt after its retries (a lost connection, 409 while the
+   * gateway still makes it) is asked for once more, under the same key, with retries as long again:
+   * the retries' time counts from the call's first send, so a call lost after running for most of
+   * it would otherwise get none that outlasts a dead replica's claim.
+   */
+  private ChatResponse callUntilKnown(
+      ChatRequest request, String key, Instant deadline, Usage usage) {
+    try {
+      return callOnce(request, key, deadline, usage);
+    } catch (CallInDoubtException e) {
+      if (key == null) {
+        throw e;
+      }
+      LOG.infof(
+          "the LLM call under key %s is still in doubt (%s); asking again", key, e.getMessage());
+      return callOnce(request, key, deadline, usage);
     }
   }
 

@@ -270,9 +270,9 @@ public interface GatewayConfig {
     Duration retention();
 
     /**
-     * A running call's replica renews its claim every third of this; a claim not renewed for this
+     * A running call's replica renews its claim every sixth of this; a claim not renewed for this
      * long is taken to have died with its replica, and a repeat makes the call again. Until then
-     * repeats are answered 409.
+     * repeats are answered 409. At least 3 s.
      */
     @WithDefault("30s")
     Duration takeover();

@@ -45,7 +45,7 @@ import org.jboss.logging.Logger;
  *       takeover time (its replica died mid-call): {@link Claimed}, and the call is made.
  * </ul>
  *
- * <p>A replica renews the claims of the calls it is making every third of the takeover time ({@link
+ * <p>A replica renews the claims of the calls it is making every sixth of the takeover time ({@link
  * #renewRunning}), so a live call keeps its key however long it runs, up to the retention time.
  *
  * <p>Blocking (database): never on an event-loop thread. Each statement is its own transaction on
@@ -55,6 +55,9 @@ import org.jboss.logging.Logger;
 public class IdempotentCalls {
 
   private static final Logger LOG = Logger.getLogger(IdempotentCalls.class);
+
+  /** The shortest takeover time taken: claims are renewed every sixth of it. */
+  static final Duration MIN_TAKEOVER = Duration.ofSeconds(3);
 
   /** The longest key taken, as Stripe's API does. */
   public static final int MAX_KEY_LENGTH = 255;
@@ -94,15 +97,20 @@ public class IdempotentCalls {
   }
 
   void onStart(@Observes StartupEvent event) {
+    if (config.takeover().compareTo(MIN_TAKEOVER) < 0) {
+      throw new IllegalStateException(
+          "GATEWAY_IDEMPOTENCY_TAKEOVER must be at least "
+              + MIN_TAKEOVER.toSeconds()
+              + " s (claims are renewed every sixth of it); it is "
+              + config.takeover());
+    }
     long every = Math.max(1_000, Math.min(60_000, config.retention().toMillis() / 4));
     housekeeper =
         Timers.every(
             "idempotent-call-housekeeper", Duration.ofMillis(every), () -> deleteExpired());
     renewer =
         Timers.every(
-            "idempotent-call-renewal",
-            Duration.ofMillis(Math.max(100, config.takeover().toMillis() / 3)),
-            () -> renewRunning());
+            "idempotent-call-renewal", config.takeover().dividedBy(6), () -> renewRunning());
   }
 
   void onStop(@Observes ShutdownEvent event) {
@@ -287,12 +295,16 @@ public class IdempotentCalls {
             c.prepareStatement(
                 "update idempotent_call set claim_id = ?, request_sha256 = ?,"
                     + " started_at = clock_timestamp(), renewed_at = null"
-                    + " where team = ? and idem_key = ? and claim_id = ? and answer is null"))) {
+                    + " where team = ? and idem_key = ? and claim_id = ? and answer is null"
+                    // Still stale: a renewal committed since the look-up keeps the claim its own.
+                    + " and coalesce(renewed_at, started_at)"
+                    + " < clock_timestamp() - ? * interval '1 millisecond'"))) {
       ps.setObject(1, claim.claimId);
       ps.setBytes(2, requestSha256);
       ps.setString(3, claim.team);
       ps.setString(4, claim.key);
       ps.setObject(5, stale);
+      ps.setLong(6, config.takeover().toMillis());
       return ps.executeUpdate() == 1;
     }
   }

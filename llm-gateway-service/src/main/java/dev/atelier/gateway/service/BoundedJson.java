@@ -46,7 +46,10 @@ public final class BoundedJson {
               + maxTokens
               + " JSON tokens (values, keys and brackets), nested at most "
               + mapper.getFactory().streamReadConstraints().getMaxNestingDepth()
-              + " deep");
+              + " deep, numbers and names of bounded length ("
+              // Jackson's message names its own setting: "..., from `StreamReadConstraints...`".
+              + String.valueOf(e.getOriginalMessage()).replaceAll(", from `[^`]*`", "")
+              + ")");
     } catch (JsonProcessingException e) {
       throw GatewayException.invalid(
           "invalid_json",
