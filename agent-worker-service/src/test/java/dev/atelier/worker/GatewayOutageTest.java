@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder;
 import com.github.tomakehurst.wiremock.http.Fault;
 import com.github.tomakehurst.wiremock.stubbing.Scenario;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
@@ -118,33 +119,26 @@ class GatewayOutageTest {
     assertThat(gateway.findAll(chatCallsOf(step))).hasSize(4);
   }
 
-  @Test
-  @Order(3)
-  void aStepWaitsWhileTheGatewayStillMakesItsCallForAnEarlierRun() {
+  /**
+   * Runs a design step whose first gateway call is answered {@code first}, every later one with a
+   * valid output; the step completes after two calls, which are returned.
+   */
+  private List<LoggedRequest> completesAfter(ResponseDefinitionBuilder first) {
     if (!gateway.isRunning()) {
       gateway.start();
     }
     StepRequested step =
         step(UUID.randomUUID(), "design", List.of(), Instant.now().plusSeconds(300));
-    // An earlier run of this attempt died mid-call: the gateway still makes that call, and tells
-    // a repeat with the same key to come back (then answers it from that call's answer).
+    String scenario = "first answer " + step.stepId();
     gateway.stubFor(
         chatFor(step)
-            .inScenario("in use")
+            .inScenario(scenario)
             .whenScenarioStateIs(Scenario.STARTED)
-            .willReturn(
-                aResponse()
-                    .withStatus(409)
-                    .withHeader("Content-Type", "application/json")
-                    .withHeader("Retry-After", "1")
-                    .withBody(
-                        "{\"error\":{\"message\":\"A call with this Idempotency-Key is still"
-                            + " running\",\"type\":\"invalid_request_error\",\"param\":null,"
-                            + "\"code\":\"idempotency_key_in_use\"}}"))
+            .willReturn(first)
             .willSetStateTo("answered"));
     gateway.stubFor(
         chatFor(step)
-            .inScenario("in use")
+            .inScenario(scenario)
             .whenScenarioStateIs("answered")
             .willReturn(completion(validArchitecture().toString())));
 
@@ -154,46 +148,52 @@ class GatewayOutageTest {
     assertThat(results).hasSize(1).first().isInstanceOf(StepCompleted.class);
     List<LoggedRequest> calls = gateway.findAll(chatCallsOf(step));
     assertThat(calls).hasSize(2);
+    assertThat(calls.get(0).getHeader("Idempotency-Key"))
+        .matches(step.stepId() + ":" + step.attempt() + ":[0-9a-f]{32}:1");
+    return calls;
+  }
+
+  private static ResponseDefinitionBuilder openAiError(int status, String code, String message) {
+    return aResponse()
+        .withStatus(status)
+        .withHeader("Content-Type", "application/json")
+        .withBody(
+            "{\"error\":{\"message\":\""
+                + message
+                + "\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\""
+                + code
+                + "\"}}");
+  }
+
+  @Test
+  @Order(3)
+  void aStepWaitsWhileTheGatewayStillMakesItsCallForAnEarlierRun() {
+    // An earlier run of this attempt died mid-call: the gateway still makes that call, and tells
+    // a repeat with the same key to come back (then answers it from that call's answer).
+    List<LoggedRequest> calls =
+        completesAfter(
+            openAiError(
+                    409,
+                    "idempotency_key_in_use",
+                    "A call with this Idempotency-Key is still running")
+                .withHeader("Retry-After", "1"));
+
     // The same call both times, named by the step attempt and what it sends.
-    String key = calls.get(0).getHeader("Idempotency-Key");
-    assertThat(key).matches(step.stepId() + ":" + step.attempt() + ":[0-9a-f]{32}:1");
-    assertThat(calls.get(1).getHeader("Idempotency-Key")).isEqualTo(key);
+    assertThat(calls.get(1).getHeader("Idempotency-Key"))
+        .isEqualTo(calls.get(0).getHeader("Idempotency-Key"));
   }
 
   @Test
   @Order(4)
   void aKeyAnEarlierRunUsedForAnotherRequestIsReplacedByANewOne() {
-    if (!gateway.isRunning()) {
-      gateway.start();
-    }
-    StepRequested step =
-        step(UUID.randomUUID(), "design", List.of(), Instant.now().plusSeconds(300));
     // An earlier run (say, of an older worker) sent another body under the same key.
-    gateway.stubFor(
-        chatFor(step)
-            .inScenario("reused")
-            .whenScenarioStateIs(Scenario.STARTED)
-            .willReturn(
-                aResponse()
-                    .withStatus(422)
-                    .withHeader("Content-Type", "application/json")
-                    .withBody(
-                        "{\"error\":{\"message\":\"This Idempotency-Key was used for a call with"
-                            + " a different request body\",\"type\":\"invalid_request_error\","
-                            + "\"param\":null,\"code\":\"idempotency_key_reused\"}}"))
-            .willSetStateTo("new key"));
-    gateway.stubFor(
-        chatFor(step)
-            .inScenario("reused")
-            .whenScenarioStateIs("new key")
-            .willReturn(completion(validArchitecture().toString())));
+    List<LoggedRequest> calls =
+        completesAfter(
+            openAiError(
+                422,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for a call with a different request body"));
 
-    publisher.publish(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(step.role()), step);
-
-    List<AtelierEvent> results = inbox.awaitResultsOf(step.stepId());
-    assertThat(results).hasSize(1).first().isInstanceOf(StepCompleted.class);
-    List<LoggedRequest> calls = gateway.findAll(chatCallsOf(step));
-    assertThat(calls).hasSize(2);
     String key = calls.get(0).getHeader("Idempotency-Key");
     assertThat(calls.get(1).getHeader("Idempotency-Key"))
         .startsWith(key + ":")
@@ -203,34 +203,13 @@ class GatewayOutageTest {
   @Test
   @Order(5)
   void aCallWhoseConnectionIsLostMidCallIsAskedAgainUnderItsKey() {
-    if (!gateway.isRunning()) {
-      gateway.start();
-    }
-    StepRequested step =
-        step(UUID.randomUUID(), "design", List.of(), Instant.now().plusSeconds(300));
     // The gateway had the request and died (or a proxy cut the connection) before answering.
-    gateway.stubFor(
-        chatFor(step)
-            .inScenario("cut")
-            .whenScenarioStateIs(Scenario.STARTED)
-            .willReturn(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER))
-            .willSetStateTo("answered"));
-    gateway.stubFor(
-        chatFor(step)
-            .inScenario("cut")
-            .whenScenarioStateIs("answered")
-            .willReturn(completion(validArchitecture().toString())));
+    List<LoggedRequest> calls =
+        completesAfter(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER));
 
-    publisher.publish(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(step.role()), step);
-
-    List<AtelierEvent> results = inbox.awaitResultsOf(step.stepId());
-    assertThat(results).hasSize(1).first().isInstanceOf(StepCompleted.class);
-    List<LoggedRequest> calls = gateway.findAll(chatCallsOf(step));
-    assertThat(calls).hasSize(2);
     // The same call again, not another model's: the gateway answers it once, whichever way.
-    String key = calls.get(0).getHeader("Idempotency-Key");
-    assertThat(key).isNotBlank();
-    assertThat(calls.get(1).getHeader("Idempotency-Key")).isEqualTo(key);
+    assertThat(calls.get(1).getHeader("Idempotency-Key"))
+        .isEqualTo(calls.get(0).getHeader("Idempotency-Key"));
     assertThat(calls.get(1).getBodyAsString()).isEqualTo(calls.get(0).getBodyAsString());
   }
 }

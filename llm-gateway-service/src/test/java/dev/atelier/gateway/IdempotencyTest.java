@@ -255,16 +255,35 @@ class IdempotencyTest {
     settledRecords(workflowId, 1);
   }
 
-  @Test
-  void aRepeatWhileTheCallRunsIs409AndThenGetsItsAnswer() throws Exception {
+  /** A keyed call at the provider, answered 5 s after it got there. */
+  private record RunningCall(
+      String marker,
+      UUID workflowId,
+      String key,
+      String body,
+      CompletableFuture<HttpResponse<String>> first) {}
+
+  private RunningCall runningCall() {
     String marker = marker();
-    // Long enough that the repeat below comes while the call runs, on a slow machine too.
+    // Long enough that what a test does meanwhile happens while the call runs, on a slow machine
+    // too.
     answer(PATH, marker, 200, completion(marker), 5_000);
     UUID workflowId = UUID.randomUUID();
     String key = "k-" + UUID.randomUUID();
     String body = chatBody(marker);
     CompletableFuture<HttpResponse<String>> first = chatAsync("team-a", key, workflowId, body);
     await().atMost(Duration.ofSeconds(10)).until(() -> providerCalls(PATH, marker) == 1);
+    return new RunningCall(marker, workflowId, key, body, first);
+  }
+
+  @Test
+  void aRepeatWhileTheCallRunsIs409AndThenGetsItsAnswer() throws Exception {
+    RunningCall running = runningCall();
+    String marker = running.marker();
+    UUID workflowId = running.workflowId();
+    String key = running.key();
+    String body = running.body();
+    CompletableFuture<HttpResponse<String>> first = running.first();
 
     Response during = chat("team-a", key, workflowId, body);
 
@@ -339,13 +358,12 @@ class IdempotencyTest {
 
   @Test
   void aRunningCallRenewsItsClaimAndKeepsItsKeyPastTheTakeoverTime() throws Exception {
-    String marker = marker();
-    answer(PATH, marker, 200, completion(marker), 5_000);
-    UUID workflowId = UUID.randomUUID();
-    String key = "k-" + UUID.randomUUID();
-    String body = chatBody(marker);
-    CompletableFuture<HttpResponse<String>> first = chatAsync("team-a", key, workflowId, body);
-    await().atMost(Duration.ofSeconds(10)).until(() -> providerCalls(PATH, marker) == 1);
+    RunningCall running = runningCall();
+    String marker = running.marker();
+    UUID workflowId = running.workflowId();
+    String key = running.key();
+    String body = running.body();
+    CompletableFuture<HttpResponse<String>> first = running.first();
     // As if the call had run for an hour and not been renewed for a minute: past the retention and
     // the takeover time. The replica making it renews its claim.
     try (Connection c = dataSource.getConnection();

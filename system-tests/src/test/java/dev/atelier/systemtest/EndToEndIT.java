@@ -283,14 +283,7 @@ class EndToEndIT {
   }
 
   private static JsonNode awaitFinished(String workflowId) {
-    return Awaitility.await("workflow " + workflowId + " finished")
-        .atMost(Duration.ofSeconds(180))
-        .pollInterval(Duration.ofMillis(500))
-        .until(
-            () -> getJson(suite.url("orchestrator"), "/api/v1/workflows/" + workflowId),
-            w ->
-                Set.of("completed", "failed", "cancelled", "budget_exceeded")
-                    .contains(w.path("status").asText()));
+    return SuiteApi.awaitEnded(suite.url("orchestrator"), workflowId, Duration.ofSeconds(180));
   }
 
   private static List<JsonNode> awaitLedger(String workflowId, long expected) {

@@ -1,16 +1,16 @@
 package dev.atelier.systemtest;
 
+import static dev.atelier.systemtest.SuiteApi.awaitEnded;
 import static dev.atelier.systemtest.SuiteApi.getJson;
 import static dev.atelier.systemtest.SuiteApi.stepState;
+import static dev.atelier.systemtest.SuiteApi.submit;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.restassured.http.ContentType;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.StreamSupport;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
@@ -46,15 +46,7 @@ class GatewayCrashIT {
   @Test
   void aGatewayKilledMidCallCostsTheKilledCallOnlyAndTheStepGoesOnInItsAttempt() throws Exception {
     String workflowId =
-        given()
-            .baseUri(suite.url("orchestrator"))
-            .contentType(ContentType.JSON)
-            .body(Map.of("title", "gateway crash", "requirement", "A shared shopping list."))
-            .post("/api/v1/workflows")
-            .then()
-            .statusCode(202)
-            .extract()
-            .path("id");
+        submit(suite.url("orchestrator"), "gateway crash", "A shared shopping list.");
 
     Awaitility.await("design dispatched")
         .atMost(Duration.ofSeconds(60))
@@ -69,15 +61,7 @@ class GatewayCrashIT {
     suite.kill("llm-gateway");
     suite.restart("llm-gateway");
 
-    JsonNode workflow =
-        Awaitility.await("workflow " + workflowId + " finished")
-            .atMost(Duration.ofSeconds(240))
-            .pollInterval(Duration.ofMillis(500))
-            .until(
-                () -> getJson(suite.url("orchestrator"), "/api/v1/workflows/" + workflowId),
-                w ->
-                    Set.of("completed", "failed", "cancelled", "budget_exceeded")
-                        .contains(w.path("status").asText()));
+    JsonNode workflow = awaitEnded(suite.url("orchestrator"), workflowId, Duration.ofSeconds(240));
     assertThat(workflow.path("status").asText())
         .as(
             "workflow ended %s (%s)%s",

@@ -1,16 +1,15 @@
 package dev.atelier.systemtest;
 
+import static dev.atelier.systemtest.SuiteApi.awaitEnded;
 import static dev.atelier.systemtest.SuiteApi.getJson;
 import static dev.atelier.systemtest.SuiteApi.stepState;
-import static io.restassured.RestAssured.given;
+import static dev.atelier.systemtest.SuiteApi.submit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.restassured.http.ContentType;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.StreamSupport;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
@@ -45,20 +44,8 @@ class WorkerCrashIT {
   @Test
   void aWorkerKilledMidStepLosesNothingAndRunsNoSideEffectTwice() throws Exception {
     String workflowId =
-        given()
-            .baseUri(suite.url("orchestrator"))
-            .contentType(ContentType.JSON)
-            .body(
-                Map.of(
-                    "title",
-                    "crash test",
-                    "requirement",
-                    "A to-do list with due dates and reminders."))
-            .post("/api/v1/workflows")
-            .then()
-            .statusCode(202)
-            .extract()
-            .path("id");
+        submit(
+            suite.url("orchestrator"), "crash test", "A to-do list with due dates and reminders.");
 
     // The architect's step is out; give the worker a moment to be inside its 1.5 s LLM call, then
     // kill it.
@@ -76,15 +63,7 @@ class WorkerCrashIT {
 
     suite.restart("agent-worker");
 
-    JsonNode workflow =
-        Awaitility.await("workflow " + workflowId + " finished")
-            .atMost(Duration.ofSeconds(180))
-            .pollInterval(Duration.ofMillis(500))
-            .until(
-                () -> getJson(suite.url("orchestrator"), "/api/v1/workflows/" + workflowId),
-                w ->
-                    Set.of("completed", "failed", "cancelled", "budget_exceeded")
-                        .contains(w.path("status").asText()));
+    JsonNode workflow = awaitEnded(suite.url("orchestrator"), workflowId, Duration.ofSeconds(180));
     assertThat(workflow.path("status").asText())
         .as(
             "workflow ended %s (%s)%s",

@@ -1,8 +1,6 @@
 package dev.atelier.systemtest;
 
-import static dev.atelier.systemtest.SuiteApi.getJson;
 import static dev.atelier.systemtest.SuiteApi.stepState;
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,10 +8,8 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import dev.atelier.contracts.Topology;
-import io.restassured.http.ContentType;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
@@ -91,14 +87,7 @@ class WorkerShutdownIT {
     suite.restart("agent-worker");
     for (String id : new String[] {first, second}) {
       JsonNode workflow =
-          Awaitility.await("workflow " + id + " finished")
-              .atMost(Duration.ofSeconds(240))
-              .pollInterval(Duration.ofMillis(500))
-              .until(
-                  () -> getJson(suite.url("orchestrator"), "/api/v1/workflows/" + id),
-                  w ->
-                      Set.of("completed", "failed", "cancelled", "budget_exceeded")
-                          .contains(w.path("status").asText()));
+          SuiteApi.awaitEnded(suite.url("orchestrator"), id, Duration.ofSeconds(240));
       assertThat(workflow.path("status").asText())
           .as("workflow ended %s (%s)", workflow.path("status"), workflow.path("failureReason"))
           .isEqualTo("completed");
@@ -109,15 +98,7 @@ class WorkerShutdownIT {
   }
 
   private static String submit(String title) {
-    return given()
-        .baseUri(suite.url("orchestrator"))
-        .contentType(ContentType.JSON)
-        .body(Map.of("title", title, "requirement", "A to-do list with due dates."))
-        .post("/api/v1/workflows")
-        .then()
-        .statusCode(202)
-        .extract()
-        .path("id");
+    return SuiteApi.submit(suite.url("orchestrator"), title, "A to-do list with due dates.");
   }
 
   private static void awaitDispatched(String workflowId, String key) {
