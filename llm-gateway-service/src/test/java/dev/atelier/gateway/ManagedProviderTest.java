@@ -19,13 +19,19 @@ import dev.atelier.kit.amqp.RabbitBroker;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServer;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -104,6 +110,96 @@ class ManagedProviderTest {
 
   private static Response provider(String name) {
     return given().header("Authorization", ADMIN).get("/admin/providers/" + name);
+  }
+
+  @Test
+  void anIdleConnectionToAProviderIsNotReusedPastTheKeepAliveTimeout() throws Exception {
+    // Which server-side connection served each chat call.
+    List<HttpConnection> served = new ArrayList<>();
+    // A Vert.x of its own: the application's registers its servers' metrics, which this one's
+    // would clash with.
+    Vertx vertx = Vertx.vertx();
+    HttpServer server =
+        vertx
+            .createHttpServer()
+            .requestHandler(
+                req -> {
+                  if (req.path().endsWith("/models")) {
+                    req.response()
+                        .putHeader("Content-Type", "application/json")
+                        .end("{\"object\":\"list\",\"data\":[]}");
+                    return;
+                  }
+                  req.body()
+                      .onSuccess(
+                          b -> {
+                            synchronized (served) {
+                              served.add(req.connection());
+                            }
+                            req.response()
+                                .putHeader("Content-Type", "application/json")
+                                .end(
+                                    "{\"id\":\"chatcmpl-idle\",\"object\":\"chat.completion\","
+                                        + "\"model\":\"llama-3.1-8b\",\"choices\":[{\"index\":0,"
+                                        + "\"finish_reason\":\"stop\",\"message\":{\"role\":"
+                                        + "\"assistant\",\"content\":\"hi\"}}],\"usage\":"
+                                        + "{\"prompt_tokens\":3,\"completion_tokens\":1,"
+                                        + "\"total_tokens\":4}}");
+                          });
+                });
+    server
+        .listen(0, "127.0.0.1")
+        .toCompletionStage()
+        .toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
+    String name = "idle-" + UUID.randomUUID().toString().substring(0, 8);
+    try {
+      given()
+          .header("Authorization", ADMIN)
+          .contentType(ContentType.JSON)
+          .body(create(name, "http://127.0.0.1:" + server.actualPort() + "/v1", SECRET))
+          .post("/admin/providers")
+          .then()
+          .statusCode(201);
+      await()
+          .atMost(Duration.ofSeconds(15))
+          .untilAsserted(
+              () -> assertThat(provider(name).jsonPath().getString("status")).isEqualTo("ok"));
+      String chat =
+          "{\"model\":\""
+              + name
+              + "/llama-3.1-8b\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+      for (int i = 0; i < 2; i++) {
+        given()
+            .header("Authorization", "Bearer atelier-local-key")
+            .contentType(ContentType.JSON)
+            .body(chat)
+            .post("/v1/chat/completions")
+            .then()
+            .statusCode(200);
+      }
+      // Idle for longer than the keep-alive timeout (1 s in tests; Vert.x's own default is 60 s).
+      TimeUnit.MILLISECONDS.sleep(3_000);
+      given()
+          .header("Authorization", "Bearer atelier-local-key")
+          .contentType(ContentType.JSON)
+          .body(chat)
+          .post("/v1/chat/completions")
+          .then()
+          .statusCode(200);
+
+      synchronized (served) {
+        assertThat(served).hasSize(3);
+        assertThat(served.get(1)).as("back to back: reused").isSameAs(served.get(0));
+        assertThat(served.get(2))
+            .as("after the idle time: a new connection")
+            .isNotSameAs(served.get(1));
+      }
+    } finally {
+      given().header("Authorization", ADMIN).delete("/admin/providers/" + name);
+      vertx.close();
+    }
   }
 
   @Test

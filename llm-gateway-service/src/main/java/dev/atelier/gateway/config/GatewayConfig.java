@@ -164,6 +164,15 @@ public interface GatewayConfig {
     int maxConnections();
 
     /**
+     * How long an idle connection to the provider is kept for the next call (whole seconds, at
+     * least 1). Shorter than the server's own idle timeout, or a call sent as the server closes it
+     * is reset: retried, and recorded as a call the provider may have had. Uvicorn-based
+     * OpenAI-compatible servers close after 5 s; OpenAI's own SDKs keep connections 5 s.
+     */
+    @WithDefault("4s")
+    Duration keepAliveTimeout();
+
+    /**
      * Largest answer read from the provider: a whole (not streamed) answer, or one event of a
      * stream. Larger is a 502 {@code provider_response_too_large}: the gateway holds an answer in
      * memory to meter it, and an unbounded one could exhaust its heap, failing every call in

@@ -154,6 +154,8 @@ public class OpenAiCompatibleProvider implements Provider {
                 new HttpClientOptions()
                     .setSsl(ssl)
                     .setKeepAlive(true)
+                    .setKeepAliveTimeout(
+                        (int) Math.max(1, this.config.keepAliveTimeout().toSeconds()))
                     .setMaxPoolSize(this.config.maxConnections())
                     .setConnectTimeout((int) this.config.connectTimeout().toMillis())
                     .setTracingPolicy(TracingPolicy.IGNORE));
