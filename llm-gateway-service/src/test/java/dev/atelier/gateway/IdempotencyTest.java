@@ -276,29 +276,26 @@ class IdempotencyTest {
     return new RunningCall(marker, workflowId, key, body, first);
   }
 
+  /** The running call's request again, same key and body. */
+  private Response repeat(RunningCall running) {
+    return chat("team-a", running.key(), running.workflowId(), running.body());
+  }
+
   @Test
   void aRepeatWhileTheCallRunsIs409AndThenGetsItsAnswer() throws Exception {
     RunningCall running = runningCall();
-    String marker = running.marker();
-    UUID workflowId = running.workflowId();
-    String key = running.key();
-    String body = running.body();
-    CompletableFuture<HttpResponse<String>> first = running.first();
 
-    Response during = chat("team-a", key, workflowId, body);
+    Response during = repeat(running);
 
     assertThat(during.statusCode()).isEqualTo(409);
     assertThat(during.jsonPath().getString("error.code")).isEqualTo("idempotency_key_in_use");
     assertThat(during.header("Retry-After")).isEqualTo("1");
-    assertThat(first.get().statusCode()).isEqualTo(200);
-    Response after =
-        await()
-            .atMost(Duration.ofSeconds(10))
-            .until(() -> chat("team-a", key, workflowId, body), r -> r.statusCode() != 409);
+    assertThat(running.first().get().statusCode()).isEqualTo(200);
+    Response after = awaitNot409(() -> repeat(running));
     assertThat(after.statusCode()).isEqualTo(200);
-    assertThat(after.asString()).isEqualTo(first.get().body());
-    assertThat(providerCalls(PATH, marker)).isEqualTo(1);
-    settledRecords(workflowId, 1);
+    assertThat(after.asString()).isEqualTo(running.first().get().body());
+    assertThat(providerCalls(PATH, running.marker())).isEqualTo(1);
+    settledRecords(running.workflowId(), 1);
   }
 
   @Test
@@ -359,11 +356,6 @@ class IdempotencyTest {
   @Test
   void aRunningCallRenewsItsClaimAndKeepsItsKeyPastTheTakeoverTime() throws Exception {
     RunningCall running = runningCall();
-    String marker = running.marker();
-    UUID workflowId = running.workflowId();
-    String key = running.key();
-    String body = running.body();
-    CompletableFuture<HttpResponse<String>> first = running.first();
     // As if the call had run for an hour and not been renewed for a minute: past the retention and
     // the takeover time. The replica making it renews its claim.
     try (Connection c = dataSource.getConnection();
@@ -372,21 +364,21 @@ class IdempotencyTest {
                 "update idempotent_call set started_at = now() - interval '1 hour',"
                     + " renewed_at = now() - interval '1 minute'"
                     + " where team = 'team-a' and idem_key = ?")) {
-      ps.setString(1, key);
+      ps.setString(1, running.key());
       assertThat(ps.executeUpdate()).isEqualTo(1);
     }
 
     assertThat(idempotent.renewRunning()).isGreaterThanOrEqualTo(1);
-    assertThat(renewedAgo("team-a", key)).isLessThan(Duration.ofSeconds(2));
+    assertThat(renewedAgo("team-a", running.key())).isLessThan(Duration.ofSeconds(2));
     idempotent.deleteExpired();
-    Response during = chat("team-a", key, workflowId, body);
+    Response during = repeat(running);
 
     assertThat(during.statusCode()).as(during.asString()).isEqualTo(409);
-    assertThat(first.get().statusCode()).isEqualTo(200);
-    Response after = awaitNot409(() -> chat("team-a", key, workflowId, body));
+    assertThat(running.first().get().statusCode()).isEqualTo(200);
+    Response after = awaitNot409(() -> repeat(running));
     assertThat(after.header(OpenAiRoutesHeaders.REPLAYED)).isEqualTo("true");
-    assertThat(after.asString()).isEqualTo(first.get().body());
-    assertThat(providerCalls(PATH, marker)).isEqualTo(1);
+    assertThat(after.asString()).isEqualTo(running.first().get().body());
+    assertThat(providerCalls(PATH, running.marker())).isEqualTo(1);
   }
 
   @Test
