@@ -182,20 +182,16 @@ class IdempotencyTest {
 
   @Test
   void aBudgetedCallIsChargedOnceAndItsRepeatReservesNothing() throws Exception {
-    String marker = marker();
-    answer(PATH, marker, 200, completion(marker), 0);
-    UUID workflowId = UUID.randomUUID();
-    String key = "k-" + UUID.randomUUID();
-    String body = chatBody(marker);
+    KeyedCall call = answeredAfter(0);
     var budgeted =
         given()
             .header("Authorization", KEY)
             .header(Headers.TEAM, "team-a")
-            .header("X-Atelier-Workflow-Id", workflowId.toString())
+            .header("X-Atelier-Workflow-Id", call.workflowId().toString())
             .header("X-Atelier-Workflow-Budget-Usd", "5")
-            .header(Headers.IDEMPOTENCY_KEY, key)
+            .header(Headers.IDEMPOTENCY_KEY, call.key())
             .contentType(ContentType.JSON)
-            .body(body);
+            .body(call.body());
 
     Response first = budgeted.post(PATH);
     Response repeat = awaitNot409(() -> budgeted.post(PATH));
@@ -203,8 +199,8 @@ class IdempotencyTest {
     assertThat(first.statusCode()).isEqualTo(200);
     assertThat(repeat.statusCode()).isEqualTo(200);
     assertThat(repeat.header(OpenAiRoutesHeaders.REPLAYED)).isEqualTo("true");
-    assertThat(providerCalls(PATH, marker)).isEqualTo(1);
-    LlmCallRecorded record = settledRecords(workflowId, 1).get(0);
+    assertThat(providerCalls(PATH, call.marker())).isEqualTo(1);
+    LlmCallRecorded record = settledRecords(call.workflowId(), 1).get(0);
     assertThat(record.costUsd()).isPositive();
     await()
         .atMost(Duration.ofSeconds(10))
@@ -214,7 +210,7 @@ class IdempotencyTest {
                   mapper.readTree(
                       given()
                           .header("Authorization", "Bearer atelier-local-admin-key")
-                          .get("/admin/budgets/workflow/" + workflowId)
+                          .get("/admin/budgets/workflow/" + call.workflowId())
                           .asString());
               assertThat(budget.path("spentUsd").decimalValue())
                   .isEqualByComparingTo(record.costUsd());
@@ -256,29 +252,31 @@ class IdempotencyTest {
   }
 
   /** A keyed call at the provider, answered 5 s after it got there. */
-  private record RunningCall(
-      String marker,
-      UUID workflowId,
-      String key,
-      String body,
-      CompletableFuture<HttpResponse<String>> first) {}
+  /** A chat call of team-a under a key of its own, its provider answer stubbed. */
+  private record KeyedCall(String marker, UUID workflowId, String key, String body) {}
+
+  /** A keyed call whose provider answers 200 after {@code delayMs}. */
+  private KeyedCall answeredAfter(int delayMs) {
+    String marker = marker();
+    answer(PATH, marker, 200, completion(marker), delayMs);
+    return new KeyedCall(marker, UUID.randomUUID(), "k-" + UUID.randomUUID(), chatBody(marker));
+  }
+
+  private record RunningCall(KeyedCall call, CompletableFuture<HttpResponse<String>> first) {}
 
   private RunningCall runningCall() {
-    String marker = marker();
     // Long enough that what a test does meanwhile happens while the call runs, on a slow machine
     // too.
-    answer(PATH, marker, 200, completion(marker), 5_000);
-    UUID workflowId = UUID.randomUUID();
-    String key = "k-" + UUID.randomUUID();
-    String body = chatBody(marker);
-    CompletableFuture<HttpResponse<String>> first = chatAsync("team-a", key, workflowId, body);
-    await().atMost(Duration.ofSeconds(10)).until(() -> providerCalls(PATH, marker) == 1);
-    return new RunningCall(marker, workflowId, key, body, first);
+    KeyedCall call = answeredAfter(5_000);
+    CompletableFuture<HttpResponse<String>> first =
+        chatAsync("team-a", call.key(), call.workflowId(), call.body());
+    await().atMost(Duration.ofSeconds(10)).until(() -> providerCalls(PATH, call.marker()) == 1);
+    return new RunningCall(call, first);
   }
 
   /** The running call's request again, same key and body. */
   private Response repeat(RunningCall running) {
-    return chat("team-a", running.key(), running.workflowId(), running.body());
+    return chat("team-a", running.call().key(), running.call().workflowId(), running.call().body());
   }
 
   @Test
@@ -294,8 +292,8 @@ class IdempotencyTest {
     Response after = awaitNot409(() -> repeat(running));
     assertThat(after.statusCode()).isEqualTo(200);
     assertThat(after.asString()).isEqualTo(running.first().get().body());
-    assertThat(providerCalls(PATH, running.marker())).isEqualTo(1);
-    settledRecords(running.workflowId(), 1);
+    assertThat(providerCalls(PATH, running.call().marker())).isEqualTo(1);
+    settledRecords(running.call().workflowId(), 1);
   }
 
   @Test
@@ -326,31 +324,28 @@ class IdempotencyTest {
 
   @Test
   void aClaimNotRenewedForTheTakeoverTimeIsTakenOver() throws Exception {
-    String marker = marker();
-    answer(PATH, marker, 200, completion(marker), 0);
-    UUID workflowId = UUID.randomUUID();
-    String key = "k-" + UUID.randomUUID();
-    String body = chatBody(marker);
+    KeyedCall call = answeredAfter(0);
     // A replica died 5 minutes into this call, its last renewal 31 s ago (takeover: 30 s).
-    insertClaim("team-a", key, body, Duration.ofMinutes(5), Duration.ofSeconds(31), null);
+    insertClaim(
+        "team-a", call.key(), call.body(), Duration.ofMinutes(5), Duration.ofSeconds(31), null);
     // One renewed 5 s ago, and one 10 s old never renewed yet: both still running.
     String renewed = "k-" + UUID.randomUUID();
-    insertClaim("team-a", renewed, body, Duration.ofMinutes(5), Duration.ofSeconds(5), null);
+    insertClaim("team-a", renewed, call.body(), Duration.ofMinutes(5), Duration.ofSeconds(5), null);
     String young = "k-" + UUID.randomUUID();
-    insertClaim("team-a", young, body, Duration.ofSeconds(10), null, null);
+    insertClaim("team-a", young, call.body(), Duration.ofSeconds(10), null, null);
 
-    Response taken = chat("team-a", key, workflowId, body);
-    Response stillRunning = chat("team-a", renewed, workflowId, body);
-    Response youngRunning = chat("team-a", young, workflowId, body);
+    Response taken = chat("team-a", call.key(), call.workflowId(), call.body());
+    Response stillRunning = chat("team-a", renewed, call.workflowId(), call.body());
+    Response youngRunning = chat("team-a", young, call.workflowId(), call.body());
 
     assertThat(taken.statusCode()).isEqualTo(200);
     assertThat(stillRunning.statusCode()).isEqualTo(409);
     assertThat(youngRunning.statusCode()).isEqualTo(409);
-    assertThat(providerCalls(PATH, marker)).isEqualTo(1);
+    assertThat(providerCalls(PATH, call.marker())).isEqualTo(1);
     await()
         .atMost(Duration.ofSeconds(10))
         .untilAsserted(
-            () -> assertThat(storedAnswer("team-a", key)).isEqualTo(taken.asByteArray()));
+            () -> assertThat(storedAnswer("team-a", call.key())).isEqualTo(taken.asByteArray()));
   }
 
   @Test
@@ -364,12 +359,12 @@ class IdempotencyTest {
                 "update idempotent_call set started_at = now() - interval '1 hour',"
                     + " renewed_at = now() - interval '1 minute'"
                     + " where team = 'team-a' and idem_key = ?")) {
-      ps.setString(1, running.key());
+      ps.setString(1, running.call().key());
       assertThat(ps.executeUpdate()).isEqualTo(1);
     }
 
     assertThat(idempotent.renewRunning()).isGreaterThanOrEqualTo(1);
-    assertThat(renewedAgo("team-a", running.key())).isLessThan(Duration.ofSeconds(2));
+    assertThat(renewedAgo("team-a", running.call().key())).isLessThan(Duration.ofSeconds(2));
     idempotent.deleteExpired();
     Response during = repeat(running);
 
@@ -378,7 +373,7 @@ class IdempotencyTest {
     Response after = awaitNot409(() -> repeat(running));
     assertThat(after.header(OpenAiRoutesHeaders.REPLAYED)).isEqualTo("true");
     assertThat(after.asString()).isEqualTo(running.first().get().body());
-    assertThat(providerCalls(PATH, running.marker())).isEqualTo(1);
+    assertThat(providerCalls(PATH, running.call().marker())).isEqualTo(1);
   }
 
   @Test
@@ -406,16 +401,12 @@ class IdempotencyTest {
 
   @Test
   void aKeyedCallIsRefused503AndNotMadeWhileItsKeysCannotBeLookedUp() throws Exception {
-    String marker = marker();
-    answer(PATH, marker, 200, completion(marker), 0);
-    UUID workflowId = UUID.randomUUID();
-    String key = "k-" + UUID.randomUUID();
-    String body = chatBody(marker);
+    KeyedCall call = answeredAfter(0);
     Response refused;
     // The table gone for a moment stands for a database that cannot be reached.
     sql("alter table idempotent_call rename to idempotent_call_away");
     try {
-      refused = chat("team-a", key, workflowId, body);
+      refused = chat("team-a", call.key(), call.workflowId(), call.body());
     } finally {
       sql("alter table idempotent_call_away rename to idempotent_call");
     }
@@ -423,13 +414,13 @@ class IdempotencyTest {
     assertThat(refused.statusCode()).as(refused.asString()).isEqualTo(503);
     assertThat(refused.jsonPath().getString("error.code")).isEqualTo("idempotency_unavailable");
     assertThat(refused.header("Retry-After")).isEqualTo("1");
-    assertThat(providerCalls(PATH, marker)).isZero();
-    Response later = chat("team-a", key, workflowId, body);
+    assertThat(providerCalls(PATH, call.marker())).isZero();
+    Response later = chat("team-a", call.key(), call.workflowId(), call.body());
     assertThat(later.statusCode()).isEqualTo(200);
     assertThat(later.header(OpenAiRoutesHeaders.REPLAYED)).isNull();
-    assertThat(providerCalls(PATH, marker)).isEqualTo(1);
+    assertThat(providerCalls(PATH, call.marker())).isEqualTo(1);
     // The refused request left nothing in the ledger: only the later call is recorded.
-    settledRecords(workflowId, 1);
+    settledRecords(call.workflowId(), 1);
   }
 
   private void sql(String statement) throws Exception {

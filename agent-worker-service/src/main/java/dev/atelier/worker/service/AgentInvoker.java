@@ -294,9 +294,7 @@ public class AgentInvoker {
     try {
       return callOnce(request, key, deadline, usage);
     } catch (CallInDoubtException e) {
-      if (key == null) {
-        throw e;
-      }
+      // Only a keyed call is in doubt (GatewayChat): asked again under the same key.
       LOG.infof(
           "the LLM call under key %s is still in doubt (%s); asking again", key, e.getMessage());
       return callOnce(request, key, deadline, usage);

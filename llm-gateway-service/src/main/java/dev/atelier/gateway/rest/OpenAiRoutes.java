@@ -128,11 +128,18 @@ public class OpenAiRoutes {
     Context parent = Context.current();
     rc.put(EVENT_LOOP, io.vertx.core.Vertx.currentContext());
     Buffer body = rc.body().buffer();
+    offWhenLarge(body, () -> chat(rc, parent, body));
+  }
+
+  /**
+   * Runs {@code handling} on a worker thread when {@code body} is large, here (the event loop)
+   * otherwise: parsing and counting a large body would hold the event loop for milliseconds.
+   */
+  private void offWhenLarge(Buffer body, Runnable handling) {
     if (body != null && body.length() > offloadAboveBytes) {
-      // Parsing and counting a large prompt would hold the event loop for milliseconds.
-      Infrastructure.getDefaultWorkerPool().execute(() -> chat(rc, parent, body));
+      Infrastructure.getDefaultWorkerPool().execute(handling);
     } else {
-      chat(rc, parent, body);
+      handling.run();
     }
   }
 
@@ -149,7 +156,8 @@ public class OpenAiRoutes {
       if (body.length() > maxRequestBytes) {
         throw GatewayException.tooLarge(maxRequestBytes);
       }
-      ChatRequest request = ChatRequest.parse(chatParser, body.getBytes());
+      byte[] bytes = body.getBytes();
+      ChatRequest request = ChatRequest.parse(chatParser, bytes);
       Attribution attribution = Attribution.from(rc.request()::getHeader);
       BigDecimal workflowBudget =
           WorkflowBudgetHeader.parse(rc.request()::getHeader, attribution.workflowId());
@@ -168,7 +176,7 @@ public class OpenAiRoutes {
           rc,
           team,
           key,
-          body,
+          bytes,
           claim -> start(rc, parent, request, team, attribution, workflowBudget, claim));
     } catch (GatewayException e) {
       OpenAiErrors.write(rc.response(), e);
@@ -199,17 +207,30 @@ public class OpenAiRoutes {
       } else {
         send(rc, call);
       }
-    } catch (GatewayException e) {
-      if (call != null) {
-        chats.abandon(call, e);
-      }
-      unclaim(claim);
-      OpenAiErrors.write(rc.response(), e);
     } catch (RuntimeException e) {
-      LOG.errorf(e, "chat request failed");
-      unclaim(claim);
-      OpenAiErrors.write(rc.response(), internal());
+      fail(rc, call, claim, e);
     }
+  }
+
+  /**
+   * Ends a call that cannot go on: the call (when started) abandoned, so its span ends and its
+   * reservation is released; its key freed; the caller answered with the error, or a 500 for a
+   * failure that is not a {@link GatewayException} (logged).
+   */
+  private void fail(
+      RoutingContext rc, ChatCall call, IdempotentCalls.Claimed claim, RuntimeException e) {
+    GatewayException error;
+    if (e instanceof GatewayException g) {
+      error = g;
+    } else {
+      LOG.errorf(e, "%s request failed", call == null ? "embeddings" : "chat");
+      error = internal();
+    }
+    if (call != null) {
+      chats.abandon(call, error);
+    }
+    unclaim(claim);
+    OpenAiErrors.write(rc.response(), error);
   }
 
   /** The request's {@code Idempotency-Key}, or null. */
@@ -230,11 +251,11 @@ public class OpenAiRoutes {
       RoutingContext rc,
       String team,
       String key,
-      Buffer body,
+      byte[] body,
       Consumer<IdempotentCalls.Claimed> call) {
     // Hashing a body of megabytes takes milliseconds: on the worker thread, not the event loop.
     Infrastructure.getDefaultWorkerPool()
-        .execute(() -> claimThen(rc, team, key, IdempotentCalls.sha256(body.getBytes()), call));
+        .execute(() -> claimThen(rc, team, key, IdempotentCalls.sha256(body), call));
   }
 
   private void claimThen(
@@ -267,11 +288,7 @@ public class OpenAiRoutes {
     if (begun instanceof IdempotentCalls.Claimed claim) {
       // On with the call where an unkeyed one runs: the request's event loop.
       io.vertx.core.Context loop = rc.get(EVENT_LOOP);
-      if (loop != null) {
-        loop.runOnContext(v -> call.accept(claim));
-      } else {
-        call.accept(claim);
-      }
+      loop.runOnContext(v -> call.accept(claim));
     } else if (begun instanceof IdempotentCalls.Replay replay) {
       if (replay.callId() != null) {
         response.putHeader(CALL_ID_HEADER, replay.callId().toString());
@@ -342,35 +359,25 @@ public class OpenAiRoutes {
     try {
       chats.reserve(call, workflowBudget);
     } catch (GatewayException e) {
-      if (BudgetService.BUDGET_EXCEEDED.equals(e.code())) {
-        // A rejection by budget is a call outcome: it is recorded, unlike a malformed request.
-        chats.reject(call, e);
-      } else {
-        chats.abandon(call, e);
+      if (!BudgetService.BUDGET_EXCEEDED.equals(e.code())) {
+        fail(rc, call, call.claim(), e);
+        return;
       }
+      // A rejection by budget is a call outcome: it is recorded, unlike a malformed request.
+      chats.reject(call, e);
       unclaim(call.claim());
       OpenAiErrors.write(rc.response(), e);
       return;
     } catch (RuntimeException e) {
-      LOG.errorf(e, "budget reservation failed");
-      chats.abandon(call, internal());
-      unclaim(call.claim());
-      OpenAiErrors.write(rc.response(), internal());
+      fail(rc, call, call.claim(), e);
       return;
     }
     try {
       send(rc, call);
-    } catch (GatewayException e) {
-      chats.abandon(call, e);
-      unclaim(call.claim());
-      OpenAiErrors.write(rc.response(), e);
     } catch (RuntimeException e) {
       // Thrown before the call had a Uni (a provider that cannot build the request): on this
       // worker thread nothing else would answer the caller or end the call.
-      LOG.errorf(e, "chat request failed");
-      chats.abandon(call, internal());
-      unclaim(call.claim());
-      OpenAiErrors.write(rc.response(), internal());
+      fail(rc, call, call.claim(), e);
     }
   }
 
@@ -579,16 +586,21 @@ public class OpenAiRoutes {
   void embeddings(RoutingContext rc) {
     Context parent = Context.current();
     rc.put(EVENT_LOOP, io.vertx.core.Vertx.currentContext());
+    Buffer body = rc.body().buffer();
+    offWhenLarge(body, () -> embeddings(rc, parent, body));
+  }
+
+  private void embeddings(RoutingContext rc, Context parent, Buffer body) {
     try {
       String team =
           apiKeys.authenticate(
               rc.request().getHeader(HttpHeaders.AUTHORIZATION),
               rc.request().getHeader(Headers.TEAM));
-      Buffer body = rc.body().buffer();
       if (body == null || body.length() == 0) {
         throw GatewayException.invalid("invalid_json", null, "The request body is empty");
       }
-      ObjectNode request = embeddings.parse(body.getBytes());
+      byte[] bytes = body.getBytes();
+      ObjectNode request = embeddings.parse(bytes);
       Attribution attribution = Attribution.from(rc.request()::getHeader);
       BigDecimal workflowBudget =
           WorkflowBudgetHeader.parse(rc.request()::getHeader, attribution.workflowId());
@@ -601,7 +613,7 @@ public class OpenAiRoutes {
           rc,
           team,
           key,
-          body,
+          bytes,
           claim -> embed(rc, parent, request, team, attribution, workflowBudget, claim));
     } catch (GatewayException e) {
       OpenAiErrors.write(rc.response(), e);
@@ -627,13 +639,8 @@ public class OpenAiRoutes {
           rc.response(),
           claim,
           null);
-    } catch (GatewayException e) {
-      unclaim(claim);
-      OpenAiErrors.write(rc.response(), e);
     } catch (RuntimeException e) {
-      LOG.errorf(e, "embeddings request failed");
-      unclaim(claim);
-      OpenAiErrors.write(rc.response(), internal());
+      fail(rc, null, claim, e);
     }
   }
 

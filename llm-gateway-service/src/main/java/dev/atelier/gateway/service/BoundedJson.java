@@ -17,7 +17,6 @@ import java.io.IOException;
 public final class BoundedJson {
 
   private final ObjectMapper mapper;
-  private final long maxTokens;
 
   /** A reader of {@code mapper}'s settings that stops at {@code maxTokens} JSON tokens. */
   public BoundedJson(ObjectMapper mapper, long maxTokens) {
@@ -25,7 +24,6 @@ public final class BoundedJson {
     factory.setStreamReadConstraints(
         factory.streamReadConstraints().rebuild().maxTokenCount(maxTokens).build());
     this.mapper = mapper.copyWith(factory);
-    this.maxTokens = maxTokens;
   }
 
   /**
@@ -43,7 +41,7 @@ public final class BoundedJson {
           "invalid_json",
           null,
           "The request body is too complex to read: at most "
-              + maxTokens
+              + mapper.getFactory().streamReadConstraints().getMaxTokenCount()
               + " JSON tokens (values, keys and brackets), nested at most "
               + mapper.getFactory().streamReadConstraints().getMaxNestingDepth()
               + " deep, numbers and names of bounded length ("
