@@ -15,6 +15,7 @@ import com.github.tomakehurst.wiremock.WireMockServer;
 import dev.atelier.contracts.Headers;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.gateway.idempotency.IdempotentCalls;
+import dev.atelier.gateway.messaging.LeftoverKeys;
 import dev.atelier.kit.amqp.RabbitBroker;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.common.http.TestHTTPResource;
@@ -22,6 +23,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
+import jakarta.enterprise.event.Event;
 import jakarta.inject.Inject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -57,6 +59,7 @@ class IdempotencyTest {
   @Inject DataSource dataSource;
   @Inject IdempotentCalls idempotent;
   @Inject MeterRegistry registry;
+  @Inject Event<LeftoverKeys> leftoverKeys;
 
   @TestHTTPResource("/v1/chat/completions")
   URI chatUrl;
@@ -349,6 +352,40 @@ class IdempotencyTest {
   }
 
   @Test
+  void theKeysADeadProcessHeldAreLetGoAtTheRestartAndNothingElse() throws Exception {
+    KeyedCall call = answeredAfter(0);
+    // The dead process renewed its claim a second ago: until it is let go, a repeat gets 409.
+    UUID claim = insertClaim("team-a", call.key(), call.body(), Duration.ofSeconds(1), null);
+    assertThat(chat("team-a", call.key(), call.workflowId(), call.body()).statusCode())
+        .isEqualTo(409);
+    // What it answered stays for repeats; a key it held that another replica took over since stays
+    // that replica's.
+    String answered = "k-" + UUID.randomUUID();
+    byte[] answer = completion(call.marker()).getBytes(StandardCharsets.UTF_8);
+    UUID answeredClaim = insertClaim("team-a", answered, call.body(), null, answer);
+    String takenOver = "k-" + UUID.randomUUID();
+    insertClaim("team-a", takenOver, call.body(), Duration.ofSeconds(1), null);
+
+    leftoverKeys.fire(
+        new LeftoverKeys(
+            List.of(
+                IdempotentCalls.heldMark("team-a", call.key(), claim),
+                IdempotentCalls.heldMark("team-a", answered, answeredClaim),
+                IdempotentCalls.heldMark("team-a", takenOver, UUID.randomUUID()),
+                "not a mark".getBytes(StandardCharsets.UTF_8))));
+
+    Response remade = chat("team-a", call.key(), call.workflowId(), call.body());
+    assertThat(remade.statusCode()).as(remade.asString()).isEqualTo(200);
+    assertThat(remade.header(OpenAiRoutesHeaders.REPLAYED)).isNull();
+    Response replayed = chat("team-a", answered, call.workflowId(), call.body());
+    assertThat(replayed.header(OpenAiRoutesHeaders.REPLAYED)).isEqualTo("true");
+    assertThat(replayed.asByteArray()).isEqualTo(answer);
+    assertThat(chat("team-a", takenOver, call.workflowId(), call.body()).statusCode())
+        .isEqualTo(409);
+    assertThat(providerCalls(PATH, call.marker())).isEqualTo(1);
+  }
+
+  @Test
   void aRunningCallRenewsItsClaimAndKeepsItsKeyPastTheTakeoverTime() throws Exception {
     RunningCall running = runningCall();
     // As if the call had run for an hour and not been renewed for a minute: past the retention and
@@ -531,6 +568,18 @@ class IdempotencyTest {
   private void insertClaim(
       String team, String key, String body, Duration age, Duration renewed, byte[] answer)
       throws Exception {
+    insertClaim(team, key, body, age, renewed, answer, UUID.randomUUID());
+  }
+
+  private void insertClaim(
+      String team,
+      String key,
+      String body,
+      Duration age,
+      Duration renewed,
+      byte[] answer,
+      UUID claim)
+      throws Exception {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
             c.prepareStatement(
@@ -541,12 +590,23 @@ class IdempotencyTest {
       ps.setString(1, team);
       ps.setString(2, key);
       ps.setBytes(3, IdempotentCalls.sha256(body.getBytes(StandardCharsets.UTF_8)));
-      ps.setObject(4, UUID.randomUUID());
+      ps.setObject(4, claim);
       ps.setLong(5, age.toSeconds());
       ps.setObject(6, renewed == null ? null : renewed.toSeconds(), java.sql.Types.BIGINT);
       ps.setBytes(7, answer);
       ps.executeUpdate();
     }
+  }
+
+  /**
+   * A claim made a minute ago, last renewed {@code renewed} ago (null: never), with {@code answer}
+   * (null: running); its claim id.
+   */
+  private UUID insertClaim(String team, String key, String body, Duration renewed, byte[] answer)
+      throws Exception {
+    UUID claim = UUID.randomUUID();
+    insertClaim(team, key, body, Duration.ofMinutes(1), renewed, answer, claim);
+    return claim;
   }
 
   /**

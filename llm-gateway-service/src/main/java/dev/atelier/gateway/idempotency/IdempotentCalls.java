@@ -1,6 +1,9 @@
 package dev.atelier.gateway.idempotency;
 
 import dev.atelier.gateway.config.GatewayConfig;
+import dev.atelier.gateway.messaging.CallMark;
+import dev.atelier.gateway.messaging.HeldKeys;
+import dev.atelier.gateway.messaging.LeftoverKeys;
 import dev.atelier.kit.db.Plans;
 import dev.atelier.kit.timers.Timers;
 import io.micrometer.core.instrument.Counter;
@@ -9,6 +12,8 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
@@ -46,7 +51,10 @@ import org.jboss.logging.Logger;
  * </ul>
  *
  * <p>A replica renews the claims of the calls it is making every sixth of the takeover time ({@link
- * #renewRunning}), so a live call keeps its key however long it runs, up to the retention time.
+ * #renewRunning}), so a live call keeps its key however long it runs, up to the retention time. It
+ * also marks them in its record journal directory ({@link HeldKeys}), so a gateway restarted on
+ * that directory deletes the dead one's unanswered claims as it starts ({@link #onLeftoverKeys}):
+ * their repeats need not wait for the takeover time.
  *
  * <p>Blocking (database): never on an event-loop thread. Each statement is its own transaction on
  * an unlogged table: no WAL flush is waited for.
@@ -63,6 +71,7 @@ public class IdempotentCalls {
   public static final int MAX_KEY_LENGTH = 255;
 
   private final DataSource dataSource;
+  private final HeldKeys heldKeys;
   private final GatewayConfig.Idempotency config;
   private final Counter replayed;
   private final Counter inUse;
@@ -73,8 +82,10 @@ public class IdempotentCalls {
   private ScheduledExecutorService housekeeper;
   private ScheduledExecutorService renewer;
 
-  IdempotentCalls(DataSource dataSource, GatewayConfig config, MeterRegistry registry) {
+  IdempotentCalls(
+      DataSource dataSource, GatewayConfig config, MeterRegistry registry, HeldKeys heldKeys) {
     this.dataSource = dataSource;
+    this.heldKeys = heldKeys;
     this.config = config.idempotency();
     String name = "atelier.llm.idempotent.repeats";
     String help = "Requests with an Idempotency-Key already used, by what they were answered";
@@ -160,10 +171,13 @@ public class IdempotentCalls {
     private final UUID claimId = UUID.randomUUID();
     private final long claimedAt = System.nanoTime();
     private final AtomicBoolean settled = new AtomicBoolean();
+    // Marked before the claim is written: a kill at any point leaves it to be let go at restart.
+    private final CallMark held;
 
     private Claimed(String team, String key) {
       this.team = team;
       this.key = key;
+      this.held = heldKeys.hold(claimId, heldMark(team, key, claimId));
     }
 
     /** Keeps the answer of call {@code callId} for repeats. Blocking. */
@@ -175,6 +189,7 @@ public class IdempotentCalls {
       if (answer.length > config.maxAnswerBytes()) {
         tooLarge.increment();
         forget(this);
+        held.clear();
         return;
       }
       try (Connection c = dataSource.getConnection();
@@ -196,6 +211,7 @@ public class IdempotentCalls {
         LOG.warnf(
             "could not keep the answer of an idempotent call of team %s: %s", team, e.getMessage());
       }
+      held.clear();
     }
 
     /** The call failed or was never made: a repeat makes it. Blocking. */
@@ -203,6 +219,7 @@ public class IdempotentCalls {
       if (settled.compareAndSet(false, true)) {
         running.remove(this);
         forget(this);
+        held.clear();
       }
     }
   }
@@ -235,56 +252,75 @@ public class IdempotentCalls {
       // follows another call's progress).
       for (int round = 0; round < 5; round++) {
         Claimed claim = new Claimed(team, key);
-        try (PreparedStatement ps =
-            c.prepareStatement(
-                "insert into idempotent_call (team, idem_key, request_sha256, claim_id, started_at)"
-                    + " values (?, ?, ?, ?, clock_timestamp()) on conflict do nothing")) {
-          ps.setString(1, team);
-          ps.setString(2, key);
-          ps.setBytes(3, requestSha256);
-          ps.setObject(4, claim.claimId);
-          if (ps.executeUpdate() == 1) {
-            return running(claim);
+        Begun found = null;
+        try {
+          found = claimOrFind(c, claim, requestSha256);
+        } finally {
+          if (found != claim) {
+            claim.held.clear();
           }
         }
-        try (PreparedStatement ps =
-            Plans.planEachExecution(
-                c.prepareStatement(
-                    "select request_sha256, claim_id, call_id, answer, clock_timestamp()"
-                        + " - coalesce(renewed_at, started_at) > ? * interval '1 millisecond'"
-                        + " from idempotent_call where team = ? and idem_key = ?"))) {
-          ps.setLong(1, config.takeover().toMillis());
-          ps.setString(2, team);
-          ps.setString(3, key);
-          try (ResultSet rs = ps.executeQuery()) {
-            if (!rs.next()) {
-              continue; // failed and forgotten meanwhile
-            }
-            if (!Arrays.equals(rs.getBytes(1), requestSha256)) {
-              keyReused.increment();
-              return new KeyReused();
-            }
-            byte[] answer = rs.getBytes(4);
-            if (answer != null) {
-              replayed.increment();
-              return new Replay(answer, rs.getObject(3, UUID.class));
-            }
-            if (!rs.getBoolean(5)) {
-              inUse.increment();
-              return new InUse(Duration.ofSeconds(1));
-            }
-            if (takeOver(c, claim, rs.getObject(2, UUID.class), requestSha256)) {
-              LOG.infof(
-                  "taking over the idempotent call of team %s whose claim was not renewed for %s"
-                      + " (its replica died mid-call, or could not keep its answer)",
-                  team, config.takeover());
-              return running(claim);
-            }
-          }
+        if (found != null) {
+          return found;
         }
       }
       inUse.increment();
       return new InUse(Duration.ofSeconds(1));
+    }
+  }
+
+  /**
+   * Claims the key for {@code claim}, or finds what holds it; null when it was let go between two
+   * statements (look again).
+   */
+  private Begun claimOrFind(Connection c, Claimed claim, byte[] requestSha256) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "insert into idempotent_call (team, idem_key, request_sha256, claim_id, started_at)"
+                + " values (?, ?, ?, ?, clock_timestamp()) on conflict do nothing")) {
+      ps.setString(1, claim.team);
+      ps.setString(2, claim.key);
+      ps.setBytes(3, requestSha256);
+      ps.setObject(4, claim.claimId);
+      if (ps.executeUpdate() == 1) {
+        return running(claim);
+      }
+    }
+    try (PreparedStatement ps =
+        Plans.planEachExecution(
+            c.prepareStatement(
+                "select request_sha256, claim_id, call_id, answer, clock_timestamp()"
+                    + " - coalesce(renewed_at, started_at) > ? * interval '1 millisecond'"
+                    + " from idempotent_call where team = ? and idem_key = ?"))) {
+      ps.setLong(1, config.takeover().toMillis());
+      ps.setString(2, claim.team);
+      ps.setString(3, claim.key);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return null; // failed and forgotten meanwhile
+        }
+        if (!Arrays.equals(rs.getBytes(1), requestSha256)) {
+          keyReused.increment();
+          return new KeyReused();
+        }
+        byte[] answer = rs.getBytes(4);
+        if (answer != null) {
+          replayed.increment();
+          return new Replay(answer, rs.getObject(3, UUID.class));
+        }
+        if (!rs.getBoolean(5)) {
+          inUse.increment();
+          return new InUse(Duration.ofSeconds(1));
+        }
+        if (takeOver(c, claim, rs.getObject(2, UUID.class), requestSha256)) {
+          LOG.infof(
+              "taking over the idempotent call of team %s whose claim was not renewed for %s"
+                  + " (its replica died mid-call, or could not keep its answer)",
+              claim.team, config.takeover());
+          return running(claim);
+        }
+        return null; // renewed or taken over meanwhile
+      }
     }
   }
 
@@ -325,6 +361,7 @@ public class IdempotentCalls {
     for (Claimed claim : running) {
       if (now - claim.claimedAt > config.retention().toNanos()) {
         running.remove(claim);
+        claim.held.clear();
         LOG.warnf(
             "an idempotent call of team %s has run longer than %s; its key is no longer held",
             claim.team, config.retention());
@@ -352,6 +389,7 @@ public class IdempotentCalls {
         if (counts[i] == 0) {
           // Answered or failed meanwhile, or taken over: either way no longer this replica's.
           running.remove(claims.get(i));
+          claims.get(i).held.clear();
         } else {
           renewed++;
         }
@@ -363,6 +401,71 @@ public class IdempotentCalls {
               + " %s): %s",
           claims.size(), config.takeover(), e.getMessage());
       return 0;
+    }
+  }
+
+  /** What {@link HeldKeys} keeps of a claim: team and key (length-prefixed) and the claim id. */
+  public static byte[] heldMark(String team, String key, UUID claimId) {
+    byte[] t = team.getBytes(StandardCharsets.UTF_8);
+    byte[] k = key.getBytes(StandardCharsets.US_ASCII);
+    return ByteBuffer.allocate(4 + t.length + 4 + k.length + 16)
+        .putInt(t.length)
+        .put(t)
+        .putInt(k.length)
+        .put(k)
+        .putLong(claimId.getMostSignificantBits())
+        .putLong(claimId.getLeastSignificantBits())
+        .array();
+  }
+
+  /**
+   * Deletes the unanswered claims an earlier process on this gateway's journal directory held when
+   * it died: a repeat of one of its calls is made at once instead of after the takeover time.
+   */
+  void onLeftoverKeys(@Observes LeftoverKeys leftover) {
+    try {
+      int released = release(leftover.marks());
+      LOG.infof(
+          "%d Idempotency-Key(s) held by an earlier process of this gateway when it stopped, %d of"
+              + " them by calls that never answered: let go, their repeats are made again",
+          leftover.marks().size(), released);
+    } catch (SQLException | RuntimeException e) {
+      LOG.warnf(
+          "could not let go of the %d Idempotency-Key(s) an earlier process of this gateway held"
+              + " (taken over once unrenewed for %s): %s",
+          leftover.marks().size(), config.takeover(), e.toString());
+    }
+  }
+
+  /**
+   * Deletes the unanswered claims {@link #heldMark marked} in {@code marks}; how many. Blocking.
+   */
+  int release(List<byte[]> marks) throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "delete from idempotent_call"
+                    + " where team = ? and idem_key = ? and claim_id = ? and answer is null")) {
+      for (byte[] mark : marks) {
+        ByteBuffer b = ByteBuffer.wrap(mark);
+        try {
+          byte[] team = new byte[b.getInt()];
+          b.get(team);
+          byte[] key = new byte[b.getInt()];
+          b.get(key);
+          ps.setString(1, new String(team, StandardCharsets.UTF_8));
+          ps.setString(2, new String(key, StandardCharsets.US_ASCII));
+          ps.setObject(3, new UUID(b.getLong(), b.getLong()));
+          ps.addBatch();
+        } catch (RuntimeException e) { // not a mark of this version: its claim is taken over
+          LOG.warnf("a held-key mark cannot be read (%s); skipped", e.toString());
+        }
+      }
+      int released = 0;
+      for (int n : ps.executeBatch()) {
+        released += Math.max(n, 0);
+      }
+      return released;
     }
   }
 

@@ -1,8 +1,9 @@
 package dev.atelier.gateway.messaging;
 
 /**
- * A call marked as sent to a provider ({@link LlmCallPublisher#sent}): until it is cleared, a
- * process that dies leaves the call to be recorded as interrupted at the next start.
+ * A mark in a {@link MarkFile}: a call sent to a provider ({@link LlmCallPublisher#sent}), which a
+ * process that dies before clearing it leaves to be recorded as interrupted at the next start; or
+ * an Idempotency-Key held ({@link HeldKeys#hold}), which the next start lets go of.
  */
 @FunctionalInterface
 public interface CallMark {

@@ -67,13 +67,15 @@ public class LlmCallPublisher {
   private final Counter published;
   private final Counter spooled;
   private volatile RecordJournal journal;
-  private volatile InFlightCalls inFlight;
+  private volatile MarkFile inFlight;
   private volatile boolean running;
 
   /** Where the earlier run's records end in the journal: those before are settled again. */
   private volatile long recoveredUpTo;
 
   private final Event<RecoveredCall> recovered;
+  private final Event<LeftoverKeys> leftoverKeys;
+  private final HeldKeys heldKeys;
 
   /** Set while the publisher thread is parked with nothing to read: then a record wakes it. */
   private volatile boolean idle;
@@ -89,8 +91,12 @@ public class LlmCallPublisher {
       PendingRecordDrainer drainer,
       GatewayConfig config,
       MeterRegistry registry,
-      Event<RecoveredCall> recovered) {
+      Event<RecoveredCall> recovered,
+      Event<LeftoverKeys> leftoverKeys,
+      HeldKeys heldKeys) {
     this.recovered = recovered;
+    this.leftoverKeys = leftoverKeys;
+    this.heldKeys = heldKeys;
     this.publisher = publisher;
     this.broker = broker;
     this.traces = traces;
@@ -130,7 +136,7 @@ public class LlmCallPublisher {
   }
 
   private double inFlight() {
-    InFlightCalls f = inFlight;
+    MarkFile f = inFlight;
     return f == null ? 0 : f.marked();
   }
 
@@ -138,7 +144,8 @@ public class LlmCallPublisher {
     GatewayConfig.Records.Journal jc = config.journal();
     // First: a second process on the same directory must fail before it serves anything.
     journal = RecordJournal.open(Path.of(jc.dir()), jc.segmentSize().asLongValue(), jc.fsync());
-    InFlightCalls marks = InFlightCalls.open(journal.directory(), jc.inFlightSlots(), SLOT_BYTES);
+    MarkFile marks =
+        MarkFile.open(journal.directory(), MarkFile.IN_FLIGHT, jc.inFlightSlots(), SLOT_BYTES);
     List<byte[]> interrupted = marks.leftovers();
     if (!interrupted.isEmpty()) {
       LOG.warnf(
@@ -158,6 +165,12 @@ public class LlmCallPublisher {
     // consumers deduplicate, and a settlement that finds nothing left to settle.
     marks.forgetLeftovers();
     inFlight = marks;
+    List<byte[]> keys = heldKeys.open(journal.directory(), jc.inFlightSlots());
+    if (!keys.isEmpty()) {
+      // Off the start-up thread: letting go waits for the database.
+      Infrastructure.getDefaultWorkerPool()
+          .execute(() -> leftoverKeys.fire(new LeftoverKeys(keys)));
+    }
     // Everything journaled so far, the interrupted calls included, is settled again below.
     recoveredUpTo = journal.written();
     if (journal.backlogRecords() > 0) {
@@ -192,10 +205,11 @@ public class LlmCallPublisher {
     if (j != null) {
       j.close(); // what is still unconfirmed is published at the next start
     }
-    InFlightCalls f = inFlight;
+    MarkFile f = inFlight;
     if (f != null) {
       f.close(); // calls still at a provider are recorded as interrupted at the next start
     }
+    heldKeys.close();
   }
 
   /**
@@ -205,7 +219,7 @@ public class LlmCallPublisher {
    * whether or not the gateway lives to read its answer. A memory write, no system call.
    */
   public CallMark sent(LlmCallRecorded ifInterrupted, Context parent) {
-    InFlightCalls f = inFlight;
+    MarkFile f = inFlight;
     if (f == null) {
       return CallMark.NONE;
     }

@@ -25,9 +25,9 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  *
  * Prints the mean time per record of: encoding it (JSON + journal header), marking a call as in
- * flight and clearing the mark ({@link InFlightCalls}, a slot and a file of its own), appending it
- * under the journal's lock (1 and 4 threads, fsync off and on), and handing it to a writer thread
- * that group-commits and completes a future the caller waits for (the alternative to the lock).
+ * flight and clearing the mark ({@link MarkFile}, a slot and a file of its own), appending it under
+ * the journal's lock (1 and 4 threads, fsync off and on), and handing it to a writer thread that
+ * group-commits and completes a future the caller waits for (the alternative to the lock).
  */
 public final class RecordJournalBench {
 
@@ -45,11 +45,16 @@ public final class RecordJournalBench {
           run(1, n, () -> last[0] = RecordJournal.frame(JournaledRecord.encode(event, trace)));
       byte[] framed = last[0];
       report(round, "encode + frame (" + framed.length + " B)", 1, n, enc);
-      InFlightCalls slots =
-          InFlightCalls.open(Files.createDirectories(root.resolve("slots-" + round)), 4096, 2048);
+      MarkFile slots =
+          MarkFile.open(
+              Files.createDirectories(root.resolve("slots-" + round)),
+              MarkFile.IN_FLIGHT,
+              4096,
+              2048);
       // Slots too small for any record: every mark takes a file.
-      InFlightCalls files =
-          InFlightCalls.open(Files.createDirectories(root.resolve("files-" + round)), 1, 16);
+      MarkFile files =
+          MarkFile.open(
+              Files.createDirectories(root.resolve("files-" + round)), MarkFile.IN_FLIGHT, 1, 16);
       byte[] payload = JournaledRecord.encode(event, trace);
       UUID id = UUID.randomUUID();
       for (int threads : new int[] {1, 4}) {

@@ -20,26 +20,28 @@ import java.util.zip.CRC32;
 import org.jboss.logging.Logger;
 
 /**
- * The calls that went to a provider and have no record in the {@link RecordJournal} yet, each with
- * the record to make of it should this process die first: a provider bills a request it received
- * whether or not the gateway lives to read the answer.
+ * Marks that outlive this process when it is killed, for the next process on the same (locked)
+ * journal directory to act on: the calls that went to a provider and have no record in the {@link
+ * RecordJournal} yet, each with the record to make of it (a provider bills a request it received
+ * whether or not the gateway lives to read the answer); the Idempotency-Keys this process holds for
+ * calls it is making, for the next one to let go of.
  *
- * <p>A call's mark is a slot of a memory-mapped file ({@code in-flight.slots} in the journal's
- * directory), framed {@code [int length][int CRC32][payload]}: marking writes the payload, then its
- * CRC, then its length; clearing writes a length of 0. These are memory writes, no system call, and
- * the mapping is the page cache, so a killed process leaves every mark it had not cleared in the
- * file. Free slots are taken last-in first-out, so only as many pages are touched as calls run at
- * once. A payload larger than a slot, or a mark made while every slot is taken, is written to its
- * own file in {@code in-flight/} instead (a file system call to create it, one to delete it).
+ * <p>A mark is a slot of a memory-mapped file ({@code <name>.slots} in the directory), framed
+ * {@code [int length][int CRC32][payload]}: marking writes the payload, then its CRC, then its
+ * length; clearing writes a length of 0. These are memory writes, no system call, and the mapping
+ * is the page cache, so a killed process leaves every mark it had not cleared in the file. Free
+ * slots are taken last-in first-out, so only as many pages are touched as marks are held at once. A
+ * payload larger than a slot, or a mark made while every slot is taken, is written to its own file
+ * in {@code <name>/} instead (a file system call to create it, one to delete it).
  *
  * <p>{@link #leftovers} reads what an earlier process left, torn or foreign frames skipped; {@link
- * #forgetLeftovers} clears them once they are journaled.
+ * #forgetLeftovers} clears them once they are acted on.
  */
-final class InFlightCalls implements Closeable {
+final class MarkFile implements Closeable {
 
-  private static final Logger LOG = Logger.getLogger(InFlightCalls.class);
-  static final String SLOTS_FILE = "in-flight.slots";
-  static final String OVERFLOW_DIR = "in-flight";
+  private static final Logger LOG = Logger.getLogger(MarkFile.class);
+  static final String IN_FLIGHT = "in-flight";
+  private static final String SLOTS_SUFFIX = ".slots";
   private static final String OVERFLOW_SUFFIX = ".call";
   private static final int HEADER = 8;
 
@@ -51,13 +53,13 @@ final class InFlightCalls implements Closeable {
   private final AtomicInteger marked = new AtomicInteger();
   private volatile boolean closed;
 
-  private InFlightCalls(Path dir, int slots, int slotBytes) throws IOException {
+  private MarkFile(Path dir, String name, int slots, int slotBytes) throws IOException {
     this.slotBytes = slotBytes;
-    this.overflow = dir.resolve(OVERFLOW_DIR);
+    this.overflow = dir.resolve(name);
     Files.createDirectories(overflow);
     this.channel =
         FileChannel.open(
-            dir.resolve(SLOTS_FILE),
+            slotsFile(dir, name),
             StandardOpenOption.CREATE,
             StandardOpenOption.READ,
             StandardOpenOption.WRITE);
@@ -73,31 +75,37 @@ final class InFlightCalls implements Closeable {
   }
 
   /**
-   * Opens the marks in {@code dir} (the journal's own, locked, directory).
+   * Opens the marks {@code name} in {@code dir} (the journal's own, locked, directory).
    *
-   * @param slots calls marked at once without a file of their own
+   * @param slots marks held at once without a file of their own
    * @param slotBytes bytes per slot, header included
    */
-  static InFlightCalls open(Path dir, int slots, int slotBytes) {
+  static MarkFile open(Path dir, String name, int slots, int slotBytes) {
     if (slots < 1 || slotBytes <= HEADER) {
       throw new IllegalArgumentException("slots must be positive and larger than " + HEADER);
     }
     try {
-      return new InFlightCalls(dir, slots, slotBytes);
+      return new MarkFile(dir, name, slots, slotBytes);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot open the in-flight call marks in " + dir, e);
+      throw new UncheckedIOException("cannot open the marks " + name + " in " + dir, e);
     }
   }
 
-  /** Calls marked and not cleared. */
+  /** The file of the slots of marks {@code name}. */
+  static Path slotsFile(Path dir, String name) {
+    return dir.resolve(name + SLOTS_SUFFIX);
+  }
+
+  /** Marks made and not cleared. */
   int marked() {
     return marked.get();
   }
 
   /**
-   * Marks a call as sent to a provider with the record to journal should this process die before
-   * {@link CallMark#clear} is called. Never blocks on the disk unless the payload does not fit a
-   * slot.
+   * Marks {@code payload}, for the next process to find should this one die before {@link
+   * CallMark#clear} is called. Never blocks on the disk unless the payload does not fit a slot.
+   *
+   * @param id names the mark's own file, if it needs one
    */
   CallMark mark(UUID id, byte[] payload) {
     if (closed) {
@@ -139,8 +147,7 @@ final class InFlightCalls implements Closeable {
       Files.move(partial, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       // The call goes ahead: a mark only matters if this process dies during it.
-      LOG.warnf(
-          "cannot mark call %s as in flight (%s); a kill now would leave it unrecorded", id, e);
+      LOG.warnf("cannot mark %s in %s (%s); a kill now would leave it unmarked", id, overflow, e);
       return () -> marked.decrementAndGet();
     }
     AtomicBoolean cleared = new AtomicBoolean();
@@ -150,16 +157,13 @@ final class InFlightCalls implements Closeable {
         try {
           Files.deleteIfExists(file);
         } catch (IOException e) {
-          LOG.warnf("cannot clear the in-flight mark %s: %s", file, e);
+          LOG.warnf("cannot clear the mark %s: %s", file, e);
         }
       }
     };
   }
 
-  /**
-   * The payloads of the marks an earlier process left: its calls that were sent to a provider and
-   * never recorded. Call before the first {@link #mark}.
-   */
+  /** The payloads of the marks an earlier process left. Call before the first {@link #mark}. */
   List<byte[]> leftovers() throws IOException {
     List<byte[]> found = new ArrayList<>();
     int count = table.capacity() / slotBytes;
@@ -170,7 +174,7 @@ final class InFlightCalls implements Closeable {
         continue;
       }
       if (length < 0 || length > slotBytes - HEADER) {
-        LOG.warnf("in-flight slot %d holds a torn frame (length %d); skipped", i, length);
+        LOG.warnf("slot %d of %s holds a torn frame (length %d); skipped", i, overflow, length);
         continue;
       }
       byte[] payload = new byte[length];
@@ -178,7 +182,7 @@ final class InFlightCalls implements Closeable {
       CRC32 crc = new CRC32();
       crc.update(payload);
       if ((int) crc.getValue() != table.getInt(at + 4)) {
-        LOG.warnf("in-flight slot %d holds a torn frame (bad CRC); skipped", i);
+        LOG.warnf("slot %d of %s holds a torn frame (bad CRC); skipped", i, overflow);
         continue;
       }
       found.add(payload);
@@ -188,7 +192,7 @@ final class InFlightCalls implements Closeable {
         ByteBuffer framed = ByteBuffer.wrap(Files.readAllBytes(f));
         int length = framed.remaining() >= HEADER ? framed.getInt() : -1;
         if (length < 0 || length != framed.remaining() - 4) {
-          LOG.warnf("in-flight mark %s is torn (%d bytes); skipped", f, framed.capacity());
+          LOG.warnf("mark %s is torn (%d bytes); skipped", f, framed.capacity());
           continue;
         }
         int expected = framed.getInt();
@@ -197,7 +201,7 @@ final class InFlightCalls implements Closeable {
         CRC32 crc = new CRC32();
         crc.update(payload);
         if ((int) crc.getValue() != expected) {
-          LOG.warnf("in-flight mark %s is torn (bad CRC); skipped", f);
+          LOG.warnf("mark %s is torn (bad CRC); skipped", f);
           continue;
         }
         found.add(payload);
@@ -206,7 +210,7 @@ final class InFlightCalls implements Closeable {
     return found;
   }
 
-  /** Clears what {@link #leftovers} returned, once it is journaled. */
+  /** Clears what {@link #leftovers} returned, once it is acted on. Call before the first mark. */
   void forgetLeftovers() throws IOException {
     int count = table.capacity() / slotBytes;
     for (int i = 0; i < count; i++) {

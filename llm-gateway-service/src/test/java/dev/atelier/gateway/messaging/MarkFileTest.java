@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The marks of calls at a provider: what a process that dies without clearing them leaves for the
  * next one, in slots and in overflow files, with torn slots skipped.
  */
-class InFlightCallsTest {
+class MarkFileTest {
 
   static final int SLOT = 64;
 
@@ -33,7 +33,7 @@ class InFlightCallsTest {
 
   @Test
   void marksNotClearedAreLeftForTheNextProcess() throws IOException {
-    InFlightCalls first = InFlightCalls.open(dir, 4, SLOT);
+    MarkFile first = MarkFile.open(dir, MarkFile.IN_FLIGHT, 4, SLOT);
     assertThat(first.leftovers()).isEmpty();
     CallMark a = first.mark(UUID.randomUUID(), payload("call-a"));
     first.mark(UUID.randomUUID(), payload("call-b"));
@@ -44,7 +44,7 @@ class InFlightCallsTest {
     assertThat(first.marked()).isEqualTo(2);
     // The process dies: nothing is closed, b and c were never cleared.
 
-    InFlightCalls next = InFlightCalls.open(dir, 4, SLOT);
+    MarkFile next = MarkFile.open(dir, MarkFile.IN_FLIGHT, 4, SLOT);
     assertThat(texts(next.leftovers())).containsExactlyInAnyOrder("call-b", "call-c");
     next.forgetLeftovers();
     assertThat(next.leftovers()).isEmpty();
@@ -52,29 +52,30 @@ class InFlightCallsTest {
     for (int i = 0; i < 4; i++) {
       next.mark(UUID.randomUUID(), payload("again-" + i));
     }
-    assertThat(texts(InFlightCalls.open(dir, 4, SLOT).leftovers()))
+    assertThat(texts(MarkFile.open(dir, MarkFile.IN_FLIGHT, 4, SLOT).leftovers()))
         .containsExactlyInAnyOrder("again-0", "again-1", "again-2", "again-3");
   }
 
   @Test
   void aClearedSlotIsTakenAgainFirstSoFewPagesAreTouched() throws IOException {
-    InFlightCalls marks = InFlightCalls.open(dir, 1000, SLOT);
+    MarkFile marks = MarkFile.open(dir, MarkFile.IN_FLIGHT, 1000, SLOT);
     for (int i = 0; i < 500; i++) {
       marks.mark(UUID.randomUUID(), payload("call-" + i)).clear();
     }
     CallMark last = marks.mark(UUID.randomUUID(), payload("the last"));
     // Every mark reused slot 0: nothing was ever written past it.
-    byte[] table = Files.readAllBytes(dir.resolve(InFlightCalls.SLOTS_FILE));
+    byte[] table = Files.readAllBytes(MarkFile.slotsFile(dir, MarkFile.IN_FLIGHT));
     for (int i = SLOT; i < table.length; i++) {
       assertThat(table[i]).as("byte %d", i).isZero();
     }
-    assertThat(texts(InFlightCalls.open(dir, 1000, SLOT).leftovers())).containsExactly("the last");
+    assertThat(texts(MarkFile.open(dir, MarkFile.IN_FLIGHT, 1000, SLOT).leftovers()))
+        .containsExactly("the last");
     last.clear();
   }
 
   @Test
   void aLargePayloadOrAFullTableTakesAFileOfItsOwn() throws IOException {
-    InFlightCalls marks = InFlightCalls.open(dir, 2, SLOT);
+    MarkFile marks = MarkFile.open(dir, MarkFile.IN_FLIGHT, 2, SLOT);
     String large = "x".repeat(SLOT);
     CallMark big = marks.mark(UUID.randomUUID(), payload(large));
     List<CallMark> held = new ArrayList<>();
@@ -82,24 +83,24 @@ class InFlightCallsTest {
       held.add(marks.mark(UUID.randomUUID(), payload("call-" + i)));
     }
     assertThat(marks.marked()).isEqualTo(5);
-    try (var files = Files.list(dir.resolve(InFlightCalls.OVERFLOW_DIR))) {
+    try (var files = Files.list(dir.resolve(MarkFile.IN_FLIGHT))) {
       assertThat(files.count()).as("the large one and the two beyond the slots").isEqualTo(3);
     }
-    assertThat(texts(InFlightCalls.open(dir, 2, SLOT).leftovers()))
+    assertThat(texts(MarkFile.open(dir, MarkFile.IN_FLIGHT, 2, SLOT).leftovers()))
         .containsExactlyInAnyOrder(large, "call-0", "call-1", "call-2", "call-3");
 
     big.clear();
     held.forEach(CallMark::clear);
     assertThat(marks.marked()).isZero();
-    try (var files = Files.list(dir.resolve(InFlightCalls.OVERFLOW_DIR))) {
+    try (var files = Files.list(dir.resolve(MarkFile.IN_FLIGHT))) {
       assertThat(files.count()).isZero();
     }
-    assertThat(InFlightCalls.open(dir, 2, SLOT).leftovers()).isEmpty();
+    assertThat(MarkFile.open(dir, MarkFile.IN_FLIGHT, 2, SLOT).leftovers()).isEmpty();
   }
 
   @Test
   void aTornSlotIsSkippedAndTheRestRead() throws IOException {
-    InFlightCalls marks = InFlightCalls.open(dir, 3, SLOT);
+    MarkFile marks = MarkFile.open(dir, MarkFile.IN_FLIGHT, 3, SLOT);
     marks.mark(UUID.randomUUID(), payload("whole"));
     marks.mark(UUID.randomUUID(), payload("torn"));
     marks.mark(UUID.randomUUID(), payload("too long"));
@@ -110,31 +111,33 @@ class InFlightCallsTest {
       f.seek(2 * SLOT);
       f.writeInt(SLOT); // a length no slot can hold
     }
-    assertThat(texts(InFlightCalls.open(dir, 3, SLOT).leftovers())).containsExactly("whole");
+    assertThat(texts(MarkFile.open(dir, MarkFile.IN_FLIGHT, 3, SLOT).leftovers()))
+        .containsExactly("whole");
   }
 
   @Test
   void aTornOverflowFileIsSkipped() throws IOException {
-    InFlightCalls marks = InFlightCalls.open(dir, 1, SLOT);
+    MarkFile marks = MarkFile.open(dir, MarkFile.IN_FLIGHT, 1, SLOT);
     marks.mark(UUID.randomUUID(), payload("in the slot"));
     marks.mark(UUID.randomUUID(), payload("in a file"));
-    Path overflow = dir.resolve(InFlightCalls.OVERFLOW_DIR);
+    Path overflow = dir.resolve(MarkFile.IN_FLIGHT);
     // What a machine crash can leave of a renamed file: nothing, or a cut frame.
     Files.write(overflow.resolve(UUID.randomUUID() + ".call"), new byte[0]);
     Files.write(overflow.resolve(UUID.randomUUID() + ".call"), new byte[] {0, 0, 0, 9, 1, 2});
-    assertThat(texts(InFlightCalls.open(dir, 1, SLOT).leftovers()))
+    assertThat(texts(MarkFile.open(dir, MarkFile.IN_FLIGHT, 1, SLOT).leftovers()))
         .containsExactlyInAnyOrder("in the slot", "in a file");
   }
 
   @Test
   void startingAgainTouchesOnlyTheSlotsInUse() throws Exception {
-    InFlightCalls marks = InFlightCalls.open(dir, 4096, 2048); // an 8 MiB file, sparse
+    MarkFile marks = MarkFile.open(dir, MarkFile.IN_FLIGHT, 4096, 2048); // an 8 MiB file, sparse
     marks.mark(UUID.randomUUID(), payload("left"));
-    InFlightCalls next = InFlightCalls.open(dir, 4096, 2048);
+    MarkFile next = MarkFile.open(dir, MarkFile.IN_FLIGHT, 4096, 2048);
     assertThat(next.leftovers()).hasSize(1);
     next.forgetLeftovers();
     Process stat =
-        new ProcessBuilder("stat", "-c", "%b", dir.resolve(InFlightCalls.SLOTS_FILE).toString())
+        new ProcessBuilder(
+                "stat", "-c", "%b", MarkFile.slotsFile(dir, MarkFile.IN_FLIGHT).toString())
             .start();
     long blocks = Long.parseLong(new String(stat.getInputStream().readAllBytes()).trim());
     assertThat(stat.waitFor()).isZero();
@@ -143,13 +146,13 @@ class InFlightCallsTest {
 
   @Test
   void fewerSlotsThanTheEarlierRunStillReadsEveryMark() throws IOException {
-    InFlightCalls before = InFlightCalls.open(dir, 8, SLOT);
+    MarkFile before = MarkFile.open(dir, MarkFile.IN_FLIGHT, 8, SLOT);
     for (int i = 0; i < 8; i++) {
       before.mark(UUID.randomUUID(), payload("call-" + i));
     }
-    InFlightCalls after = InFlightCalls.open(dir, 2, SLOT);
+    MarkFile after = MarkFile.open(dir, MarkFile.IN_FLIGHT, 2, SLOT);
     assertThat(after.leftovers()).hasSize(8);
     after.forgetLeftovers();
-    assertThat(InFlightCalls.open(dir, 2, SLOT).leftovers()).isEmpty();
+    assertThat(MarkFile.open(dir, MarkFile.IN_FLIGHT, 2, SLOT).leftovers()).isEmpty();
   }
 }
