@@ -44,6 +44,12 @@ public final class DefinitionValidator {
   static final int MAX_PROMPT_CHARS = 100_000;
 
   private static final int MAX_STEPS = 50;
+
+  /**
+   * Faults reported at most: one request cannot make its answer (or the work to find more) large.
+   */
+  static final int MAX_FAULTS = 20;
+
   private static final Duration MAX_TIMEOUT = Duration.ofHours(24);
   private static final Duration MAX_BACKOFF = Duration.ofHours(24);
 
@@ -81,7 +87,7 @@ public final class DefinitionValidator {
    * @param name the name it is stored under
    */
   public static List<String> validate(String name, AgentDefinition agent) {
-    List<String> faults = new ArrayList<>();
+    Faults faults = new Faults();
     if (name == null || !NAME.matcher(name).matches()) {
       faults.add("name '" + name + "' must match " + NAME.pattern());
     }
@@ -99,6 +105,9 @@ public final class DefinitionValidator {
       faults.add("userPromptTemplate is longer than " + MAX_PROMPT_CHARS + " characters");
     } else {
       for (String p : placeholders(agent.userPromptTemplate())) {
+        if (faults.full()) {
+          break;
+        }
         boolean known =
             p.equals("requirement")
                 || p.equals("feedback")
@@ -163,7 +172,7 @@ public final class DefinitionValidator {
     if (max != null && (max < 1 || max > 1_000_000)) {
       faults.add("maxTokens " + max + " must be between 1 and 1000000");
     }
-    return faults;
+    return faults.list();
   }
 
   /**
@@ -174,7 +183,7 @@ public final class DefinitionValidator {
    */
   public static List<String> validate(
       String name, WorkflowDefinition workflow, Map<String, AgentDefinition> agents) {
-    List<String> faults = new ArrayList<>();
+    Faults faults = new Faults();
     if (name == null || !NAME.matcher(name).matches()) {
       faults.add("name '" + name + "' must match " + NAME.pattern());
     }
@@ -184,7 +193,7 @@ public final class DefinitionValidator {
     List<StepDefinition> steps = workflow.steps();
     if (steps.isEmpty()) {
       faults.add("steps must not be empty");
-      return faults;
+      return faults.list();
     }
     if (steps.size() > MAX_STEPS) {
       faults.add("a workflow has at most " + MAX_STEPS + " steps, not " + steps.size());
@@ -197,9 +206,18 @@ public final class DefinitionValidator {
       } else if (!ids.add(s.id())) {
         faults.add("step id '" + s.id() + "' is used twice");
       }
+      // A step needs at most every other step and reads at most one artifact of each.
+      if (s.needs().size() > MAX_STEPS) {
+        faults.add(
+            "steps[" + i + "].needs has " + s.needs().size() + " entries, at most " + MAX_STEPS);
+      }
+      if (s.inputs().size() > MAX_STEPS) {
+        faults.add(
+            "steps[" + i + "].inputs has " + s.inputs().size() + " entries, at most " + MAX_STEPS);
+      }
     }
     if (!faults.isEmpty()) {
-      return faults;
+      return faults.list();
     }
     for (StepDefinition s : steps) {
       String at = "step '" + s.id() + "'";
@@ -229,7 +247,7 @@ public final class DefinitionValidator {
       }
     }
     if (!faults.isEmpty()) {
-      return faults;
+      return faults.list();
     }
     DefinitionGraph graph = new DefinitionGraph(steps);
     List<String> stuck = graph.stuckOnCycles();
@@ -238,9 +256,12 @@ public final class DefinitionValidator {
           "steps "
               + stuck
               + " can never start: their needs form a cycle (to repeat steps, declare a loop)");
-      return faults;
+      return faults.list();
     }
     for (StepDefinition s : steps) {
+      if (faults.full()) {
+        break;
+      }
       String at = "step '" + s.id() + "'";
       List<String> ancestors = graph.ancestors(s.id());
       Set<String> readable = new LinkedHashSet<>();
@@ -249,13 +270,16 @@ public final class DefinitionValidator {
         readable.add(producer.outputArtifact());
       }
       for (String input : s.inputs()) {
-        if (!readable.contains(input)) {
+        if (!readable.contains(input) && !faults.full()) {
           faults.add(
               at + " reads '" + input + "', which none of the steps it needs produces " + readable);
         }
       }
       AgentDefinition agent = agents.get(s.role());
       for (String p : placeholders(agent.userPromptTemplate())) {
+        if (faults.full()) {
+          break;
+        }
         if (p.startsWith("input:")) {
           String artifact = p.substring(6);
           boolean available =
@@ -285,7 +309,7 @@ public final class DefinitionValidator {
         checkLoop(at, s, s.loop(), ancestors, agent, faults);
       }
     }
-    return faults;
+    return faults.list();
   }
 
   private static void checkLoop(
@@ -294,7 +318,7 @@ public final class DefinitionValidator {
       LoopPolicy loop,
       List<String> ancestors,
       AgentDefinition agent,
-      List<String> faults) {
+      Faults faults) {
     if (blank(loop.onVerdict())) {
       faults.add(at + ": loop.onVerdict is required");
     } else {
@@ -335,8 +359,7 @@ public final class DefinitionValidator {
    * a jar), on every step. So a schema must be self-contained: references within it ({@code #...})
    * and the standard dialects only. Each fault names its JSON pointer in the request body.
    */
-  private static void checkSchemaReferences(
-      JsonNode node, Deque<String> path, List<String> faults) {
+  private static void checkSchemaReferences(JsonNode node, Deque<String> path, Faults faults) {
     if (node.isArray()) {
       for (int i = 0; i < node.size(); i++) {
         path.addLast(Integer.toString(i));
@@ -448,7 +471,7 @@ public final class DefinitionValidator {
     }
   }
 
-  private static void checkRetry(String at, RetryPolicy r, List<String> faults) {
+  private static void checkRetry(String at, RetryPolicy r, Faults faults) {
     if (r.maxAttempts() < 1 || r.maxAttempts() > 20) {
       faults.add(at + ": retry.maxAttempts must be between 1 and 20");
     }
@@ -459,10 +482,11 @@ public final class DefinitionValidator {
         || r.maxBackoff().compareTo(MAX_BACKOFF) > 0) {
       faults.add(at + ": retry.maxBackoff must be at least initialBackoff and at most 24h");
     }
-    if (r.multiplier() < 1 || r.multiplier() > 10) {
+    // Written so that NaN (JSON "NaN") is out of range too.
+    if (!(r.multiplier() >= 1 && r.multiplier() <= 10)) {
       faults.add(at + ": retry.multiplier must be between 1 and 10");
     }
-    if (r.jitter() < 0 || r.jitter() > 1) {
+    if (!(r.jitter() >= 0 && r.jitter() <= 1)) {
       faults.add(at + ": retry.jitter must be between 0 and 1");
     }
     if (r.nonRetryableErrors().stream().anyMatch(DefinitionValidator::blank)) {
@@ -478,6 +502,42 @@ public final class DefinitionValidator {
       result.add(m.group(1).replaceAll("^\\s+|\\s+$", ""));
     }
     return result;
+  }
+
+  /**
+   * The faults found, at most {@link #MAX_FAULTS} of them; {@link #full} tells the loops that could
+   * find many more to stop looking.
+   */
+  private static final class Faults {
+    private final List<String> kept = new ArrayList<>();
+
+    void add(String fault) {
+      if (!full()) {
+        kept.add(fault);
+      }
+    }
+
+    boolean isEmpty() {
+      return kept.isEmpty();
+    }
+
+    int size() {
+      return kept.size();
+    }
+
+    boolean full() {
+      return kept.size() >= MAX_FAULTS;
+    }
+
+    List<String> list() {
+      if (!full()) {
+        return kept;
+      }
+      List<String> all = new ArrayList<>(kept);
+      all.add(
+          "(at most " + MAX_FAULTS + " faults are listed: there may be more once these are fixed)");
+      return all;
+    }
   }
 
   private static boolean blank(String s) {

@@ -105,6 +105,73 @@ class DefinitionValidatorTest {
   }
 
   @Test
+  void notANumberIsOutOfEveryRange() {
+    ObjectNode d = delivery();
+    ObjectNode s = (ObjectNode) d.withArray("steps").get(0);
+    // Jackson reads the JSON string "NaN" into a double.
+    s.putObject("retry").put("multiplier", "NaN").put("jitter", "NaN");
+    assertThat(faults(d))
+        .containsExactly(
+            "step 'analyse': retry.multiplier must be between 1 and 10",
+            "step 'analyse': retry.jitter must be between 0 and 1");
+  }
+
+  @Test
+  void tooManyNeedsOrInputsAreRefusedBeforeTheyAreChecked() {
+    ObjectNode d = delivery();
+    ObjectNode last = (ObjectNode) d.withArray("steps").get(5);
+    var inputs = last.putArray("inputs");
+    for (int i = 0; i < 250_000; i++) {
+      inputs.add("x");
+    }
+    var needs = ((ObjectNode) d.withArray("steps").get(4)).putArray("needs");
+    for (int i = 0; i < 51; i++) {
+      needs.add("analyse");
+    }
+    assertThat(faults(d))
+        .containsExactly(
+            "steps[4].needs has 51 entries, at most 50",
+            "steps[5].inputs has 250000 entries, at most 50");
+  }
+
+  @Test
+  void atMostTwentyFaultsAreListed() {
+    // A role whose template reads 5,000 artifacts no step produces: every step of a workflow
+    // using it would fault 5,000 times, each fault naming what it could read.
+    StringBuilder template = new StringBuilder();
+    for (int i = 0; i < 5_000; i++) {
+      template.append("{{input:a").append(i).append("}}");
+    }
+    AgentDefinition reader =
+        new AgentDefinition(
+            "reader",
+            0,
+            null,
+            "You read.",
+            template.toString(),
+            "notes",
+            agents.get("architect").outputSchema(),
+            "gpt-4.1-nano",
+            null,
+            null,
+            null,
+            null);
+    assertThat(DefinitionValidator.validate("reader", reader)).isEmpty();
+    agents.put("reader", reader);
+    ObjectNode d = delivery();
+    d.withArray("steps").forEach(step -> ((ObjectNode) step).put("role", "reader"));
+
+    List<String> faults = faults(d);
+
+    assertThat(faults).hasSize(DefinitionValidator.MAX_FAULTS + 1);
+    assertThat(faults.get(0))
+        .isEqualTo(
+            "step 'analyse' (reader) reads {{input:a0}}, but the steps it needs produce only []");
+    assertThat(faults.get(DefinitionValidator.MAX_FAULTS))
+        .isEqualTo("(at most 20 faults are listed: there may be more once these are fixed)");
+  }
+
+  @Test
   void templateInputsMustBeProducedByNeededSteps() {
     ObjectNode d = delivery();
     // The tester reads the architecture; without 'design' among its needs nothing produces it.
