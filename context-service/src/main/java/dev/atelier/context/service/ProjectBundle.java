@@ -33,7 +33,7 @@ import java.util.zip.ZipOutputStream;
  * <p>Paths inside artifacts come from a model and are untrusted: a path that is absolute, climbs
  * with {@code ..}, holds a backslash or control character or is too long is left out of the zip
  * (and listed in {@code .atelier/bundle-skipped.txt}), so no entry can land outside the folder the
- * zip is extracted into.
+ * zip is extracted into. Files past {@link #MAX_ENTRIES} are left out the same way.
  */
 @ApplicationScoped
 public class ProjectBundle {
@@ -80,7 +80,8 @@ public class ProjectBundle {
 
   /**
    * Checks that the workflow has artifacts and returns the writer of its zip. Artifacts are read
-   * one at a time while writing, so memory holds one artifact, never the zip.
+   * one at a time while writing, so memory holds one artifact and the zip's directory (at most
+   * {@link #MAX_ENTRIES} entries), never the zip.
    *
    * @throws ProblemException 404 when the workflow has no artifacts
    */
@@ -223,6 +224,14 @@ public class ProjectBundle {
   /** The longest path a skip record shows. */
   static final int MAX_LABEL = 200;
 
+  /**
+   * Entries a bundle holds at most: a zip keeps a few hundred bytes per entry in memory until it
+   * ends (its central directory), and an artifact of 1 MiB can name 35,000 empty files, so without
+   * a bound a few such artifacts would take the service's heap. A project of this many files is
+   * better fetched artifact by artifact.
+   */
+  public static final int MAX_ENTRIES = 10_000;
+
   /** The zip being written: no duplicate entry names, and a record of what was left out. */
   private static final class Entries {
     private final ZipOutputStream zip;
@@ -241,6 +250,10 @@ public class ProjectBundle {
     void add(String name, byte[] bytes, String label) throws IOException {
       if (name.equals(SKIPPED)) {
         skip(label, "the bundle keeps " + SKIPPED + " for its record of what was left out");
+        return;
+      }
+      if (names.size() >= MAX_ENTRIES) {
+        skip(label, "the bundle holds at most " + MAX_ENTRIES + " files");
         return;
       }
       // Two artifacts may name the same file; the earlier artifact keeps it.

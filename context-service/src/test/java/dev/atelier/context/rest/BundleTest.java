@@ -6,6 +6,7 @@ import static dev.atelier.context.rest.Artifacts.markdown;
 import static dev.atelier.context.rest.Artifacts.post;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.atelier.context.service.ProjectBundle;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
 import java.io.ByteArrayInputStream;
@@ -130,6 +131,27 @@ class BundleTest {
         .hasSizeLessThan(300);
     assertThat(record.get(1)).isEqualTo("code@1 : path and content must be strings");
     assertThat(record.get(1_000)).isEqualTo("... and 501 more left out");
+  }
+
+  @Test
+  void aBundleHoldsAtMostTenThousandFilesAndListsTheRestAsLeftOut() throws IOException {
+    // Two artifacts of 6,000 tiny files each (about 200 kB apiece): the zip's directory is kept in
+    // memory until it ends, so its entries are bounded.
+    for (String name : List.of("code", "test-plan")) {
+      List<Object> files = new java.util.ArrayList<>();
+      for (int i = 0; i < 6_000; i++) {
+        files.add(file("f" + i, ""));
+      }
+      post(workflow, name, json(name, Map.of("files", files)));
+    }
+
+    Map<String, String> zip = unzip(get("/api/v1/workflows/" + workflow + "/bundle").asByteArray());
+
+    // 10,000 entries (the two raw JSON artifacts among them) and the skip record.
+    assertThat(zip).hasSize(ProjectBundle.MAX_ENTRIES + 1);
+    List<String> record = zip.get(".atelier/bundle-skipped.txt").lines().toList();
+    assertThat(record.get(0)).endsWith(": the bundle holds at most 10000 files");
+    assertThat(record.get(record.size() - 1)).isEqualTo("... and 1002 more left out");
   }
 
   @Test
