@@ -4,10 +4,12 @@ import static dev.atelier.tracking.CallBuilder.call;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.startsWith;
 
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.kit.amqp.EventPublisher;
+import dev.atelier.tracking.service.ExportSlots;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
@@ -25,6 +27,7 @@ class CsvExportTest {
   @Inject EventPublisher publisher;
   @Inject DataSource dataSource;
   @Inject MeterRegistry registry;
+  @Inject ExportSlots exports;
 
   @Test
   void callsAndUsageExportAsEscapedCsvWithExactCosts() {
@@ -160,6 +163,34 @@ class CsvExportTest {
         .statusCode(400)
         .contentType("application/problem+json")
         .body("detail", containsString("groupBy must be one of"));
+  }
+
+  @Test
+  void exportsBeyondTheConcurrencyAre429AndEachGivesItsSlotBack() {
+    // The two slots (TRACKING_EXPORT_CONCURRENCY's default) held as by two slow downloads.
+    ExportSlots.Slot first = exports.take();
+    ExportSlots.Slot second = exports.take();
+    try {
+      given()
+          .accept("text/csv")
+          .get("/api/v1/llm-calls?team=nobody")
+          .then()
+          .statusCode(429)
+          .contentType("application/problem+json")
+          .header("Retry-After", "5")
+          .body("type", equalTo("https://atelier.dev/problems/export-busy"));
+      // The JSON list is not an export.
+      given().get("/api/v1/llm-calls?team=nobody").then().statusCode(200);
+    } finally {
+      first.close();
+      second.close();
+    }
+    // Three exports one after another: each gave its slot back when it ended.
+    for (int i = 0; i < 3; i++) {
+      given().accept("text/csv").get("/api/v1/llm-calls?team=nobody").then().statusCode(200);
+    }
+    exports.take().close();
+    exports.take().close();
   }
 
   /** An independent RFC 4180 reader: quoted fields, doubled quotes, CRLF record ends. */

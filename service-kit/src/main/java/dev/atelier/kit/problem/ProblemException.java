@@ -1,5 +1,7 @@
 package dev.atelier.kit.problem;
 
+import java.time.Duration;
+
 /**
  * Thrown by services to answer with a specific problem. The detail is shown to the client: it names
  * the fault and carries no secrets or internals.
@@ -9,12 +11,24 @@ public class ProblemException extends RuntimeException {
   private final int status;
   private final String slug;
   private final String title;
+  private final Duration retryAfter;
 
   public ProblemException(int status, String slug, String title, String detail) {
+    this(status, slug, title, detail, null);
+  }
+
+  private ProblemException(
+      int status, String slug, String title, String detail, Duration retryAfter) {
     super(detail);
     this.status = status;
     this.slug = slug;
     this.title = title;
+    this.retryAfter = retryAfter;
+  }
+
+  /** 429: the client is asked to wait {@code retryAfter} (the {@code Retry-After} header). */
+  public static ProblemException tooManyRequests(String slug, String detail, Duration retryAfter) {
+    return new ProblemException(429, slug, "Too many requests", detail, retryAfter);
   }
 
   public static ProblemException badRequest(String slug, String detail) {
@@ -43,5 +57,10 @@ public class ProblemException extends RuntimeException {
 
   public String title() {
     return title;
+  }
+
+  /** How long the client should wait before asking again; null when not said. */
+  public Duration retryAfter() {
+    return retryAfter;
   }
 }

@@ -35,7 +35,12 @@ public class ProblemMappers {
 
   @ServerExceptionMapper
   public Response problem(ProblemException e, UriInfo uri) {
-    return respond(e.status(), e.slug(), e.title(), e.getMessage(), uri, null);
+    Response response = respond(e.status(), e.slug(), e.title(), e.getMessage(), uri, null);
+    if (e.retryAfter() != null) {
+      // Whole seconds, at least one (RFC 9110 delay-seconds).
+      response.getHeaders().putSingle("Retry-After", Math.max(1, e.retryAfter().toSeconds()));
+    }
+    return response;
   }
 
   @ServerExceptionMapper

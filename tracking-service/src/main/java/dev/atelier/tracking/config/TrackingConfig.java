@@ -19,6 +19,8 @@ public interface TrackingConfig {
 
   Query query();
 
+  Export export();
+
   /** How the ledger consumes its queues. */
   interface Ingest {
 
@@ -118,5 +120,25 @@ public interface TrackingConfig {
      */
     @WithDefault("PT30S")
     Duration timeout();
+  }
+
+  /** The CSV export of the call list: every matching row through a database cursor. */
+  interface Export {
+
+    /**
+     * Exports running at once ({@code TRACKING_EXPORT_CONCURRENCY}); another is answered 429 {@code
+     * export-busy}. Each holds a pooled connection and a read transaction while its client reads,
+     * and the pool is shared with ingest.
+     */
+    @WithDefault("2")
+    int concurrency();
+
+    /**
+     * Longest an export may run ({@code TRACKING_EXPORT_MAX_DURATION}): one still running then is
+     * cut off (the download ends incomplete), so a client reading slowly cannot hold a connection,
+     * and the read transaction that keeps partition maintenance waiting, for hours.
+     */
+    @WithDefault("PT10M")
+    Duration maxDuration();
   }
 }

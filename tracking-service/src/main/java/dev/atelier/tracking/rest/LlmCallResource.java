@@ -6,6 +6,7 @@ import dev.atelier.tracking.config.TrackingConfig;
 import dev.atelier.tracking.model.LlmCall;
 import dev.atelier.tracking.model.LlmCallFilter;
 import dev.atelier.tracking.model.Page;
+import dev.atelier.tracking.service.ExportSlots;
 import dev.atelier.tracking.service.LedgerService;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -30,9 +31,11 @@ public class LlmCallResource {
 
   private final LedgerService ledger;
   private final TrackingConfig config;
+  private final ExportSlots exports;
 
-  LlmCallResource(LedgerService ledger, TrackingConfig config) {
+  LlmCallResource(LedgerService ledger, TrackingConfig config, ExportSlots exports) {
     this.ledger = ledger;
+    this.exports = exports;
     this.config = config;
   }
 
@@ -105,6 +108,15 @@ public class LlmCallResource {
           @Content(
               mediaType = Problem.MEDIA_TYPE,
               schema = @Schema(implementation = Problem.class)))
+  @APIResponse(
+      responseCode = "429",
+      description =
+          "TRACKING_EXPORT_CONCURRENCY exports already run (export-busy); Retry-After says when to"
+              + " ask again",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
   public Response export(
       @QueryParam("workflowId") String workflowId,
       @QueryParam("stepId") String stepId,
@@ -131,13 +143,17 @@ public class LlmCallResource {
     // Parsed before streaming starts, so a bad parameter is still a 400 problem.
     LlmCallFilter filter =
         filter(workflowId, stepId, agent, conversationId, team, provider, model, status, from, to);
+    // Taken before the answer starts: a refusal is still a 429 problem.
+    ExportSlots.Slot slot = exports.take();
     return Csv.attachment(
             "llm-calls.csv",
             csv -> {
-              csv.row((Object[]) CSV_COLUMNS);
-              ledger.export(
-                  filter,
-                  c ->
+              try (slot) {
+                csv.row((Object[]) CSV_COLUMNS);
+                ledger.export(
+                    filter,
+                    c -> {
+                      slot.check();
                       csv.row(
                           c.id(),
                           c.occurredAt(),
@@ -167,7 +183,9 @@ public class LlmCallResource {
                           c.traceId(),
                           c.spanId(),
                           c.fallbackPath(),
-                          c.recordedAt()));
+                          c.recordedAt());
+                    });
+              }
             })
         .build();
   }
