@@ -12,12 +12,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 
 /**
  * A table of immutable, versioned definitions ({@code name, version, definition jsonb, ...}). The
  * latest version of a name is its current one unless retired. Versions never change once written,
- * so they are cached by {@code (name, version)}.
+ * so they are cached by {@code (name, version)}, up to {@link #MAX_CACHED_CHARS} characters of
+ * definitions: every PUT adds a version, and one may be up to the request body limit (1 MB), so the
+ * cache is emptied when it holds more, and the versions in use are read again.
  *
  * @param <T> the definition record
  */
@@ -47,6 +50,11 @@ public abstract class VersionedStore<T> {
   private final String table;
   private final Class<T> type;
   private final Map<String, T> versions = new ConcurrentHashMap<>();
+
+  /** Definition text cached at most (about 16 MB as strings, a few times that parsed). */
+  static final long MAX_CACHED_CHARS = 8_000_000;
+
+  private final AtomicLong cachedChars = new AtomicLong();
 
   protected VersionedStore(DataSource dataSource, JsonColumns json, String table, Class<T> type) {
     this.dataSource = dataSource;
@@ -187,10 +195,19 @@ public abstract class VersionedStore<T> {
           String name = rs.getString("name");
           int version = rs.getInt("version");
           Instant createdAt = Sql.instant(rs, "created_at");
-          T definition =
-              versions.computeIfAbsent(
-                  name + "@" + version,
-                  k -> stamp(json.read(readText(rs), type), name, version, createdAt));
+          String key = name + "@" + version;
+          T definition = versions.get(key);
+          if (definition == null) {
+            String text = readText(rs);
+            definition = stamp(json.read(text, type), name, version, createdAt);
+            // Not inside computeIfAbsent: emptying the map there would be a recursive update.
+            T raced = versions.putIfAbsent(key, definition);
+            if (raced == null) {
+              cached(text.length());
+            } else {
+              definition = raced;
+            }
+          }
           result.add(
               new Stored<>(
                   definition,
@@ -206,6 +223,19 @@ public abstract class VersionedStore<T> {
     } catch (SQLException e) {
       throw Sql.failure("cannot read " + table, e);
     }
+  }
+
+  /** Counts a version cached; empties the cache first if it would hold too much. */
+  private void cached(int chars) {
+    if (cachedChars.addAndGet(chars) > MAX_CACHED_CHARS) {
+      versions.clear();
+      cachedChars.set(chars);
+    }
+  }
+
+  /** Versions cached now (for tests). */
+  int cachedVersions() {
+    return versions.size();
   }
 
   private static String readText(ResultSet rs) {

@@ -1,0 +1,56 @@
+package dev.atelier.orchestrator.repository;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.atelier.orchestrator.model.AgentDefinition;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/** The cache of immutable definition versions stays bounded however many versions are read. */
+@QuarkusTest
+class VersionedStoreCacheTest {
+
+  @Inject AgentRepository agents;
+
+  @Test
+  void versionsPastTheCachedSizeEmptyTheCacheAndAreReadAgain() {
+    AgentDefinition base = agents.find("architect", 1).orElseThrow();
+    String name = "cache-" + UUID.randomUUID().toString().substring(0, 8);
+    int versions = 12;
+    // Each version carries a description of a million characters: 12 are 12M, past the 8M bound.
+    for (int v = 1; v <= versions; v++) {
+      agents.insert(name, v, described(base, name, v), "hash-" + v, "api");
+    }
+
+    for (int v = 1; v <= versions; v++) {
+      assertThat(agents.find(name, v).orElseThrow().description()).startsWith(v + ":");
+    }
+
+    // At most 8 of them fit: reading the 9th emptied the cache.
+    assertThat(agents.cachedVersions()).isLessThanOrEqualTo(8);
+    // An evicted version is read again, whole.
+    AgentDefinition first = agents.find(name, 1).orElseThrow();
+    assertThat(first.description()).hasSize(1_000_000).startsWith("1:");
+    assertThat(first.version()).isEqualTo(1);
+  }
+
+  private static AgentDefinition described(AgentDefinition base, String name, int version) {
+    String description =
+        version + ":" + "d".repeat(1_000_000 - String.valueOf(version).length() - 1);
+    return new AgentDefinition(
+        name,
+        version,
+        description,
+        base.systemPrompt(),
+        base.userPromptTemplate(),
+        base.outputArtifact(),
+        base.outputSchema(),
+        base.model(),
+        base.fallbackModels(),
+        base.temperature(),
+        base.maxTokens(),
+        null);
+  }
+}
