@@ -22,12 +22,7 @@ public record ArtifactReads(
     @Schema(description = "name@version of each version to read") @Size(max = MAX_ITEMS)
         List<@NotNull @Pattern(regexp = REF_PATTERN, message = "must be name@version") String> refs,
     @Schema(description = "Idempotency-Keys whose writes to return, if any") @Size(max = MAX_ITEMS)
-        List<
-                @NotBlank
-                @Pattern(
-                    regexp = "^[^\\p{Cs}]*$",
-                    message = "must not contain an unpaired surrogate (half of a UTF-16 pair)")
-                String>
+        List<@NotBlank @Pattern(regexp = Producer.WHOLE, message = Producer.HALF_PAIR) String>
             idempotencyKeys,
     @Schema(description = "A lease on the step attempt to take before reading (optional)") @Valid
         StepClaim claim) {

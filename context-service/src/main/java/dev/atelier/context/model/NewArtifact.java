@@ -20,7 +20,8 @@ public record NewArtifact(
     @NotNull ArtifactKind kind,
     @Size(max = 255)
         @Pattern(
-            regexp = "^[\\w!#$&^.+-]+/[\\w!#$&^.+-]+( *;.*)?$",
+            // Parameters: anything but half of a UTF-16 pair, which PostgreSQL would store as '?'.
+            regexp = "^[\\w!#$&^.+-]+/[\\w!#$&^.+-]+( *;[^\\p{Cs}]*)?$",
             message = "must be a media type such as application/json")
         String mediaType,
     @NotNull
