@@ -186,12 +186,20 @@ public class IdempotentCalls {
         return;
       }
       running.remove(this);
-      if (answer.length > config.maxAnswerBytes()) {
-        tooLarge.increment();
-        forget(this);
+      try {
+        if (answer.length > config.maxAnswerBytes()) {
+          tooLarge.increment();
+          forget(this);
+        } else {
+          keep(answer, callId);
+        }
+      } finally {
+        // Settled: a restart must not free the key now (an answer kept, or a new call's claim).
         held.clear();
-        return;
       }
+    }
+
+    private void keep(byte[] answer, UUID callId) {
       try (Connection c = dataSource.getConnection();
           PreparedStatement ps =
               Plans.planEachExecution(
@@ -211,15 +219,17 @@ public class IdempotentCalls {
         LOG.warnf(
             "could not keep the answer of an idempotent call of team %s: %s", team, e.getMessage());
       }
-      held.clear();
     }
 
     /** The call failed or was never made: a repeat makes it. Blocking. */
     public void failed() {
       if (settled.compareAndSet(false, true)) {
         running.remove(this);
-        forget(this);
-        held.clear();
+        try {
+          forget(this);
+        } finally {
+          held.clear();
+        }
       }
     }
   }
