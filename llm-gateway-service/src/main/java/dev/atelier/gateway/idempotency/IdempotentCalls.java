@@ -459,12 +459,13 @@ public class IdempotentCalls {
       for (byte[] mark : marks) {
         ByteBuffer b = ByteBuffer.wrap(mark);
         try {
-          byte[] team = new byte[b.getInt()];
-          b.get(team);
-          byte[] key = new byte[b.getInt()];
-          b.get(key);
-          ps.setString(1, new String(team, StandardCharsets.UTF_8));
-          ps.setString(2, new String(key, StandardCharsets.US_ASCII));
+          String team = lengthPrefixed(b, StandardCharsets.UTF_8);
+          String key = lengthPrefixed(b, StandardCharsets.US_ASCII);
+          if (b.remaining() != 16) {
+            throw new IllegalArgumentException(b.remaining() + " bytes where a claim id's 16 are");
+          }
+          ps.setString(1, team);
+          ps.setString(2, key);
           ps.setObject(3, new UUID(b.getLong(), b.getLong()));
           ps.addBatch();
         } catch (RuntimeException e) { // not a mark of this version: its claim is taken over
@@ -477,6 +478,17 @@ public class IdempotentCalls {
       }
       return released;
     }
+  }
+
+  /** A string written as its length and bytes; the length checked before anything is allocated. */
+  private static String lengthPrefixed(ByteBuffer b, java.nio.charset.Charset charset) {
+    int length = b.getInt();
+    if (length < 0 || length > b.remaining()) {
+      throw new IllegalArgumentException("a length of " + length + " in a mark of " + b.capacity());
+    }
+    byte[] bytes = new byte[length];
+    b.get(bytes);
+    return new String(bytes, charset);
   }
 
   private void forget(Claimed claim) {
