@@ -166,7 +166,7 @@ class CsvExportTest {
   }
 
   @Test
-  void exportsBeyondTheConcurrencyAre429AndEachGivesItsSlotBack() {
+  void exportsBeyondTheConcurrencyAre503AndEachGivesItsSlotBack() {
     // The two slots (TRACKING_EXPORT_CONCURRENCY's default) held as by two slow downloads.
     ExportSlots.Slot first = exports.take();
     ExportSlots.Slot second = exports.take();
@@ -175,7 +175,7 @@ class CsvExportTest {
           .accept("text/csv")
           .get("/api/v1/llm-calls?team=nobody")
           .then()
-          .statusCode(429)
+          .statusCode(503)
           .contentType("application/problem+json")
           .header("Retry-After", "5")
           .body("type", equalTo("https://atelier.dev/problems/export-busy"));
@@ -189,8 +189,11 @@ class CsvExportTest {
     for (int i = 0; i < 3; i++) {
       given().accept("text/csv").get("/api/v1/llm-calls?team=nobody").then().statusCode(200);
     }
-    exports.take().close();
-    exports.take().close();
+    // Both slots free again: taken together before either is given back.
+    ExportSlots.Slot a = exports.take();
+    ExportSlots.Slot b = exports.take();
+    a.close();
+    b.close();
   }
 
   /** An independent RFC 4180 reader: quoted fields, doubled quotes, CRLF record ends. */

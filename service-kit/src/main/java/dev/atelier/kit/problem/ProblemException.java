@@ -26,9 +26,12 @@ public class ProblemException extends RuntimeException {
     this.retryAfter = retryAfter;
   }
 
-  /** 429: the client is asked to wait {@code retryAfter} (the {@code Retry-After} header). */
-  public static ProblemException tooManyRequests(String slug, String detail, Duration retryAfter) {
-    return new ProblemException(429, slug, "Too many requests", detail, retryAfter);
+  /**
+   * 503: a capacity shared by every client is taken; the client is asked to wait {@code retryAfter}
+   * (the {@code Retry-After} header).
+   */
+  public static ProblemException unavailable(String slug, String detail, Duration retryAfter) {
+    return new ProblemException(503, slug, "Service unavailable", detail, retryAfter);
   }
 
   public static ProblemException badRequest(String slug, String detail) {

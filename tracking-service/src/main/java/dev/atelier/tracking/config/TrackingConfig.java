@@ -126,7 +126,7 @@ public interface TrackingConfig {
   interface Export {
 
     /**
-     * Exports running at once ({@code TRACKING_EXPORT_CONCURRENCY}); another is answered 429 {@code
+     * Exports running at once ({@code TRACKING_EXPORT_CONCURRENCY}); another is answered 503 {@code
      * export-busy}. Each holds a pooled connection and a read transaction while its client reads,
      * and the pool is shared with ingest.
      */

@@ -11,6 +11,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -184,15 +185,22 @@ public class LlmCallRepository {
   /**
    * Every call matching {@code filter}, newest first, handed to {@code sink} one at a time: the
    * driver reads through a server-side cursor ({@code fetchSize} needs autocommit off), so memory
-   * stays flat however many rows match.
+   * stays flat however many rows match. Each statement in the database is cancelled past {@code
+   * timeout}.
    */
-  public void stream(LlmCallFilter filter, RowSink<LlmCall> sink) throws IOException {
+  public void stream(LlmCallFilter filter, Duration timeout, RowSink<LlmCall> sink)
+      throws IOException {
     FilterSql where = FilterSql.of(filter, labels);
     String sql = SELECT + where.where() + " order by occurred_at desc, event_id desc";
     try (Connection c = dataSource.getConnection()) {
       Jdbc.withCursor(
           c,
           () -> {
+            // Each statement of the cursor's transaction (the query, every fetch) at most this
+            // long.
+            try (Statement st = c.createStatement()) {
+              st.execute("set local statement_timeout = " + Math.max(1, timeout.toMillis()));
+            }
             try (PreparedStatement ps = c.prepareStatement(sql)) {
               ps.setFetchSize(Jdbc.FETCH_SIZE);
               Jdbc.bind(ps, where.params());

@@ -8,11 +8,13 @@ import dev.atelier.tracking.model.LlmCallFilter;
 import dev.atelier.tracking.model.Page;
 import dev.atelier.tracking.service.ExportSlots;
 import dev.atelier.tracking.service.LedgerService;
+import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.time.Instant;
@@ -109,7 +111,7 @@ public class LlmCallResource {
               mediaType = Problem.MEDIA_TYPE,
               schema = @Schema(implementation = Problem.class)))
   @APIResponse(
-      responseCode = "429",
+      responseCode = "503",
       description =
           "TRACKING_EXPORT_CONCURRENCY exports already run (export-busy); Retry-After says when to"
               + " ask again",
@@ -131,7 +133,8 @@ public class LlmCallResource {
       @Parameter(description = "Not accepted: the export is not paged") @QueryParam("limit")
           String limit,
       @Parameter(description = "Not accepted: the export is not paged") @QueryParam("cursor")
-          String cursor) {
+          String cursor,
+      @Context HttpServerRequest request) {
     if (QueryParams.text(limit) != null || QueryParams.text(cursor) != null) {
       // Ignored, a client asking for 10 rows would get the whole ledger, or one resuming after a
       // cursor would get the first rows again.
@@ -143,15 +146,17 @@ public class LlmCallResource {
     // Parsed before streaming starts, so a bad parameter is still a 400 problem.
     LlmCallFilter filter =
         filter(workflowId, stepId, agent, conversationId, team, provider, model, status, from, to);
-    // Taken before the answer starts: a refusal is still a 429 problem.
+    // Taken before the answer starts: a refusal is still a 503 problem.
     ExportSlots.Slot slot = exports.take();
     return Csv.attachment(
             "llm-calls.csv",
             csv -> {
               try (slot) {
+                slot.start(() -> request.response().reset());
                 csv.row((Object[]) CSV_COLUMNS);
                 ledger.export(
                     filter,
+                    exports.maxDuration(),
                     c -> {
                       slot.check();
                       csv.row(

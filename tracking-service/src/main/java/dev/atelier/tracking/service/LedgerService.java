@@ -15,6 +15,7 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -77,9 +78,13 @@ public class LedgerService {
     return calls.find(id);
   }
 
-  /** Every call matching {@code filter}, newest first, streamed to {@code sink}. */
-  public void export(LlmCallFilter filter, RowSink<LlmCall> sink) throws IOException {
-    calls.stream(filter, sink);
+  /**
+   * Every call matching {@code filter}, newest first, streamed to {@code sink}; each database
+   * statement cancelled past {@code timeout}.
+   */
+  public void export(LlmCallFilter filter, Duration timeout, RowSink<LlmCall> sink)
+      throws IOException {
+    calls.stream(filter, timeout, sink);
   }
 
   /** One page of calls, newest first. */

@@ -2,10 +2,12 @@ package dev.atelier.tracking.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.atelier.kit.problem.ProblemException;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -16,7 +18,7 @@ class ExportSlotsTest {
   private final ExportSlots slots = new ExportSlots(2, Duration.ofMinutes(10), now::get);
 
   @Test
-  void aThirdExportIsRefused429UntilOneEnds() {
+  void aThirdExportIsRefused503UntilOneEnds() {
     ExportSlots.Slot first = slots.take();
     slots.take();
 
@@ -24,7 +26,7 @@ class ExportSlotsTest {
         .isInstanceOfSatisfying(
             ProblemException.class,
             e -> {
-              assertThat(e.status()).isEqualTo(429);
+              assertThat(e.status()).isEqualTo(503);
               assertThat(e.slug()).isEqualTo("export-busy");
               assertThat(e.getMessage()).contains("TRACKING_EXPORT_CONCURRENCY");
               assertThat(e.retryAfter()).isPositive();
@@ -36,19 +38,46 @@ class ExportSlotsTest {
   }
 
   @Test
-  void anExportIsCutOffAtItsMaximumDurationAndItsSlotTakenBackIfItNeverEnds() throws Exception {
+  void aSlotWhoseExportNeverStartedIsTakenBackARunningOneIsNot() {
     ExportSlots.Slot running = slots.take();
-    slots.take(); // never ends: its answer was never written
+    running.start(() -> {});
+    slots.take(); // its answer was never written
+    now.addAndGet(ExportSlots.START_GRACE.toNanos() + 1);
+
+    slots.take(); // in the never-started one's place
+    assertThatThrownBy(slots::take).isInstanceOf(ProblemException.class);
+    // Past its maximum duration a running export keeps its slot until it has ended: its
+    // connection is held until then.
+    now.addAndGet(Duration.ofMinutes(11).toNanos());
+    assertThat(slots.taken()).isEqualTo(2);
+    running.close();
+    assertThat(slots.taken()).isEqualTo(1);
+  }
+
+  @Test
+  void betweenRowsAnExportPastItsMaximumDurationFails() throws Exception {
+    ExportSlots.Slot slot = slots.take();
     now.addAndGet(Duration.ofMinutes(10).toNanos());
-    running.check(); // at the limit still
+    slot.check(); // at the limit still
 
     now.addAndGet(1);
-    assertThatThrownBy(running::check)
+    assertThatThrownBy(slot::check)
         .isInstanceOf(IOException.class)
         .hasMessageContaining("TRACKING_EXPORT_MAX_DURATION");
-    // Both slots past their time: taken back, so new exports run.
-    slots.take();
-    slots.take();
-    assertThatThrownBy(slots::take).isInstanceOf(ProblemException.class);
+  }
+
+  @Test
+  void anExportStillRunningAtItsMaximumDurationIsCutOffOneThatEndedIsNot() {
+    ExportSlots timed = new ExportSlots(2, Duration.ofMillis(200), System::nanoTime);
+    AtomicInteger stuckCut = new AtomicInteger();
+    AtomicInteger endedCut = new AtomicInteger();
+    timed.take().start(stuckCut::incrementAndGet); // a client that stopped reading
+    ExportSlots.Slot ended = timed.take();
+    ended.start(endedCut::incrementAndGet);
+    ended.close();
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> stuckCut.get() == 1);
+    await().during(Duration.ofMillis(300)).until(() -> endedCut.get() == 0);
+    assertThat(stuckCut).hasValue(1);
   }
 }
