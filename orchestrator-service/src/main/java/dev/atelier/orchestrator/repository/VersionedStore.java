@@ -200,11 +200,11 @@ public abstract class VersionedStore<T> {
           if (definition == null) {
             String text = readText(rs);
             definition = stamp(json.read(text, type), name, version, createdAt);
-            // Not inside computeIfAbsent: emptying the map there would be a recursive update.
+            // Counted (the cache emptied if full) before it is put, so it stays cached; not inside
+            // computeIfAbsent, where emptying the map would be a recursive update.
+            cached(text.length());
             T raced = versions.putIfAbsent(key, definition);
-            if (raced == null) {
-              cached(text.length());
-            } else {
+            if (raced != null) {
               definition = raced;
             }
           }
