@@ -121,24 +121,7 @@ class AliasRoutingTest {
           .then()
           .statusCode(204);
     }
-    given()
-        .header("Authorization", ADMIN)
-        .contentType(ContentType.JSON)
-        .body("{\"name\":\"backup\",\"baseUrl\":\"" + url + "\",\"apiKey\":\"" + BACKUP_KEY + "\"}")
-        .post("/admin/providers")
-        .then()
-        .statusCode(201);
-    await()
-        .atMost(Duration.ofSeconds(15))
-        .untilAsserted(
-            () ->
-                assertThat(
-                        given()
-                            .header("Authorization", ADMIN)
-                            .get("/admin/providers/backup")
-                            .jsonPath()
-                            .getString("status"))
-                    .isEqualTo("ok"));
+    ManagedProviderAdmin.addAndAwaitUp("backup", url, BACKUP_KEY);
   }
 
   private static Response chat(String model, UUID workflowId) {

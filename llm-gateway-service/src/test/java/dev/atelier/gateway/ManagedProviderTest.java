@@ -154,17 +154,8 @@ class ManagedProviderTest {
         .get(10, TimeUnit.SECONDS);
     String name = "idle-" + UUID.randomUUID().toString().substring(0, 8);
     try {
-      given()
-          .header("Authorization", ADMIN)
-          .contentType(ContentType.JSON)
-          .body(create(name, "http://127.0.0.1:" + server.actualPort() + "/v1", SECRET))
-          .post("/admin/providers")
-          .then()
-          .statusCode(201);
-      await()
-          .atMost(Duration.ofSeconds(15))
-          .untilAsserted(
-              () -> assertThat(provider(name).jsonPath().getString("status")).isEqualTo("ok"));
+      ManagedProviderAdmin.addAndAwaitUp(
+          name, "http://127.0.0.1:" + server.actualPort() + "/v1", SECRET);
       String chat =
           "{\"model\":\""
               + name

@@ -1,12 +1,10 @@
 package dev.atelier.gateway;
 
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;
-import io.restassured.http.ContentType;
 import java.io.BufferedInputStream;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
@@ -32,8 +30,6 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 class StreamBackpressureTest {
-
-  private static final String ADMIN = "Bearer atelier-local-admin-key";
 
   private final AtomicLong written = new AtomicLong();
   private ServerSocket provider;
@@ -121,28 +117,8 @@ class StreamBackpressureTest {
     server.setDaemon(true);
     server.start();
     String name = "slow-" + UUID.randomUUID().toString().substring(0, 8);
-    given()
-        .header("Authorization", ADMIN)
-        .contentType(ContentType.JSON)
-        .body(
-            "{\"name\":\""
-                + name
-                + "\",\"baseUrl\":\"http://127.0.0.1:"
-                + provider.getLocalPort()
-                + "/v1\",\"apiKey\":\"sk-slow-0123456789\"}")
-        .post("/admin/providers")
-        .then()
-        .statusCode(201);
-    await()
-        .atMost(Duration.ofSeconds(15))
-        .until(
-            () ->
-                given()
-                    .header("Authorization", ADMIN)
-                    .get("/admin/providers/" + name)
-                    .jsonPath()
-                    .getString("status"),
-            "ok"::equals);
+    ManagedProviderAdmin.addAndAwaitUp(
+        name, "http://127.0.0.1:" + provider.getLocalPort() + "/v1", "sk-slow-0123456789");
     return name + "/m";
   }
 
