@@ -6,6 +6,7 @@ import static dev.atelier.worker.StepFixtures.chatFor;
 import static dev.atelier.worker.StepFixtures.completion;
 import static dev.atelier.worker.StepFixtures.step;
 import static dev.atelier.worker.StepFixtures.validArchitecture;
+import static dev.atelier.worker.StepFixtures.with;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -14,6 +15,7 @@ import com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder;
 import com.github.tomakehurst.wiremock.http.Fault;
 import com.github.tomakehurst.wiremock.stubbing.Scenario;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import dev.atelier.contracts.AgentSpec;
 import dev.atelier.contracts.AtelierEvent;
 import dev.atelier.contracts.StepCompleted;
 import dev.atelier.contracts.StepRequested;
@@ -124,22 +126,34 @@ class GatewayOutageTest {
    * valid output; the step completes after two calls, which are returned.
    */
   private List<LoggedRequest> completesAfter(ResponseDefinitionBuilder first) {
+    return completesAfter(
+        step(UUID.randomUUID(), "design", List.of(), Instant.now().plusSeconds(300)), first);
+  }
+
+  /**
+   * Runs {@code step} whose gateway calls are answered {@code before} in turn, every later one with
+   * a valid output; the step completes after one call more, and its calls are returned.
+   */
+  private List<LoggedRequest> completesAfter(
+      StepRequested step, ResponseDefinitionBuilder... before) {
     if (!gateway.isRunning()) {
       gateway.start();
     }
-    StepRequested step =
-        step(UUID.randomUUID(), "design", List.of(), Instant.now().plusSeconds(300));
-    String scenario = "first answer " + step.stepId();
+    String scenario = "answers of " + step.stepId();
+    String state = Scenario.STARTED;
+    for (int i = 0; i < before.length; i++) {
+      gateway.stubFor(
+          chatFor(step)
+              .inScenario(scenario)
+              .whenScenarioStateIs(state)
+              .willReturn(before[i])
+              .willSetStateTo("answered " + i));
+      state = "answered " + i;
+    }
     gateway.stubFor(
         chatFor(step)
             .inScenario(scenario)
-            .whenScenarioStateIs(Scenario.STARTED)
-            .willReturn(first)
-            .willSetStateTo("answered"));
-    gateway.stubFor(
-        chatFor(step)
-            .inScenario(scenario)
-            .whenScenarioStateIs("answered")
+            .whenScenarioStateIs(state)
             .willReturn(completion(validArchitecture().toString())));
 
     publisher.publish(Topology.STEPS_EXCHANGE, Topology.stepRoutingKey(step.role()), step);
@@ -147,7 +161,7 @@ class GatewayOutageTest {
     List<AtelierEvent> results = inbox.awaitResultsOf(step.stepId());
     assertThat(results).hasSize(1).first().isInstanceOf(StepCompleted.class);
     List<LoggedRequest> calls = gateway.findAll(chatCallsOf(step));
-    assertThat(calls).hasSize(2);
+    assertThat(calls).hasSize(before.length + 1);
     assertThat(calls.get(0).getHeader("Idempotency-Key"))
         .matches(step.stepId() + ":" + step.attempt() + ":[0-9a-f]{32}:1");
     return calls;
@@ -211,5 +225,46 @@ class GatewayOutageTest {
     assertThat(calls.get(1).getHeader("Idempotency-Key"))
         .isEqualTo(calls.get(0).getHeader("Idempotency-Key"));
     assertThat(calls.get(1).getBodyAsString()).isEqualTo(calls.get(0).getBodyAsString());
+  }
+
+  @Test
+  @Order(6)
+  void aKeyedCallTheGatewayDoesNotAnswerInTimeIsAskedAgainUnderItsKeyNotOnTheFallbackModel()
+      throws Exception {
+    StepRequested plain =
+        step(UUID.randomUUID(), "design", List.of(), Instant.now().plusSeconds(300));
+    AgentSpec a = plain.agent();
+    AgentSpec withFallback =
+        new AgentSpec(
+            a.role(),
+            a.version(),
+            a.systemPrompt(),
+            a.userPromptTemplate(),
+            a.outputArtifact(),
+            a.outputSchema(),
+            a.model(),
+            List.of("gpt-fallback"),
+            a.temperature(),
+            a.maxTokens());
+    // The gateway answers after the worker's GATEWAY_TIMEOUT (2 s here): it runs a call to its end
+    // though the caller left, and the provider bills it. Asked again under its key, it says the
+    // call still runs, then answers from it.
+    List<LoggedRequest> calls =
+        completesAfter(
+            with(plain, withFallback, null),
+            completion(validArchitecture().toString()).withFixedDelay(4_000),
+            openAiError(
+                    409,
+                    "idempotency_key_in_use",
+                    "A call with this Idempotency-Key is still running")
+                .withHeader("Retry-After", "1"));
+
+    String key = calls.get(0).getHeader("Idempotency-Key");
+    for (LoggedRequest call : calls) {
+      assertThat(call.getHeader("Idempotency-Key")).isEqualTo(key);
+      assertThat(StepFixtures.JSON.readTree(call.getBodyAsString()).path("model").asText())
+          .as("the model of every call: the fallback would be a second paid call")
+          .isEqualTo("gpt-test");
+    }
   }
 }

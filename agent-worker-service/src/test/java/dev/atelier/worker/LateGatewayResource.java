@@ -36,7 +36,12 @@ public class LateGatewayResource implements QuarkusTestResourceLifecycleManager 
       throw new UncheckedIOException(e);
     }
     server = new WireMockServer(options().port(port).bindAddress("127.0.0.1"));
-    return Map.of("quarkus.langchain4j.openai.base-url", "http://127.0.0.1:" + port + "/v1");
+    return Map.of(
+        "quarkus.langchain4j.openai.base-url",
+        "http://127.0.0.1:" + port + "/v1",
+        // Short, so that a test can outlast it; no other answer here takes a second.
+        "quarkus.langchain4j.openai.timeout",
+        "2s");
   }
 
   @Override

@@ -120,14 +120,27 @@ public class GatewayChat {
           "the LLM gateway answered " + status + error.detail(),
           e);
     }
+    if (LlmCallKey.current().isPresent() && timedOut(e)) {
+      // The gateway runs a call to its end though its caller hangs up (the provider bills it
+      // anyway): another model now would be a second paid call. Asked again under its key, the
+      // gateway answers 409 while the call runs, then from its answer.
+      String why = rootCause(e).getClass().getSimpleName();
+      LOG.debugf("the LLM gateway did not answer a keyed call in time (%s)", why);
+      return new CallInDoubtException(
+          "the LLM gateway did not answer within GATEWAY_TIMEOUT ("
+              + why
+              + "); asked again under the call's Idempotency-Key, whose call it may still be"
+              + " making",
+          e);
+    }
     if (find(e, NonRetriableException.class) != null) {
       return new GatewayException(false, "the LLM gateway rejected the request", e);
     }
     if (find(e, RetriableException.class) != null) {
       return new GatewayException(true, "the LLM gateway did not answer in time", e);
     }
-    // Connection reset, or a timeout outside langchain4j's mapping: the request may not even have
-    // reached the gateway, or may be running there still. Under its key it is asked again here;
+    // Connection reset: the request may not even have reached the gateway, or may be running
+    // there still. Under its key it is asked again here;
     // without, another attempt is reasonable (the step's, not this call's).
     if (LlmCallKey.current().isPresent() && connectionLost(e)) {
       String why = rootCause(e).getClass().getSimpleName();
@@ -179,10 +192,20 @@ public class GatewayChat {
     static final ErrorBody NONE = new ErrorBody("", null, null);
   }
 
+  /** True when the call timed out: a timeout anywhere in the failure's causes. */
+  static boolean timedOut(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t.getClass().getName().contains("Timeout")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /**
    * True when the connection failed under the request, not the request or its answer: an I/O
-   * failure that is neither a timeout (the gateway took too long: asking again would wait as long)
-   * nor one of reading JSON (the same answer would fail the same way).
+   * failure that is neither a timeout ({@link #timedOut}) nor one of reading JSON (the same answer
+   * would fail the same way).
    */
   static boolean connectionLost(Throwable e) {
     boolean io = false;

@@ -284,10 +284,11 @@ public class AgentInvoker {
   }
 
   /**
-   * One gateway call; one still in doubt after its retries (a lost connection, 409 while the
-   * gateway still makes it) is asked for once more, under the same key, with retries as long again:
-   * the retries' time counts from the call's first send, so a call lost after running for most of
-   * it would otherwise get none that outlasts a dead replica's claim.
+   * One gateway call; one still in doubt after its retries (a lost connection, no answer within
+   * {@code GATEWAY_TIMEOUT}, 409 while the gateway still makes it) is asked for once more, under
+   * the same key, with retries as long again: the retries' time counts from the call's first send,
+   * so a call lost after running for most of it would otherwise get none that outlasts a dead
+   * replica's claim.
    */
   private ChatResponse callUntilKnown(
       ChatRequest request, String key, Instant deadline, Usage usage) {

@@ -34,13 +34,31 @@ class GatewayChatTest {
   }
 
   @Test
-  void aTimeoutOrAnAnswerThatCannotBeReadIsNotAskedAgainUnderItsKey() {
-    RuntimeException timeout = new RuntimeException(new SocketTimeoutException("Read timed out"));
+  void aTimedOutKeyedCallIsInDoubtAndAskedAgainButNotAnUnkeyedOne() {
+    // Timeouts as the JDK, Vert.x and langchain4j report them.
+    RuntimeException[] timeouts = {
+      new RuntimeException(new SocketTimeoutException("Read timed out")),
+      new RuntimeException(new java.util.concurrent.TimeoutException("120000ms exceeded")),
+      new dev.langchain4j.exception.TimeoutException(new SocketTimeoutException("timed out"))
+    };
+    for (RuntimeException timeout : timeouts) {
+      // The gateway goes on with a call whose caller left: asking another model would pay twice.
+      assertThat(keyed(() -> chat.classify(timeout)))
+          .as(timeout.toString())
+          .isInstanceOf(CallInDoubtException.class);
+      GatewayException unkeyed = chat.classify(timeout);
+      assertThat(unkeyed).isNotInstanceOf(CallInDoubtException.class);
+      assertThat(unkeyed.retryable()).isTrue();
+    }
+  }
+
+  @Test
+  void anAnswerThatCannotBeReadOrABugIsNotAskedAgainUnderItsKey() {
     RuntimeException unreadable =
         new RuntimeException(new JsonParseException(null, "Unexpected character"));
     RuntimeException bug = new IllegalArgumentException("messages must not be empty");
 
-    for (RuntimeException e : new RuntimeException[] {timeout, unreadable, bug}) {
+    for (RuntimeException e : new RuntimeException[] {unreadable, bug}) {
       GatewayException classified = keyed(() -> chat.classify(e));
       assertThat(classified).as(e.toString()).isNotInstanceOf(CallInDoubtException.class);
       assertThat(classified).isNotInstanceOf(GatewayUnreachableException.class);
