@@ -2,6 +2,7 @@ package dev.atelier.context.config;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.time.Duration;
 
 /** Explicit limits on what a write may store (DESIGN: limits are explicit, their breach a 4xx). */
 @ConfigMapping(prefix = "context.artifacts")
@@ -20,6 +21,14 @@ public interface ArtifactLimits {
    */
   @WithDefault("8388608")
   long maxReadBytes();
+
+  /**
+   * Longest a search may run in the database (whole seconds, at least one); past it the query is
+   * cancelled and the answer is a 503 {@code query-timeout}. A search across every workflow reads
+   * and ranks every artifact that matches, on a pooled connection the step path shares.
+   */
+  @WithDefault("10s")
+  Duration searchTimeout();
 
   /** Longest {@code Idempotency-Key} accepted, in characters. */
   @WithDefault("255")

@@ -14,6 +14,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -339,8 +340,10 @@ public class ArtifactRepository {
    * re-parses the whole text and is the expensive part.
    *
    * @param workflowId null to search every workflow
+   * @param timeout how long the database may take (whole seconds, at least one)
+   * @throws QueryCancelledException when the database cancelled it at {@code timeout}
    */
-  public List<SearchHit> search(String query, UUID workflowId, int limit) {
+  public List<SearchHit> search(String query, UUID workflowId, int limit, Duration timeout) {
     // ts_headline returns the artifact's raw text: matches are marked with STX/ETX (removed from
     // the text first, so every one in the snippet is a marker) and turned into <b></b> only after
     // the text is HTML-escaped.
@@ -367,6 +370,8 @@ public class ArtifactRepository {
     return query(
         sql,
         ps -> {
+          if (false)
+            ps.setQueryTimeout((int) Math.max(1, Math.min(timeout.toSeconds(), Integer.MAX_VALUE)));
           int i = 1;
           ps.setString(i++, query);
           if (workflowId != null) {
@@ -478,7 +483,20 @@ public class ArtifactRepository {
         return reader.read(rs);
       }
     } catch (SQLException e) {
+      if (QUERY_CANCELED.equals(e.getSQLState())) {
+        throw new QueryCancelledException(e);
+      }
       throw new DataAccessException("artifact query failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** SQLSTATE of a statement cancelled (by its timeout, here). */
+  private static final String QUERY_CANCELED = "57014";
+
+  /** A query the database cancelled at its timeout. */
+  public static final class QueryCancelledException extends RuntimeException {
+    QueryCancelledException(SQLException cause) {
+      super("the query was cancelled at its timeout", cause);
     }
   }
 

@@ -42,6 +42,13 @@ public class ArtifactSearchResource {
           @Content(
               mediaType = Problem.MEDIA_TYPE,
               schema = @Schema(implementation = Problem.class)))
+  @APIResponse(
+      responseCode = "503",
+      description = "The search ran past ARTIFACT_SEARCH_TIMEOUT and was cancelled (query-timeout)",
+      content =
+          @Content(
+              mediaType = Problem.MEDIA_TYPE,
+              schema = @Schema(implementation = Problem.class)))
   public List<SearchHit> search(
       @Parameter(required = true, description = "the words to find") @QueryParam("q") String q,
       @Parameter(description = "only this workflow's artifacts") @QueryParam("workflowId")

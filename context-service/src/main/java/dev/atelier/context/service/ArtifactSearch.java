@@ -1,9 +1,11 @@
 package dev.atelier.context.service;
 
+import dev.atelier.context.config.ArtifactLimits;
 import dev.atelier.context.model.SearchHit;
 import dev.atelier.context.repository.ArtifactRepository;
 import dev.atelier.kit.problem.ProblemException;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 
@@ -20,9 +22,11 @@ public class ArtifactSearch {
   static final int MAX_QUERY_LENGTH = 500;
 
   private final ArtifactRepository repository;
+  private final ArtifactLimits limits;
 
-  ArtifactSearch(ArtifactRepository repository) {
+  ArtifactSearch(ArtifactRepository repository, ArtifactLimits limits) {
     this.repository = repository;
+    this.limits = limits;
   }
 
   /**
@@ -30,7 +34,8 @@ public class ArtifactSearch {
    * @param workflowId null for every workflow
    * @param limit null for {@link #DEFAULT_LIMIT}
    * @throws ProblemException 400 for a blank or over-long query, a limit outside 1..100, or a
-   *     search of every workflow with excluded words only
+   *     search of every workflow with excluded words only; 503 {@code query-timeout} for a search
+   *     the database cancelled at {@code context.artifacts.search-timeout}
    */
   public List<SearchHit> search(String query, UUID workflowId, Integer limit) {
     if (query == null || query.isBlank()) {
@@ -56,6 +61,19 @@ public class ArtifactSearch {
               + "' (excluded words only, or 'or' with an excluded word) matches nearly every"
               + " artifact; give workflowId to search one workflow that way");
     }
-    return repository.search(q, workflowId, n);
+    Duration timeout = limits.searchTimeout();
+    try {
+      return repository.search(q, workflowId, n, timeout);
+    } catch (ArtifactRepository.QueryCancelledException e) {
+      // A search holds a pooled connection the step path needs: it does not get to keep it.
+      throw new ProblemException(
+          503,
+          "query-timeout",
+          "Query timeout",
+          "the search ran past "
+              + Math.max(1, timeout.toSeconds())
+              + " s (ARTIFACT_SEARCH_TIMEOUT) and was cancelled: give workflowId, or words that"
+              + " fewer artifacts contain");
+    }
   }
 }
