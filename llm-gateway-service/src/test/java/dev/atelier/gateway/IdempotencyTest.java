@@ -15,6 +15,7 @@ import com.github.tomakehurst.wiremock.WireMockServer;
 import dev.atelier.contracts.Headers;
 import dev.atelier.contracts.LlmCallRecorded;
 import dev.atelier.gateway.idempotency.IdempotentCalls;
+import dev.atelier.gateway.messaging.HeldKeys;
 import dev.atelier.gateway.messaging.LeftoverKeys;
 import dev.atelier.kit.amqp.RabbitBroker;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -58,6 +59,7 @@ class IdempotencyTest {
   @Inject ObjectMapper mapper;
   @Inject DataSource dataSource;
   @Inject IdempotentCalls idempotent;
+  @Inject HeldKeys heldKeys;
   @Inject MeterRegistry registry;
   @Inject Event<LeftoverKeys> leftoverKeys;
 
@@ -411,6 +413,54 @@ class IdempotencyTest {
     assertThat(after.header(OpenAiRoutesHeaders.REPLAYED)).isEqualTo("true");
     assertThat(after.asString()).isEqualTo(running.first().get().body());
     assertThat(providerCalls(PATH, running.call().marker())).isEqualTo(1);
+  }
+
+  @Test
+  void aKeyIsMarkedHeldOnlyWhileItsClaimIsThisProcesssToLetGoOfAtARestart() throws Exception {
+    // No call of an earlier test still running: each mark counted below is this test's.
+    await().atMost(Duration.ofSeconds(30)).until(() -> heldKeys.held() == 0);
+    byte[] sha256 = IdempotentCalls.sha256("{}".getBytes(StandardCharsets.UTF_8));
+    byte[] other = IdempotentCalls.sha256("{\"other\":1}".getBytes(StandardCharsets.UTF_8));
+    String key = "k-" + UUID.randomUUID();
+
+    var claimed = (IdempotentCalls.Claimed) idempotent.begin("team-a", key, sha256);
+    assertThat(heldKeys.held()).isEqualTo(1);
+    // A begin that finds the key running, or used for another body, claims nothing: its mark,
+    // made before it knew, is cleared.
+    assertThat(idempotent.begin("team-a", key, sha256)).isInstanceOf(IdempotentCalls.InUse.class);
+    assertThat(idempotent.begin("team-a", key, other))
+        .isInstanceOf(IdempotentCalls.KeyReused.class);
+    assertThat(heldKeys.held()).isEqualTo(1);
+    claimed.answered("{}".getBytes(StandardCharsets.UTF_8), UUID.randomUUID());
+    assertThat(heldKeys.held()).isZero();
+    assertThat(idempotent.begin("team-a", key, sha256)).isInstanceOf(IdempotentCalls.Replay.class);
+    assertThat(heldKeys.held()).isZero();
+
+    // A failed call's key is free again, and no longer held.
+    var failing =
+        (IdempotentCalls.Claimed) idempotent.begin("team-a", "k-" + UUID.randomUUID(), sha256);
+    assertThat(heldKeys.held()).isEqualTo(1);
+    failing.failed();
+    assertThat(heldKeys.held()).isZero();
+
+    // A claim another replica took over (its claim id changed) is let go at the next renewal.
+    String takenOver = "k-" + UUID.randomUUID();
+    var lost = (IdempotentCalls.Claimed) idempotent.begin("team-a", takenOver, sha256);
+    assertThat(heldKeys.held()).isEqualTo(1);
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "update idempotent_call set claim_id = gen_random_uuid()"
+                    + " where team = 'team-a' and idem_key = ?")) {
+      ps.setString(1, takenOver);
+      assertThat(ps.executeUpdate()).isEqualTo(1);
+    }
+    idempotent.renewRunning();
+    assertThat(heldKeys.held()).isZero();
+    lost.failed();
+    assertThat(renewedAgo("team-a", takenOver))
+        .as("the other replica's claim, which this one's failure does not delete")
+        .isNotNull();
   }
 
   @Test

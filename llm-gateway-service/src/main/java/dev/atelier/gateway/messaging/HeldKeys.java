@@ -49,6 +49,12 @@ public class HeldKeys {
     return m == null ? CallMark.NONE : m.mark(claimId, payload);
   }
 
+  /** Keys marked and not cleared; 0 before the journal directory is open. */
+  public int held() {
+    MarkFile m = marks;
+    return m == null ? 0 : m.marked();
+  }
+
   void close() throws IOException {
     MarkFile m = marks;
     if (m != null) {
