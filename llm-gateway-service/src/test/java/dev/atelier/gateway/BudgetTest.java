@@ -233,6 +233,65 @@ class BudgetTest {
   }
 
   @Test
+  void anImageIsCountedInTheReservationAndInTheSimulatedUsage() throws Exception {
+    // The budgeted prompt with an image by address: its size unknown, it counts as the largest,
+    // 1,445 tokens on gpt-4o (0.0036 USD), far above two text-only worst cases.
+    var withImage = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(CHAT.body());
+    var parts = mapper.createArrayNode();
+    parts.addObject().put("type", "text").put("text", CHAT.prompt());
+    parts
+        .addObject()
+        .put("type", "image_url")
+        .putObject("image_url")
+        .put("url", "https://example.com/parcel.png");
+    ((com.fasterxml.jackson.databind.node.ObjectNode) withImage.path("messages").get(0))
+        .set("content", parts);
+    UUID workflowId = UUID.randomUUID();
+    String limit = CHAT.worstCase().multiply(BigDecimal.valueOf(2)).toPlainString();
+
+    Response refused =
+        given()
+            .header("Authorization", KEY)
+            .header("X-Atelier-Workflow-Id", workflowId.toString())
+            .header("X-Atelier-Workflow-Budget-Usd", limit)
+            .contentType(ContentType.JSON)
+            .body(withImage.toString())
+            .post("/v1/chat/completions");
+    assertThat(refused.statusCode()).as(refused.asString()).isEqualTo(402);
+    given()
+        .header("Authorization", KEY)
+        .header("X-Atelier-Workflow-Id", workflowId.toString())
+        .header("X-Atelier-Workflow-Budget-Usd", limit)
+        .contentType(ContentType.JSON)
+        .body(CHAT.body())
+        .post("/v1/chat/completions")
+        .then()
+        .statusCode(200);
+
+    // Without a budget the image call is made; the simulated provider counts its image too.
+    UUID unbudgeted = UUID.randomUUID();
+    for (String body : List.of(withImage.toString(), CHAT.body())) {
+      given()
+          .header("Authorization", KEY)
+          .header("X-Atelier-Workflow-Id", unbudgeted.toString())
+          .contentType(ContentType.JSON)
+          .body(body)
+          .post("/v1/chat/completions")
+          .then()
+          .statusCode(200);
+    }
+    List<Long> inputs =
+        await()
+            .atMost(Duration.ofSeconds(15))
+            .until(() -> records.forWorkflow(unbudgeted), l -> l.size() == 2)
+            .stream()
+            .map(LlmCallRecorded::inputTokens)
+            .sorted()
+            .toList();
+    assertThat(inputs.get(1) - inputs.get(0)).isEqualTo(85 + 8 * 170);
+  }
+
+  @Test
   void teamBudgetRejectsThenSoftBudgetOnlyTracksAndTheGaugeFollows() throws Exception {
     given().header("Authorization", ADMIN).delete("/admin/budgets/team/team-budget");
     put("team", "team-budget", "{\"limitUsd\":0}");

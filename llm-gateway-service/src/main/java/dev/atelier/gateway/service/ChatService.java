@@ -379,7 +379,9 @@ public class ChatService {
    */
   private void markSent(ChatCall call) {
     long prompt = call.promptEstimate();
-    Usage usage = Usage.estimated(prompt >= 0 ? prompt : roughPromptTokens(call.request()), 0);
+    Usage usage =
+        Usage.estimated(
+            prompt >= 0 ? prompt : roughPromptTokens(call.upstreamModel(), call.request()), 0);
     PricedCost cost =
         prices.price(call.provider().name(), call.upstreamModel(), null, usage, call.startedAt());
     LlmCallRecorded ifInterrupted =
@@ -388,20 +390,24 @@ public class ChatService {
   }
 
   /**
-   * About 4 characters a token of the messages' text (an image part, mostly base64, counts
-   * nothing), when no reservation counted the prompt: counting it exactly would cost a call far
-   * more than its mark.
+   * About 4 characters a token of the messages' text, and each image as {@link ImageTokens} counts
+   * it (from its header), when no reservation counted the prompt: counting the text exactly would
+   * cost a call far more than its mark.
    */
-  private static long roughPromptTokens(ChatRequest request) {
+  private static long roughPromptTokens(String model, ChatRequest request) {
     long chars = 0;
+    long images = 0;
     for (JsonNode m : request.messages()) {
       JsonNode content = m.get("content");
-      chars +=
-          content != null && content.isTextual()
-              ? content.asText().length()
-              : ChatRequest.text(content).length();
+      if (content != null && content.isTextual()) {
+        chars += content.asText().length();
+      } else {
+        chars += ChatRequest.text(content).length();
+        images += ImageTokens.ofContent(model, content);
+      }
     }
     return (chars + 3) / 4
+        + images
         + TokenCounter.REPLY_PRIMING
         + (long) TokenCounter.TOKENS_PER_MESSAGE * request.messages().size();
   }

@@ -14,8 +14,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *
  * <p>A chat prompt is counted the way OpenAI documents it for its chat models: every message costs
  * 3 tokens of framing plus its role and content (plus 1 and the name when named), the reply is
- * primed with 3 more, and tool definitions and tool calls count as their JSON. The simulated
- * provider reports exactly these counts; for a real provider they are only the fallback estimate.
+ * primed with 3 more, tool definitions and tool calls count as their JSON, and images as {@link
+ * ImageTokens} has it. The simulated provider reports exactly these counts; for a real provider
+ * they are only the fallback estimate.
  */
 // Built at start-up: reading a vocabulary takes a few hundred milliseconds, which would otherwise
 // stall the event loop on the first call. Both encodings together hold about 8 MB.
@@ -109,14 +110,16 @@ public class TokenCounter {
     return items;
   }
 
-  /** Prompt tokens of a chat request body (messages and tools). */
+  /** Prompt tokens of a chat request body (messages, their images, and tools). */
   public long promptTokens(String model, JsonNode body) {
     BytePairEncoding enc = encoding(model);
     long total = REPLY_PRIMING;
     for (JsonNode m : body.path("messages")) {
       total += TOKENS_PER_MESSAGE;
       total += enc.count(m.path("role").asText(""));
-      total += counted(enc, ChatRequest.text(m.get("content")));
+      JsonNode content = m.get("content");
+      total += counted(enc, ChatRequest.text(content));
+      total += ImageTokens.ofContent(model, content);
       JsonNode name = m.get("name");
       if (name != null && name.isTextual()) {
         total += TOKENS_PER_NAME + enc.count(name.asText());
