@@ -7,20 +7,21 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 
 /**
  * A table of immutable, versioned definitions ({@code name, version, definition jsonb, ...}). The
  * latest version of a name is its current one unless retired. Versions never change once written,
  * so they are cached by {@code (name, version)}, up to {@link #MAX_CACHED_CHARS} characters of
- * definitions: every PUT adds a version, and one may be up to the request body limit (1 MB), so the
- * cache is emptied when it holds more, and the versions in use are read again.
+ * definitions: every PUT adds a version, and one may be up to the request body limit (1 MB). Past
+ * the bound the versions used longest ago are evicted, down to three quarters of it (one scan for
+ * many misses); the versions in use stay, and an evicted one is read again when asked for.
  *
  * @param <T> the definition record
  */
@@ -49,12 +50,30 @@ public abstract class VersionedStore<T> {
   private final JsonColumns json;
   private final String table;
   private final Class<T> type;
-  private final Map<String, T> versions = new ConcurrentHashMap<>();
+  private final Map<String, Cached<T>> versions = new ConcurrentHashMap<>();
 
   /** Definition text cached at most (about 16 MB as strings, a few times that parsed). */
   static final long MAX_CACHED_CHARS = 8_000_000;
 
-  private final AtomicLong cachedChars = new AtomicLong();
+  /** Characters of the cached versions; guarded by {@code this}, as are evictions. */
+  private long cachedChars;
+
+  /** A cached version, its size, and when it was last asked for (a read costs no lock). */
+  private static final class Cached<T> {
+    final T definition;
+    final int chars;
+    volatile long used = System.nanoTime();
+
+    Cached(T definition, int chars) {
+      this.definition = definition;
+      this.chars = chars;
+    }
+
+    T use() {
+      used = System.nanoTime();
+      return definition;
+    }
+  }
 
   protected VersionedStore(DataSource dataSource, JsonColumns json, String table, Class<T> type) {
     this.dataSource = dataSource;
@@ -81,9 +100,9 @@ public abstract class VersionedStore<T> {
 
   /** One exact version, retired or not. */
   public Optional<T> find(String name, int version) {
-    T cached = versions.get(name + "@" + version);
+    Cached<T> cached = versions.get(name + "@" + version);
     if (cached != null) {
-      return Optional.of(cached);
+      return Optional.of(cached.use());
     }
     return query(
             "select " + COLUMNS + " from " + table + " where name = ? and version = ?",
@@ -196,17 +215,13 @@ public abstract class VersionedStore<T> {
           int version = rs.getInt("version");
           Instant createdAt = Sql.instant(rs, "created_at");
           String key = name + "@" + version;
-          T definition = versions.get(key);
-          if (definition == null) {
+          Cached<T> hit = versions.get(key);
+          T definition;
+          if (hit != null) {
+            definition = hit.use();
+          } else {
             String text = readText(rs);
-            definition = stamp(json.read(text, type), name, version, createdAt);
-            // Counted (the cache emptied if full) before it is put, so it stays cached; not inside
-            // computeIfAbsent, where emptying the map would be a recursive update.
-            cached(text.length());
-            T raced = versions.putIfAbsent(key, definition);
-            if (raced != null) {
-              definition = raced;
-            }
+            definition = cache(key, stamp(json.read(text, type), name, version, createdAt), text);
           }
           result.add(
               new Stored<>(
@@ -225,17 +240,40 @@ public abstract class VersionedStore<T> {
     }
   }
 
-  /** Counts a version cached; empties the cache first if it would hold too much. */
-  private void cached(int chars) {
-    if (cachedChars.addAndGet(chars) > MAX_CACHED_CHARS) {
-      versions.clear();
-      cachedChars.set(chars);
+  /**
+   * Caches a version read, evicting the versions used longest ago if the cache would hold too much;
+   * the version cached already if another read raced this one.
+   */
+  private synchronized T cache(String key, T definition, String text) {
+    Cached<T> raced = versions.get(key);
+    if (raced != null) {
+      return raced.use();
     }
+    Cached<T> entry = new Cached<>(definition, text.length());
+    cachedChars += entry.chars;
+    if (cachedChars > MAX_CACHED_CHARS) {
+      // When each was used, taken once: reads go on meanwhile, and a sort's keys must hold still.
+      record Use(String key, long used, int chars) {}
+      List<Use> byUse = new ArrayList<>(versions.size());
+      versions.forEach((k, v) -> byUse.add(new Use(k, v.used, v.chars)));
+      byUse.sort(Comparator.comparingLong(Use::used));
+      for (int i = 0; i < byUse.size() && cachedChars > MAX_CACHED_CHARS / 4 * 3; i++) {
+        versions.remove(byUse.get(i).key());
+        cachedChars -= byUse.get(i).chars();
+      }
+    }
+    versions.put(key, entry);
+    return definition;
   }
 
   /** Versions cached now (for tests). */
   int cachedVersions() {
     return versions.size();
+  }
+
+  /** Whether a version is cached now (for tests). */
+  boolean isCached(String name, int version) {
+    return versions.containsKey(name + "@" + version);
   }
 
   private static String readText(ResultSet rs) {

@@ -15,7 +15,29 @@ class VersionedStoreCacheTest {
   @Inject AgentRepository agents;
 
   @Test
-  void versionsPastTheCachedSizeEmptyTheCacheAndAreReadAgain() {
+  void theVersionsUsedLongestAgoAreEvictedAndTheOnesInUseStay() {
+    AgentDefinition base = agents.find("architect", 1).orElseThrow();
+    String name = "lru-" + UUID.randomUUID().toString().substring(0, 8);
+    for (int v = 1; v <= 8; v++) {
+      agents.insert(name, v, described(base, name, v), "hash-" + v, "api");
+    }
+
+    // Version 1 is in use throughout (every step of a running workflow reads its role's version);
+    // the others are read once each. With the 8th, just over a million characters each, the
+    // cache is past its 8M bound and makes room.
+    for (int v = 2; v <= 8; v++) {
+      assertThat(agents.find(name, 1).orElseThrow().description()).startsWith("1:");
+      assertThat(agents.find(name, v).orElseThrow().description()).startsWith(v + ":");
+    }
+
+    assertThat(agents.isCached(name, 1)).as("the version in use").isTrue();
+    assertThat(agents.isCached(name, 8)).as("the version just read").isTrue();
+    assertThat(agents.isCached(name, 2)).as("the version used longest ago").isFalse();
+    assertThat(agents.cachedVersions()).isLessThanOrEqualTo(8);
+  }
+
+  @Test
+  void versionsPastTheCachedSizeAreEvictedAndReadAgain() {
     AgentDefinition base = agents.find("architect", 1).orElseThrow();
     String name = "cache-" + UUID.randomUUID().toString().substring(0, 8);
     int versions = 12;
@@ -28,7 +50,7 @@ class VersionedStoreCacheTest {
       assertThat(agents.find(name, v).orElseThrow().description()).startsWith(v + ":");
     }
 
-    // At most 8 of them fit: reading the 9th emptied the cache.
+    // At most 8 of them fit: reading the 9th evicted the oldest.
     assertThat(agents.cachedVersions()).isLessThanOrEqualTo(8);
     // An evicted version is read again, whole.
     AgentDefinition first = agents.find(name, 1).orElseThrow();
