@@ -388,6 +388,24 @@ class IdempotencyTest {
   }
 
   @Test
+  void theKeysADeadProcessHeldAreLetGoOnceTheDatabaseAnswersAgain() throws Exception {
+    String key = "k-" + UUID.randomUUID();
+    UUID claim = insertClaim("team-a", key, "{}", Duration.ofSeconds(1), null);
+
+    // The database cannot be reached as the restarted gateway lets go (the table gone for a
+    // moment stands for it): the release is tried again until it can be made.
+    sql("alter table idempotent_call rename to idempotent_call_away");
+    try {
+      leftoverKeys.fire(new LeftoverKeys(List.of(IdempotentCalls.heldMark("team-a", key, claim))));
+      Thread.sleep(600);
+    } finally {
+      sql("alter table idempotent_call_away rename to idempotent_call");
+    }
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> renewedAgo("team-a", key) == null);
+  }
+
+  @Test
   void aRunningCallRenewsItsClaimAndKeepsItsKeyPastTheTakeoverTime() throws Exception {
     RunningCall running = runningCall();
     // As if the call had run for an hour and not been renewed for a minute: past the retention and

@@ -26,8 +26,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.sql.DataSource;
 import org.jboss.logging.Logger;
@@ -81,6 +83,7 @@ public class IdempotentCalls {
   private final Set<Claimed> running = ConcurrentHashMap.newKeySet();
   private ScheduledExecutorService housekeeper;
   private ScheduledExecutorService renewer;
+  private volatile boolean stopped;
 
   IdempotentCalls(
       DataSource dataSource, GatewayConfig config, MeterRegistry registry, HeldKeys heldKeys) {
@@ -125,6 +128,7 @@ public class IdempotentCalls {
   }
 
   void onStop(@Observes ShutdownEvent event) {
+    stopped = true;
     if (housekeeper != null) {
       housekeeper.shutdownNow();
     }
@@ -430,22 +434,45 @@ public class IdempotentCalls {
 
   /**
    * Deletes the unanswered claims an earlier process on this gateway's journal directory held when
-   * it died: a repeat of one of its calls is made at once instead of after the takeover time.
+   * it died: a repeat of one of its calls is made at once instead of after the takeover time. A
+   * database that cannot be reached is tried again, with backoff, until the takeover time has
+   * passed, when the claims would be taken over anyway.
    */
   void onLeftoverKeys(@Observes LeftoverKeys leftover) {
+    releaseLeftovers(leftover.marks(), System.nanoTime() + config.takeover().toNanos(), 0);
+  }
+
+  private void releaseLeftovers(List<byte[]> marks, long until, int retries) {
+    if (stopped) {
+      return;
+    }
     try {
-      int released = release(leftover.marks());
+      int released = release(marks);
       LOG.infof(
           "%d Idempotency-Key(s) held by an earlier process of this gateway when it stopped, %d of"
               + " them by calls that never answered: let go, their repeats are made again",
-          leftover.marks().size(), released);
+          marks.size(), released);
     } catch (SQLException | RuntimeException e) {
-      LOG.warnf(
-          "could not let go of the %d Idempotency-Key(s) an earlier process of this gateway held"
-              + " (taken over once unrenewed for %s): %s",
-          leftover.marks().size(), config.takeover(), e.toString());
+      long delayMs =
+          Math.min(LEFTOVER_RETRY_MAX_MS, LEFTOVER_RETRY_FIRST_MS << Math.min(retries, 5));
+      if (System.nanoTime() + delayMs * 1_000_000 < until) {
+        LOG.warnf(
+            "could not let go of the %d Idempotency-Key(s) an earlier process of this gateway"
+                + " held; trying again in %d ms: %s",
+            marks.size(), delayMs, e.toString());
+        CompletableFuture.delayedExecutor(delayMs, TimeUnit.MILLISECONDS)
+            .execute(() -> releaseLeftovers(marks, until, retries + 1));
+      } else {
+        LOG.warnf(
+            "could not let go of the %d Idempotency-Key(s) an earlier process of this gateway held"
+                + " (taken over once unrenewed for %s): %s",
+            marks.size(), config.takeover(), e.toString());
+      }
     }
   }
+
+  private static final long LEFTOVER_RETRY_FIRST_MS = 250;
+  private static final long LEFTOVER_RETRY_MAX_MS = 5_000;
 
   /**
    * Deletes the unanswered claims {@link #heldMark marked} in {@code marks}; how many. Blocking.
