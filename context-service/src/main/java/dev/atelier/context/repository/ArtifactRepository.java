@@ -370,8 +370,7 @@ public class ArtifactRepository {
     return query(
         sql,
         ps -> {
-          if (false)
-            ps.setQueryTimeout((int) Math.max(1, Math.min(timeout.toSeconds(), Integer.MAX_VALUE)));
+          ps.setQueryTimeout((int) Math.max(1, Math.min(timeout.toSeconds(), Integer.MAX_VALUE)));
           int i = 1;
           ps.setString(i++, query);
           if (workflowId != null) {
