@@ -8,7 +8,6 @@ import dev.atelier.kit.amqp.BatchConsumers;
 import dev.atelier.kit.amqp.EventConsumers;
 import dev.atelier.kit.amqp.RabbitBroker;
 import dev.atelier.orchestrator.config.OrchestratorConfig;
-import dev.atelier.orchestrator.model.AgentDefinition;
 import dev.atelier.orchestrator.service.AgentService;
 import dev.atelier.orchestrator.service.ResultService;
 import dev.atelier.orchestrator.service.StepScheduler;
@@ -61,7 +60,7 @@ public class MessagingStartup {
   }
 
   void onStart(@Observes @Priority(Interceptor.Priority.APPLICATION + 100) StartupEvent event) {
-    stepQueues.ensureAll(agents.list().stream().map(AgentDefinition::name).toList());
+    stepQueues.ensureAll(agents.names());
     // Status events must not be lost while tracking-service is down: its queue holds them.
     broker.declare(Topology.TRACKING_WORKFLOW_EVENTS);
     OrchestratorConfig.Consumers c = config.consumers();

@@ -27,7 +27,7 @@ import javax.sql.DataSource;
  */
 public abstract class VersionedStore<T> {
 
-  /** One stored version. */
+  /** One stored version; {@code chars}, the length of its JSON text. */
   public record Stored<T>(
       T definition,
       String name,
@@ -35,7 +35,8 @@ public abstract class VersionedStore<T> {
       String contentHash,
       String source,
       Instant createdAt,
-      Instant retiredAt) {
+      Instant retiredAt,
+      int chars) {
 
     public boolean retired() {
       return retiredAt != null;
@@ -116,13 +117,80 @@ public abstract class VersionedStore<T> {
   /** The current (latest, not retired) version of every name, by name. */
   public List<Stored<T>> current() {
     return query(
-            "select * from (select distinct on (name) "
+        "select "
+            + COLUMNS
+            + " from "
+            + table
+            + " join "
+            + latestVersions("")
+            + " where retired_at is null order by name");
+  }
+
+  /**
+   * The latest version of each name {@code where} selects, to join the table with: only the rows
+   * joined have their definition read. ({@code distinct on (name)} over the table would turn every
+   * version's definition into text to sort it: 70-100 ms against 7-12 for 1,000 versions of 19 KB.)
+   */
+  private String latestVersions(String where) {
+    return "(select name, max(version) as version from "
+        + table
+        + " "
+        + where
+        + " group by name) latest using (name, version)";
+  }
+
+  /** The names that have a current (not retired) version, in name order; no definition is read. */
+  public List<String> currentNames() {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "select name from (select distinct on (name) name, retired_at from "
+                    + table
+                    + " order by name, version desc) latest where retired_at is null order by name");
+        ResultSet rs = ps.executeQuery()) {
+      List<String> names = new ArrayList<>();
+      while (rs.next()) {
+        names.add(rs.getString(1));
+      }
+      return names;
+    } catch (SQLException e) {
+      throw Sql.failure("cannot read " + table, e);
+    }
+  }
+
+  /** A page of current versions, and the name to list after for the next (null: no more). */
+  public record Page<T>(List<T> items, String nextAfter) {}
+
+  /** Definition text one page holds at most (at least one definition, whatever its size). */
+  static final long MAX_PAGE_CHARS = 4_000_000;
+
+  /**
+   * The current (latest, not retired) versions of the names after {@code after} (null: from the
+   * first), by name: at most {@code limit}, and no more than {@link #MAX_PAGE_CHARS} characters of
+   * definitions unless the first alone is more.
+   */
+  public Page<T> currentPage(String after, int limit) {
+    List<Stored<T>> rows =
+        query(
+            "select "
                 + COLUMNS
                 + " from "
                 + table
-                + " order by name, version desc) latest where retired_at is null order by name")
-        .stream()
-        .toList();
+                + " join "
+                + latestVersions("where name > ?")
+                + " where retired_at is null order by name limit ?",
+            after == null ? "" : after,
+            limit + 1);
+    List<T> items = new ArrayList<>(Math.min(rows.size(), limit));
+    long chars = 0;
+    for (Stored<T> row : rows) {
+      chars += row.chars();
+      if (items.size() == limit || !items.isEmpty() && chars > MAX_PAGE_CHARS) {
+        return new Page<>(items, rows.get(items.size() - 1).name());
+      }
+      items.add(row.definition());
+    }
+    return new Page<>(items, null);
   }
 
   /** The current versions of the given names; names without one are absent from the map. */
@@ -130,11 +198,12 @@ public abstract class VersionedStore<T> {
     Map<String, T> result = new LinkedHashMap<>();
     for (Stored<T> s :
         query(
-            "select * from (select distinct on (name) "
+            "select "
                 + COLUMNS
                 + " from "
                 + table
-                + " where name = any(?) order by name, version desc) latest"
+                + " join "
+                + latestVersions("where name = any(?)")
                 + " where retired_at is null",
             (Object) names.toArray(String[]::new))) {
       result.put(s.name(), s.definition());
@@ -217,11 +286,14 @@ public abstract class VersionedStore<T> {
           String key = name + "@" + version;
           Cached<T> hit = versions.get(key);
           T definition;
+          int chars;
           if (hit != null) {
             definition = hit.use();
+            chars = hit.chars;
           } else {
             String text = readText(rs);
             definition = cache(key, stamp(json.read(text, type), name, version, createdAt), text);
+            chars = text.length();
           }
           result.add(
               new Stored<>(
@@ -231,7 +303,8 @@ public abstract class VersionedStore<T> {
                   rs.getString("content_hash"),
                   rs.getString("source"),
                   createdAt,
-                  Sql.instant(rs, "retired_at")));
+                  Sql.instant(rs, "retired_at"),
+                  chars));
         }
       }
       return result;

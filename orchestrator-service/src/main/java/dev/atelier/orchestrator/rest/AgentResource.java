@@ -3,6 +3,7 @@ package dev.atelier.orchestrator.rest;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.atelier.kit.problem.Problem;
 import dev.atelier.orchestrator.model.AgentDefinition;
+import dev.atelier.orchestrator.repository.VersionedStore;
 import dev.atelier.orchestrator.service.AgentService;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -13,13 +14,16 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
 import java.net.URI;
-import java.util.List;
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
@@ -36,9 +40,36 @@ public class AgentResource {
   }
 
   @GET
-  @Operation(summary = "The current version of every role")
-  public List<AgentDefinition> list() {
-    return agents.list();
+  @Operation(
+      summary = "The current version of every role, by name, a page at a time",
+      description =
+          "At most limit (1 to 1000, default 1000) and about 4M characters of definitions a page;"
+              + " when more follow, a Link header rel=\"next\" names the next page.")
+  @APIResponse(
+      responseCode = "200",
+      description = "A page of the current versions",
+      content =
+          @Content(
+              mediaType = MediaType.APPLICATION_JSON,
+              schema = @Schema(type = SchemaType.ARRAY, implementation = AgentDefinition.class)))
+  @APIResponse(
+      responseCode = "400",
+      description = "limit outside 1..1000, or an after that is not a name",
+      content = @Content(mediaType = Problem.MEDIA_TYPE))
+  public Response list(
+      @Parameter(description = "page size, 1 to 1000 (default 1000)") @QueryParam("limit")
+          Integer limit,
+      @Parameter(description = "list the names after this one (the next page's Link gives it)")
+          @QueryParam("after")
+          String after,
+      @Context UriInfo uri) {
+    VersionedStore.Page<AgentDefinition> page = agents.list(limit, after);
+    Response.ResponseBuilder ok = Response.ok(page.items());
+    if (page.nextAfter() != null) {
+      URI next = uri.getRequestUriBuilder().replaceQueryParam("after", page.nextAfter()).build();
+      ok.header("Link", "<" + next + ">; rel=\"next\"");
+    }
+    return ok.build();
   }
 
   @GET

@@ -7,6 +7,7 @@ import dev.atelier.orchestrator.model.AgentDefinition;
 import dev.atelier.orchestrator.model.StepDefinition;
 import dev.atelier.orchestrator.model.WorkflowDefinition;
 import dev.atelier.orchestrator.repository.AgentRepository;
+import dev.atelier.orchestrator.repository.VersionedStore;
 import dev.atelier.orchestrator.repository.VersionedStore.Stored;
 import dev.atelier.orchestrator.repository.WorkflowDefinitionRepository;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -51,8 +52,14 @@ public class AgentService {
     this.afterCommit = afterCommit;
   }
 
-  public List<AgentDefinition> list() {
-    return agents.current().stream().map(Stored::definition).toList();
+  /** The names of every current role. */
+  public List<String> names() {
+    return agents.currentNames();
+  }
+
+  /** The current versions by name, a page at a time ({@link DefinitionPages}). */
+  public VersionedStore.Page<AgentDefinition> list(Integer limit, String after) {
+    return DefinitionPages.page(agents, limit, after);
   }
 
   public AgentDefinition current(String name) {

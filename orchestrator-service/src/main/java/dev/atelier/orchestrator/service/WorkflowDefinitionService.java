@@ -6,6 +6,7 @@ import dev.atelier.orchestrator.model.AgentDefinition;
 import dev.atelier.orchestrator.model.StepDefinition;
 import dev.atelier.orchestrator.model.WorkflowDefinition;
 import dev.atelier.orchestrator.repository.AgentRepository;
+import dev.atelier.orchestrator.repository.VersionedStore;
 import dev.atelier.orchestrator.repository.VersionedStore.Stored;
 import dev.atelier.orchestrator.repository.WorkflowDefinitionRepository;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -39,8 +40,9 @@ public class WorkflowDefinitionService {
     this.codec = codec;
   }
 
-  public List<WorkflowDefinition> list() {
-    return definitions.current().stream().map(Stored::definition).toList();
+  /** The current versions by name, a page at a time ({@link DefinitionPages}). */
+  public VersionedStore.Page<WorkflowDefinition> list(Integer limit, String after) {
+    return DefinitionPages.page(definitions, limit, after);
   }
 
   public Optional<WorkflowDefinition> findCurrent(String name) {

@@ -5,7 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.atelier.orchestrator.model.AgentDefinition;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** The cache of immutable definition versions stays bounded however many versions are read. */
@@ -13,11 +19,26 @@ import org.junit.jupiter.api.Test;
 class VersionedStoreCacheTest {
 
   @Inject AgentRepository agents;
+  @Inject DataSource dataSource;
+
+  /** This test's roles: a million characters each, which every start would read otherwise. */
+  private final List<String> names = new ArrayList<>();
+
+  @AfterEach
+  void deleteRoles() throws Exception {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement("delete from agent_definition where name = any(?)")) {
+      ps.setArray(1, c.createArrayOf("text", names.toArray()));
+      ps.executeUpdate();
+    }
+  }
 
   @Test
   void theVersionsUsedLongestAgoAreEvictedAndTheOnesInUseStay() {
     AgentDefinition base = agents.find("architect", 1).orElseThrow();
     String name = "lru-" + UUID.randomUUID().toString().substring(0, 8);
+    names.add(name);
     for (int v = 1; v <= 8; v++) {
       agents.insert(name, v, described(base, name, v), "hash-" + v, "api");
     }
@@ -40,6 +61,7 @@ class VersionedStoreCacheTest {
   void versionsPastTheCachedSizeAreEvictedAndReadAgain() {
     AgentDefinition base = agents.find("architect", 1).orElseThrow();
     String name = "cache-" + UUID.randomUUID().toString().substring(0, 8);
+    names.add(name);
     int versions = 12;
     // Each version carries a description of a million characters: 12 are 12M, past the 8M bound.
     for (int v = 1; v <= versions; v++) {
