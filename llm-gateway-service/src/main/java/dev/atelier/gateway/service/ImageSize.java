@@ -19,7 +19,7 @@ record ImageSize(int width, int height) {
       return null;
     }
     int comma = url.indexOf(',');
-    if (comma < 0 || !url.substring(0, comma).toLowerCase().endsWith(";base64")) {
+    if (comma < 7 || !url.regionMatches(true, comma - 7, ";base64", 0, 7)) {
       return null;
     }
     try {

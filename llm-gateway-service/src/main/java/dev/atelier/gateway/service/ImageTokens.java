@@ -105,15 +105,16 @@ public final class ImageTokens {
     }
 
     static long tileCount(double w, double h) {
+      // Whole pixels, at least one: a 4000 x 1 image is 2048 x 1, not 2048 x 0 and no tile.
       if (w > 2048 || h > 2048) {
         double r = 2048 / Math.max(w, h);
-        w = Math.floor(w * r);
-        h = Math.floor(h * r);
+        w = Math.max(1, Math.floor(w * r));
+        h = Math.max(1, Math.floor(h * r));
       }
       if (Math.min(w, h) > 768) {
         double r = 768 / Math.min(w, h);
-        w = Math.floor(w * r);
-        h = Math.floor(h * r);
+        w = Math.max(1, Math.floor(w * r));
+        h = Math.max(1, Math.floor(h * r));
       }
       return (long) (Math.ceil(w / 512) * Math.ceil(h / 512));
     }
@@ -123,16 +124,17 @@ public final class ImageTokens {
       if (patches <= MAX_PATCHES) {
         return patches;
       }
-      // Scaled to fit the patches, then down to whole patches across its width or height.
-      double r = Math.sqrt(PATCH * PATCH * (double) MAX_PATCHES / (w * h));
+      // Scaled down (never up: a thin image has many patches for its area) to fit the patches,
+      // then to whole patches across its width or height, at least one each way.
+      double r = Math.min(1, Math.sqrt(PATCH * PATCH * (double) MAX_PATCHES / (w * h)));
       double across = w * r / PATCH;
       double down = h * r / PATCH;
-      r *= Math.min(Math.floor(across) / across, Math.floor(down) / down);
+      r *= Math.min(Math.max(1, Math.floor(across)) / across, Math.max(1, Math.floor(down)) / down);
       // Whole pixels, as the image is resized; the epsilon keeps 33 patches from rounding to 34.
-      double width = Math.floor(w * r + 1e-6);
-      double height = Math.floor(h * r + 1e-6);
+      double width = Math.max(1, Math.floor(w * r + 1e-6));
+      double height = Math.max(1, Math.floor(h * r + 1e-6));
       patches = (long) (Math.ceil(width / PATCH) * Math.ceil(height / PATCH));
-      return Math.min(patches, MAX_PATCHES);
+      return Math.max(1, Math.min(patches, MAX_PATCHES));
     }
   }
 }

@@ -87,6 +87,16 @@ class ImageTokensTest {
   }
 
   @Test
+  void aThinImageCountsAtLeastOneTileOrPatchEachWay() throws Exception {
+    // 4000 x 1 fits 2048 x 2048 as 2048 x 1: four tiles across, one down.
+    assertThat(tokens("gpt-4o", png(4000, 1), "high")).isEqualTo(85 + 4 * 170);
+    // 50,000 x 1 is 1,563 patches of 32 px: more than 1,536, though its area is small.
+    assertThat(tokens("gpt-4.1-mini", png(50_000, 1), null))
+        .isEqualTo((long) Math.ceil(1536 * 1.62));
+    assertThat(tokens("gpt-4.1-mini", png(1, 1), null)).isEqualTo((long) Math.ceil(1 * 1.62));
+  }
+
+  @Test
   void webpSizesAreReadFromEachOfItsThreeHeaders() {
     byte[] extended = new byte[10];
     extended[4] = (byte) 0xFF; // canvas 1024 x 1024, stored minus one, 24 bits little-endian
