@@ -96,6 +96,19 @@ public class GatewayChat {
             "the LLM gateway is not taking calls (503 without an error body: stopping or starting)",
             e);
       }
+      if ((status == 408 || status == 502 || status == 504)
+          && error == ErrorBody.NONE
+          && LlmCallKey.current().isPresent()) {
+        // Not the gateway's answer (its errors have a body) but a proxy's in front of it, which
+        // gave up on the gateway or lost it: the gateway may still be making the call.
+        LOG.debugf("a proxy answered %d without an error body for a keyed call", status);
+        return new CallInDoubtException(
+            "a proxy in front of the LLM gateway answered "
+                + status
+                + " without an error body; asked again under the call's Idempotency-Key, whose"
+                + " call the gateway may still be making",
+            e);
+      }
       if (status == 503 && IDEMPOTENCY_UNAVAILABLE.equals(error.code())) {
         // The gateway could not look the key up, and called nothing: as a gateway not taking calls.
         return new GatewayUnreachableException(

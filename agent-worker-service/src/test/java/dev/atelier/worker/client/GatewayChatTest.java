@@ -53,6 +53,26 @@ class GatewayChatTest {
   }
 
   @Test
+  void aProxysBareTimeoutOrBadGatewayIsInDoubtButTheGatewaysOwnErrorIsNot() {
+    for (int status : new int[] {408, 502, 504}) {
+      RuntimeException bare = new HttpException(status, "");
+      assertThat(keyed(() -> chat.classify(bare)))
+          .as("a proxy's bare " + status)
+          .isInstanceOf(CallInDoubtException.class);
+      assertThat(chat.classify(bare)).isNotInstanceOf(CallInDoubtException.class);
+    }
+    // The gateway's own 504 (its provider timed out) ends its call: another model may be tried.
+    RuntimeException own =
+        new HttpException(
+            504,
+            "{\"error\":{\"message\":\"provider timed out\",\"type\":\"server_error\","
+                + "\"param\":null,\"code\":\"provider_timeout\"}}");
+    GatewayException classified = keyed(() -> chat.classify(own));
+    assertThat(classified).isNotInstanceOf(CallInDoubtException.class);
+    assertThat(classified.retryable()).isTrue();
+  }
+
+  @Test
   void anAnswerThatCannotBeReadOrABugIsNotAskedAgainUnderItsKey() {
     RuntimeException unreadable =
         new RuntimeException(new JsonParseException(null, "Unexpected character"));
