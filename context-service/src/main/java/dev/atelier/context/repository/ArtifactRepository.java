@@ -367,6 +367,19 @@ public class ArtifactRepository {
         order by m.rank desc, m.created_at desc, m.name
         """
             .formatted(workflowId == null ? "" : "and h.workflow_id = ?");
+    try {
+      return searchQuery(sql, query, workflowId, limit, timeout);
+    } catch (DataAccessException e) {
+      // Only this statement has a timeout: a cancel of it is the timeout's.
+      if (e.getCause() instanceof SQLException sql2 && QUERY_CANCELED.equals(sql2.getSQLState())) {
+        throw new QueryCancelledException(e.getCause());
+      }
+      throw e;
+    }
+  }
+
+  private List<SearchHit> searchQuery(
+      String sql, String query, UUID workflowId, int limit, Duration timeout) {
     return query(
         sql,
         ps -> {
@@ -482,9 +495,6 @@ public class ArtifactRepository {
         return reader.read(rs);
       }
     } catch (SQLException e) {
-      if (QUERY_CANCELED.equals(e.getSQLState())) {
-        throw new QueryCancelledException(e);
-      }
       throw new DataAccessException("artifact query failed: " + e.getMessage(), e);
     }
   }
@@ -492,10 +502,10 @@ public class ArtifactRepository {
   /** SQLSTATE of a statement cancelled (by its timeout, here). */
   private static final String QUERY_CANCELED = "57014";
 
-  /** A query the database cancelled at its timeout. */
+  /** A search the database cancelled at its timeout. */
   public static final class QueryCancelledException extends RuntimeException {
-    QueryCancelledException(SQLException cause) {
-      super("the query was cancelled at its timeout", cause);
+    QueryCancelledException(Throwable cause) {
+      super("the search was cancelled at its timeout", cause);
     }
   }
 
