@@ -167,31 +167,62 @@ public abstract class VersionedStore<T> {
   /**
    * The current (latest, not retired) versions of the names after {@code after} (null: from the
    * first), by name: at most {@code limit}, and no more than {@link #MAX_PAGE_CHARS} characters of
-   * definitions unless the first alone is more.
+   * definitions unless the first alone is more. Versions read only for the list are not cached.
    */
   public Page<T> currentPage(String after, int limit) {
-    List<Stored<T>> rows =
-        query(
-            "select "
-                + COLUMNS
-                + " from "
-                + table
-                + " join "
-                + latestVersions("where name > ?")
-                + " where retired_at is null order by name limit ?",
-            after == null ? "" : after,
-            limit + 1);
-    List<T> items = new ArrayList<>(Math.min(rows.size(), limit));
-    long chars = 0;
-    for (Stored<T> row : rows) {
-      chars += row.chars();
-      if (items.size() == limit || !items.isEmpty() && chars > MAX_PAGE_CHARS) {
-        return new Page<>(items, rows.get(items.size() - 1).name());
+    // The names and versions first, then their definitions a few at a time, so that a page cut
+    // at its size reads no more than a few definitions past the cut.
+    List<String> names = new ArrayList<>();
+    List<Integer> numbers = new ArrayList<>();
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "select name, version from "
+                    + table
+                    + " join "
+                    + latestVersions("where name > ?")
+                    + " where retired_at is null order by name limit ?")) {
+      ps.setString(1, after == null ? "" : after);
+      ps.setInt(2, limit + 1);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          names.add(rs.getString(1));
+          numbers.add(rs.getInt(2));
+        }
       }
-      items.add(row.definition());
+    } catch (SQLException e) {
+      throw Sql.failure("cannot read " + table, e);
     }
-    return new Page<>(items, null);
+    List<T> items = new ArrayList<>();
+    String last = null;
+    long chars = 0;
+    int wanted = Math.min(names.size(), limit);
+    for (int from = 0; from < wanted; from += PAGE_CHUNK) {
+      int to = Math.min(wanted, from + PAGE_CHUNK);
+      // Listed, not used: the cache keeps the versions running workflows read.
+      for (Stored<T> row :
+          query(
+              false,
+              "select "
+                  + COLUMNS
+                  + " from "
+                  + table
+                  + " join unnest(?, ?) as k(name, version) using (name, version) order by name",
+              names.subList(from, to).toArray(String[]::new),
+              numbers.subList(from, to).toArray(Integer[]::new))) {
+        chars += row.chars();
+        if (!items.isEmpty() && chars > MAX_PAGE_CHARS) {
+          return new Page<>(items, last);
+        }
+        items.add(row.definition());
+        last = row.name();
+      }
+    }
+    return new Page<>(items, names.size() > limit ? last : null);
   }
+
+  /** Definitions a page reads at once. */
+  private static final int PAGE_CHUNK = 16;
 
   /** The current versions of the given names; names without one are absent from the map. */
   public Map<String, T> current(Collection<String> names) {
@@ -268,11 +299,21 @@ public abstract class VersionedStore<T> {
   }
 
   private List<Stored<T>> query(String sql, Object... params) {
+    return query(true, sql, params);
+  }
+
+  /**
+   * @param cacheMisses whether the versions read that are not cached are cached now, and the cached
+   *     ones count as used
+   */
+  private List<Stored<T>> query(boolean cacheMisses, String sql, Object... params) {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       for (int i = 0; i < params.length; i++) {
         if (params[i] instanceof String[] array) {
           ps.setArray(i + 1, c.createArrayOf("text", array));
+        } else if (params[i] instanceof Integer[] array) {
+          ps.setArray(i + 1, c.createArrayOf("int4", array));
         } else {
           ps.setObject(i + 1, params[i]);
         }
@@ -288,11 +329,14 @@ public abstract class VersionedStore<T> {
           T definition;
           int chars;
           if (hit != null) {
-            definition = hit.use();
+            definition = cacheMisses ? hit.use() : hit.definition;
             chars = hit.chars;
           } else {
             String text = readText(rs);
-            definition = cache(key, stamp(json.read(text, type), name, version, createdAt), text);
+            definition = stamp(json.read(text, type), name, version, createdAt);
+            if (cacheMisses) {
+              definition = cache(key, definition, text);
+            }
             chars = text.length();
           }
           result.add(

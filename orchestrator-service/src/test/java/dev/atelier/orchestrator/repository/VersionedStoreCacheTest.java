@@ -58,6 +58,24 @@ class VersionedStoreCacheTest {
   }
 
   @Test
+  void versionsReadOnlyToListThemAreNotCached() {
+    AgentDefinition base = agents.find("architect", 1).orElseThrow();
+    String name = "listed-" + UUID.randomUUID().toString().substring(0, 8);
+    names.add(name + "-a");
+    names.add(name + "-b");
+    agents.insert(name + "-a", 1, described(base, name + "-a", 1), "hash-a", "api");
+    agents.insert(name + "-b", 1, described(base, name + "-b", 1), "hash-b", "api");
+
+    VersionedStore.Page<AgentDefinition> page = agents.currentPage(name, 10);
+
+    assertThat(page.items()).extracting(AgentDefinition::name).startsWith(name + "-a", name + "-b");
+    assertThat(agents.isCached(name + "-a", 1)).isFalse();
+    // Used, it is cached.
+    agents.find(name + "-a", 1).orElseThrow();
+    assertThat(agents.isCached(name + "-a", 1)).isTrue();
+  }
+
+  @Test
   void versionsPastTheCachedSizeAreEvictedAndReadAgain() {
     AgentDefinition base = agents.find("architect", 1).orElseThrow();
     String name = "cache-" + UUID.randomUUID().toString().substring(0, 8);
