@@ -152,7 +152,7 @@ public class LlmCallResource {
             "llm-calls.csv",
             csv -> {
               try (slot) {
-                slot.start(() -> request.response().reset());
+                slot.start(() -> ConnectionAbort.abort(request));
                 csv.row((Object[]) CSV_COLUMNS);
                 ledger.export(
                     filter,

@@ -96,8 +96,8 @@ public class ExportSlots {
     taken.remove(slot);
   }
 
-  /** Slots taken now. */
-  synchronized int taken() {
+  /** Slots taken now: exports running, or about to. */
+  public synchronized int taken() {
     return taken.size();
   }
 
