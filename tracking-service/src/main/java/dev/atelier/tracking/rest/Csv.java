@@ -10,6 +10,7 @@ import java.io.Writer;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.stream.Stream;
+import org.jboss.logging.Logger;
 
 /**
  * Writes RFC 4180 CSV: a field holding a comma, a double quote, CR or LF is quoted, and its quotes
@@ -37,16 +38,42 @@ final class Csv {
    * this: once streaming starts, an error can no longer become a problem response.
    */
   static Response.ResponseBuilder attachment(String filename, Rows rows) {
+    return attachment(filename, rows, null);
+  }
+
+  /**
+   * Like {@link #attachment(String, Rows)}, for a long download: when writing it fails (its client
+   * left, or it was cut off), {@code abort} resets the connection, so that nothing more reaches the
+   * client, which sees the download fail, and the download's end is logged, not reported as an
+   * error; when producing it fails, the connection is reset too and the error reported.
+   */
+  static Response.ResponseBuilder attachment(String filename, Rows rows, Runnable abort) {
     StreamingOutput body =
         out -> {
           Writer writer =
               new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 64 * 1024);
-          rows.write(new Csv(writer));
-          writer.flush();
+          try {
+            rows.write(new Csv(writer));
+            writer.flush();
+          } catch (IOException e) {
+            if (abort == null) {
+              throw e;
+            }
+            abort.run();
+            LOG.infof("the download of %s ended before its end: %s", filename, e.getMessage());
+          } catch (RuntimeException e) {
+            // Too late for a problem answer: the client must not get a short file that ends well.
+            if (abort != null) {
+              abort.run();
+            }
+            throw e;
+          }
         };
     return Response.ok(body, MEDIA_TYPE + "; charset=utf-8")
         .header("Content-Disposition", "attachment; filename=\"" + filename + "\"");
   }
+
+  private static final Logger LOG = Logger.getLogger(Csv.class);
 
   Csv(Writer out) {
     this.out = out;

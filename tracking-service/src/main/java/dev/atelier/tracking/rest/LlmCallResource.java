@@ -191,7 +191,8 @@ public class LlmCallResource {
                           c.recordedAt());
                     });
               }
-            })
+            },
+            () -> ConnectionAbort.abort(request))
         .build();
   }
 
