@@ -3,7 +3,6 @@ package dev.atelier.orchestrator.rest;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.atelier.kit.problem.Problem;
 import dev.atelier.orchestrator.model.AgentDefinition;
-import dev.atelier.orchestrator.repository.VersionedStore;
 import dev.atelier.orchestrator.service.AgentService;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -42,9 +41,7 @@ public class AgentResource {
   @GET
   @Operation(
       summary = "The current version of every role, by name, a page at a time",
-      description =
-          "At most limit (1 to 1000, default 1000) and about 4M characters of definitions a page;"
-              + " when more follow, a Link header rel=\"next\" names the next page.")
+      description = NamePages.DESCRIPTION)
   @APIResponse(
       responseCode = "200",
       description = "A page of the current versions",
@@ -54,22 +51,13 @@ public class AgentResource {
               schema = @Schema(type = SchemaType.ARRAY, implementation = AgentDefinition.class)))
   @APIResponse(
       responseCode = "400",
-      description = "limit outside 1..1000, or an after that is not a name",
+      description = NamePages.BAD_REQUEST,
       content = @Content(mediaType = Problem.MEDIA_TYPE))
   public Response list(
-      @Parameter(description = "page size, 1 to 1000 (default 1000)") @QueryParam("limit")
-          Integer limit,
-      @Parameter(description = "list the names after this one (the next page's Link gives it)")
-          @QueryParam("after")
-          String after,
+      @Parameter(description = NamePages.LIMIT) @QueryParam("limit") Integer limit,
+      @Parameter(description = NamePages.AFTER) @QueryParam("after") String after,
       @Context UriInfo uri) {
-    VersionedStore.Page<AgentDefinition> page = agents.list(limit, after);
-    Response.ResponseBuilder ok = Response.ok(page.items());
-    if (page.nextAfter() != null) {
-      URI next = uri.getRequestUriBuilder().replaceQueryParam("after", page.nextAfter()).build();
-      ok.header("Link", "<" + next + ">; rel=\"next\"");
-    }
-    return ok.build();
+    return NamePages.answer(agents.list(limit, after), uri);
   }
 
   @GET
