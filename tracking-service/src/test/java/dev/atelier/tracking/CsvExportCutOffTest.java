@@ -3,6 +3,7 @@ package dev.atelier.tracking;
 import static dev.atelier.tracking.CallBuilder.call;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.atelier.contracts.LlmCallRecorded;
@@ -17,9 +18,14 @@ import jakarta.inject.Inject;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.URI;
 import java.net.URL;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -48,8 +54,14 @@ class CsvExportCutOffTest {
     }
   }
 
-  /** Rows exported: about 15 MB of CSV, far more than the socket buffers hold. */
-  private static final int ROWS = 40_000;
+  /**
+   * Rows exported: about 50 MB of CSV, far more than the socket buffers hold, and than the 16 MB an
+   * HTTP/2 stream of the JDK's client takes in unread.
+   */
+  private static final int ROWS = 130_000;
+
+  /** The team of the rows, written once for both tests. */
+  private static String team;
 
   @Inject EventPublisher publisher;
   @Inject DataSource dataSource;
@@ -61,12 +73,7 @@ class CsvExportCutOffTest {
 
   @Test
   void anExportWhoseClientStopsReadingIsCutOffAndLetsGoOfItsSlotAndConnection() throws Exception {
-    String team = "team-cutoff-" + UUID.randomUUID();
-    LlmCallRecorded one = call().team(team).at(Instant.now().minusSeconds(60)).build();
-    Ledger ledger = new Ledger(publisher, dataSource, registry);
-    ledger.publish(one);
-    ledger.awaitRows(List.of(one.eventId()));
-    copies(one.eventId(), ROWS - 1);
+    String team = rows();
 
     try (Socket client = new Socket()) {
       client.setReceiveBufferSize(4096); // before connecting, so the window stays small
@@ -95,6 +102,55 @@ class CsvExportCutOffTest {
     }
     // The next export is served.
     given().accept("text/csv").get("/api/v1/llm-calls?team=nobody").then().statusCode(200);
+  }
+
+  @Test
+  void overHttp2TheExportsStreamIsResetAndTheClientsNextRequestServed() throws Exception {
+    String team = rows();
+    HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
+    URI export = root.toURI().resolve("/api/v1/llm-calls?team=" + team);
+
+    HttpResponse<InputStream> response =
+        h2.send(
+            HttpRequest.newBuilder(export).header("Accept", "text/csv").build(),
+            HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(response.version())
+        .as("h2c, upgraded from HTTP/1.1")
+        .isEqualTo(HttpClient.Version.HTTP_2);
+    // The client reads nothing: past two seconds the export's stream is reset.
+    await()
+        .pollDelay(Duration.ofSeconds(1))
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> exports.taken() == 0 && !exportQueryRunning());
+
+    try (InputStream body = response.body()) {
+      assertThatThrownBy(() -> body.transferTo(OutputStream.nullOutputStream()))
+          .isInstanceOf(IOException.class);
+    }
+    // The client's next request is served. (Whether on the same connection, which only the stream
+    // reset leaves open for other streams, the JDK's client does not tell.)
+    HttpResponse<String> next =
+        h2.send(
+            HttpRequest.newBuilder(root.toURI().resolve("/api/v1/llm-calls?team=nobody"))
+                .header("Accept", "text/csv")
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(next.statusCode()).isEqualTo(200);
+    assertThat(next.version()).isEqualTo(HttpClient.Version.HTTP_2);
+  }
+
+  /** The team whose {@link #ROWS} calls are in the ledger, written on first use. */
+  private String rows() throws Exception {
+    if (team == null) {
+      String t = "team-cutoff-" + UUID.randomUUID();
+      LlmCallRecorded one = call().team(t).at(Instant.now().minusSeconds(600)).build();
+      Ledger ledger = new Ledger(publisher, dataSource, registry);
+      ledger.publish(one);
+      ledger.awaitRows(List.of(one.eventId()));
+      copies(one.eventId(), ROWS - 1);
+      team = t;
+    }
+    return team;
   }
 
   /** Inserts {@code n} copies of a ledger row under new ids, a millisecond apart. */
