@@ -141,18 +141,32 @@ public abstract class VersionedStore<T> {
 
   /** The names that have a current (not retired) version, in name order; no definition is read. */
   public List<String> currentNames() {
+    List<String> names = new ArrayList<>();
+    currentKeys("", Integer.MAX_VALUE, names, new ArrayList<>());
+    return names;
+  }
+
+  /**
+   * Adds to {@code names} and {@code numbers} the name and version of at most {@code limit} current
+   * versions of the names after {@code after}, in name order; no definition is read.
+   */
+  private void currentKeys(String after, int limit, List<String> names, List<Integer> numbers) {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
             c.prepareStatement(
-                "select name from (select distinct on (name) name, retired_at from "
+                "select name, version from "
                     + table
-                    + " order by name, version desc) latest where retired_at is null order by name");
-        ResultSet rs = ps.executeQuery()) {
-      List<String> names = new ArrayList<>();
-      while (rs.next()) {
-        names.add(rs.getString(1));
+                    + " join "
+                    + latestVersions("where name > ?")
+                    + " where retired_at is null order by name limit ?")) {
+      ps.setString(1, after);
+      ps.setInt(2, limit);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          names.add(rs.getString(1));
+          numbers.add(rs.getInt(2));
+        }
       }
-      return names;
     } catch (SQLException e) {
       throw Sql.failure("cannot read " + table, e);
     }
@@ -174,25 +188,7 @@ public abstract class VersionedStore<T> {
     // at its size reads no more than a few definitions past the cut.
     List<String> names = new ArrayList<>();
     List<Integer> numbers = new ArrayList<>();
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement(
-                "select name, version from "
-                    + table
-                    + " join "
-                    + latestVersions("where name > ?")
-                    + " where retired_at is null order by name limit ?")) {
-      ps.setString(1, after == null ? "" : after);
-      ps.setInt(2, limit + 1);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          names.add(rs.getString(1));
-          numbers.add(rs.getInt(2));
-        }
-      }
-    } catch (SQLException e) {
-      throw Sql.failure("cannot read " + table, e);
-    }
+    currentKeys(after == null ? "" : after, limit + 1, names, numbers);
     List<T> items = new ArrayList<>();
     String last = null;
     long chars = 0;
